@@ -1,0 +1,98 @@
+//! Assembling the gateway: the OpenAPI service, docs, middleware, and serving it (with the
+//! embedded worker when configured).
+
+use std::time::Duration;
+
+use poem::{
+    Endpoint, EndpointExt, IntoEndpoint, Route, Server,
+    listener::{Acceptor, TcpAcceptor},
+    middleware::Cors,
+};
+use poem_openapi::OpenApiService;
+use shared::Services;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    error::from_poem_error,
+    health::HealthApi,
+    middleware::{BodyLimit, RequestId},
+};
+
+pub type Apis = HealthApi;
+
+pub fn openapi_service(services: &Services) -> OpenApiService<Apis, ()> {
+    OpenApiService::new(
+        HealthApi {
+            services: services.clone(),
+        },
+        "Switchboard API",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Backend of the Switchboard AI calling-agent platform. Every error has the body \
+         `{ \"error\": { \"code\", \"message\", \"details\"?, \"timestamp\" } }`.",
+    )
+}
+
+/// The OpenAPI document as JSON (what `api openapi` prints and `/openapi.json` serves).
+pub fn openapi_json(services: &Services) -> String {
+    openapi_service(services).spec()
+}
+
+/// The whole HTTP application.
+pub fn build_app(services: &Services) -> impl Endpoint + 'static {
+    let api = openapi_service(services);
+    let docs = api.scalar();
+    let swagger = api.swagger_ui();
+    let spec = api.spec_endpoint();
+    let config = &services.config;
+    let cors = Cors::new()
+        .allow_origins(config.cors_origins.iter().map(String::as_str))
+        .allow_credentials(true)
+        .expose_header("x-request-id")
+        .max_age(600);
+    Route::new()
+        .nest("/", api)
+        .nest("/docs", docs)
+        .nest("/swagger", swagger)
+        .at("/openapi.json", spec)
+        .with(BodyLimit {
+            limit: config.max_body_bytes,
+        })
+        .with(cors)
+        .catch_all_error(|err| async move { from_poem_error(err) })
+        .with(RequestId)
+}
+
+/// Serves until `shutdown` is cancelled, then drains connections. With the embedded worker,
+/// the worker runs in this process and stops with it.
+pub async fn serve(
+    services: Services,
+    listener: tokio::net::TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let worker = if services.config.runs_embedded_worker() {
+        let state = worker::WorkerState::new(services.clone())?;
+        Some(tokio::spawn(worker::run(state, shutdown.clone())))
+    } else {
+        None
+    };
+    let acceptor = TcpAcceptor::from_tokio(listener)?;
+    let addr = acceptor.local_addr();
+    tracing::info!(addresses = ?addr, embedded_worker = worker.is_some(), "gateway listening");
+    let app = build_app(&services).into_endpoint();
+    let timeout = Duration::from_secs(services.config.shutdown_timeout_secs);
+    let signal = {
+        let shutdown = shutdown.clone();
+        async move { shutdown.cancelled().await }
+    };
+    let served = Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(app, signal, Some(timeout))
+        .await;
+    shutdown.cancel();
+    if let Some(worker) = worker {
+        worker.await??;
+    }
+    served?;
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! Switchboard's gateway: the poem-openapi HTTP API, webhook intake and the CLI. Handlers are
+//! thin: parse, authorize, call one `shared` service, map the result.
+
+pub mod app;
+pub mod error;
+pub mod health;
+pub mod middleware;
+pub mod tags;
+
+pub use app::{build_app, openapi_json, serve};

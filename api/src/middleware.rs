@@ -1,0 +1,139 @@
+//! Cross-cutting HTTP concerns: request ids and access logs, and the request body limit.
+
+use std::time::Instant;
+
+use poem::{
+    Body, Endpoint, IntoResponse, Middleware, Request, Response, Result,
+    http::{HeaderValue, StatusCode},
+};
+use tracing::Instrument;
+
+use crate::error::{ErrorBody, error_response};
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Gives every request an id (the caller's `x-request-id` when it is sane, else a new one),
+/// logs the request under it and returns it in the response header.
+pub struct RequestId;
+
+impl<E: Endpoint> Middleware<E> for RequestId {
+    type Output = RequestIdEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        RequestIdEndpoint(ep)
+    }
+}
+
+pub struct RequestIdEndpoint<E>(E);
+
+fn acceptable_id(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 128
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
+}
+
+impl<E: Endpoint> Endpoint for RequestIdEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Self::Output> {
+        let id = req
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| acceptable_id(v))
+            .map(String::from)
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
+        let span = tracing::info_span!("http", request_id = %id, %method, %path);
+        async move {
+            let started = Instant::now();
+            let mut resp = match self.0.call(req).await {
+                Ok(resp) => resp.into_response(),
+                Err(err) => crate::error::from_poem_error(err),
+            };
+            let status = resp.status().as_u16();
+            let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+            if status >= 500 {
+                tracing::error!(status, latency_ms, "request");
+            } else {
+                tracing::info!(status, latency_ms, "request");
+            }
+            if let Ok(value) = HeaderValue::from_str(&id) {
+                resp.headers_mut().insert(REQUEST_ID_HEADER, value);
+            }
+            Ok(resp)
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// Rejects bodies over `limit` bytes with 413, whether the size is announced in
+/// `Content-Length` or only discovered while reading a chunked body.
+pub struct BodyLimit {
+    pub limit: usize,
+}
+
+impl<E: Endpoint> Middleware<E> for BodyLimit {
+    type Output = BodyLimitEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        BodyLimitEndpoint {
+            inner: ep,
+            limit: self.limit,
+        }
+    }
+}
+
+pub struct BodyLimitEndpoint<E> {
+    inner: E,
+    limit: usize,
+}
+
+impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        let too_large = || {
+            error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorBody::new(
+                    "payload_too_large",
+                    format!("request body is larger than {} bytes", self.limit),
+                )
+                .with_details(Some(serde_json::json!({ "limit_bytes": self.limit }))),
+            )
+        };
+        let announced = req
+            .headers()
+            .get(poem::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        match announced {
+            Some(len) if len > self.limit as u64 => return Ok(too_large()),
+            Some(_) => {}
+            None if req
+                .headers()
+                .contains_key(poem::http::header::TRANSFER_ENCODING) =>
+            {
+                // Unknown length: read at most limit + 1 bytes to find out.
+                let body = req.take_body();
+                match body.into_bytes_limit(self.limit).await {
+                    Ok(bytes) => req.set_body(Body::from(bytes)),
+                    Err(poem::error::ReadBodyError::PayloadTooLarge) => return Ok(too_large()),
+                    Err(e) => {
+                        return Ok(error_response(
+                            StatusCode::BAD_REQUEST,
+                            ErrorBody::new("unreadable_body", e.to_string()),
+                        ));
+                    }
+                }
+            }
+            None => {}
+        }
+        self.inner.call(req).await.map(IntoResponse::into_response)
+    }
+}

@@ -1,0 +1,382 @@
+//! The one typed configuration. Built-in defaults (the embedded mode), then an optional TOML
+//! file (`SWITCHBOARD_CONFIG`), then environment variables; secrets may also come from
+//! `<NAME>_FILE`. This is the only module that reads the process environment.
+
+use std::{path::PathBuf, time::Duration};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Variables whose value may instead be read from the file named by `<NAME>_FILE`.
+const SECRET_VARS: &[&str] = &["DATABASE_URL", "REDIS_URL", "SMTP_PASSWORD"];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address the gateway listens on.
+    pub host: String,
+    pub port: u16,
+    /// Base URL under which the gateway is reachable from outside (links in emails).
+    pub public_base_url: String,
+    /// Directory for the embedded database, the mail outbox and other local files.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` (embedded default) or `postgres://…`.
+    pub database_url: String,
+    pub database_max_connections: u32,
+    /// Apply pending migrations at start-up (serialised across replicas on PostgreSQL).
+    pub auto_migrate: bool,
+    /// When set, jobs go through Redis and separate `worker` processes consume them.
+    pub redis_url: Option<String>,
+    /// Prefix of every queue name, so several deployments (or tests) can share one Redis.
+    pub queue_prefix: String,
+    /// Run the worker inside the gateway process. Defaults to true without `REDIS_URL`.
+    pub embedded_worker: Option<bool>,
+    pub worker_name: String,
+    pub worker_concurrency: usize,
+    pub job_max_attempts: i32,
+    pub job_backoff_base_ms: u64,
+    pub job_backoff_max_secs: u64,
+    /// How long a claimed job may run before another worker may take it over.
+    pub job_lease_secs: u64,
+    pub job_timeout_secs: u64,
+    pub sweeper_interval_ms: u64,
+    /// A queued job whose doorbell rang this long ago without being picked up is rung again.
+    pub job_redeliver_after_secs: u64,
+    pub shutdown_timeout_secs: u64,
+    /// `pretty` or `json`.
+    pub log_format: LogFormat,
+    pub log_level: String,
+    #[serde(deserialize_with = "comma_list")]
+    pub cors_origins: Vec<String>,
+    pub max_body_bytes: usize,
+    /// `file` (embedded default: messages written under `<data_dir>/outbox/`) or `smtp`.
+    pub mail_transport: MailTransport,
+    pub mail_from: String,
+    pub smtp_host: Option<String>,
+    pub smtp_port: u16,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    /// `starttls` (default), `tls` or `none` (only for a local relay).
+    pub smtp_tls: SmtpTls,
+    pub smtp_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    File,
+    Smtp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    Starttls,
+    Tls,
+    None,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 3000,
+            public_base_url: "http://localhost:3000".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: "sqlite://./data/switchboard.db?mode=rwc".into(),
+            database_max_connections: 10,
+            auto_migrate: true,
+            redis_url: None,
+            queue_prefix: "switchboard".into(),
+            embedded_worker: None,
+            worker_name: "worker".into(),
+            worker_concurrency: 4,
+            job_max_attempts: 5,
+            job_backoff_base_ms: 2_000,
+            job_backoff_max_secs: 3_600,
+            job_lease_secs: 300,
+            job_timeout_secs: 120,
+            sweeper_interval_ms: 5_000,
+            job_redeliver_after_secs: 60,
+            shutdown_timeout_secs: 30,
+            log_format: LogFormat::Pretty,
+            log_level: "info".into(),
+            cors_origins: vec!["http://localhost:8080".into()],
+            max_body_bytes: 1024 * 1024,
+            mail_transport: MailTransport::File,
+            mail_from: "Switchboard <no-reply@switchboard.local>".into(),
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_tls: SmtpTls::Starttls,
+            smtp_timeout_secs: 10,
+        }
+    }
+}
+
+/// A configuration that cannot be used; the message names the variable to fix.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    /// Loads defaults, then `SWITCHBOARD_CONFIG` (a TOML file, if set), then the environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Ok(path) = std::env::var("SWITCHBOARD_CONFIG") {
+            if !std::path::Path::new(&path).is_file() {
+                return Err(ConfigError(format!(
+                    "SWITCHBOARD_CONFIG: file {path} does not exist"
+                )));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        let keys: Vec<String> = Config::default_keys();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        figment = figment.merge(Env::raw().only(&keys));
+        for var in SECRET_VARS {
+            let file_var = format!("{var}_FILE");
+            if let Ok(path) = std::env::var(&file_var) {
+                let value = std::fs::read_to_string(&path)
+                    .map_err(|e| ConfigError(format!("{file_var}: cannot read {path}: {e}")))?;
+                figment = figment.merge((var.to_ascii_lowercase(), value.trim_end().to_string()));
+            }
+        }
+        let config: Config = figment.extract().map_err(|errors| {
+            let Some(e) = errors.into_iter().next() else {
+                return ConfigError("unknown error".into());
+            };
+            // Figment names the key in lower case; operators set the upper-case variable.
+            let var = e.path.join("_").to_ascii_uppercase();
+            ConfigError(format!("{var}: {}", e.kind))
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Every configurable key, upper-cased as its environment variable.
+    fn default_keys() -> Vec<String> {
+        match serde_json::to_value(Config::default()) {
+            Ok(serde_json::Value::Object(map)) => {
+                map.keys().map(|k| k.to_ascii_uppercase()).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Checks what types alone cannot; each message names the variable.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |var: &str, why: &str| Err(ConfigError(format!("{var}: {why}")));
+        if self.port == 0 {
+            return bad("PORT", "must be between 1 and 65535");
+        }
+        if !(self.is_sqlite() || self.is_postgres()) {
+            return bad("DATABASE_URL", "must start with sqlite:// or postgres://");
+        }
+        if let Some(url) = &self.redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return bad("REDIS_URL", "must start with redis:// or rediss://");
+        }
+        if self.is_postgres() && self.redis_url.is_none() {
+            return bad(
+                "REDIS_URL",
+                "is required with a PostgreSQL DATABASE_URL (the embedded queue lives in SQLite)",
+            );
+        }
+        if self.database_max_connections == 0 {
+            return bad("DATABASE_MAX_CONNECTIONS", "must be at least 1");
+        }
+        if self.queue_prefix.is_empty() || self.queue_prefix.contains(char::is_whitespace) {
+            return bad("QUEUE_PREFIX", "must be a non-empty word");
+        }
+        if self.worker_concurrency == 0 {
+            return bad("WORKER_CONCURRENCY", "must be at least 1");
+        }
+        if self.job_max_attempts < 1 {
+            return bad("JOB_MAX_ATTEMPTS", "must be at least 1");
+        }
+        if self.job_lease_secs <= self.job_timeout_secs {
+            return bad("JOB_LEASE_SECS", "must be longer than JOB_TIMEOUT_SECS");
+        }
+        if self.sweeper_interval_ms == 0 {
+            return bad("SWEEPER_INTERVAL_MS", "must be at least 1");
+        }
+        if self.max_body_bytes == 0 {
+            return bad("MAX_BODY_BYTES", "must be at least 1");
+        }
+        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return bad(
+                "MAIL_FROM",
+                "must be an address like `Name <user@example.com>`",
+            );
+        }
+        if self.mail_transport == MailTransport::Smtp && self.smtp_host.is_none() {
+            return bad("SMTP_HOST", "is required when MAIL_TRANSPORT=smtp");
+        }
+        if self.smtp_username.is_some() != self.smtp_password.is_some() {
+            return bad(
+                "SMTP_PASSWORD",
+                "SMTP_USERNAME and SMTP_PASSWORD must be set together",
+            );
+        }
+        for origin in &self.cors_origins {
+            if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                return bad(
+                    "CORS_ORIGINS",
+                    "each origin must start with http:// or https://",
+                );
+            }
+        }
+        if !(self.public_base_url.starts_with("http://")
+            || self.public_base_url.starts_with("https://"))
+        {
+            return bad("PUBLIC_BASE_URL", "must start with http:// or https://");
+        }
+        Ok(())
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://")
+    }
+
+    /// Whether this gateway process also runs the worker.
+    pub fn runs_embedded_worker(&self) -> bool {
+        self.embedded_worker.unwrap_or(self.redis_url.is_none())
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+
+    pub fn job_lease(&self) -> Duration {
+        Duration::from_secs(self.job_lease_secs)
+    }
+
+    pub fn job_timeout(&self) -> Duration {
+        Duration::from_secs(self.job_timeout_secs)
+    }
+
+    pub fn sweeper_interval(&self) -> Duration {
+        Duration::from_millis(self.sweeper_interval_ms)
+    }
+}
+
+/// Accepts `a,b,c` (how an environment variable carries a list) as well as a real list.
+fn comma_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum List {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match List::deserialize(d)? {
+        List::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        List::Many(v) => v,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn defaults_are_the_embedded_mode() {
+        Jail::expect_with(|_| {
+            let c = Config::load().expect("defaults load");
+            assert!(c.is_sqlite());
+            assert!(c.runs_embedded_worker());
+            assert_eq!(c.port, 3000);
+            assert_eq!(c.cors_origins, vec!["http://localhost:8080".to_string()]);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_overrides_and_lists() {
+        Jail::expect_with(|jail| {
+            jail.set_env("PORT", "4000");
+            jail.set_env("CORS_ORIGINS", "http://a.test, https://b.test");
+            jail.set_env("DATABASE_URL", "postgres://u@localhost/db");
+            jail.set_env("REDIS_URL", "redis://127.0.0.1:6379");
+            let c = Config::load().expect("loads");
+            assert_eq!(c.port, 4000);
+            assert_eq!(c.cors_origins, vec!["http://a.test", "https://b.test"]);
+            assert!(!c.runs_embedded_worker());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_then_env_then_secret_files() {
+        Jail::expect_with(|jail| {
+            jail.create_file("sb.toml", "port = 5000\nworker_concurrency = 9\n")?;
+            jail.create_file("smtp-pass", "s3cret\n")?;
+            jail.set_env("SWITCHBOARD_CONFIG", "sb.toml");
+            jail.set_env("WORKER_CONCURRENCY", "2");
+            jail.set_env("SMTP_USERNAME", "mailer");
+            jail.set_env("SMTP_PASSWORD_FILE", "smtp-pass");
+            let c = Config::load().expect("loads");
+            assert_eq!(c.port, 5000);
+            assert_eq!(c.worker_concurrency, 2);
+            assert_eq!(c.smtp_password.as_deref(), Some("s3cret"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (var, value) in [
+            ("PORT", "not-a-port"),
+            ("PORT", "0"),
+            ("DATABASE_URL", "mysql://x"),
+            ("LOG_FORMAT", "xml"),
+            ("WORKER_CONCURRENCY", "0"),
+            ("MAIL_TRANSPORT", "smtp"),
+        ] {
+            Jail::expect_with(|jail| {
+                jail.set_env(var, value);
+                let err = Config::load().expect_err("must be rejected").to_string();
+                let named = if var == "MAIL_TRANSPORT" {
+                    "SMTP_HOST"
+                } else {
+                    var
+                };
+                assert!(err.contains(named), "{var}={value}: {err}");
+                Ok(())
+            });
+        }
+    }
+
+    #[test]
+    fn postgres_needs_redis() {
+        Jail::expect_with(|jail| {
+            jail.set_env("DATABASE_URL", "postgres://u@localhost/db");
+            let err = Config::load().expect_err("rejected").to_string();
+            assert!(err.contains("REDIS_URL"), "{err}");
+            Ok(())
+        });
+    }
+}

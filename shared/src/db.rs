@@ -1,0 +1,78 @@
+//! Connecting to the database (embedded SQLite or PostgreSQL) and migrating it.
+
+use std::{str::FromStr, time::Duration};
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, SqlxSqliteConnector,
+    Statement, TransactionTrait,
+    sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+
+use crate::{
+    config::Config,
+    error::{AppError, AppResult},
+};
+
+/// Opens the configured database. For SQLite the file's directory is created first and the
+/// connection is tuned for one writer with concurrent readers (WAL, a busy timeout).
+pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
+    if config.is_sqlite() {
+        let options = SqliteConnectOptions::from_str(&config.database_url)
+            .map_err(|e| AppError::internal(format!("DATABASE_URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(15))
+            .foreign_keys(true);
+        if let Some(dir) = options.get_filename().parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                AppError::internal(format!("cannot create database directory {dir:?}: {e}"))
+            })?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(config.database_max_connections)
+            .acquire_timeout(Duration::from_secs(15))
+            .connect_with(options)
+            .await
+            .map_err(|e| {
+                AppError::Database(sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(
+                    std::sync::Arc::new(e),
+                )))
+            })?;
+        Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
+    } else {
+        let mut options = ConnectOptions::new(config.database_url.clone());
+        options
+            .max_connections(config.database_max_connections)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5))
+            .sqlx_logging(false);
+        Ok(Database::connect(options).await?)
+    }
+}
+
+/// Key of the PostgreSQL advisory lock that serialises migrations across replicas.
+const MIGRATION_LOCK_KEY: i64 = 0x5357_4254_4d49_4752; // "SWBTMIGR"
+
+/// Applies pending migrations. On PostgreSQL the run holds an advisory lock inside one
+/// transaction, so several replicas starting at once migrate exactly once.
+pub async fn migrate(db: &DatabaseConnection) -> AppResult<()> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let txn = db.begin().await?;
+            txn.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_advisory_xact_lock($1)",
+                [MIGRATION_LOCK_KEY.into()],
+            ))
+            .await?;
+            Migrator::up(&txn, None).await?;
+            txn.commit().await?;
+        }
+        _ => Migrator::up(db, None).await?,
+    }
+    Ok(())
+}

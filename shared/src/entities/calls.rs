@@ -1,0 +1,37 @@
+//! A call or chat conversation (`channel`), keyed by the ElevenLabs conversation id.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "calls")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub agent_id: Option<Uuid>,
+    pub contact_id: Option<Uuid>,
+    pub channel: String,
+    pub direction: String,
+    pub elevenlabs_conversation_id: Option<String>,
+    pub phone_number: Option<String>,
+    pub status: String,
+    pub failure_reason: Option<String>,
+    pub duration_secs: i32,
+    pub credits_charged: i64,
+    pub summary: Option<String>,
+    pub summary_title: Option<String>,
+    pub call_successful: Option<String>,
+    pub recording_key: Option<String>,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub metadata: Json,
+    pub started_at: Option<DateTimeUtc>,
+    pub completed_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,32 @@
+//! A person a user's agents call or are called by; one per normalised phone per user.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "contacts")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub phone_e164: String,
+    pub phone_raw: String,
+    pub email: Option<String>,
+    pub company: Option<String>,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub tags: Json,
+    pub notes: Option<String>,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub custom_fields: Json,
+    pub do_not_call: bool,
+    pub last_call_summary: Option<String>,
+    pub last_interaction_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,18 @@
+//! One module per table, mirroring the migration column for column.
+
+pub mod agents;
+pub mod audit_log;
+pub mod auth_tokens;
+pub mod background_jobs;
+pub mod calls;
+pub mod contact_imports;
+pub mod contacts;
+pub mod credit_transactions;
+pub mod email_outbox;
+pub mod lead_analytics;
+pub mod purchases;
+pub mod refresh_tokens;
+pub mod system_config;
+pub mod transcripts;
+pub mod users;
+pub mod webhook_events;

@@ -1,0 +1,37 @@
+//! User account; `credits` is the balance the ledger keeps.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "users")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub email: String,
+    pub external_id: Option<String>,
+    pub auth_provider: String,
+    pub password_hash: Option<String>,
+    pub name: Option<String>,
+    pub company: Option<String>,
+    pub phone: Option<String>,
+    pub timezone: String,
+    pub default_region: String,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub settings: Json,
+    pub role: String,
+    pub status: String,
+    pub suspended_reason: Option<String>,
+    pub email_verified_at: Option<DateTimeUtc>,
+    pub failed_logins: i32,
+    pub locked_until: Option<DateTimeUtc>,
+    pub credits: i64,
+    pub last_seen_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,59 @@
+//! Background jobs. The database row in `jobs` is the job (its status, attempts, last error and
+//! next attempt); the queue message only names that row, and rings the worker's doorbell.
+
+mod queue;
+mod store;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub use queue::JobQueue;
+pub use store::{
+    JobStatus, SweepCandidate, backoff, claim, complete, create, due_for_delivery, fail, mark_rung,
+    pending_count, ring,
+};
+
+/// Every kind of job; each names the table its `subject_id` points into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Deliver one `email_outbox` row.
+    SendEmail,
+}
+
+impl JobKind {
+    pub const ALL: &'static [JobKind] = &[JobKind::SendEmail];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::SendEmail => "send_email",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|k| k.as_str() == s)
+    }
+}
+
+/// What travels through the queue: the id of a `jobs` row, nothing else.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobMessage {
+    pub job_id: Uuid,
+}
+
+/// How a job's work ended when it did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Worth another attempt later (a provider was down, a timeout).
+    #[error("{0}")]
+    Retryable(String),
+    /// Will never succeed (the subject row is gone, the input is invalid): fail at once.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+impl From<sea_orm::DbErr> for JobError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        JobError::Retryable(format!("database: {e}"))
+    }
+}

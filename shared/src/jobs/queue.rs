@@ -1,0 +1,153 @@
+//! The doorbell: one queue per job kind, in Redis (production) or in the embedded SQLite file.
+
+use std::time::Duration;
+
+use apalis::prelude::TaskSink;
+use apalis_redis::RedisStorage;
+use apalis_sqlite::SqliteStorage;
+use redis::aio::ConnectionManager;
+use sea_orm::{DatabaseConnection, sqlx::SqlitePool};
+
+use super::{JobKind, JobMessage};
+use crate::{
+    config::Config,
+    error::{AppError, AppResult},
+};
+
+/// How long a producer waits for the queue before leaving the job to the sweeper.
+const PUSH_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Clone)]
+pub enum JobQueue {
+    Redis {
+        conn: ConnectionManager,
+        prefix: String,
+    },
+    Sqlite {
+        pool: SqlitePool,
+        prefix: String,
+    },
+}
+
+impl std::fmt::Debug for JobQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JobQueue::Redis { prefix, .. } => write!(f, "JobQueue::Redis({prefix})"),
+            JobQueue::Sqlite { prefix, .. } => write!(f, "JobQueue::Sqlite({prefix})"),
+        }
+    }
+}
+
+impl JobQueue {
+    /// Redis when `REDIS_URL` is set, otherwise the embedded queue in the SQLite database.
+    pub async fn connect(config: &Config, db: &DatabaseConnection) -> AppResult<Self> {
+        let prefix = config.queue_prefix.clone();
+        if let Some(url) = &config.redis_url {
+            let client = redis::Client::open(url.as_str())
+                .map_err(|e| AppError::internal(format!("REDIS_URL: {e}")))?;
+            let manager_config = redis::aio::ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(Duration::from_secs(2)))
+                .set_response_timeout(Some(Duration::from_secs(2)))
+                .set_number_of_retries(1);
+            let conn = tokio::time::timeout(
+                Duration::from_secs(5),
+                ConnectionManager::new_with_config(client, manager_config),
+            )
+            .await
+            .map_err(|_| {
+                AppError::unavailable("queue_unavailable", "REDIS_URL: connection timed out")
+            })?
+            .map_err(|e| AppError::unavailable("queue_unavailable", format!("REDIS_URL: {e}")))?;
+            return Ok(JobQueue::Redis { conn, prefix });
+        }
+        if !config.is_sqlite() {
+            return Err(AppError::internal("REDIS_URL is required without SQLite"));
+        }
+        let pool = db.get_sqlite_connection_pool().clone();
+        SqliteStorage::migrations()
+            .run(&pool)
+            .await
+            .map_err(|e| AppError::internal(format!("embedded queue migration: {e}")))?;
+        Ok(JobQueue::Sqlite { pool, prefix })
+    }
+
+    /// The queue a kind's messages travel on, e.g. `switchboard:send_email`.
+    pub fn queue_name(&self, kind: JobKind) -> String {
+        let prefix = match self {
+            JobQueue::Redis { prefix, .. } | JobQueue::Sqlite { prefix, .. } => prefix,
+        };
+        format!("{prefix}:{}", kind.as_str())
+    }
+
+    pub fn redis_storage(&self, kind: JobKind) -> Option<RedisStorage<JobMessage>> {
+        match self {
+            JobQueue::Redis { conn, .. } => Some(
+                RedisStorage::new(conn.clone()).with_config(
+                    apalis_redis::Config::default()
+                        .queue(self.queue_name(kind))
+                        .persist_results(false),
+                ),
+            ),
+            JobQueue::Sqlite { .. } => None,
+        }
+    }
+
+    pub fn sqlite_storage(&self, kind: JobKind) -> Option<SqliteStorage<JobMessage>> {
+        match self {
+            JobQueue::Sqlite { pool, .. } => Some(
+                SqliteStorage::new(pool).with_config(
+                    apalis_sqlite::Config::default()
+                        .queue(self.queue_name(kind))
+                        .persist_results(false),
+                ),
+            ),
+            JobQueue::Redis { .. } => None,
+        }
+    }
+
+    /// Pushes one message; fails (rather than hangs) when the queue is unreachable.
+    pub async fn push(&self, kind: JobKind, message: JobMessage) -> AppResult<()> {
+        let pushed = async {
+            match self {
+                JobQueue::Redis { .. } => {
+                    let mut storage = self.redis_storage(kind).expect("redis queue");
+                    storage.push(message).await.map_err(|e| e.to_string())
+                }
+                JobQueue::Sqlite { .. } => {
+                    let mut storage = self.sqlite_storage(kind).expect("sqlite queue");
+                    storage.push(message).await.map_err(|e| e.to_string())
+                }
+            }
+        };
+        match tokio::time::timeout(PUSH_TIMEOUT, pushed).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(AppError::unavailable("queue_unavailable", e)),
+            Err(_) => Err(AppError::unavailable(
+                "queue_unavailable",
+                "queue push timed out",
+            )),
+        }
+    }
+
+    /// Whether the queue answers; `/ready` reports it.
+    pub async fn ping(&self) -> AppResult<()> {
+        let unavailable = |e: String| AppError::unavailable("queue_unavailable", e);
+        match self {
+            JobQueue::Redis { conn, .. } => {
+                let mut conn = conn.clone();
+                let cmd = redis::cmd("PING");
+                let ping = cmd.query_async::<String>(&mut conn);
+                match tokio::time::timeout(Duration::from_secs(2), ping).await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(e)) => Err(unavailable(e.to_string())),
+                    Err(_) => Err(unavailable("redis ping timed out".into())),
+                }
+            }
+            JobQueue::Sqlite { pool, .. } => sea_orm::sqlx::query("SELECT 1")
+                .execute(pool)
+                .await
+                .map(|_| ())
+                .map_err(|e| unavailable(e.to_string())),
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Switchboard's domain crate: configuration, errors, entities, services and job payloads,
+//! shared by the gateway, the worker and the tests.
+
+pub mod config;
+pub mod db;
+pub mod email;
+pub mod entities;
+pub mod error;
+pub mod jobs;
+pub mod services;
+pub mod telemetry;
+
+pub use config::Config;
+pub use error::{AppError, AppResult};
+pub use services::Services;

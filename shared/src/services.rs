@@ -1,0 +1,42 @@
+//! What every process holds: the configuration, the database and the job queue.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::{Config, db, error::AppResult, jobs::JobQueue};
+
+#[derive(Clone, Debug)]
+pub struct Services {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub queue: JobQueue,
+}
+
+impl Services {
+    /// Connects to the database (migrating it when `migrate`) and to the queue.
+    pub async fn start(config: Config, migrate: bool) -> AppResult<Self> {
+        let db = db::connect(&config).await?;
+        if migrate {
+            db::migrate(&db).await?;
+        }
+        let queue = JobQueue::connect(&config, &db).await?;
+        Ok(Self {
+            config: Arc::new(config),
+            db,
+            queue,
+        })
+    }
+
+    /// Database and queue reachability, each as `Err(reason)` when down.
+    pub async fn readiness(&self) -> (Result<(), String>, Result<(), String>) {
+        let db = async {
+            tokio::time::timeout(std::time::Duration::from_secs(2), self.db.ping())
+                .await
+                .map_err(|_| "database ping timed out".to_string())?
+                .map_err(|e| e.to_string())
+        };
+        let queue = async { self.queue.ping().await.map_err(|e| e.to_string()) };
+        tokio::join!(db, queue)
+    }
+}

@@ -1,0 +1,36 @@
+//! Switchboard's worker: one module per job, the runner that drives a job row through its
+//! states, the sweeper that re-rings overdue jobs, and the apalis monitor that ties them up.
+
+pub mod monitor;
+pub mod runner;
+pub mod send_email;
+pub mod sweeper;
+
+use std::sync::Arc;
+
+use shared::{AppResult, Services, email::Mailer};
+
+pub use monitor::run;
+
+/// Everything a job needs, shared by all of this process's apalis workers.
+#[derive(Clone)]
+pub struct WorkerState {
+    pub services: Services,
+    pub mailer: Mailer,
+    /// Unique per process (name, host, random suffix): leases and apalis registrations use it.
+    pub worker_id: String,
+}
+
+impl WorkerState {
+    pub fn new(services: Services) -> AppResult<Arc<Self>> {
+        let mailer = Mailer::from_config(&services.config)?;
+        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        let suffix: String = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+        let worker_id = format!("{}-{host}-{suffix}", services.config.worker_name);
+        Ok(Arc::new(Self {
+            services,
+            mailer,
+            worker_id,
+        }))
+    }
+}
