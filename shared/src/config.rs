@@ -36,6 +36,8 @@ pub struct Config {
     pub embedded_worker: Option<bool>,
     pub worker_name: String,
     pub worker_concurrency: usize,
+    /// How often an idle worker asks the queue for new messages.
+    pub queue_poll_interval_ms: u64,
     pub job_max_attempts: i32,
     pub job_backoff_base_ms: u64,
     pub job_backoff_max_secs: u64,
@@ -101,6 +103,7 @@ impl Default for Config {
             embedded_worker: None,
             worker_name: "worker".into(),
             worker_concurrency: 4,
+            queue_poll_interval_ms: 250,
             job_max_attempts: 5,
             job_backoff_base_ms: 2_000,
             job_backoff_max_secs: 3_600,
@@ -204,6 +207,9 @@ impl Config {
         if self.worker_concurrency == 0 {
             return bad("WORKER_CONCURRENCY", "must be at least 1");
         }
+        if self.queue_poll_interval_ms == 0 {
+            return bad("QUEUE_POLL_INTERVAL_MS", "must be at least 1");
+        }
         if self.job_max_attempts < 1 {
             return bad("JOB_MAX_ATTEMPTS", "must be at least 1");
         }
@@ -298,6 +304,7 @@ fn comma_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> 
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return figment's own error type
 mod tests {
     use super::*;
     use figment::Jail;

@@ -1,6 +1,7 @@
 //! Switchboard's worker: one module per job, the runner that drives a job row through its
 //! states, the sweeper that re-rings overdue jobs, and the apalis monitor that ties them up.
 
+pub mod cli;
 pub mod monitor;
 pub mod runner;
 pub mod send_email;

@@ -29,6 +29,7 @@ pub async fn run(state: Arc<WorkerState>, shutdown: CancellationToken) -> anyhow
     for &kind in JobKind::ALL {
         let name = format!("{}:{}", state.worker_id, kind.as_str());
         let concurrency = config.worker_concurrency;
+        let poll = Duration::from_millis(config.queue_poll_interval_ms);
         let st = state.clone();
         monitor = match &state.services.queue {
             JobQueue::Redis { .. } => {
@@ -39,7 +40,7 @@ pub async fn run(state: Arc<WorkerState>, shutdown: CancellationToken) -> anyhow
                     .expect("redis queue");
                 monitor.register(move |_| {
                     WorkerBuilder::new(name.clone())
-                        .backend(backend.clone())
+                        .backend(backend.clone().poll_with_interval(poll))
                         .data(st.clone())
                         .concurrency(concurrency)
                         .catch_panic()
@@ -54,7 +55,7 @@ pub async fn run(state: Arc<WorkerState>, shutdown: CancellationToken) -> anyhow
                     .expect("sqlite queue");
                 monitor.register(move |_| {
                     WorkerBuilder::new(name.clone())
-                        .backend(backend.clone())
+                        .backend(backend.clone().poll_with_interval(poll))
                         .data(st.clone())
                         .concurrency(concurrency)
                         .catch_panic()

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Starts PostgreSQL and Redis on loopback for development and tests, without systemd or Docker.
+# Installs them from Debian packages when missing (needs root or sudo).
+#
+#   scripts/services.sh start   install if needed, start both, print the URLs
+#   scripts/services.sh stop    stop both (by pid)
+#   scripts/services.sh status  show whether each is running
+#   scripts/services.sh env     print export lines for the URLs
+#
+# Settings: SERVICES_DIR (default /tmp/switchboard-services), PG_PORT (5433), REDIS_PORT (6380).
+set -euo pipefail
+
+# Outside the clone: PostgreSQL runs as its own user and must be able to reach its data
+# directory, which a clone under /root would not allow.
+DIR="${SERVICES_DIR:-/tmp/switchboard-services}"
+PG_PORT="${PG_PORT:-5433}"
+REDIS_PORT="${REDIS_PORT:-6380}"
+DATABASE_URL="postgres://postgres@127.0.0.1:${PG_PORT}/postgres"
+REDIS_URL="redis://127.0.0.1:${REDIS_PORT}"
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+pg_bin() {
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1
+}
+
+install() {
+  local missing=()
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  [ -n "$(pg_bin)" ] && [ -x "$(pg_bin)/initdb" ] || missing+=(postgresql)
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "installing ${missing[*]} from Debian packages" >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    # The packages' own init scripts would try systemd; nothing is started here.
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+redis_running() {
+  [ -f "$DIR/redis.pid" ] && kill -0 "$(cat "$DIR/redis.pid")" 2>/dev/null
+}
+
+pg_running() {
+  [ -f "$DIR/pg/data/postmaster.pid" ] && kill -0 "$(head -1 "$DIR/pg/data/postmaster.pid")" 2>/dev/null
+}
+
+start_redis() {
+  if redis_running; then return; fi
+  mkdir -p "$DIR/redis"
+  # AOF on: a restart of Redis loses no queued doorbells.
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes \
+    --pidfile "$DIR/redis.pid" --dir "$DIR/redis" --logfile "$DIR/redis.log" \
+    --appendonly yes --save ""
+  for _ in $(seq 1 50); do
+    redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return
+    sleep 0.1
+  done
+  echo "redis did not start; see $DIR/redis.log" >&2
+  exit 1
+}
+
+start_pg() {
+  if pg_running; then return; fi
+  local bin; bin="$(pg_bin)"
+  local run=()
+  if [ "$(id -u)" -eq 0 ]; then run=(runuser -u postgres --); fi
+  mkdir -p "$DIR/pg"
+  [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$DIR/pg"
+  if [ ! -f "$DIR/pg/data/PG_VERSION" ]; then
+    "${run[@]}" "$bin/initdb" -D "$DIR/pg/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+  # Tests create a database each; fsync off is safe for a throwaway cluster and much faster.
+  "${run[@]}" "$bin/pg_ctl" -D "$DIR/pg/data" -l "$DIR/pg/server.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $DIR/pg -c max_connections=500 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    start >/dev/null
+}
+
+# Signals a process and waits (up to 30 s) until it is gone, so a following start finds the
+# port free.
+stop_pid() {
+  local pid=$1 sig=$2
+  kill "-$sig" "$pid" 2>/dev/null || return 0
+  for _ in $(seq 1 300); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  echo "process $pid did not stop" >&2
+  return 1
+}
+
+print_env() {
+  echo "export DATABASE_URL=$DATABASE_URL"
+  echo "export REDIS_URL=$REDIS_URL"
+}
+
+case "${1:-}" in
+  start)
+    install
+    # PostgreSQL refuses to run as root and needs to traverse to its data directory.
+    mkdir -p "$DIR"; chmod 755 "$DIR"
+    start_redis
+    start_pg
+    echo "PostgreSQL: $DATABASE_URL"
+    echo "Redis:      $REDIS_URL"
+    ;;
+  stop)
+    if redis_running; then
+      stop_pid "$(cat "$DIR/redis.pid")" TERM
+      echo "redis stopped"
+    fi
+    if pg_running; then
+      stop_pid "$(head -1 "$DIR/pg/data/postmaster.pid")" INT
+      echo "postgresql stopped"
+    fi
+    ;;
+  status)
+    redis_running && echo "redis: running ($REDIS_URL)" || echo "redis: stopped"
+    pg_running && echo "postgresql: running ($DATABASE_URL)" || echo "postgresql: stopped"
+    ;;
+  env)
+    print_env
+    ;;
+  *)
+    echo "usage: $0 start|stop|status|env" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The test command: starts PostgreSQL and Redis on loopback (installing them if needed) and
+# runs every test of the workspace — unit tests and the end-to-end suite, against
+# PostgreSQL+Redis and against SQLite. Extra arguments go to `cargo test`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+scripts/services.sh start
+eval "$(scripts/services.sh env | sed 's/^export DATABASE_URL=/export TEST_DATABASE_URL=/; s/^export REDIS_URL=/export TEST_REDIS_URL=/')"
+cargo test --workspace "$@"

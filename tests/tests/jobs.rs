@@ -1,0 +1,279 @@
+//! The job pipeline end to end: producer → queue → worker → SMTP, recovery by the sweeper,
+//! row-driven retries, idempotency — on PostgreSQL+Redis and on SQLite.
+
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, EntityTrait};
+use shared::{
+    email::{self, OutgoingEmail},
+    entities::{background_jobs, email_outbox},
+    jobs::{self, JobKind, JobMessage, JobQueue},
+};
+use tests::{Backend, TestApp, WorkerMode, on_both_backends};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn queue_test_email(app: &TestApp, to: &str) -> email_outbox::Model {
+    email::queue_email(
+        &app.services.db,
+        app.config(),
+        &app.services.queue,
+        OutgoingEmail {
+            user_id: None,
+            to: to.into(),
+            subject: "Verify your email".into(),
+            text_body: "Open https://example.test/verify?token=abc".into(),
+            html_body: Some("<a href=\"https://example.test/verify?token=abc\">Verify</a>".into()),
+        },
+    )
+    .await
+    .expect("email queued")
+}
+
+async fn job_for(app: &TestApp, subject: uuid::Uuid) -> background_jobs::Model {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    background_jobs::Entity::find()
+        .filter(background_jobs::Column::SubjectId.eq(subject))
+        .one(&app.services.db)
+        .await
+        .expect("query")
+        .expect("job row exists")
+}
+
+async fn outbox_row(app: &TestApp, id: uuid::Uuid) -> email_outbox::Model {
+    email_outbox::Entity::find_by_id(id)
+        .one(&app.services.db)
+        .await
+        .expect("query")
+        .expect("outbox row")
+}
+
+/// Deletes every queue message of this app, as if Redis (or the embedded queue) lost them.
+async fn lose_queue_messages(app: &TestApp) {
+    match &app.services.queue {
+        JobQueue::Redis { conn, prefix } => {
+            let mut conn = conn.clone();
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(format!("{prefix}:*"))
+                .query_async(&mut conn)
+                .await
+                .expect("keys");
+            assert!(!keys.is_empty(), "the producer pushed something to Redis");
+            let _: () = redis::cmd("DEL")
+                .arg(&keys)
+                .query_async(&mut conn)
+                .await
+                .expect("del");
+        }
+        JobQueue::Sqlite { .. } => {
+            let deleted = app
+                .services
+                .db
+                .execute_unprepared("DELETE FROM Jobs")
+                .await
+                .expect("delete queue rows");
+            assert!(
+                deleted.rows_affected() > 0,
+                "the producer pushed something to the queue"
+            );
+        }
+    }
+}
+
+on_both_backends!(
+    email_is_delivered_by_a_separate_worker_process,
+    |backend: Backend| async move {
+        let app = TestApp::spawn_with(backend, WorkerMode::None, |_| {}).await;
+        let row = queue_test_email(&app, "ada@example.test").await;
+        assert_eq!(row.status, email::STATUS_PENDING);
+
+        let worker = app.start_worker_process(env!("CARGO_BIN_EXE_test-worker"));
+        let mails = app.smtp.wait_for(1, WAIT).await;
+        app.wait_for_jobs(WAIT).await;
+
+        assert_eq!(mails.len(), 1);
+        assert_eq!(mails[0].to, vec!["ada@example.test".to_string()]);
+        assert_eq!(
+            mails[0].header("Subject").as_deref(),
+            Some("Verify your email")
+        );
+        let message_id = mails[0].header("Message-ID").expect("message id");
+        assert!(message_id.contains(&row.id.to_string()), "{message_id}");
+        assert!(
+            mails[0]
+                .data
+                .contains("https://example.test/verify?token=abc")
+        );
+
+        let sent = outbox_row(&app, row.id).await;
+        assert_eq!(sent.status, email::STATUS_SENT);
+        assert!(sent.sent_at.is_some());
+        let job = job_for(&app, row.id).await;
+        assert_eq!(job.status, "succeeded");
+        assert_eq!(job.attempts, 1);
+        assert!(
+            job.locked_by
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("test-worker-")
+        );
+
+        let status = worker.terminate().await;
+        assert!(
+            status.success(),
+            "worker exits cleanly on SIGTERM: {status}"
+        );
+    }
+);
+
+on_both_backends!(
+    a_job_lost_from_the_queue_is_completed_by_the_sweeper,
+    |backend: Backend| async move {
+        let app = TestApp::spawn_with(backend, WorkerMode::None, |_| {}).await;
+        let row = queue_test_email(&app, "lost@example.test").await;
+        lose_queue_messages(&app).await;
+        assert!(
+            job_for(&app, row.id).await.enqueued_at.is_some(),
+            "the doorbell had rung"
+        );
+
+        let (stop, handle) = app.start_worker_in_process();
+        let mails = app.smtp.wait_for(1, WAIT).await;
+        app.wait_for_jobs(WAIT).await;
+        assert_eq!(mails.len(), 1);
+        assert_eq!(outbox_row(&app, row.id).await.status, email::STATUS_SENT);
+        assert_eq!(job_for(&app, row.id).await.status, "succeeded");
+        stop.cancel();
+        handle.await.expect("join").expect("worker stops cleanly");
+    }
+);
+
+on_both_backends!(
+    a_failing_job_is_retried_with_backoff_then_failed,
+    |backend: Backend| async move {
+        let app = TestApp::spawn(backend).await;
+        app.smtp.refuse_next(451, 100);
+        let started = std::time::Instant::now();
+        let row = queue_test_email(&app, "busy@example.test").await;
+        app.wait_for_jobs(WAIT).await;
+        let elapsed = started.elapsed();
+
+        let job = job_for(&app, row.id).await;
+        assert_eq!(job.status, "failed");
+        assert_eq!(job.attempts, app.config().job_max_attempts);
+        assert!(
+            job.last_error
+                .as_deref()
+                .unwrap_or_default()
+                .contains("451"),
+            "{:?}",
+            job.last_error
+        );
+        assert!(job.finished_at.is_some());
+        assert_eq!(app.smtp.refused(), 3, "one SMTP transaction per attempt");
+        assert!(app.smtp.received().is_empty());
+        assert_eq!(outbox_row(&app, row.id).await.status, email::STATUS_PENDING);
+        // Two waits between three attempts: at least 0.8 × (100 ms + 200 ms) of backoff.
+        assert!(
+            elapsed >= Duration::from_millis(240),
+            "attempts were spaced out: {elapsed:?}"
+        );
+    }
+);
+
+on_both_backends!(
+    a_transient_failure_is_retried_until_it_succeeds,
+    |backend: Backend| async move {
+        let app = TestApp::spawn(backend).await;
+        app.smtp.refuse_next(451, 2);
+        let row = queue_test_email(&app, "flaky@example.test").await;
+        app.wait_for_jobs(WAIT).await;
+        let job = job_for(&app, row.id).await;
+        assert_eq!(job.status, "succeeded");
+        assert_eq!(job.attempts, 3);
+        assert_eq!(app.smtp.received().len(), 1);
+        assert_eq!(outbox_row(&app, row.id).await.status, email::STATUS_SENT);
+    }
+);
+
+on_both_backends!(
+    a_permanent_failure_is_not_retried,
+    |backend: Backend| async move {
+        let app = TestApp::spawn(backend).await;
+        app.smtp.refuse_next(550, 100);
+        let row = queue_test_email(&app, "nobody@example.test").await;
+        app.wait_for_jobs(WAIT).await;
+        let job = job_for(&app, row.id).await;
+        assert_eq!(job.status, "failed");
+        assert_eq!(job.attempts, 1);
+        assert_eq!(app.smtp.refused(), 1);
+    }
+);
+
+on_both_backends!(
+    running_the_same_job_twice_changes_nothing,
+    |backend: Backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let row = queue_test_email(&app, "twice@example.test").await;
+        app.smtp.wait_for(1, WAIT).await;
+        app.wait_for_jobs(WAIT).await;
+        let job = job_for(&app, row.id).await;
+        let sent = outbox_row(&app, row.id).await;
+
+        // A duplicate delivery through the queue, a direct re-run, and a second create.
+        app.services
+            .queue
+            .push(JobKind::SendEmail, JobMessage { job_id: job.id })
+            .await
+            .expect("push duplicate");
+        let state = worker::WorkerState::new(app.services.clone()).expect("state");
+        worker::runner::process(&state, job.id).await;
+        let again = jobs::create(&app.services.db, app.config(), JobKind::SendEmail, row.id)
+            .await
+            .expect("create again");
+        assert_eq!(again.id, job.id, "one job per subject");
+        app.wait_for_jobs(WAIT).await;
+        // Give the duplicate message time to be consumed (it finds nothing to claim).
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        assert_eq!(app.smtp.received().len(), 1, "delivered once");
+        assert_eq!(job_for(&app, row.id).await, job, "job row unchanged");
+        assert_eq!(outbox_row(&app, row.id).await, sent, "outbox row unchanged");
+    }
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_reports_503_when_redis_is_down() {
+    let mut redis = tests::redis_server::PrivateRedis::start().await;
+    let url = redis.url();
+    let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::None, |c| {
+        c.redis_url = Some(url)
+    })
+    .await;
+    let ok = app
+        .client
+        .get(app.url("/ready"))
+        .send()
+        .await
+        .expect("ready");
+    assert_eq!(ok.status(), 200);
+
+    redis.stop();
+    let down = app
+        .client
+        .get(app.url("/ready"))
+        .send()
+        .await
+        .expect("ready");
+    assert_eq!(down.status(), 503);
+    let body: serde_json::Value = down.json().await.expect("json");
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(body["database"], "ok");
+    assert_ne!(body["queue"], "ok");
+
+    // A job recorded while Redis is down is kept; the producer does not fail.
+    let row = queue_test_email(&app, "later@example.test").await;
+    let job = job_for(&app, row.id).await;
+    assert_eq!(job.status, "queued");
+    assert!(job.enqueued_at.is_none(), "left for the sweeper");
+}
