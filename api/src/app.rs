@@ -13,18 +13,30 @@ use shared::Services;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    auth::AuthApi,
     error::from_poem_error,
     health::HealthApi,
     middleware::{BodyLimit, RequestId},
+    rate_limit::AuthRateLimits,
+    user::UserApi,
 };
 
-pub type Apis = HealthApi;
+pub type Apis = (HealthApi, AuthApi, UserApi);
 
 pub fn openapi_service(services: &Services) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        HealthApi {
-            services: services.clone(),
-        },
+        (
+            HealthApi {
+                services: services.clone(),
+            },
+            AuthApi {
+                services: services.clone(),
+                limits: AuthRateLimits::new(&services.config),
+            },
+            UserApi {
+                services: services.clone(),
+            },
+        ),
         "Switchboard API",
         env!("CARGO_PKG_VERSION"),
     )

@@ -59,8 +59,9 @@ pub fn error_response(status: StatusCode, body: ErrorBody) -> Response {
 }
 
 /// Declares an endpoint's error responses: each listed status becomes a documented response
-/// with the common body, and any other (a database outage, a bug) falls into `Other`, so the
-/// spec stays honest and no error escapes the body shape.
+/// with the common body (and `Retry-After` when the error has one), and any other status (a
+/// database outage, a bug) falls into `Other`, so the spec stays honest and no error escapes
+/// the body shape.
 #[macro_export]
 macro_rules! api_errors {
     ($(#[$meta:meta])* $name:ident { $($status:literal => $variant:ident : $doc:literal),* $(,)? }) => {
@@ -70,7 +71,11 @@ macro_rules! api_errors {
             $(
                 #[doc = $doc]
                 #[oai(status = $status)]
-                $variant(poem_openapi::payload::Json<$crate::error::ErrorBody>),
+                $variant(
+                    poem_openapi::payload::Json<$crate::error::ErrorBody>,
+                    /// Seconds to wait before retrying (429 only).
+                    #[oai(header = "Retry-After")] Option<u64>,
+                ),
             )*
             /// Unexpected failure (`internal_error`, `database_unavailable`, …).
             Other(
@@ -82,8 +87,9 @@ macro_rules! api_errors {
         impl From<shared::AppError> for $name {
             fn from(e: shared::AppError) -> Self {
                 let body = poem_openapi::payload::Json($crate::error::ErrorBody::from(&e));
+                let retry_after = e.retry_after();
                 match e.status() {
-                    $($status => Self::$variant(body),)*
+                    $($status => Self::$variant(body, retry_after),)*
                     other => Self::Other(
                         poem::http::StatusCode::from_u16(other)
                             .unwrap_or(poem::http::StatusCode::INTERNAL_SERVER_ERROR),
@@ -102,6 +108,10 @@ pub fn from_poem_error(err: poem::Error) -> Response {
         AuthorizationError, ContentTypeError, ParseParamError, ParseRequestPayloadError,
     };
 
+    // A typed error response from a handler already has the common body.
+    if err.is_from_response() {
+        return err.into_response();
+    }
     let status = err.status();
     let (status, code, message) = if err.is::<NotFoundError>() {
         (
@@ -117,9 +127,9 @@ pub fn from_poem_error(err: poem::Error) -> Response {
         )
     } else if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
         // A body that is JSON but of the wrong shape is a validation failure; one that is
-        // not JSON at all is malformed.
+        // not JSON at all is malformed (serde_json's syntax errors name a line and column).
         let text = e.to_string();
-        if text.contains("failed to parse \"") {
+        if text.contains("failed to parse \"") || text.contains("(occurred while parsing") {
             (StatusCode::UNPROCESSABLE_ENTITY, "validation_error", text)
         } else {
             (StatusCode::BAD_REQUEST, "malformed_json", text)
@@ -139,8 +149,8 @@ pub fn from_poem_error(err: poem::Error) -> Response {
     } else if err.is::<AuthorizationError>() {
         (
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "authentication required".to_string(),
+            "missing_token",
+            "sign in first: send Authorization: Bearer <token>".to_string(),
         )
     } else if status == StatusCode::PAYLOAD_TOO_LARGE {
         (

@@ -2,9 +2,13 @@
 //! thin: parse, authorize, call one `shared` service, map the result.
 
 pub mod app;
+pub mod auth;
 pub mod error;
 pub mod health;
 pub mod middleware;
+pub mod rate_limit;
+pub mod security;
 pub mod tags;
+pub mod user;
 
 pub use app::{build_app, openapi_json, serve};

@@ -20,6 +20,12 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document and exit.
     Openapi,
+    /// Make an existing account an admin (the only way besides ADMIN_EMAILS).
+    CreateAdmin {
+        /// Email of the account to promote.
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[tokio::main]
@@ -51,6 +57,20 @@ async fn main() -> anyhow::Result<()> {
             shared::db::migrate(&db).await?;
             tracing::info!("migrations applied");
             Ok(())
+        }
+        Command::CreateAdmin { email } => {
+            let migrate = config.auto_migrate;
+            let services = Services::start(config, migrate).await?;
+            match shared::users::promote_admin(&services.db, &email).await {
+                Ok(user) => {
+                    println!("{} is now an admin", user.email);
+                    Ok(())
+                }
+                Err(e) => {
+                    eprintln!("cannot promote {email}: {}", e.public_message());
+                    std::process::exit(1);
+                }
+            }
         }
         Command::Openapi => {
             let services = Services::start(config, false).await?;

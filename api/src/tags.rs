@@ -4,6 +4,10 @@ use poem_openapi::Tags;
 
 #[derive(Tags)]
 pub enum Tag {
+    /// Sign-up, sign-in and session management for built-in accounts.
+    Auth,
+    /// The signed-in user's own profile, settings and balance.
+    Account,
     /// Health, readiness and other operational endpoints.
     Operations,
 }

@@ -11,7 +11,7 @@ use figment::{
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Variables whose value may instead be read from the file named by `<NAME>_FILE`.
-const SECRET_VARS: &[&str] = &["DATABASE_URL", "REDIS_URL", "SMTP_PASSWORD"];
+const SECRET_VARS: &[&str] = &["DATABASE_URL", "REDIS_URL", "SMTP_PASSWORD", "JWT_SECRET"];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -64,6 +64,42 @@ pub struct Config {
     /// `starttls` (default), `tls` or `none` (only for a local relay).
     pub smtp_tls: SmtpTls,
     pub smtp_timeout_secs: u64,
+    /// Where the web frontend lives (links in emails that the frontend handles).
+    pub frontend_url: String,
+    /// `builtin` (email + password accounts, the default) or `stack_auth`.
+    pub auth_mode: AuthMode,
+    /// HMAC key for access tokens (at least 32 characters). Unset in the embedded mode: a
+    /// random key is generated once and kept in `<DATA_DIR>/jwt-secret`.
+    pub jwt_secret: Option<String>,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_secs: u64,
+    pub verification_token_ttl_secs: u64,
+    pub reset_token_ttl_secs: u64,
+    /// Consecutive failed logins that lock an account, and for how long.
+    pub login_max_failures: i32,
+    pub login_lock_secs: u64,
+    pub password_min_length: usize,
+    /// Credits granted once to every new user.
+    pub free_credits: i64,
+    /// Emails promoted to admin when their account is created or next authenticates.
+    #[serde(deserialize_with = "comma_list")]
+    pub admin_emails: Vec<String>,
+    /// Requests per minute per client IP, and per email address, on sign-in endpoints.
+    pub auth_rate_per_ip_per_min: u32,
+    pub auth_rate_per_email_per_min: u32,
+    /// Stack Auth project (with `AUTH_MODE=stack_auth`).
+    pub stack_project_id: Option<String>,
+    /// Defaults to Stack Auth's JWKS URL for the project.
+    pub stack_jwks_url: Option<String>,
+    /// Defaults to `https://api.stack-auth.com/api/v1/projects/<project id>`.
+    pub stack_issuer: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMode {
+    Builtin,
+    StackAuth,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +160,23 @@ impl Default for Config {
             smtp_password: None,
             smtp_tls: SmtpTls::Starttls,
             smtp_timeout_secs: 10,
+            frontend_url: "http://localhost:8080".into(),
+            auth_mode: AuthMode::Builtin,
+            jwt_secret: None,
+            access_token_ttl_secs: 900,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            verification_token_ttl_secs: 48 * 3600,
+            reset_token_ttl_secs: 3600,
+            login_max_failures: 3,
+            login_lock_secs: 900,
+            password_min_length: 10,
+            free_credits: 15,
+            admin_emails: Vec::new(),
+            auth_rate_per_ip_per_min: 20,
+            auth_rate_per_email_per_min: 5,
+            stack_project_id: None,
+            stack_jwks_url: None,
+            stack_issuer: None,
         }
     }
 }
@@ -250,7 +303,59 @@ impl Config {
         {
             return bad("PUBLIC_BASE_URL", "must start with http:// or https://");
         }
+        for (var, url) in [("FRONTEND_URL", &self.frontend_url)] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return bad(var, "must start with http:// or https://");
+            }
+        }
+        match &self.jwt_secret {
+            Some(secret) if secret.len() < 32 => {
+                return bad("JWT_SECRET", "must be at least 32 characters");
+            }
+            None if self.is_postgres() && self.auth_mode == AuthMode::Builtin => {
+                return bad(
+                    "JWT_SECRET",
+                    "is required with PostgreSQL (every gateway replica must share it)",
+                );
+            }
+            _ => {}
+        }
+        if self.access_token_ttl_secs == 0 || self.refresh_token_ttl_secs == 0 {
+            return bad("ACCESS_TOKEN_TTL_SECS", "token lifetimes must be positive");
+        }
+        if self.login_max_failures < 1 {
+            return bad("LOGIN_MAX_FAILURES", "must be at least 1");
+        }
+        if self.password_min_length < 8 {
+            return bad("PASSWORD_MIN_LENGTH", "must be at least 8");
+        }
+        if self.free_credits < 0 {
+            return bad("FREE_CREDITS", "must not be negative");
+        }
+        if self.auth_rate_per_ip_per_min == 0 || self.auth_rate_per_email_per_min == 0 {
+            return bad("AUTH_RATE_PER_IP_PER_MIN", "rate limits must be at least 1");
+        }
+        if self.auth_mode == AuthMode::StackAuth && self.stack_project_id.is_none() {
+            return bad("STACK_PROJECT_ID", "is required when AUTH_MODE=stack_auth");
+        }
         Ok(())
+    }
+
+    /// The Stack Auth issuer every token must carry.
+    pub fn stack_issuer(&self) -> Option<String> {
+        self.stack_issuer.clone().or_else(|| {
+            self.stack_project_id
+                .as_ref()
+                .map(|p| format!("https://api.stack-auth.com/api/v1/projects/{p}"))
+        })
+    }
+
+    pub fn stack_jwks_url(&self) -> Option<String> {
+        self.stack_jwks_url.clone().or_else(|| {
+            self.stack_project_id.as_ref().map(|p| {
+                format!("https://api.stack-auth.com/api/v1/projects/{p}/.well-known/jwks.json")
+            })
+        })
     }
 
     pub fn is_sqlite(&self) -> bool {
@@ -328,6 +433,7 @@ mod tests {
             jail.set_env("CORS_ORIGINS", "http://a.test, https://b.test");
             jail.set_env("DATABASE_URL", "postgres://u@localhost/db");
             jail.set_env("REDIS_URL", "redis://127.0.0.1:6379");
+            jail.set_env("JWT_SECRET", "0123456789abcdef0123456789abcdef");
             let c = Config::load().expect("loads");
             assert_eq!(c.port, 4000);
             assert_eq!(c.cors_origins, vec!["http://a.test", "https://b.test"]);
@@ -362,6 +468,9 @@ mod tests {
             ("LOG_FORMAT", "xml"),
             ("WORKER_CONCURRENCY", "0"),
             ("MAIL_TRANSPORT", "smtp"),
+            ("JWT_SECRET", "short"),
+            ("AUTH_MODE", "magic"),
+            ("FREE_CREDITS", "-1"),
         ] {
             Jail::expect_with(|jail| {
                 jail.set_env(var, value);

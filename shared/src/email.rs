@@ -9,12 +9,14 @@ use lettre::{
     message::{Mailbox, MultiPart, SinglePart, header::ContentType},
     transport::smtp::authentication::Credentials,
 };
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, TransactionTrait};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, TransactionTrait,
+};
 use uuid::Uuid;
 
 use crate::{
     config::{Config, MailTransport, SmtpTls},
-    entities::email_outbox,
+    entities::{background_jobs, email_outbox},
     error::{AppError, AppResult},
     jobs::{self, JobError, JobKind, JobQueue},
 };
@@ -32,17 +34,16 @@ pub struct OutgoingEmail {
     pub html_body: Option<String>,
 }
 
-/// Stores the message and its job in one transaction, then rings the queue.
-pub async fn queue_email(
-    db: &DatabaseConnection,
+/// Stores the message and its `send_email` job inside the caller's transaction. The caller
+/// rings the returned job once the transaction is committed.
+pub async fn queue_email_in<C: ConnectionTrait>(
+    txn: &C,
     config: &Config,
-    queue: &JobQueue,
     email: OutgoingEmail,
-) -> AppResult<email_outbox::Model> {
+) -> AppResult<(email_outbox::Model, background_jobs::Model)> {
     if email.to.parse::<Mailbox>().is_err() {
         return Err(AppError::validation("to", "not a valid email address"));
     }
-    let txn = db.begin().await?;
     let row = email_outbox::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(email.user_id),
@@ -56,9 +57,21 @@ pub async fn queue_email(
         created_at: Set(Utc::now()),
     };
     let row = email_outbox::Entity::insert(row)
-        .exec_with_returning(&txn)
+        .exec_with_returning(txn)
         .await?;
-    let job = jobs::create(&txn, config, JobKind::SendEmail, row.id).await?;
+    let job = jobs::create(txn, config, JobKind::SendEmail, row.id).await?;
+    Ok((row, job))
+}
+
+/// Stores the message and its job in one transaction, then rings the queue.
+pub async fn queue_email(
+    db: &DatabaseConnection,
+    config: &Config,
+    queue: &JobQueue,
+    email: OutgoingEmail,
+) -> AppResult<email_outbox::Model> {
+    let txn = db.begin().await?;
+    let (row, job) = queue_email_in(&txn, config, email).await?;
     txn.commit().await?;
     jobs::ring(db, queue, &job).await;
     Ok(row)

@@ -30,8 +30,13 @@ pub enum AppError {
     },
     #[error("request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
-    #[error("too many requests; retry in {retry_after_secs} s")]
-    RateLimited { retry_after_secs: u64 },
+    /// Too many requests (429); `code` is `rate_limited` or a more specific reason.
+    #[error("{message}")]
+    RateLimited {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
     /// A third party failed or refused (502); the message is the provider's, minus secrets.
     #[error("{message}")]
     Provider { code: &'static str, message: String },
@@ -93,6 +98,24 @@ impl AppError {
         }
     }
 
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        Self::RateLimited {
+            code: "rate_limited",
+            message: format!("too many requests; retry in {retry_after_secs} s"),
+            retry_after_secs,
+        }
+    }
+
+    /// Seconds a client should wait before retrying, for the `Retry-After` header.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+
     pub fn internal(message: impl std::fmt::Display) -> Self {
         Self::Internal(message.to_string())
     }
@@ -105,12 +128,12 @@ impl AppError {
             | Self::Forbidden { code, .. }
             | Self::Conflict { code, .. }
             | Self::Provider { code, .. }
-            | Self::Unavailable { code, .. } => (*code).to_string(),
+            | Self::Unavailable { code, .. }
+            | Self::RateLimited { code, .. } => (*code).to_string(),
             Self::Validation { .. } => "validation_error".into(),
             Self::InsufficientCredits { .. } => "insufficient_credits".into(),
             Self::NotFound { resource } => format!("{resource}_not_found"),
             Self::PayloadTooLarge { .. } => "payload_too_large".into(),
-            Self::RateLimited { .. } => "rate_limited".into(),
             Self::Database(e) if is_unreachable(e) => "database_unavailable".into(),
             Self::Database(_) | Self::Internal(_) => "internal_error".into(),
         }
@@ -148,9 +171,9 @@ impl AppError {
             Self::Validation { field, .. } => Some(serde_json::json!({ "field": field })),
             Self::Conflict { details, .. } => details.clone(),
             Self::PayloadTooLarge { limit } => Some(serde_json::json!({ "limit_bytes": limit })),
-            Self::RateLimited { retry_after_secs } => {
-                Some(serde_json::json!({ "retry_after_secs": retry_after_secs }))
-            }
+            Self::RateLimited {
+                retry_after_secs, ..
+            } => Some(serde_json::json!({ "retry_after_secs": retry_after_secs })),
             _ => None,
         }
     }

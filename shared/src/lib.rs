@@ -1,7 +1,9 @@
 //! Switchboard's domain crate: configuration, errors, entities, services and job payloads,
 //! shared by the gateway, the worker and the tests.
 
+pub mod auth;
 pub mod config;
+pub mod credits;
 pub mod db;
 pub mod email;
 pub mod entities;
@@ -9,6 +11,7 @@ pub mod error;
 pub mod jobs;
 pub mod services;
 pub mod telemetry;
+pub mod users;
 
 pub use config::Config;
 pub use error::{AppError, AppResult};

@@ -4,13 +4,22 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{Config, db, error::AppResult, jobs::JobQueue};
+use crate::{Config, auth::Authenticator, db, error::AppResult, jobs::JobQueue};
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Services {
     pub config: Arc<Config>,
     pub db: DatabaseConnection,
     pub queue: JobQueue,
+    pub auth: Arc<Authenticator>,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services")
+            .field("queue", &self.queue)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Services {
@@ -21,10 +30,12 @@ impl Services {
             db::migrate(&db).await?;
         }
         let queue = JobQueue::connect(&config, &db).await?;
+        let auth = Arc::new(Authenticator::new(&config)?);
         Ok(Self {
             config: Arc::new(config),
             db,
             queue,
+            auth,
         })
     }
 

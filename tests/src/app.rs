@@ -87,6 +87,8 @@ pub async fn test_config(backend: Backend, dir: &std::path::Path, smtp: &SmtpSin
         smtp_tls: SmtpTls::None,
         smtp_timeout_secs: 5,
         max_body_bytes: 64 * 1024,
+        jwt_secret: Some(format!("test-secret-{}", uuid::Uuid::new_v4().simple())),
+        public_base_url: "http://switchboard.test".into(),
         ..Config::default()
     };
     match backend {

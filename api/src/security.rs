@@ -1,0 +1,42 @@
+//! The security schemes of the contract, and turning a presented credential into the
+//! `CurrentUser` through the one authenticator in `shared`.
+
+use poem_openapi::{
+    SecurityScheme,
+    auth::{ApiKey, Bearer},
+};
+use shared::{
+    AppResult, Services,
+    auth::{Credential, CurrentUser},
+};
+
+/// An access token: ours (built-in accounts) or Stack Auth's.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", bearer_format = "JWT")]
+pub struct BearerToken(Bearer);
+
+/// Stack Auth's access token, as the Stack SDK sends it.
+#[derive(SecurityScheme)]
+#[oai(ty = "api_key", key_name = "x-stack-access-token", key_in = "header")]
+pub struct StackToken(ApiKey);
+
+/// Either credential. Without one, the request is answered 401 `missing_token`.
+#[derive(SecurityScheme)]
+pub enum Auth {
+    Stack(StackToken),
+    Bearer(BearerToken),
+}
+
+impl Auth {
+    /// The caller, verified; suspended accounts are refused with 403 `account_suspended`.
+    pub async fn user(self, services: &Services) -> AppResult<CurrentUser> {
+        let credential = match self {
+            Auth::Stack(StackToken(key)) => Credential::StackHeader(key.key),
+            Auth::Bearer(BearerToken(bearer)) => Credential::Bearer(bearer.token),
+        };
+        services
+            .auth
+            .authenticate(&services.db, &services.config, credential)
+            .await
+    }
+}

@@ -1,0 +1,655 @@
+//! Built-in accounts: register, verify email, sign in with lockout, rotating refresh tokens
+//! with reuse detection, password reset and change, email change.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+    sea_query::{Expr, ExprTrait},
+};
+use uuid::Uuid;
+
+use super::{passwords, tokens};
+use crate::{
+    Config, Services,
+    config::AuthMode,
+    email::{self, OutgoingEmail},
+    entities::{auth_tokens, background_jobs, refresh_tokens, users},
+    error::{AppError, AppResult},
+    jobs,
+    users::{NewUser, STATUS_SUSPENDED, normalize_email},
+};
+
+pub const PURPOSE_VERIFY: &str = "verify_email";
+pub const PURPOSE_RESET: &str = "reset_password";
+pub const PURPOSE_CHANGE_EMAIL: &str = "change_email";
+
+/// A signed-in session: a short-lived access token and a rotating refresh token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: u64,
+    pub user: users::Model,
+}
+
+fn require_builtin(config: &Config) -> AppResult<()> {
+    match config.auth_mode {
+        AuthMode::Builtin => Ok(()),
+        AuthMode::StackAuth => Err(AppError::forbidden(
+            "builtin_auth_disabled",
+            "accounts are managed by Stack Auth on this deployment",
+        )),
+    }
+}
+
+fn invalid_credentials() -> AppError {
+    AppError::unauthorized("invalid_credentials", "email or password is incorrect")
+}
+
+/// Rings the jobs created inside a committed transaction.
+async fn ring_all(services: &Services, jobs_to_ring: &[background_jobs::Model]) {
+    for job in jobs_to_ring {
+        jobs::ring(&services.db, &services.queue, job).await;
+    }
+}
+
+/// Creates a single-use link token; only its hash is stored.
+async fn create_link_in<C: ConnectionTrait>(
+    txn: &C,
+    user_id: Uuid,
+    purpose: &str,
+    new_email: Option<String>,
+    ttl_secs: u64,
+) -> AppResult<String> {
+    let token = tokens::random_token();
+    let now = Utc::now();
+    auth_tokens::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        purpose: Set(purpose.into()),
+        token_hash: Set(tokens::hash_token(&token)),
+        new_email: Set(new_email),
+        expires_at: Set(now + Duration::seconds(ttl_secs as i64)),
+        used_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    Ok(token)
+}
+
+/// Marks a link token used and returns it; fails for unknown, used, expired or
+/// wrong-purpose tokens. The conditional update makes a double use impossible.
+async fn consume_link_in<C: ConnectionTrait>(
+    txn: &C,
+    token: &str,
+    purposes: &[&str],
+) -> AppResult<auth_tokens::Model> {
+    let invalid = || {
+        AppError::bad_request(
+            "invalid_token",
+            "this link is invalid or has already been used",
+        )
+    };
+    let row = auth_tokens::Entity::find()
+        .filter(auth_tokens::Column::TokenHash.eq(tokens::hash_token(token.trim())))
+        .one(txn)
+        .await?
+        .filter(|row| purposes.contains(&row.purpose.as_str()))
+        .ok_or_else(invalid)?;
+    if row.expires_at < Utc::now() {
+        return Err(AppError::bad_request(
+            "token_expired",
+            "this link has expired; request a new one",
+        ));
+    }
+    let used = auth_tokens::Entity::update_many()
+        .col_expr(auth_tokens::Column::UsedAt, Expr::value(Utc::now()))
+        .filter(auth_tokens::Column::Id.eq(row.id))
+        .filter(auth_tokens::Column::UsedAt.is_null())
+        .exec(txn)
+        .await?;
+    if used.rows_affected == 0 {
+        return Err(invalid());
+    }
+    Ok(row)
+}
+
+async fn issue_session_in<C: ConnectionTrait>(
+    txn: &C,
+    services: &Services,
+    user: users::Model,
+    family: Option<Uuid>,
+) -> AppResult<Session> {
+    let refresh = tokens::random_token();
+    let now = Utc::now();
+    refresh_tokens::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user.id),
+        family_id: Set(family.unwrap_or_else(Uuid::now_v7)),
+        token_hash: Set(tokens::hash_token(&refresh)),
+        expires_at: Set(now + Duration::seconds(services.config.refresh_token_ttl_secs as i64)),
+        revoked_at: Set(None),
+        replaced_by: Set(None),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    Ok(Session {
+        access_token: services.auth.access.issue(user.id, user.session_epoch)?,
+        refresh_token: refresh,
+        expires_in: services.auth.access.ttl_secs(),
+        user,
+    })
+}
+
+fn verification_email(config: &Config, user_id: Uuid, to: &str, token: &str) -> OutgoingEmail {
+    let link = format!(
+        "{}/api/auth/verify-email?token={token}",
+        config.public_base_url
+    );
+    OutgoingEmail {
+        user_id: Some(user_id),
+        to: to.into(),
+        subject: "Verify your email for Switchboard".into(),
+        text_body: format!(
+            "Welcome to Switchboard!\n\nConfirm your email address by opening this link:\n{link}\n\n\
+             The link expires in {} hours. If you did not sign up, ignore this message.\n",
+            config.verification_token_ttl_secs / 3600
+        ),
+        html_body: Some(format!(
+            "<p>Welcome to Switchboard!</p><p><a href=\"{link}\">Confirm your email address</a></p>\
+             <p>The link expires in {} hours. If you did not sign up, ignore this message.</p>",
+            config.verification_token_ttl_secs / 3600
+        )),
+    }
+}
+
+/// Registers a built-in account: the user, the free credits, a verification link and its
+/// email, and a first session — all in one transaction.
+pub async fn register(
+    services: &Services,
+    email: &str,
+    password: &str,
+    name: Option<String>,
+) -> AppResult<Session> {
+    let config = &services.config;
+    require_builtin(config)?;
+    let email = normalize_email(email)?;
+    passwords::check_strength(password, &email, config.password_min_length)?;
+    let name = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    if name.as_ref().is_some_and(|n| n.chars().count() > 120) {
+        return Err(AppError::validation(
+            "name",
+            "must be at most 120 characters",
+        ));
+    }
+    let hash = passwords::hash(password).await?;
+    let txn = services.db.begin().await?;
+    let (user, created) = crate::users::create_in(
+        &txn,
+        config,
+        NewUser {
+            email: email.clone(),
+            external_id: None,
+            auth_provider: "email".into(),
+            password_hash: Some(hash),
+            name,
+            email_verified: false,
+        },
+    )
+    .await?;
+    if !created {
+        return Err(AppError::conflict(
+            "email_taken",
+            "an account with this email already exists",
+        ));
+    }
+    let token = create_link_in(
+        &txn,
+        user.id,
+        PURPOSE_VERIFY,
+        None,
+        config.verification_token_ttl_secs,
+    )
+    .await?;
+    let (_, job) = email::queue_email_in(
+        &txn,
+        config,
+        verification_email(config, user.id, &email, &token),
+    )
+    .await?;
+    let session = issue_session_in(&txn, services, user, None).await?;
+    txn.commit().await?;
+    ring_all(services, &[job]).await;
+    tracing::info!(user_id = %session.user.id, "account registered");
+    Ok(session)
+}
+
+/// Confirms an email address (after sign-up or an email change).
+pub async fn verify_email(services: &Services, token: &str) -> AppResult<users::Model> {
+    let txn = services.db.begin().await?;
+    let link = consume_link_in(&txn, token, &[PURPOSE_VERIFY, PURPOSE_CHANGE_EMAIL]).await?;
+    let user = users::Entity::find_by_id(link.user_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("user"))?;
+    let mut active: users::ActiveModel = user.into();
+    if link.purpose == PURPOSE_CHANGE_EMAIL {
+        let new_email = link.new_email.clone().unwrap_or_default();
+        let taken = users::Entity::find()
+            .filter(users::Column::Email.eq(new_email.as_str()))
+            .filter(users::Column::Id.ne(link.user_id))
+            .one(&txn)
+            .await?;
+        if taken.is_some() {
+            return Err(AppError::conflict(
+                "email_taken",
+                "an account with this email already exists",
+            ));
+        }
+        active.email = Set(new_email);
+    }
+    active.email_verified_at = Set(Some(Utc::now()));
+    active.updated_at = Set(Utc::now());
+    let user = active.update(&txn).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+async fn find_by_email(db: &DatabaseConnection, email: &str) -> AppResult<Option<users::Model>> {
+    Ok(users::Entity::find()
+        .filter(users::Column::Email.eq(email))
+        .one(db)
+        .await?)
+}
+
+/// Sends a fresh verification link. Answers the same whether or not the account exists.
+pub async fn resend_verification(services: &Services, email: &str) -> AppResult<()> {
+    require_builtin(&services.config)?;
+    let email = normalize_email(email)?;
+    let Some(user) = find_by_email(&services.db, &email).await? else {
+        return Ok(());
+    };
+    if user.email_verified_at.is_some() || user.password_hash.is_none() {
+        return Ok(());
+    }
+    let config = &services.config;
+    let txn = services.db.begin().await?;
+    let token = create_link_in(
+        &txn,
+        user.id,
+        PURPOSE_VERIFY,
+        None,
+        config.verification_token_ttl_secs,
+    )
+    .await?;
+    let (_, job) = email::queue_email_in(
+        &txn,
+        config,
+        verification_email(config, user.id, &email, &token),
+    )
+    .await?;
+    txn.commit().await?;
+    ring_all(services, &[job]).await;
+    Ok(())
+}
+
+/// Signs in. After `LOGIN_MAX_FAILURES` wrong passwords in a row the account is locked for
+/// `LOGIN_LOCK_SECS` and its owner is told by email; while locked the answer is the same
+/// whatever the password, so it reveals nothing.
+pub async fn login(services: &Services, email: &str, password: &str) -> AppResult<Session> {
+    let config = &services.config;
+    require_builtin(config)?;
+    let Ok(email) = normalize_email(email) else {
+        return Err(invalid_credentials());
+    };
+    let user = find_by_email(&services.db, &email).await?;
+    let Some(user) = user.filter(|u| u.password_hash.is_some()) else {
+        passwords::verify(password, &passwords::DUMMY_HASH).await;
+        return Err(invalid_credentials());
+    };
+    let now = Utc::now();
+    if let Some(until) = user.locked_until.filter(|until| *until > now) {
+        return Err(locked(until, now));
+    }
+    let hash = user.password_hash.clone().unwrap_or_default();
+    if !passwords::verify(password, &hash).await {
+        return Err(record_failed_login(services, &user).await?);
+    }
+    if user.status == STATUS_SUSPENDED {
+        return Err(AppError::forbidden(
+            "account_suspended",
+            "this account is suspended",
+        ));
+    }
+    let txn = services.db.begin().await?;
+    let mut active: users::ActiveModel = user.into();
+    active.failed_logins = Set(0);
+    active.locked_until = Set(None);
+    active.last_seen_at = Set(Some(now));
+    let user = active.update(&txn).await?;
+    let session = issue_session_in(&txn, services, user, None).await?;
+    txn.commit().await?;
+    Ok(session)
+}
+
+fn locked(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
+    AppError::RateLimited {
+        code: "account_locked",
+        message: "too many failed sign-in attempts; the account is temporarily locked".into(),
+        retry_after_secs: std::cmp::max((until - now).num_seconds(), 1) as u64,
+    }
+}
+
+/// Counts a wrong password; the failure that reaches the limit locks the account.
+async fn record_failed_login(services: &Services, user: &users::Model) -> AppResult<AppError> {
+    let config = &services.config;
+    let txn = services.db.begin().await?;
+    users::Entity::update_many()
+        .col_expr(
+            users::Column::FailedLogins,
+            Expr::col(users::Column::FailedLogins).add(1),
+        )
+        .filter(users::Column::Id.eq(user.id))
+        .exec(&txn)
+        .await?;
+    let failures = users::Entity::find_by_id(user.id)
+        .one(&txn)
+        .await?
+        .map(|u| u.failed_logins)
+        .unwrap_or_default();
+    if failures < config.login_max_failures {
+        txn.commit().await?;
+        return Ok(invalid_credentials());
+    }
+    let now = Utc::now();
+    let until = now + Duration::seconds(config.login_lock_secs as i64);
+    users::Entity::update_many()
+        .col_expr(users::Column::FailedLogins, Expr::value(0))
+        .col_expr(users::Column::LockedUntil, Expr::value(until))
+        .filter(users::Column::Id.eq(user.id))
+        .exec(&txn)
+        .await?;
+    let minutes = config.login_lock_secs.div_ceil(60);
+    let (_, job) = email::queue_email_in(
+        &txn,
+        config,
+        OutgoingEmail {
+            user_id: Some(user.id),
+            to: user.email.clone(),
+            subject: "Your Switchboard account was locked".into(),
+            text_body: format!(
+                "We locked your account for {minutes} minutes after {failures} failed sign-in attempts.\n\
+                 If this was not you, reset your password: {}/forgot-password\n",
+                config.frontend_url
+            ),
+            html_body: None,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    ring_all(services, &[job]).await;
+    tracing::warn!(user_id = %user.id, "account locked after failed sign-ins");
+    Ok(invalid_credentials())
+}
+
+/// Revokes every live refresh token of a family (reuse detected, or logout).
+async fn revoke_family<C: ConnectionTrait>(db: &C, family: Uuid) -> AppResult<()> {
+    refresh_tokens::Entity::update_many()
+        .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(refresh_tokens::Column::FamilyId.eq(family))
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Revokes all of a user's refresh tokens and invalidates their access tokens.
+async fn end_all_sessions_in<C: ConnectionTrait>(txn: &C, user_id: Uuid) -> AppResult<()> {
+    refresh_tokens::Entity::update_many()
+        .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(refresh_tokens::Column::UserId.eq(user_id))
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .exec(txn)
+        .await?;
+    users::Entity::update_many()
+        .col_expr(
+            users::Column::SessionEpoch,
+            Expr::col(users::Column::SessionEpoch).add(1),
+        )
+        .filter(users::Column::Id.eq(user_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Exchanges a refresh token for a new pair. The old token is spent; presenting a spent token
+/// again means it was stolen or replayed, so the whole family is revoked.
+pub async fn refresh(services: &Services, token: &str) -> AppResult<Session> {
+    let invalid =
+        || AppError::unauthorized("invalid_refresh_token", "the refresh token is not valid");
+    let row = refresh_tokens::Entity::find()
+        .filter(refresh_tokens::Column::TokenHash.eq(tokens::hash_token(token.trim())))
+        .one(&services.db)
+        .await?
+        .ok_or_else(invalid)?;
+    let reused = || {
+        AppError::unauthorized(
+            "refresh_token_reused",
+            "the refresh token was already used; sign in again",
+        )
+    };
+    if row.revoked_at.is_some() || row.replaced_by.is_some() {
+        revoke_family(&services.db, row.family_id).await?;
+        tracing::warn!(user_id = %row.user_id, family = %row.family_id, "refresh token reuse; family revoked");
+        return Err(reused());
+    }
+    if row.expires_at < Utc::now() {
+        return Err(AppError::unauthorized(
+            "refresh_token_expired",
+            "the refresh token has expired; sign in again",
+        ));
+    }
+    let user = crate::users::get(&services.db, row.user_id).await?;
+    if user.status == STATUS_SUSPENDED {
+        return Err(AppError::forbidden(
+            "account_suspended",
+            "this account is suspended",
+        ));
+    }
+    let txn = services.db.begin().await?;
+    let session = issue_session_in(&txn, services, user, Some(row.family_id)).await?;
+    let new_id = refresh_tokens::Entity::find()
+        .filter(refresh_tokens::Column::TokenHash.eq(tokens::hash_token(&session.refresh_token)))
+        .one(&txn)
+        .await?
+        .map(|r| r.id);
+    let spent = refresh_tokens::Entity::update_many()
+        .col_expr(refresh_tokens::Column::ReplacedBy, Expr::value(new_id))
+        .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(refresh_tokens::Column::Id.eq(row.id))
+        .filter(refresh_tokens::Column::ReplacedBy.is_null())
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if spent.rows_affected == 0 {
+        // Spent concurrently by another request: that is a reuse too.
+        drop(txn);
+        revoke_family(&services.db, row.family_id).await?;
+        return Err(reused());
+    }
+    txn.commit().await?;
+    Ok(session)
+}
+
+/// Ends the session the refresh token belongs to. Unknown tokens are ignored.
+pub async fn logout(services: &Services, token: &str) -> AppResult<()> {
+    if let Some(row) = refresh_tokens::Entity::find()
+        .filter(refresh_tokens::Column::TokenHash.eq(tokens::hash_token(token.trim())))
+        .one(&services.db)
+        .await?
+    {
+        revoke_family(&services.db, row.family_id).await?;
+    }
+    Ok(())
+}
+
+/// Emails a reset link. Answers the same whether or not the account exists.
+pub async fn forgot_password(services: &Services, email: &str) -> AppResult<()> {
+    let config = &services.config;
+    require_builtin(config)?;
+    let email = normalize_email(email)?;
+    let Some(user) = find_by_email(&services.db, &email).await? else {
+        return Ok(());
+    };
+    if user.password_hash.is_none() {
+        return Ok(());
+    }
+    let txn = services.db.begin().await?;
+    let token = create_link_in(
+        &txn,
+        user.id,
+        PURPOSE_RESET,
+        None,
+        config.reset_token_ttl_secs,
+    )
+    .await?;
+    let link = format!("{}/reset-password?token={token}", config.frontend_url);
+    let (_, job) = email::queue_email_in(
+        &txn,
+        config,
+        OutgoingEmail {
+            user_id: Some(user.id),
+            to: email,
+            subject: "Reset your Switchboard password".into(),
+            text_body: format!(
+                "Someone asked to reset the password of your Switchboard account.\n\
+                 Choose a new password here (the link expires in {} minutes):\n{link}\n\n\
+                 Reset token: {token}\n\nIf this was not you, ignore this message.\n",
+                config.reset_token_ttl_secs / 60
+            ),
+            html_body: None,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    ring_all(services, &[job]).await;
+    Ok(())
+}
+
+/// Sets a new password from a reset link and ends every session of the account.
+pub async fn reset_password(services: &Services, token: &str, new_password: &str) -> AppResult<()> {
+    let config = &services.config;
+    require_builtin(config)?;
+    let txn = services.db.begin().await?;
+    let link = consume_link_in(&txn, token, &[PURPOSE_RESET]).await?;
+    let user = users::Entity::find_by_id(link.user_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("user"))?;
+    passwords::check_strength(new_password, &user.email, config.password_min_length)?;
+    let hash = passwords::hash(new_password).await?;
+    let mut active: users::ActiveModel = user.into();
+    active.password_hash = Set(Some(hash));
+    active.failed_logins = Set(0);
+    active.locked_until = Set(None);
+    active.updated_at = Set(Utc::now());
+    // The link reached the inbox, so the address is proven as well.
+    if active.email_verified_at.as_ref().is_none() {
+        active.email_verified_at = Set(Some(Utc::now()));
+    }
+    let user = active.update(&txn).await?;
+    end_all_sessions_in(&txn, user.id).await?;
+    txn.commit().await?;
+    tracing::info!(user_id = %user.id, "password reset; all sessions ended");
+    Ok(())
+}
+
+async fn check_current_password(user: &users::Model, password: &str) -> AppResult<()> {
+    let hash = user.password_hash.as_deref().ok_or_else(|| {
+        AppError::forbidden("builtin_auth_disabled", "this account has no password")
+    })?;
+    if passwords::verify(password, hash).await {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "wrong_password",
+            "the current password is incorrect",
+        ))
+    }
+}
+
+/// Changes the password of a signed-in user; other sessions end, and a new one is returned.
+pub async fn change_password(
+    services: &Services,
+    user_id: Uuid,
+    current: &str,
+    new_password: &str,
+) -> AppResult<Session> {
+    let config = &services.config;
+    require_builtin(config)?;
+    let user = crate::users::get(&services.db, user_id).await?;
+    check_current_password(&user, current).await?;
+    passwords::check_strength(new_password, &user.email, config.password_min_length)?;
+    let hash = passwords::hash(new_password).await?;
+    let txn = services.db.begin().await?;
+    let mut active: users::ActiveModel = user.into();
+    active.password_hash = Set(Some(hash));
+    active.updated_at = Set(Utc::now());
+    let user = active.update(&txn).await?;
+    end_all_sessions_in(&txn, user.id).await?;
+    let user = users::Entity::find_by_id(user.id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("user"))?;
+    let session = issue_session_in(&txn, services, user, None).await?;
+    txn.commit().await?;
+    Ok(session)
+}
+
+/// Starts an email change: a link goes to the new address, which takes effect once opened.
+pub async fn change_email(
+    services: &Services,
+    user_id: Uuid,
+    new_email: &str,
+    password: &str,
+) -> AppResult<()> {
+    let config = &services.config;
+    require_builtin(config)?;
+    let new_email = normalize_email(new_email)?;
+    let user = crate::users::get(&services.db, user_id).await?;
+    check_current_password(&user, password).await?;
+    if new_email == user.email {
+        return Err(AppError::validation(
+            "new_email",
+            "is already your email address",
+        ));
+    }
+    if find_by_email(&services.db, &new_email).await?.is_some() {
+        return Err(AppError::conflict(
+            "email_taken",
+            "an account with this email already exists",
+        ));
+    }
+    let txn = services.db.begin().await?;
+    let token = create_link_in(
+        &txn,
+        user.id,
+        PURPOSE_CHANGE_EMAIL,
+        Some(new_email.clone()),
+        config.verification_token_ttl_secs,
+    )
+    .await?;
+    let (_, job) = email::queue_email_in(
+        &txn,
+        config,
+        verification_email(config, user.id, &new_email, &token),
+    )
+    .await?;
+    txn.commit().await?;
+    ring_all(services, &[job]).await;
+    Ok(())
+}

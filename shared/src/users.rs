@@ -1,0 +1,293 @@
+//! Users: creation (with the one-time free credits), profiles and settings, roles.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, TransactionTrait, sea_query::OnConflict,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    Config,
+    credits::{self, Entry, TxKind},
+    entities::users,
+    error::{AppError, AppResult},
+};
+
+pub const ROLE_USER: &str = "user";
+pub const ROLE_ADMIN: &str = "admin";
+pub const STATUS_ACTIVE: &str = "active";
+pub const STATUS_SUSPENDED: &str = "suspended";
+
+/// Lower-cased and trimmed; rejects what is not an email address.
+pub fn normalize_email(email: &str) -> AppResult<String> {
+    let email = email.trim().to_lowercase();
+    if email.len() > 254 || email.parse::<lettre::Address>().is_err() {
+        return Err(AppError::validation("email", "not a valid email address"));
+    }
+    Ok(email)
+}
+
+/// Notification preferences the settings page toggles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Notifications {
+    pub call_summaries: bool,
+    pub low_balance: bool,
+    pub weekly_report: bool,
+    pub product_updates: bool,
+}
+
+impl Default for Notifications {
+    fn default() -> Self {
+        Self {
+            call_summaries: true,
+            low_balance: true,
+            weekly_report: true,
+            product_updates: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub notifications: Notifications,
+}
+
+impl Settings {
+    pub fn of(user: &users::Model) -> Self {
+        serde_json::from_value(user.settings.clone()).unwrap_or_default()
+    }
+}
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub external_id: Option<String>,
+    /// `email` for built-in accounts; the identity provider's name otherwise.
+    pub auth_provider: String,
+    pub password_hash: Option<String>,
+    pub name: Option<String>,
+    pub email_verified: bool,
+}
+
+/// Inserts the user unless one with the same email or external id exists, inside the caller's
+/// transaction; a new user gets the free credits (`signup:<id>`) in the same transaction, so
+/// the row and the grant exist together or not at all. Returns the row and whether it is new.
+pub async fn create_in<C: ConnectionTrait>(
+    txn: &C,
+    config: &Config,
+    new: NewUser,
+) -> AppResult<(users::Model, bool)> {
+    let now = Utc::now();
+    let id = Uuid::now_v7();
+    let role = if config
+        .admin_emails
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(&new.email))
+    {
+        ROLE_ADMIN
+    } else {
+        ROLE_USER
+    };
+    let row = users::ActiveModel {
+        id: Set(id),
+        email: Set(new.email.clone()),
+        external_id: Set(new.external_id.clone()),
+        auth_provider: Set(new.auth_provider),
+        password_hash: Set(new.password_hash),
+        name: Set(new.name),
+        company: Set(None),
+        phone: Set(None),
+        timezone: Set("UTC".into()),
+        default_region: Set("US".into()),
+        settings: Set(serde_json::to_value(Settings::default()).unwrap_or_default()),
+        role: Set(role.into()),
+        status: Set(STATUS_ACTIVE.into()),
+        suspended_reason: Set(None),
+        email_verified_at: Set(new.email_verified.then_some(now)),
+        failed_logins: Set(0),
+        locked_until: Set(None),
+        credits: Set(0),
+        last_seen_at: Set(Some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        session_epoch: Set(0),
+    };
+    // No conflict target: a clash on the email or on the external id both mean "exists".
+    let created = match users::Entity::insert(row)
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .exec(txn)
+        .await
+    {
+        Ok(_) => true,
+        Err(sea_orm::DbErr::RecordNotInserted) => false,
+        Err(e) => return Err(e.into()),
+    };
+    let user = match &new.external_id {
+        Some(ext) => {
+            users::Entity::find()
+                .filter(users::Column::ExternalId.eq(ext.as_str()))
+                .one(txn)
+                .await?
+        }
+        None => {
+            users::Entity::find()
+                .filter(users::Column::Email.eq(new.email.as_str()))
+                .one(txn)
+                .await?
+        }
+    };
+    let user = user.ok_or_else(|| {
+        // The email belongs to another account than this external id.
+        AppError::conflict("email_taken", "an account with this email already exists")
+    })?;
+    if created && config.free_credits > 0 {
+        credits::apply_in(
+            txn,
+            Entry::new(
+                user.id,
+                TxKind::Bonus,
+                config.free_credits,
+                format!("signup:{}", user.id),
+            )
+            .describe("Welcome credits"),
+        )
+        .await?;
+        let granted = users::Entity::find_by_id(user.id).one(txn).await?;
+        return Ok((granted.unwrap_or(user), true));
+    }
+    Ok((user, created))
+}
+
+/// Finds or creates the user of an external identity (Stack Auth). Safe under concurrent first
+/// requests: one row, one grant.
+pub async fn ensure_external(
+    db: &DatabaseConnection,
+    config: &Config,
+    new: NewUser,
+) -> AppResult<users::Model> {
+    let ext = new
+        .external_id
+        .clone()
+        .ok_or_else(|| AppError::internal("external id required"))?;
+    if let Some(user) = users::Entity::find()
+        .filter(users::Column::ExternalId.eq(ext.as_str()))
+        .one(db)
+        .await?
+    {
+        return Ok(user);
+    }
+    let txn = db.begin().await?;
+    let (user, _) = create_in(&txn, config, new).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+pub async fn get(db: &DatabaseConnection, id: Uuid) -> AppResult<users::Model> {
+    users::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("user"))
+}
+
+/// Changes a user's profile fields; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileUpdate {
+    pub name: Option<String>,
+    pub company: Option<String>,
+    pub phone: Option<String>,
+    pub timezone: Option<String>,
+    pub default_region: Option<String>,
+    pub notifications: Option<Notifications>,
+}
+
+fn bounded(field: &str, value: String, max: usize) -> AppResult<Option<String>> {
+    let value = value.trim().to_string();
+    if value.chars().count() > max {
+        return Err(AppError::validation(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok((!value.is_empty()).then_some(value))
+}
+
+pub async fn update_profile(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    update: ProfileUpdate,
+) -> AppResult<users::Model> {
+    let user = get(db, user_id).await?;
+    let region = update
+        .default_region
+        .clone()
+        .unwrap_or_else(|| user.default_region.clone());
+    let mut active: users::ActiveModel = user.clone().into();
+    if let Some(name) = update.name {
+        active.name = Set(bounded("name", name, 120)?);
+    }
+    if let Some(company) = update.company {
+        active.company = Set(bounded("company", company, 120)?);
+    }
+    if let Some(region) = &update.default_region {
+        let region = region.trim().to_ascii_uppercase();
+        if region.parse::<phonenumber::country::Id>().is_err() {
+            return Err(AppError::validation(
+                "default_region",
+                "must be an ISO 3166 country code like US or GB",
+            ));
+        }
+        active.default_region = Set(region);
+    }
+    if let Some(phone) = update.phone {
+        let phone = phone.trim();
+        active.phone = Set(if phone.is_empty() {
+            None
+        } else {
+            let region = region
+                .trim()
+                .to_ascii_uppercase()
+                .parse::<phonenumber::country::Id>()
+                .ok();
+            let parsed = phonenumber::parse(region, phone)
+                .ok()
+                .filter(phonenumber::is_valid)
+                .ok_or_else(|| AppError::validation("phone", "not a valid phone number"))?;
+            Some(parsed.format().mode(phonenumber::Mode::E164).to_string())
+        });
+    }
+    if let Some(tz) = update.timezone {
+        if tz.parse::<chrono_tz::Tz>().is_err() {
+            return Err(AppError::validation(
+                "timezone",
+                "must be an IANA time zone like Europe/Paris",
+            ));
+        }
+        active.timezone = Set(tz);
+    }
+    if let Some(notifications) = update.notifications {
+        let mut settings = Settings::of(&user);
+        settings.notifications = notifications;
+        active.settings = Set(serde_json::to_value(settings).unwrap_or_default());
+    }
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(db).await?)
+}
+
+/// Makes the account with this email an admin (the `api create-admin` command).
+pub async fn promote_admin(db: &DatabaseConnection, email: &str) -> AppResult<users::Model> {
+    let email = normalize_email(email)?;
+    let user = users::Entity::find()
+        .filter(users::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("user"))?;
+    let mut active: users::ActiveModel = user.into();
+    active.role = Set(ROLE_ADMIN.into());
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(db).await?)
+}
