@@ -113,17 +113,23 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         match announced {
-            Some(len) if len > self.limit as u64 => return Ok(too_large()),
+            Some(len) if len > self.limit as u64 => {
+                // Reading a moderately oversized body first lets the client finish sending
+                // and see the 413; a huge one is refused without reading.
+                if len <= 2 * self.limit as u64 {
+                    let _ = read_limited(req.take_body(), self.limit).await;
+                }
+                return Ok(too_large());
+            }
             Some(_) => {}
             None if req
                 .headers()
                 .contains_key(poem::http::header::TRANSFER_ENCODING) =>
             {
                 // Unknown length: read at most limit + 1 bytes to find out.
-                let body = req.take_body();
-                match body.into_bytes_limit(self.limit).await {
-                    Ok(bytes) => req.set_body(Body::from(bytes)),
-                    Err(poem::error::ReadBodyError::PayloadTooLarge) => return Ok(too_large()),
+                match read_limited(req.take_body(), self.limit).await {
+                    Ok(Some(bytes)) => req.set_body(Body::from(bytes)),
+                    Ok(None) => return Ok(too_large()),
                     Err(e) => {
                         return Ok(error_response(
                             StatusCode::BAD_REQUEST,
@@ -135,5 +141,31 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             None => {}
         }
         self.inner.call(req).await.map(IntoResponse::into_response)
+    }
+}
+
+/// Reads a body of unknown length; `None` when it exceeds `limit`. Past the limit the rest is
+/// read and dropped (up to another `limit` bytes), so a client still sending receives the 413
+/// rather than a reset connection, while an endless body cannot hold the request open.
+async fn read_limited(body: Body, limit: usize) -> std::io::Result<Option<Vec<u8>>> {
+    use tokio::io::AsyncReadExt;
+    let mut reader = body.into_async_read();
+    let mut data = Vec::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    let mut total = 0usize;
+    loop {
+        let n = reader.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok((total <= limit).then_some(data));
+        }
+        total += n;
+        if total <= limit {
+            data.extend_from_slice(&chunk[..n]);
+        } else {
+            data = Vec::new();
+            if total > limit.saturating_mul(2) {
+                return Ok(None);
+            }
+        }
     }
 }

@@ -93,6 +93,8 @@ pub struct Config {
     pub stack_jwks_url: Option<String>,
     /// Defaults to `https://api.stack-auth.com/api/v1/projects/<project id>`.
     pub stack_issuer: Option<String>,
+    /// Least time between two JWKS fetches triggered by unknown key ids.
+    pub stack_jwks_min_refetch_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,6 +179,7 @@ impl Default for Config {
             stack_project_id: None,
             stack_jwks_url: None,
             stack_issuer: None,
+            stack_jwks_min_refetch_secs: 60,
         }
     }
 }

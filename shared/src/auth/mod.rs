@@ -86,6 +86,7 @@ impl Authenticator {
                 config.stack_jwks_url().unwrap_or_default(),
                 config.stack_issuer().unwrap_or_default(),
                 config.stack_project_id.clone().unwrap_or_default(),
+                std::time::Duration::from_secs(config.stack_jwks_min_refetch_secs),
             )),
             AuthMode::Builtin => None,
         };

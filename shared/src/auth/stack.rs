@@ -15,7 +15,6 @@ use super::tokens::jwt_error;
 use crate::error::{AppError, AppResult};
 
 const CACHE_TTL: Duration = Duration::from_secs(3600);
-const MIN_REFETCH: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct StackClaims {
@@ -41,10 +40,11 @@ pub struct StackVerifier {
     keys: RwLock<Keys>,
     /// When the JWKS was last requested (successfully or not); bounds refetches.
     last_fetch: Mutex<Option<Instant>>,
+    min_refetch: Duration,
 }
 
 impl StackVerifier {
-    pub fn new(jwks_url: String, issuer: String, project_id: String) -> Self {
+    pub fn new(jwks_url: String, issuer: String, project_id: String, min_refetch: Duration) -> Self {
         let mut validation = Validation::new(Algorithm::ES256);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[project_id]);
@@ -62,10 +62,12 @@ impl StackVerifier {
             validation,
             keys: RwLock::new(Keys::default()),
             last_fetch: Mutex::new(None),
+            min_refetch,
         }
     }
 
     pub async fn verify(&self, token: &str) -> AppResult<StackClaims> {
+        super::tokens::reject_unsigned(token)?;
         let header = jsonwebtoken::decode_header(token).map_err(|e| jwt_error(e.kind()))?;
         if header.alg != Algorithm::ES256 {
             return Err(AppError::unauthorized(
@@ -102,11 +104,11 @@ impl StackVerifier {
         })
     }
 
-    /// Refetches the JWKS unless that was tried less than a minute ago. On failure the cached
+    /// Refetches the JWKS unless that was tried less than `min_refetch` ago. On failure the cached
     /// keys stay in use.
     async fn refresh(&self) {
         let mut last = self.last_fetch.lock().await;
-        if last.is_some_and(|t| t.elapsed() < MIN_REFETCH) {
+        if last.is_some_and(|t| t.elapsed() < self.min_refetch) {
             return;
         }
         *last = Some(Instant::now());

@@ -65,6 +65,7 @@ impl AccessTokens {
     }
 
     pub fn verify(&self, token: &str) -> AppResult<AccessClaims> {
+        reject_unsigned(token)?;
         jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|e| jwt_error(e.kind()))
@@ -95,6 +96,22 @@ pub fn jwt_error(kind: &ErrorKind) -> AppError {
         _ => ("malformed_token", "the access token is malformed"),
     };
     AppError::unauthorized(code, message)
+}
+
+/// Refuses `alg: none` tokens by name, before any library sees them: an unsigned token is an
+/// attack, not a malformed request, and gets its own code.
+pub fn reject_unsigned(token: &str) -> AppResult<()> {
+    let alg = token
+        .split('.')
+        .next()
+        .and_then(|h| URL_SAFE_NO_PAD.decode(h.trim_end_matches('=')).ok())
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|header| header.get("alg").and_then(|a| a.as_str()).map(str::to_ascii_lowercase));
+    match alg.as_deref() {
+        Some("none") => Err(AppError::unauthorized("unsigned_token", "unsigned tokens are not accepted")),
+        Some(_) => Ok(()),
+        None => Err(AppError::unauthorized("malformed_token", "the access token is malformed")),
+    }
 }
 
 /// A new random token for a link or a refresh token: 256 bits, URL-safe.
