@@ -87,6 +87,9 @@ pub async fn test_config(backend: Backend, dir: &std::path::Path, smtp: &SmtpSin
         smtp_tls: SmtpTls::None,
         smtp_timeout_secs: 5,
         max_body_bytes: 64 * 1024,
+        // Generous: tests of the limits lower them explicitly.
+        auth_rate_per_ip_per_min: 10_000,
+        auth_rate_per_email_per_min: 1_000,
         jwt_secret: Some(format!("test-secret-{}", uuid::Uuid::new_v4().simple())),
         public_base_url: "http://switchboard.test".into(),
         ..Config::default()
@@ -158,6 +161,24 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
+    }
+
+    /// POSTs JSON, with a bearer token when given.
+    pub async fn post(&self, path: &str, body: serde_json::Value, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.post(self.url(path)).json(&body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    /// GETs with a bearer token when given.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.get(self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.expect("request sent")
     }
 
     pub fn config(&self) -> &Config {

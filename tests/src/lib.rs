@@ -28,3 +28,14 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// Asserts the status and the common error body, returning the body.
+pub async fn expect_error(resp: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
+    let got = resp.status().as_u16();
+    let body: serde_json::Value = resp.json().await.expect("a JSON error body");
+    assert_eq!(got, status, "{body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(body["error"]["timestamp"].as_str().is_some(), "{body}");
+    body
+}
