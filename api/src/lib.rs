@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod cli;
 pub mod error;
 pub mod health;
 pub mod middleware;

@@ -200,13 +200,7 @@ mod tests {
                 "validation_error",
                 422,
             ),
-            (
-                AppError::RateLimited {
-                    retry_after_secs: 3,
-                },
-                "rate_limited",
-                429,
-            ),
+            (AppError::rate_limited(3), "rate_limited", 429),
             (AppError::internal("boom"), "internal_error", 500),
             (
                 AppError::PayloadTooLarge { limit: 10 },

@@ -84,15 +84,6 @@ pub async fn create_in<C: ConnectionTrait>(
 ) -> AppResult<(users::Model, bool)> {
     let now = Utc::now();
     let id = Uuid::now_v7();
-    let role = if config
-        .admin_emails
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(&new.email))
-    {
-        ROLE_ADMIN
-    } else {
-        ROLE_USER
-    };
     let row = users::ActiveModel {
         id: Set(id),
         email: Set(new.email.clone()),
@@ -105,7 +96,7 @@ pub async fn create_in<C: ConnectionTrait>(
         timezone: Set("UTC".into()),
         default_region: Set("US".into()),
         settings: Set(serde_json::to_value(Settings::default()).unwrap_or_default()),
-        role: Set(role.into()),
+        role: Set(ROLE_USER.into()),
         status: Set(STATUS_ACTIVE.into()),
         suspended_reason: Set(None),
         email_verified_at: Set(new.email_verified.then_some(now)),
@@ -276,6 +267,27 @@ pub async fn update_profile(
     }
     active.updated_at = Set(Utc::now());
     Ok(active.update(db).await?)
+}
+
+/// Whether `ADMIN_EMAILS` names this user. Only a verified address counts: otherwise anyone
+/// could register an admin's address first.
+pub fn listed_as_admin(config: &Config, user: &users::Model) -> bool {
+    user.role != ROLE_ADMIN
+        && user.email_verified_at.is_some()
+        && config
+            .admin_emails
+            .iter()
+            .any(|a| a.trim().eq_ignore_ascii_case(&user.email))
+}
+
+/// Sets the admin role (from `ADMIN_EMAILS` on authentication).
+pub async fn make_admin(db: &DatabaseConnection, user: users::Model) -> AppResult<users::Model> {
+    let mut active: users::ActiveModel = user.into();
+    active.role = Set(ROLE_ADMIN.into());
+    active.updated_at = Set(Utc::now());
+    let user = active.update(db).await?;
+    tracing::info!(user_id = %user.id, "promoted to admin by ADMIN_EMAILS");
+    Ok(user)
 }
 
 /// Makes the account with this email an admin (the `api create-admin` command).

@@ -164,7 +164,12 @@ impl TestApp {
     }
 
     /// POSTs JSON, with a bearer token when given.
-    pub async fn post(&self, path: &str, body: serde_json::Value, token: Option<&str>) -> reqwest::Response {
+    pub async fn post(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+        token: Option<&str>,
+    ) -> reqwest::Response {
         let mut req = self.client.post(self.url(path)).json(&body);
         if let Some(token) = token {
             req = req.bearer_auth(token);
@@ -215,9 +220,10 @@ impl TestApp {
         (token, handle)
     }
 
-    /// Starts the real worker binary as a separate OS process with this app's configuration.
-    /// `binary` is `env!("CARGO_BIN_EXE_test-worker")`, which only integration tests can name.
-    pub fn start_worker_process(&self, binary: &str) -> WorkerProcess {
+    /// A command for one of the project's binaries, configured exactly like this app (its
+    /// database, queue prefix, mail settings). Only integration tests can name the binaries,
+    /// e.g. `env!("CARGO_BIN_EXE_test-worker")`.
+    pub fn command(&self, binary: &str) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new(binary);
         for (key, value) in config_env(self.config()) {
             match value {
@@ -233,8 +239,13 @@ impl TestApp {
             )
             .stdin(Stdio::null())
             .kill_on_drop(true);
+        cmd
+    }
+
+    /// Starts the real worker binary as a separate OS process with this app's configuration.
+    pub fn start_worker_process(&self, binary: &str) -> WorkerProcess {
         WorkerProcess {
-            child: cmd.spawn().expect("spawn worker process"),
+            child: self.command(binary).spawn().expect("spawn worker process"),
         }
     }
 

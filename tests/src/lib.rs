@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod fake_http;
+pub mod jwt;
 pub mod redis_server;
 pub mod smtp;
 
@@ -35,7 +36,12 @@ pub async fn expect_error(resp: reqwest::Response, status: u16, code: &str) -> s
     let body: serde_json::Value = resp.json().await.expect("a JSON error body");
     assert_eq!(got, status, "{body}");
     assert_eq!(body["error"]["code"], code, "{body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
     assert!(body["error"]["timestamp"].as_str().is_some(), "{body}");
     body
 }

@@ -156,6 +156,11 @@ impl Authenticator {
                 "this account is suspended",
             ));
         }
+        let user = if crate::users::listed_as_admin(config, &user) {
+            crate::users::make_admin(db, user).await?
+        } else {
+            user
+        };
         Ok(CurrentUser::from(&user))
     }
 }

@@ -44,7 +44,12 @@ pub struct StackVerifier {
 }
 
 impl StackVerifier {
-    pub fn new(jwks_url: String, issuer: String, project_id: String, min_refetch: Duration) -> Self {
+    pub fn new(
+        jwks_url: String,
+        issuer: String,
+        project_id: String,
+        min_refetch: Duration,
+    ) -> Self {
         let mut validation = Validation::new(Algorithm::ES256);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[project_id]);

@@ -106,11 +106,22 @@ pub fn reject_unsigned(token: &str) -> AppResult<()> {
         .next()
         .and_then(|h| URL_SAFE_NO_PAD.decode(h.trim_end_matches('=')).ok())
         .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-        .and_then(|header| header.get("alg").and_then(|a| a.as_str()).map(str::to_ascii_lowercase));
+        .and_then(|header| {
+            header
+                .get("alg")
+                .and_then(|a| a.as_str())
+                .map(str::to_ascii_lowercase)
+        });
     match alg.as_deref() {
-        Some("none") => Err(AppError::unauthorized("unsigned_token", "unsigned tokens are not accepted")),
+        Some("none") => Err(AppError::unauthorized(
+            "unsigned_token",
+            "unsigned tokens are not accepted",
+        )),
         Some(_) => Ok(()),
-        None => Err(AppError::unauthorized("malformed_token", "the access token is malformed")),
+        None => Err(AppError::unauthorized(
+            "malformed_token",
+            "the access token is malformed",
+        )),
     }
 }
 

@@ -1,0 +1,81 @@
+//! The `api` command line: `api` (or `api serve`) serves HTTP; `api migrate` applies the
+//! schema; `api openapi` prints the OpenAPI document; `api create-admin` promotes an account.
+
+use clap::{Parser, Subcommand};
+use shared::{Config, Services, telemetry};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(name = "api", version, about = "Switchboard gateway")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document and exit.
+    Openapi,
+    /// Make an existing account an admin (the only way besides ADMIN_EMAILS).
+    CreateAdmin {
+        /// Email of the account to promote.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+/// Parses the command line and runs the command (shared by the binary and the tests).
+pub async fn main() -> anyhow::Result<()> {
+    telemetry::install_crypto_provider();
+    let cli = Cli::parse();
+    let config = match Config::load() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    telemetry::init_logging(&config);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let addr = format!("{}:{}", config.host, config.port);
+            let migrate = config.auto_migrate;
+            let services = Services::start(config, migrate).await?;
+            let listener = tokio::net::TcpListener::bind(&addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (HOST/PORT): {e}"))?;
+            let shutdown = CancellationToken::new();
+            tokio::spawn(telemetry::cancel_on_signal(shutdown.clone()));
+            crate::serve(services, listener, shutdown).await
+        }
+        Command::Migrate => {
+            let db = shared::db::connect(&config).await?;
+            shared::db::migrate(&db).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::CreateAdmin { email } => {
+            let migrate = config.auto_migrate;
+            let services = Services::start(config, migrate).await?;
+            match shared::users::promote_admin(&services.db, &email).await {
+                Ok(user) => {
+                    println!("{} is now an admin", user.email);
+                    Ok(())
+                }
+                Err(e) => {
+                    eprintln!("cannot promote {email}: {}", e.public_message());
+                    std::process::exit(1);
+                }
+            }
+        }
+        Command::Openapi => {
+            let services = Services::start(config, false).await?;
+            println!("{}", crate::openapi_json(&services));
+            Ok(())
+        }
+    }
+}
