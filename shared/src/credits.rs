@@ -5,7 +5,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -141,7 +141,7 @@ pub async fn apply_in<C: ConnectionTrait>(txn: &C, entry: Entry) -> AppResult<Ap
 /// across users' rows) ends in the original row being returned, never in a second movement.
 pub async fn apply(db: &DatabaseConnection, entry: Entry) -> AppResult<Applied> {
     let reference = entry.reference.clone();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     match apply_in(&txn, entry).await {
         Ok(applied) => {
             txn.commit().await?;

@@ -76,3 +76,17 @@ pub async fn migrate(db: &DatabaseConnection) -> AppResult<()> {
     }
     Ok(())
 }
+
+/// Starts a transaction that will write. On SQLite it begins `IMMEDIATE`, taking the write
+/// lock up front (waiting up to the busy timeout): a deferred transaction that reads first
+/// and writes later fails at once with "database is locked" if another writer committed in
+/// between. PostgreSQL ignores the mode.
+pub async fn begin_write(
+    db: &DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    db.begin_with_options(sea_orm::TransactionOptions {
+        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}

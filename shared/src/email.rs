@@ -9,9 +9,7 @@ use lettre::{
     message::{Mailbox, MultiPart, SinglePart, header::ContentType},
     transport::smtp::authentication::Credentials,
 };
-use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait};
 use uuid::Uuid;
 
 use crate::{
@@ -70,7 +68,7 @@ pub async fn queue_email(
     queue: &JobQueue,
     email: OutgoingEmail,
 ) -> AppResult<email_outbox::Model> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let (row, job) = queue_email_in(&txn, config, email).await?;
     txn.commit().await?;
     jobs::ring(db, queue, &job).await;

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, TransactionTrait, sea_query::OnConflict,
+    EntityTrait, QueryFilter, sea_query::OnConflict,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -172,7 +172,7 @@ pub async fn ensure_external(
     {
         return Ok(user);
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let (user, _) = create_in(&txn, config, new).await?;
     txn.commit().await?;
     Ok(user)

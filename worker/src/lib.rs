@@ -20,6 +20,8 @@ pub struct WorkerState {
     pub mailer: Mailer,
     /// Unique per process (name, host, random suffix): leases and apalis registrations use it.
     pub worker_id: String,
+    /// Bounds how many jobs the sweeper runs itself at once.
+    pub sweeper_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl WorkerState {
@@ -28,10 +30,14 @@ impl WorkerState {
         let host = gethostname::gethostname().to_string_lossy().into_owned();
         let suffix: String = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
         let worker_id = format!("{}-{host}-{suffix}", services.config.worker_name);
+        let sweeper_slots = Arc::new(tokio::sync::Semaphore::new(
+            services.config.worker_concurrency,
+        ));
         Ok(Arc::new(Self {
             services,
             mailer,
             worker_id,
+            sweeper_slots,
         }))
     }
 }

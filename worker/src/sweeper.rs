@@ -1,16 +1,20 @@
-//! The sweeper: every `SWEEPER_INTERVAL_MS`, ring the doorbell of jobs that are due but not
-//! delivered (retries after backoff, messages lost from the queue, dead workers' leases), and
-//! fail jobs whose final attempt died with its worker. Safe to run in every replica.
+//! The sweeper: every `SWEEPER_INTERVAL_MS` it rings the doorbell of jobs that are due but were
+//! never delivered (new retries after their backoff), and runs itself the jobs whose doorbell
+//! rang `JOB_REDELIVER_AFTER_SECS` ago without anyone claiming them (a message lost from Redis,
+//! a stalled consumer) or whose worker died holding the lease. Jobs whose final attempt died
+//! with its worker are failed. Safe in every replica: claiming a job is atomic.
+
+use std::sync::Arc;
 
 use shared::jobs;
 use tokio_util::sync::CancellationToken;
 
-use crate::WorkerState;
+use crate::{WorkerState, runner};
 
 /// Rows handled per sweep; the rest wait for the next tick.
 const BATCH: u64 = 500;
 
-pub async fn run(state: std::sync::Arc<WorkerState>, shutdown: CancellationToken) {
+pub async fn run(state: Arc<WorkerState>, shutdown: CancellationToken) {
     let interval = state.services.config.sweeper_interval();
     loop {
         match sweep_once(&state).await {
@@ -26,7 +30,7 @@ pub async fn run(state: std::sync::Arc<WorkerState>, shutdown: CancellationToken
 }
 
 /// One pass; returns how many jobs it acted on.
-pub async fn sweep_once(state: &WorkerState) -> Result<usize, sea_orm::DbErr> {
+pub async fn sweep_once(state: &Arc<WorkerState>) -> Result<usize, sea_orm::DbErr> {
     let db = &state.services.db;
     let config = &state.services.config;
     let candidates = jobs::due_for_delivery(db, config, BATCH).await?;
@@ -42,8 +46,18 @@ pub async fn sweep_once(state: &WorkerState) -> Result<usize, sea_orm::DbErr> {
                 true,
             )
             .await?;
-        } else {
+        } else if job.enqueued_at.is_none() {
             jobs::ring(db, &state.services.queue, &job).await;
+        } else {
+            // The queue did not deliver it in time: do not depend on it a second time.
+            let Ok(permit) = state.sweeper_slots.clone().try_acquire_owned() else {
+                break;
+            };
+            let state = state.clone();
+            tokio::spawn(async move {
+                runner::process(&state, job.id).await;
+                drop(permit);
+            });
         }
         acted += 1;
     }

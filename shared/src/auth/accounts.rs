@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -187,7 +187,7 @@ pub async fn register(
         ));
     }
     let hash = passwords::hash(password).await?;
-    let txn = services.db.begin().await?;
+    let txn = crate::db::begin_write(&services.db).await?;
     let (user, created) = crate::users::create_in(
         &txn,
         config,
@@ -230,7 +230,7 @@ pub async fn register(
 
 /// Confirms an email address (after sign-up or an email change).
 pub async fn verify_email(services: &Services, token: &str) -> AppResult<users::Model> {
-    let txn = services.db.begin().await?;
+    let txn = crate::db::begin_write(&services.db).await?;
     let link = consume_link_in(&txn, token, &[PURPOSE_VERIFY, PURPOSE_CHANGE_EMAIL]).await?;
     let user = users::Entity::find_by_id(link.user_id)
         .one(&txn)
@@ -277,7 +277,7 @@ pub async fn resend_verification(services: &Services, email: &str) -> AppResult<
         return Ok(());
     }
     let config = &services.config;
-    let txn = services.db.begin().await?;
+    let txn = crate::db::begin_write(&services.db).await?;
     let token = create_link_in(
         &txn,
         user.id,
@@ -325,7 +325,7 @@ pub async fn login(services: &Services, email: &str, password: &str) -> AppResul
             "this account is suspended",
         ));
     }
-    let txn = services.db.begin().await?;
+    let txn = crate::db::begin_write(&services.db).await?;
     let mut active: users::ActiveModel = user.into();
     active.failed_logins = Set(0);
     active.locked_until = Set(None);
@@ -347,7 +347,7 @@ fn locked(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
 /// Counts a wrong password; the failure that reaches the limit locks the account.
 async fn record_failed_login(services: &Services, user: &users::Model) -> AppResult<AppError> {
     let config = &services.config;
-    let txn = services.db.begin().await?;
+    let txn = crate::db::begin_write(&services.db).await?;
     users::Entity::update_many()
         .col_expr(
             users::Column::FailedLogins,
@@ -460,7 +460,7 @@ pub async fn refresh(services: &Services, token: &str) -> AppResult<Session> {
             "this account is suspended",
         ));
     }
-    let txn = services.db.begin().await?;
+    let txn = crate::db::begin_write(&services.db).await?;
     let session = issue_session_in(&txn, services, user, Some(row.family_id)).await?;
     let new_id = refresh_tokens::Entity::find()
         .filter(refresh_tokens::Column::TokenHash.eq(tokens::hash_token(&session.refresh_token)))
@@ -508,7 +508,7 @@ pub async fn forgot_password(services: &Services, email: &str) -> AppResult<()> 
     if user.password_hash.is_none() {
         return Ok(());
     }
-    let txn = services.db.begin().await?;
+    let txn = crate::db::begin_write(&services.db).await?;
     let token = create_link_in(
         &txn,
         user.id,
@@ -544,7 +544,7 @@ pub async fn forgot_password(services: &Services, email: &str) -> AppResult<()> 
 pub async fn reset_password(services: &Services, token: &str, new_password: &str) -> AppResult<()> {
     let config = &services.config;
     require_builtin(config)?;
-    let txn = services.db.begin().await?;
+    let txn = crate::db::begin_write(&services.db).await?;
     let link = consume_link_in(&txn, token, &[PURPOSE_RESET]).await?;
     let user = users::Entity::find_by_id(link.user_id)
         .one(&txn)
@@ -595,7 +595,7 @@ pub async fn change_password(
     check_current_password(&user, current).await?;
     passwords::check_strength(new_password, &user.email, config.password_min_length)?;
     let hash = passwords::hash(new_password).await?;
-    let txn = services.db.begin().await?;
+    let txn = crate::db::begin_write(&services.db).await?;
     let mut active: users::ActiveModel = user.into();
     active.password_hash = Set(Some(hash));
     active.updated_at = Set(Utc::now());
@@ -634,7 +634,7 @@ pub async fn change_email(
             "an account with this email already exists",
         ));
     }
-    let txn = services.db.begin().await?;
+    let txn = crate::db::begin_write(&services.db).await?;
     let token = create_link_in(
         &txn,
         user.id,
