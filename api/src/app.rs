@@ -14,14 +14,24 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     auth::AuthApi,
+    billing::BillingApi,
+    credits::CreditsApi,
     error::from_poem_error,
     health::HealthApi,
     middleware::{BodyLimit, RequestId},
     rate_limit::AuthRateLimits,
     user::UserApi,
+    webhooks::WebhookApi,
 };
 
-pub type Apis = (HealthApi, AuthApi, UserApi);
+pub type Apis = (
+    HealthApi,
+    AuthApi,
+    UserApi,
+    BillingApi,
+    CreditsApi,
+    WebhookApi,
+);
 
 pub fn openapi_service(services: &Services) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
@@ -34,6 +44,15 @@ pub fn openapi_service(services: &Services) -> OpenApiService<Apis, ()> {
                 limits: AuthRateLimits::new(&services.config),
             },
             UserApi {
+                services: services.clone(),
+            },
+            BillingApi {
+                services: services.clone(),
+            },
+            CreditsApi {
+                services: services.clone(),
+            },
+            WebhookApi {
                 services: services.clone(),
             },
         ),

@@ -3,13 +3,18 @@
 
 pub mod app;
 pub mod auth;
+pub mod billing;
 pub mod cli;
+pub mod credits;
 pub mod error;
 pub mod health;
 pub mod middleware;
+pub mod pagination;
 pub mod rate_limit;
+pub mod raw_json;
 pub mod security;
 pub mod tags;
 pub mod user;
+pub mod webhooks;
 
 pub use app::{build_app, openapi_json, serve};

@@ -8,6 +8,10 @@ pub enum Tag {
     Auth,
     /// The signed-in user's own profile, settings and balance.
     Account,
+    /// Credits: purchases through Stripe, the ledger, usage.
+    Billing,
+    /// Provider webhooks (Stripe, ElevenLabs): verified, stored, applied in the background.
+    Webhooks,
     /// Health, readiness and other operational endpoints.
     Operations,
 }

@@ -11,7 +11,14 @@ use figment::{
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Variables whose value may instead be read from the file named by `<NAME>_FILE`.
-const SECRET_VARS: &[&str] = &["DATABASE_URL", "REDIS_URL", "SMTP_PASSWORD", "JWT_SECRET"];
+const SECRET_VARS: &[&str] = &[
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SMTP_PASSWORD",
+    "JWT_SECRET",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -95,6 +102,21 @@ pub struct Config {
     pub stack_issuer: Option<String>,
     /// Least time between two JWKS fetches triggered by unknown key ids.
     pub stack_jwks_min_refetch_secs: u64,
+    /// Stripe secret key (`sk_…`); purchases answer 503 without it.
+    pub stripe_secret_key: Option<String>,
+    /// Signing secret of the Stripe webhook endpoint (`whsec_…`).
+    pub stripe_webhook_secret: Option<String>,
+    /// Stripe's API (tests point it at a fake).
+    pub stripe_api_base: String,
+    /// Price of one credit in the currency's minor unit (cents).
+    pub credit_price_cents: i64,
+    /// ISO 4217 currency of purchases, lower case.
+    pub credit_currency: String,
+    pub purchase_min_credits: i64,
+    pub purchase_max_credits: i64,
+    /// Where Checkout sends the buyer after paying or cancelling.
+    pub checkout_success_url: Option<String>,
+    pub checkout_cancel_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,6 +202,15 @@ impl Default for Config {
             stack_jwks_url: None,
             stack_issuer: None,
             stack_jwks_min_refetch_secs: 60,
+            stripe_secret_key: None,
+            stripe_webhook_secret: None,
+            stripe_api_base: "https://api.stripe.com/".into(),
+            credit_price_cents: 10,
+            credit_currency: "usd".into(),
+            purchase_min_credits: 50,
+            purchase_max_credits: 100_000,
+            checkout_success_url: None,
+            checkout_cancel_url: None,
         }
     }
 }
@@ -337,6 +368,36 @@ impl Config {
         }
         if self.auth_rate_per_ip_per_min == 0 || self.auth_rate_per_email_per_min == 0 {
             return bad("AUTH_RATE_PER_IP_PER_MIN", "rate limits must be at least 1");
+        }
+        if self.credit_price_cents < 1 {
+            return bad("CREDIT_PRICE_CENTS", "must be at least 1");
+        }
+        if self.credit_currency.len() != 3
+            || !self.credit_currency.chars().all(|c| c.is_ascii_lowercase())
+        {
+            return bad(
+                "CREDIT_CURRENCY",
+                "must be a lower-case ISO 4217 code such as usd",
+            );
+        }
+        if self.purchase_min_credits < 1 || self.purchase_max_credits < self.purchase_min_credits {
+            return bad(
+                "PURCHASE_MAX_CREDITS",
+                "must be at least PURCHASE_MIN_CREDITS, itself at least 1",
+            );
+        }
+        if let Some(key) = &self.stripe_secret_key
+            && !(key.starts_with("sk_") || key.starts_with("rk_"))
+        {
+            return bad("STRIPE_SECRET_KEY", "must be a Stripe secret key (sk_…)");
+        }
+        if let Some(secret) = &self.stripe_webhook_secret
+            && !secret.starts_with("whsec_")
+        {
+            return bad(
+                "STRIPE_WEBHOOK_SECRET",
+                "must be a webhook signing secret (whsec_…)",
+            );
         }
         if self.auth_mode == AuthMode::StackAuth && self.stack_project_id.is_none() {
             return bad("STACK_PROJECT_ID", "is required when AUTH_MODE=stack_auth");

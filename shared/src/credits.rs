@@ -113,6 +113,8 @@ pub async fn apply_in<C: ConnectionTrait>(txn: &C, entry: Entry) -> AppResult<Ap
             created: false,
         });
     }
+    // Taken after the balance update holds the lock, so ledger order is commit order.
+    let now = Utc::now();
     let balance = users::Entity::find_by_id(entry.user_id)
         .one(txn)
         .await?
@@ -172,4 +174,164 @@ pub async fn balance<C: ConnectionTrait>(db: &C, user_id: Uuid) -> AppResult<i64
         .await?
         .ok_or_else(|| AppError::not_found("user"))?
         .credits)
+}
+
+/// Filters of the transaction history.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryFilter {
+    pub kind: Option<TxKind>,
+    pub from: Option<chrono::DateTime<Utc>>,
+    pub to: Option<chrono::DateTime<Utc>>,
+}
+
+impl TxKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Bonus,
+            Self::Purchase,
+            Self::Usage,
+            Self::Refund,
+            Self::AdminAdjustment,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+fn history_query(user_id: Uuid, filter: &HistoryFilter) -> sea_orm::Select<ledger::Entity> {
+    let mut query = ledger::Entity::find().filter(ledger::Column::UserId.eq(user_id));
+    if let Some(kind) = filter.kind {
+        query = query.filter(ledger::Column::Kind.eq(kind.as_str()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(ledger::Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(ledger::Column::CreatedAt.lt(to));
+    }
+    query
+}
+
+/// One page (1-based) of the user's ledger, newest first, with the total count.
+pub async fn history(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    filter: &HistoryFilter,
+    page: u64,
+    per_page: u64,
+) -> AppResult<(Vec<ledger::Model>, u64)> {
+    use sea_orm::{PaginatorTrait, QueryOrder};
+    let paginator = history_query(user_id, filter)
+        .order_by_desc(ledger::Column::CreatedAt)
+        .order_by_desc(ledger::Column::Id)
+        .paginate(db, per_page);
+    let total = paginator.num_items().await?;
+    Ok((paginator.fetch_page(page.saturating_sub(1)).await?, total))
+}
+
+/// Credits used in a period, per day (UTC) and per agent.
+#[derive(Debug, Clone, Default)]
+pub struct Usage {
+    pub total: i64,
+    pub per_day: Vec<(chrono::NaiveDate, i64)>,
+    pub per_agent: Vec<(Option<Uuid>, i64)>,
+}
+
+/// Sums the `usage` entries of `[from, to)`. The period is bounded by the caller (at most a
+/// year), so the rows are aggregated here rather than with per-database date functions.
+pub async fn usage(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    from: chrono::DateTime<Utc>,
+    to: chrono::DateTime<Utc>,
+) -> AppResult<Usage> {
+    use std::collections::BTreeMap;
+    let filter = HistoryFilter {
+        kind: Some(TxKind::Usage),
+        from: Some(from),
+        to: Some(to),
+    };
+    let rows = history_query(user_id, &filter).all(db).await?;
+    let mut per_day: BTreeMap<chrono::NaiveDate, i64> = BTreeMap::new();
+    let mut per_agent: BTreeMap<Option<Uuid>, i64> = BTreeMap::new();
+    let mut total = 0;
+    for row in rows {
+        let used = -row.amount;
+        total += used;
+        *per_day.entry(row.created_at.date_naive()).or_default() += used;
+        *per_agent.entry(row.agent_id).or_default() += used;
+    }
+    Ok(Usage {
+        total,
+        per_day: per_day.into_iter().collect(),
+        per_agent: per_agent.into_iter().collect(),
+    })
+}
+
+/// Credits a call costs: one per started minute (133 s → 3, 60 s → 1, 0 s → 0).
+pub fn call_cost(duration_secs: i64) -> AppResult<i64> {
+    if duration_secs < 0 {
+        return Err(AppError::validation(
+            "duration_secs",
+            "must not be negative",
+        ));
+    }
+    Ok((duration_secs + 59) / 60)
+}
+
+/// Charges a finished call once (reference `call:<conversation>`); the balance may go below
+/// zero because the call already happened.
+pub async fn charge_call<C: ConnectionTrait>(
+    txn: &C,
+    user_id: Uuid,
+    conversation_id: &str,
+    duration_secs: Option<i64>,
+    agent_id: Option<Uuid>,
+    call_id: Option<Uuid>,
+) -> AppResult<Applied> {
+    let duration =
+        duration_secs.ok_or_else(|| AppError::validation("duration_secs", "is required"))?;
+    let cost = call_cost(duration)?;
+    let mut entry = Entry::new(
+        user_id,
+        TxKind::Usage,
+        -cost,
+        format!("call:{conversation_id}"),
+    )
+    .describe(format!("Call of {}:{:02}", duration / 60, duration % 60));
+    entry.agent_id = agent_id;
+    entry.call_id = call_id;
+    apply_in(txn, entry).await
+}
+
+/// Starting a call needs a positive balance.
+pub async fn require_positive_balance<C: ConnectionTrait>(db: &C, user_id: Uuid) -> AppResult<()> {
+    if balance(db, user_id).await? > 0 {
+        Ok(())
+    } else {
+        Err(AppError::InsufficientCredits {
+            message: "buy credits to start a call".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_cost_one_credit_per_started_minute() {
+        for (secs, credits) in [
+            (0, 0),
+            (1, 1),
+            (59, 1),
+            (60, 1),
+            (61, 2),
+            (133, 3),
+            (3600, 60),
+        ] {
+            assert_eq!(call_cost(secs).unwrap(), credits, "{secs} s");
+        }
+        assert!(call_cost(-1).is_err());
+    }
 }

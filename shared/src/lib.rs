@@ -2,6 +2,7 @@
 //! shared by the gateway, the worker and the tests.
 
 pub mod auth;
+pub mod billing;
 pub mod config;
 pub mod credits;
 pub mod db;
@@ -12,6 +13,7 @@ pub mod jobs;
 pub mod services;
 pub mod telemetry;
 pub mod users;
+pub mod webhooks;
 
 pub use config::Config;
 pub use error::{AppError, AppResult};

@@ -178,6 +178,13 @@ pub async fn ensure_external(
     Ok(user)
 }
 
+pub async fn get_in<C: ConnectionTrait>(db: &C, id: Uuid) -> AppResult<users::Model> {
+    users::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("user"))
+}
+
 pub async fn get(db: &DatabaseConnection, id: Uuid) -> AppResult<users::Model> {
     users::Entity::find_by_id(id)
         .one(db)

@@ -65,6 +65,9 @@ async fn execute(
 ) -> Result<(), JobError> {
     match JobKind::parse(&job.kind) {
         Some(JobKind::SendEmail) => send_email::run(state, job.subject_id).await,
+        Some(JobKind::StripeEvent) => {
+            shared::billing::stripe_events::apply(&state.services, job.subject_id).await
+        }
         None => Err(JobError::Permanent(format!(
             "unknown job kind {}",
             job.kind

@@ -19,14 +19,17 @@ pub use store::{
 pub enum JobKind {
     /// Deliver one `email_outbox` row.
     SendEmail,
+    /// Apply one Stripe event from the `webhook_events` inbox.
+    StripeEvent,
 }
 
 impl JobKind {
-    pub const ALL: &'static [JobKind] = &[JobKind::SendEmail];
+    pub const ALL: &'static [JobKind] = &[JobKind::SendEmail, JobKind::StripeEvent];
 
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::SendEmail => "send_email",
+            JobKind::StripeEvent => "stripe_event",
         }
     }
 

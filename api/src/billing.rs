@@ -1,0 +1,154 @@
+//! Credit purchases through Stripe Checkout and the purchase history.
+
+use chrono::{DateTime, Utc};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+use shared::{Services, billing, entities::purchases};
+use uuid::Uuid;
+
+use crate::{
+    api_errors,
+    pagination::{DEFAULT_PER_PAGE, Page},
+    security::Auth,
+    tags::Tag,
+};
+
+#[derive(Debug, Object)]
+pub struct PurchaseRequest {
+    /// Credits to buy (see `PURCHASE_MIN_CREDITS` / `PURCHASE_MAX_CREDITS`).
+    pub credits: i64,
+}
+
+/// A credit purchase.
+#[derive(Debug, Object)]
+pub struct Purchase {
+    pub id: Uuid,
+    pub credits: i64,
+    /// In the currency's minor unit (cents).
+    pub amount_cents: i64,
+    pub currency: String,
+    /// `pending`, `paid`, `failed`, `expired` or `refunded`.
+    pub status: String,
+    /// Stripe Checkout page to send the buyer to (while pending).
+    pub checkout_url: Option<String>,
+    pub receipt_url: Option<String>,
+    pub refunded_credits: i64,
+    pub created_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+}
+
+impl From<purchases::Model> for Purchase {
+    fn from(p: purchases::Model) -> Self {
+        Self {
+            id: p.id,
+            credits: p.credits,
+            amount_cents: p.amount_cents,
+            currency: p.currency,
+            status: p.status,
+            checkout_url: p.checkout_url,
+            receipt_url: p.receipt_url,
+            refunded_credits: p.refunded_credits,
+            created_at: p.created_at,
+            paid_at: p.paid_at,
+        }
+    }
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum PurchaseCreated {
+    /// The purchase is pending; send the buyer to `checkout_url`.
+    #[oai(status = 201)]
+    Created(Json<Purchase>),
+}
+
+api_errors!(CreatePurchaseErrors {
+    401 => Unauthorized: "Missing or invalid access token.",
+    403 => Forbidden: "Email not verified (`email_not_verified`) or account suspended.",
+    422 => Invalid: "Credits outside the allowed range, or not an integer.",
+    502 => Provider: "Stripe refused or failed (`payment_provider_error`).",
+    503 => NotConfigured: "Payments are not configured (`payments_not_configured`).",
+});
+
+api_errors!(ListErrors {
+    400 => BadQuery: "Malformed query parameters.",
+    401 => Unauthorized: "Missing or invalid access token.",
+    403 => Forbidden: "The account is suspended.",
+});
+
+api_errors!(GetErrors {
+    400 => BadId: "The id is not a UUID.",
+    401 => Unauthorized: "Missing or invalid access token.",
+    403 => Forbidden: "The account is suspended.",
+    404 => NotFound: "No such purchase for this user (`purchase_not_found`).",
+});
+
+pub struct BillingApi {
+    pub services: Services,
+}
+
+#[OpenApi(prefix_path = "/api/billing", tag = "Tag::Billing")]
+impl BillingApi {
+    /// Buy credits
+    ///
+    /// Creates a pending purchase and a Stripe Checkout Session. Credits are added only when
+    /// Stripe confirms the payment through the webhook.
+    #[oai(path = "/purchases", method = "post")]
+    async fn create(
+        &self,
+        auth: Auth,
+        body: Json<PurchaseRequest>,
+    ) -> Result<PurchaseCreated, CreatePurchaseErrors> {
+        let me = auth.user(&self.services).await?;
+        let purchase = billing::create_purchase(&self.services, &me, body.credits).await?;
+        Ok(PurchaseCreated::Created(Json(purchase.into())))
+    }
+
+    /// Purchase history
+    #[oai(path = "/purchases", method = "get")]
+    async fn list(
+        &self,
+        auth: Auth,
+        #[oai(
+            default = "default_page",
+            validator(minimum(value = "1"), maximum(value = "100000"))
+        )]
+        page: Query<u64>,
+        #[oai(
+            default = "default_per_page",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        per_page: Query<u64>,
+    ) -> Result<Json<Page<Purchase>>, ListErrors> {
+        let me = auth.user(&self.services).await?;
+        let (rows, total) =
+            billing::list_purchases(&self.services, me.id, page.0, per_page.0).await?;
+        Ok(Json(Page {
+            items: rows.into_iter().map(Into::into).collect(),
+            page: page.0,
+            per_page: per_page.0,
+            total,
+        }))
+    }
+
+    /// One purchase
+    #[oai(path = "/purchases/:id", method = "get")]
+    async fn get(&self, auth: Auth, id: Path<Uuid>) -> Result<Json<Purchase>, GetErrors> {
+        let me = auth.user(&self.services).await?;
+        Ok(Json(
+            billing::get_purchase(&self.services, me.id, id.0)
+                .await?
+                .into(),
+        ))
+    }
+}
+
+pub fn default_page() -> u64 {
+    1
+}
+
+pub fn default_per_page() -> u64 {
+    DEFAULT_PER_PAGE
+}

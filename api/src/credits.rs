@@ -1,0 +1,207 @@
+//! The signed-in user's ledger: transaction history and usage summary.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use poem_openapi::{Enum, Object, OpenApi, param::Query, payload::Json};
+use shared::{
+    AppError, Services,
+    credits::{self, HistoryFilter, TxKind},
+    entities::credit_transactions,
+};
+use uuid::Uuid;
+
+use crate::{
+    api_errors,
+    billing::{default_page, default_per_page},
+    pagination::Page,
+    security::Auth,
+    tags::Tag,
+};
+
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum TransactionType {
+    Bonus,
+    Purchase,
+    Usage,
+    Refund,
+    AdminAdjustment,
+}
+
+impl From<TransactionType> for TxKind {
+    fn from(t: TransactionType) -> Self {
+        match t {
+            TransactionType::Bonus => TxKind::Bonus,
+            TransactionType::Purchase => TxKind::Purchase,
+            TransactionType::Usage => TxKind::Usage,
+            TransactionType::Refund => TxKind::Refund,
+            TransactionType::AdminAdjustment => TxKind::AdminAdjustment,
+        }
+    }
+}
+
+/// One ledger entry.
+#[derive(Debug, Object)]
+pub struct CreditTransaction {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// `bonus`, `purchase`, `usage`, `refund` or `admin_adjustment`.
+    #[oai(rename = "type")]
+    pub kind: String,
+    /// Signed: negative for usage and refunds.
+    pub amount: i64,
+    pub balance_after: i64,
+    pub description: Option<String>,
+    pub stripe_payment_id: Option<String>,
+    /// Unique per movement, e.g. `call:<conversation>` or `stripe:<checkout session>`.
+    pub reference: String,
+    pub agent_id: Option<Uuid>,
+    pub call_id: Option<Uuid>,
+    pub purchase_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<credit_transactions::Model> for CreditTransaction {
+    fn from(t: credit_transactions::Model) -> Self {
+        Self {
+            id: t.id,
+            user_id: t.user_id,
+            kind: t.kind,
+            amount: t.amount,
+            balance_after: t.balance_after,
+            description: t.description,
+            stripe_payment_id: t.stripe_payment_id,
+            reference: t.reference,
+            agent_id: t.agent_id,
+            call_id: t.call_id,
+            purchase_id: t.purchase_id,
+            created_at: t.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct DailyUsage {
+    pub date: NaiveDate,
+    pub credits: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct AgentUsage {
+    /// Absent for usage not tied to an agent (or of a deleted agent).
+    pub agent_id: Option<Uuid>,
+    pub credits: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct UsageSummary {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub total_credits: i64,
+    pub per_day: Vec<DailyUsage>,
+    pub per_agent: Vec<AgentUsage>,
+}
+
+api_errors!(LedgerErrors {
+    400 => BadQuery: "Malformed query parameters.",
+    401 => Unauthorized: "Missing or invalid access token.",
+    403 => Forbidden: "The account is suspended.",
+    422 => Invalid: "An inverted or too long date range.",
+});
+
+/// Longest period a usage summary covers.
+const MAX_RANGE_DAYS: i64 = 366;
+
+pub struct CreditsApi {
+    pub services: Services,
+}
+
+fn check_range(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Result<(), AppError> {
+    if let (Some(from), Some(to)) = (from, to)
+        && from >= to
+    {
+        return Err(AppError::validation("from", "must be before `to`"));
+    }
+    Ok(())
+}
+
+#[OpenApi(prefix_path = "/api/credits", tag = "Tag::Billing")]
+impl CreditsApi {
+    /// Transaction history
+    ///
+    /// The ledger, newest first, filterable by type and period (`from` inclusive, `to`
+    /// exclusive).
+    #[oai(path = "/transactions", method = "get")]
+    async fn transactions(
+        &self,
+        auth: Auth,
+        #[oai(name = "type")] kind: Query<Option<TransactionType>>,
+        from: Query<Option<DateTime<Utc>>>,
+        to: Query<Option<DateTime<Utc>>>,
+        #[oai(
+            default = "default_page",
+            validator(minimum(value = "1"), maximum(value = "100000"))
+        )]
+        page: Query<u64>,
+        #[oai(
+            default = "default_per_page",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        per_page: Query<u64>,
+    ) -> Result<Json<Page<CreditTransaction>>, LedgerErrors> {
+        let me = auth.user(&self.services).await?;
+        check_range(from.0, to.0)?;
+        let filter = HistoryFilter {
+            kind: kind.0.map(Into::into),
+            from: from.0,
+            to: to.0,
+        };
+        let (rows, total) =
+            credits::history(&self.services.db, me.id, &filter, page.0, per_page.0).await?;
+        Ok(Json(Page {
+            items: rows.into_iter().map(Into::into).collect(),
+            page: page.0,
+            per_page: per_page.0,
+            total,
+        }))
+    }
+
+    /// Usage summary
+    ///
+    /// Credits used per day (UTC) and per agent over a period (default: the last 30 days; at
+    /// most 366 days).
+    #[oai(path = "/usage", method = "get")]
+    async fn usage(
+        &self,
+        auth: Auth,
+        from: Query<Option<DateTime<Utc>>>,
+        to: Query<Option<DateTime<Utc>>>,
+    ) -> Result<Json<UsageSummary>, LedgerErrors> {
+        let me = auth.user(&self.services).await?;
+        check_range(from.0, to.0)?;
+        let to = to.0.unwrap_or_else(Utc::now);
+        let from = from.0.unwrap_or(to - Duration::days(30));
+        if to - from > Duration::days(MAX_RANGE_DAYS) {
+            return Err(AppError::validation(
+                "from",
+                format!("the period is limited to {MAX_RANGE_DAYS} days"),
+            )
+            .into());
+        }
+        let usage = credits::usage(&self.services.db, me.id, from, to).await?;
+        Ok(Json(UsageSummary {
+            from,
+            to,
+            total_credits: usage.total,
+            per_day: usage
+                .per_day
+                .into_iter()
+                .map(|(date, credits)| DailyUsage { date, credits })
+                .collect(),
+            per_agent: usage
+                .per_agent
+                .into_iter()
+                .map(|(agent_id, credits)| AgentUsage { agent_id, credits })
+                .collect(),
+        }))
+    }
+}

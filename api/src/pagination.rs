@@ -1,0 +1,21 @@
+//! Page-based pagination shared by list endpoints.
+
+use poem_openapi::{
+    Object,
+    types::{ParseFromJSON, ToJSON},
+};
+
+/// Defaults and bounds of `page` / `per_page`.
+pub const DEFAULT_PER_PAGE: u64 = 25;
+pub const MAX_PER_PAGE: u64 = 100;
+
+/// One page of results with what a table needs to draw its pager.
+#[derive(Debug, Object)]
+pub struct Page<T: ParseFromJSON + ToJSON + Send + Sync> {
+    pub items: Vec<T>,
+    /// 1-based page number.
+    pub page: u64,
+    pub per_page: u64,
+    /// Items across all pages.
+    pub total: u64,
+}

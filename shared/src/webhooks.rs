@@ -1,0 +1,108 @@
+//! The webhook inbox: a verified delivery is stored with its job in one transaction and
+//! answered at once; the worker applies it later. The provider's id is the deduplication key,
+//! so a redelivery is a no-op.
+
+use chrono::Utc;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::OnConflict};
+use uuid::Uuid;
+
+use crate::{
+    Services,
+    entities::webhook_events,
+    error::{AppError, AppResult},
+    jobs::{self, JobKind},
+};
+
+pub const STATUS_RECEIVED: &str = "received";
+pub const STATUS_PROCESSED: &str = "processed";
+/// Verified, but names nothing of ours (an unknown purchase or agent): kept for admins.
+pub const STATUS_UNROUTABLE: &str = "unroutable";
+/// An event type we do not act on.
+pub const STATUS_IGNORED: &str = "ignored";
+
+/// A verified delivery to store.
+pub struct Delivery<'a> {
+    pub provider: &'static str,
+    pub external_id: &'a str,
+    pub event_type: &'a str,
+    pub payload: &'a [u8],
+}
+
+/// Stores the delivery and its job unless it was seen before; returns whether it is new.
+/// The queue being down does not fail the delivery: the sweeper delivers the job later.
+pub async fn receive(
+    services: &Services,
+    kind: JobKind,
+    delivery: Delivery<'_>,
+) -> AppResult<bool> {
+    if delivery.external_id.is_empty() || delivery.external_id.len() > 255 {
+        return Err(AppError::bad_request(
+            "invalid_event",
+            "the event has no usable id",
+        ));
+    }
+    let txn = crate::db::begin_write(&services.db).await?;
+    let row = webhook_events::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        provider: Set(delivery.provider.into()),
+        event_type: Set(delivery.event_type.chars().take(120).collect()),
+        external_id: Set(delivery.external_id.into()),
+        payload: Set(delivery.payload.to_vec()),
+        status: Set(STATUS_RECEIVED.into()),
+        error: Set(None),
+        user_id: Set(None),
+        received_at: Set(Utc::now()),
+        processed_at: Set(None),
+    };
+    let inserted = webhook_events::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                webhook_events::Column::Provider,
+                webhook_events::Column::ExternalId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_with_returning(&txn)
+        .await;
+    let row = match inserted {
+        Ok(row) => row,
+        Err(sea_orm::DbErr::RecordNotInserted) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    };
+    let job = jobs::create(&txn, &services.config, kind, row.id).await?;
+    txn.commit().await?;
+    jobs::ring(&services.db, &services.queue, &job).await;
+    Ok(true)
+}
+
+/// Records how an inbox row was handled.
+pub async fn mark<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    status: &str,
+    error: Option<String>,
+    user_id: Option<Uuid>,
+) -> AppResult<()> {
+    webhook_events::Entity::update_many()
+        .col_expr(
+            webhook_events::Column::Status,
+            sea_orm::sea_query::Expr::value(status),
+        )
+        .col_expr(
+            webhook_events::Column::Error,
+            sea_orm::sea_query::Expr::value(error),
+        )
+        .col_expr(
+            webhook_events::Column::UserId,
+            sea_orm::sea_query::Expr::value(user_id),
+        )
+        .col_expr(
+            webhook_events::Column::ProcessedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(webhook_events::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
