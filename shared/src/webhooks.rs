@@ -67,7 +67,10 @@ pub async fn receive(
         .await;
     let row = match inserted {
         Ok(row) => row,
-        Err(sea_orm::DbErr::RecordNotInserted) => return Ok(false),
+        // With RETURNING, a conflict surfaces as "no row returned".
+        Err(sea_orm::DbErr::RecordNotInserted | sea_orm::DbErr::RecordNotFound(_)) => {
+            return Ok(false);
+        }
         Err(e) => return Err(e.into()),
     };
     let job = jobs::create(&txn, &services.config, kind, row.id).await?;

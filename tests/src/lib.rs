@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! The end-to-end test harness: the real gateway and worker against a fresh PostgreSQL
 //! database plus a Redis key prefix per test, or a fresh SQLite file; third parties faked at
 //! the wire on loopback.
@@ -7,6 +8,7 @@ pub mod fake_http;
 pub mod jwt;
 pub mod redis_server;
 pub mod smtp;
+pub mod stripe;
 
 pub use app::{Backend, TestApp, WorkerMode};
 

@@ -134,6 +134,25 @@ impl SmtpSink {
         }
     }
 
+    /// Waits for the `nth` (1-based) message addressed to `to`.
+    pub async fn wait_for_to(&self, to: &str, nth: usize, timeout: Duration) -> ReceivedMail {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.arrived.notified();
+            let mine: Vec<ReceivedMail> = self
+                .received()
+                .into_iter()
+                .filter(|m| m.to.iter().any(|t| t == to))
+                .collect();
+            if mine.len() >= nth {
+                return mine[nth - 1].clone();
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("expected message {nth} to {to}, got {}", mine.len());
+            }
+        }
+    }
+
     async fn serve(&self, stream: tokio::net::TcpStream) -> std::io::Result<()> {
         let (read, mut write) = stream.into_split();
         let mut lines = BufReader::new(read);

@@ -85,7 +85,7 @@ pub async fn apply(services: &Services, inbox_id: Uuid) -> Result<(), JobError> 
         }
     };
     let object = &event["data"]["object"];
-    let outcome = match row.event_type.as_str() {
+    match row.event_type.as_str() {
         "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
             fulfil(services, &row, object).await
         }
@@ -97,8 +97,7 @@ pub async fn apply(services: &Services, inbox_id: Uuid) -> Result<(), JobError> 
         _ => webhooks::mark(&services.db, row.id, webhooks::STATUS_IGNORED, None, None)
             .await
             .map_err(app_to_job),
-    };
-    outcome
+    }
 }
 
 fn app_to_job(e: AppError) -> JobError {

@@ -1,0 +1,586 @@
+//! Credits and billing end to end: Checkout purchases against a fake Stripe, signed webhooks
+//! delivered repeatedly, concurrently and out of order, refunds, rejections, and the ledger
+//! invariant under concurrent operations.
+
+use std::time::Duration;
+
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+use shared::{
+    credits::{self, Entry, TxKind},
+    entities::{credit_transactions, purchases, users, webhook_events},
+};
+use tests::{
+    Backend, TestApp, WorkerMode, expect_error, on_both_backends,
+    stripe::{self, FakeStripe, WEBHOOK_SECRET},
+};
+
+const WAIT: Duration = Duration::from_secs(30);
+const PASSWORD: &str = "correct horse battery";
+
+async fn billing_app(backend: Backend, fake: &FakeStripe) -> TestApp {
+    let base = fake.api_base();
+    TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
+        c.stripe_secret_key = Some(stripe::SECRET_KEY.into());
+        c.stripe_webhook_secret = Some(WEBHOOK_SECRET.into());
+        c.stripe_api_base = base;
+    })
+    .await
+}
+
+/// Registers and verifies a user; returns (access token, user id).
+async fn verified_user(app: &TestApp, email: &str) -> (String, String) {
+    let session: Value = app
+        .post(
+            "/api/auth/register",
+            json!({"email": email, "password": PASSWORD}),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mail = app.smtp.wait_for_to(email, 1, WAIT).await;
+    let verified = app
+        .get(
+            &format!("/api/auth/verify-email?token={}", mail.link_token()),
+            None,
+        )
+        .await;
+    assert_eq!(verified.status(), 200);
+    (
+        session["access_token"].as_str().unwrap().to_string(),
+        session["user"]["id"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn deliver(app: &TestApp, event: &Value) -> reqwest::Response {
+    let payload = event.to_string();
+    app.client
+        .post(app.url("/webhooks/stripe"))
+        .header("content-type", "application/json")
+        .header(
+            "stripe-signature",
+            stripe::signature(WEBHOOK_SECRET, &payload),
+        )
+        .body(payload)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn balance(app: &TestApp, token: &str) -> i64 {
+    let body: Value = app
+        .get("/api/user/credits", Some(token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["credits"].as_i64().unwrap()
+}
+
+async fn buy(app: &TestApp, token: &str, credits: i64) -> Value {
+    let resp = app
+        .post(
+            "/api/billing/purchases",
+            json!({"credits": credits}),
+            Some(token),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    resp.json().await.unwrap()
+}
+
+on_both_backends!(
+    a_purchase_is_paid_once_whatever_stripe_sends,
+    |backend: Backend| async move {
+        let fake = FakeStripe::start().await;
+        let app = billing_app(backend, &fake).await;
+        let (token, user_id) = verified_user(&app, "dana@example.com").await;
+
+        let purchase = buy(&app, &token, 50).await;
+        assert_eq!(purchase["status"], "pending");
+        assert_eq!(purchase["amount_cents"], 500);
+        let sent = fake.sessions().pop().expect("a session was created");
+        assert_eq!(sent.field("mode"), Some("payment"));
+        assert_eq!(sent.field("line_items[0][quantity]"), Some("50"));
+        assert_eq!(
+            sent.field("line_items[0][price_data][unit_amount]"),
+            Some("10")
+        );
+        assert_eq!(
+            sent.field("line_items[0][price_data][currency]"),
+            Some("usd")
+        );
+        assert_eq!(sent.field("client_reference_id"), purchase["id"].as_str());
+        assert_eq!(sent.field("metadata[purchase_id]"), purchase["id"].as_str());
+        assert_eq!(sent.field("metadata[user_id]"), Some(user_id.as_str()));
+        assert_eq!(
+            sent.field("payment_intent_data[metadata][purchase_id]"),
+            purchase["id"].as_str()
+        );
+        assert!(
+            sent.idempotency_key
+                .as_deref()
+                .is_some_and(|k| k.contains(purchase["id"].as_str().unwrap()))
+        );
+        assert_eq!(
+            sent.authorization.as_deref(),
+            Some(format!("Bearer {}", stripe::SECRET_KEY).as_str())
+        );
+        assert_eq!(purchase["checkout_url"], sent.session["url"]);
+
+        // The same completion delivered ten times at once, plus async_payment_succeeded for the
+        // same session under another event id: one grant.
+        let paid = stripe::completed_session(&sent.session, "pi_test_1");
+        let completed = stripe::event("checkout.session.completed", paid.clone());
+        let deliveries = (0..10).map(|_| deliver(&app, &completed));
+        for resp in futures::future::join_all(deliveries).await {
+            assert_eq!(resp.status(), 200);
+        }
+        let succeeded = stripe::event("checkout.session.async_payment_succeeded", paid.clone());
+        assert_eq!(deliver(&app, &succeeded).await.status(), 200);
+        // A late `expired` for the same session must not undo the payment.
+        let expired = stripe::event("checkout.session.expired", sent.session.clone());
+        assert_eq!(deliver(&app, &expired).await.status(), 200);
+        app.wait_for_jobs(WAIT).await;
+
+        assert_eq!(balance(&app, &token).await, 65);
+        let stored = webhook_events::Entity::find()
+            .count(&app.services.db)
+            .await
+            .unwrap();
+        assert_eq!(stored, 3, "each event id stored once");
+        let row: Value = app
+            .get(
+                &format!(
+                    "/api/billing/purchases/{}",
+                    purchase["id"].as_str().unwrap()
+                ),
+                Some(&token),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(row["status"], "paid");
+        let grants = credit_transactions::Entity::find()
+            .filter(credit_transactions::Column::Kind.eq("purchase"))
+            .all(&app.services.db)
+            .await
+            .unwrap();
+        assert_eq!(grants.len(), 1);
+        assert_eq!(
+            grants[0].reference,
+            format!("stripe:{}", sent.session["id"].as_str().unwrap())
+        );
+        assert_eq!(grants[0].balance_after, 65);
+        let mails = app.smtp.wait_for(2, WAIT).await;
+        assert!(mails[1].header("Subject").unwrap().contains("50 credits"));
+
+        // History endpoints.
+        let history: Value = app
+            .get("/api/credits/transactions?type=purchase", Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(history["total"], 1);
+        assert_eq!(history["items"][0]["type"], "purchase");
+        assert_eq!(history["items"][0]["stripe_payment_id"], "pi_test_1");
+        let purchases: Value = app
+            .get("/api/billing/purchases", Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(purchases["total"], 1);
+
+        // Refunds: half, then the rest (Stripe reports cumulative amounts).
+        let mut charge = json!({"id": "ch_test_1", "object": "charge", "payment_intent": "pi_test_1", "amount": 500, "amount_refunded": 250, "refunded": false});
+        assert_eq!(
+            deliver(&app, &stripe::event("charge.refunded", charge.clone()))
+                .await
+                .status(),
+            200
+        );
+        app.wait_for_jobs(WAIT).await;
+        assert_eq!(balance(&app, &token).await, 40);
+        charge["amount_refunded"] = json!(500);
+        charge["refunded"] = json!(true);
+        assert_eq!(
+            deliver(&app, &stripe::event("charge.refunded", charge))
+                .await
+                .status(),
+            200
+        );
+        app.wait_for_jobs(WAIT).await;
+        assert_eq!(balance(&app, &token).await, 15);
+        let row = purchases::Entity::find()
+            .one(&app.services.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.status, "refunded");
+        assert_eq!(row.refunded_credits, 50);
+    }
+);
+
+on_both_backends!(
+    out_of_order_and_unknown_events,
+    |backend: Backend| async move {
+        let fake = FakeStripe::start().await;
+        let app = billing_app(backend, &fake).await;
+        let (token, _) = verified_user(&app, "ola@example.com").await;
+        buy(&app, &token, 60).await;
+        let created = fake.sessions().pop().unwrap().session;
+
+        // async_payment_succeeded before completed (which arrives unpaid, as for bank debits).
+        let paid = stripe::completed_session(&created, "pi_test_2");
+        assert_eq!(
+            deliver(
+                &app,
+                &stripe::event("checkout.session.async_payment_succeeded", paid)
+            )
+            .await
+            .status(),
+            200
+        );
+        let mut unpaid = created.clone();
+        unpaid["status"] = json!("complete");
+        assert_eq!(
+            deliver(&app, &stripe::event("checkout.session.completed", unpaid))
+                .await
+                .status(),
+            200
+        );
+        // An event for a purchase we never made, and a type we do not handle.
+        let mut foreign = created.clone();
+        foreign["id"] = json!("cs_test_foreign");
+        foreign["metadata"] = json!({});
+        foreign["client_reference_id"] = Value::Null;
+        foreign["payment_status"] = json!("paid");
+        assert_eq!(
+            deliver(&app, &stripe::event("checkout.session.completed", foreign))
+                .await
+                .status(),
+            200
+        );
+        assert_eq!(
+            deliver(
+                &app,
+                &stripe::event("customer.created", json!({"id": "cus_1"}))
+            )
+            .await
+            .status(),
+            200
+        );
+        app.wait_for_jobs(WAIT).await;
+
+        assert_eq!(balance(&app, &token).await, 75);
+        let statuses: Vec<String> = webhook_events::Entity::find()
+            .order_by_asc(webhook_events::Column::ReceivedAt)
+            .all(&app.services.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.status)
+            .collect();
+        assert_eq!(
+            statuses,
+            vec!["processed", "processed", "unroutable", "ignored"]
+        );
+    }
+);
+
+on_both_backends!(
+    bad_signatures_are_rejected_and_nothing_is_stored,
+    |backend: Backend| async move {
+        let fake = FakeStripe::start().await;
+        let app = billing_app(backend, &fake).await;
+        let event = stripe::event("checkout.session.completed", json!({"id": "cs_x"}));
+        let payload = event.to_string();
+        let send = |signature: Option<String>| {
+            let mut req = app
+                .client
+                .post(app.url("/webhooks/stripe"))
+                .header("content-type", "application/json")
+                .body(payload.clone());
+            if let Some(sig) = signature {
+                req = req.header("stripe-signature", sig);
+            }
+            req.send()
+        };
+        let now = chrono::Utc::now().timestamp();
+        expect_error(send(None).await.unwrap(), 400, "missing_signature").await;
+        expect_error(
+            send(Some(stripe::signature("whsec_wrong", &payload)))
+                .await
+                .unwrap(),
+            400,
+            "invalid_signature",
+        )
+        .await;
+        expect_error(
+            send(Some(stripe::signature_at(
+                WEBHOOK_SECRET,
+                &payload,
+                now - 600,
+            )))
+            .await
+            .unwrap(),
+            400,
+            "stale_signature",
+        )
+        .await;
+        expect_error(
+            send(Some("t=abc,v1=zz".into())).await.unwrap(),
+            400,
+            "invalid_signature",
+        )
+        .await;
+        // A valid signature over different bytes.
+        let other = stripe::signature(WEBHOOK_SECRET, &format!("{payload} "));
+        expect_error(send(Some(other)).await.unwrap(), 400, "invalid_signature").await;
+        // Several v1 values: any match is enough (secret rotation).
+        let good = stripe::signature(WEBHOOK_SECRET, &payload);
+        let (t, v1) = good.split_once(",v1=").unwrap();
+        let rotated = format!("{t},v1={},v1={v1}", "0".repeat(64));
+        assert_eq!(send(Some(rotated)).await.unwrap().status(), 200);
+        assert_eq!(
+            webhook_events::Entity::find()
+                .count(&app.services.db)
+                .await
+                .unwrap(),
+            1
+        );
+    }
+);
+
+on_both_backends!(purchases_are_validated, |backend: Backend| async move {
+    let fake = FakeStripe::start().await;
+    let app = billing_app(backend, &fake).await;
+    let (token, _) = verified_user(&app, "val@example.com").await;
+    for credits in [json!(49), json!(0), json!(-50), json!(1_000_000_000_000i64)] {
+        let resp = app
+            .post(
+                "/api/billing/purchases",
+                json!({"credits": credits}),
+                Some(&token),
+            )
+            .await;
+        let body = expect_error(resp, 422, "validation_error").await;
+        assert_eq!(body["error"]["details"]["field"], "credits");
+    }
+    for bad in [
+        json!({"credits": 50.5}),
+        json!({"credits": "50"}),
+        json!({}),
+    ] {
+        let resp = app.post("/api/billing/purchases", bad, Some(&token)).await;
+        expect_error(resp, 422, "validation_error").await;
+    }
+    assert!(fake.sessions().is_empty(), "nothing reached Stripe");
+    assert_eq!(
+        purchases::Entity::find()
+            .count(&app.services.db)
+            .await
+            .unwrap(),
+        0
+    );
+
+    // Unverified users cannot buy.
+    let unverified: Value = app
+        .post(
+            "/api/auth/register",
+            json!({"email": "new@example.com", "password": PASSWORD}),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let resp = app
+        .post(
+            "/api/billing/purchases",
+            json!({"credits": 50}),
+            unverified["access_token"].as_str(),
+        )
+        .await;
+    expect_error(resp, 403, "email_not_verified").await;
+
+    // Another user's purchase is not found; a bad id is a 400.
+    let mine = buy(&app, &token, 50).await;
+    let (other, _) = verified_user(&app, "other@example.com").await;
+    let resp = app
+        .get(
+            &format!("/api/billing/purchases/{}", mine["id"].as_str().unwrap()),
+            Some(&other),
+        )
+        .await;
+    expect_error(resp, 404, "purchase_not_found").await;
+    let resp = app
+        .get("/api/billing/purchases/not-a-uuid", Some(&other))
+        .await;
+    assert_eq!(resp.status(), 400);
+
+    // Stripe refusing is a 502 with its message, and the purchase is marked failed.
+    fake.fail_with(400, "Amount must be no more than $999,999.99")
+        .await;
+    let resp = app
+        .post(
+            "/api/billing/purchases",
+            json!({"credits": 50}),
+            Some(&token),
+        )
+        .await;
+    let body = expect_error(resp, 502, "payment_provider_error").await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("999,999.99")
+    );
+    assert!(!body.to_string().contains(stripe::SECRET_KEY));
+    let failed = purchases::Entity::find()
+        .filter(purchases::Column::Status.eq("failed"))
+        .count(&app.services.db)
+        .await
+        .unwrap();
+    assert_eq!(failed, 1);
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn purchases_without_stripe_configured_are_503() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let session: Value = app
+        .post(
+            "/api/auth/register",
+            json!({"email": "nostripe@example.com", "password": PASSWORD}),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mails = app.smtp.wait_for(1, WAIT).await;
+    app.get(
+        &format!("/api/auth/verify-email?token={}", mails[0].link_token()),
+        None,
+    )
+    .await;
+    let resp = app
+        .post(
+            "/api/billing/purchases",
+            json!({"credits": 50}),
+            session["access_token"].as_str(),
+        )
+        .await;
+    expect_error(resp, 503, "payments_not_configured").await;
+    let event = stripe::event("checkout.session.completed", json!({}));
+    let payload = event.to_string();
+    let resp = app
+        .client
+        .post(app.url("/webhooks/stripe"))
+        .header("content-type", "application/json")
+        .header(
+            "stripe-signature",
+            stripe::signature(WEBHOOK_SECRET, &payload),
+        )
+        .body(payload)
+        .send()
+        .await
+        .unwrap();
+    expect_error(resp, 503, "payments_not_configured").await;
+}
+
+on_both_backends!(
+    the_ledger_stays_consistent_under_concurrency,
+    |backend: Backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let (token, user_id) = verified_user(&app, "inv@example.com").await;
+        let user_id: uuid::Uuid = user_id.parse().unwrap();
+        let db = app.services.db.clone();
+        // 100 mixed operations at once: call charges (some repeated), purchases, adjustments.
+        let ops = (0..100).map(|i| {
+            let db = db.clone();
+            async move {
+                match i % 4 {
+                    0 => {
+                        let txn = shared::db::begin_write(&db).await.unwrap();
+                        credits::charge_call(
+                            &txn,
+                            user_id,
+                            &format!("conv_{}", i % 20),
+                            Some(61 + i),
+                            None,
+                            None,
+                        )
+                        .await
+                        .unwrap();
+                        txn.commit().await.unwrap();
+                    }
+                    1 => {
+                        credits::apply(
+                            &db,
+                            Entry::new(user_id, TxKind::Purchase, 50, format!("stripe:cs_{i}")),
+                        )
+                        .await
+                        .unwrap();
+                    }
+                    2 => {
+                        credits::apply(
+                            &db,
+                            Entry::new(user_id, TxKind::AdminAdjustment, -7, format!("admin:{i}")),
+                        )
+                        .await
+                        .unwrap();
+                    }
+                    _ => {
+                        // A duplicate of an earlier reference: must change nothing.
+                        credits::apply(
+                            &db,
+                            Entry::new(
+                                user_id,
+                                TxKind::Purchase,
+                                50,
+                                format!("stripe:cs_{}", i - 2),
+                            ),
+                        )
+                        .await
+                        .unwrap();
+                    }
+                }
+            }
+        });
+        futures::future::join_all(ops).await;
+
+        let rows = credit_transactions::Entity::find()
+            .filter(credit_transactions::Column::UserId.eq(user_id))
+            .order_by_asc(credit_transactions::Column::CreatedAt)
+            .order_by_asc(credit_transactions::Column::Id)
+            .all(&db)
+            .await
+            .unwrap();
+        let user = users::Entity::find_by_id(user_id)
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap();
+        let sum: i64 = rows.iter().map(|r| r.amount).sum();
+        assert_eq!(user.credits, sum, "balance equals the sum of the ledger");
+        let mut running = 0;
+        for row in &rows {
+            running += row.amount;
+            assert_eq!(
+                row.balance_after, running,
+                "balance_after of {}",
+                row.reference
+            );
+        }
+        // The signup bonus, 5 distinct calls (each charged five times over), 25 purchases (each
+        // also replayed) and 25 adjustments.
+        assert_eq!(rows.len(), 1 + 5 + 25 + 25);
+        assert_eq!(balance(&app, &token).await, sum);
+    }
+);
