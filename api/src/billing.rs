@@ -85,6 +85,24 @@ api_errors!(GetErrors {
     404 => NotFound: "No such purchase for this user (`purchase_not_found`).",
 });
 
+#[derive(Debug, ApiResponse)]
+pub enum ReceiptResponse {
+    /// The receipt as a PDF document.
+    #[oai(status = 200, content_type = "application/pdf")]
+    Pdf(
+        poem_openapi::payload::Binary<Vec<u8>>,
+        #[oai(header = "Content-Disposition")] String,
+    ),
+}
+
+api_errors!(ReceiptErrors {
+    400 => BadId: "The id is not a UUID.",
+    401 => Unauthorized: "Missing or invalid access token.",
+    403 => Forbidden: "The account is suspended.",
+    404 => NotFound: "No such purchase for this user (`purchase_not_found`).",
+    409 => NotPaid: "The purchase is not paid (`purchase_not_paid`).",
+});
+
 pub struct BillingApi {
     pub services: Services,
 }
@@ -131,6 +149,20 @@ impl BillingApi {
             per_page: per_page.0,
             total,
         }))
+    }
+
+    /// Purchase receipt (PDF)
+    ///
+    /// A receipt we generate for a paid purchase (Stripe also emails its own receipt).
+    #[oai(path = "/purchases/:id/receipt.pdf", method = "get")]
+    async fn receipt(&self, auth: Auth, id: Path<Uuid>) -> Result<ReceiptResponse, ReceiptErrors> {
+        let me = auth.user(&self.services).await?;
+        let pdf = billing::receipt_pdf(&self.services, me.id, id.0).await?;
+        let disposition = format!("inline; filename=\"switchboard-receipt-{}.pdf\"", id.0);
+        Ok(ReceiptResponse::Pdf(
+            poem_openapi::payload::Binary(pdf),
+            disposition,
+        ))
     }
 
     /// One purchase

@@ -178,6 +178,26 @@ on_both_backends!(
         let mails = app.smtp.wait_for(2, WAIT).await;
         assert!(mails[1].header("Subject").unwrap().contains("50 credits"));
 
+        // Our PDF receipt.
+        let receipt = app
+            .get(
+                &format!(
+                    "/api/billing/purchases/{}/receipt.pdf",
+                    purchase["id"].as_str().unwrap()
+                ),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(receipt.status(), 200);
+        assert_eq!(receipt.headers()["content-type"], "application/pdf");
+        assert!(
+            receipt.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .contains(".pdf")
+        );
+        assert!(receipt.bytes().await.unwrap().starts_with(b"%PDF"));
+
         // History endpoints.
         let history: Value = app
             .get("/api/credits/transactions?type=purchase", Some(&token))
@@ -423,6 +443,22 @@ on_both_backends!(purchases_are_validated, |backend: Backend| async move {
         .get("/api/billing/purchases/not-a-uuid", Some(&other))
         .await;
     assert_eq!(resp.status(), 400);
+    let receipt = format!(
+        "/api/billing/purchases/{}/receipt.pdf",
+        mine["id"].as_str().unwrap()
+    );
+    expect_error(
+        app.get(&receipt, Some(&other)).await,
+        404,
+        "purchase_not_found",
+    )
+    .await;
+    expect_error(
+        app.get(&receipt, Some(&token)).await,
+        409,
+        "purchase_not_paid",
+    )
+    .await;
 
     // Stripe refusing is a 502 with its message, and the purchase is marked failed.
     fake.fail_with(400, "Amount must be no more than $999,999.99")

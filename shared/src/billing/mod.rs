@@ -1,6 +1,7 @@
 //! Buying credits through Stripe Checkout, and the purchase history. Credits are granted only
 //! by a verified Stripe event (see `stripe_events`), never by the buyer's redirect.
 
+pub mod receipt;
 pub mod stripe_events;
 
 use std::collections::HashMap;
@@ -195,4 +196,11 @@ pub async fn get_purchase(
         .one(&services.db)
         .await?
         .ok_or_else(|| AppError::not_found("purchase"))
+}
+
+/// The PDF receipt of one of the user's paid purchases.
+pub async fn receipt_pdf(services: &Services, user_id: Uuid, id: Uuid) -> AppResult<Vec<u8>> {
+    let purchase = get_purchase(services, user_id, id).await?;
+    let user = crate::users::get(&services.db, user_id).await?;
+    receipt::render(&purchase, &user)
 }
