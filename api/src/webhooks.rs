@@ -40,7 +40,7 @@ impl WebhookApi {
     ///
     /// Point a Stripe webhook endpoint here with the events `checkout.session.completed`,
     /// `checkout.session.async_payment_succeeded`, `checkout.session.async_payment_failed`,
-    /// `checkout.session.expired` and `charge.refunded`. The `Stripe-Signature` header is
+    /// `checkout.session.expired`, `charge.succeeded` and `charge.refunded`. The `Stripe-Signature` header is
     /// verified over the raw body with `STRIPE_WEBHOOK_SECRET`; each event id is stored once.
     #[oai(path = "/stripe", method = "post")]
     async fn stripe(

@@ -178,6 +178,23 @@ on_both_backends!(
         let mails = app.smtp.wait_for(2, WAIT).await;
         assert!(mails[1].header("Subject").unwrap().contains("50 credits"));
 
+        // Stripe's own receipt link arrives with the charge.
+        let charge = json!({"id": "ch_test_1", "object": "charge", "payment_intent": "pi_test_1", "amount": 500,
+        "amount_refunded": 0, "receipt_url": "https://pay.stripe.com/receipts/test_1"});
+        assert_eq!(
+            deliver(&app, &stripe::event("charge.succeeded", charge))
+                .await
+                .status(),
+            200
+        );
+        app.wait_for_jobs(WAIT).await;
+        let path = format!(
+            "/api/billing/purchases/{}",
+            purchase["id"].as_str().unwrap()
+        );
+        let row: Value = app.get(&path, Some(&token)).await.json().await.unwrap();
+        assert_eq!(row["receipt_url"], "https://pay.stripe.com/receipts/test_1");
+
         // Our PDF receipt.
         let receipt = app
             .get(
@@ -307,9 +324,32 @@ on_both_backends!(
             .map(|e| e.status)
             .collect();
         assert_eq!(
-            statuses,
-            vec!["processed", "processed", "unroutable", "ignored"]
+            &statuses[..4],
+            &["processed", "processed", "unroutable", "ignored"]
         );
+
+        // A purchase abandoned at checkout expires; one whose bank debit failed is failed.
+        for (event_type, status) in [
+            ("checkout.session.expired", "expired"),
+            ("checkout.session.async_payment_failed", "failed"),
+        ] {
+            let purchase = buy(&app, &token, 50).await;
+            let session = fake.sessions().pop().unwrap().session;
+            assert_eq!(
+                deliver(&app, &stripe::event(event_type, session))
+                    .await
+                    .status(),
+                200
+            );
+            app.wait_for_jobs(WAIT).await;
+            let path = format!(
+                "/api/billing/purchases/{}",
+                purchase["id"].as_str().unwrap()
+            );
+            let row: Value = app.get(&path, Some(&token)).await.json().await.unwrap();
+            assert_eq!(row["status"], status);
+        }
+        assert_eq!(balance(&app, &token).await, 75);
     }
 );
 
@@ -618,5 +658,113 @@ on_both_backends!(
         // also replayed) and 25 adjustments.
         assert_eq!(rows.len(), 1 + 5 + 25 + 25);
         assert_eq!(balance(&app, &token).await, sum);
+    }
+);
+
+on_both_backends!(
+    usage_is_summarised_and_calls_need_credits,
+    |backend: Backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let (token, user_id) = verified_user(&app, "use@example.com").await;
+        let user_id: uuid::Uuid = user_id.parse().unwrap();
+        let (agent_a, agent_b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        for (conversation, secs, agent) in [
+            ("c1", 133, agent_a),
+            ("c2", 60, agent_a),
+            ("c3", 61, agent_b),
+        ] {
+            let txn = shared::db::begin_write(&app.services.db).await.unwrap();
+            credits::charge_call(&txn, user_id, conversation, Some(secs), Some(agent), None)
+                .await
+                .unwrap();
+            txn.commit().await.unwrap();
+        }
+        // Missing and negative durations are refused.
+        let txn = shared::db::begin_write(&app.services.db).await.unwrap();
+        assert!(
+            credits::charge_call(&txn, user_id, "c4", None, None, None)
+                .await
+                .is_err()
+        );
+        assert!(
+            credits::charge_call(&txn, user_id, "c5", Some(-3), None, None)
+                .await
+                .is_err()
+        );
+        drop(txn);
+
+        let usage: Value = app
+            .get("/api/credits/usage", Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(usage["total_credits"], 6);
+        assert_eq!(usage["per_day"].as_array().unwrap().len(), 1);
+        assert_eq!(usage["per_day"][0]["credits"], 6);
+        let per_agent: std::collections::HashMap<String, i64> = usage["per_agent"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["agent_id"].as_str().unwrap().to_string(),
+                    a["credits"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(per_agent[&agent_a.to_string()], 4);
+        assert_eq!(per_agent[&agent_b.to_string()], 2);
+        let inverted = app
+            .get(
+                "/api/credits/usage?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+                Some(&token),
+            )
+            .await;
+        expect_error(inverted, 422, "validation_error").await;
+        let too_long = app
+            .get(
+                "/api/credits/usage?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+                Some(&token),
+            )
+            .await;
+        expect_error(too_long, 422, "validation_error").await;
+        let bad = app
+            .get("/api/credits/transactions?type=gift", Some(&token))
+            .await;
+        expect_error(bad, 400, "invalid_parameter").await;
+        let page: Value = app
+            .get("/api/credits/transactions?per_page=2&page=2", Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(page["total"], 4);
+        assert_eq!(page["items"].as_array().unwrap().len(), 2);
+        expect_error(
+            app.get("/api/credits/transactions?per_page=500", Some(&token))
+                .await,
+            400,
+            "invalid_parameter",
+        )
+        .await;
+
+        // 15 - 6 = 9 left: a call may start. A long call takes the balance below zero; then not.
+        credits::require_positive_balance(&app.services.db, user_id)
+            .await
+            .unwrap();
+        let txn = shared::db::begin_write(&app.services.db).await.unwrap();
+        credits::charge_call(&txn, user_id, "c6", Some(20 * 60), None, None)
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        assert_eq!(balance(&app, &token).await, -11);
+        let err = credits::require_positive_balance(&app.services.db, user_id)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.status(), err.code().as_str()),
+            (402, "insufficient_credits")
+        );
     }
 );

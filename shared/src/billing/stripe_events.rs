@@ -94,6 +94,7 @@ pub async fn apply(services: &Services, inbox_id: Uuid) -> Result<(), JobError> 
         }
         "checkout.session.expired" => close(services, &row, object, STATUS_EXPIRED).await,
         "charge.refunded" => refund(services, &row, object).await,
+        "charge.succeeded" => receipt_url(services, &row, object).await,
         _ => webhooks::mark(&services.db, row.id, webhooks::STATUS_IGNORED, None, None)
             .await
             .map_err(app_to_job),
@@ -327,4 +328,43 @@ async fn refund(
     .map_err(app_to_job)?;
     txn.commit().await?;
     Ok(())
+}
+
+/// Keeps Stripe's hosted receipt of the purchase's charge.
+async fn receipt_url(
+    services: &Services,
+    row: &webhook_events::Model,
+    charge: &Value,
+) -> Result<(), JobError> {
+    let (Some(intent), Some(url)) = (
+        str_at(charge, "payment_intent"),
+        str_at(charge, "receipt_url"),
+    ) else {
+        return webhooks::mark(&services.db, row.id, webhooks::STATUS_IGNORED, None, None)
+            .await
+            .map_err(app_to_job);
+    };
+    let purchase = purchases::Entity::find()
+        .filter(purchases::Column::StripePaymentIntentId.eq(intent))
+        .one(&services.db)
+        .await?
+        .ok_or_else(|| {
+            JobError::Retryable(format!("no paid purchase for payment intent {intent} yet"))
+        })?;
+    let mut active: purchases::ActiveModel = purchase.clone().into();
+    active.receipt_url = Set(Some(url.to_string()));
+    active.stripe_charge_id = Set(str_at(charge, "id")
+        .map(String::from)
+        .or(purchase.stripe_charge_id.clone()));
+    active.updated_at = Set(Utc::now());
+    active.update(&services.db).await?;
+    webhooks::mark(
+        &services.db,
+        row.id,
+        webhooks::STATUS_PROCESSED,
+        None,
+        Some(purchase.user_id),
+    )
+    .await
+    .map_err(app_to_job)
 }
