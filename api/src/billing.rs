@@ -143,12 +143,7 @@ impl BillingApi {
         let me = auth.user(&self.services).await?;
         let (rows, total) =
             billing::list_purchases(&self.services, me.id, page.0, per_page.0).await?;
-        Ok(Json(Page {
-            items: rows.into_iter().map(Into::into).collect(),
-            page: page.0,
-            per_page: per_page.0,
-            total,
-        }))
+        Ok(Json(Page::of(rows, page.0, per_page.0, total)))
     }
 
     /// Purchase receipt (PDF)

@@ -2,7 +2,7 @@
 //! schema; `api openapi` prints the OpenAPI document; `api create-admin` promotes an account.
 
 use clap::{Parser, Subcommand};
-use shared::{Config, Services, telemetry};
+use shared::{Services, telemetry};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
@@ -30,16 +30,8 @@ enum Command {
 
 /// Parses the command line and runs the command (shared by the binary and the tests).
 pub async fn main() -> anyhow::Result<()> {
-    telemetry::install_crypto_provider();
     let cli = Cli::parse();
-    let config = match Config::load() {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(2);
-        }
-    };
-    telemetry::init_logging(&config);
+    let config = telemetry::start_process();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let addr = format!("{}:{}", config.host, config.port);

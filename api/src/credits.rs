@@ -157,12 +157,7 @@ impl CreditsApi {
         };
         let (rows, total) =
             credits::history(&self.services.db, me.id, &filter, page.0, per_page.0).await?;
-        Ok(Json(Page {
-            items: rows.into_iter().map(Into::into).collect(),
-            page: page.0,
-            per_page: per_page.0,
-            total,
-        }))
+        Ok(Json(Page::of(rows, page.0, per_page.0, total)))
     }
 
     /// Usage summary

@@ -19,3 +19,15 @@ pub struct Page<T: ParseFromJSON + ToJSON + Send + Sync> {
     /// Items across all pages.
     pub total: u64,
 }
+
+impl<T: ParseFromJSON + ToJSON + Send + Sync> Page<T> {
+    /// A page of `rows` converted to their API shape.
+    pub fn of<R: Into<T>>(rows: Vec<R>, page: u64, per_page: u64, total: u64) -> Self {
+        Self {
+            items: rows.into_iter().map(Into::into).collect(),
+            page,
+            per_page,
+            total,
+        }
+    }
+}

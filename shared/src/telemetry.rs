@@ -47,3 +47,18 @@ pub async fn cancel_on_signal(token: tokio_util::sync::CancellationToken) {
     tracing::info!("shutdown signal received");
     token.cancel();
 }
+
+/// What every binary does first: the TLS provider, the configuration (exiting with a message
+/// naming the bad variable when it is invalid), then logging.
+pub fn start_process() -> Config {
+    install_crypto_provider();
+    let config = match Config::load() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    init_logging(&config);
+    config
+}

@@ -9,6 +9,7 @@ pub mod jwt;
 pub mod redis_server;
 pub mod smtp;
 pub mod stripe;
+pub mod users;
 
 pub use app::{Backend, TestApp, WorkerMode};
 

@@ -6,22 +6,12 @@ use std::time::Duration;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use shared::entities::{credit_transactions, users};
-use tests::{Backend, TestApp, WorkerMode, expect_error, on_both_backends};
+use tests::{
+    Backend, TestApp, WorkerMode, expect_error, on_both_backends,
+    users::{PASSWORD, register},
+};
 
 const WAIT: Duration = Duration::from_secs(30);
-const PASSWORD: &str = "correct horse battery";
-
-async fn register(app: &TestApp, email: &str) -> Value {
-    let resp = app
-        .post(
-            "/api/auth/register",
-            json!({"email": email, "password": PASSWORD, "name": "Ada"}),
-            None,
-        )
-        .await;
-    assert_eq!(resp.status(), 201);
-    resp.json().await.unwrap()
-}
 
 async fn login(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
     app.post(

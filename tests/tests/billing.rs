@@ -13,10 +13,10 @@ use shared::{
 use tests::{
     Backend, TestApp, WorkerMode, expect_error, on_both_backends,
     stripe::{self, FakeStripe, WEBHOOK_SECRET},
+    users::{PASSWORD, verified_user},
 };
 
 const WAIT: Duration = Duration::from_secs(30);
-const PASSWORD: &str = "correct horse battery";
 
 async fn billing_app(backend: Backend, fake: &FakeStripe) -> TestApp {
     let base = fake.api_base();
@@ -26,32 +26,6 @@ async fn billing_app(backend: Backend, fake: &FakeStripe) -> TestApp {
         c.stripe_api_base = base;
     })
     .await
-}
-
-/// Registers and verifies a user; returns (access token, user id).
-async fn verified_user(app: &TestApp, email: &str) -> (String, String) {
-    let session: Value = app
-        .post(
-            "/api/auth/register",
-            json!({"email": email, "password": PASSWORD}),
-            None,
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let mail = app.smtp.wait_for_to(email, 1, WAIT).await;
-    let verified = app
-        .get(
-            &format!("/api/auth/verify-email?token={}", mail.link_token()),
-            None,
-        )
-        .await;
-    assert_eq!(verified.status(), 200);
-    (
-        session["access_token"].as_str().unwrap().to_string(),
-        session["user"]["id"].as_str().unwrap().to_string(),
-    )
 }
 
 async fn deliver(app: &TestApp, event: &Value) -> reqwest::Response {

@@ -1,21 +1,13 @@
 //! The `worker` process entry point, shared by the binary and the tests' worker process.
 
-use shared::{Config, Services, telemetry};
+use shared::{Services, telemetry};
 use tokio_util::sync::CancellationToken;
 
 use crate::WorkerState;
 
 /// Loads the configuration, connects, and runs until SIGTERM/Ctrl-C.
 pub async fn main() -> anyhow::Result<()> {
-    telemetry::install_crypto_provider();
-    let config = match Config::load() {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(2);
-        }
-    };
-    telemetry::init_logging(&config);
+    let config = telemetry::start_process();
     let migrate = config.auto_migrate;
     let services = Services::start(config, migrate).await?;
     let state = WorkerState::new(services)?;

@@ -145,6 +145,27 @@ async fn issue_session_in<C: ConnectionTrait>(
     })
 }
 
+/// Creates a verification link for `to` and queues the email carrying it; returns the email's
+/// job to ring once the transaction is committed.
+async fn queue_verification_in<C: ConnectionTrait>(
+    txn: &C,
+    config: &Config,
+    user_id: Uuid,
+    to: &str,
+) -> AppResult<background_jobs::Model> {
+    let token = create_link_in(
+        txn,
+        user_id,
+        PURPOSE_VERIFY,
+        None,
+        config.verification_token_ttl_secs,
+    )
+    .await?;
+    let (_, job) =
+        email::queue_email_in(txn, config, verification_email(config, user_id, to, &token)).await?;
+    Ok(job)
+}
+
 fn verification_email(config: &Config, user_id: Uuid, to: &str, token: &str) -> OutgoingEmail {
     let link = format!(
         "{}/api/auth/verify-email?token={token}",
@@ -207,20 +228,7 @@ pub async fn register(
             "an account with this email already exists",
         ));
     }
-    let token = create_link_in(
-        &txn,
-        user.id,
-        PURPOSE_VERIFY,
-        None,
-        config.verification_token_ttl_secs,
-    )
-    .await?;
-    let (_, job) = email::queue_email_in(
-        &txn,
-        config,
-        verification_email(config, user.id, &email, &token),
-    )
-    .await?;
+    let job = queue_verification_in(&txn, config, user.id, &email).await?;
     let session = issue_session_in(&txn, services, user, None).await?;
     txn.commit().await?;
     ring_all(services, &[job]).await;
@@ -278,20 +286,7 @@ pub async fn resend_verification(services: &Services, email: &str) -> AppResult<
     }
     let config = &services.config;
     let txn = crate::db::begin_write(&services.db).await?;
-    let token = create_link_in(
-        &txn,
-        user.id,
-        PURPOSE_VERIFY,
-        None,
-        config.verification_token_ttl_secs,
-    )
-    .await?;
-    let (_, job) = email::queue_email_in(
-        &txn,
-        config,
-        verification_email(config, user.id, &email, &token),
-    )
-    .await?;
+    let job = queue_verification_in(&txn, config, user.id, &email).await?;
     txn.commit().await?;
     ring_all(services, &[job]).await;
     Ok(())

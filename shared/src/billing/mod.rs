@@ -204,3 +204,23 @@ pub async fn receipt_pdf(services: &Services, user_id: Uuid, id: Uuid) -> AppRes
     let user = crate::users::get(&services.db, user_id).await?;
     receipt::render(&purchase, &user)
 }
+
+/// `1234` cents of `usd` → `12.34 USD`.
+pub fn format_amount(minor_units: i64, currency: &str) -> String {
+    format!(
+        "{}.{:02} {}",
+        minor_units / 100,
+        (minor_units % 100).abs(),
+        currency.to_uppercase()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn amounts_are_formatted_in_major_units() {
+        assert_eq!(super::format_amount(500, "usd"), "5.00 USD");
+        assert_eq!(super::format_amount(1234, "eur"), "12.34 EUR");
+        assert_eq!(super::format_amount(7, "usd"), "0.07 USD");
+    }
+}

@@ -32,11 +32,7 @@ pub fn render(purchase: &purchases::Model, user: &users::Model) -> AppResult<Vec
         .add_builtin_font(BuiltinFont::HelveticaBold)
         .map_err(pdf_error)?;
     let layer = doc.get_page(page).get_layer(layer);
-    let amount = format!(
-        "{:.2} {}",
-        purchase.amount_cents as f64 / 100.0,
-        purchase.currency.to_uppercase()
-    );
+    let amount = super::format_amount(purchase.amount_cents, &purchase.currency);
     layer.use_text("Switchboard", 24.0, Mm(20.0), Mm(270.0), &bold);
     layer.use_text(
         "Receipt for call credits",

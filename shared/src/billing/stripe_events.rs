@@ -95,14 +95,25 @@ pub async fn apply(services: &Services, inbox_id: Uuid) -> Result<(), JobError> 
         "checkout.session.expired" => close(services, &row, object, STATUS_EXPIRED).await,
         "charge.refunded" => refund(services, &row, object).await,
         "charge.succeeded" => receipt_url(services, &row, object).await,
-        _ => webhooks::mark(&services.db, row.id, webhooks::STATUS_IGNORED, None, None)
-            .await
-            .map_err(app_to_job),
+        _ => mark(&services.db, &row, webhooks::STATUS_IGNORED, None, None).await,
     }
 }
 
 fn app_to_job(e: AppError) -> JobError {
     JobError::Retryable(e.to_string())
+}
+
+/// Records the outcome on the inbox row.
+async fn mark<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    row: &webhook_events::Model,
+    status: &str,
+    error: Option<String>,
+    user_id: Option<Uuid>,
+) -> Result<(), JobError> {
+    webhooks::mark(db, row.id, status, error, user_id)
+        .await
+        .map_err(app_to_job)
 }
 
 /// The purchase a Checkout Session belongs to: by our id in its metadata or client reference,
@@ -136,15 +147,14 @@ async fn unroutable(
     why: &str,
 ) -> Result<(), JobError> {
     tracing::warn!(event = %row.external_id, why, "stripe event names no purchase of ours");
-    webhooks::mark(
+    mark(
         &services.db,
-        row.id,
+        row,
         webhooks::STATUS_UNROUTABLE,
         Some(why.into()),
         None,
     )
     .await
-    .map_err(app_to_job)
 }
 
 async fn fulfil(
@@ -154,9 +164,7 @@ async fn fulfil(
 ) -> Result<(), JobError> {
     if str_at(session, "payment_status") != Some("paid") {
         // Completed but not paid yet (a delayed method): `async_payment_succeeded` follows.
-        return webhooks::mark(&services.db, row.id, webhooks::STATUS_PROCESSED, None, None)
-            .await
-            .map_err(app_to_job);
+        return mark(&services.db, row, webhooks::STATUS_PROCESSED, None, None).await;
     }
     let Some(purchase) = purchase_of_session(services, session).await? else {
         return unroutable(services, row, "no purchase for this checkout session").await;
@@ -187,11 +195,7 @@ async fn fulfil(
         let user = crate::users::get_in(&txn, purchase.user_id)
             .await
             .map_err(app_to_job)?;
-        let amount = format!(
-            "{:.2} {}",
-            purchase.amount_cents as f64 / 100.0,
-            purchase.currency.to_uppercase()
-        );
+        let amount = super::format_amount(purchase.amount_cents, &purchase.currency);
         let (_, job) = email::queue_email_in(
             &txn,
             config,
@@ -210,15 +214,14 @@ async fn fulfil(
         .map_err(app_to_job)?;
         ring.push(job);
     }
-    webhooks::mark(
+    mark(
         &txn,
-        row.id,
+        row,
         webhooks::STATUS_PROCESSED,
         None,
         Some(purchase.user_id),
     )
-    .await
-    .map_err(app_to_job)?;
+    .await?;
     txn.commit().await?;
     for job in &ring {
         jobs::ring(&services.db, &services.queue, job).await;
@@ -249,15 +252,14 @@ async fn close(
         .filter(purchases::Column::Status.eq(STATUS_PENDING))
         .exec(&services.db)
         .await?;
-    webhooks::mark(
+    mark(
         &services.db,
-        row.id,
+        row,
         webhooks::STATUS_PROCESSED,
         None,
         Some(purchase.user_id),
     )
     .await
-    .map_err(app_to_job)
 }
 
 /// Removes the refunded share of a purchase's credits. Stripe reports the cumulative
@@ -317,15 +319,14 @@ async fn refund(
             active.update(&txn).await?;
         }
     }
-    webhooks::mark(
+    mark(
         &txn,
-        row.id,
+        row,
         webhooks::STATUS_PROCESSED,
         None,
         Some(purchase.user_id),
     )
-    .await
-    .map_err(app_to_job)?;
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -340,9 +341,7 @@ async fn receipt_url(
         str_at(charge, "payment_intent"),
         str_at(charge, "receipt_url"),
     ) else {
-        return webhooks::mark(&services.db, row.id, webhooks::STATUS_IGNORED, None, None)
-            .await
-            .map_err(app_to_job);
+        return mark(&services.db, row, webhooks::STATUS_IGNORED, None, None).await;
     };
     let purchase = purchases::Entity::find()
         .filter(purchases::Column::StripePaymentIntentId.eq(intent))
@@ -358,13 +357,12 @@ async fn receipt_url(
         .or(purchase.stripe_charge_id.clone()));
     active.updated_at = Set(Utc::now());
     active.update(&services.db).await?;
-    webhooks::mark(
+    mark(
         &services.db,
-        row.id,
+        row,
         webhooks::STATUS_PROCESSED,
         None,
         Some(purchase.user_id),
     )
     .await
-    .map_err(app_to_job)
 }

@@ -1,0 +1,47 @@
+//! Signing users up through the real endpoints.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::TestApp;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Registers a built-in account; returns the session (`access_token`, `refresh_token`, `user`).
+pub async fn register(app: &TestApp, email: &str) -> Value {
+    let resp = app
+        .post(
+            "/api/auth/register",
+            json!({"email": email, "password": PASSWORD, "name": "Ada"}),
+            None,
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    resp.json().await.expect("session")
+}
+
+/// Registers and verifies (through the emailed link) an account; returns its access token and
+/// user id.
+pub async fn verified_user(app: &TestApp, email: &str) -> (String, String) {
+    let session = register(app, email).await;
+    let mail = app
+        .smtp
+        .wait_for_to(
+            email.trim().to_lowercase().as_str(),
+            1,
+            Duration::from_secs(30),
+        )
+        .await;
+    let verified = app
+        .get(
+            &format!("/api/auth/verify-email?token={}", mail.link_token()),
+            None,
+        )
+        .await;
+    assert_eq!(verified.status(), 200);
+    (
+        session["access_token"].as_str().expect("token").to_string(),
+        session["user"]["id"].as_str().expect("id").to_string(),
+    )
+}
