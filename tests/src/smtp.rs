@@ -69,6 +69,8 @@ struct State {
     /// Reply to MAIL FROM with this code for the next `count` transactions (None: accept).
     refuse: Option<(u16, usize)>,
     refused: usize,
+    /// How long to hold the reply to a message's end-of-data (a slow mail server).
+    delay: Duration,
 }
 
 #[derive(Clone)]
@@ -112,6 +114,11 @@ impl SmtpSink {
 
     pub fn received(&self) -> Vec<ReceivedMail> {
         self.state.lock().unwrap().received.clone()
+    }
+
+    /// Holds each end-of-data reply for `delay`, so a delivery stays in flight that long.
+    pub fn slow_down(&self, delay: Duration) {
+        self.state.lock().unwrap().delay = delay;
     }
 
     /// How many transactions were refused so far.
@@ -215,6 +222,8 @@ impl SmtpSink {
                         let unstuffed = line.strip_prefix('.').unwrap_or(&line);
                         data.push_str(unstuffed);
                     }
+                    let delay = self.state.lock().unwrap().delay;
+                    tokio::time::sleep(delay).await;
                     self.state.lock().unwrap().received.push(ReceivedMail {
                         from: from.clone(),
                         to: to.clone(),

@@ -277,3 +277,84 @@ async fn ready_reports_503_when_redis_is_down() {
     assert_eq!(job.status, "queued");
     assert!(job.enqueued_at.is_none(), "left for the sweeper");
 }
+
+on_both_backends!(
+    sigterm_lets_in_flight_jobs_finish,
+    |backend: Backend| async move {
+        let app = TestApp::spawn_with(backend, WorkerMode::None, |_| {}).await;
+        app.smtp.slow_down(Duration::from_millis(1500));
+        let row = queue_test_email(&app, "slow@example.com").await;
+        let worker = app.start_worker_process(env!("CARGO_BIN_EXE_test-worker"));
+        // Wait until the worker holds the job, then ask it to stop.
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while job_for(&app, row.id).await.status != "running" {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the worker never claimed the job"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let status = worker.terminate().await;
+        assert!(status.success(), "clean exit: {status}");
+        let job = job_for(&app, row.id).await;
+        assert_eq!(
+            job.status, "succeeded",
+            "the in-flight job finished before exit"
+        );
+        assert_eq!(app.smtp.received().len(), 1);
+    }
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_default_writes_mail_to_the_outbox_directory() {
+    let app = TestApp::spawn_with(Backend::Sqlite, WorkerMode::InProcess, |c| {
+        c.mail_transport = shared::config::MailTransport::File;
+    })
+    .await;
+    let row = queue_test_email(&app, "outbox@example.com").await;
+    app.wait_for_jobs(WAIT).await;
+    let path = app
+        .data_dir()
+        .join("outbox")
+        .join(format!("{}.eml", row.id));
+    let text = std::fs::read_to_string(&path).expect("message file written");
+    assert!(text.contains("To: outbox@example.com"));
+    assert!(text.contains("Subject: Verify your email"));
+    assert_eq!(outbox_row(&app, row.id).await.status, email::STATUS_SENT);
+    assert!(app.smtp.received().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_migrates_and_prints_the_contract() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let migrate = app
+        .command(env!("CARGO_BIN_EXE_test-api"))
+        .arg("migrate")
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        migrate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrate.stderr)
+    );
+    let spec = app
+        .command(env!("CARGO_BIN_EXE_test-api"))
+        .arg("openapi")
+        .output()
+        .await
+        .unwrap();
+    assert!(spec.status.success());
+    let spec: serde_json::Value = serde_json::from_slice(&spec.stdout).expect("JSON on stdout");
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(spec["paths"]["/webhooks/stripe"]["post"].is_object());
+    let bad = app
+        .command(env!("CARGO_BIN_EXE_test-api"))
+        .arg("openapi")
+        .env("PORT", "not-a-port")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("PORT"));
+}
