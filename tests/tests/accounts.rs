@@ -166,12 +166,24 @@ on_both_backends!(the_whole_builtin_flow, |backend: Backend| async move {
         "invalid_credentials",
     )
     .await;
-    assert_eq!(
-        login(&app, "ada@example.com", "a brand new passphrase")
-            .await
-            .status(),
-        200
-    );
+    let session = login(&app, "ada@example.com", "a brand new passphrase").await;
+    assert_eq!(session.status(), 200);
+    let session: Value = session.json().await.unwrap();
+
+    // Signing out ends that session's refresh token; signing out again is harmless.
+    let refresh = token(&session, "refresh_token");
+    let out = app
+        .post("/api/auth/logout", json!({"refresh_token": refresh}), None)
+        .await;
+    assert_eq!(out.status(), 204);
+    let again = app
+        .post("/api/auth/logout", json!({"refresh_token": refresh}), None)
+        .await;
+    assert_eq!(again.status(), 204);
+    let after = app
+        .post("/api/auth/refresh", json!({"refresh_token": refresh}), None)
+        .await;
+    expect_error(after, 401, "refresh_token_reused").await;
 
     // Exactly one welcome grant in the ledger.
     let grants = credit_transactions::Entity::find()
