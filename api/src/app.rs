@@ -13,6 +13,7 @@ use shared::Services;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    agents::AgentApi,
     auth::AuthApi,
     billing::BillingApi,
     credits::CreditsApi,
@@ -28,6 +29,7 @@ pub type Apis = (
     HealthApi,
     AuthApi,
     UserApi,
+    AgentApi,
     BillingApi,
     CreditsApi,
     WebhookApi,
@@ -44,6 +46,9 @@ pub fn openapi_service(services: &Services) -> OpenApiService<Apis, ()> {
                 limits: AuthRateLimits::new(&services.config),
             },
             UserApi {
+                services: services.clone(),
+            },
+            AgentApi {
                 services: services.clone(),
             },
             BillingApi {

@@ -105,7 +105,8 @@ macro_rules! api_errors {
 pub fn from_poem_error(err: poem::Error) -> Response {
     use poem::error::{MethodNotAllowedError, NotFoundError};
     use poem_openapi::error::{
-        AuthorizationError, ContentTypeError, ParseParamError, ParseRequestPayloadError,
+        AuthorizationError, ContentTypeError, ParseParamError, ParsePathError,
+        ParseRequestPayloadError,
     };
 
     // A typed error response from a handler already has the common body.
@@ -134,7 +135,7 @@ pub fn from_poem_error(err: poem::Error) -> Response {
         } else {
             (StatusCode::BAD_REQUEST, "malformed_json", text)
         }
-    } else if err.is::<ParseParamError>() {
+    } else if err.is::<ParseParamError>() || err.is::<ParsePathError>() {
         (
             StatusCode::BAD_REQUEST,
             "invalid_parameter",

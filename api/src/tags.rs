@@ -8,6 +8,8 @@ pub enum Tag {
     Auth,
     /// The signed-in user's own profile, settings and balance.
     Account,
+    /// Voice and chat agents on ElevenLabs.
+    Agents,
     /// Credits: purchases through Stripe, the ledger, usage.
     Billing,
     /// Provider webhooks (Stripe, ElevenLabs): verified, stored, applied in the background.

@@ -18,6 +18,7 @@ const SECRET_VARS: &[&str] = &[
     "JWT_SECRET",
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
+    "ELEVENLABS_API_KEY",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -117,6 +118,15 @@ pub struct Config {
     /// Where Checkout sends the buyer after paying or cancelling.
     pub checkout_success_url: Option<String>,
     pub checkout_cancel_url: Option<String>,
+    /// ElevenLabs API key (`xi-api-key`); agent and call endpoints answer 503 without it.
+    pub elevenlabs_api_key: Option<String>,
+    pub elevenlabs_api_base: String,
+    pub elevenlabs_timeout_secs: u64,
+    /// Attempts per idempotent request (408/409/429/5xx and connection errors are retried).
+    pub elevenlabs_max_attempts: u32,
+    pub elevenlabs_backoff_base_ms: u64,
+    /// Longest `Retry-After` honoured before giving up and passing the 429 on.
+    pub elevenlabs_max_retry_after_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,6 +221,12 @@ impl Default for Config {
             purchase_max_credits: 100_000,
             checkout_success_url: None,
             checkout_cancel_url: None,
+            elevenlabs_api_key: None,
+            elevenlabs_api_base: "https://api.elevenlabs.io".into(),
+            elevenlabs_timeout_secs: 20,
+            elevenlabs_max_attempts: 3,
+            elevenlabs_backoff_base_ms: 500,
+            elevenlabs_max_retry_after_secs: 60,
         }
     }
 }
@@ -398,6 +414,17 @@ impl Config {
                 "STRIPE_WEBHOOK_SECRET",
                 "must be a webhook signing secret (whsec_…)",
             );
+        }
+        if self.elevenlabs_max_attempts == 0 || self.elevenlabs_timeout_secs == 0 {
+            return bad(
+                "ELEVENLABS_MAX_ATTEMPTS",
+                "attempts and timeout must be at least 1",
+            );
+        }
+        if !(self.elevenlabs_api_base.starts_with("http://")
+            || self.elevenlabs_api_base.starts_with("https://"))
+        {
+            return bad("ELEVENLABS_API_BASE", "must start with http:// or https://");
         }
         if self.auth_mode == AuthMode::StackAuth && self.stack_project_id.is_none() {
             return bad("STACK_PROJECT_ID", "is required when AUTH_MODE=stack_auth");

@@ -1,11 +1,13 @@
 //! Switchboard's domain crate: configuration, errors, entities, services and job payloads,
 //! shared by the gateway, the worker and the tests.
 
+pub mod agents;
 pub mod auth;
 pub mod billing;
 pub mod config;
 pub mod credits;
 pub mod db;
+pub mod elevenlabs;
 pub mod email;
 pub mod entities;
 pub mod error;

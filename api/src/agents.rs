@@ -1,0 +1,307 @@
+//! The user's agents, created and configured on ElevenLabs through us.
+
+use chrono::{DateTime, Utc};
+use poem_openapi::{
+    ApiResponse, Enum, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+use shared::{
+    Services,
+    agents::{self as service, AgentInput, LeadQuestion as LeadQuestionInput},
+    entities::agents,
+};
+use uuid::Uuid;
+
+use crate::{
+    api_errors,
+    billing::{default_page, default_per_page},
+    pagination::Page,
+    security::Auth,
+    tags::Tag,
+};
+
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum AgentType {
+    /// A voice agent that takes and makes phone calls (the frontend's CallAgent).
+    Call,
+    /// A text-only agent (the frontend's ChatAgent).
+    Chat,
+}
+
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum AgentStatus {
+    Draft,
+    Active,
+}
+
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum QuestionType {
+    String,
+    Number,
+    Integer,
+    Boolean,
+}
+
+/// A question the agent asks; the answer comes back with the call's lead analytics.
+#[derive(Debug, Clone, Object)]
+pub struct LeadQuestion {
+    /// Key of the answer, letters, digits and `_`.
+    #[oai(validator(max_length = 64))]
+    pub id: String,
+    #[oai(rename = "type")]
+    pub value_type: QuestionType,
+    #[oai(validator(max_length = 1000))]
+    pub description: String,
+}
+
+/// Create or change an agent. Typed fields go over the raw ElevenLabs settings.
+#[derive(Debug, Object)]
+pub struct AgentRequest {
+    #[oai(validator(max_length = 120))]
+    pub name: Option<String>,
+    #[oai(rename = "type")]
+    pub agent_type: Option<AgentType>,
+    pub status: Option<AgentStatus>,
+    #[oai(validator(max_length = 2000))]
+    pub description: Option<String>,
+    /// Language code, e.g. `en`.
+    #[oai(validator(max_length = 8))]
+    pub language: Option<String>,
+    /// ElevenLabs voice id.
+    #[oai(validator(max_length = 100))]
+    pub voice_id: Option<String>,
+    /// The LLM ElevenLabs runs the agent on.
+    #[oai(validator(max_length = 100))]
+    pub llm: Option<String>,
+    #[oai(validator(max_length = 50000))]
+    pub system_prompt: Option<String>,
+    #[oai(validator(max_length = 2000))]
+    pub first_message: Option<String>,
+    pub lead_questions: Option<Vec<LeadQuestion>>,
+    /// Any other ElevenLabs `conversation_config` settings, passed through.
+    pub conversation_config: Option<serde_json::Value>,
+    /// Any other ElevenLabs `platform_settings`, passed through.
+    pub platform_settings: Option<serde_json::Value>,
+}
+
+impl From<AgentRequest> for AgentInput {
+    fn from(r: AgentRequest) -> Self {
+        let kind = r.agent_type.map(|t| match t {
+            AgentType::Call => service::KIND_CALL.to_string(),
+            AgentType::Chat => service::KIND_CHAT.to_string(),
+        });
+        let status = r.status.map(|s| match s {
+            AgentStatus::Draft => service::STATUS_DRAFT.to_string(),
+            AgentStatus::Active => service::STATUS_ACTIVE.to_string(),
+        });
+        let lead_questions = r.lead_questions.map(|qs| {
+            qs.into_iter()
+                .map(|q| LeadQuestionInput {
+                    id: q.id,
+                    value_type: match q.value_type {
+                        QuestionType::String => "string",
+                        QuestionType::Number => "number",
+                        QuestionType::Integer => "integer",
+                        QuestionType::Boolean => "boolean",
+                    }
+                    .into(),
+                    description: q.description,
+                })
+                .collect()
+        });
+        AgentInput {
+            name: r.name,
+            kind,
+            status,
+            description: r.description,
+            language: r.language,
+            voice_id: r.voice_id,
+            llm: r.llm,
+            system_prompt: r.system_prompt,
+            first_message: r.first_message,
+            lead_questions,
+            conversation_config: r.conversation_config,
+            platform_settings: r.platform_settings,
+        }
+    }
+}
+
+/// An agent as the agent manager shows it.
+#[derive(Debug, Object)]
+pub struct Agent {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub elevenlabs_agent_id: Option<String>,
+    pub name: String,
+    pub description: Option<String>,
+    /// `call` or `chat`.
+    #[oai(rename = "type")]
+    pub agent_type: String,
+    /// `draft` or `active`; only active agents take calls.
+    pub status: String,
+    pub is_active: bool,
+    /// `synced` when ElevenLabs has the latest configuration.
+    pub sync_status: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<agents::Model> for Agent {
+    fn from(a: agents::Model) -> Self {
+        Self {
+            id: a.id,
+            user_id: a.user_id,
+            elevenlabs_agent_id: a.elevenlabs_agent_id,
+            is_active: a.status == service::STATUS_ACTIVE,
+            name: a.name,
+            description: a.description,
+            agent_type: a.kind,
+            status: a.status,
+            sync_status: a.sync_state,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum Created {
+    /// Created on ElevenLabs and here.
+    #[oai(status = 201)]
+    Created(Json<Agent>),
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum Deleted {
+    /// Removed on ElevenLabs and here.
+    #[oai(status = 204)]
+    Deleted,
+}
+
+api_errors!(AgentErrors {
+    400 => BadRequest: "Malformed id or query.",
+    401 => Unauthorized: "Missing or invalid access token.",
+    403 => Forbidden: "The account is suspended.",
+    404 => NotFound: "No such agent for this user (`agent_not_found`).",
+    422 => Invalid: "A field is invalid; `details.field` names it.",
+    429 => RateLimited: "ElevenLabs is rate limiting (`provider_rate_limited`); see Retry-After.",
+    502 => Provider: "ElevenLabs refused (`provider_error`, with its message) or is down (`provider_unavailable`).",
+    503 => NotConfigured: "ElevenLabs is not configured (`provider_not_configured`).",
+});
+
+pub struct AgentApi {
+    pub services: Services,
+}
+
+#[OpenApi(prefix_path = "/api/agents", tag = "Tag::Agents")]
+impl AgentApi {
+    /// List agents
+    #[oai(path = "/", method = "get")]
+    async fn list(
+        &self,
+        auth: Auth,
+        #[oai(name = "type")] agent_type: Query<Option<AgentType>>,
+        #[oai(
+            default = "default_page",
+            validator(minimum(value = "1"), maximum(value = "100000"))
+        )]
+        page: Query<u64>,
+        #[oai(
+            default = "default_per_page",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        per_page: Query<u64>,
+    ) -> Result<Json<Page<Agent>>, AgentErrors> {
+        let me = auth.user(&self.services).await?;
+        let kind = agent_type.0.map(|t| match t {
+            AgentType::Call => service::KIND_CALL,
+            AgentType::Chat => service::KIND_CHAT,
+        });
+        let (rows, total) = service::list(&self.services, &me, kind, page.0, per_page.0).await?;
+        Ok(Json(Page::of(rows, page.0, per_page.0, total)))
+    }
+
+    /// Create an agent
+    ///
+    /// Creates it on ElevenLabs first (text-only for chat agents); if ElevenLabs refuses,
+    /// nothing is stored and its reason is returned.
+    #[oai(path = "/", method = "post")]
+    async fn create(&self, auth: Auth, body: Json<AgentRequest>) -> Result<Created, AgentErrors> {
+        let me = auth.user(&self.services).await?;
+        let agent = service::create(&self.services, &me, body.0.into()).await?;
+        Ok(Created::Created(Json(agent.into())))
+    }
+
+    /// One agent
+    #[oai(path = "/:id", method = "get")]
+    async fn get(&self, auth: Auth, id: Path<Uuid>) -> Result<Json<Agent>, AgentErrors> {
+        let me = auth.user(&self.services).await?;
+        Ok(Json(service::get(&self.services, &me, id.0).await?.into()))
+    }
+
+    /// Live ElevenLabs configuration
+    ///
+    /// The agent exactly as ElevenLabs holds it (`conversation_config`, `platform_settings`, …).
+    #[oai(path = "/:id/config", method = "get")]
+    async fn config(
+        &self,
+        auth: Auth,
+        id: Path<Uuid>,
+    ) -> Result<Json<serde_json::Value>, AgentErrors> {
+        let me = auth.user(&self.services).await?;
+        Ok(Json(service::live_config(&self.services, &me, id.0).await?))
+    }
+
+    /// Change an agent
+    ///
+    /// Sends the given fields to ElevenLabs, then updates our copy.
+    #[oai(path = "/:id", method = "patch")]
+    async fn patch(
+        &self,
+        auth: Auth,
+        id: Path<Uuid>,
+        body: Json<AgentRequest>,
+    ) -> Result<Json<Agent>, AgentErrors> {
+        let me = auth.user(&self.services).await?;
+        Ok(Json(
+            service::update(&self.services, &me, id.0, body.0.into())
+                .await?
+                .into(),
+        ))
+    }
+
+    /// Replace an agent's settings
+    ///
+    /// Like PATCH, but `name` is required.
+    #[oai(path = "/:id", method = "put")]
+    async fn put(
+        &self,
+        auth: Auth,
+        id: Path<Uuid>,
+        body: Json<AgentRequest>,
+    ) -> Result<Json<Agent>, AgentErrors> {
+        let me = auth.user(&self.services).await?;
+        if body.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
+            return Err(shared::AppError::validation("name", "is required").into());
+        }
+        Ok(Json(
+            service::update(&self.services, &me, id.0, body.0.into())
+                .await?
+                .into(),
+        ))
+    }
+
+    /// Delete an agent
+    ///
+    /// Deletes it on ElevenLabs (already gone there is fine) and here.
+    #[oai(path = "/:id", method = "delete")]
+    async fn delete(&self, auth: Auth, id: Path<Uuid>) -> Result<Deleted, AgentErrors> {
+        let me = auth.user(&self.services).await?;
+        service::delete(&self.services, &me, id.0).await?;
+        Ok(Deleted::Deleted)
+    }
+}

@@ -1,0 +1,429 @@
+//! Agents: a user's voice (`call`) and text (`chat`) agents. ElevenLabs holds the full
+//! configuration; we keep the owner, type, status, a cached name and description, and the
+//! ElevenLabs agent id. Every query is scoped to the owner.
+
+use chrono::Utc;
+use reqwest::Method;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, ModelTrait, PaginatorTrait,
+    QueryFilter, QueryOrder,
+};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::{
+    Services,
+    auth::CurrentUser,
+    elevenlabs::{ElevenLabs, Retry},
+    entities::agents,
+    error::{AppError, AppResult},
+};
+
+pub const KIND_CALL: &str = "call";
+pub const KIND_CHAT: &str = "chat";
+pub const STATUS_DRAFT: &str = "draft";
+pub const STATUS_ACTIVE: &str = "active";
+pub const SYNC_SYNCED: &str = "synced";
+
+/// A question the agent collects an answer to (ElevenLabs `data_collection`).
+#[derive(Debug, Clone)]
+pub struct LeadQuestion {
+    pub id: String,
+    /// `string`, `number`, `integer` or `boolean`.
+    pub value_type: String,
+    pub description: String,
+}
+
+/// Fields of a create or an update; `None` leaves a field as it is (or ElevenLabs' default).
+#[derive(Debug, Clone, Default)]
+pub struct AgentInput {
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub description: Option<String>,
+    pub language: Option<String>,
+    pub voice_id: Option<String>,
+    pub llm: Option<String>,
+    pub system_prompt: Option<String>,
+    pub first_message: Option<String>,
+    pub lead_questions: Option<Vec<LeadQuestion>>,
+    /// Passed through to ElevenLabs, under the typed fields.
+    pub conversation_config: Option<Value>,
+    pub platform_settings: Option<Value>,
+}
+
+fn check_len(field: &str, value: &Option<String>, min: usize, max: usize) -> AppResult<()> {
+    if let Some(v) = value {
+        let n = v.trim().chars().count();
+        if n < min || n > max {
+            return Err(AppError::validation(
+                field,
+                format!("must be {min} to {max} characters"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn validate(input: &AgentInput, creating: bool) -> AppResult<()> {
+    if creating && input.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
+        return Err(AppError::validation("name", "is required"));
+    }
+    check_len("name", &input.name, 1, 120)?;
+    check_len("description", &input.description, 0, 2_000)?;
+    check_len("system_prompt", &input.system_prompt, 0, 50_000)?;
+    check_len("first_message", &input.first_message, 0, 2_000)?;
+    check_len("voice_id", &input.voice_id, 1, 100)?;
+    check_len("llm", &input.llm, 1, 100)?;
+    if let Some(kind) = &input.kind
+        && kind != KIND_CALL
+        && kind != KIND_CHAT
+    {
+        return Err(AppError::validation("type", "must be `call` or `chat`"));
+    }
+    if let Some(status) = &input.status
+        && status != STATUS_DRAFT
+        && status != STATUS_ACTIVE
+    {
+        return Err(AppError::validation(
+            "status",
+            "must be `draft` or `active`",
+        ));
+    }
+    if let Some(lang) = &input.language
+        && !(2..=8).contains(&lang.len())
+    {
+        return Err(AppError::validation(
+            "language",
+            "must be a language code such as en or pt-br",
+        ));
+    }
+    for (field, value) in [
+        ("conversation_config", &input.conversation_config),
+        ("platform_settings", &input.platform_settings),
+    ] {
+        if let Some(v) = value
+            && !v.is_object()
+        {
+            return Err(AppError::validation(field, "must be an object"));
+        }
+    }
+    if let Some(questions) = &input.lead_questions {
+        if questions.len() > 50 {
+            return Err(AppError::validation(
+                "lead_questions",
+                "at most 50 questions",
+            ));
+        }
+        for q in questions {
+            let id_ok = !q.id.is_empty()
+                && q.id.len() <= 64
+                && q.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !id_ok {
+                return Err(AppError::validation(
+                    "lead_questions",
+                    "ids are 1-64 letters, digits or _",
+                ));
+            }
+            if !["string", "number", "integer", "boolean"].contains(&q.value_type.as_str()) {
+                return Err(AppError::validation(
+                    "lead_questions",
+                    "type must be string, number, integer or boolean",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sets `value` at `path` inside `root`, creating objects on the way.
+fn set_path(root: &mut Value, path: &[&str], value: Value) {
+    let mut node = root;
+    for key in &path[..path.len() - 1] {
+        if !node.get(*key).is_some_and(Value::is_object) {
+            node[*key] = Value::Object(Map::new());
+        }
+        node = &mut node[*key];
+    }
+    node[path[path.len() - 1]] = value;
+}
+
+/// The ElevenLabs body for the input: the raw pass-through first, the typed fields over it.
+fn elevenlabs_body(input: &AgentInput, kind: Option<&str>) -> Value {
+    let mut config = input
+        .conversation_config
+        .clone()
+        .unwrap_or_else(|| json!({}));
+    let typed: [(&[&str], &Option<String>); 5] = [
+        (&["agent", "first_message"], &input.first_message),
+        (&["agent", "language"], &input.language),
+        (&["agent", "prompt", "prompt"], &input.system_prompt),
+        (&["agent", "prompt", "llm"], &input.llm),
+        (&["tts", "voice_id"], &input.voice_id),
+    ];
+    for (path, value) in typed {
+        if let Some(v) = value {
+            set_path(&mut config, path, json!(v));
+        }
+    }
+    if let Some(kind) = kind {
+        set_path(
+            &mut config,
+            &["conversation", "text_only"],
+            json!(kind == KIND_CHAT),
+        );
+    }
+    let mut body = json!({});
+    if config.as_object().is_some_and(|o| !o.is_empty()) {
+        body["conversation_config"] = config;
+    }
+    let mut platform = input.platform_settings.clone().unwrap_or_else(|| json!({}));
+    if let Some(questions) = &input.lead_questions {
+        let collection: Map<String, Value> = questions
+            .iter()
+            .map(|q| {
+                (
+                    q.id.clone(),
+                    json!({"type": q.value_type, "description": q.description}),
+                )
+            })
+            .collect();
+        set_path(
+            &mut platform,
+            &["data_collection"],
+            Value::Object(collection),
+        );
+    }
+    if platform.as_object().is_some_and(|o| !o.is_empty()) {
+        body["platform_settings"] = platform;
+    }
+    if let Some(name) = &input.name {
+        body["name"] = json!(name.trim());
+    }
+    body
+}
+
+fn client(services: &Services) -> ElevenLabs {
+    ElevenLabs::from_config(&services.config)
+}
+
+/// Creates the agent on ElevenLabs, then here. If ElevenLabs refuses, nothing is stored.
+pub async fn create(
+    services: &Services,
+    user: &CurrentUser,
+    input: AgentInput,
+) -> AppResult<agents::Model> {
+    validate(&input, true)?;
+    let kind = input.kind.clone().unwrap_or_else(|| KIND_CALL.into());
+    let mut body = elevenlabs_body(&input, Some(&kind));
+    if body.get("conversation_config").is_none() {
+        body["conversation_config"] = json!({});
+    }
+    let created = client(services)
+        .request(
+            Method::POST,
+            "/v1/convai/agents/create",
+            Some(&body),
+            Retry::OnlyIfUnsent,
+            "agent",
+        )
+        .await?;
+    let el_id = created
+        .get("agent_id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| AppError::Provider {
+            code: "provider_error",
+            message: "ElevenLabs returned no agent id".into(),
+        })?
+        .to_string();
+    let now = Utc::now();
+    let row = agents::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user.id),
+        elevenlabs_agent_id: Set(Some(el_id.clone())),
+        kind: Set(kind),
+        status: Set(input.status.clone().unwrap_or_else(|| STATUS_ACTIVE.into())),
+        name: Set(input.name.clone().unwrap_or_default().trim().to_string()),
+        description: Set(input.description.clone()),
+        config: Set(body),
+        sync_state: Set(SYNC_SYNCED.into()),
+        sync_error: Set(None),
+        phone_number_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&services.db)
+    .await;
+    match row {
+        Ok(row) => Ok(row),
+        Err(e) => {
+            // Do not leave an orphan on ElevenLabs when our insert fails.
+            let _ = client(services)
+                .request(
+                    Method::DELETE,
+                    &format!("/v1/convai/agents/{el_id}"),
+                    None,
+                    Retry::Idempotent,
+                    "agent",
+                )
+                .await;
+            Err(e.into())
+        }
+    }
+}
+
+/// The user's agent; another user's is not found.
+pub async fn get(services: &Services, user: &CurrentUser, id: Uuid) -> AppResult<agents::Model> {
+    agents::Entity::find_by_id(id)
+        .filter(agents::Column::UserId.eq(user.id))
+        .one(&services.db)
+        .await?
+        .ok_or_else(|| AppError::not_found("agent"))
+}
+
+pub async fn list(
+    services: &Services,
+    user: &CurrentUser,
+    kind: Option<&str>,
+    page: u64,
+    per_page: u64,
+) -> AppResult<(Vec<agents::Model>, u64)> {
+    let mut query = agents::Entity::find().filter(agents::Column::UserId.eq(user.id));
+    if let Some(kind) = kind {
+        query = query.filter(agents::Column::Kind.eq(kind));
+    }
+    let paginator = query
+        .order_by_desc(agents::Column::CreatedAt)
+        .paginate(&services.db, per_page);
+    let total = paginator.num_items().await?;
+    Ok((paginator.fetch_page(page.saturating_sub(1)).await?, total))
+}
+
+/// The live ElevenLabs configuration of the agent.
+pub async fn live_config(services: &Services, user: &CurrentUser, id: Uuid) -> AppResult<Value> {
+    let agent = get(services, user, id).await?;
+    let el_id = agent
+        .elevenlabs_agent_id
+        .ok_or_else(|| AppError::not_found("agent"))?;
+    client(services)
+        .request(
+            Method::GET,
+            &format!("/v1/convai/agents/{el_id}"),
+            None,
+            Retry::Idempotent,
+            "agent",
+        )
+        .await
+}
+
+/// Pushes the changed fields to ElevenLabs (PATCH), then refreshes our cache.
+pub async fn update(
+    services: &Services,
+    user: &CurrentUser,
+    id: Uuid,
+    input: AgentInput,
+) -> AppResult<agents::Model> {
+    validate(&input, false)?;
+    if input.kind.is_some() {
+        return Err(AppError::validation(
+            "type",
+            "cannot be changed; create a new agent",
+        ));
+    }
+    let agent = get(services, user, id).await?;
+    let el_id = agent
+        .elevenlabs_agent_id
+        .clone()
+        .ok_or_else(|| AppError::not_found("agent"))?;
+    let patch = elevenlabs_body(&input, None);
+    if patch.as_object().is_some_and(|o| !o.is_empty()) {
+        client(services)
+            .request(
+                Method::PATCH,
+                &format!("/v1/convai/agents/{el_id}"),
+                Some(&patch),
+                Retry::Idempotent,
+                "agent",
+            )
+            .await?;
+    }
+    let mut active: agents::ActiveModel = agent.into();
+    if let Some(name) = input.name {
+        active.name = Set(name.trim().to_string());
+    }
+    if let Some(description) = input.description {
+        active.description = Set(Some(description));
+    }
+    if let Some(status) = input.status {
+        active.status = Set(status);
+    }
+    active.updated_at = Set(Utc::now());
+    Ok(active.update(&services.db).await?)
+}
+
+/// Deletes the agent on ElevenLabs (already gone there is fine) and here.
+pub async fn delete(services: &Services, user: &CurrentUser, id: Uuid) -> AppResult<()> {
+    let agent = get(services, user, id).await?;
+    if let Some(el_id) = &agent.elevenlabs_agent_id {
+        match client(services)
+            .request(
+                Method::DELETE,
+                &format!("/v1/convai/agents/{el_id}"),
+                None,
+                Retry::Idempotent,
+                "agent",
+            )
+            .await
+        {
+            Ok(_) | Err(AppError::NotFound { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    agent.delete(&services.db).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_fields_override_the_pass_through() {
+        let input = AgentInput {
+            name: Some(" Sales ".into()),
+            language: Some("en".into()),
+            voice_id: Some("voice-1".into()),
+            system_prompt: Some("Be brief".into()),
+            first_message: Some("Hi!".into()),
+            lead_questions: Some(vec![LeadQuestion {
+                id: "budget".into(),
+                value_type: "number".into(),
+                description: "Budget".into(),
+            }]),
+            conversation_config: Some(
+                json!({"agent": {"language": "fr", "max_duration": 60}, "tts": {"stability": 0.5}}),
+            ),
+            ..Default::default()
+        };
+        let body = elevenlabs_body(&input, Some(KIND_CHAT));
+        assert_eq!(body["name"], "Sales");
+        assert_eq!(body["conversation_config"]["agent"]["language"], "en");
+        assert_eq!(body["conversation_config"]["agent"]["max_duration"], 60);
+        assert_eq!(
+            body["conversation_config"]["agent"]["prompt"]["prompt"],
+            "Be brief"
+        );
+        assert_eq!(
+            body["conversation_config"]["tts"],
+            json!({"stability": 0.5, "voice_id": "voice-1"})
+        );
+        assert_eq!(
+            body["conversation_config"]["conversation"]["text_only"],
+            true
+        );
+        assert_eq!(
+            body["platform_settings"]["data_collection"]["budget"]["type"],
+            "number"
+        );
+    }
+}

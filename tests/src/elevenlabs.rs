@@ -1,0 +1,129 @@
+//! A fake ElevenLabs Conversational AI API on loopback: the agent endpoints with the documented
+//! request and response shapes (`../shared/fixtures/elevenlabs-openapi.json`), `xi-api-key`
+//! checked, and failures on demand.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+
+use serde_json::{Value, json};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate, matchers};
+
+pub const API_KEY: &str = "xi_test_switchboard_key";
+
+pub struct FakeElevenLabs {
+    pub server: MockServer,
+    /// Agents by ElevenLabs id, as ElevenLabs would return them.
+    pub agents: Arc<Mutex<HashMap<String, Value>>>,
+}
+
+fn error(status: u16, code: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({
+        "detail": {"type": "invalid_request", "code": code, "message": message, "request_id": "req_test", "param": null}
+    }))
+}
+
+/// Deep-merges `patch` into `target`, as ElevenLabs applies a PATCH.
+fn merge(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                merge(t.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+impl FakeElevenLabs {
+    pub async fn start() -> Self {
+        let server = MockServer::start().await;
+        let agents: Arc<Mutex<HashMap<String, Value>>> = Arc::default();
+        let store = agents.clone();
+        Mock::given(matchers::any())
+            .respond_with(move |req: &Request| {
+                if req.headers.get("xi-api-key").and_then(|v| v.to_str().ok()) != Some(API_KEY) {
+                    return error(401, "invalid_api_key", "Invalid API key");
+                }
+                let path = req.url.path().to_string();
+                let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+                let mut agents = store.lock().unwrap();
+                let now = chrono::Utc::now().timestamp();
+                match (req.method.as_str(), path.as_str()) {
+                    ("POST", "/v1/convai/agents/create") => {
+                        if !body.get("conversation_config").is_some_and(Value::is_object) {
+                            return ResponseTemplate::new(422).set_body_json(json!({"detail": [
+                                {"loc": ["body", "conversation_config"], "msg": "Field required", "type": "missing"}
+                            ]}));
+                        }
+                        let id = format!("agent_{}", uuid::Uuid::new_v4().simple());
+                        agents.insert(id.clone(), json!({
+                            "agent_id": id, "name": body.get("name").cloned().unwrap_or(json!("")),
+                            "conversation_config": body["conversation_config"],
+                            "platform_settings": body.get("platform_settings").cloned().unwrap_or(json!({})),
+                            "metadata": {"created_at_unix_secs": now, "updated_at_unix_secs": now},
+                            "tags": []
+                        }));
+                        ResponseTemplate::new(200).set_body_json(json!({"agent_id": id}))
+                    }
+                    (method, p) if p.starts_with("/v1/convai/agents/") => {
+                        let id = p.trim_start_matches("/v1/convai/agents/").to_string();
+                        let Some(agent) = agents.get_mut(&id) else {
+                            return error(404, "agent_not_found", "Agent not found");
+                        };
+                        match method {
+                            "GET" => ResponseTemplate::new(200).set_body_json(agent.clone()),
+                            "PATCH" => {
+                                merge(agent, &body);
+                                agent["metadata"]["updated_at_unix_secs"] = json!(now);
+                                ResponseTemplate::new(200).set_body_json(agent.clone())
+                            }
+                            "DELETE" => {
+                                agents.remove(&id);
+                                ResponseTemplate::new(204)
+                            }
+                            _ => ResponseTemplate::new(405),
+                        }
+                    }
+                    _ => error(404, "not_found", "Not found"),
+                }
+            })
+            .mount(&server)
+            .await;
+        Self { server, agents }
+    }
+
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    /// Answers the next `times` requests with `response` instead.
+    pub async fn fail_next(&self, times: u64, response: ResponseTemplate) {
+        Mock::given(matchers::any())
+            .respond_with(response)
+            .up_to_n_times(times)
+            .with_priority(1)
+            .mount(&self.server)
+            .await;
+    }
+
+    pub fn agent(&self, id: &str) -> Option<Value> {
+        self.agents.lock().unwrap().get(id).cloned()
+    }
+
+    pub fn count(&self) -> usize {
+        self.agents.lock().unwrap().len()
+    }
+}
+
+/// A 429 as ElevenLabs sends it.
+pub fn rate_limited(retry_after_secs: u64) -> ResponseTemplate {
+    error(429, "rate_limit_exceeded", "Too many requests")
+        .insert_header("retry-after", retry_after_secs.to_string())
+}
+
+/// A 500.
+pub fn server_error() -> ResponseTemplate {
+    ResponseTemplate::new(500).set_body_string("internal error")
+}

@@ -1,0 +1,360 @@
+//! Agents on ElevenLabs through us: the lifecycle, ElevenLabs' refusals and outages, retries,
+//! rate limits passed through, validation and tenant isolation.
+
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+use shared::entities::agents;
+use tests::{
+    Backend, TestApp, WorkerMode,
+    elevenlabs::{self, FakeElevenLabs},
+    expect_error,
+    fake_http::ResponseTemplate,
+    on_both_backends,
+    users::register,
+};
+
+async fn agents_app(backend: Backend, fake: &FakeElevenLabs) -> TestApp {
+    let base = fake.uri();
+    TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
+        c.elevenlabs_api_key = Some(elevenlabs::API_KEY.into());
+        c.elevenlabs_api_base = base;
+        c.elevenlabs_backoff_base_ms = 10;
+        c.elevenlabs_max_retry_after_secs = 2;
+    })
+    .await
+}
+
+async fn token(app: &TestApp, email: &str) -> String {
+    register(app, email).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn sales_agent() -> Value {
+    json!({
+        "name": "Sales caller", "type": "call", "description": "Qualifies inbound leads",
+        "language": "en", "voice_id": "voice_rachel", "llm": "gpt-4o-mini",
+        "system_prompt": "You qualify leads politely.", "first_message": "Hi, this is Sam!",
+        "lead_questions": [{"id": "budget", "type": "number", "description": "Monthly budget in USD"}],
+        "conversation_config": {"agent": {"max_duration_seconds": 600}, "tts": {"stability": 0.4}},
+        "platform_settings": {"widget": {"variant": "compact"}}
+    })
+}
+
+async fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    req.send().await.unwrap()
+}
+
+on_both_backends!(
+    an_agent_lives_on_elevenlabs_through_us,
+    |backend: Backend| async move {
+        let fake = FakeElevenLabs::start().await;
+        let app = agents_app(backend, &fake).await;
+        let token = token(&app, "maker@example.com").await;
+
+        let created = app.post("/api/agents", sales_agent(), Some(&token)).await;
+        assert_eq!(created.status(), 201);
+        let agent: Value = created.json().await.unwrap();
+        assert_eq!(agent["type"], "call");
+        assert_eq!(agent["status"], "active");
+        assert_eq!(agent["is_active"], true);
+        let el_id = agent["elevenlabs_agent_id"].as_str().unwrap().to_string();
+        let remote = fake.agent(&el_id).expect("created on ElevenLabs");
+        assert_eq!(remote["name"], "Sales caller");
+        assert_eq!(
+            remote["conversation_config"]["agent"]["first_message"],
+            "Hi, this is Sam!"
+        );
+        assert_eq!(
+            remote["conversation_config"]["agent"]["prompt"]["prompt"],
+            "You qualify leads politely."
+        );
+        assert_eq!(
+            remote["conversation_config"]["agent"]["max_duration_seconds"],
+            600
+        );
+        assert_eq!(
+            remote["conversation_config"]["tts"]["voice_id"],
+            "voice_rachel"
+        );
+        assert_eq!(
+            remote["conversation_config"]["conversation"]["text_only"],
+            false
+        );
+        assert_eq!(
+            remote["platform_settings"]["data_collection"]["budget"]["type"],
+            "number"
+        );
+        assert_eq!(remote["platform_settings"]["widget"]["variant"], "compact");
+
+        let id = agent["id"].as_str().unwrap().to_string();
+        let list: Value = app
+            .get("/api/agents", Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(list["total"], 1);
+        assert_eq!(list["items"][0]["id"], id);
+        let config: Value = app
+            .get(&format!("/api/agents/{id}/config"), Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(config["agent_id"], el_id);
+
+        let patched = send(
+            &app,
+            reqwest::Method::PATCH,
+            &format!("/api/agents/{id}"),
+            &token,
+            Some(json!({"name": "Closer", "first_message": "Hello again", "status": "draft"})),
+        )
+        .await;
+        assert_eq!(patched.status(), 200);
+        let patched: Value = patched.json().await.unwrap();
+        assert_eq!(
+            (patched["name"].as_str(), patched["status"].as_str()),
+            (Some("Closer"), Some("draft"))
+        );
+        let remote = fake.agent(&el_id).unwrap();
+        assert_eq!(remote["name"], "Closer");
+        assert_eq!(
+            remote["conversation_config"]["agent"]["first_message"],
+            "Hello again"
+        );
+        assert_eq!(
+            remote["conversation_config"]["agent"]["language"], "en",
+            "untouched fields stay"
+        );
+
+        let put = send(
+            &app,
+            reqwest::Method::PUT,
+            &format!("/api/agents/{id}"),
+            &token,
+            Some(json!({"language": "fr"})),
+        )
+        .await;
+        expect_error(put, 422, "validation_error").await;
+
+        let deleted = send(
+            &app,
+            reqwest::Method::DELETE,
+            &format!("/api/agents/{id}"),
+            &token,
+            None,
+        )
+        .await;
+        assert_eq!(deleted.status(), 204);
+        assert!(fake.agent(&el_id).is_none(), "deleted on ElevenLabs");
+        expect_error(
+            app.get(&format!("/api/agents/{id}"), Some(&token)).await,
+            404,
+            "agent_not_found",
+        )
+        .await;
+
+        // Chat agents are text-only on ElevenLabs.
+        let mut chat = sales_agent();
+        chat["type"] = json!("chat");
+        let chat: Value = app
+            .post("/api/agents", chat, Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let remote = fake
+            .agent(chat["elevenlabs_agent_id"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(
+            remote["conversation_config"]["conversation"]["text_only"],
+            true
+        );
+        let chats: Value = app
+            .get("/api/agents?type=chat", Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(chats["total"], 1);
+        let calls: Value = app
+            .get("/api/agents?type=call", Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(calls["total"], 0);
+    }
+);
+
+on_both_backends!(
+    elevenlabs_failures_become_clear_errors,
+    |backend: Backend| async move {
+        let fake = FakeElevenLabs::start().await;
+        let app = agents_app(backend, &fake).await;
+        let token = token(&app, "errs@example.com").await;
+
+        // A refusal (422 FastAPI body): its reason comes back and nothing is stored.
+        fake.fail_next(1, ResponseTemplate::new(422).set_body_json(json!({"detail": [
+        {"loc": ["body", "conversation_config", "tts", "voice_id"], "msg": "Unknown voice", "type": "value_error"}
+    ]}))).await;
+        let refused = app.post("/api/agents", sales_agent(), Some(&token)).await;
+        let body = expect_error(refused, 502, "provider_error").await;
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Unknown voice")
+        );
+        assert!(!body.to_string().contains(elevenlabs::API_KEY));
+        assert_eq!(
+            agents::Entity::find()
+                .count(&app.services.db)
+                .await
+                .unwrap(),
+            0
+        );
+
+        let agent: Value = app
+            .post("/api/agents", sales_agent(), Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let config = format!("/api/agents/{}/config", agent["id"].as_str().unwrap());
+
+        // Two 500s, then success: retried.
+        fake.fail_next(2, elevenlabs::server_error()).await;
+        assert_eq!(app.get(&config, Some(&token)).await.status(), 200);
+        // Down for good: a clear 502 after the configured attempts.
+        fake.fail_next(3, elevenlabs::server_error()).await;
+        expect_error(
+            app.get(&config, Some(&token)).await,
+            502,
+            "provider_unavailable",
+        )
+        .await;
+        // A 429 longer than we are willing to wait is passed on with Retry-After.
+        fake.fail_next(1, elevenlabs::rate_limited(30)).await;
+        let limited = app.get(&config, Some(&token)).await;
+        assert_eq!(limited.headers()["retry-after"], "30");
+        expect_error(limited, 429, "provider_rate_limited").await;
+        // A short 429 is waited out.
+        fake.fail_next(1, elevenlabs::rate_limited(1)).await;
+        assert_eq!(app.get(&config, Some(&token)).await.status(), 200);
+
+        // Already gone on ElevenLabs: deleting here still works.
+        fake.agents.lock().unwrap().clear();
+        let path = format!("/api/agents/{}", agent["id"].as_str().unwrap());
+        assert_eq!(
+            send(&app, reqwest::Method::DELETE, &path, &token, None)
+                .await
+                .status(),
+            204
+        );
+    }
+);
+
+on_both_backends!(
+    agents_are_validated_and_private,
+    |backend: Backend| async move {
+        let fake = FakeElevenLabs::start().await;
+        let app = agents_app(backend, &fake).await;
+        let owner = token(&app, "owner@example.com").await;
+        let other = token(&app, "other@example.com").await;
+
+        for (body, field) in [
+            (json!({"type": "call"}), "name"),
+            (
+                json!({"name": "x", "lead_questions": [{"id": "has space", "type": "string", "description": "d"}]}),
+                "lead_questions",
+            ),
+            (
+                json!({"name": "x", "conversation_config": [1, 2]}),
+                "conversation_config",
+            ),
+        ] {
+            let resp = app.post("/api/agents", body, Some(&owner)).await;
+            let err = expect_error(resp, 422, "validation_error").await;
+            assert_eq!(err["error"]["details"]["field"], field);
+        }
+        let bad_enum = app
+            .post(
+                "/api/agents",
+                json!({"name": "x", "type": "robot"}),
+                Some(&owner),
+            )
+            .await;
+        expect_error(bad_enum, 422, "validation_error").await;
+        assert_eq!(fake.count(), 0, "nothing reached ElevenLabs");
+
+        let agent: Value = app
+            .post("/api/agents", sales_agent(), Some(&owner))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let id = agent["id"].as_str().unwrap();
+        for (method, path, body) in [
+            (reqwest::Method::GET, format!("/api/agents/{id}"), None),
+            (
+                reqwest::Method::GET,
+                format!("/api/agents/{id}/config"),
+                None,
+            ),
+            (
+                reqwest::Method::PATCH,
+                format!("/api/agents/{id}"),
+                Some(json!({"name": "mine now"})),
+            ),
+            (
+                reqwest::Method::PUT,
+                format!("/api/agents/{id}"),
+                Some(json!({"name": "mine now"})),
+            ),
+            (reqwest::Method::DELETE, format!("/api/agents/{id}"), None),
+        ] {
+            let resp = send(&app, method.clone(), &path, &other, body).await;
+            expect_error(resp, 404, "agent_not_found").await;
+        }
+        let theirs: Value = app
+            .get("/api/agents", Some(&other))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(theirs["total"], 0);
+        assert_eq!(
+            fake.agent(agent["elevenlabs_agent_id"].as_str().unwrap())
+                .unwrap()["name"],
+            "Sales caller"
+        );
+        expect_error(
+            app.get("/api/agents/not-a-uuid", Some(&owner)).await,
+            400,
+            "invalid_parameter",
+        )
+        .await;
+    }
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_without_elevenlabs_configured_are_503() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let token = token(&app, "nokey@example.com").await;
+    let resp = app.post("/api/agents", sales_agent(), Some(&token)).await;
+    expect_error(resp, 503, "provider_not_configured").await;
+}
