@@ -86,6 +86,9 @@ pub struct AgentRequest {
     pub conversation_config: Option<serde_json::Value>,
     /// Any other ElevenLabs `platform_settings`, passed through.
     pub platform_settings: Option<serde_json::Value>,
+    /// ElevenLabs phone number id the agent calls from.
+    #[oai(validator(max_length = 100))]
+    pub phone_number_id: Option<String>,
 }
 
 impl From<AgentRequest> for AgentInput {
@@ -126,6 +129,7 @@ impl From<AgentRequest> for AgentInput {
             lead_questions,
             conversation_config: r.conversation_config,
             platform_settings: r.platform_settings,
+            phone_number_id: r.phone_number_id,
         }
     }
 }
@@ -146,6 +150,8 @@ pub struct Agent {
     pub is_active: bool,
     /// `synced` when ElevenLabs has the latest configuration.
     pub sync_status: String,
+    /// ElevenLabs phone number id the agent calls from.
+    pub phone_number_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -162,6 +168,7 @@ impl From<agents::Model> for Agent {
             agent_type: a.kind,
             status: a.status,
             sync_status: a.sync_state,
+            phone_number_id: a.phone_number_id,
             created_at: a.created_at,
             updated_at: a.updated_at,
         }

@@ -16,6 +16,7 @@ use crate::{
     agents::AgentApi,
     auth::AuthApi,
     billing::BillingApi,
+    calls::CallApi,
     credits::CreditsApi,
     error::from_poem_error,
     health::HealthApi,
@@ -30,6 +31,7 @@ pub type Apis = (
     AuthApi,
     UserApi,
     AgentApi,
+    CallApi,
     BillingApi,
     CreditsApi,
     WebhookApi,
@@ -49,6 +51,9 @@ pub fn openapi_service(services: &Services) -> OpenApiService<Apis, ()> {
                 services: services.clone(),
             },
             AgentApi {
+                services: services.clone(),
+            },
+            CallApi {
                 services: services.clone(),
             },
             BillingApi {

@@ -5,6 +5,7 @@ pub mod agents;
 pub mod app;
 pub mod auth;
 pub mod billing;
+pub mod calls;
 pub mod cli;
 pub mod credits;
 pub mod error;

@@ -10,6 +10,8 @@ pub enum Tag {
     Account,
     /// Voice and chat agents on ElevenLabs.
     Agents,
+    /// Phone calls: starting them, and (later) their transcripts and analytics.
+    Calls,
     /// Credits: purchases through Stripe, the ledger, usage.
     Billing,
     /// Provider webhooks (Stripe, ElevenLabs): verified, stored, applied in the background.

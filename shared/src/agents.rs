@@ -50,6 +50,8 @@ pub struct AgentInput {
     /// Passed through to ElevenLabs, under the typed fields.
     pub conversation_config: Option<Value>,
     pub platform_settings: Option<Value>,
+    /// The ElevenLabs phone number the agent calls from (Twilio or SIP trunk).
+    pub phone_number_id: Option<String>,
 }
 
 fn check_len(field: &str, value: &Option<String>, min: usize, max: usize) -> AppResult<()> {
@@ -75,6 +77,7 @@ fn validate(input: &AgentInput, creating: bool) -> AppResult<()> {
     check_len("first_message", &input.first_message, 0, 2_000)?;
     check_len("voice_id", &input.voice_id, 1, 100)?;
     check_len("llm", &input.llm, 1, 100)?;
+    check_len("phone_number_id", &input.phone_number_id, 0, 100)?;
     if let Some(kind) = &input.kind
         && kind != KIND_CALL
         && kind != KIND_CHAT
@@ -248,7 +251,10 @@ pub async fn create(
         config: Set(body),
         sync_state: Set(SYNC_SYNCED.into()),
         sync_error: Set(None),
-        phone_number_id: Set(None),
+        phone_number_id: Set(input
+            .phone_number_id
+            .clone()
+            .filter(|p| !p.trim().is_empty())),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -356,6 +362,9 @@ pub async fn update(
     }
     if let Some(status) = input.status {
         active.status = Set(status);
+    }
+    if let Some(number) = input.phone_number_id {
+        active.phone_number_id = Set(Some(number).filter(|p| !p.trim().is_empty()));
     }
     active.updated_at = Set(Utc::now());
     Ok(active.update(&services.db).await?)

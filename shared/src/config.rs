@@ -127,6 +127,8 @@ pub struct Config {
     pub elevenlabs_backoff_base_ms: u64,
     /// Longest `Retry-After` honoured before giving up and passing the 429 on.
     pub elevenlabs_max_retry_after_secs: u64,
+    /// Outbound calls a user may have in flight (`initiated` or `in_progress`) at once.
+    pub max_concurrent_calls: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,6 +229,7 @@ impl Default for Config {
             elevenlabs_max_attempts: 3,
             elevenlabs_backoff_base_ms: 500,
             elevenlabs_max_retry_after_secs: 60,
+            max_concurrent_calls: 5,
         }
     }
 }

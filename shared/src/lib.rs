@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod auth;
 pub mod billing;
+pub mod calls;
 pub mod config;
 pub mod credits;
 pub mod db;
@@ -12,6 +13,7 @@ pub mod email;
 pub mod entities;
 pub mod error;
 pub mod jobs;
+pub mod phone;
 pub mod services;
 pub mod telemetry;
 pub mod users;

@@ -246,16 +246,7 @@ pub async fn update_profile(
         active.phone = Set(if phone.is_empty() {
             None
         } else {
-            let region = region
-                .trim()
-                .to_ascii_uppercase()
-                .parse::<phonenumber::country::Id>()
-                .ok();
-            let parsed = phonenumber::parse(region, phone)
-                .ok()
-                .filter(phonenumber::is_valid)
-                .ok_or_else(|| AppError::validation("phone", "not a valid phone number"))?;
-            Some(parsed.format().mode(phonenumber::Mode::E164).to_string())
+            Some(crate::phone::normalize("phone", phone, &region)?)
         });
     }
     if let Some(tz) = update.timezone {

@@ -16,7 +16,13 @@ pub struct FakeElevenLabs {
     pub server: MockServer,
     /// Agents by ElevenLabs id, as ElevenLabs would return them.
     pub agents: Arc<Mutex<HashMap<String, Value>>>,
+    /// Outbound-call requests received: (path, body).
+    pub outbound: Arc<Mutex<Vec<(String, Value)>>>,
 }
+
+/// The phone numbers the fake account owns: one Twilio, one SIP trunk.
+pub const TWILIO_NUMBER_ID: &str = "phnum_twilio_1";
+pub const SIP_NUMBER_ID: &str = "phnum_sip_1";
 
 fn error(status: u16, code: &str, message: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(json!({
@@ -40,7 +46,9 @@ impl FakeElevenLabs {
     pub async fn start() -> Self {
         let server = MockServer::start().await;
         let agents: Arc<Mutex<HashMap<String, Value>>> = Arc::default();
+        let outbound: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
         let store = agents.clone();
+        let calls = outbound.clone();
         Mock::given(matchers::any())
             .respond_with(move |req: &Request| {
                 if req.headers.get("xi-api-key").and_then(|v| v.to_str().ok()) != Some(API_KEY) {
@@ -51,6 +59,29 @@ impl FakeElevenLabs {
                 let mut agents = store.lock().unwrap();
                 let now = chrono::Utc::now().timestamp();
                 match (req.method.as_str(), path.as_str()) {
+                    ("GET", "/v1/convai/phone-numbers") => ResponseTemplate::new(200).set_body_json(json!([
+                        {"phone_number_id": TWILIO_NUMBER_ID, "phone_number": "+14155550100", "label": "Sales", "provider": "twilio", "assigned_agent": null},
+                        {"phone_number_id": SIP_NUMBER_ID, "phone_number": "+14155550101", "label": "Trunk", "provider": "sip_trunk", "assigned_agent": null}
+                    ])),
+                    ("POST", "/v1/convai/twilio/outbound-call" | "/v1/convai/sip-trunk/outbound-call") => {
+                        for field in ["agent_id", "agent_phone_number_id", "to_number"] {
+                            if !body.get(field).is_some_and(Value::is_string) {
+                                return ResponseTemplate::new(422).set_body_json(json!({"detail": [
+                                    {"loc": ["body", field], "msg": "Field required", "type": "missing"}
+                                ]}));
+                            }
+                        }
+                        if !agents.contains_key(body["agent_id"].as_str().unwrap_or_default()) {
+                            return error(404, "agent_not_found", "Agent not found");
+                        }
+                        calls.lock().unwrap().push((path.clone(), body.clone()));
+                        let conversation = format!("conv_{}", uuid::Uuid::new_v4().simple());
+                        if path.contains("twilio") {
+                            ResponseTemplate::new(200).set_body_json(json!({"success": true, "message": "Success", "conversation_id": conversation, "callSid": "CA123"}))
+                        } else {
+                            ResponseTemplate::new(200).set_body_json(json!({"success": true, "message": "Success", "conversation_id": conversation, "sip_call_id": "sip-1"}))
+                        }
+                    }
                     ("POST", "/v1/convai/agents/create") => {
                         if !body.get("conversation_config").is_some_and(Value::is_object) {
                             return ResponseTemplate::new(422).set_body_json(json!({"detail": [
@@ -91,7 +122,11 @@ impl FakeElevenLabs {
             })
             .mount(&server)
             .await;
-        Self { server, agents }
+        Self {
+            server,
+            agents,
+            outbound,
+        }
     }
 
     pub fn uri(&self) -> String {

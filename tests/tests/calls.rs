@@ -1,0 +1,269 @@
+//! Starting outbound calls: through Twilio or SIP numbers, with the contact's fields as
+//! dynamic variables, and every refusal (unverified, no credits, draft or chat agent, no
+//! number, do-not-call, another tenant's ids, too many calls in flight).
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+use serde_json::{Value, json};
+use shared::{
+    credits::{self, Entry, TxKind},
+    entities::{calls, contacts},
+};
+use tests::{
+    Backend, TestApp, WorkerMode,
+    elevenlabs::{self, FakeElevenLabs, SIP_NUMBER_ID, TWILIO_NUMBER_ID},
+    expect_error, on_both_backends,
+    users::{register, verified_user},
+};
+use uuid::Uuid;
+
+async fn calls_app(backend: Backend, fake: &FakeElevenLabs) -> TestApp {
+    let base = fake.uri();
+    TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
+        c.elevenlabs_api_key = Some(elevenlabs::API_KEY.into());
+        c.elevenlabs_api_base = base;
+        c.elevenlabs_backoff_base_ms = 10;
+        c.max_concurrent_calls = 3;
+    })
+    .await
+}
+
+async fn agent(app: &TestApp, token: &str, body: Value) -> Value {
+    let resp = app.post("/api/agents", body, Some(token)).await;
+    assert_eq!(resp.status(), 201);
+    resp.json().await.unwrap()
+}
+
+fn caller(number: Option<&str>) -> Value {
+    json!({"name": "Caller", "type": "call", "first_message": "Hi {{contact_name}}", "phone_number_id": number})
+}
+
+async fn add_contact(app: &TestApp, user_id: Uuid, phone: &str, do_not_call: bool) -> Uuid {
+    let now = Utc::now();
+    contacts::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        name: Set("Grace Hopper".into()),
+        phone_e164: Set(phone.into()),
+        phone_raw: Set(phone.into()),
+        email: Set(Some("grace@example.com".into())),
+        company: Set(Some("Navy".into())),
+        tags: Set(json!([])),
+        notes: Set(None),
+        custom_fields: Set(json!({"plan": "enterprise"})),
+        do_not_call: Set(do_not_call),
+        last_call_summary: Set(None),
+        last_interaction_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&app.services.db)
+    .await
+    .unwrap()
+    .id
+}
+
+on_both_backends!(
+    calls_start_through_elevenlabs,
+    |backend: Backend| async move {
+        let fake = FakeElevenLabs::start().await;
+        let app = calls_app(backend, &fake).await;
+        let (token, user_id) = verified_user(&app, "dialer@example.com").await;
+        let user_id: Uuid = user_id.parse().unwrap();
+        let twilio = agent(&app, &token, caller(Some(TWILIO_NUMBER_ID))).await;
+
+        let started = app
+        .post("/api/calls", json!({"agent_id": twilio["id"], "to_number": "(415) 555-2671", "dynamic_variables": {"offer": "10% off", "vip": true}}), Some(&token))
+        .await;
+        assert_eq!(started.status(), 201);
+        let call: Value = started.json().await.unwrap();
+        assert_eq!(call["status"], "initiated");
+        assert_eq!(call["direction"], "outbound");
+        assert_eq!(call["phone_number"], "+14155552671");
+        assert!(
+            call["elevenlabs_conversation_id"]
+                .as_str()
+                .unwrap()
+                .starts_with("conv_")
+        );
+        let (path, body) = fake.outbound.lock().unwrap()[0].clone();
+        assert_eq!(path, "/v1/convai/twilio/outbound-call");
+        assert_eq!(body["agent_id"], twilio["elevenlabs_agent_id"]);
+        assert_eq!(body["agent_phone_number_id"], TWILIO_NUMBER_ID);
+        assert_eq!(body["to_number"], "+14155552671");
+        assert_eq!(
+            body["conversation_initiation_client_data"]["dynamic_variables"]["offer"],
+            "10% off"
+        );
+
+        // A contact's fields become dynamic variables; a SIP number uses the SIP endpoint.
+        let sip = agent(&app, &token, caller(Some(SIP_NUMBER_ID))).await;
+        let contact = add_contact(&app, user_id, "+442071838750", false).await;
+        let resp = app
+            .post(
+                "/api/calls",
+                json!({"agent_id": sip["id"], "contact_id": contact}),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(resp.status(), 201);
+        let call: Value = resp.json().await.unwrap();
+        assert_eq!(call["contact_id"], contact.to_string());
+        let (path, body) = fake.outbound.lock().unwrap()[1].clone();
+        assert_eq!(path, "/v1/convai/sip-trunk/outbound-call");
+        let vars = &body["conversation_initiation_client_data"]["dynamic_variables"];
+        assert_eq!(
+            (vars["contact_name"].as_str(), vars["plan"].as_str()),
+            (Some("Grace Hopper"), Some("enterprise"))
+        );
+        assert_eq!(body["to_number"], "+442071838750");
+
+        // The per-user limit on calls in flight (3 here).
+        app.post(
+            "/api/calls",
+            json!({"agent_id": twilio["id"], "to_number": "+14155552672"}),
+            Some(&token),
+        )
+        .await;
+        let limited = app
+            .post(
+                "/api/calls",
+                json!({"agent_id": twilio["id"], "to_number": "+14155552673"}),
+                Some(&token),
+            )
+            .await;
+        expect_error(limited, 429, "concurrency_limit").await;
+        assert_eq!(
+            calls::Entity::find()
+                .all(&app.services.db)
+                .await
+                .unwrap()
+                .len(),
+            3
+        );
+    }
+);
+
+on_both_backends!(calls_are_refused_clearly, |backend: Backend| async move {
+    let fake = FakeElevenLabs::start().await;
+    let app = calls_app(backend, &fake).await;
+    let (token, user_id) = verified_user(&app, "refused@example.com").await;
+    let user_id: Uuid = user_id.parse().unwrap();
+    let good = agent(&app, &token, caller(Some(TWILIO_NUMBER_ID))).await;
+    let call = |agent: &Value, extra: Value| {
+        let mut body = json!({"agent_id": agent["id"], "to_number": "+14155552671"});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+
+    let mut draft_body = caller(Some(TWILIO_NUMBER_ID));
+    draft_body["status"] = json!("draft");
+    let draft = agent(&app, &token, draft_body).await;
+    expect_error(
+        app.post("/api/calls", call(&draft, json!({})), Some(&token))
+            .await,
+        409,
+        "agent_inactive",
+    )
+    .await;
+    let mut chat_body = caller(Some(TWILIO_NUMBER_ID));
+    chat_body["type"] = json!("chat");
+    let chat = agent(&app, &token, chat_body).await;
+    expect_error(
+        app.post("/api/calls", call(&chat, json!({})), Some(&token))
+            .await,
+        409,
+        "agent_not_callable",
+    )
+    .await;
+    let silent = agent(&app, &token, caller(None)).await;
+    expect_error(
+        app.post("/api/calls", call(&silent, json!({})), Some(&token))
+            .await,
+        409,
+        "agent_has_no_phone_number",
+    )
+    .await;
+    let dnc = add_contact(&app, user_id, "+14155552699", true).await;
+    let resp = app
+        .post(
+            "/api/calls",
+            json!({"agent_id": good["id"], "contact_id": dnc}),
+            Some(&token),
+        )
+        .await;
+    expect_error(resp, 409, "contact_do_not_call").await;
+    let bad_number = app
+        .post(
+            "/api/calls",
+            call(&good, json!({"to_number": "12"})),
+            Some(&token),
+        )
+        .await;
+    let err = expect_error(bad_number, 422, "validation_error").await;
+    assert_eq!(err["error"]["details"]["field"], "to_number");
+    let bad_vars = app
+        .post(
+            "/api/calls",
+            call(&good, json!({"dynamic_variables": {"nested": {"a": 1}}})),
+            Some(&token),
+        )
+        .await;
+    expect_error(bad_vars, 422, "validation_error").await;
+
+    // Another tenant's agent or contact is not found.
+    let (other, other_id) = verified_user(&app, "other-dialer@example.com").await;
+    let theirs = agent(&app, &other, caller(Some(TWILIO_NUMBER_ID))).await;
+    expect_error(
+        app.post("/api/calls", call(&theirs, json!({})), Some(&token))
+            .await,
+        404,
+        "agent_not_found",
+    )
+    .await;
+    let their_contact = add_contact(&app, other_id.parse().unwrap(), "+14155552698", false).await;
+    let resp = app
+        .post(
+            "/api/calls",
+            json!({"agent_id": good["id"], "contact_id": their_contact}),
+            Some(&token),
+        )
+        .await;
+    expect_error(resp, 404, "contact_not_found").await;
+
+    // Unverified email: 403. No credits left: 402.
+    let fresh = register(&app, "unverified-dialer@example.com").await;
+    let fresh_token = fresh["access_token"].as_str().unwrap();
+    let resp = app
+        .post("/api/calls", call(&good, json!({})), Some(fresh_token))
+        .await;
+    expect_error(resp, 403, "email_not_verified").await;
+    credits::apply(
+        &app.services.db,
+        Entry::new(user_id, TxKind::AdminAdjustment, -15, "admin:drain"),
+    )
+    .await
+    .unwrap();
+    expect_error(
+        app.post("/api/calls", call(&good, json!({})), Some(&token))
+            .await,
+        402,
+        "insufficient_credits",
+    )
+    .await;
+
+    assert!(
+        fake.outbound.lock().unwrap().is_empty(),
+        "nothing was dialled"
+    );
+    assert!(
+        calls::Entity::find()
+            .all(&app.services.db)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing was recorded"
+    );
+});
