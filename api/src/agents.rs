@@ -148,8 +148,11 @@ pub struct Agent {
     /// `draft` or `active`; only active agents take calls.
     pub status: String,
     pub is_active: bool,
-    /// `synced` when ElevenLabs has the latest configuration.
+    /// `synced` when ElevenLabs has the latest configuration; `pending`, `deleting` or
+    /// `failed` after ElevenLabs was unavailable.
     pub sync_status: String,
+    /// Why the last sync failed (with `sync_status: failed`).
+    pub sync_error: Option<String>,
     /// ElevenLabs phone number id the agent calls from.
     pub phone_number_id: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -168,6 +171,7 @@ impl From<agents::Model> for Agent {
             agent_type: a.kind,
             status: a.status,
             sync_status: a.sync_state,
+            sync_error: a.sync_error,
             phone_number_id: a.phone_number_id,
             created_at: a.created_at,
             updated_at: a.updated_at,
@@ -180,6 +184,28 @@ pub enum Created {
     /// Created on ElevenLabs and here.
     #[oai(status = 201)]
     Created(Json<Agent>),
+    /// ElevenLabs is unavailable: stored with `sync_status: pending`; a job creates it there.
+    #[oai(status = 202)]
+    Pending(Json<Agent>),
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum Updated {
+    /// Changed on ElevenLabs and here.
+    #[oai(status = 200)]
+    Updated(Json<Agent>),
+    /// ElevenLabs is unavailable: kept with `sync_status: pending`; a job applies it there.
+    #[oai(status = 202)]
+    Pending(Json<Agent>),
+}
+
+impl From<service::Applied<agents::Model>> for Updated {
+    fn from(applied: service::Applied<agents::Model>) -> Self {
+        match applied {
+            service::Applied::Now(a) => Updated::Updated(Json(a.into())),
+            service::Applied::Deferred(a) => Updated::Pending(Json(a.into())),
+        }
+    }
 }
 
 #[derive(Debug, ApiResponse)]
@@ -187,6 +213,9 @@ pub enum Deleted {
     /// Removed on ElevenLabs and here.
     #[oai(status = 204)]
     Deleted,
+    /// ElevenLabs is unavailable: marked `deleting`; a job finishes the deletion.
+    #[oai(status = 202)]
+    Pending,
 }
 
 api_errors!(AgentErrors {
@@ -239,8 +268,12 @@ impl AgentApi {
     #[oai(path = "/", method = "post")]
     async fn create(&self, auth: Auth, body: Json<AgentRequest>) -> Result<Created, AgentErrors> {
         let me = auth.user(&self.services).await?;
-        let agent = service::create(&self.services, &me, body.0.into()).await?;
-        Ok(Created::Created(Json(agent.into())))
+        Ok(
+            match service::create(&self.services, &me, body.0.into()).await? {
+                service::Applied::Now(a) => Created::Created(Json(a.into())),
+                service::Applied::Deferred(a) => Created::Pending(Json(a.into())),
+            },
+        )
     }
 
     /// One agent
@@ -272,13 +305,11 @@ impl AgentApi {
         auth: Auth,
         id: Path<Uuid>,
         body: Json<AgentRequest>,
-    ) -> Result<Json<Agent>, AgentErrors> {
+    ) -> Result<Updated, AgentErrors> {
         let me = auth.user(&self.services).await?;
-        Ok(Json(
-            service::update(&self.services, &me, id.0, body.0.into())
-                .await?
-                .into(),
-        ))
+        Ok(service::update(&self.services, &me, id.0, body.0.into())
+            .await?
+            .into())
     }
 
     /// Replace an agent's settings
@@ -290,16 +321,14 @@ impl AgentApi {
         auth: Auth,
         id: Path<Uuid>,
         body: Json<AgentRequest>,
-    ) -> Result<Json<Agent>, AgentErrors> {
+    ) -> Result<Updated, AgentErrors> {
         let me = auth.user(&self.services).await?;
         if body.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
             return Err(shared::AppError::validation("name", "is required").into());
         }
-        Ok(Json(
-            service::update(&self.services, &me, id.0, body.0.into())
-                .await?
-                .into(),
-        ))
+        Ok(service::update(&self.services, &me, id.0, body.0.into())
+            .await?
+            .into())
     }
 
     /// Delete an agent
@@ -308,7 +337,9 @@ impl AgentApi {
     #[oai(path = "/:id", method = "delete")]
     async fn delete(&self, auth: Auth, id: Path<Uuid>) -> Result<Deleted, AgentErrors> {
         let me = auth.user(&self.services).await?;
-        service::delete(&self.services, &me, id.0).await?;
-        Ok(Deleted::Deleted)
+        Ok(match service::delete(&self.services, &me, id.0).await? {
+            service::Applied::Now(()) => Deleted::Deleted,
+            service::Applied::Deferred(()) => Deleted::Pending,
+        })
     }
 }

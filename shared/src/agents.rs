@@ -24,6 +24,46 @@ pub const KIND_CHAT: &str = "chat";
 pub const STATUS_DRAFT: &str = "draft";
 pub const STATUS_ACTIVE: &str = "active";
 pub const SYNC_SYNCED: &str = "synced";
+/// Waiting for ElevenLabs: created or changed here, not there yet.
+pub const SYNC_PENDING: &str = "pending";
+/// Deleted here, being deleted there.
+pub const SYNC_DELETING: &str = "deleting";
+/// ElevenLabs never took the change; `sync_error` says why.
+pub const SYNC_FAILED: &str = "failed";
+
+/// Whether a change was applied on ElevenLabs now, or deferred to a job because ElevenLabs
+/// was unavailable (the API answers 202 for those).
+#[derive(Debug)]
+pub enum Applied<T> {
+    Now(T),
+    Deferred(T),
+}
+
+/// ElevenLabs down after our retries: the change is kept and retried by a job.
+fn unavailable(e: &AppError) -> bool {
+    matches!(
+        e,
+        AppError::Provider {
+            code: "provider_unavailable",
+            ..
+        }
+    )
+}
+
+/// Records the job that will push the agent to ElevenLabs, in the caller's transaction.
+async fn schedule_sync<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    services: &Services,
+    agent_id: Uuid,
+) -> AppResult<crate::entities::background_jobs::Model> {
+    Ok(crate::jobs::rearm(
+        txn,
+        &services.config,
+        crate::jobs::JobKind::AgentSync,
+        agent_id,
+    )
+    .await?)
+}
 
 /// A question the agent collects an answer to (ElevenLabs `data_collection`).
 #[derive(Debug, Clone)]
@@ -210,12 +250,13 @@ fn client(services: &Services) -> ElevenLabs {
     ElevenLabs::from_config(&services.config)
 }
 
-/// Creates the agent on ElevenLabs, then here. If ElevenLabs refuses, nothing is stored.
+/// Creates the agent on ElevenLabs, then here. If ElevenLabs refuses, nothing is stored; if it
+/// is unavailable, the agent is stored `pending` and a job creates it there later.
 pub async fn create(
     services: &Services,
     user: &CurrentUser,
     input: AgentInput,
-) -> AppResult<agents::Model> {
+) -> AppResult<Applied<agents::Model>> {
     validate(&input, true)?;
     let kind = input.kind.clone().unwrap_or_else(|| KIND_CALL.into());
     let mut body = elevenlabs_body(&input, Some(&kind));
@@ -230,26 +271,37 @@ pub async fn create(
             Retry::OnlyIfUnsent,
             "agent",
         )
-        .await?;
-    let el_id = created
-        .get("agent_id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| AppError::Provider {
-            code: "provider_error",
-            message: "ElevenLabs returned no agent id".into(),
-        })?
-        .to_string();
+        .await;
+    let el_id = match created {
+        Ok(created) => Some(
+            created
+                .get("agent_id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| AppError::Provider {
+                    code: "provider_error",
+                    message: "ElevenLabs returned no agent id".into(),
+                })?
+                .to_string(),
+        ),
+        Err(e) if unavailable(&e) => None,
+        Err(e) => return Err(e),
+    };
     let now = Utc::now();
     let row = agents::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user.id),
-        elevenlabs_agent_id: Set(Some(el_id.clone())),
+        elevenlabs_agent_id: Set(el_id.clone()),
         kind: Set(kind),
         status: Set(input.status.clone().unwrap_or_else(|| STATUS_ACTIVE.into())),
         name: Set(input.name.clone().unwrap_or_default().trim().to_string()),
         description: Set(input.description.clone()),
         config: Set(body),
-        sync_state: Set(SYNC_SYNCED.into()),
+        sync_state: Set(if el_id.is_some() {
+            SYNC_SYNCED
+        } else {
+            SYNC_PENDING
+        }
+        .into()),
         sync_error: Set(None),
         phone_number_id: Set(input
             .phone_number_id
@@ -257,23 +309,44 @@ pub async fn create(
             .filter(|p| !p.trim().is_empty())),
         created_at: Set(now),
         updated_at: Set(now),
+    };
+    let txn = crate::db::begin_write(&services.db).await?;
+    let saved = async {
+        let row = row.insert(&txn).await?;
+        let job = match el_id {
+            Some(_) => None,
+            None => Some(schedule_sync(&txn, services, row.id).await?),
+        };
+        Ok::<_, AppError>((row, job))
     }
-    .insert(&services.db)
     .await;
-    match row {
-        Ok(row) => Ok(row),
+    match saved {
+        Ok((row, job)) => {
+            txn.commit().await?;
+            match job {
+                Some(job) => {
+                    crate::jobs::ring(&services.db, &services.queue, &job).await;
+                    tracing::warn!(agent_id = %row.id, "ElevenLabs unavailable; agent creation deferred");
+                    Ok(Applied::Deferred(row))
+                }
+                None => Ok(Applied::Now(row)),
+            }
+        }
         Err(e) => {
+            drop(txn);
             // Do not leave an orphan on ElevenLabs when our insert fails.
-            let _ = client(services)
-                .request(
-                    Method::DELETE,
-                    &format!("/v1/convai/agents/{el_id}"),
-                    None,
-                    Retry::Idempotent,
-                    "agent",
-                )
-                .await;
-            Err(e.into())
+            if let Some(el_id) = el_id {
+                let _ = client(services)
+                    .request(
+                        Method::DELETE,
+                        &format!("/v1/convai/agents/{el_id}"),
+                        None,
+                        Retry::Idempotent,
+                        "agent",
+                    )
+                    .await;
+            }
+            Err(e)
         }
     }
 }
@@ -322,13 +395,14 @@ pub async fn live_config(services: &Services, user: &CurrentUser, id: Uuid) -> A
         .await
 }
 
-/// Pushes the changed fields to ElevenLabs (PATCH), then refreshes our cache.
+/// Pushes the changed fields to ElevenLabs (PATCH), then refreshes our cache. If ElevenLabs is
+/// unavailable the change is kept as a pending patch and a job applies it later.
 pub async fn update(
     services: &Services,
     user: &CurrentUser,
     id: Uuid,
     input: AgentInput,
-) -> AppResult<agents::Model> {
+) -> AppResult<Applied<agents::Model>> {
     validate(&input, false)?;
     if input.kind.is_some() {
         return Err(AppError::validation(
@@ -337,13 +411,18 @@ pub async fn update(
         ));
     }
     let agent = get(services, user, id).await?;
-    let el_id = agent
-        .elevenlabs_agent_id
-        .clone()
-        .ok_or_else(|| AppError::not_found("agent"))?;
+    if agent.sync_state == SYNC_DELETING {
+        return Err(AppError::not_found("agent"));
+    }
     let patch = elevenlabs_body(&input, None);
-    if patch.as_object().is_some_and(|o| !o.is_empty()) {
-        client(services)
+    let has_patch = patch.as_object().is_some_and(|o| !o.is_empty());
+    let mut deferred = agent.sync_state == SYNC_PENDING;
+    if has_patch && !deferred {
+        let el_id = agent
+            .elevenlabs_agent_id
+            .clone()
+            .ok_or_else(|| AppError::not_found("agent"))?;
+        match client(services)
             .request(
                 Method::PATCH,
                 &format!("/v1/convai/agents/{el_id}"),
@@ -351,9 +430,14 @@ pub async fn update(
                 Retry::Idempotent,
                 "agent",
             )
-            .await?;
+            .await
+        {
+            Ok(_) => {}
+            Err(e) if unavailable(&e) => deferred = true,
+            Err(e) => return Err(e),
+        }
     }
-    let mut active: agents::ActiveModel = agent.into();
+    let mut active: agents::ActiveModel = agent.clone().into();
     if let Some(name) = input.name {
         active.name = Set(name.trim().to_string());
     }
@@ -367,28 +451,175 @@ pub async fn update(
         active.phone_number_id = Set(Some(number).filter(|p| !p.trim().is_empty()));
     }
     active.updated_at = Set(Utc::now());
-    Ok(active.update(&services.db).await?)
+    if !(deferred && has_patch) {
+        return Ok(Applied::Now(active.update(&services.db).await?));
+    }
+    // Keep the change for the sync job: merged into the pending patch.
+    let mut config = agent.config.clone();
+    let mut pending = config
+        .get("pending_patch")
+        .cloned()
+        .unwrap_or_else(|| json!({}));
+    merge(&mut pending, &patch);
+    config["pending_patch"] = pending;
+    active.config = Set(config);
+    active.sync_state = Set(SYNC_PENDING.into());
+    let txn = crate::db::begin_write(&services.db).await?;
+    let row = active.update(&txn).await?;
+    let job = schedule_sync(&txn, services, row.id).await?;
+    txn.commit().await?;
+    crate::jobs::ring(&services.db, &services.queue, &job).await;
+    Ok(Applied::Deferred(row))
 }
 
-/// Deletes the agent on ElevenLabs (already gone there is fine) and here.
-pub async fn delete(services: &Services, user: &CurrentUser, id: Uuid) -> AppResult<()> {
+/// Deep-merges `patch` into `target`.
+fn merge(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(t), Value::Object(p)) => {
+            for (k, v) in p {
+                merge(t.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+/// Deletes the agent on ElevenLabs (already gone there is fine) and here. If ElevenLabs is
+/// unavailable the agent is marked `deleting` and a job finishes the deletion.
+pub async fn delete(services: &Services, user: &CurrentUser, id: Uuid) -> AppResult<Applied<()>> {
     let agent = get(services, user, id).await?;
     if let Some(el_id) = &agent.elevenlabs_agent_id {
-        match client(services)
-            .request(
-                Method::DELETE,
-                &format!("/v1/convai/agents/{el_id}"),
-                None,
-                Retry::Idempotent,
-                "agent",
-            )
-            .await
-        {
-            Ok(_) | Err(AppError::NotFound { .. }) => {}
+        match delete_remote(services, el_id).await {
+            Ok(()) => {}
+            Err(e) if unavailable(&e) => {
+                let mut active: agents::ActiveModel = agent.into();
+                active.sync_state = Set(SYNC_DELETING.into());
+                active.updated_at = Set(Utc::now());
+                let txn = crate::db::begin_write(&services.db).await?;
+                let row = active.update(&txn).await?;
+                let job = schedule_sync(&txn, services, row.id).await?;
+                txn.commit().await?;
+                crate::jobs::ring(&services.db, &services.queue, &job).await;
+                return Ok(Applied::Deferred(()));
+            }
             Err(e) => return Err(e),
         }
     }
     agent.delete(&services.db).await?;
+    Ok(Applied::Now(()))
+}
+
+async fn delete_remote(services: &Services, el_id: &str) -> AppResult<()> {
+    match client(services)
+        .request(
+            Method::DELETE,
+            &format!("/v1/convai/agents/{el_id}"),
+            None,
+            Retry::Idempotent,
+            "agent",
+        )
+        .await
+    {
+        Ok(_) | Err(AppError::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The `agent_sync` job: pushes a pending create, patch or delete to ElevenLabs. Unavailable
+/// or rate limited is retried; a refusal, or the last attempt, marks the agent `failed`.
+pub async fn sync(
+    services: &Services,
+    agent_id: Uuid,
+    last_attempt: bool,
+) -> Result<(), crate::jobs::JobError> {
+    use crate::jobs::JobError;
+    let Some(agent) = agents::Entity::find_by_id(agent_id)
+        .one(&services.db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let outcome = push(services, &agent).await;
+    let Err(e) = outcome else { return Ok(()) };
+    let retryable = unavailable(&e) || matches!(e, AppError::RateLimited { .. });
+    if !retryable || last_attempt {
+        let mut active: agents::ActiveModel = agent.into();
+        active.sync_state = Set(SYNC_FAILED.into());
+        active.sync_error = Set(Some(e.public_message()));
+        active.updated_at = Set(Utc::now());
+        active.update(&services.db).await?;
+    }
+    Err(if retryable {
+        JobError::Retryable(e.to_string())
+    } else {
+        JobError::Permanent(e.to_string())
+    })
+}
+
+async fn push(services: &Services, agent: &agents::Model) -> AppResult<()> {
+    match agent.sync_state.as_str() {
+        SYNC_DELETING => {
+            if let Some(el_id) = &agent.elevenlabs_agent_id {
+                delete_remote(services, el_id).await?;
+            }
+            agent.clone().delete(&services.db).await?;
+        }
+        SYNC_PENDING => {
+            let mut config = agent.config.clone();
+            let pending = config
+                .as_object_mut()
+                .and_then(|o| o.remove("pending_patch"));
+            let el_id = match &agent.elevenlabs_agent_id {
+                Some(id) => id.clone(),
+                None => {
+                    let created = client(services)
+                        .request(
+                            Method::POST,
+                            "/v1/convai/agents/create",
+                            Some(&config),
+                            Retry::OnlyIfUnsent,
+                            "agent",
+                        )
+                        .await?;
+                    let id = created
+                        .get("agent_id")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string();
+                    // Kept at once, so a failing patch below does not create it twice.
+                    agents::Entity::update_many()
+                        .col_expr(
+                            agents::Column::ElevenlabsAgentId,
+                            sea_orm::sea_query::Expr::value(id.clone()),
+                        )
+                        .filter(agents::Column::Id.eq(agent.id))
+                        .exec(&services.db)
+                        .await?;
+                    id
+                }
+            };
+            if let Some(patch) = &pending {
+                client(services)
+                    .request(
+                        Method::PATCH,
+                        &format!("/v1/convai/agents/{el_id}"),
+                        Some(patch),
+                        Retry::Idempotent,
+                        "agent",
+                    )
+                    .await?;
+                merge(&mut config, patch);
+            }
+            let mut active: agents::ActiveModel = agent.clone().into();
+            active.elevenlabs_agent_id = Set(Some(el_id));
+            active.config = Set(config);
+            active.sync_state = Set(SYNC_SYNCED.into());
+            active.sync_error = Set(None);
+            active.updated_at = Set(Utc::now());
+            active.update(&services.db).await?;
+        }
+        _ => {}
+    }
     Ok(())
 }
 

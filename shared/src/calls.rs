@@ -65,6 +65,12 @@ pub async fn start(
             "chat agents cannot place phone calls",
         ));
     }
+    if agent.sync_state != agents::SYNC_SYNCED {
+        return Err(conflict(
+            "agent_not_synced",
+            "the agent is not on ElevenLabs yet; try again shortly",
+        ));
+    }
     if agent.status != STATUS_ACTIVE {
         return Err(conflict(
             "agent_inactive",

@@ -358,3 +358,84 @@ async fn agents_without_elevenlabs_configured_are_503() {
     let resp = app.post("/api/agents", sales_agent(), Some(&token)).await;
     expect_error(resp, 503, "provider_not_configured").await;
 }
+
+on_both_backends!(
+    changes_made_while_elevenlabs_is_down_are_finished_by_a_job,
+    |backend: Backend| async move {
+        let fake = FakeElevenLabs::start().await;
+        let app = agents_app(backend, &fake).await;
+        let token = token(&app, "outage@example.com").await;
+        let wait = std::time::Duration::from_secs(30);
+
+        // Create: three 500s exhaust the request's attempts → 202 pending; the job creates it.
+        fake.fail_next(3, elevenlabs::server_error()).await;
+        let resp = app.post("/api/agents", sales_agent(), Some(&token)).await;
+        assert_eq!(resp.status(), 202);
+        let pending: Value = resp.json().await.unwrap();
+        assert_eq!(pending["sync_status"], "pending");
+        assert!(pending["elevenlabs_agent_id"].is_null());
+        app.wait_for_jobs(wait).await;
+        let path = format!("/api/agents/{}", pending["id"].as_str().unwrap());
+        let synced: Value = app.get(&path, Some(&token)).await.json().await.unwrap();
+        assert_eq!(synced["sync_status"], "synced");
+        let el_id = synced["elevenlabs_agent_id"]
+            .as_str()
+            .expect("created by the job")
+            .to_string();
+        assert_eq!(fake.agent(&el_id).unwrap()["name"], "Sales caller");
+        assert_eq!(fake.count(), 1, "created once");
+
+        // Update: kept as a pending patch, applied by the job.
+        fake.fail_next(3, elevenlabs::server_error()).await;
+        let resp = send(
+            &app,
+            reqwest::Method::PATCH,
+            &path,
+            &token,
+            Some(json!({"name": "Renamed", "first_message": "Yo"})),
+        )
+        .await;
+        assert_eq!(resp.status(), 202);
+        app.wait_for_jobs(wait).await;
+        let remote = fake.agent(&el_id).unwrap();
+        assert_eq!(remote["name"], "Renamed");
+        assert_eq!(
+            remote["conversation_config"]["agent"]["first_message"],
+            "Yo"
+        );
+        let synced: Value = app.get(&path, Some(&token)).await.json().await.unwrap();
+        assert_eq!(
+            (synced["name"].as_str(), synced["sync_status"].as_str()),
+            (Some("Renamed"), Some("synced"))
+        );
+
+        // Delete: marked deleting, finished by the job.
+        fake.fail_next(3, elevenlabs::server_error()).await;
+        assert_eq!(
+            send(&app, reqwest::Method::DELETE, &path, &token, None)
+                .await
+                .status(),
+            202
+        );
+        app.wait_for_jobs(wait).await;
+        assert!(fake.agent(&el_id).is_none());
+        expect_error(app.get(&path, Some(&token)).await, 404, "agent_not_found").await;
+
+        // Down for longer than the job's attempts: the agent shows the failure.
+        fake.fail_next(1000, elevenlabs::server_error()).await;
+        let resp = app.post("/api/agents", sales_agent(), Some(&token)).await;
+        assert_eq!(resp.status(), 202);
+        let failing: Value = resp.json().await.unwrap();
+        app.wait_for_jobs(wait).await;
+        let path = format!("/api/agents/{}", failing["id"].as_str().unwrap());
+        let failed: Value = app.get(&path, Some(&token)).await.json().await.unwrap();
+        assert_eq!(failed["sync_status"], "failed");
+        assert!(
+            failed["sync_error"]
+                .as_str()
+                .unwrap()
+                .contains("unavailable")
+        );
+        assert_eq!(fake.count(), 0);
+    }
+);

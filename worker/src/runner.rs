@@ -65,6 +65,10 @@ async fn execute(
 ) -> Result<(), JobError> {
     match JobKind::parse(&job.kind) {
         Some(JobKind::SendEmail) => send_email::run(state, job.subject_id).await,
+        Some(JobKind::AgentSync) => {
+            let last = job.attempts >= job.max_attempts;
+            shared::agents::sync(&state.services, job.subject_id, last).await
+        }
         Some(JobKind::StripeEvent) => {
             shared::billing::stripe_events::apply(&state.services, job.subject_id).await
         }

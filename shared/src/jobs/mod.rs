@@ -10,7 +10,7 @@ use uuid::Uuid;
 pub use queue::JobQueue;
 pub use store::{
     JobStatus, SweepCandidate, backoff, claim, complete, create, due_for_delivery, fail, mark_rung,
-    pending_count, ring,
+    pending_count, rearm, ring,
 };
 
 /// Every kind of job; each names the table its `subject_id` points into.
@@ -21,15 +21,19 @@ pub enum JobKind {
     SendEmail,
     /// Apply one Stripe event from the `webhook_events` inbox.
     StripeEvent,
+    /// Bring one agent's ElevenLabs copy up to date after ElevenLabs was unavailable.
+    AgentSync,
 }
 
 impl JobKind {
-    pub const ALL: &'static [JobKind] = &[JobKind::SendEmail, JobKind::StripeEvent];
+    pub const ALL: &'static [JobKind] =
+        &[JobKind::SendEmail, JobKind::StripeEvent, JobKind::AgentSync];
 
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::SendEmail => "send_email",
             JobKind::StripeEvent => "stripe_event",
+            JobKind::AgentSync => "agent_sync",
         }
     }
 

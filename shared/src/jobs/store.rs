@@ -75,6 +75,36 @@ pub async fn create<Db: ConnectionTrait>(
         .ok_or_else(|| sea_orm::DbErr::RecordNotFound("job just created".into()))
 }
 
+/// Like `create`, for subjects that need the same work again later (an agent re-synced after
+/// each change): a finished job is put back in the queue with fresh attempts.
+pub async fn rearm<Db: ConnectionTrait>(
+    db: &Db,
+    config: &Config,
+    kind: JobKind,
+    subject_id: Uuid,
+) -> Result<jobs::Model, sea_orm::DbErr> {
+    let job = create(db, config, kind, subject_id).await?;
+    if job.status != JobStatus::Succeeded.as_str() && job.status != JobStatus::Failed.as_str() {
+        return Ok(job);
+    }
+    let now = Utc::now();
+    Jobs::update_many()
+        .col_expr(Col::Status, Expr::value(JobStatus::Queued.as_str()))
+        .col_expr(Col::Attempts, Expr::value(0))
+        .col_expr(Col::LastError, Expr::value(Option::<String>::None))
+        .col_expr(Col::NextAttemptAt, Expr::value(now))
+        .col_expr(Col::EnqueuedAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(Col::FinishedAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(Col::UpdatedAt, Expr::value(now))
+        .filter(Col::Id.eq(job.id))
+        .exec(db)
+        .await?;
+    Jobs::find_by_id(job.id)
+        .one(db)
+        .await?
+        .ok_or_else(|| sea_orm::DbErr::RecordNotFound("job just re-armed".into()))
+}
+
 /// Rings the doorbell for a committed job. A queue that is down is not an error: the row stays
 /// undelivered and the sweeper rings again.
 pub async fn ring<Db: ConnectionTrait>(db: &Db, queue: &JobQueue, job: &jobs::Model) {
