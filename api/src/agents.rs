@@ -229,6 +229,32 @@ api_errors!(AgentErrors {
     503 => NotConfigured: "ElevenLabs is not configured (`provider_not_configured`).",
 });
 
+/// A voice an agent can speak with.
+#[derive(Debug, Object)]
+pub struct Voice {
+    pub voice_id: String,
+    pub name: Option<String>,
+    pub category: Option<String>,
+    pub labels: Option<serde_json::Value>,
+    pub preview_url: Option<String>,
+}
+
+/// A phone number an agent can call from.
+#[derive(Debug, Object)]
+pub struct PhoneNumber {
+    pub phone_number_id: String,
+    pub phone_number: Option<String>,
+    pub label: Option<String>,
+    /// `twilio` or `sip_trunk`.
+    pub provider: Option<String>,
+}
+
+fn text(v: &serde_json::Value, key: &str) -> Option<String> {
+    v.get(key)
+        .and_then(serde_json::Value::as_str)
+        .map(String::from)
+}
+
 pub struct AgentApi {
     pub services: Services,
 }
@@ -274,6 +300,52 @@ impl AgentApi {
                 service::Applied::Deferred(a) => Created::Pending(Json(a.into())),
             },
         )
+    }
+
+    /// Voices
+    ///
+    /// Voices available to agents, from ElevenLabs (reused for a minute).
+    #[oai(path = "/voices", method = "get")]
+    async fn voices(&self, auth: Auth) -> Result<Json<Vec<Voice>>, AgentErrors> {
+        auth.user(&self.services).await?;
+        let voices = service::voices(&self.services).await?;
+        Ok(Json(
+            voices
+                .iter()
+                .filter_map(|v| {
+                    Some(Voice {
+                        voice_id: text(v, "voice_id")?,
+                        name: text(v, "name"),
+                        category: text(v, "category"),
+                        labels: v.get("labels").filter(|l| !l.is_null()).cloned(),
+                        preview_url: text(v, "preview_url"),
+                    })
+                })
+                .collect(),
+        ))
+    }
+
+    /// Phone numbers
+    ///
+    /// Numbers agents can call from (Twilio or SIP trunk), from ElevenLabs (reused for a
+    /// minute). Give one to an agent as `phone_number_id`.
+    #[oai(path = "/phone-numbers", method = "get")]
+    async fn phone_numbers(&self, auth: Auth) -> Result<Json<Vec<PhoneNumber>>, AgentErrors> {
+        auth.user(&self.services).await?;
+        let numbers = service::phone_numbers(&self.services).await?;
+        Ok(Json(
+            numbers
+                .iter()
+                .filter_map(|n| {
+                    Some(PhoneNumber {
+                        phone_number_id: text(n, "phone_number_id")?,
+                        phone_number: text(n, "phone_number"),
+                        label: text(n, "label"),
+                        provider: text(n, "provider"),
+                    })
+                })
+                .collect(),
+        ))
     }
 
     /// One agent

@@ -623,6 +623,53 @@ async fn push(services: &Services, agent: &agents::Model) -> AppResult<()> {
     Ok(())
 }
 
+/// How long voice and phone-number listings are reused.
+const LISTING_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Voices the agents can speak with: `{voice_id, name, category, labels, preview_url}`.
+pub async fn voices(services: &Services) -> AppResult<Vec<Value>> {
+    let answer = client(services)
+        .cached_get("/v1/voices", LISTING_TTL, "voice")
+        .await?;
+    Ok(answer
+        .get("voices")
+        .and_then(Value::as_array)
+        .map(|voices| {
+            voices
+                .iter()
+                .map(|v| {
+                    json!({
+                        "voice_id": v.get("voice_id"), "name": v.get("name"),
+                        "category": v.get("category"), "labels": v.get("labels"),
+                        "preview_url": v.get("preview_url")
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Phone numbers agents can call from: `{phone_number_id, phone_number, label, provider}`.
+pub async fn phone_numbers(services: &Services) -> AppResult<Vec<Value>> {
+    let answer = client(services)
+        .cached_get("/v1/convai/phone-numbers", LISTING_TTL, "phone_number")
+        .await?;
+    Ok(answer
+        .as_array()
+        .map(|numbers| {
+            numbers
+                .iter()
+                .map(|n| {
+                    json!({
+                        "phone_number_id": n.get("phone_number_id"), "phone_number": n.get("phone_number"),
+                        "label": n.get("label"), "provider": n.get("provider")
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

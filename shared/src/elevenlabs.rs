@@ -13,6 +13,12 @@ use crate::{
     error::{AppError, AppResult},
 };
 
+/// Answers of slow-changing listings (voices, phone numbers), kept briefly and shared by all
+/// clients of the process.
+static CACHE: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Value)>>,
+> = std::sync::LazyLock::new(Default::default);
+
 #[derive(Clone)]
 pub struct ElevenLabs {
     http: reqwest::Client,
@@ -117,6 +123,29 @@ impl ElevenLabs {
                 }
             }
         }
+    }
+
+    /// A GET answered from a cache of `ttl`, keyed by the base URL and path.
+    pub async fn cached_get(
+        &self,
+        path: &str,
+        ttl: Duration,
+        resource: &'static str,
+    ) -> AppResult<Value> {
+        let key = format!("{}{path}", self.base);
+        if let Some((at, value)) = CACHE.lock().expect("cache lock").get(&key)
+            && at.elapsed() < ttl
+        {
+            return Ok(value.clone());
+        }
+        let value = self
+            .request(Method::GET, path, None, Retry::Idempotent, resource)
+            .await?;
+        CACHE
+            .lock()
+            .expect("cache lock")
+            .insert(key, (std::time::Instant::now(), value.clone()));
+        Ok(value)
     }
 
     fn backoff(&self, attempt: u32) -> Duration {

@@ -59,6 +59,10 @@ impl FakeElevenLabs {
                 let mut agents = store.lock().unwrap();
                 let now = chrono::Utc::now().timestamp();
                 match (req.method.as_str(), path.as_str()) {
+                    ("GET", "/v1/voices") => ResponseTemplate::new(200).set_body_json(json!({"voices": [
+                        {"voice_id": "voice_rachel", "name": "Rachel", "category": "premade", "labels": {"accent": "american"}, "preview_url": "https://example.test/rachel.mp3", "settings": null},
+                        {"voice_id": "voice_adam", "name": "Adam", "category": "premade", "labels": {}, "preview_url": null}
+                    ]})),
                     ("GET", "/v1/convai/phone-numbers") => ResponseTemplate::new(200).set_body_json(json!([
                         {"phone_number_id": TWILIO_NUMBER_ID, "phone_number": "+14155550100", "label": "Sales", "provider": "twilio", "assigned_agent": null},
                         {"phone_number_id": SIP_NUMBER_ID, "phone_number": "+14155550101", "label": "Trunk", "provider": "sip_trunk", "assigned_agent": null}

@@ -439,3 +439,39 @@ on_both_backends!(
         assert_eq!(fake.count(), 0);
     }
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn voices_and_phone_numbers_come_from_elevenlabs() {
+    let fake = FakeElevenLabs::start().await;
+    let app = agents_app(Backend::Sqlite, &fake).await;
+    let token = token(&app, "lists@example.com").await;
+    let voices: Value = app
+        .get("/api/agents/voices", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(voices[0]["voice_id"], "voice_rachel");
+    assert_eq!(voices[0]["labels"]["accent"], "american");
+    assert_eq!(voices.as_array().unwrap().len(), 2);
+    let numbers: Value = app
+        .get("/api/agents/phone-numbers", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(numbers[0]["provider"], "twilio");
+    assert_eq!(numbers[1]["provider"], "sip_trunk");
+    // Reused for a minute: an outage right after does not show.
+    fake.fail_next(10, elevenlabs::server_error()).await;
+    assert_eq!(
+        app.get("/api/agents/voices", Some(&token)).await.status(),
+        200
+    );
+    expect_error(
+        app.get("/api/agents/voices", None).await,
+        401,
+        "missing_token",
+    )
+    .await;
+}
