@@ -16,7 +16,6 @@ use uuid::Uuid;
 use crate::{
     api_errors,
     billing::{default_page, default_per_page},
-    pagination::Page,
     security::Auth,
     tags::Tag,
 };
@@ -134,6 +133,43 @@ impl From<AgentRequest> for AgentInput {
     }
 }
 
+/// What an agent card shows.
+#[derive(Debug, Object)]
+pub struct AgentStats {
+    pub calls: i64,
+    pub minutes: f64,
+    pub credits_used: i64,
+    pub last_call_at: Option<DateTime<Utc>>,
+    /// Mean `total_score` of the agent's lead analytics.
+    pub average_lead_score: Option<f64>,
+    /// Share of completed calls judged successful (0 to 1).
+    pub success_rate: Option<f64>,
+}
+
+impl From<service::AgentStats> for AgentStats {
+    fn from(s: service::AgentStats) -> Self {
+        Self {
+            calls: s.calls,
+            minutes: s.minutes,
+            credits_used: s.credits_used,
+            last_call_at: s.last_call_at,
+            average_lead_score: s.average_lead_score,
+            success_rate: s.success_rate,
+        }
+    }
+}
+
+/// A page of agents.
+#[derive(Debug, Object)]
+pub struct AgentPage {
+    pub items: Vec<Agent>,
+    pub page: u64,
+    pub per_page: u64,
+    pub total: u64,
+    /// True when ElevenLabs could not be asked and names come from our copy.
+    pub stale: bool,
+}
+
 /// An agent as the agent manager shows it.
 #[derive(Debug, Object)]
 pub struct Agent {
@@ -157,6 +193,8 @@ pub struct Agent {
     pub phone_number_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Calls, minutes, credits, last call, lead score and success (in lists and reads).
+    pub stats: Option<AgentStats>,
 }
 
 impl From<agents::Model> for Agent {
@@ -175,6 +213,7 @@ impl From<agents::Model> for Agent {
             phone_number_id: a.phone_number_id,
             created_at: a.created_at,
             updated_at: a.updated_at,
+            stats: None,
         }
     }
 }
@@ -277,14 +316,39 @@ impl AgentApi {
             validator(minimum(value = "1"), maximum(value = "100"))
         )]
         per_page: Query<u64>,
-    ) -> Result<Json<Page<Agent>>, AgentErrors> {
+    ) -> Result<Json<AgentPage>, AgentErrors> {
         let me = auth.user(&self.services).await?;
         let kind = agent_type.0.map(|t| match t {
             AgentType::Call => service::KIND_CALL,
             AgentType::Chat => service::KIND_CHAT,
         });
         let (rows, total) = service::list(&self.services, &me, kind, page.0, per_page.0).await?;
-        Ok(Json(Page::of(rows, page.0, per_page.0, total)))
+        let ids: Vec<Uuid> = rows.iter().map(|a| a.id).collect();
+        let mut stats = service::stats(&self.services, &ids).await?;
+        let live = service::live_names(&self.services).await;
+        let items = rows
+            .into_iter()
+            .map(|row| {
+                let live_name = row
+                    .elevenlabs_agent_id
+                    .as_ref()
+                    .and_then(|el| live.as_ref()?.get(el).cloned());
+                let id = row.id;
+                let mut agent = Agent::from(row);
+                if let Some(name) = live_name {
+                    agent.name = name;
+                }
+                agent.stats = Some(stats.remove(&id).unwrap_or_default().into());
+                agent
+            })
+            .collect();
+        Ok(Json(AgentPage {
+            items,
+            page: page.0,
+            per_page: per_page.0,
+            total,
+            stale: live.is_none(),
+        }))
     }
 
     /// Create an agent
@@ -352,7 +416,14 @@ impl AgentApi {
     #[oai(path = "/:id", method = "get")]
     async fn get(&self, auth: Auth, id: Path<Uuid>) -> Result<Json<Agent>, AgentErrors> {
         let me = auth.user(&self.services).await?;
-        Ok(Json(service::get(&self.services, &me, id.0).await?.into()))
+        let row = service::get(&self.services, &me, id.0).await?;
+        let stats = service::stats(&self.services, &[row.id])
+            .await?
+            .remove(&row.id)
+            .unwrap_or_default();
+        let mut agent = Agent::from(row);
+        agent.stats = Some(stats.into());
+        Ok(Json(agent))
     }
 
     /// Live ElevenLabs configuration

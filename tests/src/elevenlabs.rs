@@ -86,6 +86,13 @@ impl FakeElevenLabs {
                             ResponseTemplate::new(200).set_body_json(json!({"success": true, "message": "Success", "conversation_id": conversation, "sip_call_id": "sip-1"}))
                         }
                     }
+                    ("GET", "/v1/convai/agents") => {
+                        let list: Vec<Value> = agents
+                            .values()
+                            .map(|a| json!({"agent_id": a["agent_id"], "name": a["name"], "tags": [], "created_at_unix_secs": a["metadata"]["created_at_unix_secs"]}))
+                            .collect();
+                        ResponseTemplate::new(200).set_body_json(json!({"agents": list, "has_more": false, "next_cursor": null}))
+                    }
                     ("POST", "/v1/convai/agents/create") => {
                         if !body.get("conversation_config").is_some_and(Value::is_object) {
                             return ResponseTemplate::new(422).set_body_json(json!({"detail": [

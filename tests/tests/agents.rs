@@ -475,3 +475,127 @@ async fn voices_and_phone_numbers_come_from_elevenlabs() {
     )
     .await;
 }
+
+async fn add_call(
+    app: &TestApp,
+    user: uuid::Uuid,
+    agent: uuid::Uuid,
+    secs: i32,
+    status: &str,
+    success: Option<&str>,
+    score: Option<i32>,
+) {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    use shared::entities::{calls, lead_analytics};
+    let now = chrono::Utc::now();
+    let call = calls::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        user_id: Set(user),
+        agent_id: Set(Some(agent)),
+        contact_id: Set(None),
+        channel: Set("call".into()),
+        direction: Set("outbound".into()),
+        elevenlabs_conversation_id: Set(Some(format!("conv_{}", uuid::Uuid::new_v4().simple()))),
+        phone_number: Set(Some("+14155552671".into())),
+        status: Set(status.into()),
+        failure_reason: Set(None),
+        duration_secs: Set(secs),
+        credits_charged: Set(i64::from((secs + 59) / 60)),
+        summary: Set(None),
+        summary_title: Set(None),
+        call_successful: Set(success.map(String::from)),
+        recording_key: Set(None),
+        metadata: Set(json!({})),
+        started_at: Set(Some(now)),
+        completed_at: Set(Some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&app.services.db)
+    .await
+    .unwrap();
+    if let Some(score) = score {
+        lead_analytics::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            call_id: Set(call.id),
+            user_id: Set(user),
+            contact_id: Set(None),
+            intent_level: Set(None),
+            intent_score: Set(0),
+            urgency_level: Set(None),
+            urgency_score: Set(0),
+            budget_constraint: Set(None),
+            budget_score: Set(0),
+            fit_alignment: Set(None),
+            fit_score: Set(0),
+            engagement_health: Set(None),
+            engagement_score: Set(0),
+            total_score: Set(score),
+            lead_status_tag: Set("warm".into()),
+            reasoning: Set(json!({})),
+            cta_interactions: Set(json!({})),
+            data_collection: Set(json!({})),
+            created_at: Set(now),
+        }
+        .insert(&app.services.db)
+        .await
+        .unwrap();
+    }
+}
+
+on_both_backends!(
+    agent_cards_show_stats_and_live_names,
+    |backend: Backend| async move {
+        let fake = FakeElevenLabs::start().await;
+        let app = agents_app(backend, &fake).await;
+        let session = register(&app, "cards@example.com").await;
+        let token = session["access_token"].as_str().unwrap().to_string();
+        let user: uuid::Uuid = session["user"]["id"].as_str().unwrap().parse().unwrap();
+        let agent: Value = app
+            .post("/api/agents", sales_agent(), Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let id: uuid::Uuid = agent["id"].as_str().unwrap().parse().unwrap();
+        add_call(&app, user, id, 90, "completed", Some("success"), Some(80)).await;
+        add_call(&app, user, id, 30, "completed", Some("failure"), Some(60)).await;
+        add_call(&app, user, id, 0, "failed", None, None).await;
+
+        // ElevenLabs down: the list answers from our copy and says so.
+        fake.fail_next(3, elevenlabs::server_error()).await;
+        let list: Value = app
+            .get("/api/agents", Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(list["stale"], true);
+        let stats = &list["items"][0]["stats"];
+        assert_eq!(stats["calls"], 3);
+        assert_eq!(stats["minutes"], 2.0);
+        assert_eq!(stats["credits_used"], 3);
+        assert_eq!(stats["success_rate"], 0.5);
+        assert_eq!(stats["average_lead_score"], 70.0);
+        assert!(stats["last_call_at"].is_string());
+
+        // Renamed on ElevenLabs directly: the live name shows.
+        let el_id = agent["elevenlabs_agent_id"].as_str().unwrap().to_string();
+        fake.agents.lock().unwrap().get_mut(&el_id).unwrap()["name"] = json!("Renamed upstream");
+        let list: Value = app
+            .get("/api/agents", Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(list["stale"], false);
+        assert_eq!(list["items"][0]["name"], "Renamed upstream");
+        let one: Value = app
+            .get(&format!("/api/agents/{id}"), Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(one["stats"]["calls"], 3);
+    }
+);
