@@ -636,6 +636,18 @@ pub struct AgentStats {
     pub success_rate: Option<f64>,
 }
 
+/// One grouped row of `stats`.
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct StatsRow {
+    agent_id: Option<Uuid>,
+    calls: i64,
+    secs: Option<i64>,
+    credits: Option<i64>,
+    last_call: Option<chrono::DateTime<Utc>>,
+    successes: Option<i64>,
+    completed: Option<i64>,
+}
+
 /// Stats of the given agents, aggregated by the database (two grouped queries whatever the
 /// number of calls).
 pub async fn stats(
@@ -653,15 +665,7 @@ pub async fn stats(
         return Ok(out);
     }
     let db = &services.db;
-    let rows: Vec<(
-        Option<Uuid>,
-        i64,
-        Option<i64>,
-        Option<i64>,
-        Option<chrono::DateTime<Utc>>,
-        Option<i64>,
-        Option<i64>,
-    )> = calls::Entity::find()
+    let rows: Vec<StatsRow> = calls::Entity::find()
         .select_only()
         .column(calls::Column::AgentId)
         .column_as(Expr::cust("COUNT(*)"), "calls")
@@ -683,11 +687,19 @@ pub async fn stats(
         )
         .filter(calls::Column::AgentId.is_in(agent_ids.iter().copied()))
         .group_by(calls::Column::AgentId)
-        .into_tuple()
+        .into_model::<StatsRow>()
         .all(db)
         .await?;
-    for (agent, calls_n, secs, credits, last, successes, completed) in rows {
-        let Some(agent) = agent else { continue };
+    for row in rows {
+        let Some(agent) = row.agent_id else { continue };
+        let (calls_n, secs, credits, last, successes, completed) = (
+            row.calls,
+            row.secs,
+            row.credits,
+            row.last_call,
+            row.successes,
+            row.completed,
+        );
         let completed = completed.unwrap_or(0);
         out.insert(
             agent,
