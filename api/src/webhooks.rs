@@ -4,6 +4,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, param::Header, payload::Json};
 use shared::{
     Services,
     billing::stripe_events,
+    conversations,
     jobs::JobKind,
     webhooks::{self, Delivery},
 };
@@ -30,6 +31,12 @@ api_errors!(StripeWebhookErrors {
     503 => Unavailable: "Webhook secret not configured, or the database is down (Stripe retries).",
 });
 
+api_errors!(ElevenLabsWebhookErrors {
+    400 => Rejected: "Not an ElevenLabs post-call event; nothing is stored.",
+    401 => Unauthorized: "Missing, forged or stale signature; nothing is stored (ElevenLabs does not retry).",
+    503 => Unavailable: "Webhook secret not configured, or the database is down (ElevenLabs retries).",
+});
+
 pub struct WebhookApi {
     pub services: Services,
 }
@@ -42,6 +49,40 @@ impl WebhookApi {
     /// `checkout.session.async_payment_succeeded`, `checkout.session.async_payment_failed`,
     /// `checkout.session.expired`, `charge.succeeded` and `charge.refunded`. The `Stripe-Signature` header is
     /// verified over the raw body with `STRIPE_WEBHOOK_SECRET`; each event id is stored once.
+    #[oai(path = "/elevenlabs", method = "post")]
+    /// ElevenLabs post-call events
+    ///
+    /// Set this URL as the post-call webhook of the ElevenLabs workspace (events
+    /// `post_call_transcription` and `call_initiation_failure`) with one of
+    /// `ELEVENLABS_WEBHOOK_SECRETS`. The `ElevenLabs-Signature` header is verified over the raw
+    /// body; each type + conversation is stored once and applied in the background.
+    async fn elevenlabs(
+        &self,
+        #[oai(name = "ElevenLabs-Signature")] signature: Header<Option<String>>,
+        body: RawJson,
+    ) -> Result<ReceivedResponse, ElevenLabsWebhookErrors> {
+        let now = chrono::Utc::now().timestamp();
+        conversations::verify(&self.services.config, signature.0.as_deref(), &body.0, now)?;
+        let envelope = conversations::Envelope::parse(&body.0)?;
+        let key = envelope.dedup_key();
+        let new = webhooks::receive(
+            &self.services,
+            JobKind::ConversationEvent,
+            Delivery {
+                provider: "elevenlabs",
+                external_id: &key,
+                event_type: &envelope.event_type,
+                payload: &body.0,
+            },
+        )
+        .await?;
+        tracing::info!(event = %key, new, "elevenlabs event received");
+        Ok(ReceivedResponse::Ok(Json(Received {
+            received: true,
+            new,
+        })))
+    }
+
     #[oai(path = "/stripe", method = "post")]
     async fn stripe(
         &self,

@@ -129,6 +129,9 @@ pub struct Config {
     pub elevenlabs_max_retry_after_secs: u64,
     /// Outbound calls a user may have in flight (`initiated` or `in_progress`) at once.
     pub max_concurrent_calls: u64,
+    /// Secrets of the ElevenLabs post-call webhook; two may be listed during a rotation.
+    #[serde(deserialize_with = "comma_list")]
+    pub elevenlabs_webhook_secrets: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -230,6 +233,7 @@ impl Default for Config {
             elevenlabs_backoff_base_ms: 500,
             elevenlabs_max_retry_after_secs: 60,
             max_concurrent_calls: 5,
+            elevenlabs_webhook_secrets: Vec::new(),
         }
     }
 }

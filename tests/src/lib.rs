@@ -7,6 +7,7 @@ pub mod app;
 pub mod elevenlabs;
 pub mod fake_http;
 pub mod jwt;
+pub mod post_call;
 pub mod redis_server;
 pub mod smtp;
 pub mod stripe;

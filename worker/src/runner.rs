@@ -69,6 +69,9 @@ async fn execute(
             let last = job.attempts >= job.max_attempts;
             shared::agents::sync(&state.services, job.subject_id, last).await
         }
+        Some(JobKind::ConversationEvent) => {
+            shared::conversations::apply(&state.services, job.subject_id).await
+        }
         Some(JobKind::StripeEvent) => {
             shared::billing::stripe_events::apply(&state.services, job.subject_id).await
         }

@@ -23,17 +23,24 @@ pub enum JobKind {
     StripeEvent,
     /// Bring one agent's ElevenLabs copy up to date after ElevenLabs was unavailable.
     AgentSync,
+    /// Apply one ElevenLabs post-call event from the `webhook_events` inbox.
+    ConversationEvent,
 }
 
 impl JobKind {
-    pub const ALL: &'static [JobKind] =
-        &[JobKind::SendEmail, JobKind::StripeEvent, JobKind::AgentSync];
+    pub const ALL: &'static [JobKind] = &[
+        JobKind::SendEmail,
+        JobKind::StripeEvent,
+        JobKind::AgentSync,
+        JobKind::ConversationEvent,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             JobKind::SendEmail => "send_email",
             JobKind::StripeEvent => "stripe_event",
             JobKind::AgentSync => "agent_sync",
+            JobKind::ConversationEvent => "conversation_event",
         }
     }
 

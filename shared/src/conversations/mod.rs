@@ -1,0 +1,506 @@
+//! ElevenLabs post-call webhooks: signature verification at intake, and applying a stored event
+//! in the worker — call, transcript turns, lead analytics, credit charge and contact, in one
+//! transaction, once per conversation.
+
+pub mod lead;
+
+use chrono::{TimeZone, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter,
+    sea_query::OnConflict,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::Sha256;
+use uuid::Uuid;
+
+use crate::{
+    Config, Services,
+    calls::{STATUS_COMPLETED, STATUS_FAILED},
+    credits,
+    entities::{agents, calls, contacts, lead_analytics, transcripts, webhook_events},
+    error::{AppError, AppResult},
+    jobs::JobError,
+    webhooks,
+};
+
+/// Oldest and most future-dated signature timestamps accepted (ElevenLabs' SDKs use 30 min).
+const MAX_AGE_SECS: i64 = 30 * 60;
+const MAX_FUTURE_SECS: i64 = 5 * 60;
+
+/// Verifies `ElevenLabs-Signature: t=<unix>,v0=<hex HMAC-SHA256(secret, "t.body")>` against
+/// any configured secret, in constant time, before anything is parsed.
+pub fn verify(config: &Config, header: Option<&str>, body: &[u8], now: i64) -> AppResult<()> {
+    if config.elevenlabs_webhook_secrets.is_empty() {
+        return Err(AppError::unavailable(
+            "webhook_not_configured",
+            "the ElevenLabs webhook secret is not configured",
+        ));
+    }
+    let invalid = || {
+        AppError::unauthorized(
+            "invalid_signature",
+            "the ElevenLabs signature does not match",
+        )
+    };
+    let header = header.ok_or_else(|| {
+        AppError::unauthorized(
+            "missing_signature",
+            "the ElevenLabs-Signature header is missing",
+        )
+    })?;
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
+            Some(("v0", sig)) => signatures.push(hex::decode(sig).map_err(|_| invalid())?),
+            _ => {}
+        }
+    }
+    let timestamp = timestamp.ok_or_else(invalid)?;
+    if now - timestamp > MAX_AGE_SECS || timestamp - now > MAX_FUTURE_SECS {
+        return Err(AppError::unauthorized(
+            "stale_signature",
+            "the signature timestamp is too old or in the future",
+        ));
+    }
+    let matches = config.elevenlabs_webhook_secrets.iter().any(|secret| {
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+            return false;
+        };
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        signatures
+            .iter()
+            .any(|sig| mac.clone().verify_slice(sig).is_ok())
+    });
+    if matches { Ok(()) } else { Err(invalid()) }
+}
+
+/// The envelope fields the intake needs.
+#[derive(Debug, Deserialize)]
+pub struct Envelope {
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub data: EnvelopeData,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EnvelopeData {
+    pub conversation_id: String,
+}
+
+impl Envelope {
+    pub fn parse(body: &[u8]) -> AppResult<Self> {
+        serde_json::from_slice(body).map_err(|_| {
+            AppError::bad_request("invalid_event", "not an ElevenLabs post-call event")
+        })
+    }
+
+    /// Retries are byte-identical: the type and conversation identify a delivery.
+    pub fn dedup_key(&self) -> String {
+        format!("{}:{}", self.event_type, self.data.conversation_id)
+    }
+}
+
+fn app_to_job(e: AppError) -> JobError {
+    JobError::Retryable(e.to_string())
+}
+
+async fn mark(
+    services: &Services,
+    row: &webhook_events::Model,
+    status: &str,
+    error: Option<String>,
+    user: Option<Uuid>,
+) -> Result<(), JobError> {
+    webhooks::mark(&services.db, row.id, status, error, user)
+        .await
+        .map_err(app_to_job)
+}
+
+/// Applies one stored ElevenLabs event; safe to run any number of times.
+pub async fn apply(services: &Services, inbox_id: Uuid) -> Result<(), JobError> {
+    let row = webhook_events::Entity::find_by_id(inbox_id)
+        .one(&services.db)
+        .await?
+        .ok_or_else(|| JobError::Permanent(format!("inbox row {inbox_id} is gone")))?;
+    if row.status != webhooks::STATUS_RECEIVED {
+        return Ok(());
+    }
+    let event: Value = match serde_json::from_slice(&row.payload) {
+        Ok(v) => v,
+        Err(e) => {
+            mark(
+                services,
+                &row,
+                "failed",
+                Some(format!("unreadable event: {e}")),
+                None,
+            )
+            .await?;
+            return Ok(());
+        }
+    };
+    let data = &event["data"];
+    let el_agent = data
+        .get("agent_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let agent = agents::Entity::find()
+        .filter(agents::Column::ElevenlabsAgentId.eq(el_agent))
+        .one(&services.db)
+        .await?;
+    let Some(agent) = agent else {
+        tracing::warn!(event = %row.external_id, el_agent, "post-call event for an unknown agent");
+        return mark(
+            services,
+            &row,
+            webhooks::STATUS_UNROUTABLE,
+            Some(format!("unknown agent {el_agent}")),
+            None,
+        )
+        .await;
+    };
+    match row.event_type.as_str() {
+        "post_call_transcription" => transcription(services, &row, &agent, data).await,
+        "call_initiation_failure" => initiation_failure(services, &row, &agent, data).await,
+        _ => {
+            mark(
+                services,
+                &row,
+                webhooks::STATUS_IGNORED,
+                None,
+                Some(agent.user_id),
+            )
+            .await
+        }
+    }
+}
+
+fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter()
+        .try_fold(v, |node, key| node.get(*key))?
+        .as_str()
+}
+
+fn int(v: &Value, path: &[&str]) -> Option<i64> {
+    path.iter()
+        .try_fold(v, |node, key| node.get(*key))?
+        .as_i64()
+}
+
+/// The call of a conversation, created when it was not started through us (inbound calls).
+async fn call_for<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    agent: &agents::Model,
+    conversation: &str,
+    direction: &str,
+) -> AppResult<calls::Model> {
+    let now = Utc::now();
+    let row = calls::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(agent.user_id),
+        agent_id: Set(Some(agent.id)),
+        contact_id: Set(None),
+        channel: Set(if agent.kind == crate::agents::KIND_CHAT {
+            "chat"
+        } else {
+            "call"
+        }
+        .into()),
+        direction: Set(direction.into()),
+        elevenlabs_conversation_id: Set(Some(conversation.into())),
+        phone_number: Set(None),
+        status: Set(crate::calls::STATUS_IN_PROGRESS.into()),
+        failure_reason: Set(None),
+        duration_secs: Set(0),
+        credits_charged: Set(0),
+        summary: Set(None),
+        summary_title: Set(None),
+        call_successful: Set(None),
+        recording_key: Set(None),
+        metadata: Set(json!({})),
+        started_at: Set(None),
+        completed_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    calls::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(calls::Column::ElevenlabsConversationId)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    calls::Entity::find()
+        .filter(calls::Column::ElevenlabsConversationId.eq(conversation))
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::internal("call row vanished"))
+}
+
+/// The owner's contact for an external number, created if new.
+async fn contact_for<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    user_id: Uuid,
+    raw: &str,
+    name: Option<&str>,
+) -> AppResult<Option<contacts::Model>> {
+    let Ok(phone) = crate::phone::normalize("external_number", raw, "US") else {
+        return Ok(None);
+    };
+    let now = Utc::now();
+    let row = contacts::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        name: Set(name.unwrap_or(&phone).to_string()),
+        phone_e164: Set(phone.clone()),
+        phone_raw: Set(raw.to_string()),
+        email: Set(None),
+        company: Set(None),
+        tags: Set(json!([])),
+        notes: Set(None),
+        custom_fields: Set(json!({})),
+        do_not_call: Set(false),
+        last_call_summary: Set(None),
+        last_interaction_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    contacts::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([contacts::Column::UserId, contacts::Column::PhoneE164])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    Ok(contacts::Entity::find()
+        .filter(contacts::Column::UserId.eq(user_id))
+        .filter(contacts::Column::PhoneE164.eq(phone))
+        .one(txn)
+        .await?)
+}
+
+async fn transcription(
+    services: &Services,
+    row: &webhook_events::Model,
+    agent: &agents::Model,
+    data: &Value,
+) -> Result<(), JobError> {
+    let conversation = text(data, &["conversation_id"])
+        .unwrap_or_default()
+        .to_string();
+    let mut problems = Vec::new();
+    let duration = int(data, &["metadata", "call_duration_secs"]);
+    if duration.is_none() {
+        problems.push("metadata.call_duration_secs missing".to_string());
+    }
+    let direction = text(data, &["metadata", "phone_call", "direction"]).unwrap_or("inbound");
+    let txn = crate::db::begin_write(&services.db).await?;
+    let call = call_for(&txn, agent, &conversation, direction)
+        .await
+        .map_err(app_to_job)?;
+    if call.status == STATUS_COMPLETED {
+        drop(txn);
+        return mark(
+            services,
+            row,
+            webhooks::STATUS_PROCESSED,
+            None,
+            Some(agent.user_id),
+        )
+        .await;
+    }
+    let external = text(data, &["metadata", "phone_call", "external_number"]);
+    let contact_name = text(
+        data,
+        &[
+            "conversation_initiation_client_data",
+            "dynamic_variables",
+            "name",
+        ],
+    )
+    .or_else(|| {
+        text(
+            data,
+            &[
+                "conversation_initiation_client_data",
+                "dynamic_variables",
+                "contact_name",
+            ],
+        )
+    });
+    let contact = match (call.contact_id, external) {
+        (Some(id), _) => contacts::Entity::find_by_id(id).one(&txn).await?,
+        (None, Some(number)) => contact_for(&txn, agent.user_id, number, contact_name)
+            .await
+            .map_err(app_to_job)?,
+        (None, None) => None,
+    };
+
+    // Transcript turns, replaced as a whole so a retried event cannot duplicate them.
+    transcripts::Entity::delete_many()
+        .filter(transcripts::Column::CallId.eq(call.id))
+        .exec(&txn)
+        .await?;
+    let turns = data
+        .get("transcript")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_else(|| {
+            problems.push("transcript missing".into());
+            Vec::new()
+        });
+    let now = Utc::now();
+    let mut full_text = Vec::new();
+    let rows: Vec<transcripts::ActiveModel> = turns
+        .iter()
+        .enumerate()
+        .filter_map(|(seq, turn)| {
+            let message = turn.get("message").and_then(Value::as_str)?;
+            let speaker = if turn.get("role").and_then(Value::as_str) == Some("agent") {
+                "agent"
+            } else {
+                "user"
+            };
+            full_text.push(format!("{speaker}: {message}"));
+            Some(transcripts::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                call_id: Set(call.id),
+                seq: Set(seq as i32),
+                speaker: Set(speaker.into()),
+                text: Set(message.into()),
+                time_in_call_secs: Set(turn
+                    .get("time_in_call_secs")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0) as i32),
+                created_at: Set(now),
+            })
+        })
+        .collect();
+    if !rows.is_empty() {
+        transcripts::Entity::insert_many(rows)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+
+    // Lead analytics: one row per call (history), parsed tolerantly.
+    let analysis = &data["analysis"];
+    let scores = lead::parse(analysis);
+    lead_analytics::Entity::delete_many()
+        .filter(lead_analytics::Column::CallId.eq(call.id))
+        .exec(&txn)
+        .await?;
+    scores
+        .to_row(call.id, agent.user_id, contact.as_ref().map(|c| c.id))
+        .insert(&txn)
+        .await?;
+
+    // The charge: once per conversation, even below zero.
+    let charged = match duration {
+        Some(secs) => {
+            let applied = credits::charge_call(
+                &txn,
+                agent.user_id,
+                &conversation,
+                Some(secs),
+                Some(agent.id),
+                Some(call.id),
+            )
+            .await
+            .map_err(app_to_job)?;
+            -applied.row.amount
+        }
+        None => 0,
+    };
+    let summary = text(analysis, &["transcript_summary"]).map(String::from);
+    let started = int(data, &["metadata", "start_time_unix_secs"])
+        .and_then(|t| Utc.timestamp_opt(t, 0).single());
+    let mut metadata = json!({
+        "termination_reason": text(data, &["metadata", "termination_reason"]),
+        "cost": int(data, &["metadata", "cost"]),
+        "main_language": text(data, &["metadata", "main_language"]),
+        "full_text": full_text.join("\n"),
+    });
+    if !problems.is_empty() {
+        metadata["problems"] = json!(problems);
+        tracing::warn!(conversation, ?problems, "post-call event was incomplete");
+    }
+    let mut active: calls::ActiveModel = call.into();
+    active.status = Set(STATUS_COMPLETED.into());
+    active.duration_secs = Set(duration.unwrap_or(0) as i32);
+    active.credits_charged = Set(charged);
+    active.summary = Set(summary.clone());
+    active.summary_title = Set(text(analysis, &["call_summary_title"]).map(String::from));
+    active.call_successful = Set(text(analysis, &["call_successful"]).map(String::from));
+    active.contact_id = Set(contact.as_ref().map(|c| c.id));
+    if let Some(number) = external {
+        active.phone_number = Set(Some(number.to_string()));
+    }
+    if let Some(started) = started {
+        active.started_at = Set(Some(started));
+    }
+    active.metadata = Set(metadata);
+    active.completed_at = Set(Some(now));
+    active.updated_at = Set(now);
+    active.update(&txn).await?;
+    if let Some(contact) = contact {
+        let mut c: contacts::ActiveModel = contact.into();
+        c.last_call_summary = Set(summary);
+        c.last_interaction_at = Set(Some(now));
+        c.updated_at = Set(now);
+        c.update(&txn).await?;
+    }
+    webhooks::mark(
+        &txn,
+        row.id,
+        webhooks::STATUS_PROCESSED,
+        None,
+        Some(agent.user_id),
+    )
+    .await
+    .map_err(app_to_job)?;
+    txn.commit().await?;
+    Ok(())
+}
+
+async fn initiation_failure(
+    services: &Services,
+    row: &webhook_events::Model,
+    agent: &agents::Model,
+    data: &Value,
+) -> Result<(), JobError> {
+    let conversation = text(data, &["conversation_id"]).unwrap_or_default();
+    let reason = text(data, &["failure_reason"])
+        .unwrap_or("unknown")
+        .to_string();
+    let txn = crate::db::begin_write(&services.db).await?;
+    let call = call_for(&txn, agent, conversation, "outbound")
+        .await
+        .map_err(app_to_job)?;
+    if call.status != STATUS_COMPLETED {
+        let mut active: calls::ActiveModel = call.into();
+        active.status = Set(STATUS_FAILED.into());
+        active.failure_reason = Set(Some(reason));
+        active.completed_at = Set(Some(Utc::now()));
+        active.updated_at = Set(Utc::now());
+        active.update(&txn).await?;
+    }
+    webhooks::mark(
+        &txn,
+        row.id,
+        webhooks::STATUS_PROCESSED,
+        None,
+        Some(agent.user_id),
+    )
+    .await
+    .map_err(app_to_job)?;
+    txn.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! ElevenLabs post-call webhooks as ElevenLabs sends them: payloads in the documented shapes and
+//! `ElevenLabs-Signature: t=…,v0=hex(HMAC-SHA256(secret, "t.body"))`.
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+pub const SECRET: &str = "wsec_switchboard_test_elevenlabs";
+
+pub fn signature_at(secret: &str, body: &str, t: i64) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("key");
+    mac.update(format!("{t}.{body}").as_bytes());
+    format!("t={t},v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+pub fn signature(secret: &str, body: &str) -> String {
+    signature_at(secret, body, chrono::Utc::now().timestamp())
+}
+
+/// A `post_call_transcription` event for `agent_id` / `conversation_id` (133 s, a hot lead).
+pub fn transcription(agent_id: &str, conversation_id: &str) -> Value {
+    let lead = json!({
+        "intent_level": "high", "intent_score": 3, "urgency_level": "medium", "urgency_score": 2,
+        "budget_constraint": "flexible", "budget_score": 3, "fit_alignment": "strong", "fit_score": 3,
+        "engagement_health": "good", "engagement_score": 2, "total_score": 13, "lead_status_tag": "Hot",
+        "reasoning": {"intent": "Asked for pricing", "urgency": "This quarter", "budget": "Approved",
+            "fit": "Core segment", "engagement": "Detailed answers", "cta_behavior": "Booked a demo"},
+        "cta_pricing_clicked": true, "cta_demo_clicked": true, "cta_followup_clicked": false,
+        "cta_sample_clicked": false, "cta_escalated_to_human": false
+    });
+    json!({
+        "type": "post_call_transcription",
+        "event_timestamp": chrono::Utc::now().timestamp(),
+        "data": {
+            "agent_id": agent_id, "conversation_id": conversation_id, "status": "done",
+            "transcript": [
+                {"role": "agent", "message": "Hi Dana, this is Ava from Acme.", "time_in_call_secs": 0, "tool_calls": [], "interrupted": false},
+                {"role": "user", "message": "What does it cost?", "time_in_call_secs": 4},
+                {"role": "agent", "message": "Plans start at 49 dollars per seat.", "time_in_call_secs": 9},
+                {"role": "user", "message": "Budget is approved, Thursday works.", "time_in_call_secs": 17},
+                {"role": "agent", "message": "Booked Thursday at 10am.", "time_in_call_secs": 26},
+                {"role": "user", "message": null, "time_in_call_secs": 31}
+            ],
+            "metadata": {
+                "start_time_unix_secs": 1764028660, "call_duration_secs": 133, "cost": 412,
+                "termination_reason": "Call ended by remote party", "main_language": "en",
+                "phone_call": {"type": "twilio", "direction": "outbound", "phone_number_id": "phnum_1",
+                    "agent_number": "+14155550100", "external_number": "+14155550123", "call_sid": "CA1"}
+            },
+            "analysis": {
+                "call_successful": "success", "transcript_summary": "Dana booked a demo for Thursday.",
+                "call_summary_title": "Demo booked",
+                "evaluation_criteria_results": {"demo_booked": {"criteria_id": "demo_booked", "result": "success", "rationale": "yes"}},
+                "data_collection_results": {"lead_analysis": {"data_collection_id": "lead_analysis", "value": lead.to_string(), "rationale": "whole call"}}
+            },
+            "conversation_initiation_client_data": {"dynamic_variables": {"name": "Dana Reyes", "company": "Northwind"}},
+            "some_future_field": {"ignored": true}
+        }
+    })
+}
+
+/// A `call_initiation_failure` event.
+pub fn initiation_failure(agent_id: &str, conversation_id: &str, reason: &str) -> Value {
+    json!({
+        "type": "call_initiation_failure",
+        "event_timestamp": chrono::Utc::now().timestamp(),
+        "data": {"agent_id": agent_id, "conversation_id": conversation_id, "failure_reason": reason,
+            "metadata": {"type": "twilio", "body": {"CallStatus": reason}}}
+    })
+}

@@ -1,0 +1,299 @@
+//! The post-call pipeline: ElevenLabs webhooks verified and stored at once, then applied in the
+//! worker into call, transcript turns, lead analytics, ledger charge and contact — once.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
+use serde_json::{Value, json};
+use shared::entities::{
+    agents, calls, contacts, credit_transactions, lead_analytics, transcripts, webhook_events,
+};
+use tests::{
+    Backend, TestApp, WorkerMode, expect_error, on_both_backends,
+    post_call::{self, SECRET},
+    users::register,
+};
+use uuid::Uuid;
+
+const WAIT: Duration = Duration::from_secs(30);
+const EL_AGENT: &str = "agent_01jz8example0000000000000";
+
+async fn app_with_agent(backend: Backend) -> (TestApp, String, Uuid) {
+    let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
+        c.elevenlabs_webhook_secrets = vec!["wsec_old_secret_being_rotated".into(), SECRET.into()];
+    })
+    .await;
+    let session = register(&app, "owner@example.com").await;
+    let token = session["access_token"].as_str().unwrap().to_string();
+    let user: Uuid = session["user"]["id"].as_str().unwrap().parse().unwrap();
+    let now = Utc::now();
+    agents::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user),
+        elevenlabs_agent_id: Set(Some(EL_AGENT.into())),
+        kind: Set("call".into()),
+        status: Set("active".into()),
+        name: Set("Outbound qualifier".into()),
+        description: Set(None),
+        config: Set(json!({})),
+        sync_state: Set("synced".into()),
+        sync_error: Set(None),
+        phone_number_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&app.services.db)
+    .await
+    .unwrap();
+    (app, token, user)
+}
+
+async fn deliver(app: &TestApp, event: &Value, signature: Option<String>) -> reqwest::Response {
+    let body = event.to_string();
+    let mut req = app
+        .client
+        .post(app.url("/webhooks/elevenlabs"))
+        .header("content-type", "application/json")
+        .body(body.clone());
+    req = req.header(
+        "elevenlabs-signature",
+        signature.unwrap_or_else(|| post_call::signature(SECRET, &body)),
+    );
+    req.send().await.unwrap()
+}
+
+async fn balance(app: &TestApp, token: &str) -> i64 {
+    let body: Value = app
+        .get("/api/user/credits", Some(token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    body["credits"].as_i64().unwrap()
+}
+
+on_both_backends!(
+    a_call_is_processed_once_whatever_arrives,
+    |backend: Backend| async move {
+        let (app, token, user) = app_with_agent(backend).await;
+        let event = post_call::transcription(EL_AGENT, "conv_full_1");
+        let deliveries = (0..10).map(|_| deliver(&app, &event, None));
+        for resp in futures::future::join_all(deliveries).await {
+            assert_eq!(resp.status(), 200);
+        }
+        app.wait_for_jobs(WAIT).await;
+        let db = &app.services.db;
+
+        assert_eq!(webhook_events::Entity::find().count(db).await.unwrap(), 1);
+        let call = calls::Entity::find()
+            .one(db)
+            .await
+            .unwrap()
+            .expect("call stored");
+        assert_eq!(call.status, "completed");
+        assert_eq!(call.duration_secs, 133);
+        assert_eq!(call.credits_charged, 3);
+        assert_eq!(call.direction, "outbound");
+        assert_eq!(call.call_successful.as_deref(), Some("success"));
+        assert_eq!(
+            call.summary.as_deref(),
+            Some("Dana booked a demo for Thursday.")
+        );
+        assert_eq!(balance(&app, &token).await, 12);
+        let charges = credit_transactions::Entity::find()
+            .filter(credit_transactions::Column::Reference.eq("call:conv_full_1"))
+            .all(db)
+            .await
+            .unwrap();
+        assert_eq!(charges.len(), 1);
+        assert_eq!(charges[0].amount, -3);
+
+        let turns = transcripts::Entity::find()
+            .filter(transcripts::Column::CallId.eq(call.id))
+            .all(db)
+            .await
+            .unwrap();
+        assert_eq!(turns.len(), 5, "the empty turn is skipped");
+        assert!(
+            turns
+                .iter()
+                .any(|t| t.speaker == "user" && t.text.contains("Budget is approved"))
+        );
+
+        let leads = lead_analytics::Entity::find().all(db).await.unwrap();
+        assert_eq!(leads.len(), 1);
+        assert_eq!(
+            (leads[0].total_score, leads[0].lead_status_tag.as_str()),
+            (13, "Hot")
+        );
+        assert_eq!(leads[0].intent_level.as_deref(), Some("high"));
+        assert_eq!(leads[0].cta_interactions["demo_clicked"], true);
+        assert_eq!(leads[0].reasoning["cta_behavior"], "Booked a demo");
+
+        let contact = contacts::Entity::find()
+            .one(db)
+            .await
+            .unwrap()
+            .expect("contact created");
+        assert_eq!(
+            (
+                contact.user_id,
+                contact.phone_e164.as_str(),
+                contact.name.as_str()
+            ),
+            (user, "+14155550123", "Dana Reyes")
+        );
+        assert_eq!(call.contact_id, Some(contact.id));
+        assert_eq!(leads[0].contact_id, Some(contact.id));
+
+        // Re-running the stored event changes nothing.
+        let inbox = webhook_events::Entity::find()
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        shared::conversations::apply(&app.services, inbox.id)
+            .await
+            .unwrap();
+        assert_eq!(balance(&app, &token).await, 12);
+        assert_eq!(lead_analytics::Entity::find().count(db).await.unwrap(), 1);
+    }
+);
+
+on_both_backends!(
+    failures_unknown_agents_and_bad_payloads,
+    |backend: Backend| async move {
+        let (app, token, _) = app_with_agent(backend).await;
+        let db = &app.services.db;
+
+        // A call that never connected: failed, no charge.
+        let failure = post_call::initiation_failure(EL_AGENT, "conv_busy", "busy");
+        assert_eq!(deliver(&app, &failure, None).await.status(), 200);
+        // An agent that is not ours: kept as unroutable.
+        let stranger = post_call::transcription("agent_someone_else", "conv_stranger");
+        assert_eq!(deliver(&app, &stranger, None).await.status(), 200);
+        // Incomplete: no transcript, no duration, no analysis.
+        let mut partial = post_call::transcription(EL_AGENT, "conv_partial");
+        partial["data"]
+            .as_object_mut()
+            .unwrap()
+            .remove("transcript");
+        partial["data"]["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("call_duration_secs");
+        partial["data"]["analysis"] = json!({"call_successful": "failure"});
+        assert_eq!(deliver(&app, &partial, None).await.status(), 200);
+        app.wait_for_jobs(WAIT).await;
+
+        let busy = calls::Entity::find()
+            .filter(calls::Column::ElevenlabsConversationId.eq("conv_busy"))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (busy.status.as_str(), busy.failure_reason.as_deref()),
+            ("failed", Some("busy"))
+        );
+        let statuses: Vec<(String, String)> = webhook_events::Entity::find()
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.external_id, e.status))
+            .collect();
+        assert!(statuses.contains(&(
+            "post_call_transcription:conv_stranger".into(),
+            "unroutable".into()
+        )));
+        let partial_call = calls::Entity::find()
+            .filter(calls::Column::ElevenlabsConversationId.eq("conv_partial"))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(partial_call.status, "completed");
+        let problems = partial_call.metadata["problems"].to_string();
+        assert!(
+            problems.contains("transcript") && problems.contains("duration"),
+            "{problems}"
+        );
+        let derived = lead_analytics::Entity::find()
+            .filter(lead_analytics::Column::CallId.eq(partial_call.id))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(derived.data_collection["derived"], true);
+        assert_eq!(balance(&app, &token).await, 15, "nothing charged");
+        assert!(
+            calls::Entity::find()
+                .filter(calls::Column::ElevenlabsConversationId.eq("conv_stranger"))
+                .one(db)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+);
+
+on_both_backends!(
+    bad_signatures_are_refused_and_nothing_is_stored,
+    |backend: Backend| async move {
+        let (app, _, _) = app_with_agent(backend).await;
+        let event = post_call::transcription(EL_AGENT, "conv_sig");
+        let body = event.to_string();
+        let now = Utc::now().timestamp();
+        for (signature, code) in [
+            (
+                post_call::signature("wsec_wrong", &body),
+                "invalid_signature",
+            ),
+            (
+                post_call::signature_at(SECRET, &body, now - 31 * 60),
+                "stale_signature",
+            ),
+            (
+                post_call::signature_at(SECRET, &body, now + 10 * 60),
+                "stale_signature",
+            ),
+            ("t=abc,v0=zz".into(), "invalid_signature"),
+            (
+                post_call::signature(SECRET, &format!("{body} ")),
+                "invalid_signature",
+            ),
+        ] {
+            expect_error(deliver(&app, &event, Some(signature)).await, 401, code).await;
+        }
+        let missing = app
+            .client
+            .post(app.url("/webhooks/elevenlabs"))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        expect_error(missing, 401, "missing_signature").await;
+        let not_an_event = json!({"hello": "world"});
+        expect_error(
+            deliver(&app, &not_an_event, None).await,
+            400,
+            "invalid_event",
+        )
+        .await;
+        assert_eq!(
+            webhook_events::Entity::find()
+                .count(&app.services.db)
+                .await
+                .unwrap(),
+            0
+        );
+        // The other secret of a rotation works too.
+        let rotated = post_call::signature("wsec_old_secret_being_rotated", &body);
+        assert_eq!(deliver(&app, &event, Some(rotated)).await.status(), 200);
+    }
+);
