@@ -255,3 +255,92 @@ pub async fn start(
         }
     }
 }
+
+/// Calls whose webhook never came: each call still in flight `CALL_RECONCILE_AFTER_SECS` after
+/// its last change is looked up on ElevenLabs, and a finished conversation is fed to the same
+/// inbox the webhook uses (deduplicated with it). Returns how many calls were looked up.
+pub async fn reconcile(services: &Services, limit: u64) -> AppResult<usize> {
+    use sea_orm::QuerySelect;
+
+    use crate::{
+        jobs::JobKind,
+        webhooks::{self, Delivery},
+    };
+    let db = &services.db;
+    let cutoff =
+        Utc::now() - chrono::Duration::seconds(services.config.call_reconcile_after_secs as i64);
+    let stuck = calls::Entity::find()
+        .filter(calls::Column::Status.is_in([STATUS_INITIATED, STATUS_IN_PROGRESS]))
+        .filter(calls::Column::ElevenlabsConversationId.is_not_null())
+        .filter(calls::Column::UpdatedAt.lt(cutoff))
+        .limit(limit)
+        .all(db)
+        .await?;
+    let client = ElevenLabs::from_config(&services.config);
+    for call in &stuck {
+        let conversation = call.elevenlabs_conversation_id.clone().unwrap_or_default();
+        let touch = |status: Option<(&str, &str)>| {
+            let mut active: calls::ActiveModel = call.clone().into();
+            if let Some((status, reason)) = status {
+                active.status = Set(status.into());
+                active.failure_reason = Set(Some(reason.into()));
+            }
+            active.updated_at = Set(Utc::now());
+            active
+        };
+        let answer = client
+            .request(
+                Method::GET,
+                &format!("/v1/convai/conversations/{conversation}"),
+                None,
+                Retry::Idempotent,
+                "conversation",
+            )
+            .await;
+        let data = match answer {
+            Ok(data) => data,
+            Err(AppError::NotFound { .. }) => {
+                touch(Some((STATUS_FAILED, "conversation unknown to ElevenLabs")))
+                    .update(db)
+                    .await?;
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(%conversation, error = %e, "could not look up a stuck call");
+                continue;
+            }
+        };
+        let (event_type, event) = match data.get("status").and_then(Value::as_str) {
+            Some("done") => (
+                "post_call_transcription",
+                json!({"type": "post_call_transcription", "event_timestamp": Utc::now().timestamp(), "data": data}),
+            ),
+            Some("failed") => (
+                "call_initiation_failure",
+                json!({"type": "call_initiation_failure", "event_timestamp": Utc::now().timestamp(),
+                "data": {"agent_id": data.get("agent_id"), "conversation_id": conversation, "failure_reason": "failed"}}),
+            ),
+            _ => {
+                // Still running there: look again after another interval.
+                touch(None).update(db).await?;
+                continue;
+            }
+        };
+        let payload = event.to_string();
+        let key = format!("{event_type}:{conversation}");
+        webhooks::receive(
+            services,
+            JobKind::ConversationEvent,
+            Delivery {
+                provider: "elevenlabs",
+                external_id: &key,
+                event_type,
+                payload: payload.as_bytes(),
+            },
+        )
+        .await?;
+        touch(None).update(db).await?;
+        tracing::info!(%conversation, "stuck call reconciled from ElevenLabs");
+    }
+    Ok(stuck.len())
+}

@@ -132,6 +132,9 @@ pub struct Config {
     /// Secrets of the ElevenLabs post-call webhook; two may be listed during a rotation.
     #[serde(deserialize_with = "comma_list")]
     pub elevenlabs_webhook_secrets: Vec<String>,
+    /// A call still `initiated`/`in_progress` this long after its last change is looked up on
+    /// ElevenLabs (its webhook may have been lost).
+    pub call_reconcile_after_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -234,6 +237,7 @@ impl Default for Config {
             elevenlabs_max_retry_after_secs: 60,
             max_concurrent_calls: 5,
             elevenlabs_webhook_secrets: Vec::new(),
+            call_reconcile_after_secs: 1800,
         }
     }
 }

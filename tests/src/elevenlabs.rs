@@ -18,6 +18,8 @@ pub struct FakeElevenLabs {
     pub agents: Arc<Mutex<HashMap<String, Value>>>,
     /// Outbound-call requests received: (path, body).
     pub outbound: Arc<Mutex<Vec<(String, Value)>>>,
+    /// Conversations by id, as `GET /v1/convai/conversations/{id}` returns them.
+    pub conversations: Arc<Mutex<HashMap<String, Value>>>,
 }
 
 /// The phone numbers the fake account owns: one Twilio, one SIP trunk.
@@ -49,6 +51,8 @@ impl FakeElevenLabs {
         let outbound: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
         let store = agents.clone();
         let calls = outbound.clone();
+        let conversations: Arc<Mutex<HashMap<String, Value>>> = Arc::default();
+        let convs = conversations.clone();
         Mock::given(matchers::any())
             .respond_with(move |req: &Request| {
                 if req.headers.get("xi-api-key").and_then(|v| v.to_str().ok()) != Some(API_KEY) {
@@ -109,6 +113,13 @@ impl FakeElevenLabs {
                         }));
                         ResponseTemplate::new(200).set_body_json(json!({"agent_id": id}))
                     }
+                    ("GET", p) if p.starts_with("/v1/convai/conversations/") => {
+                        let id = p.trim_start_matches("/v1/convai/conversations/");
+                        match convs.lock().unwrap().get(id) {
+                            Some(c) => ResponseTemplate::new(200).set_body_json(c.clone()),
+                            None => error(404, "conversation_not_found", "Conversation not found"),
+                        }
+                    }
                     (method, p) if p.starts_with("/v1/convai/agents/") => {
                         let id = p.trim_start_matches("/v1/convai/agents/").to_string();
                         let Some(agent) = agents.get_mut(&id) else {
@@ -137,6 +148,7 @@ impl FakeElevenLabs {
             server,
             agents,
             outbound,
+            conversations,
         }
     }
 

@@ -267,3 +267,68 @@ on_both_backends!(calls_are_refused_clearly, |backend: Backend| async move {
         "nothing was recorded"
     );
 });
+
+on_both_backends!(
+    a_call_whose_webhook_never_came_is_reconciled,
+    |backend: Backend| async move {
+        let fake = FakeElevenLabs::start().await;
+        let base = fake.uri();
+        let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
+            c.elevenlabs_api_key = Some(elevenlabs::API_KEY.into());
+            c.elevenlabs_api_base = base;
+            c.elevenlabs_backoff_base_ms = 10;
+            c.call_reconcile_after_secs = 1;
+        })
+        .await;
+        let (token, _) = verified_user(&app, "lost-webhook@example.com").await;
+        let caller_agent = agent(&app, &token, caller(Some(TWILIO_NUMBER_ID))).await;
+        let call: Value = app
+            .post(
+                "/api/calls",
+                json!({"agent_id": caller_agent["id"], "to_number": "+14155550123"}),
+                Some(&token),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        let conversation = call["elevenlabs_conversation_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        // The call ends on ElevenLabs, but its webhook is lost.
+        let el_agent = caller_agent["elevenlabs_agent_id"].as_str().unwrap();
+        let finished = tests::post_call::transcription(el_agent, &conversation)["data"].clone();
+        fake.conversations
+            .lock()
+            .unwrap()
+            .insert(conversation.clone(), finished);
+
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let row = calls::Entity::find()
+                .one(&app.services.db)
+                .await
+                .unwrap()
+                .unwrap();
+            if row.status == "completed" {
+                assert_eq!(row.duration_secs, 133);
+                assert_eq!(row.credits_charged, 3);
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the stuck call was never reconciled"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        app.wait_for_jobs(std::time::Duration::from_secs(30)).await;
+        let body: Value = app
+            .get("/api/user/credits", Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(body["credits"], 12);
+    }
+);

@@ -61,5 +61,11 @@ pub async fn sweep_once(state: &Arc<WorkerState>) -> Result<usize, sea_orm::DbEr
         }
         acted += 1;
     }
+    match shared::calls::reconcile(&state.services, 50).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(count = n, "stuck calls looked up on ElevenLabs"),
+        // Not configured, or ElevenLabs down: the next sweep tries again.
+        Err(e) => tracing::debug!(error = %e, "call reconciliation skipped"),
+    }
     Ok(acted)
 }
