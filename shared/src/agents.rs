@@ -246,8 +246,8 @@ fn elevenlabs_body(input: &AgentInput, kind: Option<&str>) -> Value {
     body
 }
 
-fn client(services: &Services) -> ElevenLabs {
-    ElevenLabs::from_config(&services.config)
+async fn client(services: &Services) -> AppResult<ElevenLabs> {
+    ElevenLabs::for_services(services).await
 }
 
 /// Creates the agent on ElevenLabs, then here. If ElevenLabs refuses, nothing is stored; if it
@@ -264,6 +264,7 @@ pub async fn create(
         body["conversation_config"] = json!({});
     }
     let created = client(services)
+        .await?
         .request(
             Method::POST,
             "/v1/convai/agents/create",
@@ -337,6 +338,7 @@ pub async fn create(
             // Do not leave an orphan on ElevenLabs when our insert fails.
             if let Some(el_id) = el_id {
                 let _ = client(services)
+                    .await?
                     .request(
                         Method::DELETE,
                         &format!("/v1/convai/agents/{el_id}"),
@@ -385,6 +387,7 @@ pub async fn live_config(services: &Services, user: &CurrentUser, id: Uuid) -> A
         .elevenlabs_agent_id
         .ok_or_else(|| AppError::not_found("agent"))?;
     client(services)
+        .await?
         .request(
             Method::GET,
             &format!("/v1/convai/agents/{el_id}"),
@@ -423,6 +426,7 @@ pub async fn update(
             .clone()
             .ok_or_else(|| AppError::not_found("agent"))?;
         match client(services)
+            .await?
             .request(
                 Method::PATCH,
                 &format!("/v1/convai/agents/{el_id}"),
@@ -511,6 +515,7 @@ pub async fn delete(services: &Services, user: &CurrentUser, id: Uuid) -> AppRes
 
 async fn delete_remote(services: &Services, el_id: &str) -> AppResult<()> {
     match client(services)
+        .await?
         .request(
             Method::DELETE,
             &format!("/v1/convai/agents/{el_id}"),
@@ -573,6 +578,7 @@ async fn push(services: &Services, agent: &agents::Model) -> AppResult<()> {
                 Some(id) => id.clone(),
                 None => {
                     let created = client(services)
+                        .await?
                         .request(
                             Method::POST,
                             "/v1/convai/agents/create",
@@ -600,6 +606,7 @@ async fn push(services: &Services, agent: &agents::Model) -> AppResult<()> {
             };
             if let Some(patch) = &pending {
                 client(services)
+                    .await?
                     .request(
                         Method::PATCH,
                         &format!("/v1/convai/agents/{el_id}"),
@@ -745,6 +752,8 @@ pub async fn stats(
 /// differ from our copy). `None` when ElevenLabs cannot be asked: the list is then stale.
 pub async fn live_names(services: &Services) -> Option<std::collections::HashMap<String, String>> {
     let answer = client(services)
+        .await
+        .ok()?
         .cached_get(
             "/v1/convai/agents?page_size=100",
             std::time::Duration::from_secs(30),
@@ -773,6 +782,7 @@ const LISTING_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 /// Voices the agents can speak with: `{voice_id, name, category, labels, preview_url}`.
 pub async fn voices(services: &Services) -> AppResult<Vec<Value>> {
     let answer = client(services)
+        .await?
         .cached_get("/v1/voices", LISTING_TTL, "voice")
         .await?;
     Ok(answer
@@ -796,6 +806,7 @@ pub async fn voices(services: &Services) -> AppResult<Vec<Value>> {
 /// Phone numbers agents can call from: `{phone_number_id, phone_number, label, provider}`.
 pub async fn phone_numbers(services: &Services) -> AppResult<Vec<Value>> {
     let answer = client(services)
+        .await?
         .cached_get("/v1/convai/phone-numbers", LISTING_TTL, "phone_number")
         .await?;
     Ok(answer

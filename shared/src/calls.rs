@@ -143,7 +143,7 @@ pub async fn start(
         });
     }
 
-    let client = ElevenLabs::from_config(&services.config);
+    let client = ElevenLabs::for_services(services).await?;
     let numbers = client
         .request(
             Method::GET,
@@ -276,7 +276,7 @@ pub async fn reconcile(services: &Services, limit: u64) -> AppResult<usize> {
         .limit(limit)
         .all(db)
         .await?;
-    let client = ElevenLabs::from_config(&services.config);
+    let client = ElevenLabs::for_services(services).await?;
     for call in &stuck {
         let conversation = call.elevenlabs_conversation_id.clone().unwrap_or_default();
         let touch = |status: Option<(&str, &str)>| {

@@ -19,6 +19,8 @@ const SECRET_VARS: &[&str] = &[
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
     "ELEVENLABS_API_KEY",
+    "ELEVENLABS_WEBHOOK_SECRETS",
+    "CONFIG_ENCRYPTION_KEY",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -135,6 +137,9 @@ pub struct Config {
     /// A call still `initiated`/`in_progress` this long after its last change is looked up on
     /// ElevenLabs (its webhook may have been lost).
     pub call_reconcile_after_secs: u64,
+    /// Base64 of 32 random bytes: the AES-256-GCM key that encrypts secrets admins store in
+    /// `system_config` (e.g. `openssl rand -base64 32`). Without it, such secrets cannot be set.
+    pub config_encryption_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -238,6 +243,7 @@ impl Default for Config {
             max_concurrent_calls: 5,
             elevenlabs_webhook_secrets: Vec::new(),
             call_reconcile_after_secs: 1800,
+            config_encryption_key: None,
         }
     }
 }
@@ -436,6 +442,16 @@ impl Config {
             || self.elevenlabs_api_base.starts_with("https://"))
         {
             return bad("ELEVENLABS_API_BASE", "must start with http:// or https://");
+        }
+        if let Some(key) = &self.config_encryption_key {
+            use base64::Engine;
+            let decoded = base64::engine::general_purpose::STANDARD.decode(key.trim());
+            if decoded.map(|k| k.len()) != Ok(32) {
+                return bad(
+                    "CONFIG_ENCRYPTION_KEY",
+                    "must be the base64 of exactly 32 bytes",
+                );
+            }
         }
         if self.auth_mode == AuthMode::StackAuth && self.stack_project_id.is_none() {
             return bad("STACK_PROJECT_ID", "is required when AUTH_MODE=stack_auth");

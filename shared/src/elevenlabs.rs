@@ -13,11 +13,11 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-/// Answers of slow-changing listings (voices, phone numbers), kept briefly and shared by all
-/// clients of the process.
-static CACHE: std::sync::LazyLock<
+/// Answers of slow-changing listings (voices, phone numbers), kept briefly. One per process,
+/// held by `Services`.
+pub type ListingCache = std::sync::Arc<
     std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Value)>>,
-> = std::sync::LazyLock::new(Default::default);
+>;
 
 #[derive(Clone)]
 pub struct ElevenLabs {
@@ -27,6 +27,7 @@ pub struct ElevenLabs {
     max_attempts: u32,
     backoff_base: Duration,
     max_retry_after: Duration,
+    cache: ListingCache,
 }
 
 /// Whether a request may be sent again after an ambiguous failure.
@@ -47,6 +48,23 @@ enum Attempt {
 }
 
 impl ElevenLabs {
+    /// The client with the API key in force: an admin-set key in `system_config` overrides the
+    /// environment's, and takes effect at once.
+    pub async fn for_services(services: &crate::Services) -> AppResult<Self> {
+        let mut client = Self::from_config(&services.config);
+        client.cache = services.listing_cache.clone();
+        if let Some(key) = crate::system_config::secret(
+            &services.db,
+            &services.config,
+            crate::system_config::ELEVENLABS_API_KEY,
+        )
+        .await?
+        {
+            client.api_key = Some(key);
+        }
+        Ok(client)
+    }
+
     pub fn from_config(config: &Config) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
@@ -60,6 +78,7 @@ impl ElevenLabs {
             max_attempts: config.elevenlabs_max_attempts,
             backoff_base: Duration::from_millis(config.elevenlabs_backoff_base_ms),
             max_retry_after: Duration::from_secs(config.elevenlabs_max_retry_after_secs),
+            cache: ListingCache::default(),
         }
     }
 
@@ -133,7 +152,7 @@ impl ElevenLabs {
         resource: &'static str,
     ) -> AppResult<Value> {
         let key = format!("{}{path}", self.base);
-        if let Some((at, value)) = CACHE.lock().expect("cache lock").get(&key)
+        if let Some((at, value)) = self.cache.lock().expect("cache lock").get(&key)
             && at.elapsed() < ttl
         {
             return Ok(value.clone());
@@ -141,7 +160,7 @@ impl ElevenLabs {
         let value = self
             .request(Method::GET, path, None, Retry::Idempotent, resource)
             .await?;
-        CACHE
+        self.cache
             .lock()
             .expect("cache lock")
             .insert(key, (std::time::Instant::now(), value.clone()));

@@ -16,6 +16,7 @@ pub mod error;
 pub mod jobs;
 pub mod phone;
 pub mod services;
+pub mod system_config;
 pub mod telemetry;
 pub mod users;
 pub mod webhooks;

@@ -12,6 +12,8 @@ pub struct Services {
     pub db: DatabaseConnection,
     pub queue: JobQueue,
     pub auth: Arc<Authenticator>,
+    /// Short-lived copies of ElevenLabs listings (voices, phone numbers, agent names).
+    pub listing_cache: crate::elevenlabs::ListingCache,
 }
 
 impl std::fmt::Debug for Services {
@@ -36,6 +38,7 @@ impl Services {
             db,
             queue,
             auth,
+            listing_cache: Default::default(),
         })
     }
 

@@ -599,3 +599,90 @@ on_both_backends!(
         assert_eq!(one["stats"]["calls"], 3);
     }
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_set_key_overrides_the_environment() {
+    let fake = FakeElevenLabs::start().await;
+    let base = fake.uri();
+    let app = TestApp::spawn_with(Backend::Sqlite, WorkerMode::InProcess, |c| {
+        c.elevenlabs_api_key = Some("xi_stale_key_from_the_environment".into());
+        c.elevenlabs_api_base = base;
+        c.elevenlabs_backoff_base_ms = 10;
+        c.config_encryption_key = Some("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into());
+    })
+    .await;
+    let token = token(&app, "keys@example.com").await;
+    let refused = app.post("/api/agents", sales_agent(), Some(&token)).await;
+    let body = expect_error(refused, 502, "provider_error").await;
+    assert!(
+        !body.to_string().contains("xi_stale_key"),
+        "the key never appears"
+    );
+
+    shared::system_config::set_secret(
+        &app.services.db,
+        app.config(),
+        shared::system_config::ELEVENLABS_API_KEY,
+        elevenlabs::API_KEY,
+        None,
+    )
+    .await
+    .unwrap();
+    let stored = shared::entities::system_config::Entity::find_by_id(
+        shared::system_config::ELEVENLABS_API_KEY.to_string(),
+    )
+    .one(&app.services.db)
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        !stored.value.contains(elevenlabs::API_KEY),
+        "encrypted at rest"
+    );
+    assert_eq!(
+        app.post("/api/agents", sales_agent(), Some(&token))
+            .await
+            .status(),
+        201,
+        "takes effect at once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_elevenlabs_times_out_cleanly() {
+    let fake = FakeElevenLabs::start().await;
+    let base = fake.uri();
+    let app = TestApp::spawn_with(Backend::Sqlite, WorkerMode::InProcess, |c| {
+        c.elevenlabs_api_key = Some(elevenlabs::API_KEY.into());
+        c.elevenlabs_api_base = base;
+        c.elevenlabs_backoff_base_ms = 10;
+        c.elevenlabs_timeout_secs = 1;
+        c.elevenlabs_max_attempts = 2;
+    })
+    .await;
+    let token = token(&app, "slow@example.com").await;
+    let agent: Value = app
+        .post("/api/agents", sales_agent(), Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    fake.fail_next(
+        2,
+        elevenlabs::server_error().set_delay(std::time::Duration::from_secs(3)),
+    )
+    .await;
+    let resp = app
+        .get(
+            &format!("/api/agents/{}/config", agent["id"].as_str().unwrap()),
+            Some(&token),
+        )
+        .await;
+    let body = expect_error(resp, 502, "provider_unavailable").await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("in time")
+    );
+}
