@@ -115,7 +115,7 @@ pub async fn secret<C: ConnectionTrait>(
 pub fn mask(secret: &str) -> String {
     let chars: Vec<char> = secret.chars().collect();
     if chars.len() <= 8 {
-        return "…".repeat(1);
+        return "…".to_string();
     }
     let head: String = chars.iter().take(3).collect();
     let tail: String = chars[chars.len() - 4..].iter().collect();
