@@ -109,3 +109,46 @@ pub async fn mark<C: sea_orm::ConnectionTrait>(
         .await?;
     Ok(())
 }
+
+/// The stored event a job should apply, with its parsed JSON. `None` when there is nothing to
+/// do: already applied, or unreadable (then marked `failed` for admins, never retried).
+pub async fn pending(
+    db: &sea_orm::DatabaseConnection,
+    inbox_id: Uuid,
+) -> Result<Option<(webhook_events::Model, serde_json::Value)>, crate::jobs::JobError> {
+    let row = webhook_events::Entity::find_by_id(inbox_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| crate::jobs::JobError::Permanent(format!("inbox row {inbox_id} is gone")))?;
+    if row.status != STATUS_RECEIVED {
+        return Ok(None);
+    }
+    match serde_json::from_slice(&row.payload) {
+        Ok(event) => Ok(Some((row, event))),
+        Err(e) => {
+            tracing::warn!(event = %row.external_id, error = %e, "unreadable webhook event");
+            settle(
+                db,
+                &row,
+                "failed",
+                Some(format!("unreadable event: {e}")),
+                None,
+            )
+            .await?;
+            Ok(None)
+        }
+    }
+}
+
+/// `mark` for jobs: a database error is worth a retry.
+pub async fn settle<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    row: &webhook_events::Model,
+    status: &str,
+    error: Option<String>,
+    user_id: Option<Uuid>,
+) -> Result<(), crate::jobs::JobError> {
+    mark(db, row.id, status, error, user_id)
+        .await
+        .map_err(|e| crate::jobs::JobError::Retryable(e.to_string()))
+}

@@ -70,19 +70,8 @@ fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
 
 /// Applies one stored event; safe to run any number of times.
 pub async fn apply(services: &Services, inbox_id: Uuid) -> Result<(), JobError> {
-    let row = webhook_events::Entity::find_by_id(inbox_id)
-        .one(&services.db)
-        .await?
-        .ok_or_else(|| JobError::Permanent(format!("inbox row {inbox_id} is gone")))?;
-    if row.status != webhooks::STATUS_RECEIVED {
+    let Some((row, event)) = webhooks::pending(&services.db, inbox_id).await? else {
         return Ok(());
-    }
-    let event: Value = match serde_json::from_slice(&row.payload) {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = webhooks::mark(&services.db, row.id, "failed", Some(e.to_string()), None).await;
-            return Err(JobError::Permanent(format!("unreadable event: {e}")));
-        }
     };
     let object = &event["data"]["object"];
     match row.event_type.as_str() {
@@ -95,25 +84,12 @@ pub async fn apply(services: &Services, inbox_id: Uuid) -> Result<(), JobError> 
         "checkout.session.expired" => close(services, &row, object, STATUS_EXPIRED).await,
         "charge.refunded" => refund(services, &row, object).await,
         "charge.succeeded" => receipt_url(services, &row, object).await,
-        _ => mark(&services.db, &row, webhooks::STATUS_IGNORED, None, None).await,
+        _ => webhooks::settle(&services.db, &row, webhooks::STATUS_IGNORED, None, None).await,
     }
 }
 
 fn app_to_job(e: AppError) -> JobError {
     JobError::Retryable(e.to_string())
-}
-
-/// Records the outcome on the inbox row.
-async fn mark<C: sea_orm::ConnectionTrait>(
-    db: &C,
-    row: &webhook_events::Model,
-    status: &str,
-    error: Option<String>,
-    user_id: Option<Uuid>,
-) -> Result<(), JobError> {
-    webhooks::mark(db, row.id, status, error, user_id)
-        .await
-        .map_err(app_to_job)
 }
 
 /// The purchase a Checkout Session belongs to: by our id in its metadata or client reference,
@@ -147,7 +123,7 @@ async fn unroutable(
     why: &str,
 ) -> Result<(), JobError> {
     tracing::warn!(event = %row.external_id, why, "stripe event names no purchase of ours");
-    mark(
+    webhooks::settle(
         &services.db,
         row,
         webhooks::STATUS_UNROUTABLE,
@@ -164,7 +140,7 @@ async fn fulfil(
 ) -> Result<(), JobError> {
     if str_at(session, "payment_status") != Some("paid") {
         // Completed but not paid yet (a delayed method): `async_payment_succeeded` follows.
-        return mark(&services.db, row, webhooks::STATUS_PROCESSED, None, None).await;
+        return webhooks::settle(&services.db, row, webhooks::STATUS_PROCESSED, None, None).await;
     }
     let Some(purchase) = purchase_of_session(services, session).await? else {
         return unroutable(services, row, "no purchase for this checkout session").await;
@@ -214,7 +190,7 @@ async fn fulfil(
         .map_err(app_to_job)?;
         ring.push(job);
     }
-    mark(
+    webhooks::settle(
         &txn,
         row,
         webhooks::STATUS_PROCESSED,
@@ -252,7 +228,7 @@ async fn close(
         .filter(purchases::Column::Status.eq(STATUS_PENDING))
         .exec(&services.db)
         .await?;
-    mark(
+    webhooks::settle(
         &services.db,
         row,
         webhooks::STATUS_PROCESSED,
@@ -319,7 +295,7 @@ async fn refund(
             active.update(&txn).await?;
         }
     }
-    mark(
+    webhooks::settle(
         &txn,
         row,
         webhooks::STATUS_PROCESSED,
@@ -341,7 +317,7 @@ async fn receipt_url(
         str_at(charge, "payment_intent"),
         str_at(charge, "receipt_url"),
     ) else {
-        return mark(&services.db, row, webhooks::STATUS_IGNORED, None, None).await;
+        return webhooks::settle(&services.db, row, webhooks::STATUS_IGNORED, None, None).await;
     };
     let purchase = purchases::Entity::find()
         .filter(purchases::Column::StripePaymentIntentId.eq(intent))
@@ -357,7 +333,7 @@ async fn receipt_url(
         .or(purchase.stripe_charge_id.clone()));
     active.updated_at = Set(Utc::now());
     active.update(&services.db).await?;
-    mark(
+    webhooks::settle(
         &services.db,
         row,
         webhooks::STATUS_PROCESSED,

@@ -110,40 +110,10 @@ fn app_to_job(e: AppError) -> JobError {
     JobError::Retryable(e.to_string())
 }
 
-async fn mark(
-    services: &Services,
-    row: &webhook_events::Model,
-    status: &str,
-    error: Option<String>,
-    user: Option<Uuid>,
-) -> Result<(), JobError> {
-    webhooks::mark(&services.db, row.id, status, error, user)
-        .await
-        .map_err(app_to_job)
-}
-
 /// Applies one stored ElevenLabs event; safe to run any number of times.
 pub async fn apply(services: &Services, inbox_id: Uuid) -> Result<(), JobError> {
-    let row = webhook_events::Entity::find_by_id(inbox_id)
-        .one(&services.db)
-        .await?
-        .ok_or_else(|| JobError::Permanent(format!("inbox row {inbox_id} is gone")))?;
-    if row.status != webhooks::STATUS_RECEIVED {
+    let Some((row, event)) = webhooks::pending(&services.db, inbox_id).await? else {
         return Ok(());
-    }
-    let event: Value = match serde_json::from_slice(&row.payload) {
-        Ok(v) => v,
-        Err(e) => {
-            mark(
-                services,
-                &row,
-                "failed",
-                Some(format!("unreadable event: {e}")),
-                None,
-            )
-            .await?;
-            return Ok(());
-        }
     };
     let data = &event["data"];
     let el_agent = data
@@ -156,8 +126,8 @@ pub async fn apply(services: &Services, inbox_id: Uuid) -> Result<(), JobError> 
         .await?;
     let Some(agent) = agent else {
         tracing::warn!(event = %row.external_id, el_agent, "post-call event for an unknown agent");
-        return mark(
-            services,
+        return webhooks::settle(
+            &services.db,
             &row,
             webhooks::STATUS_UNROUTABLE,
             Some(format!("unknown agent {el_agent}")),
@@ -169,8 +139,8 @@ pub async fn apply(services: &Services, inbox_id: Uuid) -> Result<(), JobError> 
         "post_call_transcription" => transcription(services, &row, &agent, data).await,
         "call_initiation_failure" => initiation_failure(services, &row, &agent, data).await,
         _ => {
-            mark(
-                services,
+            webhooks::settle(
+                &services.db,
                 &row,
                 webhooks::STATUS_IGNORED,
                 None,
@@ -308,8 +278,8 @@ async fn transcription(
         .map_err(app_to_job)?;
     if call.status == STATUS_COMPLETED {
         drop(txn);
-        return mark(
-            services,
+        return webhooks::settle(
+            &services.db,
             row,
             webhooks::STATUS_PROCESSED,
             None,
