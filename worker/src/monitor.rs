@@ -31,13 +31,10 @@ pub async fn run(state: Arc<WorkerState>, shutdown: CancellationToken) -> anyhow
         let concurrency = config.worker_concurrency;
         let poll = Duration::from_millis(config.queue_poll_interval_ms);
         let st = state.clone();
-        monitor = match &state.services.queue {
-            JobQueue::Redis { .. } => {
-                let backend = state
-                    .services
-                    .queue
-                    .redis_storage(kind)
-                    .expect("redis queue");
+        // The two backends are different types with the same worker shape.
+        macro_rules! register {
+            ($backend:expr) => {{
+                let backend = $backend;
                 monitor.register(move |_| {
                     WorkerBuilder::new(name.clone())
                         .backend(backend.clone().poll_with_interval(poll))
@@ -46,22 +43,12 @@ pub async fn run(state: Arc<WorkerState>, shutdown: CancellationToken) -> anyhow
                         .catch_panic()
                         .build(handle)
                 })
-            }
-            JobQueue::Sqlite { .. } => {
-                let backend = state
-                    .services
-                    .queue
-                    .sqlite_storage(kind)
-                    .expect("sqlite queue");
-                monitor.register(move |_| {
-                    WorkerBuilder::new(name.clone())
-                        .backend(backend.clone().poll_with_interval(poll))
-                        .data(st.clone())
-                        .concurrency(concurrency)
-                        .catch_panic()
-                        .build(handle)
-                })
-            }
+            }};
+        }
+        let queue = &state.services.queue;
+        monitor = match queue {
+            JobQueue::Redis { .. } => register!(queue.redis_storage(kind).expect("redis queue")),
+            JobQueue::Sqlite { .. } => register!(queue.sqlite_storage(kind).expect("sqlite queue")),
         };
     }
     let signal = {

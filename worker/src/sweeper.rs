@@ -27,6 +27,11 @@ pub async fn run(state: Arc<WorkerState>, shutdown: CancellationToken) {
             _ = tokio::time::sleep(interval) => {}
         }
     }
+    // Let the jobs this sweeper runs itself finish, like the queue's in-flight jobs.
+    let config = &state.services.config;
+    let all = config.worker_concurrency as u32;
+    let grace = std::time::Duration::from_secs(config.shutdown_timeout_secs);
+    let _ = tokio::time::timeout(grace, state.sweeper_slots.acquire_many(all)).await;
 }
 
 /// One pass; returns how many jobs it acted on.
