@@ -84,6 +84,11 @@ impl FakeElevenLabs {
                         }
                         calls.lock().unwrap().push((path.clone(), body.clone()));
                         let conversation = format!("conv_{}", uuid::Uuid::new_v4().simple());
+                        // The conversation exists, still running, as soon as the call is placed.
+                        convs.lock().unwrap().insert(conversation.clone(), json!({
+                            "agent_id": body["agent_id"], "conversation_id": conversation, "status": "in-progress",
+                            "transcript": [], "metadata": {"start_time_unix_secs": now}
+                        }));
                         if path.contains("twilio") {
                             ResponseTemplate::new(200).set_body_json(json!({"success": true, "message": "Success", "conversation_id": conversation, "callSid": "CA123"}))
                         } else {
