@@ -427,15 +427,14 @@ async fn transcription(
         c.updated_at = Set(now);
         c.update(&txn).await?;
     }
-    webhooks::mark(
+    webhooks::settle(
         &txn,
-        row.id,
+        row,
         webhooks::STATUS_PROCESSED,
         None,
         Some(agent.user_id),
     )
-    .await
-    .map_err(app_to_job)?;
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -462,15 +461,14 @@ async fn initiation_failure(
         active.updated_at = Set(Utc::now());
         active.update(&txn).await?;
     }
-    webhooks::mark(
+    webhooks::settle(
         &txn,
-        row.id,
+        row,
         webhooks::STATUS_PROCESSED,
         None,
         Some(agent.user_id),
     )
-    .await
-    .map_err(app_to_job)?;
+    .await?;
     txn.commit().await?;
     Ok(())
 }
