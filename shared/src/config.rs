@@ -140,6 +140,8 @@ pub struct Config {
     /// Base64 of 32 random bytes: the AES-256-GCM key that encrypts secrets admins store in
     /// `system_config` (e.g. `openssl rand -base64 32`). Without it, such secrets cannot be set.
     pub config_encryption_key: Option<String>,
+    /// A balance dropping to this many credits or fewer triggers one low-balance email.
+    pub low_balance_threshold: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -244,6 +246,7 @@ impl Default for Config {
             elevenlabs_webhook_secrets: Vec::new(),
             call_reconcile_after_secs: 1800,
             config_encryption_key: None,
+            low_balance_threshold: 5,
         }
     }
 }

@@ -297,3 +297,52 @@ on_both_backends!(
         assert_eq!(deliver(&app, &event, Some(rotated)).await.status(), 200);
     }
 );
+
+on_both_backends!(
+    crossing_the_low_balance_threshold_warns_once,
+    |backend: Backend| async move {
+        let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
+            c.elevenlabs_webhook_secrets = vec![SECRET.into()];
+            c.low_balance_threshold = 12;
+        })
+        .await;
+        let session = register(&app, "low@example.com").await;
+        let user: Uuid = session["user"]["id"].as_str().unwrap().parse().unwrap();
+        let now = Utc::now();
+        agents::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            user_id: Set(user),
+            elevenlabs_agent_id: Set(Some(EL_AGENT.into())),
+            kind: Set("call".into()),
+            status: Set("active".into()),
+            name: Set("Qualifier".into()),
+            description: Set(None),
+            config: Set(json!({})),
+            sync_state: Set("synced".into()),
+            sync_error: Set(None),
+            phone_number_id: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&app.services.db)
+        .await
+        .unwrap();
+        // 15 → 12 crosses the threshold; 12 → 9 does not cross it again.
+        for conversation in ["conv_low_1", "conv_low_2"] {
+            let event = post_call::transcription(EL_AGENT, conversation);
+            assert_eq!(deliver(&app, &event, None).await.status(), 200);
+            app.wait_for_jobs(WAIT).await;
+        }
+        let warnings: Vec<_> = app
+            .smtp
+            .received()
+            .into_iter()
+            .filter(|m| {
+                m.header("Subject")
+                    .is_some_and(|s| s.contains("running low"))
+            })
+            .collect();
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].decoded().contains("12 credits"));
+    }
+);

@@ -373,6 +373,7 @@ async fn transcription(
         .await?;
 
     // The charge: once per conversation, even below zero.
+    let mut low_balance = false;
     let charged = match duration {
         Some(secs) => {
             let applied = credits::charge_call(
@@ -385,6 +386,9 @@ async fn transcription(
             )
             .await
             .map_err(app_to_job)?;
+            if applied.created {
+                low_balance = crossed_low_balance(services, &applied.row);
+            }
             -applied.row.amount
         }
         None => 0,
@@ -435,7 +439,34 @@ async fn transcription(
         Some(agent.user_id),
     )
     .await?;
+    let low_balance_job = if low_balance {
+        let user = crate::users::get_in(&txn, agent.user_id)
+            .await
+            .map_err(app_to_job)?;
+        let (_, job) = crate::email::queue_email_in(
+            &txn,
+            &services.config,
+            crate::email::OutgoingEmail {
+                user_id: Some(user.id),
+                to: user.email.clone(),
+                subject: "Your Switchboard credits are running low".into(),
+                text_body: format!(
+                    "Your balance is {} credits after your last call. Buy credits to keep your agents calling: {}/credits\n",
+                    user.credits, services.config.frontend_url
+                ),
+                html_body: None,
+            },
+        )
+        .await
+        .map_err(app_to_job)?;
+        Some(job)
+    } else {
+        None
+    };
     txn.commit().await?;
+    if let Some(job) = low_balance_job {
+        crate::jobs::ring(&services.db, &services.queue, &job).await;
+    }
     Ok(())
 }
 
@@ -471,4 +502,15 @@ async fn initiation_failure(
     .await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// Whether this charge took the balance from above the low-balance threshold to at or below it:
+/// one warning per crossing, not one per call while low.
+fn crossed_low_balance(
+    services: &Services,
+    charge: &crate::entities::credit_transactions::Model,
+) -> bool {
+    let threshold = services.config.low_balance_threshold;
+    let before = charge.balance_after - charge.amount;
+    before > threshold && charge.balance_after <= threshold
 }
