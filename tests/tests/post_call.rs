@@ -346,3 +346,62 @@ on_both_backends!(
         assert!(warnings[0].decoded().contains("12 credits"));
     }
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_keeps_working_while_redis_is_down() {
+    let mut redis = tests::redis_server::PrivateRedis::start().await;
+    let url = redis.url();
+    let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::None, |c| {
+        c.redis_url = Some(url);
+        c.elevenlabs_webhook_secrets = vec![SECRET.into()];
+    })
+    .await;
+    let session = register(&app, "redis-down@example.com").await;
+    let user: Uuid = session["user"]["id"].as_str().unwrap().parse().unwrap();
+    let now = Utc::now();
+    agents::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user),
+        elevenlabs_agent_id: Set(Some(EL_AGENT.into())),
+        kind: Set("call".into()),
+        status: Set("active".into()),
+        name: Set("Qualifier".into()),
+        description: Set(None),
+        config: Set(json!({})),
+        sync_state: Set("synced".into()),
+        sync_error: Set(None),
+        phone_number_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&app.services.db)
+    .await
+    .unwrap();
+
+    redis.stop();
+    let event = post_call::transcription(EL_AGENT, "conv_redis_down");
+    assert_eq!(
+        deliver(&app, &event, None).await.status(),
+        200,
+        "stored even without Redis"
+    );
+    assert_eq!(
+        webhook_events::Entity::find()
+            .count(&app.services.db)
+            .await
+            .unwrap(),
+        1
+    );
+
+    redis.restart().await;
+    let (stop, worker) = app.start_worker_in_process();
+    app.wait_for_jobs(WAIT).await;
+    let call = calls::Entity::find()
+        .one(&app.services.db)
+        .await
+        .unwrap()
+        .expect("processed");
+    assert_eq!(call.status, "completed");
+    stop.cancel();
+    let _ = worker.await;
+}
