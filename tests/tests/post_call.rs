@@ -21,14 +21,8 @@ use uuid::Uuid;
 const WAIT: Duration = Duration::from_secs(30);
 const EL_AGENT: &str = "agent_01jz8example0000000000000";
 
-async fn app_with_agent(backend: Backend) -> (TestApp, String, Uuid) {
-    let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
-        c.elevenlabs_webhook_secrets = vec!["wsec_old_secret_being_rotated".into(), SECRET.into()];
-    })
-    .await;
-    let session = register(&app, "owner@example.com").await;
-    let token = session["access_token"].as_str().unwrap().to_string();
-    let user: Uuid = session["user"]["id"].as_str().unwrap().parse().unwrap();
+/// An active, synced call agent of `user` with the ElevenLabs id the events name.
+async fn insert_agent(app: &TestApp, user: Uuid) {
     let now = Utc::now();
     agents::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -48,6 +42,17 @@ async fn app_with_agent(backend: Backend) -> (TestApp, String, Uuid) {
     .insert(&app.services.db)
     .await
     .unwrap();
+}
+
+async fn app_with_agent(backend: Backend) -> (TestApp, String, Uuid) {
+    let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
+        c.elevenlabs_webhook_secrets = vec!["wsec_old_secret_being_rotated".into(), SECRET.into()];
+    })
+    .await;
+    let session = register(&app, "owner@example.com").await;
+    let token = session["access_token"].as_str().unwrap().to_string();
+    let user: Uuid = session["user"]["id"].as_str().unwrap().parse().unwrap();
+    insert_agent(&app, user).await;
     (app, token, user)
 }
 
@@ -308,25 +313,7 @@ on_both_backends!(
         .await;
         let session = register(&app, "low@example.com").await;
         let user: Uuid = session["user"]["id"].as_str().unwrap().parse().unwrap();
-        let now = Utc::now();
-        agents::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            user_id: Set(user),
-            elevenlabs_agent_id: Set(Some(EL_AGENT.into())),
-            kind: Set("call".into()),
-            status: Set("active".into()),
-            name: Set("Qualifier".into()),
-            description: Set(None),
-            config: Set(json!({})),
-            sync_state: Set("synced".into()),
-            sync_error: Set(None),
-            phone_number_id: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&app.services.db)
-        .await
-        .unwrap();
+        insert_agent(&app, user).await;
         // 15 → 12 crosses the threshold; 12 → 9 does not cross it again.
         for conversation in ["conv_low_1", "conv_low_2"] {
             let event = post_call::transcription(EL_AGENT, conversation);
@@ -358,25 +345,7 @@ async fn intake_keeps_working_while_redis_is_down() {
     .await;
     let session = register(&app, "redis-down@example.com").await;
     let user: Uuid = session["user"]["id"].as_str().unwrap().parse().unwrap();
-    let now = Utc::now();
-    agents::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user),
-        elevenlabs_agent_id: Set(Some(EL_AGENT.into())),
-        kind: Set("call".into()),
-        status: Set("active".into()),
-        name: Set("Qualifier".into()),
-        description: Set(None),
-        config: Set(json!({})),
-        sync_state: Set("synced".into()),
-        sync_error: Set(None),
-        phone_number_id: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&app.services.db)
-    .await
-    .unwrap();
+    insert_agent(&app, user).await;
 
     redis.stop();
     let event = post_call::transcription(EL_AGENT, "conv_redis_down");
