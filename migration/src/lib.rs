@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_initial;
 mod m20261126_000002_session_epoch;
+mod m20261126_000003_calls_in_flight_index;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_initial::Migration),
             Box::new(m20261126_000002_session_epoch::Migration),
+            Box::new(m20261126_000003_calls_in_flight_index::Migration),
         ]
     }
 }
