@@ -9,7 +9,7 @@ use poem::{
     middleware::Cors,
 };
 use poem_openapi::OpenApiService;
-use shared::Services;
+use shared::{Services, live::LiveHub};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -19,8 +19,10 @@ use crate::{
     calls::CallApi,
     credits::CreditsApi,
     error::from_poem_error,
+    events::EventsApi,
     health::HealthApi,
     middleware::{BodyLimit, RequestId},
+    notifications::NotificationApi,
     rate_limit::AuthRateLimits,
     user::UserApi,
     webhooks::WebhookApi,
@@ -34,10 +36,12 @@ pub type Apis = (
     CallApi,
     BillingApi,
     CreditsApi,
+    NotificationApi,
+    EventsApi,
     WebhookApi,
 );
 
-pub fn openapi_service(services: &Services) -> OpenApiService<Apis, ()> {
+pub fn openapi_service(services: &Services, hub: LiveHub) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             HealthApi {
@@ -62,6 +66,13 @@ pub fn openapi_service(services: &Services) -> OpenApiService<Apis, ()> {
             CreditsApi {
                 services: services.clone(),
             },
+            NotificationApi {
+                services: services.clone(),
+            },
+            EventsApi {
+                services: services.clone(),
+                hub,
+            },
             WebhookApi {
                 services: services.clone(),
             },
@@ -77,12 +88,20 @@ pub fn openapi_service(services: &Services) -> OpenApiService<Apis, ()> {
 
 /// The OpenAPI document as JSON (what `api openapi` prints and `/openapi.json` serves).
 pub fn openapi_json(services: &Services) -> String {
-    openapi_service(services).spec()
+    openapi_service(
+        services,
+        LiveHub::new(services.clone(), CancellationToken::new()),
+    )
+    .spec()
 }
 
-/// The whole HTTP application.
-pub fn build_app(services: &Services) -> impl Endpoint + 'static {
-    let api = openapi_service(services);
+/// Routes that stream their body under their own limit (`RECORDING_MAX_BYTES`).
+const STREAMED_PATHS: &[&str] = &["/webhooks/elevenlabs"];
+
+/// The whole HTTP application; `hub` carries live events to its streams and ends them at
+/// shutdown.
+pub fn build_app(services: &Services, hub: LiveHub) -> impl Endpoint + 'static {
+    let api = openapi_service(services, hub);
     let docs = api.scalar();
     let swagger = api.swagger_ui();
     let spec = api.spec_endpoint();
@@ -99,6 +118,7 @@ pub fn build_app(services: &Services) -> impl Endpoint + 'static {
         .at("/openapi.json", spec)
         .with(BodyLimit {
             limit: config.max_body_bytes,
+            streamed: STREAMED_PATHS,
         })
         .with(cors)
         .catch_all_error(|err| async move { from_poem_error(err) })
@@ -121,7 +141,8 @@ pub async fn serve(
     let acceptor = TcpAcceptor::from_tokio(listener)?;
     let addr = acceptor.local_addr();
     tracing::info!(addresses = ?addr, embedded_worker = worker.is_some(), "gateway listening");
-    let app = build_app(&services).into_endpoint();
+    let hub = LiveHub::new(services.clone(), shutdown.clone());
+    let app = build_app(&services, hub).into_endpoint();
     let timeout = Duration::from_secs(services.config.shutdown_timeout_secs);
     let signal = {
         let shutdown = shutdown.clone();

@@ -72,9 +72,11 @@ impl<E: Endpoint> Endpoint for RequestIdEndpoint<E> {
 }
 
 /// Rejects bodies over `limit` bytes with 413, whether the size is announced in
-/// `Content-Length` or only discovered while reading a chunked body.
+/// `Content-Length` or only discovered while reading a chunked body. Paths in `streamed`
+/// enforce their own (larger) limit while streaming, so they are passed through unread.
 pub struct BodyLimit {
     pub limit: usize,
+    pub streamed: &'static [&'static str],
 }
 
 impl<E: Endpoint> Middleware<E> for BodyLimit {
@@ -84,6 +86,7 @@ impl<E: Endpoint> Middleware<E> for BodyLimit {
         BodyLimitEndpoint {
             inner: ep,
             limit: self.limit,
+            streamed: self.streamed,
         }
     }
 }
@@ -91,12 +94,16 @@ impl<E: Endpoint> Middleware<E> for BodyLimit {
 pub struct BodyLimitEndpoint<E> {
     inner: E,
     limit: usize,
+    streamed: &'static [&'static str],
 }
 
 impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        if self.streamed.contains(&req.uri().path()) {
+            return self.inner.call(req).await.map(IntoResponse::into_response);
+        }
         let too_large = || {
             error_response(
                 StatusCode::PAYLOAD_TOO_LARGE,

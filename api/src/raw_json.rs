@@ -1,7 +1,8 @@
-//! A JSON request body kept as raw bytes: webhook signatures are computed over the exact bytes
-//! received, so the body must not be parsed (or re-serialised) before verification.
+//! A JSON request body kept raw and unread: webhook signatures are computed over the exact bytes
+//! received, so the body must not be parsed (or re-serialised) before verification, and a large
+//! one is streamed rather than collected.
 
-use poem::{Request, RequestBody, Result};
+use poem::{Body, Request, RequestBody, Result};
 use poem_openapi::{
     ApiExtractor, ApiExtractorType, ExtractParamOptions,
     error::ContentTypeError,
@@ -9,7 +10,17 @@ use poem_openapi::{
     registry::{MetaMediaType, MetaRequest, MetaSchema, MetaSchemaRef, Registry},
 };
 
-pub struct RawJson(pub Vec<u8>);
+pub struct RawJson(pub Body);
+
+impl RawJson {
+    /// The whole body (for small ones: the gateway's body limit applies).
+    pub async fn bytes(self) -> shared::AppResult<Vec<u8>> {
+        self.0
+            .into_vec()
+            .await
+            .map_err(|e| shared::AppError::bad_request("unreadable_body", e.to_string()))
+    }
+}
 
 impl Payload for RawJson {
     const CONTENT_TYPE: &'static str = "application/json";
@@ -27,7 +38,7 @@ impl ParsePayload for RawJson {
     const IS_REQUIRED: bool = true;
 
     async fn from_request(_request: &Request, body: &mut RequestBody) -> Result<Self> {
-        Ok(Self(body.take()?.into_vec().await?))
+        Ok(Self(body.take()?))
     }
 }
 

@@ -34,6 +34,7 @@ api_errors!(StripeWebhookErrors {
 api_errors!(ElevenLabsWebhookErrors {
     400 => Rejected: "Not an ElevenLabs post-call event; nothing is stored.",
     401 => Unauthorized: "Missing, forged or stale signature; nothing is stored (ElevenLabs does not retry).",
+    413 => TooLarge: "Body over `RECORDING_MAX_BYTES`; nothing is stored.",
     503 => Unavailable: "Webhook secret not configured, or the database is down (ElevenLabs retries).",
 });
 
@@ -43,54 +44,46 @@ pub struct WebhookApi {
 
 #[OpenApi(prefix_path = "/webhooks", tag = "Tag::Webhooks")]
 impl WebhookApi {
+    #[oai(path = "/elevenlabs", method = "post")]
+    /// ElevenLabs post-call events
+    ///
+    /// Set this URL as the post-call webhook of the ElevenLabs workspace (events
+    /// `post_call_transcription`, `post_call_audio` and `call_initiation_failure`) with one of
+    /// `ELEVENLABS_WEBHOOK_SECRETS`. The `ElevenLabs-Signature` header is verified over the raw
+    /// body as it streams in; each type + conversation is stored once and applied in the
+    /// background. Bodies up to `RECORDING_MAX_BYTES` are accepted (audio is large).
+    async fn elevenlabs(
+        &self,
+        #[oai(name = "ElevenLabs-Signature")] signature: Header<Option<String>>,
+        body: RawJson,
+    ) -> Result<ReceivedResponse, ElevenLabsWebhookErrors> {
+        let intake = conversations::receive(
+            &self.services,
+            signature.0.as_deref(),
+            body.0.into_async_read(),
+        )
+        .await?;
+        tracing::info!(event = %intake.key, new = intake.new, bytes = intake.bytes, "elevenlabs event received");
+        Ok(ReceivedResponse::Ok(Json(Received {
+            received: true,
+            new: intake.new,
+        })))
+    }
+
     /// Stripe events
     ///
     /// Point a Stripe webhook endpoint here with the events `checkout.session.completed`,
     /// `checkout.session.async_payment_succeeded`, `checkout.session.async_payment_failed`,
     /// `checkout.session.expired`, `charge.succeeded` and `charge.refunded`. The `Stripe-Signature` header is
     /// verified over the raw body with `STRIPE_WEBHOOK_SECRET`; each event id is stored once.
-    #[oai(path = "/elevenlabs", method = "post")]
-    /// ElevenLabs post-call events
-    ///
-    /// Set this URL as the post-call webhook of the ElevenLabs workspace (events
-    /// `post_call_transcription` and `call_initiation_failure`) with one of
-    /// `ELEVENLABS_WEBHOOK_SECRETS`. The `ElevenLabs-Signature` header is verified over the raw
-    /// body; each type + conversation is stored once and applied in the background.
-    async fn elevenlabs(
-        &self,
-        #[oai(name = "ElevenLabs-Signature")] signature: Header<Option<String>>,
-        body: RawJson,
-    ) -> Result<ReceivedResponse, ElevenLabsWebhookErrors> {
-        let now = chrono::Utc::now().timestamp();
-        conversations::verify(&self.services.config, signature.0.as_deref(), &body.0, now)?;
-        let envelope = conversations::Envelope::parse(&body.0)?;
-        let key = envelope.dedup_key();
-        let new = webhooks::receive(
-            &self.services,
-            JobKind::ConversationEvent,
-            Delivery {
-                provider: "elevenlabs",
-                external_id: &key,
-                event_type: &envelope.event_type,
-                payload: &body.0,
-            },
-        )
-        .await?;
-        tracing::info!(event = %key, new, "elevenlabs event received");
-        Ok(ReceivedResponse::Ok(Json(Received {
-            received: true,
-            new,
-        })))
-    }
-
     #[oai(path = "/stripe", method = "post")]
     async fn stripe(
         &self,
         #[oai(name = "Stripe-Signature")] signature: Header<Option<String>>,
         body: RawJson,
     ) -> Result<ReceivedResponse, StripeWebhookErrors> {
-        let envelope =
-            stripe_events::verify(&self.services.config, &body.0, signature.0.as_deref())?;
+        let body = body.bytes().await?;
+        let envelope = stripe_events::verify(&self.services.config, &body, signature.0.as_deref())?;
         let new = webhooks::receive(
             &self.services,
             JobKind::StripeEvent,
@@ -98,7 +91,7 @@ impl WebhookApi {
                 provider: "stripe",
                 external_id: &envelope.id,
                 event_type: &envelope.event_type,
-                payload: &body.0,
+                payload: &body,
             },
         )
         .await?;

@@ -1,11 +1,13 @@
 //! Switchboard's schema. Every migration runs unchanged on PostgreSQL and SQLite, so only
-//! portable column types and plain indexes are used here.
+//! portable column types and plain indexes are used here; the one exception (the transcript
+//! full-text index) is PostgreSQL-only and optional for correctness.
 
 pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_initial;
 mod m20261126_000002_session_epoch;
 mod m20261126_000003_calls_in_flight_index;
+mod m20261126_000004_notifications_and_live_events;
 
 pub struct Migrator;
 
@@ -16,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_initial::Migration),
             Box::new(m20261126_000002_session_epoch::Migration),
             Box::new(m20261126_000003_calls_in_flight_index::Migration),
+            Box::new(m20261126_000004_notifications_and_live_events::Migration),
         ]
     }
 }

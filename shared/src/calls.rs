@@ -202,6 +202,7 @@ pub async fn start(
         completed_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        transcript_text: Set(None),
     }
     .insert(db)
     .await?;

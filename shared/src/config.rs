@@ -142,6 +142,11 @@ pub struct Config {
     pub config_encryption_key: Option<String>,
     /// A balance dropping to this many credits or fewer triggers one low-balance email.
     pub low_balance_threshold: i64,
+    /// Where files (call recordings, large webhook bodies) are kept; default `<data_dir>/files`.
+    /// Gateways and workers must share it (one volume) when they run on several hosts.
+    pub storage_dir: Option<PathBuf>,
+    /// Largest ElevenLabs webhook body accepted (`post_call_audio` carries the whole call).
+    pub recording_max_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -247,6 +252,8 @@ impl Default for Config {
             call_reconcile_after_secs: 1800,
             config_encryption_key: None,
             low_balance_threshold: 5,
+            storage_dir: None,
+            recording_max_bytes: 50 * 1024 * 1024,
         }
     }
 }
@@ -344,6 +351,9 @@ impl Config {
         }
         if self.max_body_bytes == 0 {
             return bad("MAX_BODY_BYTES", "must be at least 1");
+        }
+        if self.recording_max_bytes < self.max_body_bytes {
+            return bad("RECORDING_MAX_BYTES", "must be at least MAX_BODY_BYTES");
         }
         if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
             return bad(
@@ -495,6 +505,12 @@ impl Config {
 
     pub fn outbox_dir(&self) -> PathBuf {
         self.data_dir.join("outbox")
+    }
+
+    pub fn storage_dir(&self) -> PathBuf {
+        self.storage_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("files"))
     }
 
     pub fn job_lease(&self) -> Duration {

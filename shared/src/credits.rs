@@ -83,6 +83,24 @@ pub struct Applied {
     pub created: bool,
 }
 
+impl Applied {
+    /// The `credits_changed` live event of a new movement; a repeat changed nothing.
+    pub fn live_event(&self) -> Option<crate::live::LiveEvent> {
+        self.created.then(|| {
+            crate::live::LiveEvent::new(
+                self.row.user_id,
+                crate::live::LiveKind::CreditsChanged,
+                serde_json::json!({
+                    "balance": self.row.balance_after,
+                    "amount": self.row.amount,
+                    "type": self.row.kind,
+                    "transaction_id": self.row.id,
+                }),
+            )
+        })
+    }
+}
+
 /// Applies `entry` inside the caller's transaction.
 ///
 /// The balance is updated first, which takes the user's row lock (PostgreSQL) or the write

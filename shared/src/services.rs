@@ -4,7 +4,14 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::{Config, auth::Authenticator, db, error::AppResult, jobs::JobQueue};
+use crate::{
+    Config,
+    auth::Authenticator,
+    db,
+    error::AppResult,
+    jobs::JobQueue,
+    storage::{BlobStore, FileStore},
+};
 
 #[derive(Clone)]
 pub struct Services {
@@ -14,6 +21,8 @@ pub struct Services {
     pub auth: Arc<Authenticator>,
     /// Short-lived copies of ElevenLabs listings (voices, phone numbers, agent names).
     pub listing_cache: crate::elevenlabs::ListingCache,
+    /// Recordings and large webhook bodies.
+    pub blobs: Arc<dyn BlobStore>,
 }
 
 impl std::fmt::Debug for Services {
@@ -33,12 +42,14 @@ impl Services {
         }
         let queue = JobQueue::connect(&config, &db).await?;
         let auth = Arc::new(Authenticator::new(&config)?);
+        let blobs = Arc::new(FileStore::new(config.storage_dir()));
         Ok(Self {
             config: Arc::new(config),
             db,
             queue,
             auth,
             listing_cache: Default::default(),
+            blobs,
         })
     }
 

@@ -306,6 +306,12 @@ impl WorkerProcess {
         self.child.id().expect("worker running")
     }
 
+    /// SIGKILL: the process dies wherever it is, as in a crash or an OOM kill.
+    pub async fn kill(mut self) {
+        self.child.start_kill().expect("SIGKILL");
+        let _ = self.child.wait().await;
+    }
+
     /// SIGTERM, then wait for a clean exit.
     pub async fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.pid();

@@ -10,6 +10,7 @@ pub mod jwt;
 pub mod post_call;
 pub mod redis_server;
 pub mod smtp;
+pub mod sse;
 pub mod stripe;
 pub mod users;
 

@@ -1,9 +1,15 @@
 //! ElevenLabs post-call webhooks as ElevenLabs sends them: payloads in the documented shapes and
 //! `ElevenLabs-Signature: t=…,v0=hex(HMAC-SHA256(secret, "t.body"))`.
 
+use chrono::Utc;
 use hmac::{Hmac, KeyInit, Mac};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use serde_json::{Value, json};
 use sha2::Sha256;
+use shared::entities::agents;
+use uuid::Uuid;
+
+use crate::TestApp;
 
 pub const SECRET: &str = "wsec_switchboard_test_elevenlabs";
 
@@ -38,7 +44,9 @@ pub fn transcription(agent_id: &str, conversation_id: &str) -> Value {
                 {"role": "user", "message": "What does it cost?", "time_in_call_secs": 4},
                 {"role": "agent", "message": "Plans start at 49 dollars per seat.", "time_in_call_secs": 9},
                 {"role": "user", "message": "Budget is approved, Thursday works.", "time_in_call_secs": 17},
-                {"role": "agent", "message": "Booked Thursday at 10am.", "time_in_call_secs": 26},
+                {"role": "agent", "message": "Booked Thursday at 10am.", "time_in_call_secs": 26,
+                    "tool_calls": [{"request_id": "t1", "tool_name": "book_demo", "params_as_json": "{\"day\":\"thursday\"}", "tool_has_been_called": true}],
+                    "tool_results": [{"request_id": "t1", "tool_name": "book_demo", "result_value": "booked", "is_error": false}]},
                 {"role": "user", "message": null, "time_in_call_secs": 31}
             ],
             "metadata": {
@@ -67,4 +75,69 @@ pub fn initiation_failure(agent_id: &str, conversation_id: &str, reason: &str) -
         "data": {"agent_id": agent_id, "conversation_id": conversation_id, "failure_reason": reason,
             "metadata": {"type": "twilio", "body": {"CallStatus": reason}}}
     })
+}
+
+/// A `post_call_audio` event carrying `audio` as base64.
+pub fn audio(agent_id: &str, conversation_id: &str, audio: &[u8]) -> Value {
+    use base64::Engine;
+    json!({
+        "type": "post_call_audio",
+        "event_timestamp": chrono::Utc::now().timestamp(),
+        "data": {"agent_id": agent_id, "conversation_id": conversation_id,
+            "full_audio": base64::engine::general_purpose::STANDARD.encode(audio)}
+    })
+}
+
+/// An active, synced call agent of `user` with the ElevenLabs id `el_agent`.
+pub async fn insert_agent(app: &TestApp, user: Uuid, el_agent: &str) -> agents::Model {
+    let now = Utc::now();
+    agents::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user),
+        elevenlabs_agent_id: Set(Some(el_agent.into())),
+        kind: Set("call".into()),
+        status: Set("active".into()),
+        name: Set("Outbound qualifier".into()),
+        description: Set(None),
+        config: Set(json!({})),
+        sync_state: Set("synced".into()),
+        sync_error: Set(None),
+        phone_number_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&app.services.db)
+    .await
+    .unwrap()
+}
+
+/// Posts `event` as ElevenLabs does, signed with `SECRET` unless `signature` is given.
+pub async fn deliver(app: &TestApp, event: &Value, signature: Option<String>) -> reqwest::Response {
+    let body = event.to_string();
+    let signature = signature.unwrap_or_else(|| self::signature(SECRET, &body));
+    app.client
+        .post(app.url("/webhooks/elevenlabs"))
+        .header("content-type", "application/json")
+        .header("elevenlabs-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Posts a large body chunked (no `Content-Length`), as ElevenLabs sends audio.
+pub async fn deliver_chunked(app: &TestApp, body: String, signature: String) -> reqwest::Response {
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = body
+        .into_bytes()
+        .chunks(256 * 1024)
+        .map(|c| Ok(c.to_vec()))
+        .collect();
+    app.client
+        .post(app.url("/webhooks/elevenlabs"))
+        .header("content-type", "application/json")
+        .header("elevenlabs-signature", signature)
+        .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
+        .send()
+        .await
+        .unwrap()
 }

@@ -510,6 +510,7 @@ async fn add_call(
         completed_at: Set(Some(now)),
         created_at: Set(now),
         updated_at: Set(now),
+        transcript_text: Set(None),
     }
     .insert(&app.services.db)
     .await

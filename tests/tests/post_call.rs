@@ -4,12 +4,10 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use shared::entities::{
-    agents, calls, contacts, credit_transactions, lead_analytics, transcripts, webhook_events,
+    calls, contacts, credit_transactions, lead_analytics, transcripts, webhook_events,
 };
 use tests::{
     Backend, TestApp, WorkerMode, expect_error, on_both_backends,
@@ -21,29 +19,6 @@ use uuid::Uuid;
 const WAIT: Duration = Duration::from_secs(30);
 const EL_AGENT: &str = "agent_01jz8example0000000000000";
 
-/// An active, synced call agent of `user` with the ElevenLabs id the events name.
-async fn insert_agent(app: &TestApp, user: Uuid) {
-    let now = Utc::now();
-    agents::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user),
-        elevenlabs_agent_id: Set(Some(EL_AGENT.into())),
-        kind: Set("call".into()),
-        status: Set("active".into()),
-        name: Set("Outbound qualifier".into()),
-        description: Set(None),
-        config: Set(json!({})),
-        sync_state: Set("synced".into()),
-        sync_error: Set(None),
-        phone_number_id: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&app.services.db)
-    .await
-    .unwrap();
-}
-
 async fn app_with_agent(backend: Backend) -> (TestApp, String, Uuid) {
     let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
         c.elevenlabs_webhook_secrets = vec!["wsec_old_secret_being_rotated".into(), SECRET.into()];
@@ -52,22 +27,8 @@ async fn app_with_agent(backend: Backend) -> (TestApp, String, Uuid) {
     let session = register(&app, "owner@example.com").await;
     let token = session["access_token"].as_str().unwrap().to_string();
     let user: Uuid = session["user"]["id"].as_str().unwrap().parse().unwrap();
-    insert_agent(&app, user).await;
+    post_call::insert_agent(&app, user, EL_AGENT).await;
     (app, token, user)
-}
-
-async fn deliver(app: &TestApp, event: &Value, signature: Option<String>) -> reqwest::Response {
-    let body = event.to_string();
-    let mut req = app
-        .client
-        .post(app.url("/webhooks/elevenlabs"))
-        .header("content-type", "application/json")
-        .body(body.clone());
-    req = req.header(
-        "elevenlabs-signature",
-        signature.unwrap_or_else(|| post_call::signature(SECRET, &body)),
-    );
-    req.send().await.unwrap()
 }
 
 async fn balance(app: &TestApp, token: &str) -> i64 {
@@ -85,7 +46,7 @@ on_both_backends!(
     |backend: Backend| async move {
         let (app, token, user) = app_with_agent(backend).await;
         let event = post_call::transcription(EL_AGENT, "conv_full_1");
-        let deliveries = (0..10).map(|_| deliver(&app, &event, None));
+        let deliveries = (0..10).map(|_| post_call::deliver(&app, &event, None));
         for resp in futures::future::join_all(deliveries).await {
             assert_eq!(resp.status(), 200);
         }
@@ -127,6 +88,16 @@ on_both_backends!(
                 .iter()
                 .any(|t| t.speaker == "user" && t.text.contains("Budget is approved"))
         );
+        let booking = turns.iter().find(|t| t.text.starts_with("Booked")).unwrap();
+        let tools = booking.tool_calls.as_ref().expect("tool calls kept");
+        assert_eq!(tools["calls"][0]["tool_name"], "book_demo");
+        assert_eq!(tools["results"][0]["result_value"], "booked");
+        assert!(
+            turns[0].tool_calls.is_none(),
+            "empty tool lists are not stored"
+        );
+        let text = call.transcript_text.as_deref().unwrap();
+        assert!(text.starts_with("agent: Hi Dana") && text.contains("user: What does it cost?"));
 
         let leads = lead_analytics::Entity::find().all(db).await.unwrap();
         assert_eq!(leads.len(), 1);
@@ -176,10 +147,13 @@ on_both_backends!(
 
         // A call that never connected: failed, no charge.
         let failure = post_call::initiation_failure(EL_AGENT, "conv_busy", "busy");
-        assert_eq!(deliver(&app, &failure, None).await.status(), 200);
+        assert_eq!(post_call::deliver(&app, &failure, None).await.status(), 200);
         // An agent that is not ours: kept as unroutable.
         let stranger = post_call::transcription("agent_someone_else", "conv_stranger");
-        assert_eq!(deliver(&app, &stranger, None).await.status(), 200);
+        assert_eq!(
+            post_call::deliver(&app, &stranger, None).await.status(),
+            200
+        );
         // Incomplete: no transcript, no duration, no analysis.
         let mut partial = post_call::transcription(EL_AGENT, "conv_partial");
         partial["data"]
@@ -191,7 +165,7 @@ on_both_backends!(
             .unwrap()
             .remove("call_duration_secs");
         partial["data"]["analysis"] = json!({"call_successful": "failure"});
-        assert_eq!(deliver(&app, &partial, None).await.status(), 200);
+        assert_eq!(post_call::deliver(&app, &partial, None).await.status(), 200);
         app.wait_for_jobs(WAIT).await;
 
         let busy = calls::Entity::find()
@@ -235,6 +209,25 @@ on_both_backends!(
             .unwrap();
         assert_eq!(derived.data_collection["derived"], true);
         assert_eq!(balance(&app, &token).await, 15, "nothing charged");
+        // The owner is told what was missing.
+        let notes: Value = app
+            .get("/api/notifications", Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(notes["total"], 1, "{notes}");
+        assert_eq!(notes["items"][0]["kind"], "call_incomplete");
+        assert_eq!(
+            notes["items"][0]["data"]["call_id"],
+            partial_call.id.to_string()
+        );
+        assert!(
+            notes["items"][0]["body"]
+                .as_str()
+                .unwrap()
+                .contains("transcript missing")
+        );
         assert!(
             calls::Entity::find()
                 .filter(calls::Column::ElevenlabsConversationId.eq("conv_stranger"))
@@ -272,7 +265,12 @@ on_both_backends!(
                 "invalid_signature",
             ),
         ] {
-            expect_error(deliver(&app, &event, Some(signature)).await, 401, code).await;
+            expect_error(
+                post_call::deliver(&app, &event, Some(signature)).await,
+                401,
+                code,
+            )
+            .await;
         }
         let missing = app
             .client
@@ -285,7 +283,7 @@ on_both_backends!(
         expect_error(missing, 401, "missing_signature").await;
         let not_an_event = json!({"hello": "world"});
         expect_error(
-            deliver(&app, &not_an_event, None).await,
+            post_call::deliver(&app, &not_an_event, None).await,
             400,
             "invalid_event",
         )
@@ -299,7 +297,12 @@ on_both_backends!(
         );
         // The other secret of a rotation works too.
         let rotated = post_call::signature("wsec_old_secret_being_rotated", &body);
-        assert_eq!(deliver(&app, &event, Some(rotated)).await.status(), 200);
+        assert_eq!(
+            post_call::deliver(&app, &event, Some(rotated))
+                .await
+                .status(),
+            200
+        );
     }
 );
 
@@ -313,11 +316,11 @@ on_both_backends!(
         .await;
         let session = register(&app, "low@example.com").await;
         let user: Uuid = session["user"]["id"].as_str().unwrap().parse().unwrap();
-        insert_agent(&app, user).await;
+        post_call::insert_agent(&app, user, EL_AGENT).await;
         // 15 → 12 crosses the threshold; 12 → 9 does not cross it again.
         for conversation in ["conv_low_1", "conv_low_2"] {
             let event = post_call::transcription(EL_AGENT, conversation);
-            assert_eq!(deliver(&app, &event, None).await.status(), 200);
+            assert_eq!(post_call::deliver(&app, &event, None).await.status(), 200);
             app.wait_for_jobs(WAIT).await;
         }
         let warnings: Vec<_> = app
@@ -345,12 +348,12 @@ async fn intake_keeps_working_while_redis_is_down() {
     .await;
     let session = register(&app, "redis-down@example.com").await;
     let user: Uuid = session["user"]["id"].as_str().unwrap().parse().unwrap();
-    insert_agent(&app, user).await;
+    post_call::insert_agent(&app, user, EL_AGENT).await;
 
     redis.stop();
     let event = post_call::transcription(EL_AGENT, "conv_redis_down");
     assert_eq!(
-        deliver(&app, &event, None).await.status(),
+        post_call::deliver(&app, &event, None).await.status(),
         200,
         "stored even without Redis"
     );
@@ -373,4 +376,173 @@ async fn intake_keeps_working_while_redis_is_down() {
     assert_eq!(call.status, "completed");
     stop.cancel();
     let _ = worker.await;
+}
+
+/// Files left under the blob store's directory `sub` (scratch files, spilled bodies).
+fn files_in(app: &TestApp, sub: &str) -> usize {
+    std::fs::read_dir(app.data_dir().join("files").join(sub))
+        .map(|dir| dir.count())
+        .unwrap_or(0)
+}
+
+on_both_backends!(
+    call_audio_streams_to_storage_under_a_size_cap,
+    |backend: Backend| async move {
+        let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
+            c.elevenlabs_webhook_secrets = vec![SECRET.into()];
+            c.recording_max_bytes = 8 * 1024 * 1024;
+        })
+        .await;
+        let session = register(&app, "audio@example.com").await;
+        let user: Uuid = session["user"]["id"].as_str().unwrap().parse().unwrap();
+        post_call::insert_agent(&app, user, EL_AGENT).await;
+        let db = &app.services.db;
+
+        // 4 MB of audio (5.3 MB as base64): far over the 64 KiB request limit of other routes.
+        let audio: Vec<u8> = (0..4_000_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect();
+        let body = post_call::audio(EL_AGENT, "conv_audio", &audio).to_string();
+        for _ in 0..2 {
+            let resp =
+                post_call::deliver_chunked(&app, body.clone(), post_call::signature(SECRET, &body))
+                    .await;
+            assert_eq!(resp.status(), 200);
+        }
+        app.wait_for_jobs(WAIT).await;
+        assert_eq!(webhook_events::Entity::find().count(db).await.unwrap(), 1);
+        let call = calls::Entity::find()
+            .filter(calls::Column::ElevenlabsConversationId.eq("conv_audio"))
+            .one(db)
+            .await
+            .unwrap()
+            .expect("the audio creates the call it belongs to");
+        let key = call.recording_key.clone().expect("recording linked");
+        let stored = std::fs::read(app.data_dir().join("files").join(&key)).unwrap();
+        assert!(stored == audio, "the recording is the decoded audio");
+        assert_eq!(call.metadata["recording_bytes"], audio.len());
+        assert_eq!((files_in(&app, "incoming"), files_in(&app, "tmp")), (0, 0));
+
+        // The transcript arriving afterwards completes the same call and keeps the recording.
+        let transcript = post_call::transcription(EL_AGENT, "conv_audio");
+        assert_eq!(
+            post_call::deliver(&app, &transcript, None).await.status(),
+            200
+        );
+        app.wait_for_jobs(WAIT).await;
+        let call = calls::Entity::find_by_id(call.id)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (call.status.as_str(), call.recording_key),
+            ("completed", Some(key))
+        );
+
+        // A small recording travels inside the inbox row instead.
+        let small = post_call::audio(EL_AGENT, "conv_audio_small", b"ID3 tiny mp3");
+        assert_eq!(post_call::deliver(&app, &small, None).await.status(), 200);
+        app.wait_for_jobs(WAIT).await;
+        let small_call = calls::Entity::find()
+            .filter(calls::Column::ElevenlabsConversationId.eq("conv_audio_small"))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        let path = app
+            .data_dir()
+            .join("files")
+            .join(small_call.recording_key.unwrap());
+        assert_eq!(std::fs::read(path).unwrap(), b"ID3 tiny mp3");
+
+        // Over the cap: 413, nothing stored, nothing left on disk.
+        let huge = post_call::audio(EL_AGENT, "conv_huge", &vec![7u8; 7 * 1024 * 1024]).to_string();
+        let resp =
+            post_call::deliver_chunked(&app, huge.clone(), post_call::signature(SECRET, &huge))
+                .await;
+        expect_error(resp, 413, "payload_too_large").await;
+        // A forged signature on a large body: 401 once read, nothing kept.
+        let forged = post_call::audio(EL_AGENT, "conv_forged", &audio[..1_000_000]).to_string();
+        let resp = post_call::deliver_chunked(
+            &app,
+            forged.clone(),
+            post_call::signature("wsec_wrong", &forged),
+        )
+        .await;
+        expect_error(resp, 401, "invalid_signature").await;
+        assert_eq!(webhook_events::Entity::find().count(db).await.unwrap(), 3);
+        assert_eq!((files_in(&app, "incoming"), files_in(&app, "tmp")), (0, 0));
+    }
+);
+
+/// The worker is SIGKILLed while its transaction is open (blocked on the owner's row after
+/// writing the call, contact, transcript and lead rows); a new worker applies the event once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_mid_transaction_leaves_nothing_half_done() {
+    let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::None, |c| {
+        c.elevenlabs_webhook_secrets = vec![SECRET.into()];
+        c.job_timeout_secs = 10;
+        c.job_lease_secs = 12;
+    })
+    .await;
+    let session = register(&app, "killed@example.com").await;
+    let token = session["access_token"].as_str().unwrap().to_string();
+    let user: Uuid = session["user"]["id"].as_str().unwrap().parse().unwrap();
+    post_call::insert_agent(&app, user, EL_AGENT).await;
+    let db = &app.services.db;
+
+    // Hold the owner's row the way a concurrent balance update would: the worker's charge
+    // waits on it with everything before it written but uncommitted.
+    let lock = sea_orm::TransactionTrait::begin(db).await.unwrap();
+    lock.execute_unprepared(&format!(
+        "SELECT 1 FROM users WHERE id = '{user}' FOR NO KEY UPDATE"
+    ))
+    .await
+    .unwrap();
+    let event = post_call::transcription(EL_AGENT, "conv_killed");
+    assert_eq!(post_call::deliver(&app, &event, None).await.status(), 200);
+    let worker = app.start_worker_process(env!("CARGO_BIN_EXE_test-worker"));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let waiting = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE \"users\"%'",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the worker never blocked"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    worker.kill().await;
+    lock.rollback().await.unwrap();
+    assert_eq!(calls::Entity::find().count(db).await.unwrap(), 0);
+    assert_eq!(transcripts::Entity::find().count(db).await.unwrap(), 0);
+
+    // A fresh worker picks the job up once the dead one's lease expires.
+    let worker = app.start_worker_process(env!("CARGO_BIN_EXE_test-worker"));
+    app.wait_for_jobs(WAIT).await;
+    assert_eq!(calls::Entity::find().count(db).await.unwrap(), 1);
+    assert_eq!(transcripts::Entity::find().count(db).await.unwrap(), 5);
+    assert_eq!(lead_analytics::Entity::find().count(db).await.unwrap(), 1);
+    assert_eq!(contacts::Entity::find().count(db).await.unwrap(), 1);
+    let charges = credit_transactions::Entity::find()
+        .filter(credit_transactions::Column::Reference.eq("call:conv_killed"))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!(charges, 1);
+    assert_eq!(balance(&app, &token).await, 12);
+    worker.terminate().await;
 }

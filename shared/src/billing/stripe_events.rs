@@ -202,6 +202,7 @@ async fn fulfil(
     for job in &ring {
         jobs::ring(&services.db, &services.queue, job).await;
     }
+    crate::live::publish(services, applied.live_event().into_iter().collect()).await;
     Ok(())
 }
 
@@ -273,6 +274,7 @@ async fn refund(
     };
     let target = (purchase.credits as i128 * refunded as i128 / amount as i128) as i64;
     let delta = target - purchase.refunded_credits;
+    let mut events = Vec::new();
     if delta > 0 {
         let mut entry = Entry::new(
             purchase.user_id,
@@ -284,6 +286,7 @@ async fn refund(
         entry.purchase_id = Some(purchase.id);
         entry.stripe_payment_id = Some(intent.to_string());
         let applied = credits::apply_in(&txn, entry).await.map_err(app_to_job)?;
+        events.extend(applied.live_event());
         if applied.created {
             let mut active: purchases::ActiveModel = purchase.clone().into();
             active.refunded_credits = Set(target);
@@ -304,6 +307,7 @@ async fn refund(
     )
     .await?;
     txn.commit().await?;
+    crate::live::publish(services, events).await;
     Ok(())
 }
 

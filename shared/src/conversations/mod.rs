@@ -2,7 +2,11 @@
 //! in the worker — call, transcript turns, lead analytics, credit charge and contact, in one
 //! transaction, once per conversation.
 
+mod audio;
+mod intake;
 pub mod lead;
+
+pub use intake::{Intake, receive};
 
 use chrono::{TimeZone, Utc};
 use hmac::{Hmac, KeyInit, Mac};
@@ -22,6 +26,8 @@ use crate::{
     entities::{agents, calls, contacts, lead_analytics, transcripts, webhook_events},
     error::{AppError, AppResult},
     jobs::JobError,
+    live::{LiveEvent, LiveKind},
+    notifications::{self, NewNotification},
     webhooks,
 };
 
@@ -29,55 +35,87 @@ use crate::{
 const MAX_AGE_SECS: i64 = 30 * 60;
 const MAX_FUTURE_SECS: i64 = 5 * 60;
 
-/// Verifies `ElevenLabs-Signature: t=<unix>,v0=<hex HMAC-SHA256(secret, "t.body")>` against
-/// any configured secret, in constant time, before anything is parsed.
-pub fn verify(config: &Config, header: Option<&str>, body: &[u8], now: i64) -> AppResult<()> {
-    if config.elevenlabs_webhook_secrets.is_empty() {
-        return Err(AppError::unavailable(
-            "webhook_not_configured",
-            "the ElevenLabs webhook secret is not configured",
-        ));
+/// `ElevenLabs-Signature: t=<unix>,v0=<hex HMAC-SHA256(secret, "t.body")>`, checked against
+/// every configured secret (two during a rotation) while the body streams past, in constant
+/// time, before anything is parsed.
+pub struct SignatureCheck {
+    signatures: Vec<Vec<u8>>,
+    macs: Vec<Hmac<Sha256>>,
+}
+
+impl SignatureCheck {
+    /// Parses the header and rejects a stale or future timestamp before the body is read.
+    pub fn start(config: &Config, header: Option<&str>, now: i64) -> AppResult<Self> {
+        if config.elevenlabs_webhook_secrets.is_empty() {
+            return Err(AppError::unavailable(
+                "webhook_not_configured",
+                "the ElevenLabs webhook secret is not configured",
+            ));
+        }
+        let header = header.ok_or_else(|| {
+            AppError::unauthorized(
+                "missing_signature",
+                "the ElevenLabs-Signature header is missing",
+            )
+        })?;
+        let mut timestamp = None;
+        let mut signatures = Vec::new();
+        for part in header.split(',') {
+            match part.trim().split_once('=') {
+                Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
+                Some(("v0", sig)) => signatures.push(hex::decode(sig).map_err(|_| invalid())?),
+                _ => {}
+            }
+        }
+        let timestamp = timestamp.ok_or_else(invalid)?;
+        if now - timestamp > MAX_AGE_SECS || timestamp - now > MAX_FUTURE_SECS {
+            return Err(AppError::unauthorized(
+                "stale_signature",
+                "the signature timestamp is too old or in the future",
+            ));
+        }
+        let macs = config
+            .elevenlabs_webhook_secrets
+            .iter()
+            .filter_map(|secret| Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok())
+            .map(|mut mac| {
+                mac.update(timestamp.to_string().as_bytes());
+                mac.update(b".");
+                mac
+            })
+            .collect();
+        Ok(Self { signatures, macs })
     }
-    let invalid = || {
-        AppError::unauthorized(
-            "invalid_signature",
-            "the ElevenLabs signature does not match",
-        )
-    };
-    let header = header.ok_or_else(|| {
-        AppError::unauthorized(
-            "missing_signature",
-            "the ElevenLabs-Signature header is missing",
-        )
-    })?;
-    let mut timestamp = None;
-    let mut signatures = Vec::new();
-    for part in header.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", t)) => timestamp = t.parse::<i64>().ok(),
-            Some(("v0", sig)) => signatures.push(hex::decode(sig).map_err(|_| invalid())?),
-            _ => {}
+
+    pub fn update(&mut self, chunk: &[u8]) {
+        for mac in &mut self.macs {
+            mac.update(chunk);
         }
     }
-    let timestamp = timestamp.ok_or_else(invalid)?;
-    if now - timestamp > MAX_AGE_SECS || timestamp - now > MAX_FUTURE_SECS {
-        return Err(AppError::unauthorized(
-            "stale_signature",
-            "the signature timestamp is too old or in the future",
-        ));
+
+    pub fn finish(self) -> AppResult<()> {
+        let signatures = self.signatures;
+        let matches = self.macs.into_iter().any(|mac| {
+            signatures
+                .iter()
+                .any(|sig| mac.clone().verify_slice(sig).is_ok())
+        });
+        if matches { Ok(()) } else { Err(invalid()) }
     }
-    let matches = config.elevenlabs_webhook_secrets.iter().any(|secret| {
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
-            return false;
-        };
-        mac.update(timestamp.to_string().as_bytes());
-        mac.update(b".");
-        mac.update(body);
-        signatures
-            .iter()
-            .any(|sig| mac.clone().verify_slice(sig).is_ok())
-    });
-    if matches { Ok(()) } else { Err(invalid()) }
+}
+
+fn invalid() -> AppError {
+    AppError::unauthorized(
+        "invalid_signature",
+        "the ElevenLabs signature does not match",
+    )
+}
+
+/// Verifies a body already in memory.
+pub fn verify(config: &Config, header: Option<&str>, body: &[u8], now: i64) -> AppResult<()> {
+    let mut check = SignatureCheck::start(config, header, now)?;
+    check.update(body);
+    check.finish()
 }
 
 /// The envelope fields the intake needs.
@@ -91,13 +129,23 @@ pub struct Envelope {
 #[derive(Debug, Deserialize)]
 pub struct EnvelopeData {
     pub conversation_id: String,
+    #[serde(default)]
+    pub agent_id: Option<String>,
+}
+
+fn not_an_event() -> AppError {
+    AppError::bad_request("invalid_event", "not an ElevenLabs post-call event")
 }
 
 impl Envelope {
     pub fn parse(body: &[u8]) -> AppResult<Self> {
-        serde_json::from_slice(body).map_err(|_| {
-            AppError::bad_request("invalid_event", "not an ElevenLabs post-call event")
-        })
+        serde_json::from_slice(body).map_err(|_| not_an_event())
+    }
+
+    /// Reads the envelope from a large body on disk without holding it: the audio string is
+    /// skipped, not buffered.
+    pub fn read(reader: impl std::io::Read) -> AppResult<Self> {
+        serde_json::from_reader(reader).map_err(|_| not_an_event())
     }
 
     /// Retries are byte-identical: the type and conversation identify a delivery.
@@ -106,7 +154,7 @@ impl Envelope {
     }
 }
 
-fn app_to_job(e: AppError) -> JobError {
+pub(crate) fn app_to_job(e: AppError) -> JobError {
     JobError::Retryable(e.to_string())
 }
 
@@ -137,6 +185,7 @@ pub async fn apply(services: &Services, inbox_id: Uuid) -> Result<(), JobError> 
     };
     match row.event_type.as_str() {
         "post_call_transcription" => transcription(services, &row, &agent, data).await,
+        "post_call_audio" => audio::attach(services, &row, &agent, &event).await,
         "call_initiation_failure" => initiation_failure(services, &row, &agent, data).await,
         _ => {
             webhooks::settle(
@@ -151,7 +200,7 @@ pub async fn apply(services: &Services, inbox_id: Uuid) -> Result<(), JobError> 
     }
 }
 
-fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+pub(crate) fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     path.iter()
         .try_fold(v, |node, key| node.get(*key))?
         .as_str()
@@ -164,7 +213,7 @@ fn int(v: &Value, path: &[&str]) -> Option<i64> {
 }
 
 /// The call of a conversation, created when it was not started through us (inbound calls).
-async fn call_for<C: sea_orm::ConnectionTrait>(
+pub(crate) async fn call_for<C: sea_orm::ConnectionTrait>(
     txn: &C,
     agent: &agents::Model,
     conversation: &str,
@@ -198,6 +247,7 @@ async fn call_for<C: sea_orm::ConnectionTrait>(
         completed_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        transcript_text: Set(None),
     };
     calls::Entity::insert(row)
         .on_conflict(
@@ -340,6 +390,10 @@ async fn transcription(
                 "user"
             };
             full_text.push(format!("{speaker}: {message}"));
+            let calls = non_empty(turn.get("tool_calls"));
+            let results = non_empty(turn.get("tool_results"));
+            let tool_calls = (calls.is_some() || results.is_some())
+                .then(|| json!({"calls": calls, "results": results}));
             Some(transcripts::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 call_id: Set(call.id),
@@ -350,6 +404,7 @@ async fn transcription(
                     .get("time_in_call_secs")
                     .and_then(Value::as_i64)
                     .unwrap_or(0) as i32),
+                tool_calls: Set(tool_calls),
                 created_at: Set(now),
             })
         })
@@ -367,13 +422,14 @@ async fn transcription(
         .filter(lead_analytics::Column::CallId.eq(call.id))
         .exec(&txn)
         .await?;
-    scores
+    let lead = scores
         .to_row(call.id, agent.user_id, contact.as_ref().map(|c| c.id))
         .insert(&txn)
         .await?;
 
     // The charge: once per conversation, even below zero.
     let mut low_balance = false;
+    let mut credit_event = None;
     let charged = match duration {
         Some(secs) => {
             let applied = credits::charge_call(
@@ -389,6 +445,7 @@ async fn transcription(
             if applied.created {
                 low_balance = crossed_low_balance(services, &applied.row);
             }
+            credit_event = applied.live_event();
             -applied.row.amount
         }
         None => 0,
@@ -400,12 +457,13 @@ async fn transcription(
         "termination_reason": text(data, &["metadata", "termination_reason"]),
         "cost": int(data, &["metadata", "cost"]),
         "main_language": text(data, &["metadata", "main_language"]),
-        "full_text": full_text.join("\n"),
     });
     if !problems.is_empty() {
         metadata["problems"] = json!(problems);
         tracing::warn!(conversation, ?problems, "post-call event was incomplete");
     }
+    let call_id = call.id;
+    let contact_id = contact.as_ref().map(|c| c.id);
     let mut active: calls::ActiveModel = call.into();
     active.status = Set(STATUS_COMPLETED.into());
     active.duration_secs = Set(duration.unwrap_or(0) as i32);
@@ -414,6 +472,7 @@ async fn transcription(
     active.summary_title = Set(text(analysis, &["call_summary_title"]).map(String::from));
     active.call_successful = Set(text(analysis, &["call_successful"]).map(String::from));
     active.contact_id = Set(contact.as_ref().map(|c| c.id));
+    active.direction = Set(direction.into());
     if let Some(number) = external {
         active.phone_number = Set(Some(number.to_string()));
     }
@@ -421,9 +480,10 @@ async fn transcription(
         active.started_at = Set(Some(started));
     }
     active.metadata = Set(metadata);
+    active.transcript_text = Set(Some(full_text.join("\n")));
     active.completed_at = Set(Some(now));
     active.updated_at = Set(now);
-    active.update(&txn).await?;
+    let call = active.update(&txn).await?;
     if let Some(contact) = contact {
         let mut c: contacts::ActiveModel = contact.into();
         c.last_call_summary = Set(summary);
@@ -439,26 +499,56 @@ async fn transcription(
         Some(agent.user_id),
     )
     .await?;
-    let low_balance_job = if low_balance {
-        let user = crate::users::get_in(&txn, agent.user_id)
-            .await
-            .map_err(app_to_job)?;
-        let (_, job) = crate::email::queue_email_in(
+    let mut events = vec![
+        LiveEvent::new(
+            agent.user_id,
+            LiveKind::CallCompleted,
+            json!({
+                "call_id": call_id,
+                "conversation_id": conversation,
+                "agent_id": agent.id,
+                "contact_id": contact_id,
+                "status": call.status,
+                "duration_secs": call.duration_secs,
+                "credits_charged": charged,
+                "summary_title": call.summary_title,
+            }),
+        ),
+        LiveEvent::new(
+            agent.user_id,
+            LiveKind::LeadScored,
+            json!({
+                "call_id": call_id,
+                "contact_id": contact_id,
+                "lead_id": lead.id,
+                "total_score": lead.total_score,
+                "lead_status_tag": lead.lead_status_tag,
+                "derived": lead.data_collection["derived"],
+            }),
+        ),
+    ];
+    events.extend(credit_event);
+    if !problems.is_empty() {
+        let (_, event) = notifications::create_in(
             &txn,
-            &services.config,
-            crate::email::OutgoingEmail {
-                user_id: Some(user.id),
-                to: user.email.clone(),
-                subject: "Your Switchboard credits are running low".into(),
-                text_body: format!(
-                    "Your balance is {} credits after your last call. Buy credits to keep your agents calling: {}/credits\n",
-                    user.credits, services.config.frontend_url
+            NewNotification {
+                user_id: agent.user_id,
+                kind: notifications::KIND_CALL_INCOMPLETE,
+                title: "A call report arrived incomplete".into(),
+                body: format!(
+                    "ElevenLabs sent the report of conversation {conversation} without: {}. What arrived is saved.",
+                    problems.join("; ")
                 ),
-                html_body: None,
+                data: json!({"call_id": call_id, "conversation_id": conversation, "problems": problems}),
             },
         )
         .await
         .map_err(app_to_job)?;
+        events.push(event);
+    }
+    let low_balance_job = if low_balance {
+        let (job, event) = warn_low_balance(services, &txn, agent.user_id).await?;
+        events.push(event);
         Some(job)
     } else {
         None
@@ -467,6 +557,7 @@ async fn transcription(
     if let Some(job) = low_balance_job {
         crate::jobs::ring(&services.db, &services.queue, &job).await;
     }
+    crate::live::publish(services, events).await;
     Ok(())
 }
 
@@ -484,7 +575,13 @@ async fn initiation_failure(
     let call = call_for(&txn, agent, conversation, "outbound")
         .await
         .map_err(app_to_job)?;
-    if call.status != STATUS_COMPLETED {
+    let mut events = Vec::new();
+    if call.status != STATUS_COMPLETED && call.status != STATUS_FAILED {
+        events.push(LiveEvent::new(
+            agent.user_id,
+            LiveKind::CallFailed,
+            json!({"call_id": call.id, "conversation_id": conversation, "failure_reason": reason}),
+        ));
         let mut active: calls::ActiveModel = call.into();
         active.status = Set(STATUS_FAILED.into());
         active.failure_reason = Set(Some(reason));
@@ -501,6 +598,7 @@ async fn initiation_failure(
     )
     .await?;
     txn.commit().await?;
+    crate::live::publish(services, events).await;
     Ok(())
 }
 
@@ -513,4 +611,59 @@ fn crossed_low_balance(
     let threshold = services.config.low_balance_threshold;
     let before = charge.balance_after - charge.amount;
     before > threshold && charge.balance_after <= threshold
+}
+
+/// A JSON array or object with something in it.
+fn non_empty(v: Option<&Value>) -> Option<Value> {
+    v.filter(|v| match v {
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        Value::Null => false,
+        _ => true,
+    })
+    .cloned()
+}
+
+/// Queues the low-balance email and notification in the charge's transaction: exactly one per
+/// crossing, because the charge itself happens once.
+async fn warn_low_balance<C: sea_orm::ConnectionTrait>(
+    services: &Services,
+    txn: &C,
+    user_id: Uuid,
+) -> Result<(crate::entities::background_jobs::Model, LiveEvent), JobError> {
+    let user = crate::users::get_in(txn, user_id)
+        .await
+        .map_err(app_to_job)?;
+    let (_, job) = crate::email::queue_email_in(
+        txn,
+        &services.config,
+        crate::email::OutgoingEmail {
+            user_id: Some(user.id),
+            to: user.email.clone(),
+            subject: "Your Switchboard credits are running low".into(),
+            text_body: format!(
+                "Your balance is {} credits after your last call. Buy credits to keep your agents calling: {}/credits\n",
+                user.credits, services.config.frontend_url
+            ),
+            html_body: None,
+        },
+    )
+    .await
+    .map_err(app_to_job)?;
+    let (_, event) = notifications::create_in(
+        txn,
+        NewNotification {
+            user_id,
+            kind: notifications::KIND_LOW_BALANCE,
+            title: "Credits are running low".into(),
+            body: format!(
+                "Your balance is {} credits. Buy credits to keep your agents calling.",
+                user.credits
+            ),
+            data: json!({"balance": user.credits, "threshold": services.config.low_balance_threshold}),
+        },
+    )
+    .await
+    .map_err(app_to_job)?;
+    Ok((job, event))
 }

@@ -29,6 +29,9 @@ pub struct Model {
     pub completed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The whole transcript as `speaker: text` lines, for full-text search.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub transcript_text: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,6 +10,8 @@ pub mod contacts;
 pub mod credit_transactions;
 pub mod email_outbox;
 pub mod lead_analytics;
+pub mod live_events;
+pub mod notifications;
 pub mod purchases;
 pub mod refresh_tokens;
 pub mod system_config;

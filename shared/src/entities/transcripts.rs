@@ -14,6 +14,9 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub text: String,
     pub time_in_call_secs: i32,
+    /// The turn's tool calls and their results as ElevenLabs sent them (`{calls, results}`).
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub tool_calls: Option<Json>,
     pub created_at: DateTimeUtc,
 }
 

@@ -73,10 +73,14 @@ impl JobQueue {
 
     /// The queue a kind's messages travel on, e.g. `switchboard:send_email`.
     pub fn queue_name(&self, kind: JobKind) -> String {
-        let prefix = match self {
+        format!("{}:{}", self.prefix(), kind.as_str())
+    }
+
+    /// The namespace of this deployment's keys (`QUEUE_PREFIX`).
+    pub fn prefix(&self) -> &str {
+        match self {
             JobQueue::Redis { prefix, .. } | JobQueue::Sqlite { prefix, .. } => prefix,
-        };
-        format!("{prefix}:{}", kind.as_str())
+        }
     }
 
     pub fn redis_storage(&self, kind: JobKind) -> Option<RedisStorage<JobMessage>> {
