@@ -44,7 +44,9 @@ fn init() {
     ONCE.call_once(|| {
         shared::telemetry::install_crypto_provider();
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into()))
+            .with_env_filter(shared::telemetry::log_filter(
+                &std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into()),
+            ))
             .with_test_writer()
             .try_init();
     });

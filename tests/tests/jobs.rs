@@ -358,3 +358,93 @@ async fn the_cli_migrates_and_prints_the_contract() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("PORT"));
 }
+
+/// Lengths of a kind's apalis-redis active list and scheduled set.
+async fn redis_backlog(app: &TestApp, kind: JobKind) -> (u64, u64) {
+    let queue = app.services.queue.queue_name(kind);
+    let client = redis::Client::open(app.config().redis_url.clone().unwrap()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let active: u64 = redis::cmd("LLEN")
+        .arg(format!("{queue}:active"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let scheduled: u64 = redis::cmd("ZCARD")
+        .arg(format!("{queue}:scheduled"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    (active, scheduled)
+}
+
+/// apalis-redis promotes every due message in one Lua `unpack`, which fails past ~8000: a
+/// backlog built while no worker ran must still drain through the queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_beyond_the_lua_unpack_limit_drains() {
+    let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::None, |c| {
+        c.job_redeliver_after_secs = 600;
+        c.worker_concurrency = 16;
+    })
+    .await;
+    let queue = &app.services.queue;
+    let pushes = (0..9_000).map(|_| {
+        queue.push(
+            JobKind::ConversationEvent,
+            JobMessage {
+                job_id: uuid::Uuid::now_v7(),
+            },
+        )
+    });
+    for pushed in futures::future::join_all(pushes).await {
+        pushed.unwrap();
+    }
+    assert_eq!(
+        redis_backlog(&app, JobKind::ConversationEvent).await,
+        (0, 9_000)
+    );
+    let (stop, worker) = app.start_worker_in_process();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let backlog = redis_backlog(&app, JobKind::ConversationEvent).await;
+        if backlog == (0, 0) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "backlog stuck at {backlog:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The consumers are alive afterwards: a real job goes through the queue.
+    let outbox = queue_test_email(&app, "after-backlog@example.com").await;
+    app.smtp
+        .wait_for_to("after-backlog@example.com", 1, WAIT)
+        .await;
+    app.wait_for_jobs(WAIT).await;
+    assert_eq!(job_for(&app, outbox.id).await.status, "succeeded");
+    stop.cancel();
+    worker.await.unwrap().unwrap();
+}
+
+/// A Redis restart under a running worker: its consumers come back and deliver new jobs
+/// themselves (the sweeper's own runs are pushed out of reach here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumers_survive_a_redis_restart() {
+    let mut redis = tests::redis_server::PrivateRedis::start().await;
+    let url = redis.url();
+    let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::InProcess, |c| {
+        c.redis_url = Some(url);
+        c.job_redeliver_after_secs = 600;
+    })
+    .await;
+    queue_test_email(&app, "before@example.com").await;
+    app.smtp.wait_for_to("before@example.com", 1, WAIT).await;
+
+    redis.stop();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    redis.restart().await;
+    let outbox = queue_test_email(&app, "after@example.com").await;
+    app.smtp.wait_for_to("after@example.com", 1, WAIT).await;
+    app.wait_for_jobs(WAIT).await;
+    assert_eq!(job_for(&app, outbox.id).await.status, "succeeded");
+}

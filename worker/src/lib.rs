@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod monitor;
+pub mod promoter;
 pub mod runner;
 pub mod send_email;
 pub mod sweeper;

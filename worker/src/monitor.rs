@@ -1,5 +1,6 @@
-//! The apalis monitor: one apalis worker per job kind (each with its own explicit queue), the
-//! sweeper beside them, and a graceful stop that lets in-flight jobs finish.
+//! The queue consumers: one apalis worker per job kind (each on its own explicit queue), each
+//! under a supervisor that starts a fresh one when its backend fails, plus the sweeper and the
+//! promoter beside them, and a graceful stop that lets in-flight jobs finish.
 
 use std::{sync::Arc, time::Duration};
 
@@ -7,7 +8,13 @@ use apalis::prelude::*;
 use shared::jobs::{JobKind, JobMessage, JobQueue};
 use tokio_util::sync::CancellationToken;
 
-use crate::{WorkerState, runner, sweeper};
+use crate::{WorkerState, promoter, runner, sweeper};
+
+/// First and longest pause before a failed consumer is replaced.
+const RESTART_PAUSE: Duration = Duration::from_millis(200);
+const MAX_RESTART_PAUSE: Duration = Duration::from_secs(5);
+/// A consumer that ran this long before failing starts the backoff over.
+const HEALTHY_RUN: Duration = Duration::from_secs(30);
 
 /// The apalis task function: the message only names a job row; the runner does the rest.
 /// Always `Ok`: retries come from the row, so apalis never re-runs or dead-letters a task.
@@ -22,45 +29,92 @@ pub async fn run(state: Arc<WorkerState>, shutdown: CancellationToken) -> anyhow
     let config = state.services.config.clone();
     tracing::info!(worker_id = %state.worker_id, queue = ?state.services.queue, "worker starting");
 
-    let sweeper = tokio::spawn(sweeper::run(state.clone(), shutdown.clone()));
-
-    let mut monitor =
-        Monitor::new().shutdown_timeout(Duration::from_secs(config.shutdown_timeout_secs));
+    // Before the first fetch: a backlog left in the scheduled set would fail it.
     for &kind in JobKind::ALL {
-        let name = format!("{}:{}", state.worker_id, kind.as_str());
-        let concurrency = config.worker_concurrency;
-        let poll = Duration::from_millis(config.queue_poll_interval_ms);
-        let st = state.clone();
-        // The two backends are different types with the same worker shape.
-        macro_rules! register {
-            ($backend:expr) => {{
-                let backend = $backend;
-                monitor.register(move |_| {
-                    WorkerBuilder::new(name.clone())
-                        .backend(backend.clone().poll_with_interval(poll))
-                        .data(st.clone())
-                        .concurrency(concurrency)
-                        .catch_panic()
-                        .build(handle)
-                })
-            }};
+        let _ = state.services.queue.promote_due(kind).await;
+    }
+    let sweeper = tokio::spawn(sweeper::run(state.clone(), shutdown.clone()));
+    let promoter = tokio::spawn(promoter::run(state.clone(), shutdown.clone()));
+    let consumers: Vec<_> = JobKind::ALL
+        .iter()
+        .map(|&kind| tokio::spawn(supervise(state.clone(), kind, shutdown.clone())))
+        .collect();
+
+    shutdown.cancelled().await;
+    let grace = Duration::from_secs(config.shutdown_timeout_secs);
+    let drained = tokio::time::timeout(grace, futures::future::join_all(consumers)).await;
+    if drained.is_err() {
+        tracing::warn!("jobs still running at the shutdown timeout; their leases will expire");
+    }
+    let _ = sweeper.await;
+    let _ = promoter.await;
+    tracing::info!(worker_id = %state.worker_id, "worker stopped");
+    Ok(())
+}
+
+/// Keeps one consumer of `kind` running. apalis ends a worker whose backend fails (Redis
+/// restarting, a failed fetch) and refuses to re-register the same name until its heartbeat
+/// lapses, so each replacement gets a new name.
+async fn supervise(state: Arc<WorkerState>, kind: JobKind, shutdown: CancellationToken) {
+    let mut pause = RESTART_PAUSE;
+    for generation in 0u64.. {
+        let started = tokio::time::Instant::now();
+        let result = consume(&state, kind, generation, shutdown.clone()).await;
+        if shutdown.is_cancelled() {
+            return;
         }
-        let queue = &state.services.queue;
-        monitor = match queue {
-            JobQueue::Redis { .. } => register!(queue.redis_storage(kind).expect("redis queue")),
-            JobQueue::Sqlite { .. } => register!(queue.sqlite_storage(kind).expect("sqlite queue")),
+        if started.elapsed() > HEALTHY_RUN {
+            pause = RESTART_PAUSE;
+        }
+        match result {
+            Ok(()) => tracing::warn!(
+                kind = kind.as_str(),
+                ?pause,
+                "queue consumer stopped; restarting"
+            ),
+            Err(error) => {
+                tracing::warn!(kind = kind.as_str(), %error, ?pause, "queue consumer failed; restarting")
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(pause) => {}
+        }
+        pause = (pause * 2).min(MAX_RESTART_PAUSE);
+    }
+}
+
+/// Boxed so the spawned supervisor's future is `Send` without naming apalis' layer types.
+fn consume(
+    state: &Arc<WorkerState>,
+    kind: JobKind,
+    generation: u64,
+    shutdown: CancellationToken,
+) -> futures::future::BoxFuture<'static, Result<(), WorkerError>> {
+    let config = &state.services.config;
+    let name = format!("{}:{}:{generation}", state.worker_id, kind.as_str());
+    let poll = Duration::from_millis(config.queue_poll_interval_ms);
+    let signal = async move {
+        shutdown.cancelled().await;
+        Ok::<(), std::io::Error>(())
+    };
+    // The two backends are different types with the same worker shape.
+    macro_rules! run {
+        ($backend:expr) => {
+            Box::pin(
+                WorkerBuilder::new(name)
+                    .backend($backend.poll_with_interval(poll))
+                    .data(state.clone())
+                    .concurrency(config.worker_concurrency)
+                    .catch_panic()
+                    .build(handle)
+                    .run_until(signal),
+            )
         };
     }
-    let signal = {
-        let shutdown = shutdown.clone();
-        async move {
-            shutdown.cancelled().await;
-            Ok(())
-        }
-    };
-    let result = monitor.run_with_signal(signal).await;
-    shutdown.cancel();
-    let _ = sweeper.await;
-    tracing::info!(worker_id = %state.worker_id, "worker stopped");
-    result.map_err(|e| anyhow::anyhow!("worker monitor: {e}"))
+    let queue = &state.services.queue;
+    match queue {
+        JobQueue::Redis { .. } => run!(queue.redis_storage(kind).expect("redis queue")),
+        JobQueue::Sqlite { .. } => run!(queue.sqlite_storage(kind).expect("sqlite queue")),
+    }
 }

@@ -317,9 +317,9 @@ async fn transcription(
         .unwrap_or_default()
         .to_string();
     let mut problems = Vec::new();
-    let duration = int(data, &["metadata", "call_duration_secs"]);
+    let duration = int(data, &["metadata", "call_duration_secs"]).filter(|secs| *secs >= 0);
     if duration.is_none() {
-        problems.push("metadata.call_duration_secs missing".to_string());
+        problems.push("metadata.call_duration_secs missing or invalid".to_string());
     }
     let direction = text(data, &["metadata", "phone_call", "direction"]).unwrap_or("inbound");
     let txn = crate::db::begin_write(&services.db).await?;
@@ -427,29 +427,13 @@ async fn transcription(
         .insert(&txn)
         .await?;
 
-    // The charge: once per conversation, even below zero.
-    let mut low_balance = false;
-    let mut credit_event = None;
-    let charged = match duration {
-        Some(secs) => {
-            let applied = credits::charge_call(
-                &txn,
-                agent.user_id,
-                &conversation,
-                Some(secs),
-                Some(agent.id),
-                Some(call.id),
-            )
-            .await
-            .map_err(app_to_job)?;
-            if applied.created {
-                low_balance = crossed_low_balance(services, &applied.row);
-            }
-            credit_event = applied.live_event();
-            -applied.row.amount
-        }
-        None => 0,
-    };
+    // What the charge will be; it is applied last, because it locks the owner's balance row
+    // (every call of that owner waits on it) and the lock is held until the commit.
+    let charged = duration
+        .map(credits::call_cost)
+        .transpose()
+        .map_err(app_to_job)?
+        .unwrap_or(0);
     let summary = text(analysis, &["transcript_summary"]).map(String::from);
     let started = int(data, &["metadata", "start_time_unix_secs"])
         .and_then(|t| Utc.timestamp_opt(t, 0).single());
@@ -499,6 +483,25 @@ async fn transcription(
         Some(agent.user_id),
     )
     .await?;
+    // The charge: once per conversation, even below zero.
+    let mut low_balance = false;
+    let mut credit_event = None;
+    if let Some(secs) = duration {
+        let applied = credits::charge_call(
+            &txn,
+            agent.user_id,
+            &conversation,
+            Some(secs),
+            Some(agent.id),
+            Some(call_id),
+        )
+        .await
+        .map_err(app_to_job)?;
+        if applied.created {
+            low_balance = crossed_low_balance(services, &applied.row);
+        }
+        credit_event = applied.live_event();
+    }
     let mut events = vec![
         LiveEvent::new(
             agent.user_id,

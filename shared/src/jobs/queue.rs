@@ -14,6 +14,9 @@ use crate::{
     error::{AppError, AppResult},
 };
 
+/// Messages moved per Lua call when promoting due messages (well under Lua's unpack limit).
+const PROMOTE_CHUNK: u64 = 1000;
+
 /// How long a producer waits for the queue before leaving the job to the sweeper.
 const PUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -131,6 +134,53 @@ impl JobQueue {
                 "queue push timed out",
             )),
         }
+    }
+
+    /// Moves due messages of `kind` from apalis-redis' scheduled set to its active list, at most
+    /// `PROMOTE_CHUNK` per command. apalis-redis schedules every push and its fetch promotes all
+    /// due ones with a single Lua `unpack`, which fails past ~8000 (Lua's stack limit) and
+    /// kills the consumer: a backlog built while workers were down would never drain. Running
+    /// this before apalis' own fetch keeps that set short. Returns how many moved.
+    pub async fn promote_due(&self, kind: JobKind) -> AppResult<u64> {
+        let JobQueue::Redis { conn, .. } = self else {
+            return Ok(0);
+        };
+        static SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+            redis::Script::new(
+                r#"
+                local moved = 0
+                while true do
+                    local ids = redis.call('zrangebyscore', KEYS[1], 0, ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+                    if #ids == 0 then break end
+                    redis.call('rpush', KEYS[2], unpack(ids))
+                    redis.call('zrem', KEYS[1], unpack(ids))
+                    moved = moved + #ids
+                end
+                if moved > 0 then
+                    redis.call('del', KEYS[3])
+                    redis.call('lpush', KEYS[3], 1)
+                end
+                return moved
+                "#,
+            )
+        });
+        let keys = apalis_redis::Config::default().queue(self.queue_name(kind));
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let mut conn = conn.clone();
+        let mut invocation = SCRIPT.key(keys.scheduled_jobs_set());
+        invocation
+            .key(keys.active_jobs_list())
+            .key(keys.signal_list())
+            .arg(now)
+            .arg(PROMOTE_CHUNK);
+        let moved = tokio::time::timeout(PUSH_TIMEOUT, invocation.invoke_async::<u64>(&mut conn))
+            .await
+            .map_err(|_| AppError::unavailable("queue_unavailable", "queue timed out"))?
+            .map_err(|e| AppError::unavailable("queue_unavailable", e.to_string()))?;
+        Ok(moved)
     }
 
     /// Whether the queue answers; `/ready` reports it.

@@ -1,15 +1,30 @@
-//! `cargo run --release -p tests --bin bench -- [sqlite|postgres] [requests] [concurrency]`
+//! `cargo run --release -p tests --bin bench -- [sqlite|postgres] [events] [concurrency] [rates]`
 //!
-//! Prints figures for the hot paths that exist so far: signed webhook intake (verify, store in
-//! the inbox, enqueue, answer) and job processing (queued emails delivered to an SMTP sink).
-//! PostgreSQL+Redis need `scripts/services.sh start`. Figures only; nothing is asserted.
+//! Prints figures for the hot paths, nothing asserted:
+//! - webhook intake, closed loop: `events` signed Stripe events, `concurrency` in flight;
+//! - ElevenLabs post-call intake at fixed arrival rates (open loop, `rates` comma-separated,
+//!   default `250,500,1000`, 5 s each): achieved rate, p50/p99/max acknowledgement latency;
+//! - post-call processing: `events` stored transcription events applied by a worker with
+//!   `concurrency` slots (call, turns, lead score, charge, contact each), spread over 50
+//!   accounts, then all for one account;
+//! - email jobs delivered to an SMTP sink.
+//!
+//! The load generator shares the machine (and its cores) with the gateway, the worker and the
+//! databases. PostgreSQL+Redis need `scripts/services.sh start`.
 
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, stream};
 use serde_json::json;
 use shared::email::{self, OutgoingEmail};
-use tests::{Backend, TestApp, WorkerMode, stripe};
+use tests::{Backend, TestApp, WorkerMode, post_call, stripe, users::register};
+
+const EL_AGENT: &str = "agent_bench_000000000000000";
+/// Accounts the processed events are spread over: each owner's charges serialise on its
+/// balance row, so one account alone measures that row, not the pipeline.
+const TENANTS: usize = 50;
+/// Seconds each fixed rate is held.
+const RATE_SECS: u64 = 5;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
@@ -18,10 +33,14 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
 fn report(name: &str, n: usize, elapsed: Duration, mut latencies: Vec<Duration>) {
     latencies.sort();
     let rate = format!(
-        "{name:<22} {n:>6} in {:>7.2} s  {:>8.1}/s",
+        "{name:<28} {n:>6} in {:>7.2} s  {:>8.1}/s",
         elapsed.as_secs_f64(),
         n as f64 / elapsed.as_secs_f64()
     );
@@ -29,11 +48,140 @@ fn report(name: &str, n: usize, elapsed: Duration, mut latencies: Vec<Duration>)
         println!("{rate}");
     } else {
         println!(
-            "{rate}  p50 {:>7.2} ms  p99 {:>7.2} ms",
-            percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
-            percentile(&latencies, 0.99).as_secs_f64() * 1000.0,
+            "{rate}  p50 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms",
+            ms(percentile(&latencies, 0.50)),
+            ms(percentile(&latencies, 0.99)),
+            ms(*latencies.last().unwrap()),
         );
     }
+}
+
+fn tenant_agent(tenant: usize) -> String {
+    format!("{EL_AGENT}_{tenant}")
+}
+
+/// A transcription event for conversation `i` of one of `tenants` accounts, with its own
+/// caller (so contacts differ).
+fn post_call_event(run: &str, i: usize, tenants: usize) -> String {
+    let agent = if tenants > 1 {
+        tenant_agent(i % tenants)
+    } else {
+        EL_AGENT.to_string()
+    };
+    let mut event = post_call::transcription(&agent, &format!("conv_{run}_{i}"));
+    event["data"]["metadata"]["phone_call"]["external_number"] =
+        json!(format!("+1415{:07}", i % 10_000_000));
+    event.to_string()
+}
+
+async fn post_signed(app: &TestApp, body: String) -> reqwest::StatusCode {
+    let signature = post_call::signature(post_call::SECRET, &body);
+    app.client
+        .post(app.url("/webhooks/elevenlabs"))
+        .header("content-type", "application/json")
+        .header("elevenlabs-signature", signature)
+        .body(body)
+        .send()
+        .await
+        .map(|r| r.status())
+        .unwrap_or(reqwest::StatusCode::SERVICE_UNAVAILABLE)
+}
+
+/// Open loop: requests start on a fixed schedule whatever the answers do, so queueing in the
+/// gateway shows up as latency instead of as a lower offered rate.
+async fn fixed_rate(app: &TestApp, run: &str, rate: u64) {
+    let total = (rate * RATE_SECS) as usize;
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate as f64));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(total);
+    for i in 0..total {
+        ticker.tick().await;
+        let body = post_call_event(run, i, 1);
+        let app_url = app.url("/webhooks/elevenlabs");
+        let client = app.client.clone();
+        tasks.push(tokio::spawn(async move {
+            let signature = post_call::signature(post_call::SECRET, &body);
+            let t = Instant::now();
+            let ok = client
+                .post(app_url)
+                .header("content-type", "application/json")
+                .header("elevenlabs-signature", signature)
+                .body(body)
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200);
+            (t.elapsed(), ok)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(total);
+    let mut failed = 0;
+    for task in tasks {
+        let (latency, ok) = task.await.expect("request task");
+        latencies.push(latency);
+        failed += usize::from(!ok);
+    }
+    report(
+        &format!("post-call intake @{rate}/s"),
+        total,
+        started.elapsed(),
+        latencies,
+    );
+    if failed > 0 {
+        println!("  {failed} requests failed");
+    }
+}
+
+/// The tests' configuration sweeps and polls every few milliseconds so their retries are
+/// quick; measure with the production timings instead.
+fn production_timings(c: &mut shared::Config) {
+    let defaults = shared::Config::default();
+    c.sweeper_interval_ms = defaults.sweeper_interval_ms;
+    c.job_redeliver_after_secs = defaults.job_redeliver_after_secs;
+    c.queue_poll_interval_ms = defaults.queue_poll_interval_ms;
+    c.job_lease_secs = defaults.job_lease_secs;
+    c.job_timeout_secs = defaults.job_timeout_secs;
+    c.log_level = "error".into();
+}
+
+/// Events stored with the worker off, then one worker applies them all.
+async fn process(backend: Backend, n: usize, concurrency: usize, tenants: usize) {
+    let app = TestApp::spawn_with(backend, WorkerMode::None, |c| {
+        production_timings(c);
+        c.elevenlabs_webhook_secrets = vec![post_call::SECRET.into()];
+        c.worker_concurrency = concurrency;
+        c.database_max_connections = (concurrency as u32 + 8).max(16);
+        c.log_level = "error".into();
+    })
+    .await;
+    for tenant in 0..tenants {
+        let session = register(&app, &format!("bench{tenant}@example.com")).await;
+        let user = session["user"]["id"].as_str().unwrap().parse().unwrap();
+        let agent = if tenants > 1 {
+            tenant_agent(tenant)
+        } else {
+            EL_AGENT.to_string()
+        };
+        post_call::insert_agent(&app, user, &agent).await;
+    }
+    let stored: Vec<reqwest::StatusCode> = stream::iter(0..n)
+        .map(|i| post_signed(&app, post_call_event("proc", i, tenants)))
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    assert!(stored.iter().all(|s| *s == 200), "every event stored");
+    let started = Instant::now();
+    let (stop, worker) = app.start_worker_in_process();
+    app.wait_for_jobs(Duration::from_secs(1800)).await;
+    report(
+        &format!("post-call processed, {tenants} acct"),
+        n,
+        started.elapsed(),
+        Vec::new(),
+    );
+    stop.cancel();
+    let _ = worker.await;
+    app.stop().await;
 }
 
 #[tokio::main]
@@ -43,13 +191,20 @@ async fn main() {
         Some("postgres") => Backend::Postgres,
         _ => Backend::Sqlite,
     };
-    let n: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let n: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(2000);
     let concurrency: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(16);
+    let rates: Vec<u64> = args
+        .get(4)
+        .map(|r| r.split(',').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_else(|| vec![250, 500, 1000]);
     println!("backend {backend:?}, {n} operations, concurrency {concurrency}");
 
-    // Webhook intake: the worker is off so only the request path is measured.
+    // Intake: the worker is off so only the request path is measured.
     let app = TestApp::spawn_with(backend, WorkerMode::None, |c| {
+        production_timings(c);
         c.stripe_webhook_secret = Some(stripe::WEBHOOK_SECRET.into());
+        c.elevenlabs_webhook_secrets = vec![post_call::SECRET.into()];
+        c.database_max_connections = 32;
         c.log_level = "error".into();
     })
     .await;
@@ -80,13 +235,25 @@ async fn main() {
         .buffer_unordered(concurrency)
         .collect()
         .await;
-    report("webhook intake", n, started.elapsed(), latencies);
+    report(
+        "stripe intake (closed loop)",
+        n,
+        started.elapsed(),
+        latencies,
+    );
+    for (k, rate) in rates.iter().enumerate() {
+        fixed_rate(&app, &format!("rate{k}"), *rate).await;
+    }
     app.stop().await;
 
-    // Job processing: emails queued first, then a worker drains them through SMTP.
+    for tenants in [TENANTS, 1] {
+        process(backend, n, concurrency, tenants).await;
+    }
+
+    // Email jobs: queued first, then a worker drains them through SMTP.
     let app = TestApp::spawn_with(backend, WorkerMode::None, |c| {
+        production_timings(c);
         c.worker_concurrency = concurrency;
-        c.log_level = "error".into();
     })
     .await;
     for i in 0..n {
@@ -108,8 +275,7 @@ async fn main() {
     let started = Instant::now();
     let (stop, worker) = app.start_worker_in_process();
     app.wait_for_jobs(Duration::from_secs(600)).await;
-    let elapsed = started.elapsed();
-    report("email jobs", n, elapsed, Vec::new());
+    report("email jobs", n, started.elapsed(), Vec::new());
     assert_eq!(app.smtp.received().len(), n);
     stop.cancel();
     let _ = worker.await;
