@@ -117,9 +117,14 @@ pub async fn apply_in<C: ConnectionTrait>(txn: &C, entry: Entry) -> AppResult<Ap
             .col_expr(users::Column::UpdatedAt, Expr::value(now))
             .filter(users::Column::Id.eq(entry.user_id))
     };
-    if add(entry.amount).exec(txn).await?.rows_affected == 0 {
-        return Err(AppError::not_found("user"));
-    }
+    // RETURNING hands back the new balance with the lock, saving a read while it is held.
+    let balance = add(entry.amount)
+        .exec_with_returning(txn)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::not_found("user"))?
+        .credits;
     if let Some(existing) = ledger::Entity::find()
         .filter(ledger::Column::Reference.eq(entry.reference.as_str()))
         .one(txn)
@@ -131,13 +136,7 @@ pub async fn apply_in<C: ConnectionTrait>(txn: &C, entry: Entry) -> AppResult<Ap
             created: false,
         });
     }
-    // Taken after the balance update holds the lock, so ledger order is commit order.
     let now = Utc::now();
-    let balance = users::Entity::find_by_id(entry.user_id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("user"))?
-        .credits;
     let row = ledger::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(entry.user_id),

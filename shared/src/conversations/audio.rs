@@ -159,7 +159,7 @@ pub(super) async fn attach(
     };
 
     let txn = crate::db::begin_write(&services.db).await?;
-    let call = call_for(&txn, agent, &conversation, "inbound")
+    let (call, _) = call_for(&txn, agent, &conversation, "inbound")
         .await
         .map_err(app_to_job)?;
     let key = format!("recordings/{}.mp3", call.id);

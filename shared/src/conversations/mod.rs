@@ -212,13 +212,14 @@ fn int(v: &Value, path: &[&str]) -> Option<i64> {
         .as_i64()
 }
 
-/// The call of a conversation, created when it was not started through us (inbound calls).
+/// The call of a conversation, created when it was not started through us (inbound calls);
+/// `true` when it was created now.
 pub(crate) async fn call_for<C: sea_orm::ConnectionTrait>(
     txn: &C,
     agent: &agents::Model,
     conversation: &str,
     direction: &str,
-) -> AppResult<calls::Model> {
+) -> AppResult<(calls::Model, bool)> {
     let now = Utc::now();
     let row = calls::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -249,19 +250,26 @@ pub(crate) async fn call_for<C: sea_orm::ConnectionTrait>(
         updated_at: Set(now),
         transcript_text: Set(None),
     };
-    calls::Entity::insert(row)
+    let inserted = calls::Entity::insert(row)
         .on_conflict(
             OnConflict::column(calls::Column::ElevenlabsConversationId)
                 .do_nothing()
                 .to_owned(),
         )
-        .exec_without_returning(txn)
-        .await?;
-    calls::Entity::find()
-        .filter(calls::Column::ElevenlabsConversationId.eq(conversation))
-        .one(txn)
-        .await?
-        .ok_or_else(|| AppError::internal("call row vanished"))
+        .exec_with_returning(txn)
+        .await;
+    match inserted {
+        Ok(call) => Ok((call, true)),
+        Err(sea_orm::DbErr::RecordNotInserted | sea_orm::DbErr::RecordNotFound(_)) => {
+            let call = calls::Entity::find()
+                .filter(calls::Column::ElevenlabsConversationId.eq(conversation))
+                .one(txn)
+                .await?
+                .ok_or_else(|| AppError::internal("call row vanished"))?;
+            Ok((call, false))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The owner's contact for an external number, created if new.
@@ -292,19 +300,25 @@ async fn contact_for<C: sea_orm::ConnectionTrait>(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    contacts::Entity::insert(row)
+    let inserted = contacts::Entity::insert(row)
         .on_conflict(
             OnConflict::columns([contacts::Column::UserId, contacts::Column::PhoneE164])
                 .do_nothing()
                 .to_owned(),
         )
-        .exec_without_returning(txn)
-        .await?;
-    Ok(contacts::Entity::find()
-        .filter(contacts::Column::UserId.eq(user_id))
-        .filter(contacts::Column::PhoneE164.eq(phone))
-        .one(txn)
-        .await?)
+        .exec_with_returning(txn)
+        .await;
+    match inserted {
+        Ok(contact) => Ok(Some(contact)),
+        Err(sea_orm::DbErr::RecordNotInserted | sea_orm::DbErr::RecordNotFound(_)) => {
+            Ok(contacts::Entity::find()
+                .filter(contacts::Column::UserId.eq(user_id))
+                .filter(contacts::Column::PhoneE164.eq(phone))
+                .one(txn)
+                .await?)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn transcription(
@@ -323,7 +337,7 @@ async fn transcription(
     }
     let direction = text(data, &["metadata", "phone_call", "direction"]).unwrap_or("inbound");
     let txn = crate::db::begin_write(&services.db).await?;
-    let call = call_for(&txn, agent, &conversation, direction)
+    let (call, created) = call_for(&txn, agent, &conversation, direction)
         .await
         .map_err(app_to_job)?;
     if call.status == STATUS_COMPLETED {
@@ -364,11 +378,18 @@ async fn transcription(
         (None, None) => None,
     };
 
-    // Transcript turns, replaced as a whole so a retried event cannot duplicate them.
-    transcripts::Entity::delete_many()
-        .filter(transcripts::Column::CallId.eq(call.id))
-        .exec(&txn)
-        .await?;
+    // Transcript turns and lead score are replaced as a whole, so nothing can be duplicated; a
+    // call created just now has neither.
+    if !created {
+        transcripts::Entity::delete_many()
+            .filter(transcripts::Column::CallId.eq(call.id))
+            .exec(&txn)
+            .await?;
+        lead_analytics::Entity::delete_many()
+            .filter(lead_analytics::Column::CallId.eq(call.id))
+            .exec(&txn)
+            .await?;
+    }
     let turns = data
         .get("transcript")
         .and_then(Value::as_array)
@@ -418,10 +439,6 @@ async fn transcription(
     // Lead analytics: one row per call (history), parsed tolerantly.
     let analysis = &data["analysis"];
     let scores = lead::parse(analysis);
-    lead_analytics::Entity::delete_many()
-        .filter(lead_analytics::Column::CallId.eq(call.id))
-        .exec(&txn)
-        .await?;
     let lead = scores
         .to_row(call.id, agent.user_id, contact.as_ref().map(|c| c.id))
         .insert(&txn)
@@ -575,7 +592,7 @@ async fn initiation_failure(
         .unwrap_or("unknown")
         .to_string();
     let txn = crate::db::begin_write(&services.db).await?;
-    let call = call_for(&txn, agent, conversation, "outbound")
+    let (call, _) = call_for(&txn, agent, conversation, "outbound")
         .await
         .map_err(app_to_job)?;
     let mut events = Vec::new();

@@ -152,7 +152,7 @@ pub async fn claim<Db: ConnectionTrait>(
                 .add(Col::Status.eq(JobStatus::Running.as_str()))
                 .add(Col::LockedUntil.lt(now)),
         );
-    let res = Jobs::update_many()
+    let claimed = Jobs::update_many()
         .col_expr(Col::Status, Expr::value(JobStatus::Running.as_str()))
         .col_expr(Col::Attempts, Expr::col(Col::Attempts).add(1))
         .col_expr(Col::LockedBy, Expr::value(worker))
@@ -161,12 +161,9 @@ pub async fn claim<Db: ConnectionTrait>(
         .filter(Col::Id.eq(job_id))
         .filter(claimable)
         .filter(Expr::col(Col::Attempts).lt(Expr::col(Col::MaxAttempts)))
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
-    if res.rows_affected == 0 {
-        return Ok(None);
-    }
-    Jobs::find_by_id(job_id).one(db).await
+    Ok(claimed.into_iter().next())
 }
 
 /// Marks a claimed job done. Only the lease holder can finish it.
