@@ -22,7 +22,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
  && useradd --system --uid 10001 --home /app switchboard
 WORKDIR /app
 COPY --from=build /src/target/release/api /src/target/release/worker /usr/local/bin/
-RUN mkdir -p /app/data && chown switchboard /app/data
+RUN mkdir -p /app/data/files && chown -R switchboard /app/data
 USER switchboard
 ENV HOST=0.0.0.0 PORT=3000 DATA_DIR=/app/data
 EXPOSE 3000
