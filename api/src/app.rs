@@ -17,6 +17,7 @@ use crate::{
     auth::AuthApi,
     billing::BillingApi,
     calls::CallApi,
+    contacts::ContactApi,
     credits::CreditsApi,
     error::from_poem_error,
     events::EventsApi,
@@ -34,6 +35,7 @@ pub type Apis = (
     UserApi,
     AgentApi,
     CallApi,
+    ContactApi,
     BillingApi,
     CreditsApi,
     NotificationApi,
@@ -58,6 +60,9 @@ pub fn openapi_service(services: &Services, hub: LiveHub) -> OpenApiService<Apis
                 services: services.clone(),
             },
             CallApi {
+                services: services.clone(),
+            },
+            ContactApi {
                 services: services.clone(),
             },
             BillingApi {

@@ -10,6 +10,8 @@ pub enum Tag {
     Account,
     /// Voice and chat agents on ElevenLabs.
     Agents,
+    /// Contacts: who agents call and who calls in; imports and exports.
+    Contacts,
     /// Phone calls: starting them, and (later) their transcripts and analytics.
     Calls,
     /// Credits: purchases through Stripe, the ledger, usage.

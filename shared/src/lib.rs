@@ -6,6 +6,7 @@ pub mod auth;
 pub mod billing;
 pub mod calls;
 pub mod config;
+pub mod contacts;
 pub mod conversations;
 pub mod credits;
 pub mod db;

@@ -180,6 +180,24 @@ impl TestApp {
     }
 
     /// GETs with a bearer token when given.
+    /// Any method, with an optional JSON body and token.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        token: Option<&str>,
+    ) -> reqwest::Response {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.expect("request sent")
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
         let mut req = self.client.get(self.url(path));
         if let Some(token) = token {
