@@ -17,12 +17,13 @@ use crate::{
     auth::AuthApi,
     billing::BillingApi,
     calls::CallApi,
+    contact_imports::ImportApi,
     contacts::ContactApi,
     credits::CreditsApi,
     error::from_poem_error,
     events::EventsApi,
     health::HealthApi,
-    middleware::{BodyLimit, RequestId},
+    middleware::{BodyLimit, RequestId, RouteLimit},
     notifications::NotificationApi,
     rate_limit::AuthRateLimits,
     user::UserApi,
@@ -35,6 +36,7 @@ pub type Apis = (
     UserApi,
     AgentApi,
     CallApi,
+    ImportApi,
     ContactApi,
     BillingApi,
     CreditsApi,
@@ -60,6 +62,9 @@ pub fn openapi_service(services: &Services, hub: LiveHub) -> OpenApiService<Apis
                 services: services.clone(),
             },
             CallApi {
+                services: services.clone(),
+            },
+            ImportApi {
                 services: services.clone(),
             },
             ContactApi {
@@ -100,9 +105,6 @@ pub fn openapi_json(services: &Services) -> String {
     .spec()
 }
 
-/// Routes that stream their body under their own limit (`RECORDING_MAX_BYTES`).
-const STREAMED_PATHS: &[&str] = &["/webhooks/elevenlabs"];
-
 /// The whole HTTP application; `hub` carries live events to its streams and ends them at
 /// shutdown.
 pub fn build_app(services: &Services, hub: LiveHub) -> impl Endpoint + 'static {
@@ -123,7 +125,14 @@ pub fn build_app(services: &Services, hub: LiveHub) -> impl Endpoint + 'static {
         .at("/openapi.json", spec)
         .with(BodyLimit {
             limit: config.max_body_bytes,
-            streamed: STREAMED_PATHS,
+            routes: vec![
+                ("/webhooks/elevenlabs", RouteLimit::Streamed),
+                // The file plus the multipart framing around it.
+                (
+                    "/api/contacts/imports",
+                    RouteLimit::Bytes(config.import_max_bytes + 64 * 1024),
+                ),
+            ],
         })
         .with(cors)
         .catch_all_error(|err| async move { from_poem_error(err) })

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod billing;
 pub mod calls;
 pub mod cli;
+pub mod contact_imports;
 pub mod contacts;
 pub mod credits;
 pub mod error;

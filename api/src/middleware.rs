@@ -72,11 +72,18 @@ impl<E: Endpoint> Endpoint for RequestIdEndpoint<E> {
 }
 
 /// Rejects bodies over `limit` bytes with 413, whether the size is announced in
-/// `Content-Length` or only discovered while reading a chunked body. Paths in `streamed`
-/// enforce their own (larger) limit while streaming, so they are passed through unread.
+/// `Content-Length` or only discovered while reading a chunked body. Some paths have their own
+/// limit: a larger one (uploads), or none here because the handler streams and counts.
 pub struct BodyLimit {
     pub limit: usize,
-    pub streamed: &'static [&'static str],
+    pub routes: Vec<(&'static str, RouteLimit)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum RouteLimit {
+    Bytes(usize),
+    /// The handler streams the body and enforces its own limit.
+    Streamed,
 }
 
 impl<E: Endpoint> Middleware<E> for BodyLimit {
@@ -86,7 +93,7 @@ impl<E: Endpoint> Middleware<E> for BodyLimit {
         BodyLimitEndpoint {
             inner: ep,
             limit: self.limit,
-            streamed: self.streamed,
+            routes: self.routes.clone(),
         }
     }
 }
@@ -94,24 +101,33 @@ impl<E: Endpoint> Middleware<E> for BodyLimit {
 pub struct BodyLimitEndpoint<E> {
     inner: E,
     limit: usize,
-    streamed: &'static [&'static str],
+    routes: Vec<(&'static str, RouteLimit)>,
 }
 
 impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
-        if self.streamed.contains(&req.uri().path()) {
-            return self.inner.call(req).await.map(IntoResponse::into_response);
-        }
+        let route = self
+            .routes
+            .iter()
+            .find(|(path, _)| *path == req.uri().path())
+            .map(|(_, limit)| *limit);
+        let limit = match route {
+            Some(RouteLimit::Streamed) => {
+                return self.inner.call(req).await.map(IntoResponse::into_response);
+            }
+            Some(RouteLimit::Bytes(limit)) => limit,
+            None => self.limit,
+        };
         let too_large = || {
             error_response(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 ErrorBody::new(
                     "payload_too_large",
-                    format!("request body is larger than {} bytes", self.limit),
+                    format!("request body is larger than {} bytes", limit),
                 )
-                .with_details(Some(serde_json::json!({ "limit_bytes": self.limit }))),
+                .with_details(Some(serde_json::json!({ "limit_bytes": limit }))),
             )
         };
         let announced = req
@@ -120,11 +136,11 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         match announced {
-            Some(len) if len > self.limit as u64 => {
+            Some(len) if len > limit as u64 => {
                 // Reading a moderately oversized body first lets the client finish sending
                 // and see the 413; a huge one is refused without reading.
-                if len <= 2 * self.limit as u64 {
-                    let _ = read_limited(req.take_body(), self.limit).await;
+                if len <= 2 * limit as u64 {
+                    let _ = read_limited(req.take_body(), limit).await;
                 }
                 return Ok(too_large());
             }
@@ -134,7 +150,7 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
                 .contains_key(poem::http::header::TRANSFER_ENCODING) =>
             {
                 // Unknown length: read at most limit + 1 bytes to find out.
-                match read_limited(req.take_body(), self.limit).await {
+                match read_limited(req.take_body(), limit).await {
                     Ok(Some(bytes)) => req.set_body(Body::from(bytes)),
                     Ok(None) => return Ok(too_large()),
                     Err(e) => {

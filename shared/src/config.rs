@@ -147,6 +147,10 @@ pub struct Config {
     pub storage_dir: Option<PathBuf>,
     /// Largest ElevenLabs webhook body accepted (`post_call_audio` carries the whole call).
     pub recording_max_bytes: usize,
+    /// Most contacts one import file may hold; a larger file imports nothing.
+    pub import_max_rows: usize,
+    /// Largest import file accepted.
+    pub import_max_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -254,6 +258,8 @@ impl Default for Config {
             low_balance_threshold: 5,
             storage_dir: None,
             recording_max_bytes: 50 * 1024 * 1024,
+            import_max_rows: 1_000,
+            import_max_bytes: 10 * 1024 * 1024,
         }
     }
 }
@@ -351,6 +357,12 @@ impl Config {
         }
         if self.max_body_bytes == 0 {
             return bad("MAX_BODY_BYTES", "must be at least 1");
+        }
+        if self.import_max_rows == 0 {
+            return bad("IMPORT_MAX_ROWS", "must be at least 1");
+        }
+        if self.import_max_bytes == 0 {
+            return bad("IMPORT_MAX_BYTES", "must be at least 1");
         }
         if self.recording_max_bytes < self.max_body_bytes {
             return bad("RECORDING_MAX_BYTES", "must be at least MAX_BODY_BYTES");

@@ -13,6 +13,9 @@ pub enum AppError {
     /// A field failed validation (422); `field` names it.
     #[error("{message}")]
     Validation { field: String, message: String },
+    /// Well-formed but unusable content, e.g. an upload that is no spreadsheet (422).
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
     #[error("{message}")]
     Unauthorized { code: &'static str, message: String },
     #[error("insufficient credits: {message}")]
@@ -129,6 +132,7 @@ impl AppError {
             | Self::Conflict { code, .. }
             | Self::Provider { code, .. }
             | Self::Unavailable { code, .. }
+            | Self::Unprocessable { code, .. }
             | Self::RateLimited { code, .. } => (*code).to_string(),
             Self::Validation { .. } => "validation_error".into(),
             Self::InsufficientCredits { .. } => "insufficient_credits".into(),
@@ -148,7 +152,7 @@ impl AppError {
             Self::NotFound { .. } => 404,
             Self::Conflict { .. } => 409,
             Self::PayloadTooLarge { .. } => 413,
-            Self::Validation { .. } => 422,
+            Self::Validation { .. } | Self::Unprocessable { .. } => 422,
             Self::RateLimited { .. } => 429,
             Self::Provider { .. } => 502,
             Self::Unavailable { .. } => 503,

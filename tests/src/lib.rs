@@ -9,6 +9,7 @@ pub mod fake_http;
 pub mod jwt;
 pub mod post_call;
 pub mod redis_server;
+pub mod sheets;
 pub mod smtp;
 pub mod sse;
 pub mod stripe;

@@ -23,6 +23,9 @@ pub struct WorkerState {
     pub worker_id: String,
     /// Bounds how many jobs the sweeper runs itself at once.
     pub sweeper_slots: Arc<tokio::sync::Semaphore>,
+    /// Every job being processed, from the queue or the sweeper: a graceful stop waits for
+    /// them, whatever becomes of the consumer that started them.
+    pub in_flight: tokio_util::task::TaskTracker,
 }
 
 impl WorkerState {
@@ -39,6 +42,7 @@ impl WorkerState {
             mailer,
             worker_id,
             sweeper_slots,
+            in_flight: tokio_util::task::TaskTracker::new(),
         }))
     }
 }

@@ -19,7 +19,13 @@ const HEALTHY_RUN: Duration = Duration::from_secs(30);
 /// The apalis task function: the message only names a job row; the runner does the rest.
 /// Always `Ok`: retries come from the row, so apalis never re-runs or dead-letters a task.
 async fn handle(message: JobMessage, state: Data<Arc<WorkerState>>) -> Result<(), BoxDynError> {
-    runner::process(&state, message.job_id).await;
+    // On its own task, so a consumer torn down at shutdown or by a Redis failure cannot drop a
+    // job halfway; the stop waits for it through `in_flight`.
+    let st = Arc::clone(&state);
+    let _ = state
+        .in_flight
+        .spawn(async move { runner::process(&st, message.job_id).await })
+        .await;
     Ok(())
 }
 
@@ -42,12 +48,16 @@ pub async fn run(state: Arc<WorkerState>, shutdown: CancellationToken) -> anyhow
 
     shutdown.cancelled().await;
     let grace = Duration::from_secs(config.shutdown_timeout_secs);
-    let drained = tokio::time::timeout(grace, futures::future::join_all(consumers)).await;
-    if drained.is_err() {
-        tracing::warn!("jobs still running at the shutdown timeout; their leases will expire");
-    }
+    let _ = tokio::time::timeout(grace, futures::future::join_all(consumers)).await;
     let _ = sweeper.await;
     let _ = promoter.await;
+    state.in_flight.close();
+    if tokio::time::timeout(grace, state.in_flight.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("jobs still running at the shutdown timeout; their leases will expire");
+    }
     tracing::info!(worker_id = %state.worker_id, "worker stopped");
     Ok(())
 }

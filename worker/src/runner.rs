@@ -72,6 +72,9 @@ async fn execute(
         Some(JobKind::ConversationEvent) => {
             shared::conversations::apply(&state.services, job.subject_id).await
         }
+        Some(JobKind::ContactImport) => {
+            shared::contacts::import::run(&state.services, job.subject_id).await
+        }
         Some(JobKind::StripeEvent) => {
             shared::billing::stripe_events::apply(&state.services, job.subject_id).await
         }

@@ -27,11 +27,6 @@ pub async fn run(state: Arc<WorkerState>, shutdown: CancellationToken) {
             _ = tokio::time::sleep(interval) => {}
         }
     }
-    // Let the jobs this sweeper runs itself finish, like the queue's in-flight jobs.
-    let config = &state.services.config;
-    let all = config.worker_concurrency as u32;
-    let grace = std::time::Duration::from_secs(config.shutdown_timeout_secs);
-    let _ = tokio::time::timeout(grace, state.sweeper_slots.acquire_many(all)).await;
 }
 
 /// One pass; returns how many jobs it acted on.
@@ -58,9 +53,9 @@ pub async fn sweep_once(state: &Arc<WorkerState>) -> Result<usize, sea_orm::DbEr
             let Ok(permit) = state.sweeper_slots.clone().try_acquire_owned() else {
                 break;
             };
-            let state = state.clone();
-            tokio::spawn(async move {
-                runner::process(&state, job.id).await;
+            let st = state.clone();
+            state.in_flight.spawn(async move {
+                runner::process(&st, job.id).await;
                 drop(permit);
             });
         }

@@ -1,6 +1,9 @@
 //! A user's contacts: who their agents call and who calls them. One contact per E.164 number
 //! per user; the number as typed is kept beside it.
 
+pub mod import;
+pub mod sheet;
+
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};

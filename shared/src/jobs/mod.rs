@@ -25,6 +25,8 @@ pub enum JobKind {
     AgentSync,
     /// Apply one ElevenLabs post-call event from the `webhook_events` inbox.
     ConversationEvent,
+    /// Import the rows of one `contact_imports` upload.
+    ContactImport,
 }
 
 impl JobKind {
@@ -33,6 +35,7 @@ impl JobKind {
         JobKind::StripeEvent,
         JobKind::AgentSync,
         JobKind::ConversationEvent,
+        JobKind::ContactImport,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -41,6 +44,7 @@ impl JobKind {
             JobKind::StripeEvent => "stripe_event",
             JobKind::AgentSync => "agent_sync",
             JobKind::ConversationEvent => "conversation_event",
+            JobKind::ContactImport => "contact_import",
         }
     }
 

@@ -1,0 +1,184 @@
+//! Contact imports: upload a spreadsheet, follow its progress, read its report.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use poem_openapi::{
+    ApiResponse, Multipart, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+    types::multipart::Upload,
+};
+use shared::{AppError, Services, contacts::import, entities::contact_imports};
+use uuid::Uuid;
+
+use crate::{
+    api_errors,
+    billing::{default_page, default_per_page},
+    pagination::Page,
+    security::Auth,
+    tags::Tag,
+};
+
+#[derive(Debug, Multipart)]
+pub struct ImportUpload {
+    /// .xlsx, .xls, .ods or .csv (UTF-8; comma, semicolon or tab separated). The first sheet is
+    /// read; the header row (within the first 10) needs a phone column.
+    pub file: Upload,
+    /// Optional JSON object mapping fields (`name`, `first_name`, `last_name`, `phone`, `email`,
+    /// `company`, `notes`, `tags`) to header texts, e.g. `{"phone": "Cell", "name": "Who"}`.
+    pub mapping: Option<String>,
+}
+
+/// One skipped row.
+#[derive(Debug, Object)]
+pub struct SkippedRow {
+    /// The row number as the spreadsheet shows it.
+    pub row: u64,
+    /// The phone cell as it was.
+    pub value: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Object)]
+pub struct ContactImport {
+    pub id: Uuid,
+    pub filename: String,
+    /// `xlsx`, `xls`, `ods` or `csv`.
+    pub format: String,
+    /// `queued`, `processing`, `completed` or `failed`.
+    pub status: String,
+    pub total_rows: i32,
+    pub processed_rows: i32,
+    pub imported: i32,
+    pub duplicates: i32,
+    pub invalid: i32,
+    /// Skipped rows and why (the first 1,000); empty in the list of imports.
+    pub report: Vec<SkippedRow>,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl From<contact_imports::Model> for ContactImport {
+    fn from(i: contact_imports::Model) -> Self {
+        let report = i
+            .report
+            .as_array()
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| SkippedRow {
+                        row: r["row"].as_u64().unwrap_or_default(),
+                        value: r["value"].as_str().unwrap_or_default().to_string(),
+                        reason: r["reason"].as_str().unwrap_or_default().to_string(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            id: i.id,
+            filename: i.filename,
+            format: i.format,
+            status: i.status,
+            total_rows: i.total_rows,
+            processed_rows: i.processed_rows,
+            imported: i.imported,
+            duplicates: i.duplicates,
+            invalid: i.invalid,
+            report,
+            error: i.error,
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+            completed_at: i.completed_at,
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum Accepted {
+    /// Stored; the rows are imported in the background (follow `GET …/imports/{id}` or the
+    /// `import_progress` live events).
+    #[oai(status = 202)]
+    Accepted(Json<ContactImport>),
+}
+
+api_errors!(ImportErrors {
+    400 => BadRequest: "Malformed request (not multipart, no `file`, bad parameters).",
+    401 => Unauthorized: "Missing or invalid access token.",
+    403 => Forbidden: "The account is suspended.",
+    404 => NotFound: "No such import of this user (`import_not_found`).",
+    413 => TooLarge: "The file is over `IMPORT_MAX_BYTES`.",
+    422 => Invalid: "Unusable file: `too_many_rows`, `empty_file`, `no_phone_column`, `mislabelled_file`, `encrypted_file`, `corrupt_file`, `file_too_complex`, `unsupported_file`, `invalid_encoding`, or a bad `mapping`.",
+});
+
+pub struct ImportApi {
+    pub services: Services,
+}
+
+#[OpenApi(prefix_path = "/api/contacts/imports", tag = "Tag::Contacts")]
+impl ImportApi {
+    /// Import contacts from a file
+    ///
+    /// The file is checked at once (format, size, at most `IMPORT_MAX_ROWS` contacts): a file
+    /// that fails imports nothing. Rows are then validated and imported in the background;
+    /// duplicates (in the file or of existing contacts) and invalid rows are skipped and
+    /// reported.
+    #[oai(path = "/", method = "post")]
+    async fn create(&self, auth: Auth, upload: ImportUpload) -> Result<Accepted, ImportErrors> {
+        let me = auth.user(&self.services).await?;
+        let explicit: Option<BTreeMap<String, String>> = match upload.mapping.as_deref() {
+            None | Some("") => None,
+            Some(text) => Some(serde_json::from_str(text).map_err(|_| {
+                AppError::validation("mapping", "must be a JSON object of field → header")
+            })?),
+        };
+        let filename = upload.file.file_name().unwrap_or("upload").to_string();
+        let bytes = upload
+            .file
+            .into_vec()
+            .await
+            .map_err(|e| AppError::bad_request("unreadable_body", e.to_string()))?;
+        let row = import::start(&self.services, me.id, &filename, bytes, explicit).await?;
+        Ok(Accepted::Accepted(Json(row.into())))
+    }
+
+    /// List imports
+    #[oai(path = "/", method = "get")]
+    async fn list(
+        &self,
+        auth: Auth,
+        #[oai(
+            default = "default_page",
+            validator(minimum(value = "1"), maximum(value = "100000"))
+        )]
+        page: Query<u64>,
+        #[oai(
+            default = "default_per_page",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        per_page: Query<u64>,
+    ) -> Result<Json<Page<ContactImport>>, ImportErrors> {
+        let me = auth.user(&self.services).await?;
+        let (rows, total) = import::list(&self.services.db, me.id, page.0, per_page.0).await?;
+        // Reports can be long: they come with a single import, not in the list.
+        let rows: Vec<_> = rows
+            .into_iter()
+            .map(|mut row| {
+                row.report = serde_json::json!([]);
+                row
+            })
+            .collect();
+        Ok(Json(Page::of(rows, page.0, per_page.0, total)))
+    }
+
+    /// Get an import
+    ///
+    /// Status, counters and the per-row report of what was skipped and why.
+    #[oai(path = "/:id", method = "get")]
+    async fn get(&self, auth: Auth, id: Path<Uuid>) -> Result<Json<ContactImport>, ImportErrors> {
+        let me = auth.user(&self.services).await?;
+        let row = import::get(&self.services.db, me.id, id.0).await?;
+        Ok(Json(row.into()))
+    }
+}

@@ -1,0 +1,636 @@
+//! Contact imports: the upload is read and checked at once (format, size, row count — a file
+//! over a limit imports nothing), stored with its job, and answered 202; the job validates every
+//! row, skips duplicates (within the file and against existing contacts) and inserts the rest in
+//! batches. Each batch commits with the import's counters, so progress is visible as it goes and
+//! a re-run resumes after the last committed batch: nothing is imported twice.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, sea_query::OnConflict,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{
+    ContactInput, Valid,
+    sheet::{self, Format},
+};
+use crate::{
+    Services,
+    entities::{contact_imports, contacts},
+    error::{AppError, AppResult},
+    jobs::{self, JobError, JobKind},
+    live::{LiveEvent, LiveKind},
+};
+
+pub const STATUS_QUEUED: &str = "queued";
+pub const STATUS_PROCESSING: &str = "processing";
+pub const STATUS_COMPLETED: &str = "completed";
+pub const STATUS_FAILED: &str = "failed";
+
+/// Rows per transaction (and per progress update).
+const BATCH: usize = 200;
+/// Skipped rows reported individually; the counters always cover all of them.
+const MAX_REPORT: usize = 1_000;
+/// Rows above the header that may be titles or notes.
+const HEADER_SEARCH_ROWS: usize = 10;
+
+/// Fields a column can be mapped to.
+pub const FIELDS: [&str; 8] = [
+    "name",
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "company",
+    "notes",
+    "tags",
+];
+
+fn aliases(field: &str) -> &'static [&'static str] {
+    match field {
+        "name" => &["name", "full name", "contact", "contact name", "fullname"],
+        "first_name" => &["first name", "firstname", "first", "given name", "forename"],
+        "last_name" => &["last name", "lastname", "last", "surname", "family name"],
+        "phone" => &[
+            "phone",
+            "phone number",
+            "mobile",
+            "mobile number",
+            "number",
+            "telephone",
+            "tel",
+            "cell",
+            "cell phone",
+            "phone no",
+            "mobile phone",
+            "whatsapp",
+        ],
+        "email" => &["email", "e mail", "email address", "mail"],
+        "company" => &[
+            "company",
+            "company name",
+            "organization",
+            "organisation",
+            "business",
+            "account",
+        ],
+        "notes" => &["notes", "note", "comments", "comment", "description"],
+        "tags" => &["tags", "tag", "labels", "groups"],
+        _ => &[],
+    }
+}
+
+/// A header as compared: lower case, punctuation as spaces, single-spaced.
+fn header_key(h: &str) -> String {
+    h.to_lowercase()
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A custom field key from a header: `Lead Source` → `lead_source`.
+fn custom_key(h: &str) -> String {
+    let key: String = header_key(h).replace(' ', "_");
+    key.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect()
+}
+
+/// Which column holds what.
+#[derive(Debug, Clone, Default)]
+pub struct Mapping {
+    pub columns: BTreeMap<&'static str, usize>,
+    pub custom: Vec<(usize, String)>,
+}
+
+/// The header row and its mapping: by `explicit` (field → header text) when given, else by the
+/// known names of each field; every other named column becomes a custom field.
+fn map_columns(
+    rows: &[Vec<String>],
+    explicit: Option<&BTreeMap<String, String>>,
+) -> AppResult<(usize, Mapping)> {
+    if let Some(explicit) = explicit {
+        for field in explicit.keys() {
+            if !FIELDS.contains(&field.as_str()) {
+                return Err(AppError::validation(
+                    "mapping",
+                    format!("unknown field `{field}`; use {}", FIELDS.join(", ")),
+                ));
+            }
+        }
+        if !explicit.contains_key("phone") {
+            return Err(AppError::validation("mapping", "map a column to `phone`"));
+        }
+    }
+    for (index, row) in rows.iter().enumerate().take(HEADER_SEARCH_ROWS) {
+        let keys: Vec<String> = row.iter().map(|h| header_key(h)).collect();
+        let find = |wanted: &[String]| keys.iter().position(|k| wanted.contains(k));
+        let mut columns = BTreeMap::new();
+        match explicit {
+            Some(explicit) => {
+                let phone = header_key(&explicit["phone"]);
+                if !keys.contains(&phone) {
+                    continue;
+                }
+                for field in FIELDS {
+                    if let Some(header) = explicit.get(field) {
+                        let col = find(&[header_key(header)]).ok_or_else(|| {
+                            AppError::validation(
+                                "mapping",
+                                format!("no column named `{header}` (for `{field}`)"),
+                            )
+                        })?;
+                        columns.insert(field, col);
+                    }
+                }
+            }
+            None => {
+                for field in FIELDS {
+                    let wanted: Vec<String> =
+                        aliases(field).iter().map(|a| a.to_string()).collect();
+                    if let Some(col) = find(&wanted) {
+                        columns.insert(field, col);
+                    }
+                }
+                if !columns.contains_key("phone") {
+                    continue;
+                }
+            }
+        }
+        let used: HashSet<usize> = columns.values().copied().collect();
+        let custom = row
+            .iter()
+            .enumerate()
+            .filter(|(col, h)| !used.contains(col) && !custom_key(h).is_empty())
+            .map(|(col, h)| (col, custom_key(h)))
+            .take(super::MAX_CUSTOM_FIELDS)
+            .collect();
+        return Ok((index, Mapping { columns, custom }));
+    }
+    Err(AppError::Unprocessable {
+        code: "no_phone_column",
+        message: "no header row with a phone column was found (e.g. `Phone`, `Mobile`); \
+                  name it so or send a column mapping"
+            .into(),
+    })
+}
+
+/// An upload read and checked: its format, header position, mapping and data rows (with their
+/// row numbers as a spreadsheet shows them).
+#[derive(Debug)]
+pub struct Parsed {
+    pub format: Format,
+    pub mapping: Mapping,
+    pub rows: Vec<(usize, Vec<String>)>,
+}
+
+/// Reads an upload; errors are what the uploader must fix (nothing is stored).
+pub fn parse(
+    filename: &str,
+    bytes: &[u8],
+    explicit: Option<&BTreeMap<String, String>>,
+    max_rows: usize,
+) -> AppResult<Parsed> {
+    let format = sheet::detect(filename, bytes)?;
+    let (rows, total) = sheet::read(format, bytes, max_rows + HEADER_SEARCH_ROWS)?;
+    if rows.is_empty() {
+        return Err(AppError::Unprocessable {
+            code: "empty_file",
+            message: "the file has no rows".into(),
+        });
+    }
+    let (header, mapping) = map_columns(&rows, explicit)?;
+    let data_rows = total - header - 1;
+    if data_rows > max_rows {
+        return Err(AppError::Unprocessable {
+            code: "too_many_rows",
+            message: format!(
+                "the file has {data_rows} contacts; at most {max_rows} can be imported at once"
+            ),
+        });
+    }
+    if data_rows == 0 {
+        return Err(AppError::Unprocessable {
+            code: "empty_file",
+            message: "the file has a header but no contacts".into(),
+        });
+    }
+    let rows = rows
+        .into_iter()
+        .enumerate()
+        .skip(header + 1)
+        .map(|(i, row)| (i + 1, row))
+        .collect();
+    Ok(Parsed {
+        format,
+        mapping,
+        rows,
+    })
+}
+
+/// A phone cell as typed, or recovered: Excel drops the leading `+` of numbers stored as
+/// numbers, so digits that are no number of the home region are tried as international.
+fn phone_of(raw: &str, region: &str) -> Option<String> {
+    if let Ok(e164) = crate::phone::normalize("phone", raw, region) {
+        return Some(e164);
+    }
+    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() >= 8
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_digit() || " -().".contains(c))
+    {
+        return crate::phone::normalize("phone", &format!("+{digits}"), region).ok();
+    }
+    None
+}
+
+/// A row's contact, or why it is skipped.
+fn contact_of(mapping: &Mapping, row: &[String], region: &str) -> Result<Valid, String> {
+    let cell = |field: &str| {
+        mapping
+            .columns
+            .get(field)
+            .and_then(|col| row.get(*col))
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    let raw_phone = cell("phone").ok_or("missing phone number")?;
+    let phone = phone_of(&raw_phone, region).ok_or("invalid phone number")?;
+    let name = cell("name")
+        .or_else(|| {
+            let full = [cell("first_name"), cell("last_name")]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            (!full.is_empty()).then_some(full)
+        })
+        .unwrap_or_else(|| phone.clone());
+    let tags = cell("tags")
+        .map(|t| {
+            t.split([',', ';'])
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let custom_fields = mapping
+        .custom
+        .iter()
+        .filter_map(|(col, key)| {
+            let value = row.get(*col)?.trim();
+            (!value.is_empty()).then(|| (key.clone(), value.to_string()))
+        })
+        .collect();
+    let mut valid = Valid::new(
+        ContactInput {
+            name: Some(name),
+            phone: Some(phone),
+            email: Some(cell("email")),
+            company: Some(cell("company")),
+            tags: Some(tags),
+            notes: Some(cell("notes")),
+            custom_fields: Some(custom_fields),
+            do_not_call: None,
+        },
+        region,
+    )
+    .map_err(|e| match e {
+        AppError::Validation { field, message } => format!("{field}: {message}"),
+        other => other.to_string(),
+    })?;
+    valid.phone_raw = raw_phone;
+    Ok(valid)
+}
+
+/// Stores the checked upload with its job; the caller answers 202.
+pub async fn start(
+    services: &Services,
+    user_id: Uuid,
+    filename: &str,
+    bytes: Vec<u8>,
+    explicit: Option<BTreeMap<String, String>>,
+) -> AppResult<contact_imports::Model> {
+    let config = &services.config;
+    if bytes.len() > config.import_max_bytes {
+        return Err(AppError::PayloadTooLarge {
+            limit: config.import_max_bytes,
+        });
+    }
+    let filename: String = filename.chars().take(255).collect();
+    let max_rows = config.import_max_rows;
+    let (bytes, parsed) = {
+        let filename = filename.clone();
+        let explicit = explicit.clone();
+        tokio::task::spawn_blocking(move || {
+            let parsed = parse(&filename, &bytes, explicit.as_ref(), max_rows);
+            (bytes, parsed)
+        })
+        .await
+        .map_err(AppError::internal)?
+    };
+    let parsed = parsed?;
+    let now = Utc::now();
+    let txn = crate::db::begin_write(&services.db).await?;
+    let row = contact_imports::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        filename: Set(filename),
+        format: Set(parsed.format.as_str().into()),
+        file: Set(bytes),
+        column_mapping: Set(json!(explicit)),
+        status: Set(STATUS_QUEUED.into()),
+        total_rows: Set(parsed.rows.len() as i32),
+        processed_rows: Set(0),
+        imported: Set(0),
+        duplicates: Set(0),
+        invalid: Set(0),
+        report: Set(json!([])),
+        error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        completed_at: Set(None),
+    };
+    let row = contact_imports::Entity::insert(row)
+        .exec_with_returning(&txn)
+        .await?;
+    let job = jobs::create(&txn, config, JobKind::ContactImport, row.id).await?;
+    txn.commit().await?;
+    jobs::ring(&services.db, &services.queue, &job).await;
+    Ok(row)
+}
+
+/// One of the user's imports; another user's is not found.
+pub async fn get(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    id: Uuid,
+) -> AppResult<contact_imports::Model> {
+    contact_imports::Entity::find_by_id(id)
+        .filter(contact_imports::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("import"))
+}
+
+/// The user's imports, newest first.
+pub async fn list(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    page: u64,
+    per_page: u64,
+) -> AppResult<(Vec<contact_imports::Model>, u64)> {
+    let paginator = contact_imports::Entity::find()
+        .filter(contact_imports::Column::UserId.eq(user_id))
+        .order_by_desc(contact_imports::Column::CreatedAt)
+        .order_by_desc(contact_imports::Column::Id)
+        .paginate(db, per_page);
+    let total = paginator.num_items().await?;
+    Ok((paginator.fetch_page(page.saturating_sub(1)).await?, total))
+}
+
+fn progress_event(row: &contact_imports::Model) -> LiveEvent {
+    LiveEvent::new(
+        row.user_id,
+        LiveKind::ImportProgress,
+        json!({
+            "import_id": row.id,
+            "status": row.status,
+            "total_rows": row.total_rows,
+            "processed_rows": row.processed_rows,
+            "imported": row.imported,
+            "duplicates": row.duplicates,
+            "invalid": row.invalid,
+        }),
+    )
+}
+
+fn to_job(e: AppError) -> JobError {
+    JobError::Retryable(e.to_string())
+}
+
+/// The import job; safe to run any number of times.
+pub async fn run(services: &Services, import_id: Uuid) -> Result<(), JobError> {
+    let db = &services.db;
+    let import = contact_imports::Entity::find_by_id(import_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| JobError::Permanent(format!("import {import_id} is gone")))?;
+    if import.status == STATUS_COMPLETED || import.status == STATUS_FAILED {
+        return Ok(());
+    }
+    let region = super::region_of(db, import.user_id).await.map_err(to_job)?;
+    let explicit: Option<BTreeMap<String, String>> =
+        serde_json::from_value(import.column_mapping.clone()).unwrap_or_default();
+    let filename = import.filename.clone();
+    let file = import.file.clone();
+    let max_rows = (import.total_rows.max(0) as usize).max(1);
+    let parsed =
+        tokio::task::spawn_blocking(move || parse(&filename, &file, explicit.as_ref(), max_rows))
+            .await
+            .map_err(|e| JobError::Retryable(e.to_string()))?;
+    let parsed = match parsed {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            // Checked at upload, so only a changed parser gets here: record it, do not retry.
+            let mut row: contact_imports::ActiveModel = import.into();
+            row.status = Set(STATUS_FAILED.into());
+            row.error = Set(Some(e.to_string()));
+            row.updated_at = Set(Utc::now());
+            let row = sea_orm::ActiveModelTrait::update(row, db).await?;
+            crate::live::publish(services, vec![progress_event(&row)]).await;
+            return Ok(());
+        }
+    };
+
+    // Every row's outcome, in order; duplicates within the file are decided here.
+    let mut seen = HashSet::new();
+    let outcomes: Vec<(usize, String, Result<Valid, String>)> = parsed
+        .rows
+        .iter()
+        .map(|(number, cells)| {
+            let raw = parsed
+                .mapping
+                .columns
+                .get("phone")
+                .and_then(|c| cells.get(*c))
+                .cloned()
+                .unwrap_or_default();
+            let outcome = contact_of(&parsed.mapping, cells, &region).and_then(|valid| {
+                if seen.insert(valid.phone_e164.clone()) {
+                    Ok(valid)
+                } else {
+                    Err("duplicate in file".to_string())
+                }
+            });
+            (*number, raw, outcome)
+        })
+        .collect();
+
+    let mut current = import;
+    if current.status == STATUS_QUEUED {
+        let mut row: contact_imports::ActiveModel = current.into();
+        row.status = Set(STATUS_PROCESSING.into());
+        row.updated_at = Set(Utc::now());
+        current = sea_orm::ActiveModelTrait::update(row, db).await?;
+    }
+    let mut report: Vec<Value> = current.report.as_array().cloned().unwrap_or_default();
+    let start = current.processed_rows.max(0) as usize;
+    for batch in outcomes[start.min(outcomes.len())..].chunks(BATCH) {
+        let txn = crate::db::begin_write(db).await?;
+        let phones: Vec<String> = batch
+            .iter()
+            .filter_map(|(_, _, o)| o.as_ref().ok().map(|v| v.phone_e164.clone()))
+            .collect();
+        let existing: HashSet<String> = if phones.is_empty() {
+            HashSet::new()
+        } else {
+            contacts::Entity::find()
+                .filter(contacts::Column::UserId.eq(current.user_id))
+                .filter(contacts::Column::PhoneE164.is_in(phones))
+                .all(&txn)
+                .await?
+                .into_iter()
+                .map(|c| c.phone_e164)
+                .collect()
+        };
+        let now = Utc::now();
+        let mut fresh = Vec::new();
+        let (mut duplicates, mut invalid) = (0usize, 0usize);
+        for (number, raw, outcome) in batch {
+            let skipped = match outcome {
+                Ok(valid) if existing.contains(&valid.phone_e164) => {
+                    duplicates += 1;
+                    Some("duplicate of an existing contact".to_string())
+                }
+                Ok(valid) => {
+                    fresh.push(valid.clone().into_row(current.user_id, now));
+                    None
+                }
+                Err(reason) if reason == "duplicate in file" => {
+                    duplicates += 1;
+                    Some(reason.clone())
+                }
+                Err(reason) => {
+                    invalid += 1;
+                    Some(reason.clone())
+                }
+            };
+            if let Some(reason) = skipped
+                && report.len() < MAX_REPORT
+            {
+                report.push(json!({"row": number, "value": raw, "reason": reason}));
+            }
+        }
+        let mut imported = 0;
+        if !fresh.is_empty() {
+            let candidates = fresh.len();
+            // A contact created meanwhile by hand wins; it counts as a duplicate.
+            let inserted = contacts::Entity::insert_many(fresh)
+                .on_conflict(
+                    OnConflict::columns([contacts::Column::UserId, contacts::Column::PhoneE164])
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_with_returning_keys(&txn)
+                .await;
+            let inserted = match inserted {
+                Ok(keys) => keys.len(),
+                Err(sea_orm::DbErr::RecordNotInserted) => 0,
+                Err(e) => return Err(e.into()),
+            };
+            imported = inserted;
+            duplicates += candidates - inserted;
+        }
+        let mut row: contact_imports::ActiveModel = current.clone().into();
+        row.processed_rows = Set(current.processed_rows + batch.len() as i32);
+        row.imported = Set(current.imported + imported as i32);
+        row.duplicates = Set(current.duplicates + duplicates as i32);
+        row.invalid = Set(current.invalid + invalid as i32);
+        row.report = Set(Value::Array(report.clone()));
+        row.updated_at = Set(now);
+        current = sea_orm::ActiveModelTrait::update(row, &txn).await?;
+        txn.commit().await?;
+        crate::live::publish(services, vec![progress_event(&current)]).await;
+    }
+    let mut row: contact_imports::ActiveModel = current.into();
+    row.status = Set(STATUS_COMPLETED.into());
+    row.completed_at = Set(Some(Utc::now()));
+    row.updated_at = Set(Utc::now());
+    let done = sea_orm::ActiveModelTrait::update(row, db).await?;
+    tracing::info!(
+        import = %done.id,
+        imported = done.imported,
+        duplicates = done.duplicates,
+        invalid = done.invalid,
+        "contact import completed"
+    );
+    crate::live::publish(services, vec![progress_event(&done)]).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(data: &[&[&str]]) -> Vec<Vec<String>> {
+        data.iter()
+            .map(|r| r.iter().map(|s| s.to_string()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn headers_are_found_below_titles_and_mapped_by_name() {
+        let rows = rows(&[
+            &["Customer export", "", ""],
+            &["First Name", "Last Name", "Mobile", "E-mail", "Lead Source"],
+            &["Dana", "Reyes", "4155550123", "d@example.com", "web"],
+        ]);
+        let (header, mapping) = map_columns(&rows, None).unwrap();
+        assert_eq!(header, 1);
+        assert_eq!(mapping.columns["phone"], 2);
+        assert_eq!(mapping.columns["email"], 3);
+        assert_eq!(mapping.custom, vec![(4, "lead_source".to_string())]);
+        let valid = contact_of(&mapping, &rows[2], "US").unwrap();
+        assert_eq!(
+            (valid.name.as_str(), valid.phone_e164.as_str()),
+            ("Dana Reyes", "+14155550123")
+        );
+        assert_eq!(valid.custom_fields["lead_source"], "web");
+    }
+
+    #[test]
+    fn a_plus_lost_by_excel_is_recovered() {
+        assert_eq!(
+            phone_of("447911123456", "US").as_deref(),
+            Some("+447911123456")
+        );
+        assert_eq!(
+            phone_of("14155550123", "US").as_deref(),
+            Some("+14155550123")
+        );
+        assert_eq!(phone_of("hello", "US"), None);
+    }
+
+    #[test]
+    fn explicit_mappings_are_checked() {
+        let rows = rows(&[&["Who", "Digits"], &["Dana", "+14155550123"]]);
+        let mut explicit = BTreeMap::new();
+        explicit.insert("phone".to_string(), "Digits".to_string());
+        explicit.insert("name".to_string(), "Who".to_string());
+        let (_, mapping) = map_columns(&rows, Some(&explicit)).unwrap();
+        assert_eq!(mapping.columns["name"], 0);
+        explicit.insert("colour".to_string(), "Who".to_string());
+        assert!(map_columns(&rows, Some(&explicit)).is_err());
+        assert!(map_columns(&rows, None).is_err(), "no known phone header");
+    }
+}
