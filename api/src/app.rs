@@ -23,6 +23,7 @@ use crate::{
     error::from_poem_error,
     events::EventsApi,
     health::HealthApi,
+    integrations::IntegrationApi,
     middleware::{BodyLimit, RequestId, RouteLimit},
     notifications::NotificationApi,
     rate_limit::AuthRateLimits,
@@ -38,6 +39,7 @@ pub type Apis = (
     CallApi,
     ImportApi,
     ContactApi,
+    IntegrationApi,
     BillingApi,
     CreditsApi,
     NotificationApi,
@@ -68,6 +70,9 @@ pub fn openapi_service(services: &Services, hub: LiveHub) -> OpenApiService<Apis
                 services: services.clone(),
             },
             ContactApi {
+                services: services.clone(),
+            },
+            IntegrationApi {
                 services: services.clone(),
             },
             BillingApi {

@@ -52,7 +52,7 @@ pub struct Contact {
 }
 
 impl Contact {
-    fn of(c: contacts::Model, lead: Option<&lead_analytics::Model>) -> Self {
+    pub(crate) fn of(c: contacts::Model, lead: Option<&lead_analytics::Model>) -> Self {
         Self {
             tags: service::tags_of(&c),
             custom_fields: service::custom_fields_of(&c),

@@ -13,6 +13,7 @@ pub mod credits;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod integrations;
 pub mod middleware;
 pub mod notifications;
 pub mod pagination;

@@ -14,6 +14,8 @@ pub enum Tag {
     Contacts,
     /// Phone calls: starting them, and (later) their transcripts and analytics.
     Calls,
+    /// Callbacks ElevenLabs makes during calls, and the secrets they authenticate with.
+    Integrations,
     /// Credits: purchases through Stripe, the ledger, usage.
     Billing,
     /// Provider webhooks (Stripe, ElevenLabs): verified, stored, applied in the background.

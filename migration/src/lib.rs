@@ -8,6 +8,7 @@ mod m20261126_000001_initial;
 mod m20261126_000002_session_epoch;
 mod m20261126_000003_calls_in_flight_index;
 mod m20261126_000004_notifications_and_live_events;
+mod m20261126_000005_integration_keys;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_session_epoch::Migration),
             Box::new(m20261126_000003_calls_in_flight_index::Migration),
             Box::new(m20261126_000004_notifications_and_live_events::Migration),
+            Box::new(m20261126_000005_integration_keys::Migration),
         ]
     }
 }

@@ -101,17 +101,7 @@ pub async fn start(
                     "this contact asked not to be called",
                 ));
             }
-            variables.insert("contact_name".into(), json!(contact.name));
-            variables.insert("contact_phone".into(), json!(contact.phone_e164));
-            if let Some(email) = &contact.email {
-                variables.insert("contact_email".into(), json!(email));
-            }
-            if let Some(company) = &contact.company {
-                variables.insert("contact_company".into(), json!(company));
-            }
-            if let Value::Object(custom) = &contact.custom_fields {
-                variables.extend(custom.iter().map(|(k, v)| (k.clone(), v.clone())));
-            }
+            variables.extend(crate::contacts::dynamic_variables(&contact));
             (contact.phone_e164, Some(contact.id))
         }
         (None, Some(raw)) => (

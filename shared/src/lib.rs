@@ -14,6 +14,7 @@ pub mod elevenlabs;
 pub mod email;
 pub mod entities;
 pub mod error;
+pub mod integrations;
 pub mod jobs;
 pub mod live;
 pub mod notifications;

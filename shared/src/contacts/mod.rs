@@ -545,22 +545,28 @@ pub async fn latest_leads(
         .collect())
 }
 
-/// The contact's fields as agent dynamic variables (custom fields included).
+/// Names of the variables a contact fills in an agent's prompt.
+pub const VARIABLES: [&str; 4] = [
+    "contact_name",
+    "contact_phone",
+    "contact_email",
+    "contact_company",
+];
+
+/// The contact's fields as agent dynamic variables (custom fields included); absent fields
+/// are empty strings, so a prompt never shows a raw placeholder.
 pub fn dynamic_variables(contact: &contacts::Model) -> serde_json::Map<String, Value> {
-    let mut vars = serde_json::Map::new();
-    for (key, value) in custom_fields_of(contact) {
-        vars.insert(key, Value::String(value));
+    let mut vars: serde_json::Map<String, Value> = custom_fields_of(contact)
+        .into_iter()
+        .map(|(key, value)| (key, Value::String(value)))
+        .collect();
+    for (key, value) in VARIABLES.iter().zip([
+        Some(contact.name.clone()),
+        Some(contact.phone_e164.clone()),
+        contact.email.clone(),
+        contact.company.clone(),
+    ]) {
+        vars.insert((*key).into(), json!(value.unwrap_or_default()));
     }
-    vars.insert("name".into(), json!(contact.name));
-    vars.insert("contact_name".into(), json!(contact.name));
-    vars.insert("phone_number".into(), json!(contact.phone_e164));
-    vars.insert(
-        "email".into(),
-        json!(contact.email.clone().unwrap_or_default()),
-    );
-    vars.insert(
-        "company".into(),
-        json!(contact.company.clone().unwrap_or_default()),
-    );
     vars
 }

@@ -9,6 +9,7 @@ pub mod contact_imports;
 pub mod contacts;
 pub mod credit_transactions;
 pub mod email_outbox;
+pub mod integration_keys;
 pub mod lead_analytics;
 pub mod live_events;
 pub mod notifications;
