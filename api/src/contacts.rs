@@ -3,15 +3,16 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
+use poem::Body;
 use poem_openapi::{
     ApiResponse, Enum, Object, OpenApi,
     param::{Path, Query},
-    payload::Json,
+    payload::{Binary, Json},
     types::MaybeUndefined,
 };
 use shared::{
     AppError, Services,
-    contacts::{self as service, ContactFilter, ContactInput, SortBy},
+    contacts::{self as service, ContactFilter, ContactInput, SortBy, export},
     entities::{contacts, lead_analytics},
 };
 use uuid::Uuid;
@@ -110,6 +111,10 @@ pub struct UpdateContact {
     pub do_not_call: Option<bool>,
 }
 
+fn default_format() -> ExportFormat {
+    ExportFormat::Csv
+}
+
 fn maybe(v: MaybeUndefined<String>) -> Option<Option<String>> {
     match v {
         MaybeUndefined::Undefined => None,
@@ -171,6 +176,68 @@ pub struct ContactApi {
     pub services: Services,
 }
 
+/// The list's query parameters as a filter (the export takes the same ones).
+#[allow(clippy::too_many_arguments)]
+fn contact_filter(
+    q: Option<String>,
+    tag: Option<String>,
+    has_calls: Option<bool>,
+    lead_status: Option<String>,
+    created_from: Option<DateTime<Utc>>,
+    created_to: Option<DateTime<Utc>>,
+    sort: Option<ContactSort>,
+    order: Option<SortOrder>,
+) -> Result<ContactFilter, AppError> {
+    if let (Some(from), Some(to)) = (created_from, created_to)
+        && from >= to
+    {
+        return Err(AppError::validation(
+            "created_from",
+            "must be before `created_to`",
+        ));
+    }
+    let sort = match sort.unwrap_or(ContactSort::CreatedAt) {
+        ContactSort::CreatedAt => SortBy::CreatedAt,
+        ContactSort::UpdatedAt => SortBy::UpdatedAt,
+        ContactSort::Name => SortBy::Name,
+        ContactSort::LastInteractionAt => SortBy::LastInteractionAt,
+    };
+    let descending = match order {
+        Some(order) => matches!(order, SortOrder::Desc),
+        None => sort != SortBy::Name,
+    };
+    Ok(ContactFilter {
+        search: q,
+        tag,
+        has_calls,
+        lead_status,
+        created_from,
+        created_to,
+        sort,
+        descending,
+    })
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum ExportFormat {
+    Csv,
+    Xlsx,
+}
+
+#[derive(ApiResponse)]
+pub enum FileResponse {
+    /// The file, as an attachment (`text/csv` or the .xlsx type).
+    #[oai(status = 200)]
+    File(
+        Binary<Body>,
+        #[oai(header = "Content-Type")] String,
+        #[oai(header = "Content-Disposition")] String,
+    ),
+}
+
 #[OpenApi(prefix_path = "/api/contacts", tag = "Tag::Contacts")]
 impl ContactApi {
     /// List contacts
@@ -204,31 +271,16 @@ impl ContactApi {
         per_page: Query<u64>,
     ) -> Result<Json<Page<Contact>>, ContactErrors> {
         let me = auth.user(&self.services).await?;
-        if let (Some(from), Some(to)) = (created_from.0, created_to.0)
-            && from >= to
-        {
-            return Err(AppError::validation("created_from", "must be before `created_to`").into());
-        }
-        let sort = match sort.0.unwrap_or(ContactSort::CreatedAt) {
-            ContactSort::CreatedAt => SortBy::CreatedAt,
-            ContactSort::UpdatedAt => SortBy::UpdatedAt,
-            ContactSort::Name => SortBy::Name,
-            ContactSort::LastInteractionAt => SortBy::LastInteractionAt,
-        };
-        let descending = match order.0 {
-            Some(order) => matches!(order, SortOrder::Desc),
-            None => sort != SortBy::Name,
-        };
-        let filter = ContactFilter {
-            search: q.0,
-            tag: tag.0,
-            has_calls: has_calls.0,
-            lead_status: lead_status.0,
-            created_from: created_from.0,
-            created_to: created_to.0,
-            sort,
-            descending,
-        };
+        let filter = contact_filter(
+            q.0,
+            tag.0,
+            has_calls.0,
+            lead_status.0,
+            created_from.0,
+            created_to.0,
+            sort.0,
+            order.0,
+        )?;
         let db = &self.services.db;
         let (rows, total) = service::list(db, me.id, &filter, page.0, per_page.0).await?;
         let ids: Vec<Uuid> = rows.iter().map(|c| c.id).collect();
@@ -269,6 +321,75 @@ impl ContactApi {
         };
         let row = service::create(&self.services.db, me.id, input).await?;
         Ok(CreatedContact::Created(Json(Contact::of(row, None))))
+    }
+
+    /// Export contacts
+    ///
+    /// The filtered list (same parameters as the list) as CSV or .xlsx, streamed; custom
+    /// fields become columns, so an export can be imported back.
+    #[oai(path = "/export", method = "get")]
+    #[allow(clippy::too_many_arguments)]
+    async fn export(
+        &self,
+        auth: Auth,
+        #[oai(default = "default_format")] format: Query<ExportFormat>,
+        #[oai(validator(max_length = 100))] q: Query<Option<String>>,
+        #[oai(validator(max_length = 50))] tag: Query<Option<String>>,
+        has_calls: Query<Option<bool>>,
+        #[oai(validator(max_length = 20))] lead_status: Query<Option<String>>,
+        created_from: Query<Option<DateTime<Utc>>>,
+        created_to: Query<Option<DateTime<Utc>>>,
+    ) -> Result<FileResponse, ContactErrors> {
+        let me = auth.user(&self.services).await?;
+        let filter = contact_filter(
+            q.0,
+            tag.0,
+            has_calls.0,
+            lead_status.0,
+            created_from.0,
+            created_to.0,
+            None,
+            None,
+        )?;
+        let db = self.services.db.clone();
+        let stamp = Utc::now().format("%Y%m%d");
+        match format.0 {
+            ExportFormat::Csv => {
+                let stream = export::csv_stream(db, me.id, filter).await?;
+                Ok(FileResponse::File(
+                    Binary(Body::from_bytes_stream(stream)),
+                    "text/csv; charset=utf-8".into(),
+                    format!("attachment; filename=\"contacts-{stamp}.csv\""),
+                ))
+            }
+            ExportFormat::Xlsx => {
+                let file = export::xlsx_file(&db, me.id, &filter).await?;
+                // Open before the temporary path goes: the open file outlives its name.
+                let opened = tokio::fs::File::open(file.path())
+                    .await
+                    .map_err(AppError::internal)?;
+                drop(file);
+                Ok(FileResponse::File(
+                    Binary(Body::from_async_read(opened)),
+                    XLSX.into(),
+                    format!("attachment; filename=\"contacts-{stamp}.xlsx\""),
+                ))
+            }
+        }
+    }
+
+    /// Import template
+    ///
+    /// An .xlsx with the columns the importer recognises and an example row.
+    #[oai(path = "/import-template", method = "get")]
+    async fn import_template(&self, auth: Auth) -> Result<FileResponse, ContactErrors> {
+        auth.user(&self.services).await?;
+        let bytes = export::template()?;
+        Ok(FileResponse::File(
+            Binary(Body::from(bytes)),
+            XLSX.into(),
+            "attachment; filename=\"contacts-template.xlsx\"".into(),
+        ))
     }
 
     /// Bulk delete

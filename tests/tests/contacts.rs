@@ -389,3 +389,116 @@ on_both_backends!(
 fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
+
+on_both_backends!(
+    contacts_export_and_the_import_template,
+    |backend: Backend| async move {
+        use shared::contacts::sheet::{Format, read};
+        let app = TestApp::spawn(backend).await;
+        let (token, _) = user(&app, "export@example.com").await;
+        let (other, _) = user(&app, "nosy@example.com").await;
+        create(&app, &token, json!({"name": "Dana", "phone_number": "+14155550101", "tags": ["vip"], "custom_fields": {"plan": "pro"}})).await;
+        create(&app, &token, json!({"name": "=HYPERLINK(\"http://evil\")", "phone_number": "+14155550102", "tags": ["vip"]})).await;
+        create(
+            &app,
+            &token,
+            json!({"name": "Eve", "phone_number": "+14155550103", "company": "Acme, Inc."}),
+        )
+        .await;
+        create(
+            &app,
+            &other,
+            json!({"name": "Not mine", "phone_number": "+14155550104"}),
+        )
+        .await;
+
+        let resp = app
+            .get("/api/contacts/export?format=csv", Some(&token))
+            .await;
+        assert_eq!(resp.status(), 200);
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/csv")
+        );
+        assert!(
+            resp.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .contains(".csv")
+        );
+        let csv = resp.bytes().await.unwrap().to_vec();
+        let (rows, total) = read(Format::Csv, &csv, 100).unwrap();
+        assert_eq!(total, 4, "a header and three contacts");
+        assert_eq!(rows[0][0], "Name");
+        assert_eq!(
+            rows[0].last().unwrap(),
+            "plan",
+            "custom fields become columns"
+        );
+        assert!(
+            rows.iter().any(|r| r[3] == "Acme, Inc."),
+            "quoting keeps commas"
+        );
+        assert!(
+            rows.iter().any(|r| r[0].starts_with("'=HYPERLINK")),
+            "formulas are neutralised"
+        );
+        assert!(!rows.iter().any(|r| r[0] == "Not mine"));
+
+        let resp = app
+            .get("/api/contacts/export?format=xlsx&tag=vip", Some(&token))
+            .await;
+        assert_eq!(resp.status(), 200);
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .contains("spreadsheetml")
+        );
+        let xlsx = resp.bytes().await.unwrap().to_vec();
+        let (rows, total) = read(Format::Xlsx, &xlsx, 100).unwrap();
+        assert_eq!(total, 3, "a header and the two vip contacts");
+        assert!(
+            rows.iter().any(|r| r[1] == "+14155550101"),
+            "phones stay text"
+        );
+
+        // Exported files import back (into another account, as a migration would).
+        let back = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(xlsx).file_name("contacts.xlsx"),
+        );
+        let resp = app
+            .client
+            .post(app.url("/api/contacts/imports"))
+            .bearer_auth(&other)
+            .multipart(back)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 202);
+
+        let resp = app.get("/api/contacts/import-template", Some(&token)).await;
+        assert_eq!(resp.status(), 200);
+        let template = resp.bytes().await.unwrap().to_vec();
+        let (rows, _) = read(Format::Xlsx, &template, 10).unwrap();
+        assert_eq!(rows[0][..2], ["Name".to_string(), "Phone".to_string()]);
+        assert_eq!(rows.len(), 2, "headers and one example");
+
+        expect_error(
+            app.get("/api/contacts/export?format=pdf", Some(&token))
+                .await,
+            400,
+            "invalid_parameter",
+        )
+        .await;
+        expect_error(
+            app.get("/api/contacts/export", None).await,
+            401,
+            "missing_token",
+        )
+        .await;
+    }
+);

@@ -1,0 +1,237 @@
+//! Exporting a filtered contact list as CSV or .xlsx without holding it: contacts are read in
+//! pages by id; CSV is streamed as it is written, .xlsx is built in constant-memory mode in a
+//! temporary file that is then streamed. Custom fields become columns (so an export imports
+//! back), found in a first pass over the same pages.
+
+use std::collections::BTreeSet;
+
+use futures::Stream;
+use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect};
+use uuid::Uuid;
+
+use super::{ContactFilter, custom_fields_of, filtered, tags_of};
+use crate::{
+    entities::contacts,
+    error::{AppError, AppResult},
+};
+
+const PAGE: u64 = 1_000;
+const FIXED: [&str; 10] = [
+    "Name",
+    "Phone",
+    "Email",
+    "Company",
+    "Tags",
+    "Notes",
+    "Do Not Call",
+    "Last Call Summary",
+    "Last Interaction",
+    "Created At",
+];
+
+/// One page of the filtered contacts after `after` (by id, which is time-ordered).
+async fn page(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    filter: &ContactFilter,
+    after: Option<Uuid>,
+) -> AppResult<Vec<contacts::Model>> {
+    let mut query = filtered(user_id, filter, db.get_database_backend());
+    if let Some(after) = after {
+        query = query.filter(contacts::Column::Id.gt(after));
+    }
+    Ok(query
+        .order_by_asc(contacts::Column::Id)
+        .limit(PAGE)
+        .all(db)
+        .await?)
+}
+
+/// The custom field names used by the filtered contacts (the extra columns).
+async fn custom_columns(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    filter: &ContactFilter,
+) -> AppResult<Vec<String>> {
+    let mut keys = BTreeSet::new();
+    let mut after = None;
+    loop {
+        let rows = page(db, user_id, filter, after).await?;
+        let Some(last) = rows.last() else { break };
+        after = Some(last.id);
+        for row in &rows {
+            keys.extend(custom_fields_of(row).into_keys());
+        }
+    }
+    Ok(keys.into_iter().collect())
+}
+
+fn cells(contact: &contacts::Model, custom: &[String]) -> Vec<String> {
+    let fields = custom_fields_of(contact);
+    let mut cells = vec![
+        contact.name.clone(),
+        contact.phone_e164.clone(),
+        contact.email.clone().unwrap_or_default(),
+        contact.company.clone().unwrap_or_default(),
+        tags_of(contact).join(", "),
+        contact.notes.clone().unwrap_or_default(),
+        if contact.do_not_call { "yes" } else { "" }.to_string(),
+        contact.last_call_summary.clone().unwrap_or_default(),
+        contact
+            .last_interaction_at
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default(),
+        contact.created_at.to_rfc3339(),
+    ];
+    cells.extend(
+        custom
+            .iter()
+            .map(|k| fields.get(k).cloned().unwrap_or_default()),
+    );
+    cells
+}
+
+fn header(custom: &[String]) -> Vec<String> {
+    FIXED
+        .iter()
+        .map(|s| s.to_string())
+        .chain(custom.iter().cloned())
+        .collect()
+}
+
+fn csv_line(cells: &[String]) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    // Spreadsheet apps run cells starting with = + - @ as formulas: neutralise them.
+    let safe: Vec<String> = cells
+        .iter()
+        .map(|c| {
+            if c.starts_with(['=', '@']) || (c.starts_with(['+', '-']) && !looks_numeric(c)) {
+                format!("'{c}")
+            } else {
+                c.clone()
+            }
+        })
+        .collect();
+    let _ = writer.write_record(&safe);
+    writer.into_inner().unwrap_or_default()
+}
+
+fn looks_numeric(c: &str) -> bool {
+    c[1..]
+        .chars()
+        .all(|ch| ch.is_ascii_digit() || ch == ' ' || ch == '.')
+}
+
+/// The CSV export as a stream of chunks (a header, then a chunk per page).
+pub async fn csv_stream(
+    db: DatabaseConnection,
+    user_id: Uuid,
+    filter: ContactFilter,
+) -> AppResult<impl Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static> {
+    let custom = custom_columns(&db, user_id, &filter).await?;
+    let head = csv_line(&header(&custom));
+    let state = (db, filter, custom, None::<Uuid>, false);
+    let rows =
+        futures::stream::unfold(state, move |(db, filter, custom, after, done)| async move {
+            if done {
+                return None;
+            }
+            match page(&db, user_id, &filter, after).await {
+                Ok(rows) if rows.is_empty() => None,
+                Ok(rows) => {
+                    let last = rows.last().map(|r| r.id);
+                    let mut chunk = Vec::new();
+                    for row in &rows {
+                        chunk.extend(csv_line(&cells(row, &custom)));
+                    }
+                    let done = (rows.len() as u64) < PAGE;
+                    Some((Ok(chunk), (db, filter, custom, last, done)))
+                }
+                Err(e) => Some((
+                    Err(std::io::Error::other(e.to_string())),
+                    (db, filter, custom, after, true),
+                )),
+            }
+        });
+    Ok(futures::StreamExt::chain(
+        futures::stream::once(async move { Ok(head) }),
+        rows,
+    ))
+}
+
+/// Builds the .xlsx export in a temporary file (rows go to disk as they are written).
+pub async fn xlsx_file(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    filter: &ContactFilter,
+) -> AppResult<tempfile::NamedTempFile> {
+    let custom = custom_columns(db, user_id, filter).await?;
+    let xlsx_error = |e: rust_xlsxwriter::XlsxError| AppError::internal(format!("xlsx: {e}"));
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    {
+        let sheet = workbook
+            .add_worksheet_with_constant_memory()
+            .map_err(xlsx_error)?;
+        sheet.set_name("Contacts").map_err(xlsx_error)?;
+        for (col, title) in header(&custom).iter().enumerate() {
+            sheet
+                .write_string_with_format(0, col as u16, title, &bold)
+                .map_err(xlsx_error)?;
+        }
+    }
+    let mut row_number = 1u32;
+    let mut after = None;
+    loop {
+        let rows = page(db, user_id, filter, after).await?;
+        let Some(last) = rows.last() else { break };
+        after = Some(last.id);
+        let sheet = workbook.worksheet_from_index(0).map_err(xlsx_error)?;
+        for row in &rows {
+            for (col, value) in cells(row, &custom).iter().enumerate() {
+                if !value.is_empty() {
+                    // As text: a phone number must not turn into a number.
+                    sheet
+                        .write_string(row_number, col as u16, value)
+                        .map_err(xlsx_error)?;
+                }
+            }
+            row_number += 1;
+        }
+    }
+    let file = tempfile::NamedTempFile::new().map_err(AppError::internal)?;
+    let path = file.path().to_path_buf();
+    tokio::task::spawn_blocking(move || workbook.save(&path))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(xlsx_error)?;
+    Ok(file)
+}
+
+/// The import template: the columns the importer recognises and one example row.
+pub fn template() -> AppResult<Vec<u8>> {
+    let xlsx_error = |e: rust_xlsxwriter::XlsxError| AppError::internal(format!("xlsx: {e}"));
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("Contacts").map_err(xlsx_error)?;
+    let columns = [
+        ("Name", "Dana Reyes"),
+        ("Phone", "+14155550123"),
+        ("Email", "dana@example.com"),
+        ("Company", "Northwind"),
+        ("Tags", "vip, q3"),
+        ("Notes", "Prefers mornings"),
+        ("Lead Source", "webinar"),
+    ];
+    for (col, (title, example)) in columns.iter().enumerate() {
+        sheet
+            .write_string_with_format(0, col as u16, *title, &bold)
+            .map_err(xlsx_error)?;
+        sheet
+            .write_string(1, col as u16, *example)
+            .map_err(xlsx_error)?;
+        sheet.set_column_width(col as u16, 20).map_err(xlsx_error)?;
+    }
+    workbook.save_to_buffer().map_err(xlsx_error)
+}
