@@ -299,7 +299,7 @@ on_both_backends!(
         let job = job_for(&app, row.id).await;
         assert_eq!(
             job.status, "succeeded",
-            "the in-flight job finished before exit"
+            "the in-flight job finished before exit: {job:?}"
         );
         assert_eq!(app.smtp.received().len(), 1);
     }

@@ -23,6 +23,8 @@ pub struct WorkerState {
     pub worker_id: String,
     /// Bounds how many jobs the sweeper runs itself at once.
     pub sweeper_slots: Arc<tokio::sync::Semaphore>,
+    /// Bounds how many queue-delivered jobs run at once (`WORKER_CONCURRENCY` per job kind).
+    pub job_slots: Arc<tokio::sync::Semaphore>,
     /// Every job being processed, from the queue or the sweeper: a graceful stop waits for
     /// them, whatever becomes of the consumer that started them.
     pub in_flight: tokio_util::task::TaskTracker,
@@ -37,11 +39,16 @@ impl WorkerState {
         let sweeper_slots = Arc::new(tokio::sync::Semaphore::new(
             services.config.worker_concurrency,
         ));
+        // The consumers' combined concurrency, as when each held its own jobs.
+        let job_slots = Arc::new(tokio::sync::Semaphore::new(
+            services.config.worker_concurrency * shared::jobs::JobKind::ALL.len(),
+        ));
         Ok(Arc::new(Self {
             services,
             mailer,
             worker_id,
             sweeper_slots,
+            job_slots,
             in_flight: tokio_util::task::TaskTracker::new(),
         }))
     }

@@ -19,13 +19,16 @@ const HEALTHY_RUN: Duration = Duration::from_secs(30);
 /// The apalis task function: the message only names a job row; the runner does the rest.
 /// Always `Ok`: retries come from the row, so apalis never re-runs or dead-letters a task.
 async fn handle(message: JobMessage, state: Data<Arc<WorkerState>>) -> Result<(), BoxDynError> {
-    // On its own task, so a consumer torn down at shutdown or by a Redis failure cannot drop a
-    // job halfway; the stop waits for it through `in_flight`.
+    // The queue only delivers: once a slot is free the job runs on its own task and the
+    // message is done. A consumer torn down (shutdown, Redis failure) cannot drop a job
+    // halfway, and apalis never holds its backend waiting on our work; the stop waits for the
+    // job through `in_flight`.
+    let permit = Arc::clone(&state.job_slots).acquire_owned().await?;
     let st = Arc::clone(&state);
-    let _ = state
-        .in_flight
-        .spawn(async move { runner::process(&st, message.job_id).await })
-        .await;
+    state.in_flight.spawn(async move {
+        runner::process(&st, message.job_id).await;
+        drop(permit);
+    });
     Ok(())
 }
 

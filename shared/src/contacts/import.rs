@@ -31,8 +31,10 @@ pub const STATUS_PROCESSING: &str = "processing";
 pub const STATUS_COMPLETED: &str = "completed";
 pub const STATUS_FAILED: &str = "failed";
 
-/// Rows per transaction (and per progress update).
-const BATCH: usize = 200;
+/// Rows per transaction (and per progress update): about 20 updates per file, within bounds
+/// that keep small files visibly moving and one insert under the databases' parameter limits.
+const MIN_BATCH: usize = 200;
+const MAX_BATCH: usize = 2_000;
 /// Skipped rows reported individually; the counters always cover all of them.
 const MAX_REPORT: usize = 1_000;
 /// Rows above the header that may be titles or notes.
@@ -485,7 +487,8 @@ pub async fn run(services: &Services, import_id: Uuid) -> Result<(), JobError> {
     }
     let mut report: Vec<Value> = current.report.as_array().cloned().unwrap_or_default();
     let start = current.processed_rows.max(0) as usize;
-    for batch in outcomes[start.min(outcomes.len())..].chunks(BATCH) {
+    let batch_size = (outcomes.len() / 20).clamp(MIN_BATCH, MAX_BATCH);
+    for batch in outcomes[start.min(outcomes.len())..].chunks(batch_size) {
         let txn = crate::db::begin_write(db).await?;
         let phones: Vec<String> = batch
             .iter()

@@ -7,7 +7,8 @@
 //! - post-call processing: `events` stored transcription events applied by a worker with
 //!   `concurrency` slots (call, turns, lead score, charge, contact each), spread over 50
 //!   accounts, then all for one account;
-//! - email jobs delivered to an SMTP sink.
+//! - email jobs delivered to an SMTP sink;
+//! - contact imports of 1,000 and 100,000 CSV rows end to end (upload to completed).
 //!
 //! The load generator shares the machine (and its cores) with the gateway, the worker and the
 //! databases. PostgreSQL+Redis need `scripts/services.sh start`.
@@ -184,6 +185,60 @@ async fn process(backend: Backend, n: usize, concurrency: usize, tenants: usize)
     app.stop().await;
 }
 
+/// A contact import end to end: upload (read and checked at once), then the job's batches,
+/// until the import is completed.
+async fn import_contacts(backend: Backend, rows: usize) {
+    let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
+        production_timings(c);
+        c.import_max_rows = rows;
+        c.import_max_bytes = 64 * 1024 * 1024;
+    })
+    .await;
+    let session = register(&app, "importer@example.com").await;
+    let token = session["access_token"].as_str().unwrap().to_string();
+    let mut csv = String::from("Name,Phone,Email,Company,Plan\n");
+    for i in 0..rows {
+        csv.push_str(&format!(
+            "Person {i},+1415{:07},p{i}@example.com,Company {},pro\n",
+            i,
+            i % 100
+        ));
+    }
+    let started = Instant::now();
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("contacts.csv"),
+    );
+    let resp = app
+        .client
+        .post(app.url("/api/contacts/imports"))
+        .bearer_auth(&token)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(resp.status(), 202, "upload accepted");
+    let accepted = started.elapsed();
+    let body: serde_json::Value = resp.json().await.unwrap();
+    let path = format!("/api/contacts/imports/{}", body["id"].as_str().unwrap());
+    loop {
+        let status: serde_json::Value = app.get(&path, Some(&token)).await.json().await.unwrap();
+        if status["status"] == "completed" {
+            assert_eq!(status["imported"].as_u64(), Some(rows as u64));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    report(
+        &format!("contact import {rows} rows"),
+        rows,
+        started.elapsed(),
+        Vec::new(),
+    );
+    println!("  upload answered 202 after {:.1} ms", ms(accepted));
+    app.stop().await;
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -248,6 +303,9 @@ async fn main() {
 
     for tenants in [TENANTS, 1] {
         process(backend, n, concurrency, tenants).await;
+    }
+    for rows in [1_000, 100_000] {
+        import_contacts(backend, rows).await;
     }
 
     // Email jobs: queued first, then a worker drains them through SMTP.
