@@ -8,6 +8,7 @@ pub mod elevenlabs;
 pub mod fake_http;
 pub mod jwt;
 pub mod post_call;
+pub mod records;
 pub mod redis_server;
 pub mod sheets;
 pub mod smtp;

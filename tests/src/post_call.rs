@@ -113,7 +113,15 @@ pub async fn insert_agent(app: &TestApp, user: Uuid, el_agent: &str) -> agents::
 
 /// Posts `event` as ElevenLabs does, signed with `SECRET` unless `signature` is given.
 pub async fn deliver(app: &TestApp, event: &Value, signature: Option<String>) -> reqwest::Response {
-    let body = event.to_string();
+    deliver_raw(app, event.to_string(), signature).await
+}
+
+/// `deliver` for a body already serialised.
+pub async fn deliver_raw(
+    app: &TestApp,
+    body: String,
+    signature: Option<String>,
+) -> reqwest::Response {
     let signature = signature.unwrap_or_else(|| self::signature(SECRET, &body));
     app.client
         .post(app.url("/webhooks/elevenlabs"))

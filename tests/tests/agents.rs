@@ -485,62 +485,20 @@ async fn add_call(
     success: Option<&str>,
     score: Option<i32>,
 ) {
-    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
-    use shared::entities::{calls, lead_analytics};
-    let now = chrono::Utc::now();
-    let call = calls::ActiveModel {
-        id: Set(uuid::Uuid::now_v7()),
-        user_id: Set(user),
-        agent_id: Set(Some(agent)),
-        contact_id: Set(None),
-        channel: Set("call".into()),
-        direction: Set("outbound".into()),
-        elevenlabs_conversation_id: Set(Some(format!("conv_{}", uuid::Uuid::new_v4().simple()))),
-        phone_number: Set(Some("+14155552671".into())),
-        status: Set(status.into()),
-        failure_reason: Set(None),
-        duration_secs: Set(secs),
-        credits_charged: Set(i64::from((secs + 59) / 60)),
-        summary: Set(None),
-        summary_title: Set(None),
-        call_successful: Set(success.map(String::from)),
-        recording_key: Set(None),
-        metadata: Set(json!({})),
-        started_at: Set(Some(now)),
-        completed_at: Set(Some(now)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        transcript_text: Set(None),
-    }
-    .insert(&app.services.db)
-    .await
-    .unwrap();
+    let call = tests::records::call(
+        app,
+        tests::records::CallRow {
+            user,
+            agent: Some(agent),
+            contact: None,
+            secs,
+            status,
+            success,
+        },
+    )
+    .await;
     if let Some(score) = score {
-        lead_analytics::ActiveModel {
-            id: Set(uuid::Uuid::now_v7()),
-            call_id: Set(call.id),
-            user_id: Set(user),
-            contact_id: Set(None),
-            intent_level: Set(None),
-            intent_score: Set(0),
-            urgency_level: Set(None),
-            urgency_score: Set(0),
-            budget_constraint: Set(None),
-            budget_score: Set(0),
-            fit_alignment: Set(None),
-            fit_score: Set(0),
-            engagement_health: Set(None),
-            engagement_score: Set(0),
-            total_score: Set(score),
-            lead_status_tag: Set("warm".into()),
-            reasoning: Set(json!({})),
-            cta_interactions: Set(json!({})),
-            data_collection: Set(json!({})),
-            created_at: Set(now),
-        }
-        .insert(&app.services.db)
-        .await
-        .unwrap();
+        tests::records::lead(app, &call, "warm", score).await;
     }
 }
 

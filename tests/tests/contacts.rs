@@ -3,9 +3,7 @@
 
 use chrono::Utc;
 use reqwest::Method;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use serde_json::{Value, json};
-use shared::entities::{calls, lead_analytics};
 use tests::{Backend, TestApp, expect_error, on_both_backends, users::register};
 use uuid::Uuid;
 
@@ -42,59 +40,19 @@ fn names(page: &Value) -> Vec<String> {
 
 /// A completed call to `contact` scored with `tag`.
 async fn scored_call(app: &TestApp, user: Uuid, contact: Uuid, tag: &str, total: i32) {
-    let now = Utc::now();
-    let call = calls::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user),
-        agent_id: Set(None),
-        contact_id: Set(Some(contact)),
-        channel: Set("call".into()),
-        direction: Set("outbound".into()),
-        elevenlabs_conversation_id: Set(Some(format!("conv_{}", Uuid::new_v4().simple()))),
-        phone_number: Set(None),
-        status: Set("completed".into()),
-        failure_reason: Set(None),
-        duration_secs: Set(60),
-        credits_charged: Set(1),
-        summary: Set(None),
-        summary_title: Set(None),
-        call_successful: Set(None),
-        recording_key: Set(None),
-        metadata: Set(json!({})),
-        started_at: Set(Some(now)),
-        completed_at: Set(Some(now)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        transcript_text: Set(None),
-    }
-    .insert(&app.services.db)
-    .await
-    .unwrap();
-    lead_analytics::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        call_id: Set(call.id),
-        user_id: Set(user),
-        contact_id: Set(Some(contact)),
-        intent_level: Set(None),
-        intent_score: Set(0),
-        urgency_level: Set(None),
-        urgency_score: Set(0),
-        budget_constraint: Set(None),
-        budget_score: Set(0),
-        fit_alignment: Set(None),
-        fit_score: Set(0),
-        engagement_health: Set(None),
-        engagement_score: Set(0),
-        total_score: Set(total),
-        lead_status_tag: Set(tag.into()),
-        reasoning: Set(json!({})),
-        cta_interactions: Set(json!({})),
-        data_collection: Set(json!({})),
-        created_at: Set(now),
-    }
-    .insert(&app.services.db)
-    .await
-    .unwrap();
+    let call = tests::records::call(
+        app,
+        tests::records::CallRow {
+            user,
+            agent: None,
+            contact: Some(contact),
+            secs: 60,
+            status: "completed",
+            success: None,
+        },
+    )
+    .await;
+    tests::records::lead(app, &call, tag, total).await;
 }
 
 on_both_backends!(

@@ -188,19 +188,11 @@ pub fn read(format: Format, bytes: &[u8], max_rows: usize) -> AppResult<(Vec<Vec
             };
             let range =
                 range.ok_or_else(|| unreadable("empty_file", "the workbook has no sheets"))??;
-            let mut total = 0;
-            let mut rows = Vec::new();
+            let mut rows = Rows::new(keep);
             for row in range.rows() {
-                let cells: Vec<String> = row.iter().map(cell_text).collect();
-                if cells.iter().all(String::is_empty) {
-                    continue;
-                }
-                total += 1;
-                if rows.len() < keep {
-                    rows.push(cells);
-                }
+                rows.push(row.iter().map(cell_text).collect());
             }
-            Ok((rows, total))
+            Ok(rows.finish())
         }
     }
 }
@@ -224,19 +216,42 @@ fn read_csv(bytes: &[u8], keep: usize) -> AppResult<(Vec<Vec<String>>, usize)> {
         .flexible(true)
         .delimiter(delimiter)
         .from_reader(bytes);
-    let mut rows = Vec::new();
-    let mut total = 0;
+    let mut rows = Rows::new(keep);
     for record in reader.records() {
         let record = record
             .map_err(|e| unreadable("corrupt_file", format!("the CSV cannot be read: {e}")))?;
-        let cells: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
-        if cells.iter().all(String::is_empty) {
-            continue;
-        }
-        total += 1;
-        if rows.len() < keep {
-            rows.push(cells);
+        rows.push(record.iter().map(|c| c.trim().to_string()).collect());
+    }
+    Ok(rows.finish())
+}
+
+/// Non-empty rows: all counted, the first `keep` kept.
+struct Rows {
+    kept: Vec<Vec<String>>,
+    total: usize,
+    keep: usize,
+}
+
+impl Rows {
+    fn new(keep: usize) -> Self {
+        Self {
+            kept: Vec::new(),
+            total: 0,
+            keep,
         }
     }
-    Ok((rows, total))
+
+    fn push(&mut self, cells: Vec<String>) {
+        if cells.iter().all(String::is_empty) {
+            return;
+        }
+        self.total += 1;
+        if self.kept.len() < self.keep {
+            self.kept.push(cells);
+        }
+    }
+
+    fn finish(self) -> (Vec<Vec<String>>, usize) {
+        (self.kept, self.total)
+    }
 }

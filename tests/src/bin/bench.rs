@@ -76,16 +76,7 @@ fn post_call_event(run: &str, i: usize, tenants: usize) -> String {
 }
 
 async fn post_signed(app: &TestApp, body: String) -> reqwest::StatusCode {
-    let signature = post_call::signature(post_call::SECRET, &body);
-    app.client
-        .post(app.url("/webhooks/elevenlabs"))
-        .header("content-type", "application/json")
-        .header("elevenlabs-signature", signature)
-        .body(body)
-        .send()
-        .await
-        .map(|r| r.status())
-        .unwrap_or(reqwest::StatusCode::SERVICE_UNAVAILABLE)
+    post_call::deliver_raw(app, body, None).await.status()
 }
 
 /// Open loop: requests start on a fixed schedule whatever the answers do, so queueing in the
