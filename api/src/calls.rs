@@ -1,11 +1,16 @@
 //! Calls: starting outbound calls.
 
 use chrono::{DateTime, Utc};
-use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use poem::FromRequest;
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
 use shared::{
     Services,
     calls::{self as service, StartCall},
-    entities::calls,
+    entities::{calls, lead_analytics},
 };
 use uuid::Uuid;
 
@@ -44,11 +49,21 @@ pub struct Call {
     pub credits_charged: i64,
     pub created_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    pub summary: Option<String>,
+    pub summary_title: Option<String>,
+    /// ElevenLabs' verdict: `success`, `failure` or `unknown`.
+    pub call_successful: Option<String>,
+    /// Where the recording streams from, when there is one.
+    pub recording_url: Option<String>,
 }
 
 impl From<calls::Model> for Call {
     fn from(c: calls::Model) -> Self {
         Self {
+            recording_url: shared::transcripts::recording_url(&c),
+            summary: c.summary,
+            summary_title: c.summary_title,
+            call_successful: c.call_successful,
             id: c.id,
             agent_id: c.agent_id,
             user_id: c.user_id,
@@ -66,6 +81,116 @@ impl From<calls::Model> for Call {
         }
     }
 }
+
+/// A call's lead score, as the lead views read it.
+#[derive(Debug, Object)]
+pub struct LeadAnalytics {
+    pub id: Uuid,
+    pub call_id: Uuid,
+    pub intent_level: Option<String>,
+    pub intent_score: i32,
+    pub urgency_level: Option<String>,
+    pub urgency_score: i32,
+    pub budget_constraint: Option<String>,
+    pub budget_score: i32,
+    pub fit_alignment: Option<String>,
+    pub fit_score: i32,
+    pub engagement_health: Option<String>,
+    pub engagement_score: i32,
+    pub total_score: i32,
+    /// `Hot`, `Warm` or `Cold`.
+    pub lead_status_tag: String,
+    /// `{intent, urgency, budget, fit, engagement, cta_behavior}`.
+    pub reasoning: serde_json::Value,
+    /// `{pricing_clicked, demo_clicked, followup_clicked, sample_clicked, escalated_to_human}`.
+    pub cta_interactions: serde_json::Value,
+    /// True when nothing was collected and the score was derived from the call's outcome.
+    pub derived: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<lead_analytics::Model> for LeadAnalytics {
+    fn from(l: lead_analytics::Model) -> Self {
+        Self {
+            derived: l.data_collection["derived"] == true,
+            id: l.id,
+            call_id: l.call_id,
+            intent_level: l.intent_level,
+            intent_score: l.intent_score,
+            urgency_level: l.urgency_level,
+            urgency_score: l.urgency_score,
+            budget_constraint: l.budget_constraint,
+            budget_score: l.budget_score,
+            fit_alignment: l.fit_alignment,
+            fit_score: l.fit_score,
+            engagement_health: l.engagement_health,
+            engagement_score: l.engagement_score,
+            total_score: l.total_score,
+            lead_status_tag: l.lead_status_tag,
+            reasoning: l.reasoning,
+            cta_interactions: l.cta_interactions,
+            created_at: l.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct CallDetail {
+    #[oai(flatten)]
+    pub call: Call,
+    pub lead_analytics: Option<LeadAnalytics>,
+    /// What was missing from ElevenLabs' report, if anything.
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct SpeakerSegment {
+    /// `agent` or `user`.
+    pub speaker: String,
+    pub text: String,
+    /// Seconds into the call.
+    pub timestamp: i32,
+    /// The turn's tool calls and results (`{calls, results}`), if any.
+    pub tool_calls: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Object)]
+pub struct TextPart {
+    pub text: String,
+    /// True for the parts that match the search.
+    #[oai(rename = "match")]
+    pub matched: bool,
+}
+
+#[derive(Debug, Object)]
+pub struct TranscriptMatch {
+    /// Index of the turn in `speaker_segments`.
+    pub segment: u32,
+    pub speaker: String,
+    pub timestamp: i32,
+    /// The turn's text cut into matching and other parts.
+    pub parts: Vec<TextPart>,
+}
+
+#[derive(Debug, Object)]
+pub struct Transcript {
+    /// The call's id (a transcript belongs to one call).
+    pub id: Uuid,
+    pub call_id: Uuid,
+    /// The whole conversation as `speaker: text` lines.
+    pub content: String,
+    pub speaker_segments: Vec<SpeakerSegment>,
+    /// With `?q=`: the turns containing it (any case).
+    pub matches: Option<Vec<TranscriptMatch>>,
+    pub created_at: DateTime<Utc>,
+}
+
+api_errors!(CallErrors {
+    400 => BadRequest: "Malformed path or query.",
+    401 => Unauthorized: "Missing or invalid access token.",
+    403 => Forbidden: "The account is suspended.",
+    404 => NotFound: "No such call of this user (`call_not_found`), or no recording (`recording_not_found`).",
+});
 
 #[derive(Debug, ApiResponse)]
 pub enum CallStarted {
@@ -120,5 +245,103 @@ impl CallApi {
         )
         .await?;
         Ok(CallStarted::Started(Json(call.into())))
+    }
+
+    /// Get a call
+    ///
+    /// The call with its lead analytics.
+    #[oai(path = "/:id", method = "get")]
+    async fn get(&self, auth: Auth, id: Path<Uuid>) -> Result<Json<CallDetail>, CallErrors> {
+        let me = auth.user(&self.services).await?;
+        let db = &self.services.db;
+        let call = service::get(db, me.id, id.0).await?;
+        let lead = service::lead_of(db, call.id).await?;
+        let problems = call.metadata["problems"]
+            .as_array()
+            .map(|p| {
+                p.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Json(CallDetail {
+            call: call.into(),
+            lead_analytics: lead.map(Into::into),
+            problems,
+        }))
+    }
+
+    /// Get a call's transcript
+    ///
+    /// Ordered speaker turns with their time in the call; `q` also returns the turns that
+    /// contain it, cut into matching and other parts for highlighting.
+    #[oai(path = "/:id/transcript", method = "get")]
+    async fn transcript(
+        &self,
+        auth: Auth,
+        id: Path<Uuid>,
+        #[oai(validator(max_length = 200))] q: Query<Option<String>>,
+    ) -> Result<Json<Transcript>, CallErrors> {
+        let me = auth.user(&self.services).await?;
+        let db = &self.services.db;
+        let call = service::get(db, me.id, id.0).await?;
+        let turns = shared::transcripts::turns(db, call.id).await?;
+        let matches = q.0.as_deref().map(|q| {
+            turns
+                .iter()
+                .enumerate()
+                .filter_map(|(i, t)| {
+                    let parts = shared::transcripts::highlight(&t.text, q)?;
+                    Some(TranscriptMatch {
+                        segment: i as u32,
+                        speaker: t.speaker.clone(),
+                        timestamp: t.time_in_call_secs,
+                        parts: parts
+                            .into_iter()
+                            .map(|p| TextPart {
+                                text: p.text,
+                                matched: p.matched,
+                            })
+                            .collect(),
+                    })
+                })
+                .collect()
+        });
+        Ok(Json(Transcript {
+            id: call.id,
+            call_id: call.id,
+            content: call.transcript_text.clone().unwrap_or_default(),
+            speaker_segments: turns
+                .into_iter()
+                .map(|t| SpeakerSegment {
+                    speaker: t.speaker,
+                    text: t.text,
+                    timestamp: t.time_in_call_secs,
+                    tool_calls: t.tool_calls,
+                })
+                .collect(),
+            matches,
+            created_at: call.completed_at.unwrap_or(call.created_at),
+        }))
+    }
+
+    /// Stream a call's recording
+    ///
+    /// The MP3 ElevenLabs sent after the call, with range requests (players can seek) and
+    /// caching headers.
+    #[oai(path = "/:id/recording", method = "get")]
+    async fn recording(
+        &self,
+        auth: Auth,
+        id: Path<Uuid>,
+        req: &poem::Request,
+    ) -> Result<poem::web::StaticFileResponse, CallErrors> {
+        let me = auth.user(&self.services).await?;
+        let path = service::recording_path(&self.services, me.id, id.0).await?;
+        let file = poem::web::StaticFileRequest::from_request_without_body(req)
+            .await
+            .map_err(|e| shared::AppError::bad_request("invalid_range", e.to_string()))?;
+        file.create_response(&path, false, true)
+            .map_err(|e| shared::AppError::bad_request("invalid_range", e.to_string()).into())
     }
 }

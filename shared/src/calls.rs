@@ -335,3 +335,47 @@ pub async fn reconcile(services: &Services, limit: u64) -> AppResult<usize> {
     }
     Ok(stuck.len())
 }
+
+/// One of the user's calls; another user's is not found.
+pub async fn get(
+    db: &sea_orm::DatabaseConnection,
+    user_id: Uuid,
+    id: Uuid,
+) -> AppResult<calls::Model> {
+    calls::Entity::find_by_id(id)
+        .filter(calls::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("call"))
+}
+
+/// The call's lead score, if it was scored.
+pub async fn lead_of(
+    db: &sea_orm::DatabaseConnection,
+    call_id: Uuid,
+) -> AppResult<Option<crate::entities::lead_analytics::Model>> {
+    use crate::entities::lead_analytics;
+    Ok(lead_analytics::Entity::find()
+        .filter(lead_analytics::Column::CallId.eq(call_id))
+        .one(db)
+        .await?)
+}
+
+/// The local file of one of the user's call recordings.
+pub async fn recording_path(
+    services: &Services,
+    user_id: Uuid,
+    id: Uuid,
+) -> AppResult<std::path::PathBuf> {
+    let call = get(&services.db, user_id, id).await?;
+    let key = call
+        .recording_key
+        .ok_or_else(|| AppError::not_found("recording"))?;
+    services.blobs.local_path(&key).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            AppError::not_found("recording")
+        } else {
+            AppError::internal(e)
+        }
+    })
+}

@@ -125,6 +125,47 @@ on_both_backends!(
         assert_eq!(call.contact_id, Some(contact.id));
         assert_eq!(leads[0].contact_id, Some(contact.id));
 
+        // What the call page reads.
+        let detail: Value = app
+            .get(&format!("/api/calls/{}", call.id), Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(detail["status"], "completed");
+        assert_eq!(detail["duration_minutes"], 3);
+        assert_eq!(detail["lead_analytics"]["total_score"], 13);
+        assert_eq!(detail["lead_analytics"]["lead_status_tag"], "Hot");
+        assert_eq!(detail["recording_url"], Value::Null);
+        let transcript: Value = app
+            .get(
+                &format!("/api/calls/{}/transcript?q=BUDGET", call.id),
+                Some(&token),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(transcript["speaker_segments"].as_array().unwrap().len(), 5);
+        assert_eq!(transcript["speaker_segments"][1]["timestamp"], 4);
+        assert_eq!(transcript["matches"].as_array().unwrap().len(), 1);
+        assert_eq!(transcript["matches"][0]["parts"][0]["text"], "Budget");
+        assert_eq!(transcript["matches"][0]["parts"][0]["match"], true);
+        let (stranger, _) = {
+            let s = register(&app, "stranger@example.com").await;
+            (s["access_token"].as_str().unwrap().to_string(), ())
+        };
+        for path in ["", "/transcript", "/recording"] {
+            let resp = app
+                .get(&format!("/api/calls/{}{path}", call.id), Some(&stranger))
+                .await;
+            expect_error(resp, 404, "call_not_found").await;
+        }
+        let resp = app
+            .get(&format!("/api/calls/{}/recording", call.id), Some(&token))
+            .await;
+        expect_error(resp, 404, "recording_not_found").await;
+
         // Re-running the stored event changes nothing.
         let inbox = webhook_events::Entity::find()
             .one(db)
@@ -418,6 +459,22 @@ on_both_backends!(
             .unwrap()
             .expect("the audio creates the call it belongs to");
         let key = call.recording_key.clone().expect("recording linked");
+        let token = session["access_token"].as_str().unwrap().to_string();
+        let url = format!("/api/calls/{}/recording", call.id);
+        let full = app.get(&url, Some(&token)).await;
+        assert_eq!(full.status(), 200);
+        assert_eq!(full.headers()["content-type"], "audio/mpeg");
+        assert!(full.bytes().await.unwrap().to_vec() == audio);
+        let part = app
+            .client
+            .get(app.url(&url))
+            .bearer_auth(&token)
+            .header("range", "bytes=100-199")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(part.status(), 206, "players can seek");
+        assert!(part.bytes().await.unwrap().to_vec() == audio[100..200]);
         let stored = std::fs::read(app.data_dir().join("files").join(&key)).unwrap();
         assert!(stored == audio, "the recording is the decoded audio");
         assert_eq!(call.metadata["recording_bytes"], audio.len());
