@@ -90,6 +90,18 @@ stop_pid() {
   return 1
 }
 
+# Drops the databases and Redis keys earlier test runs left (each test makes its own).
+clean_test_data() {
+  local bin; bin="$(pg_bin)"
+  local dbs
+  dbs=$("$bin/psql" "$DATABASE_URL" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'sb_test_%'")
+  for db in $dbs; do
+    "$bin/psql" "$DATABASE_URL" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null
+  done
+  redis-cli -p "$REDIS_PORT" --scan --pattern 'sbtest_*' | xargs -r -n 500 redis-cli -p "$REDIS_PORT" del >/dev/null
+  redis-cli -p "$REDIS_PORT" bgrewriteaof >/dev/null
+}
+
 print_env() {
   echo "export DATABASE_URL=$DATABASE_URL"
   echo "export REDIS_URL=$REDIS_URL"
@@ -122,8 +134,11 @@ case "${1:-}" in
   env)
     print_env
     ;;
+  clean)
+    clean_test_data
+    ;;
   *)
-    echo "usage: $0 start|stop|status|env" >&2
+    echo "usage: $0 start|stop|status|env|clean" >&2
     exit 2
     ;;
 esac

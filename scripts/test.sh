@@ -5,5 +5,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/services.sh start
+# Leftovers of earlier runs (a database per test) would fill the disk over time.
+scripts/services.sh clean
 eval "$(scripts/services.sh env | sed 's/^export DATABASE_URL=/export TEST_DATABASE_URL=/; s/^export REDIS_URL=/export TEST_REDIS_URL=/')"
 cargo test --workspace "$@"

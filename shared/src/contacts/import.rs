@@ -293,10 +293,10 @@ fn contact_of(mapping: &Mapping, row: &[String], region: &str) -> Result<Valid, 
             (!value.is_empty()).then(|| (key.clone(), value.to_string()))
         })
         .collect();
-    let mut valid = Valid::new(
+    Valid::with_phone(
         ContactInput {
             name: Some(name),
-            phone: Some(phone),
+            phone: None,
             email: Some(cell("email")),
             company: Some(cell("company")),
             tags: Some(tags),
@@ -304,14 +304,13 @@ fn contact_of(mapping: &Mapping, row: &[String], region: &str) -> Result<Valid, 
             custom_fields: Some(custom_fields),
             do_not_call: None,
         },
-        region,
+        phone,
+        raw_phone,
     )
     .map_err(|e| match e {
         AppError::Validation { field, message } => format!("{field}: {message}"),
         other => other.to_string(),
-    })?;
-    valid.phone_raw = raw_phone;
-    Ok(valid)
+    })
 }
 
 /// Stores the checked upload with its job; the caller answers 202.

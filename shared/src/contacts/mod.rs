@@ -164,12 +164,22 @@ pub fn valid_notes(notes: Option<String>) -> AppResult<Option<String>> {
 impl Valid {
     /// A new contact's fields: name and phone are required.
     pub fn new(input: ContactInput, region: &str) -> AppResult<Self> {
+        let raw = input.phone.clone().unwrap_or_default();
+        let phone_e164 = crate::phone::normalize("phone_number", &raw, region)?;
+        Self::with_phone(input, phone_e164, raw.trim().to_string())
+    }
+
+    /// `new` for a number already read (imports parse it once, with recovery).
+    pub fn with_phone(
+        input: ContactInput,
+        phone_e164: String,
+        phone_raw: String,
+    ) -> AppResult<Self> {
         let name = valid_name(input.name.as_deref().unwrap_or_default())?;
-        let raw = input.phone.unwrap_or_default();
         Ok(Self {
             name,
-            phone_e164: crate::phone::normalize("phone_number", &raw, region)?,
-            phone_raw: raw.trim().to_string(),
+            phone_e164,
+            phone_raw,
             email: valid_email(input.email.flatten())?,
             company: valid_company(input.company.flatten())?,
             tags: valid_tags(input.tags.unwrap_or_default())?,

@@ -190,8 +190,8 @@ async fn import_contacts(backend: Backend, rows: usize) {
     let mut csv = String::from("Name,Phone,Email,Company,Plan\n");
     for i in 0..rows {
         csv.push_str(&format!(
-            "Person {i},+1415{:07},p{i}@example.com,Company {},pro\n",
-            i,
+            "Person {i},+1415{},p{i}@example.com,Company {},pro\n",
+            2_000_000 + i,
             i % 100
         ));
     }
