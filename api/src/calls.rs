@@ -3,18 +3,25 @@
 use chrono::{DateTime, Utc};
 use poem::FromRequest;
 use poem_openapi::{
-    ApiResponse, Object, OpenApi,
+    ApiResponse, Enum, Object, OpenApi,
     param::{Path, Query},
     payload::Json,
 };
 use shared::{
-    Services,
+    AppError, Services,
+    call_history::{self, CallFilter, CallSort},
     calls::{self as service, StartCall},
     entities::{calls, lead_analytics},
 };
 use uuid::Uuid;
 
-use crate::{api_errors, security::Auth, tags::Tag};
+use crate::{
+    api_errors,
+    billing::{default_page, default_per_page},
+    pagination::Page,
+    security::Auth,
+    tags::Tag,
+};
 
 #[derive(Debug, Object)]
 pub struct StartCallRequest {
@@ -134,6 +141,67 @@ impl From<lead_analytics::Model> for LeadAnalytics {
     }
 }
 
+/// A row of the call table.
+#[derive(Debug, Object)]
+pub struct CallListRow {
+    #[oai(flatten)]
+    pub call: Call,
+    /// `m:ss`.
+    pub duration: String,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub agent_name: Option<String>,
+    pub lead_score: Option<i32>,
+    pub lead_status_tag: Option<String>,
+    pub has_recording: bool,
+}
+
+impl From<call_history::CallRow> for CallListRow {
+    fn from(row: call_history::CallRow) -> Self {
+        Self {
+            duration: call_history::clock(row.call.duration_secs),
+            has_recording: row.call.recording_key.is_some(),
+            contact_name: row.contact.as_ref().map(|c| c.name.clone()),
+            contact_phone: row.contact.as_ref().map(|c| c.phone_e164.clone()),
+            agent_name: row.agent_name,
+            lead_score: row.lead.as_ref().map(|l| l.total_score),
+            lead_status_tag: row.lead.map(|l| l.lead_status_tag),
+            call: row.call.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum CallSortBy {
+    CreatedAt,
+    Duration,
+    Credits,
+}
+
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum CallStatus {
+    Initiated,
+    InProgress,
+    Completed,
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum Order {
+    Asc,
+    Desc,
+}
+
 #[derive(Debug, Object)]
 pub struct CallDetail {
     #[oai(flatten)]
@@ -187,6 +255,7 @@ pub struct Transcript {
 
 api_errors!(CallErrors {
     400 => BadRequest: "Malformed path or query.",
+    422 => Invalid: "An inverted range (`details.field` names it).",
     401 => Unauthorized: "Missing or invalid access token.",
     403 => Forbidden: "The account is suspended.",
     404 => NotFound: "No such call of this user (`call_not_found`), or no recording (`recording_not_found`).",
@@ -245,6 +314,99 @@ impl CallApi {
         )
         .await?;
         Ok(CallStarted::Started(Json(call.into())))
+    }
+
+    /// List calls
+    ///
+    /// Newest first by default. `q` matches the contact's name or number, or words of the
+    /// transcript (full-text on PostgreSQL). Ranges are inclusive, except `to` (exclusive).
+    #[oai(path = "/", method = "get")]
+    #[allow(clippy::too_many_arguments)]
+    async fn list(
+        &self,
+        auth: Auth,
+        from: Query<Option<DateTime<Utc>>>,
+        to: Query<Option<DateTime<Utc>>>,
+        agent_id: Query<Option<Uuid>>,
+        contact_id: Query<Option<Uuid>>,
+        status: Query<Option<CallStatus>>,
+        direction: Query<Option<Direction>>,
+        #[oai(validator(max_length = 20))] lead_status: Query<Option<String>>,
+        #[oai(validator(minimum(value = "0"), maximum(value = "15")))] min_score: Query<
+            Option<i32>,
+        >,
+        #[oai(validator(minimum(value = "0"), maximum(value = "15")))] max_score: Query<
+            Option<i32>,
+        >,
+        #[oai(validator(minimum(value = "0")))] min_duration: Query<Option<i32>>,
+        #[oai(validator(minimum(value = "0")))] max_duration: Query<Option<i32>>,
+        #[oai(validator(max_length = 200))] q: Query<Option<String>>,
+        sort: Query<Option<CallSortBy>>,
+        order: Query<Option<Order>>,
+        #[oai(
+            default = "default_page",
+            validator(minimum(value = "1"), maximum(value = "100000"))
+        )]
+        page: Query<u64>,
+        #[oai(
+            default = "default_per_page",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        per_page: Query<u64>,
+    ) -> Result<Json<Page<CallListRow>>, CallErrors> {
+        let me = auth.user(&self.services).await?;
+        let inverted =
+            |lo: Option<i32>, hi: Option<i32>| matches!((lo, hi), (Some(l), Some(h)) if l > h);
+        if let (Some(f), Some(t)) = (from.0, to.0)
+            && f >= t
+        {
+            return Err(AppError::validation("from", "must be before `to`").into());
+        }
+        if inverted(min_score.0, max_score.0) {
+            return Err(AppError::validation("min_score", "must not exceed `max_score`").into());
+        }
+        if inverted(min_duration.0, max_duration.0) {
+            return Err(
+                AppError::validation("min_duration", "must not exceed `max_duration`").into(),
+            );
+        }
+        let filter = CallFilter {
+            from: from.0,
+            to: to.0,
+            agent_id: agent_id.0,
+            contact_id: contact_id.0,
+            status: status.0.map(|s| {
+                match s {
+                    CallStatus::Initiated => "initiated",
+                    CallStatus::InProgress => "in_progress",
+                    CallStatus::Completed => "completed",
+                    CallStatus::Failed => "failed",
+                }
+                .to_string()
+            }),
+            direction: direction.0.map(|d| {
+                match d {
+                    Direction::Inbound => "inbound",
+                    Direction::Outbound => "outbound",
+                }
+                .to_string()
+            }),
+            lead_status: lead_status.0,
+            min_score: min_score.0,
+            max_score: max_score.0,
+            min_duration: min_duration.0,
+            max_duration: max_duration.0,
+            search: q.0,
+            sort: match sort.0.unwrap_or(CallSortBy::CreatedAt) {
+                CallSortBy::CreatedAt => CallSort::CreatedAt,
+                CallSortBy::Duration => CallSort::Duration,
+                CallSortBy::Credits => CallSort::Credits,
+            },
+            descending: !matches!(order.0, Some(Order::Asc)),
+        };
+        let (rows, total) =
+            call_history::list(&self.services.db, me.id, &filter, page.0, per_page.0).await?;
+        Ok(Json(Page::of(rows, page.0, per_page.0, total)))
     }
 
     /// Get a call

@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod auth;
 pub mod billing;
+pub mod call_history;
 pub mod calls;
 pub mod config;
 pub mod contacts;
