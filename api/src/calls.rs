@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::{
     api_errors,
     billing::{default_page, default_per_page},
+    download::{ExportFormat, FileResponse, default_format},
     pagination::Page,
     security::Auth,
     tags::Tag,
@@ -280,6 +281,80 @@ api_errors!(StartCallErrors {
     503 => NotConfigured: "ElevenLabs is not configured.",
 });
 
+/// The call list's query parameters (the export takes the same).
+pub struct CallParams {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub agent_id: Option<Uuid>,
+    pub contact_id: Option<Uuid>,
+    pub status: Option<CallStatus>,
+    pub direction: Option<Direction>,
+    pub lead_status: Option<String>,
+    pub min_score: Option<i32>,
+    pub max_score: Option<i32>,
+    pub min_duration: Option<i32>,
+    pub max_duration: Option<i32>,
+    pub q: Option<String>,
+    pub sort: Option<CallSortBy>,
+    pub order: Option<Order>,
+}
+
+fn call_filter(p: CallParams) -> Result<CallFilter, AppError> {
+    let inverted =
+        |lo: Option<i32>, hi: Option<i32>| matches!((lo, hi), (Some(l), Some(h)) if l > h);
+    if let (Some(f), Some(t)) = (p.from, p.to)
+        && f >= t
+    {
+        return Err(AppError::validation("from", "must be before `to`"));
+    }
+    if inverted(p.min_score, p.max_score) {
+        return Err(AppError::validation(
+            "min_score",
+            "must not exceed `max_score`",
+        ));
+    }
+    if inverted(p.min_duration, p.max_duration) {
+        return Err(AppError::validation(
+            "min_duration",
+            "must not exceed `max_duration`",
+        ));
+    }
+    Ok(CallFilter {
+        from: p.from,
+        to: p.to,
+        agent_id: p.agent_id,
+        contact_id: p.contact_id,
+        status: p.status.map(|s| {
+            match s {
+                CallStatus::Initiated => "initiated",
+                CallStatus::InProgress => "in_progress",
+                CallStatus::Completed => "completed",
+                CallStatus::Failed => "failed",
+            }
+            .to_string()
+        }),
+        direction: p.direction.map(|d| {
+            match d {
+                Direction::Inbound => "inbound",
+                Direction::Outbound => "outbound",
+            }
+            .to_string()
+        }),
+        lead_status: p.lead_status,
+        min_score: p.min_score,
+        max_score: p.max_score,
+        min_duration: p.min_duration,
+        max_duration: p.max_duration,
+        search: p.q,
+        sort: match p.sort.unwrap_or(CallSortBy::CreatedAt) {
+            CallSortBy::CreatedAt => CallSort::CreatedAt,
+            CallSortBy::Duration => CallSort::Duration,
+            CallSortBy::Credits => CallSort::Credits,
+        },
+        descending: !matches!(p.order, Some(Order::Asc)),
+    })
+}
+
 pub struct CallApi {
     pub services: Services,
 }
@@ -355,58 +430,82 @@ impl CallApi {
         per_page: Query<u64>,
     ) -> Result<Json<Page<CallListRow>>, CallErrors> {
         let me = auth.user(&self.services).await?;
-        let inverted =
-            |lo: Option<i32>, hi: Option<i32>| matches!((lo, hi), (Some(l), Some(h)) if l > h);
-        if let (Some(f), Some(t)) = (from.0, to.0)
-            && f >= t
-        {
-            return Err(AppError::validation("from", "must be before `to`").into());
-        }
-        if inverted(min_score.0, max_score.0) {
-            return Err(AppError::validation("min_score", "must not exceed `max_score`").into());
-        }
-        if inverted(min_duration.0, max_duration.0) {
-            return Err(
-                AppError::validation("min_duration", "must not exceed `max_duration`").into(),
-            );
-        }
-        let filter = CallFilter {
+        let filter = call_filter(CallParams {
             from: from.0,
             to: to.0,
             agent_id: agent_id.0,
             contact_id: contact_id.0,
-            status: status.0.map(|s| {
-                match s {
-                    CallStatus::Initiated => "initiated",
-                    CallStatus::InProgress => "in_progress",
-                    CallStatus::Completed => "completed",
-                    CallStatus::Failed => "failed",
-                }
-                .to_string()
-            }),
-            direction: direction.0.map(|d| {
-                match d {
-                    Direction::Inbound => "inbound",
-                    Direction::Outbound => "outbound",
-                }
-                .to_string()
-            }),
+            status: status.0,
+            direction: direction.0,
             lead_status: lead_status.0,
             min_score: min_score.0,
             max_score: max_score.0,
             min_duration: min_duration.0,
             max_duration: max_duration.0,
-            search: q.0,
-            sort: match sort.0.unwrap_or(CallSortBy::CreatedAt) {
-                CallSortBy::CreatedAt => CallSort::CreatedAt,
-                CallSortBy::Duration => CallSort::Duration,
-                CallSortBy::Credits => CallSort::Credits,
-            },
-            descending: !matches!(order.0, Some(Order::Asc)),
-        };
+            q: q.0,
+            sort: sort.0,
+            order: order.0,
+        })?;
         let (rows, total) =
             call_history::list(&self.services.db, me.id, &filter, page.0, per_page.0).await?;
         Ok(Json(Page::of(rows, page.0, per_page.0, total)))
+    }
+
+    /// Export calls
+    ///
+    /// The filtered calls (same parameters as the list, oldest first) as CSV, streamed, or
+    /// .xlsx.
+    #[oai(path = "/export", method = "get")]
+    #[allow(clippy::too_many_arguments)]
+    async fn export(
+        &self,
+        auth: Auth,
+        #[oai(default = "default_format")] format: Query<ExportFormat>,
+        from: Query<Option<DateTime<Utc>>>,
+        to: Query<Option<DateTime<Utc>>>,
+        agent_id: Query<Option<Uuid>>,
+        contact_id: Query<Option<Uuid>>,
+        status: Query<Option<CallStatus>>,
+        direction: Query<Option<Direction>>,
+        #[oai(validator(max_length = 20))] lead_status: Query<Option<String>>,
+        #[oai(validator(minimum(value = "0"), maximum(value = "15")))] min_score: Query<
+            Option<i32>,
+        >,
+        #[oai(validator(minimum(value = "0"), maximum(value = "15")))] max_score: Query<
+            Option<i32>,
+        >,
+        #[oai(validator(minimum(value = "0")))] min_duration: Query<Option<i32>>,
+        #[oai(validator(minimum(value = "0")))] max_duration: Query<Option<i32>>,
+        #[oai(validator(max_length = 200))] q: Query<Option<String>>,
+    ) -> Result<FileResponse, CallErrors> {
+        let me = auth.user(&self.services).await?;
+        let filter = call_filter(CallParams {
+            from: from.0,
+            to: to.0,
+            agent_id: agent_id.0,
+            contact_id: contact_id.0,
+            status: status.0,
+            direction: direction.0,
+            lead_status: lead_status.0,
+            min_score: min_score.0,
+            max_score: max_score.0,
+            min_duration: min_duration.0,
+            max_duration: max_duration.0,
+            q: q.0,
+            sort: None,
+            order: None,
+        })?;
+        let db = self.services.db.clone();
+        match format.0 {
+            ExportFormat::Csv => Ok(FileResponse::csv(
+                "calls",
+                call_history::csv_stream(db, me.id, filter),
+            )),
+            ExportFormat::Xlsx => {
+                let file = call_history::xlsx_file(&db, me.id, &filter).await?;
+                Ok(FileResponse::xlsx("calls", file).await?)
+            }
+        }
     }
 
     /// Get a call

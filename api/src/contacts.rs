@@ -20,6 +20,7 @@ use uuid::Uuid;
 use crate::{
     api_errors,
     billing::{default_page, default_per_page},
+    download::{ExportFormat, FileResponse, XLSX, default_format},
     pagination::Page,
     security::Auth,
     tags::Tag,
@@ -109,10 +110,6 @@ pub struct UpdateContact {
     pub notes: MaybeUndefined<String>,
     pub custom_fields: Option<BTreeMap<String, String>>,
     pub do_not_call: Option<bool>,
-}
-
-fn default_format() -> ExportFormat {
-    ExportFormat::Csv
 }
 
 fn maybe(v: MaybeUndefined<String>) -> Option<Option<String>> {
@@ -216,26 +213,6 @@ fn contact_filter(
         sort,
         descending,
     })
-}
-
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
-#[derive(Debug, Clone, Copy, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum ExportFormat {
-    Csv,
-    Xlsx,
-}
-
-#[derive(ApiResponse)]
-pub enum FileResponse {
-    /// The file, as an attachment (`text/csv` or the .xlsx type).
-    #[oai(status = 200)]
-    File(
-        Binary<Body>,
-        #[oai(header = "Content-Type")] String,
-        #[oai(header = "Content-Disposition")] String,
-    ),
 }
 
 #[OpenApi(prefix_path = "/api/contacts", tag = "Tag::Contacts")]
@@ -352,28 +329,14 @@ impl ContactApi {
             None,
         )?;
         let db = self.services.db.clone();
-        let stamp = Utc::now().format("%Y%m%d");
         match format.0 {
-            ExportFormat::Csv => {
-                let stream = export::csv_stream(db, me.id, filter).await?;
-                Ok(FileResponse::File(
-                    Binary(Body::from_bytes_stream(stream)),
-                    "text/csv; charset=utf-8".into(),
-                    format!("attachment; filename=\"contacts-{stamp}.csv\""),
-                ))
-            }
+            ExportFormat::Csv => Ok(FileResponse::csv(
+                "contacts",
+                export::csv_stream(db, me.id, filter).await?,
+            )),
             ExportFormat::Xlsx => {
                 let file = export::xlsx_file(&db, me.id, &filter).await?;
-                // Open before the temporary path goes: the open file outlives its name.
-                let opened = tokio::fs::File::open(file.path())
-                    .await
-                    .map_err(AppError::internal)?;
-                drop(file);
-                Ok(FileResponse::File(
-                    Binary(Body::from_async_read(opened)),
-                    XLSX.into(),
-                    format!("attachment; filename=\"contacts-{stamp}.xlsx\""),
-                ))
+                Ok(FileResponse::xlsx("contacts", file).await?)
             }
         }
     }

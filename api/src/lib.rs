@@ -10,6 +10,7 @@ pub mod cli;
 pub mod contact_imports;
 pub mod contacts;
 pub mod credits;
+pub mod download;
 pub mod error;
 pub mod events;
 pub mod health;

@@ -181,7 +181,11 @@ pub async fn list(
         .paginate(db, per_page);
     let total = paginator.num_items().await?;
     let page_rows = paginator.fetch_page(page.saturating_sub(1)).await?;
+    Ok((enrich(db, page_rows).await?, total))
+}
 
+/// The contacts, agent names and lead scores of a page of calls, in three queries.
+async fn enrich(db: &DatabaseConnection, page_rows: Vec<calls::Model>) -> AppResult<Vec<CallRow>> {
     let contact_ids: Vec<Uuid> = page_rows.iter().filter_map(|c| c.contact_id).collect();
     let agent_ids: Vec<Uuid> = page_rows.iter().filter_map(|c| c.agent_id).collect();
     let call_ids: Vec<Uuid> = page_rows.iter().map(|c| c.id).collect();
@@ -215,7 +219,131 @@ pub async fn list(
             call,
         })
         .collect();
-    Ok((rows, total))
+    Ok(rows)
+}
+
+const EXPORT_PAGE: u64 = 1_000;
+
+/// Export pages: the filtered calls after `after`, oldest first by id.
+async fn export_page(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    filter: &CallFilter,
+    after: Option<Uuid>,
+) -> AppResult<Vec<CallRow>> {
+    use sea_orm::QuerySelect;
+    let mut query = filtered(user_id, filter, db.get_database_backend());
+    if let Some(after) = after {
+        query = query.filter(calls::Column::Id.gt(after));
+    }
+    let rows = query
+        .order_by_asc(calls::Column::Id)
+        .limit(EXPORT_PAGE)
+        .all(db)
+        .await?;
+    enrich(db, rows).await
+}
+
+fn export_header() -> Vec<String> {
+    [
+        "Date",
+        "Contact",
+        "Phone",
+        "Agent",
+        "Direction",
+        "Status",
+        "Duration",
+        "Duration (s)",
+        "Credits",
+        "Lead Score",
+        "Lead Tag",
+        "Summary",
+        "Conversation ID",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+fn export_cells(row: &CallRow) -> Vec<String> {
+    let c = &row.call;
+    vec![
+        c.started_at.unwrap_or(c.created_at).to_rfc3339(),
+        row.contact
+            .as_ref()
+            .map(|x| x.name.clone())
+            .unwrap_or_default(),
+        c.phone_number.clone().unwrap_or_default(),
+        row.agent_name.clone().unwrap_or_default(),
+        c.direction.clone(),
+        c.status.clone(),
+        clock(c.duration_secs),
+        c.duration_secs.to_string(),
+        c.credits_charged.to_string(),
+        row.lead
+            .as_ref()
+            .map(|l| l.total_score.to_string())
+            .unwrap_or_default(),
+        row.lead
+            .as_ref()
+            .map(|l| l.lead_status_tag.clone())
+            .unwrap_or_default(),
+        c.summary.clone().unwrap_or_default(),
+        c.elevenlabs_conversation_id.clone().unwrap_or_default(),
+    ]
+}
+
+/// The filtered calls as CSV chunks (a header, then a chunk per page), read as they are sent.
+pub fn csv_stream(
+    db: DatabaseConnection,
+    user_id: Uuid,
+    filter: CallFilter,
+) -> impl futures::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static {
+    let head = crate::tabular::csv_line(&export_header());
+    let rows = futures::stream::unfold(
+        (db, filter, None::<Uuid>, false),
+        move |(db, filter, after, done)| async move {
+            if done {
+                return None;
+            }
+            match export_page(&db, user_id, &filter, after).await {
+                Ok(rows) if rows.is_empty() => None,
+                Ok(rows) => {
+                    let last = rows.last().map(|r| r.call.id);
+                    let chunk: Vec<u8> = rows
+                        .iter()
+                        .flat_map(|r| crate::tabular::csv_line(&export_cells(r)))
+                        .collect();
+                    let done = (rows.len() as u64) < EXPORT_PAGE;
+                    Some((Ok(chunk), (db, filter, last, done)))
+                }
+                Err(e) => Some((
+                    Err(std::io::Error::other(e.to_string())),
+                    (db, filter, after, true),
+                )),
+            }
+        },
+    );
+    futures::StreamExt::chain(futures::stream::once(async move { Ok(head) }), rows)
+}
+
+/// The filtered calls as an .xlsx built on disk.
+pub async fn xlsx_file(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    filter: &CallFilter,
+) -> AppResult<tempfile::NamedTempFile> {
+    let mut sheet = crate::tabular::XlsxSheet::new("Calls", &export_header())?;
+    let mut after = None;
+    loop {
+        let rows = export_page(db, user_id, filter, after).await?;
+        let Some(last) = rows.last() else { break };
+        after = Some(last.call.id);
+        for row in &rows {
+            sheet.push(&export_cells(row))?;
+        }
+    }
+    sheet.finish().await
 }
 
 /// `m:ss`, as a call table shows durations.

@@ -23,6 +23,7 @@ pub mod phone;
 pub mod services;
 pub mod storage;
 pub mod system_config;
+pub mod tabular;
 pub mod telemetry;
 pub mod transcripts;
 pub mod users;

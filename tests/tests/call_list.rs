@@ -242,6 +242,40 @@ on_both_backends!(
             )
             .await;
         }
+        // Exports take the same filters.
+        use shared::contacts::sheet::{Format, read};
+        let resp = app
+            .get("/api/calls/export?format=csv&lead_status=Hot", Some(&token))
+            .await;
+        assert_eq!(resp.status(), 200);
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/csv")
+        );
+        let (rows, total) = read(Format::Csv, &resp.bytes().await.unwrap(), 10).unwrap();
+        assert_eq!(total, 2, "a header and the hot call");
+        assert_eq!(
+            (
+                rows[1][1].as_str(),
+                rows[1][6].as_str(),
+                rows[1][10].as_str()
+            ),
+            ("Dana Reyes", "2:13", "Hot")
+        );
+        let resp = app.get("/api/calls/export?format=xlsx", Some(&token)).await;
+        assert_eq!(resp.status(), 200);
+        let (rows, total) = read(Format::Xlsx, &resp.bytes().await.unwrap(), 10).unwrap();
+        assert_eq!(total, 4, "a header and the caller's three calls");
+        assert_eq!(rows[0][0], "Date");
+        expect_error(
+            app.get("/api/calls/export?min_score=9&max_score=1", Some(&token))
+                .await,
+            422,
+            "validation_error",
+        )
+        .await;
         expect_error(app.get("/api/calls", None).await, 401, "missing_token").await;
         let theirs: Value = app
             .get("/api/calls", Some(&other_token))

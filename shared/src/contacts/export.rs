@@ -13,6 +13,7 @@ use super::{ContactFilter, custom_fields_of, filtered, tags_of};
 use crate::{
     entities::contacts,
     error::{AppError, AppResult},
+    tabular::{XlsxSheet, csv_line},
 };
 
 const PAGE: u64 = 1_000;
@@ -99,29 +100,6 @@ fn header(custom: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn csv_line(cells: &[String]) -> Vec<u8> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    // Spreadsheet apps run cells starting with = + - @ as formulas: neutralise them.
-    let safe: Vec<String> = cells
-        .iter()
-        .map(|c| {
-            if c.starts_with(['=', '@']) || (c.starts_with(['+', '-']) && !looks_numeric(c)) {
-                format!("'{c}")
-            } else {
-                c.clone()
-            }
-        })
-        .collect();
-    let _ = writer.write_record(&safe);
-    writer.into_inner().unwrap_or_default()
-}
-
-fn looks_numeric(c: &str) -> bool {
-    c[1..]
-        .chars()
-        .all(|ch| ch.is_ascii_digit() || ch == ' ' || ch == '.')
-}
-
 /// The CSV export as a stream of chunks (a header, then a chunk per page).
 pub async fn csv_stream(
     db: DatabaseConnection,
@@ -166,46 +144,17 @@ pub async fn xlsx_file(
     filter: &ContactFilter,
 ) -> AppResult<tempfile::NamedTempFile> {
     let custom = custom_columns(db, user_id, filter).await?;
-    let xlsx_error = |e: rust_xlsxwriter::XlsxError| AppError::internal(format!("xlsx: {e}"));
-    let mut workbook = rust_xlsxwriter::Workbook::new();
-    let bold = rust_xlsxwriter::Format::new().set_bold();
-    {
-        let sheet = workbook
-            .add_worksheet_with_constant_memory()
-            .map_err(xlsx_error)?;
-        sheet.set_name("Contacts").map_err(xlsx_error)?;
-        for (col, title) in header(&custom).iter().enumerate() {
-            sheet
-                .write_string_with_format(0, col as u16, title, &bold)
-                .map_err(xlsx_error)?;
-        }
-    }
-    let mut row_number = 1u32;
+    let mut sheet = XlsxSheet::new("Contacts", &header(&custom))?;
     let mut after = None;
     loop {
         let rows = page(db, user_id, filter, after).await?;
         let Some(last) = rows.last() else { break };
         after = Some(last.id);
-        let sheet = workbook.worksheet_from_index(0).map_err(xlsx_error)?;
         for row in &rows {
-            for (col, value) in cells(row, &custom).iter().enumerate() {
-                if !value.is_empty() {
-                    // As text: a phone number must not turn into a number.
-                    sheet
-                        .write_string(row_number, col as u16, value)
-                        .map_err(xlsx_error)?;
-                }
-            }
-            row_number += 1;
+            sheet.push(&cells(row, &custom))?;
         }
     }
-    let file = tempfile::NamedTempFile::new().map_err(AppError::internal)?;
-    let path = file.path().to_path_buf();
-    tokio::task::spawn_blocking(move || workbook.save(&path))
-        .await
-        .map_err(AppError::internal)?
-        .map_err(xlsx_error)?;
-    Ok(file)
+    sheet.finish().await
 }
 
 /// The import template: the columns the importer recognises and one example row.
