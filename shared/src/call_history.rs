@@ -7,11 +7,12 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseBackend, DatabaseConnection, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, Select,
-    sea_query::{Expr, ExprTrait, Func, LikeExpr, Query},
+    sea_query::{Expr, ExprTrait, Query},
 };
 use uuid::Uuid;
 
 use crate::{
+    contacts as contacts_search,
     entities::{agents, calls, contacts, lead_analytics},
     error::AppResult,
 };
@@ -109,28 +110,6 @@ fn filtered(user_id: Uuid, f: &CallFilter, backend: DatabaseBackend) -> Select<c
         q = q.filter(Expr::exists(lead));
     }
     if let Some(search) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let pattern = format!(
-            "%{}%",
-            search
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
-        let mut contact = Condition::any().add(
-            Expr::expr(Func::lower(Expr::col((
-                contacts::Entity,
-                contacts::Column::Name,
-            ))))
-            .like(LikeExpr::new(pattern.clone()).escape('\\')),
-        );
-        let digits: String = search.chars().filter(char::is_ascii_digit).collect();
-        if digits.len() >= 3 {
-            contact = contact.add(
-                Expr::col((contacts::Entity, contacts::Column::PhoneE164))
-                    .like(format!("%{digits}%")),
-            );
-        }
         let by_contact = Query::select()
             .expr(Expr::val(1))
             .from(contacts::Entity)
@@ -138,7 +117,10 @@ fn filtered(user_id: Uuid, f: &CallFilter, backend: DatabaseBackend) -> Select<c
                 Expr::col((contacts::Entity, contacts::Column::Id))
                     .equals((calls::Entity, calls::Column::ContactId)),
             )
-            .cond_where(contact)
+            .cond_where(contacts_search::search_condition(
+                search,
+                &[contacts::Column::Name],
+            ))
             .to_owned();
         let by_text = match backend {
             // The same expression as the GIN index, so the index answers it.
@@ -146,11 +128,10 @@ fn filtered(user_id: Uuid, f: &CallFilter, backend: DatabaseBackend) -> Select<c
                 "to_tsvector('simple', coalesce(\"calls\".\"transcript_text\", '')) @@ plainto_tsquery('simple', $1)",
                 [search.to_string()],
             ),
-            _ => Expr::expr(Func::lower(Expr::col((
-                calls::Entity,
-                calls::Column::TranscriptText,
-            ))))
-            .like(LikeExpr::new(pattern).escape('\\')),
+            _ => contacts_search::lower_like(
+                (calls::Entity, calls::Column::TranscriptText),
+                &contacts_search::like_pattern(search),
+            ),
         };
         q = q.filter(Condition::any().add(Expr::exists(by_contact)).add(by_text));
     }

@@ -210,11 +210,7 @@ pub async fn find_by_phone(
     let Ok(phone) = crate::phone::normalize("phone", raw, &region) else {
         return Ok(None);
     };
-    Ok(contact_rows::Entity::find()
-        .filter(contact_rows::Column::UserId.eq(user_id))
-        .filter(contact_rows::Column::PhoneE164.eq(phone))
-        .one(db)
-        .await?)
+    contacts::by_phone(db, user_id, &phone).await
 }
 
 #[cfg(test)]

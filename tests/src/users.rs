@@ -21,6 +21,18 @@ pub async fn register(app: &TestApp, email: &str) -> Value {
     resp.json().await.expect("session")
 }
 
+/// Registers an account; returns its access token and user id.
+pub async fn signed_in(app: &TestApp, email: &str) -> (String, uuid::Uuid) {
+    let session = register(app, email).await;
+    (
+        session["access_token"].as_str().expect("token").to_string(),
+        session["user"]["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .expect("user id"),
+    )
+}
+
 /// Registers and verifies (through the emailed link) an account; returns its access token and
 /// user id.
 pub async fn verified_user(app: &TestApp, email: &str) -> (String, String) {

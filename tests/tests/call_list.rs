@@ -7,17 +7,9 @@ use shared::entities::calls;
 use tests::{
     Backend, TestApp, expect_error, on_both_backends, post_call,
     records::{self, CallRow},
-    users::register,
+    users::signed_in,
 };
 use uuid::Uuid;
-
-async fn user(app: &TestApp, email: &str) -> (String, Uuid) {
-    let session = register(app, email).await;
-    (
-        session["access_token"].as_str().unwrap().to_string(),
-        session["user"]["id"].as_str().unwrap().parse().unwrap(),
-    )
-}
 
 async fn contact(app: &TestApp, token: &str, name: &str, phone: &str) -> Uuid {
     let body: Value = app
@@ -84,8 +76,8 @@ on_both_backends!(
     calls_are_listed_filtered_and_searched,
     |backend: Backend| async move {
         let app = TestApp::spawn(backend).await;
-        let (token, me) = user(&app, "calls@example.com").await;
-        let (other_token, other) = user(&app, "other@example.com").await;
+        let (token, me) = signed_in(&app, "calls@example.com").await;
+        let (other_token, other) = signed_in(&app, "other@example.com").await;
         let agent = post_call::insert_agent(&app, me, "agent_list_0000000000000")
             .await
             .id;

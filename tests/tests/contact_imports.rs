@@ -11,7 +11,7 @@ use tests::{
     Backend, TestApp, WorkerMode, expect_error, on_both_backends,
     sheets::{self, Cell::*},
     sse::SseStream,
-    users::register,
+    users::signed_in,
 };
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -24,13 +24,6 @@ type BadFile = (
     u16,
     &'static str,
 );
-
-async fn user(app: &TestApp, email: &str) -> String {
-    register(app, email).await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
 
 async fn upload(
     app: &TestApp,
@@ -102,7 +95,7 @@ on_both_backends!(
     spreadsheets_import_with_a_report,
     |backend: Backend| async move {
         let app = TestApp::spawn(backend).await;
-        let token = user(&app, "importer@example.com").await;
+        let (token, _) = signed_in(&app, "importer@example.com").await;
         let existing = app
             .post(
                 "/api/contacts",
@@ -325,8 +318,8 @@ on_both_backends!(bad_files_import_nothing, |backend: Backend| async move {
         c.import_max_bytes = 512 * 1024;
     })
     .await;
-    let token = user(&app, "careful@example.com").await;
-    let other = user(&app, "other@example.com").await;
+    let (token, _) = signed_in(&app, "careful@example.com").await;
+    let (other, _) = signed_in(&app, "other@example.com").await;
 
     let cases: Vec<BadFile> = vec![
         ("big.csv", csv_rows(1_001), None, 422, "too_many_rows"),
@@ -466,7 +459,7 @@ on_both_backends!(bad_files_import_nothing, |backend: Backend| async move {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn progress_is_streamed_as_batches_commit() {
     let app = TestApp::spawn(Backend::Postgres).await;
-    let token = user(&app, "progress@example.com").await;
+    let (token, _) = signed_in(&app, "progress@example.com").await;
     let mut stream = SseStream::open(&app, &token).await;
     assert_eq!(stream.next(WAIT).await.unwrap().event, "ready");
     let resp = upload(&app, &token, "many.csv", csv_rows(1_000), None).await;

@@ -4,16 +4,8 @@
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::{Value, json};
-use tests::{Backend, TestApp, expect_error, on_both_backends, users::register};
+use tests::{Backend, TestApp, expect_error, on_both_backends, users::signed_in};
 use uuid::Uuid;
-
-async fn user(app: &TestApp, email: &str) -> (String, Uuid) {
-    let session = register(app, email).await;
-    (
-        session["access_token"].as_str().unwrap().to_string(),
-        session["user"]["id"].as_str().unwrap().parse().unwrap(),
-    )
-}
 
 async fn create(app: &TestApp, token: &str, body: Value) -> Value {
     let resp = app.post("/api/contacts", body, Some(token)).await;
@@ -59,8 +51,8 @@ on_both_backends!(
     contacts_crud_and_validation,
     |backend: Backend| async move {
         let app = TestApp::spawn(backend).await;
-        let (token, me) = user(&app, "owner@example.com").await;
-        let (other, _) = user(&app, "other@example.com").await;
+        let (token, me) = signed_in(&app, "owner@example.com").await;
+        let (other, _) = signed_in(&app, "other@example.com").await;
 
         let dana = create(
         &app,
@@ -241,8 +233,8 @@ on_both_backends!(
     contacts_search_filter_sort_and_page,
     |backend: Backend| async move {
         let app = TestApp::spawn(backend).await;
-        let (token, me) = user(&app, "lists@example.com").await;
-        let (other, _) = user(&app, "someone@example.com").await;
+        let (token, me) = signed_in(&app, "lists@example.com").await;
+        let (other, _) = signed_in(&app, "someone@example.com").await;
         let mut ids = Vec::new();
         for (name, phone, company, tags) in [
             ("Charlie Day", "+14155550101", "Paddy's", json!(["bar"])),
@@ -353,8 +345,8 @@ on_both_backends!(
     |backend: Backend| async move {
         use shared::contacts::sheet::{Format, read};
         let app = TestApp::spawn(backend).await;
-        let (token, _) = user(&app, "export@example.com").await;
-        let (other, _) = user(&app, "nosy@example.com").await;
+        let (token, _) = signed_in(&app, "export@example.com").await;
+        let (other, _) = signed_in(&app, "nosy@example.com").await;
         create(&app, &token, json!({"name": "Dana", "phone_number": "+14155550101", "tags": ["vip"], "custom_fields": {"plan": "pro"}})).await;
         create(&app, &token, json!({"name": "=HYPERLINK(\"http://evil\")", "phone_number": "+14155550102", "tags": ["vip"]})).await;
         create(

@@ -5,18 +5,9 @@ use reqwest::Method;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use serde_json::{Value, json};
 use shared::entities::agents;
-use tests::{Backend, TestApp, expect_error, on_both_backends, post_call, users::register};
-use uuid::Uuid;
+use tests::{Backend, TestApp, expect_error, on_both_backends, post_call, users::signed_in};
 
 const EL_AGENT: &str = "agent_caller_lookup_0000000";
-
-async fn user(app: &TestApp, email: &str) -> (String, Uuid) {
-    let session = register(app, email).await;
-    (
-        session["access_token"].as_str().unwrap().to_string(),
-        session["user"]["id"].as_str().unwrap().parse().unwrap(),
-    )
-}
 
 async fn new_secret(app: &TestApp, token: &str) -> (String, String) {
     let resp = app
@@ -57,8 +48,8 @@ on_both_backends!(
     callers_are_looked_up_for_elevenlabs,
     |backend: Backend| async move {
         let app = TestApp::spawn(backend).await;
-        let (token, me) = user(&app, "lookup@example.com").await;
-        let (other_token, _) = user(&app, "other@example.com").await;
+        let (token, me) = signed_in(&app, "lookup@example.com").await;
+        let (other_token, _) = signed_in(&app, "other@example.com").await;
         let agent = post_call::insert_agent(&app, me, EL_AGENT).await;
         let mut active: agents::ActiveModel = agent.into();
         active.config = Set(json!({"conversation_config": {"agent": {

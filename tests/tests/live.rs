@@ -8,20 +8,12 @@ use tests::{
     Backend, TestApp, WorkerMode, expect_error, on_both_backends,
     post_call::{self, SECRET},
     sse::SseStream,
-    users::register,
+    users::signed_in,
 };
 use uuid::Uuid;
 
 const WAIT: Duration = Duration::from_secs(30);
 const EL_AGENT: &str = "agent_live_events_000000000";
-
-async fn user(app: &TestApp, email: &str) -> (String, Uuid) {
-    let session = register(app, email).await;
-    (
-        session["access_token"].as_str().unwrap().to_string(),
-        session["user"]["id"].as_str().unwrap().parse().unwrap(),
-    )
-}
 
 on_both_backends!(
     a_processed_call_streams_to_its_owner_only,
@@ -31,8 +23,8 @@ on_both_backends!(
             c.low_balance_threshold = 12;
         })
         .await;
-        let (owner_token, owner) = user(&app, "owner@example.com").await;
-        let (other_token, _) = user(&app, "other@example.com").await;
+        let (owner_token, owner) = signed_in(&app, "owner@example.com").await;
+        let (other_token, _) = signed_in(&app, "other@example.com").await;
         post_call::insert_agent(&app, owner, EL_AGENT).await;
 
         let mut mine = SseStream::open(&app, &owner_token).await;
@@ -172,7 +164,7 @@ on_both_backends!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_user_cannot_hold_unbounded_streams() {
     let app = TestApp::spawn_with(Backend::Sqlite, WorkerMode::None, |_| {}).await;
-    let (token, _) = user(&app, "streams@example.com").await;
+    let (token, _) = signed_in(&app, "streams@example.com").await;
     let mut open = Vec::new();
     for _ in 0..shared::live::MAX_STREAMS_PER_USER {
         open.push(SseStream::open(&app, &token).await);
@@ -198,7 +190,7 @@ async fn one_user_cannot_hold_unbounded_streams() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_cross_gateway_replicas() {
     let app = TestApp::spawn(Backend::Postgres).await;
-    let (token, user_id) = user(&app, "replicas@example.com").await;
+    let (token, user_id) = signed_in(&app, "replicas@example.com").await;
     let mut stream = SseStream::open(&app, &token).await;
     assert_eq!(stream.next(WAIT).await.unwrap().event, "ready");
     // What another process would do after its commit.

@@ -263,7 +263,8 @@ pub async fn region_of(db: &DatabaseConnection, user_id: Uuid) -> AppResult<Stri
     Ok(crate::users::get(db, user_id).await?.default_region)
 }
 
-async fn by_phone(
+/// The user's contact with this E.164 number.
+pub async fn by_phone(
     db: &DatabaseConnection,
     user_id: Uuid,
     phone_e164: &str,
@@ -403,7 +404,8 @@ pub struct ContactFilter {
     pub descending: bool,
 }
 
-fn like_pattern(s: &str) -> String {
+/// A LIKE pattern finding `s` anywhere, lower-cased, with `\` escaping `%`, `_` and itself.
+pub fn like_pattern(s: &str) -> String {
     let escaped: String = s
         .to_lowercase()
         .chars()
@@ -415,13 +417,37 @@ fn like_pattern(s: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// `column` contains `pattern` (from `like_pattern`) in any case.
+pub fn lower_like(column: impl sea_orm::sea_query::IntoColumnRef, pattern: &str) -> Expr {
+    use sea_orm::sea_query::{ExprTrait, LikeExpr};
+    Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern).escape('\\'))
+}
+
+/// Contacts whose `columns` contain `search` in any case, or whose number contains its digits
+/// (three or more), so a number matches however it is written.
+pub fn search_condition(search: &str, columns: &[contacts::Column]) -> Condition {
+    use sea_orm::sea_query::ExprTrait;
+    let pattern = like_pattern(search);
+    let mut any = Condition::any();
+    for column in columns {
+        any = any.add(lower_like((contacts::Entity, *column), &pattern));
+    }
+    let digits: String = search.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() >= 3 {
+        any = any.add(
+            Expr::col((contacts::Entity, contacts::Column::PhoneE164)).like(format!("%{digits}%")),
+        );
+    }
+    any
+}
+
 /// The filtered query (unsorted); `backend` decides how JSON tags are searched.
 pub fn filtered(
     user_id: Uuid,
     filter: &ContactFilter,
     backend: DatabaseBackend,
 ) -> Select<contacts::Entity> {
-    use sea_orm::sea_query::{Alias, ExprTrait, LikeExpr, Query, QueryStatementBuilder};
+    use sea_orm::sea_query::{Alias, ExprTrait, Query, QueryStatementBuilder};
     let mut query = contacts::Entity::find().filter(contacts::Column::UserId.eq(user_id));
     if let Some(search) = filter
         .search
@@ -429,20 +455,14 @@ pub fn filtered(
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        let pattern = like_pattern(search);
-        let lower_like = |col: contacts::Column| {
-            Expr::expr(Func::lower(Expr::col(col)))
-                .like(LikeExpr::new(pattern.clone()).escape('\\'))
-        };
-        let mut any = Condition::any()
-            .add(lower_like(contacts::Column::Name))
-            .add(lower_like(contacts::Column::Email))
-            .add(lower_like(contacts::Column::Company));
-        let digits: String = search.chars().filter(char::is_ascii_digit).collect();
-        if digits.len() >= 3 {
-            any = any.add(contacts::Column::PhoneE164.like(format!("%{digits}%")));
-        }
-        query = query.filter(any);
+        query = query.filter(search_condition(
+            search,
+            &[
+                contacts::Column::Name,
+                contacts::Column::Email,
+                contacts::Column::Company,
+            ],
+        ));
     }
     if let Some(tag) = filter.tag.as_deref() {
         let expr = match backend {
