@@ -313,6 +313,46 @@ fn contact_of(mapping: &Mapping, row: &[String], region: &str) -> Result<Valid, 
     })
 }
 
+/// A row's number, its phone cell as it was, and its contact or why it is skipped.
+type Outcome = (usize, String, Result<Valid, String>);
+
+/// Every row's outcome, in order: rows are validated in parallel chunks, then duplicates
+/// within the file are decided in file order.
+fn outcomes(parsed: &Parsed, region: &str) -> Vec<Outcome> {
+    let validate = |(number, cells): &(usize, Vec<String>)| -> Outcome {
+        let raw = parsed
+            .mapping
+            .columns
+            .get("phone")
+            .and_then(|c| cells.get(*c))
+            .cloned()
+            .unwrap_or_default();
+        (*number, raw, contact_of(&parsed.mapping, cells, region))
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = parsed.rows.len().div_ceil(threads).max(1);
+    let mut all: Vec<Outcome> = std::thread::scope(|scope| {
+        let workers: Vec<_> = parsed
+            .rows
+            .chunks(chunk)
+            .map(|rows| scope.spawn(move || rows.iter().map(validate).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("validation thread"))
+            .collect()
+    });
+    let mut seen = HashSet::new();
+    for (_, _, outcome) in &mut all {
+        if let Ok(valid) = outcome
+            && !seen.insert(valid.phone_e164.clone())
+        {
+            *outcome = Err("duplicate in file".to_string());
+        }
+    }
+    all
+}
+
 /// Stores the checked upload with its job; the caller answers 202.
 pub async fn start(
     services: &Services,
@@ -435,12 +475,14 @@ pub async fn run(services: &Services, import_id: Uuid) -> Result<(), JobError> {
     let filename = import.filename.clone();
     let file = import.file.clone();
     let max_rows = (import.total_rows.max(0) as usize).max(1);
-    let parsed =
-        tokio::task::spawn_blocking(move || parse(&filename, &file, explicit.as_ref(), max_rows))
-            .await
-            .map_err(|e| JobError::Retryable(e.to_string()))?;
-    let parsed = match parsed {
-        Ok(parsed) => parsed,
+    // Reading and validating are CPU work: off the async threads, validation on every core.
+    let outcomes = tokio::task::spawn_blocking(move || {
+        parse(&filename, &file, explicit.as_ref(), max_rows).map(|p| outcomes(&p, &region))
+    })
+    .await
+    .map_err(|e| JobError::Retryable(e.to_string()))?;
+    let outcomes = match outcomes {
+        Ok(outcomes) => outcomes,
         Err(e) => {
             // Checked at upload, so only a changed parser gets here: record it, do not retry.
             let mut row: contact_imports::ActiveModel = import.into();
@@ -452,30 +494,6 @@ pub async fn run(services: &Services, import_id: Uuid) -> Result<(), JobError> {
             return Ok(());
         }
     };
-
-    // Every row's outcome, in order; duplicates within the file are decided here.
-    let mut seen = HashSet::new();
-    let outcomes: Vec<(usize, String, Result<Valid, String>)> = parsed
-        .rows
-        .iter()
-        .map(|(number, cells)| {
-            let raw = parsed
-                .mapping
-                .columns
-                .get("phone")
-                .and_then(|c| cells.get(*c))
-                .cloned()
-                .unwrap_or_default();
-            let outcome = contact_of(&parsed.mapping, cells, &region).and_then(|valid| {
-                if seen.insert(valid.phone_e164.clone()) {
-                    Ok(valid)
-                } else {
-                    Err("duplicate in file".to_string())
-                }
-            });
-            (*number, raw, outcome)
-        })
-        .collect();
 
     let mut current = import;
     if current.status == STATUS_QUEUED {
