@@ -20,10 +20,12 @@ use crate::{
     contact_imports::ImportApi,
     contacts::ContactApi,
     credits::CreditsApi,
+    dashboard::DashboardApi,
     error::from_poem_error,
     events::EventsApi,
     health::HealthApi,
     integrations::IntegrationApi,
+    leads::LeadApi,
     middleware::{BodyLimit, RequestId, RouteLimit},
     notifications::NotificationApi,
     rate_limit::AuthRateLimits,
@@ -37,6 +39,8 @@ pub type Apis = (
     UserApi,
     AgentApi,
     CallApi,
+    LeadApi,
+    DashboardApi,
     ImportApi,
     ContactApi,
     IntegrationApi,
@@ -64,6 +68,12 @@ pub fn openapi_service(services: &Services, hub: LiveHub) -> OpenApiService<Apis
                 services: services.clone(),
             },
             CallApi {
+                services: services.clone(),
+            },
+            LeadApi {
+                services: services.clone(),
+            },
+            DashboardApi {
                 services: services.clone(),
             },
             ImportApi {

@@ -495,17 +495,12 @@ impl CallApi {
             sort: None,
             order: None,
         })?;
-        let db = self.services.db.clone();
-        match format.0 {
-            ExportFormat::Csv => Ok(FileResponse::csv(
-                "calls",
-                call_history::csv_stream(db, me.id, filter),
-            )),
-            ExportFormat::Xlsx => {
-                let file = call_history::xlsx_file(&db, me.id, &filter).await?;
-                Ok(FileResponse::xlsx("calls", file).await?)
-            }
-        }
+        let export = call_history::CallExport {
+            db: self.services.db.clone(),
+            user_id: me.id,
+            filter,
+        };
+        Ok(FileResponse::export(format.0, "calls", export).await?)
     }
 
     /// Get a call

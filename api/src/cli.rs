@@ -1,5 +1,6 @@
 //! The `api` command line: `api` (or `api serve`) serves HTTP; `api migrate` applies the
-//! schema; `api openapi` prints the OpenAPI document; `api create-admin` promotes an account.
+//! schema; `api openapi` prints the OpenAPI document; `api create-admin` promotes an account;
+//! `api rebuild-counters` recomputes the dashboard counters.
 
 use clap::{Parser, Subcommand};
 use shared::{Services, telemetry};
@@ -20,6 +21,9 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document and exit.
     Openapi,
+    /// Recompute the dashboard counters from the calls (after restoring calls from a backup;
+    /// safe while the service runs).
+    RebuildCounters,
     /// Make an existing account an admin (the only way besides ADMIN_EMAILS).
     CreateAdmin {
         /// Email of the account to promote.
@@ -63,6 +67,12 @@ pub async fn main() -> anyhow::Result<()> {
                     std::process::exit(1);
                 }
             }
+        }
+        Command::RebuildCounters => {
+            let db = shared::db::connect(&config).await?;
+            let calls = shared::dashboard::rollups::rebuild(&db).await?;
+            println!("dashboard counters rebuilt from {calls} finished calls");
+            Ok(())
         }
         Command::Openapi => {
             let services = Services::start(config, false).await?;

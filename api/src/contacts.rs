@@ -1,6 +1,6 @@
 //! The signed-in user's contacts.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use poem::Body;
@@ -13,7 +13,7 @@ use poem_openapi::{
 use shared::{
     AppError, Services,
     contacts::{self as service, ContactFilter, ContactInput, SortBy, export},
-    entities::{contacts, lead_analytics},
+    entities::contacts,
 };
 use uuid::Uuid;
 
@@ -54,7 +54,7 @@ pub struct Contact {
 }
 
 impl Contact {
-    pub(crate) fn of(c: contacts::Model, lead: Option<&lead_analytics::Model>) -> Self {
+    pub(crate) fn of(c: contacts::Model) -> Self {
         Self {
             tags: service::tags_of(&c),
             custom_fields: service::custom_fields_of(&c),
@@ -69,8 +69,8 @@ impl Contact {
             do_not_call: c.do_not_call,
             last_call_summary: c.last_call_summary,
             last_interaction_at: c.last_interaction_at,
-            lead_status_tag: lead.map(|l| l.lead_status_tag.clone()),
-            total_score: lead.map(|l| l.total_score),
+            lead_status_tag: c.latest_tag,
+            total_score: c.latest_score,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -260,15 +260,7 @@ impl ContactApi {
         )?;
         let db = &self.services.db;
         let (rows, total) = service::list(db, me.id, &filter, page.0, per_page.0).await?;
-        let ids: Vec<Uuid> = rows.iter().map(|c| c.id).collect();
-        let leads: HashMap<Uuid, lead_analytics::Model> = service::latest_leads(db, &ids).await?;
-        let items = rows
-            .into_iter()
-            .map(|c| {
-                let lead = leads.get(&c.id);
-                Contact::of(c, lead)
-            })
-            .collect();
+        let items = rows.into_iter().map(Contact::of).collect();
         Ok(Json(Page {
             items,
             page: page.0,
@@ -297,7 +289,7 @@ impl ContactApi {
             do_not_call: b.do_not_call,
         };
         let row = service::create(&self.services.db, me.id, input).await?;
-        Ok(CreatedContact::Created(Json(Contact::of(row, None))))
+        Ok(CreatedContact::Created(Json(Contact::of(row))))
     }
 
     /// Export contacts
@@ -328,17 +320,8 @@ impl ContactApi {
             None,
             None,
         )?;
-        let db = self.services.db.clone();
-        match format.0 {
-            ExportFormat::Csv => Ok(FileResponse::csv(
-                "contacts",
-                export::csv_stream(db, me.id, filter).await?,
-            )),
-            ExportFormat::Xlsx => {
-                let file = export::xlsx_file(&db, me.id, &filter).await?;
-                Ok(FileResponse::xlsx("contacts", file).await?)
-            }
-        }
+        let export = export::ContactExport::new(self.services.db.clone(), me.id, filter).await?;
+        Ok(FileResponse::export(format.0, "contacts", export).await?)
     }
 
     /// Import template
@@ -373,9 +356,7 @@ impl ContactApi {
         let me = auth.user(&self.services).await?;
         let db = &self.services.db;
         let row = service::get(db, me.id, id.0).await?;
-        let leads = service::latest_leads(db, &[row.id]).await?;
-        let lead = leads.get(&row.id);
-        Ok(Json(Contact::of(row, lead)))
+        Ok(Json(Contact::of(row)))
     }
 
     /// Update a contact
@@ -399,7 +380,7 @@ impl ContactApi {
             do_not_call: b.do_not_call,
         };
         let row = service::update(&self.services.db, me.id, id.0, input).await?;
-        Ok(Json(Contact::of(row, None)))
+        Ok(Json(Contact::of(row)))
     }
 
     /// Delete a contact

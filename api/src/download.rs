@@ -41,6 +41,21 @@ impl FileResponse {
         )
     }
 
+    /// An export in the format asked for, named `<name>-<date>.<ext>`.
+    pub async fn export<E: shared::tabular::Export>(
+        format: ExportFormat,
+        name: &str,
+        export: E,
+    ) -> shared::AppResult<Self> {
+        match format {
+            ExportFormat::Csv => Ok(FileResponse::csv(name, shared::tabular::csv_stream(export))),
+            ExportFormat::Xlsx => {
+                let file = shared::tabular::xlsx_file(&export).await?;
+                FileResponse::xlsx(name, file).await
+            }
+        }
+    }
+
     /// An .xlsx built in a temporary file, streamed from disk.
     pub async fn xlsx(name: &str, file: tempfile::NamedTempFile) -> shared::AppResult<Self> {
         // Open before the temporary path goes: the open file outlives its name.

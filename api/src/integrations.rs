@@ -7,7 +7,7 @@ use poem_openapi::{
     param::{Header, Path},
     payload::Json,
 };
-use shared::{Services, contacts, entities::integration_keys, integrations};
+use shared::{Services, entities::integration_keys, integrations};
 use uuid::Uuid;
 
 use crate::{api_errors, contacts::Contact, raw_json::RawJson, security::Auth, tags::Tag};
@@ -114,9 +114,7 @@ impl IntegrationApi {
         let contact = integrations::find_by_phone(db, user, &phone.0)
             .await?
             .ok_or_else(|| shared::AppError::not_found("contact"))?;
-        let leads = contacts::latest_leads(db, &[contact.id]).await?;
-        let lead = leads.get(&contact.id);
-        Ok(Json(Contact::of(contact, lead)))
+        Ok(Json(Contact::of(contact)))
     }
 
     /// List integration secrets

@@ -12,8 +12,12 @@ pub enum Tag {
     Agents,
     /// Contacts: who agents call and who calls in; imports and exports.
     Contacts,
-    /// Phone calls: starting them, and (later) their transcripts and analytics.
+    /// Phone calls: starting them, the call list, transcripts and recordings.
     Calls,
+    /// Lead intelligence: contacts that talked to an agent, their scores and next actions.
+    Leads,
+    /// The Overview screen: KPIs, charts and recent activity.
+    Dashboard,
     /// Callbacks ElevenLabs makes during calls, and the secrets they authenticate with.
     Integrations,
     /// Credits: purchases through Stripe, the ledger, usage.

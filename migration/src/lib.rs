@@ -9,6 +9,7 @@ mod m20261126_000002_session_epoch;
 mod m20261126_000003_calls_in_flight_index;
 mod m20261126_000004_notifications_and_live_events;
 mod m20261126_000005_integration_keys;
+mod m20261126_000006_dashboard_rollups;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_calls_in_flight_index::Migration),
             Box::new(m20261126_000004_notifications_and_live_events::Migration),
             Box::new(m20261126_000005_integration_keys::Migration),
+            Box::new(m20261126_000006_dashboard_rollups::Migration),
         ]
     }
 }

@@ -165,6 +165,19 @@ pub async fn list(
     Ok((enrich(db, page_rows).await?, total))
 }
 
+/// The user's latest calls, without counting them all.
+pub async fn latest(db: &DatabaseConnection, user_id: Uuid, limit: u64) -> AppResult<Vec<CallRow>> {
+    use sea_orm::QuerySelect;
+    let rows = calls::Entity::find()
+        .filter(calls::Column::UserId.eq(user_id))
+        .order_by_desc(calls::Column::CreatedAt)
+        .order_by_desc(calls::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    enrich(db, rows).await
+}
+
 /// The contacts, agent names and lead scores of a page of calls, in three queries.
 async fn enrich(db: &DatabaseConnection, page_rows: Vec<calls::Model>) -> AppResult<Vec<CallRow>> {
     let contact_ids: Vec<Uuid> = page_rows.iter().filter_map(|c| c.contact_id).collect();
@@ -203,26 +216,38 @@ async fn enrich(db: &DatabaseConnection, page_rows: Vec<calls::Model>) -> AppRes
     Ok(rows)
 }
 
-const EXPORT_PAGE: u64 = 1_000;
+/// The filtered calls as an export, oldest first by id.
+#[derive(Clone)]
+pub struct CallExport {
+    pub db: DatabaseConnection,
+    pub user_id: Uuid,
+    pub filter: CallFilter,
+}
 
-/// Export pages: the filtered calls after `after`, oldest first by id.
-async fn export_page(
-    db: &DatabaseConnection,
-    user_id: Uuid,
-    filter: &CallFilter,
-    after: Option<Uuid>,
-) -> AppResult<Vec<CallRow>> {
-    use sea_orm::QuerySelect;
-    let mut query = filtered(user_id, filter, db.get_database_backend());
-    if let Some(after) = after {
-        query = query.filter(calls::Column::Id.gt(after));
+impl crate::tabular::Export for CallExport {
+    const SHEET: &'static str = "Calls";
+
+    fn header(&self) -> Vec<String> {
+        export_header()
     }
-    let rows = query
-        .order_by_asc(calls::Column::Id)
-        .limit(EXPORT_PAGE)
-        .all(db)
-        .await?;
-    enrich(db, rows).await
+
+    async fn page(&self, after: Option<Uuid>) -> AppResult<Vec<(Uuid, Vec<String>)>> {
+        use sea_orm::QuerySelect;
+        let mut query = filtered(self.user_id, &self.filter, self.db.get_database_backend());
+        if let Some(after) = after {
+            query = query.filter(calls::Column::Id.gt(after));
+        }
+        let rows = query
+            .order_by_asc(calls::Column::Id)
+            .limit(crate::tabular::EXPORT_PAGE)
+            .all(&self.db)
+            .await?;
+        Ok(enrich(&self.db, rows)
+            .await?
+            .iter()
+            .map(|row| (row.call.id, export_cells(row)))
+            .collect())
+    }
 }
 
 fn export_header() -> Vec<String> {
@@ -272,59 +297,6 @@ fn export_cells(row: &CallRow) -> Vec<String> {
         c.summary.clone().unwrap_or_default(),
         c.elevenlabs_conversation_id.clone().unwrap_or_default(),
     ]
-}
-
-/// The filtered calls as CSV chunks (a header, then a chunk per page), read as they are sent.
-pub fn csv_stream(
-    db: DatabaseConnection,
-    user_id: Uuid,
-    filter: CallFilter,
-) -> impl futures::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static {
-    let head = crate::tabular::csv_line(&export_header());
-    let rows = futures::stream::unfold(
-        (db, filter, None::<Uuid>, false),
-        move |(db, filter, after, done)| async move {
-            if done {
-                return None;
-            }
-            match export_page(&db, user_id, &filter, after).await {
-                Ok(rows) if rows.is_empty() => None,
-                Ok(rows) => {
-                    let last = rows.last().map(|r| r.call.id);
-                    let chunk: Vec<u8> = rows
-                        .iter()
-                        .flat_map(|r| crate::tabular::csv_line(&export_cells(r)))
-                        .collect();
-                    let done = (rows.len() as u64) < EXPORT_PAGE;
-                    Some((Ok(chunk), (db, filter, last, done)))
-                }
-                Err(e) => Some((
-                    Err(std::io::Error::other(e.to_string())),
-                    (db, filter, after, true),
-                )),
-            }
-        },
-    );
-    futures::StreamExt::chain(futures::stream::once(async move { Ok(head) }), rows)
-}
-
-/// The filtered calls as an .xlsx built on disk.
-pub async fn xlsx_file(
-    db: &DatabaseConnection,
-    user_id: Uuid,
-    filter: &CallFilter,
-) -> AppResult<tempfile::NamedTempFile> {
-    let mut sheet = crate::tabular::XlsxSheet::new("Calls", &export_header())?;
-    let mut after = None;
-    loop {
-        let rows = export_page(db, user_id, filter, after).await?;
-        let Some(last) = rows.last() else { break };
-        after = Some(last.call.id);
-        for row in &rows {
-            sheet.push(&export_cells(row))?;
-        }
-    }
-    sheet.finish().await
 }
 
 /// `m:ss`, as a call table shows durations.

@@ -74,6 +74,11 @@ pub async fn migrate(db: &DatabaseConnection) -> AppResult<()> {
         }
         _ => Migrator::up(db, None).await?,
     }
+    // A database upgraded from before the dashboard counters gets them from its calls.
+    if crate::dashboard::rollups::needs_rebuild(db).await? {
+        let calls = crate::dashboard::rollups::rebuild(db).await?;
+        tracing::info!(calls, "dashboard counters rebuilt");
+    }
     Ok(())
 }
 

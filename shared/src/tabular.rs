@@ -81,3 +81,61 @@ impl XlsxSheet {
         Ok(file)
     }
 }
+
+/// Rows an export reads per page.
+pub const EXPORT_PAGE: u64 = 1_000;
+
+/// A table exported without holding it: read in pages after a time-ordered id.
+pub trait Export: Send + Sync + 'static {
+    const SHEET: &'static str;
+    fn header(&self) -> Vec<String>;
+    /// Up to `EXPORT_PAGE` rows after `after`, each with its id and cells.
+    fn page(
+        &self,
+        after: Option<uuid::Uuid>,
+    ) -> impl std::future::Future<Output = AppResult<Vec<(uuid::Uuid, Vec<String>)>>> + Send;
+}
+
+/// The export as CSV chunks (a header, then a chunk per page), read as they are sent.
+pub fn csv_stream<E: Export>(
+    export: E,
+) -> impl futures::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static {
+    let head = csv_line(&export.header());
+    let rows = futures::stream::unfold(
+        (export, None::<uuid::Uuid>, false),
+        |(export, after, done)| async move {
+            if done {
+                return None;
+            }
+            match export.page(after).await {
+                Ok(rows) if rows.is_empty() => None,
+                Ok(rows) => {
+                    let last = rows.last().map(|(id, _)| *id);
+                    let chunk: Vec<u8> = rows.iter().flat_map(|(_, c)| csv_line(c)).collect();
+                    let done = (rows.len() as u64) < EXPORT_PAGE;
+                    Some((Ok(chunk), (export, last, done)))
+                }
+                Err(e) => Some((
+                    Err(std::io::Error::other(e.to_string())),
+                    (export, after, true),
+                )),
+            }
+        },
+    );
+    futures::StreamExt::chain(futures::stream::once(async move { Ok(head) }), rows)
+}
+
+/// The export as an .xlsx built in a temporary file (rows go to disk as they are written).
+pub async fn xlsx_file<E: Export>(export: &E) -> AppResult<tempfile::NamedTempFile> {
+    let mut sheet = XlsxSheet::new(E::SHEET, &export.header())?;
+    let mut after = None;
+    loop {
+        let rows = export.page(after).await?;
+        let Some((last, _)) = rows.last() else { break };
+        after = Some(*last);
+        for (_, cells) in &rows {
+            sheet.push(cells)?;
+        }
+    }
+    sheet.finish().await
+}

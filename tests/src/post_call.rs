@@ -149,3 +149,41 @@ pub async fn deliver_chunked(app: &TestApp, body: String, signature: String) -> 
         .await
         .unwrap()
 }
+
+/// How a scored call of `scored_transcription` went.
+pub struct Scored<'a> {
+    pub number: &'a str,
+    pub name: &'a str,
+    pub total: i64,
+    pub tag: &'a str,
+    /// CTA flags set, e.g. `demo_clicked`.
+    pub ctas: &'a [&'a str],
+    pub successful: bool,
+    pub secs: i64,
+}
+
+/// `transcription` for another contact, score, CTAs, outcome and duration.
+pub fn scored_transcription(agent_id: &str, conversation_id: &str, s: Scored<'_>) -> Value {
+    let mut event = transcription(agent_id, conversation_id);
+    let data = &mut event["data"];
+    data["metadata"]["phone_call"]["external_number"] = json!(s.number);
+    data["metadata"]["call_duration_secs"] = json!(s.secs);
+    data["conversation_initiation_client_data"]["dynamic_variables"]["name"] = json!(s.name);
+    let analysis = &mut data["analysis"];
+    analysis["call_successful"] = json!(if s.successful { "success" } else { "failure" });
+    let field = &mut analysis["data_collection_results"]["lead_analysis"]["value"];
+    let mut lead: Value = serde_json::from_str(field.as_str().unwrap()).unwrap();
+    lead["total_score"] = json!(s.total);
+    lead["lead_status_tag"] = json!(s.tag);
+    for cta in [
+        "pricing_clicked",
+        "demo_clicked",
+        "followup_clicked",
+        "sample_clicked",
+        "escalated_to_human",
+    ] {
+        lead[format!("cta_{cta}")] = json!(s.ctas.contains(&cta));
+    }
+    *field = json!(lead.to_string());
+    event
+}

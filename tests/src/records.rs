@@ -50,14 +50,15 @@ pub async fn call(app: &TestApp, row: CallRow<'_>) -> calls::Model {
     .unwrap()
 }
 
-/// A lead score of `call` with this tag and total.
+/// A lead score of `call` with this tag and total, made its contact's latest as the
+/// post-call job does.
 pub async fn lead(
     app: &TestApp,
     call: &calls::Model,
     tag: &str,
     total: i32,
 ) -> lead_analytics::Model {
-    lead_analytics::ActiveModel {
+    let lead = lead_analytics::ActiveModel {
         id: Set(Uuid::now_v7()),
         call_id: Set(call.id),
         user_id: Set(call.user_id),
@@ -81,5 +82,11 @@ pub async fn lead(
     }
     .insert(&app.services.db)
     .await
-    .unwrap()
+    .unwrap();
+    if let Some(contact) = call.contact_id {
+        shared::contacts::record_interaction(&app.services.db, contact, call, &lead, Utc::now())
+            .await
+            .unwrap();
+    }
+    lead
 }

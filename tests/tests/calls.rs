@@ -56,6 +56,7 @@ async fn add_contact(app: &TestApp, user_id: Uuid, phone: &str, do_not_call: boo
         last_interaction_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        ..Default::default()
     }
     .insert(&app.services.db)
     .await

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 
-use futures::Stream;
 use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
@@ -13,10 +12,9 @@ use super::{ContactFilter, custom_fields_of, filtered, tags_of};
 use crate::{
     entities::contacts,
     error::{AppError, AppResult},
-    tabular::{XlsxSheet, csv_line},
+    tabular::{EXPORT_PAGE, Export},
 };
 
-const PAGE: u64 = 1_000;
 const FIXED: [&str; 10] = [
     "Name",
     "Phone",
@@ -43,7 +41,7 @@ async fn page(
     }
     Ok(query
         .order_by_asc(contacts::Column::Id)
-        .limit(PAGE)
+        .limit(EXPORT_PAGE)
         .all(db)
         .await?)
 }
@@ -100,61 +98,44 @@ fn header(custom: &[String]) -> Vec<String> {
         .collect()
 }
 
-/// The CSV export as a stream of chunks (a header, then a chunk per page).
-pub async fn csv_stream(
+/// The filtered contacts as an export; custom fields found first become extra columns.
+pub struct ContactExport {
     db: DatabaseConnection,
     user_id: Uuid,
     filter: ContactFilter,
-) -> AppResult<impl Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static> {
-    let custom = custom_columns(&db, user_id, &filter).await?;
-    let head = csv_line(&header(&custom));
-    let state = (db, filter, custom, None::<Uuid>, false);
-    let rows =
-        futures::stream::unfold(state, move |(db, filter, custom, after, done)| async move {
-            if done {
-                return None;
-            }
-            match page(&db, user_id, &filter, after).await {
-                Ok(rows) if rows.is_empty() => None,
-                Ok(rows) => {
-                    let last = rows.last().map(|r| r.id);
-                    let mut chunk = Vec::new();
-                    for row in &rows {
-                        chunk.extend(csv_line(&cells(row, &custom)));
-                    }
-                    let done = (rows.len() as u64) < PAGE;
-                    Some((Ok(chunk), (db, filter, custom, last, done)))
-                }
-                Err(e) => Some((
-                    Err(std::io::Error::other(e.to_string())),
-                    (db, filter, custom, after, true),
-                )),
-            }
-        });
-    Ok(futures::StreamExt::chain(
-        futures::stream::once(async move { Ok(head) }),
-        rows,
-    ))
+    custom: Vec<String>,
 }
 
-/// Builds the .xlsx export in a temporary file (rows go to disk as they are written).
-pub async fn xlsx_file(
-    db: &DatabaseConnection,
-    user_id: Uuid,
-    filter: &ContactFilter,
-) -> AppResult<tempfile::NamedTempFile> {
-    let custom = custom_columns(db, user_id, filter).await?;
-    let mut sheet = XlsxSheet::new("Contacts", &header(&custom))?;
-    let mut after = None;
-    loop {
-        let rows = page(db, user_id, filter, after).await?;
-        let Some(last) = rows.last() else { break };
-        after = Some(last.id);
-        for row in &rows {
-            sheet.push(&cells(row, &custom))?;
-        }
+impl ContactExport {
+    pub async fn new(
+        db: DatabaseConnection,
+        user_id: Uuid,
+        filter: ContactFilter,
+    ) -> AppResult<Self> {
+        let custom = custom_columns(&db, user_id, &filter).await?;
+        Ok(Self {
+            db,
+            user_id,
+            filter,
+            custom,
+        })
     }
-    sheet.finish().await
+}
+
+impl Export for ContactExport {
+    const SHEET: &'static str = "Contacts";
+
+    fn header(&self) -> Vec<String> {
+        header(&self.custom)
+    }
+
+    async fn page(&self, after: Option<Uuid>) -> AppResult<Vec<(Uuid, Vec<String>)>> {
+        Ok(page(&self.db, self.user_id, &self.filter, after)
+            .await?
+            .iter()
+            .map(|c| (c.id, cells(c, &self.custom)))
+            .collect())
+    }
 }
 
 /// The import template: the columns the importer recognises and one example row.

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
-    entities::{calls, contacts, lead_analytics},
+    entities::{calls, contacts},
     error::{AppError, AppResult},
 };
 
@@ -246,6 +246,7 @@ impl Valid {
             last_interaction_at: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            ..Default::default()
         }
     }
 }
@@ -447,7 +448,7 @@ pub fn filtered(
     filter: &ContactFilter,
     backend: DatabaseBackend,
 ) -> Select<contacts::Entity> {
-    use sea_orm::sea_query::{Alias, ExprTrait, Query, QueryStatementBuilder};
+    use sea_orm::sea_query::{ExprTrait, Query};
     let mut query = contacts::Entity::find().filter(contacts::Column::UserId.eq(user_id));
     if let Some(search) = filter
         .search
@@ -490,26 +491,7 @@ pub fn filtered(
         query = query.filter(if has_calls { exists } else { exists.not() });
     }
     if let Some(status) = filter.lead_status.as_deref() {
-        // The latest score of the contact has this tag.
-        let la = Alias::new("la");
-        let latest = Query::select()
-            .expr(Expr::col((
-                la.clone(),
-                lead_analytics::Column::LeadStatusTag,
-            )))
-            .from_as(lead_analytics::Entity, la.clone())
-            .and_where(
-                Expr::col((la.clone(), lead_analytics::Column::ContactId))
-                    .equals((contacts::Entity, contacts::Column::Id)),
-            )
-            .order_by(
-                (la.clone(), lead_analytics::Column::CreatedAt),
-                sea_orm::Order::Desc,
-            )
-            .limit(1)
-            .to_owned();
-        let latest = Expr::SubQuery(None, Box::new(latest.into_sub_query_statement()));
-        query = query.filter(latest.eq(status));
+        query = query.filter(contacts::Column::LatestTag.eq(status));
     }
     if let Some(from) = filter.created_from {
         query = query.filter(contacts::Column::CreatedAt.gte(from));
@@ -560,20 +542,44 @@ pub async fn list(
     Ok((paginator.fetch_page(page.saturating_sub(1)).await?, total))
 }
 
-/// The latest lead score of each of `ids` (status tag and total), for list views.
-pub async fn latest_leads(
-    db: &DatabaseConnection,
-    ids: &[Uuid],
-) -> AppResult<std::collections::HashMap<Uuid, lead_analytics::Model>> {
-    let rows = lead_analytics::Entity::find()
-        .filter(lead_analytics::Column::ContactId.is_in(ids.iter().copied()))
-        .order_by_asc(lead_analytics::Column::CreatedAt)
-        .all(db)
+/// Counts a finished conversation on its contact and makes its score the contact's latest
+/// (what the lead list filters and sorts on). Increments happen in SQL, because other calls of
+/// the same contact may be finishing concurrently. Call once per conversation.
+pub async fn record_interaction<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    contact_id: Uuid,
+    call: &crate::entities::calls::Model,
+    lead: &crate::entities::lead_analytics::Model,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    use sea_orm::sea_query::ExprTrait;
+    let count = if call.channel == "chat" {
+        contacts::Column::ChatCount
+    } else {
+        contacts::Column::CallCount
+    };
+    contacts::Entity::update_many()
+        .col_expr(count, Expr::col(count).add(1))
+        .col_expr(
+            contacts::Column::InteractionCount,
+            Expr::col(contacts::Column::InteractionCount).add(1),
+        )
+        .col_expr(contacts::Column::LatestLeadId, Expr::value(lead.id))
+        .col_expr(contacts::Column::LatestScore, Expr::value(lead.total_score))
+        .col_expr(
+            contacts::Column::LatestTag,
+            Expr::value(lead.lead_status_tag.clone()),
+        )
+        .col_expr(
+            contacts::Column::LastCallSummary,
+            Expr::value(call.summary.clone()),
+        )
+        .col_expr(contacts::Column::LastInteractionAt, Expr::value(at))
+        .col_expr(contacts::Column::UpdatedAt, Expr::value(at))
+        .filter(contacts::Column::Id.eq(contact_id))
+        .exec(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| row.contact_id.map(|id| (id, row)))
-        .collect())
+    Ok(())
 }
 
 /// Names of the variables a contact fills in an agent's prompt.

@@ -23,6 +23,7 @@ use crate::{
     Config, Services,
     calls::{STATUS_COMPLETED, STATUS_FAILED},
     credits,
+    dashboard::rollups,
     entities::{agents, calls, contacts, lead_analytics, transcripts, webhook_events},
     error::{AppError, AppResult},
     jobs::JobError,
@@ -299,6 +300,7 @@ async fn contact_for<C: sea_orm::ConnectionTrait>(
         last_interaction_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        ..Default::default()
     };
     let inserted = contacts::Entity::insert(row)
         .on_conflict(
@@ -380,7 +382,13 @@ async fn transcription(
 
     // Transcript turns and lead score are replaced as a whole, so nothing can be duplicated; a
     // call created just now has neither.
+    let before = call.clone();
+    let mut old_lead = None;
     if !created {
+        old_lead = lead_analytics::Entity::find()
+            .filter(lead_analytics::Column::CallId.eq(call.id))
+            .one(&txn)
+            .await?;
         transcripts::Entity::delete_many()
             .filter(transcripts::Column::CallId.eq(call.id))
             .exec(&txn)
@@ -469,7 +477,7 @@ async fn transcription(
     active.status = Set(STATUS_COMPLETED.into());
     active.duration_secs = Set(duration.unwrap_or(0) as i32);
     active.credits_charged = Set(charged);
-    active.summary = Set(summary.clone());
+    active.summary = Set(summary);
     active.summary_title = Set(text(analysis, &["call_summary_title"]).map(String::from));
     active.call_successful = Set(text(analysis, &["call_successful"]).map(String::from));
     active.contact_id = Set(contact.as_ref().map(|c| c.id));
@@ -485,13 +493,20 @@ async fn transcription(
     active.completed_at = Set(Some(now));
     active.updated_at = Set(now);
     let call = active.update(&txn).await?;
-    if let Some(contact) = contact {
-        let mut c: contacts::ActiveModel = contact.into();
-        c.last_call_summary = Set(summary);
-        c.last_interaction_at = Set(Some(now));
-        c.updated_at = Set(now);
-        c.update(&txn).await?;
+    if let Some(contact) = &contact {
+        // Counted once: this point is reached only when the call becomes completed.
+        crate::contacts::record_interaction(&txn, contact.id, &call, &lead, now)
+            .await
+            .map_err(app_to_job)?;
     }
+    // Before the charge, which must stay last (see above).
+    rollups::shift(
+        &txn,
+        Some((&before, old_lead.as_ref())),
+        (&call, Some(&lead)),
+    )
+    .await
+    .map_err(app_to_job)?;
     webhooks::settle(
         &txn,
         row,
@@ -602,12 +617,16 @@ async fn initiation_failure(
             LiveKind::CallFailed,
             json!({"call_id": call.id, "conversation_id": conversation, "failure_reason": reason}),
         ));
+        let before = call.clone();
         let mut active: calls::ActiveModel = call.into();
         active.status = Set(STATUS_FAILED.into());
         active.failure_reason = Set(Some(reason));
         active.completed_at = Set(Some(Utc::now()));
         active.updated_at = Set(Utc::now());
-        active.update(&txn).await?;
+        let failed = active.update(&txn).await?;
+        rollups::shift(&txn, Some((&before, None)), (&failed, None))
+            .await
+            .map_err(app_to_job)?;
     }
     webhooks::settle(
         &txn,

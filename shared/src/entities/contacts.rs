@@ -24,6 +24,14 @@ pub struct Model {
     pub last_interaction_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Finished calls and chats with this contact (kept by the post-call job).
+    pub interaction_count: i32,
+    pub call_count: i32,
+    pub chat_count: i32,
+    /// The lead score of the latest finished conversation, denormalised for the lead list.
+    pub latest_lead_id: Option<Uuid>,
+    pub latest_score: Option<i32>,
+    pub latest_tag: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

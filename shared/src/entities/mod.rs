@@ -4,6 +4,7 @@ pub mod agents;
 pub mod audit_log;
 pub mod auth_tokens;
 pub mod background_jobs;
+pub mod call_rollups;
 pub mod calls;
 pub mod contact_imports;
 pub mod contacts;

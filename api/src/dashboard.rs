@@ -1,0 +1,443 @@
+//! The Overview screen: KPIs against the previous period (OverviewKPIs), charts
+//! (OverviewCharts) and the latest activity.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use poem_openapi::{Enum, Object, OpenApi, param::Query, payload::Json};
+use shared::{
+    Services, call_history,
+    contacts::import,
+    dashboard::{
+        self as service, Counters, Granularity, Period, PeriodName,
+        period::parse_tz,
+        rollups::{CTAS, SCORE_COLUMNS, SCORE_RANGES},
+    },
+    entities::call_rollups::Column as C,
+};
+use uuid::Uuid;
+
+use crate::{
+    api_errors,
+    billing::Purchase,
+    calls::{CallListRow, LeadAnalytics},
+    contact_imports::ContactImport,
+    security::Auth,
+    tags::Tag,
+};
+
+#[derive(Debug, Clone, Copy, Enum)]
+pub enum PeriodParam {
+    #[oai(rename = "today")]
+    Today,
+    #[oai(rename = "7d")]
+    Days7,
+    #[oai(rename = "30d")]
+    Days30,
+    #[oai(rename = "90d")]
+    Days90,
+    #[oai(rename = "custom")]
+    Custom,
+}
+
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum GranularityParam {
+    Hour,
+    Day,
+}
+
+/// A KPI and its change against the previous period of the same length.
+#[derive(Debug, Object)]
+pub struct Metric {
+    pub value: f64,
+    pub previous: f64,
+    /// `value - previous`.
+    pub change: f64,
+    /// Relative change in percent; null when the previous value is 0.
+    pub change_pct: Option<f64>,
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn metric(now: &Counters, before: &Counters, f: impl Fn(&Counters) -> f64) -> Metric {
+    let (value, previous) = (round2(f(now)), round2(f(before)));
+    Metric {
+        value,
+        previous,
+        change: round2(value - previous),
+        change_pct: (previous != 0.0).then(|| round2((value - previous) / previous * 100.0)),
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct PeriodInfo {
+    /// `today`, `7d`, `30d`, `90d` or `custom`.
+    pub period: String,
+    /// First and last local day, inclusive.
+    pub first_day: NaiveDate,
+    pub last_day: NaiveDate,
+    /// The instants covered: `[from, to)`.
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// IANA time zone the days are in.
+    pub timezone: String,
+}
+
+impl From<&Period> for PeriodInfo {
+    fn from(p: &Period) -> Self {
+        Self {
+            period: p.name.as_str().into(),
+            first_day: p.first_day,
+            last_day: p.last_day,
+            from: p.from,
+            to: p.to,
+            timezone: p.tz.name().into(),
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct LeadsByTag {
+    pub hot: Metric,
+    pub warm: Metric,
+    pub cold: Metric,
+}
+
+/// Shares of scored calls with each CTA, in percent.
+#[derive(Debug, Object)]
+pub struct Conversion {
+    pub pricing_rate: Metric,
+    pub demo_rate: Metric,
+    pub followup_rate: Metric,
+    pub sample_rate: Metric,
+    pub escalation_rate: Metric,
+}
+
+#[derive(Debug, Object)]
+pub struct Overview {
+    pub period: PeriodInfo,
+    pub previous_period: PeriodInfo,
+    /// Finished calls: connected plus failed.
+    pub total_calls: Metric,
+    pub connected_calls: Metric,
+    pub failed_calls: Metric,
+    /// Successful calls (ElevenLabs' evaluation) per connected call, in percent.
+    pub success_rate: Metric,
+    pub total_minutes: Metric,
+    /// Per connected call.
+    pub average_minutes: Metric,
+    pub credits_used: Metric,
+    /// The balance now.
+    pub credits_remaining: i64,
+    pub scored_calls: Metric,
+    pub leads_by_tag: LeadsByTag,
+    /// Mean total score (0–15) of the scored calls.
+    pub average_lead_score: Metric,
+    pub conversion: Conversion,
+}
+
+#[derive(Debug, Object)]
+pub struct SeriesPoint {
+    /// `YYYY-MM-DD`, or `YYYY-MM-DDTHH:MM` for hourly charts, in the user's zone.
+    pub bucket: String,
+    pub start: DateTime<Utc>,
+    pub calls: i64,
+    pub connected_calls: i64,
+    pub successful_calls: i64,
+    pub failed_calls: i64,
+    pub minutes: f64,
+    pub credits: i64,
+    pub average_score: Option<f64>,
+}
+
+#[derive(Debug, Object)]
+pub struct ScoreBucket {
+    /// e.g. `4-6`.
+    pub range: String,
+    pub min: i32,
+    pub max: i32,
+    pub count: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct TagCount {
+    /// `Hot`, `Warm`, `Cold` or `Other`.
+    pub tag: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct AgentPerformance {
+    /// Null for calls whose agent was deleted.
+    pub agent_id: Option<Uuid>,
+    pub name: Option<String>,
+    pub calls: i64,
+    pub connected_calls: i64,
+    pub successful_calls: i64,
+    /// Percent of connected calls.
+    pub success_rate: f64,
+    pub minutes: f64,
+    pub credits: i64,
+    pub average_score: Option<f64>,
+}
+
+#[derive(Debug, Object)]
+pub struct FunnelStage {
+    /// `scored_calls`, then one stage per CTA (`pricing_clicked`, …).
+    pub stage: String,
+    pub count: i64,
+    /// Percent of scored calls.
+    pub rate: f64,
+}
+
+#[derive(Debug, Object)]
+pub struct Analytics {
+    pub period: PeriodInfo,
+    /// `hour` or `day`.
+    pub granularity: String,
+    pub series: Vec<SeriesPoint>,
+    pub score_distribution: Vec<ScoreBucket>,
+    pub tag_distribution: Vec<TagCount>,
+    /// Busiest first.
+    pub agents: Vec<AgentPerformance>,
+    pub cta_funnel: Vec<FunnelStage>,
+}
+
+#[derive(Debug, Object)]
+pub struct RecentLead {
+    pub contact_id: Option<Uuid>,
+    pub contact_name: Option<String>,
+    pub lead_analytics: LeadAnalytics,
+}
+
+#[derive(Debug, Object)]
+pub struct RecentActivity {
+    pub calls: Vec<CallListRow>,
+    pub leads: Vec<RecentLead>,
+    pub imports: Vec<ContactImport>,
+    pub purchases: Vec<Purchase>,
+}
+
+api_errors!(DashboardErrors {
+    400 => BadRequest: "Malformed query.",
+    401 => Unauthorized: "Missing or invalid access token.",
+    403 => Forbidden: "The account is suspended.",
+    422 => Invalid: "Unknown time zone, missing or inverted custom days, a period over 366 days, or hourly charts over 31 days (`details.field` names it).",
+});
+
+fn percent(c: &Counters, part: C, whole: C) -> f64 {
+    c.ratio(part, whole) * 100.0
+}
+
+pub struct DashboardApi {
+    pub services: Services,
+}
+
+impl DashboardApi {
+    fn period(
+        me: &shared::entities::users::Model,
+        period: Option<PeriodParam>,
+        from: Option<NaiveDate>,
+        to: Option<NaiveDate>,
+        tz: Option<&str>,
+    ) -> shared::AppResult<Period> {
+        let tz = parse_tz(tz.unwrap_or(&me.timezone))?;
+        let name = match period.unwrap_or(PeriodParam::Days7) {
+            PeriodParam::Today => PeriodName::Today,
+            PeriodParam::Days7 => PeriodName::Days7,
+            PeriodParam::Days30 => PeriodName::Days30,
+            PeriodParam::Days90 => PeriodName::Days90,
+            PeriodParam::Custom => PeriodName::Custom,
+        };
+        Period::resolve(name, (from, to), tz, Utc::now())
+    }
+}
+
+#[OpenApi(prefix_path = "/api/dashboard", tag = "Tag::Dashboard")]
+impl DashboardApi {
+    /// Overview KPIs
+    ///
+    /// For a period of whole days in the user's time zone (`tz`, default the profile's): the
+    /// last 7 days by default, `today`, `30d`, `90d`, or `custom` with `from` and `to` (days,
+    /// inclusive). Every KPI comes with its value in the previous period of the same length.
+    #[oai(path = "/overview", method = "get")]
+    async fn overview(
+        &self,
+        auth: Auth,
+        period: Query<Option<PeriodParam>>,
+        from: Query<Option<NaiveDate>>,
+        to: Query<Option<NaiveDate>>,
+        #[oai(validator(max_length = 64))] tz: Query<Option<String>>,
+    ) -> Result<Json<Overview>, DashboardErrors> {
+        let me = auth.user(&self.services).await?;
+        let me = shared::users::get_in(&self.services.db, me.id).await?;
+        let period = Self::period(&me, period.0, from.0, to.0, tz.0.as_deref())?;
+        let (now, before) = service::overview(&self.services.db, me.id, &period).await?;
+        let m = |f: &dyn Fn(&Counters) -> f64| metric(&now, &before, f);
+        let count = |column: C| move |c: &Counters| c.get(column) as f64;
+        let cta_rate = |column: C| move |c: &Counters| percent(c, column, C::Scored);
+        Ok(Json(Overview {
+            period: (&period).into(),
+            previous_period: (&period.previous()).into(),
+            total_calls: m(&count(C::Calls)),
+            connected_calls: m(&count(C::Connected)),
+            failed_calls: m(&count(C::Failed)),
+            success_rate: m(&|c| percent(c, C::Successful, C::Connected)),
+            total_minutes: m(&Counters::minutes),
+            average_minutes: m(&Counters::average_minutes),
+            credits_used: m(&count(C::Credits)),
+            credits_remaining: me.credits,
+            scored_calls: m(&count(C::Scored)),
+            leads_by_tag: LeadsByTag {
+                hot: m(&count(C::Hot)),
+                warm: m(&count(C::Warm)),
+                cold: m(&count(C::Cold)),
+            },
+            average_lead_score: m(&|c| c.average_score().unwrap_or(0.0)),
+            conversion: Conversion {
+                pricing_rate: m(&cta_rate(C::CtaPricing)),
+                demo_rate: m(&cta_rate(C::CtaDemo)),
+                followup_rate: m(&cta_rate(C::CtaFollowup)),
+                sample_rate: m(&cta_rate(C::CtaSample)),
+                escalation_rate: m(&cta_rate(C::CtaEscalated)),
+            },
+        }))
+    }
+
+    /// Overview charts
+    ///
+    /// Calls, minutes, successful calls and average score per day (per hour for periods of up
+    /// to two days, or with `granularity`), in the user's time zone; score and tag
+    /// distributions, per-agent performance and the CTA funnel over the period. Same period
+    /// parameters as the overview.
+    #[oai(path = "/analytics", method = "get")]
+    async fn analytics(
+        &self,
+        auth: Auth,
+        period: Query<Option<PeriodParam>>,
+        from: Query<Option<NaiveDate>>,
+        to: Query<Option<NaiveDate>>,
+        #[oai(validator(max_length = 64))] tz: Query<Option<String>>,
+        granularity: Query<Option<GranularityParam>>,
+    ) -> Result<Json<Analytics>, DashboardErrors> {
+        let me = auth.user(&self.services).await?;
+        let me = shared::users::get_in(&self.services.db, me.id).await?;
+        let period = Self::period(&me, period.0, from.0, to.0, tz.0.as_deref())?;
+        let granularity = period.granularity(granularity.0.map(|g| match g {
+            GranularityParam::Hour => Granularity::Hour,
+            GranularityParam::Day => Granularity::Day,
+        }))?;
+        let a = service::analytics(&self.services.db, me.id, &period, granularity).await?;
+        let total = &a.total;
+        let mut funnel = vec![FunnelStage {
+            stage: "scored_calls".into(),
+            count: total.get(C::Scored),
+            rate: if total.get(C::Scored) > 0 { 100.0 } else { 0.0 },
+        }];
+        funnel.extend(CTAS.iter().map(|(name, column)| FunnelStage {
+            stage: (*name).into(),
+            count: total.get(*column),
+            rate: round2(percent(total, *column, C::Scored)),
+        }));
+        Ok(Json(Analytics {
+            period: (&period).into(),
+            granularity: a.granularity.as_str().into(),
+            series: a
+                .series
+                .iter()
+                .map(|(bucket, c)| SeriesPoint {
+                    bucket: bucket.label.clone(),
+                    start: bucket.start,
+                    calls: c.get(C::Calls),
+                    connected_calls: c.get(C::Connected),
+                    successful_calls: c.get(C::Successful),
+                    failed_calls: c.get(C::Failed),
+                    minutes: round2(c.minutes()),
+                    credits: c.get(C::Credits),
+                    average_score: c.average_score().map(round2),
+                })
+                .collect(),
+            score_distribution: SCORE_RANGES
+                .iter()
+                .zip(SCORE_COLUMNS)
+                .map(|((min, max), column)| ScoreBucket {
+                    range: format!("{min}-{max}"),
+                    min: *min,
+                    max: *max,
+                    count: total.get(column),
+                })
+                .collect(),
+            tag_distribution: [
+                ("Hot", C::Hot),
+                ("Warm", C::Warm),
+                ("Cold", C::Cold),
+                ("Other", C::OtherTag),
+            ]
+            .into_iter()
+            .map(|(tag, column)| TagCount {
+                tag: tag.into(),
+                count: total.get(column),
+            })
+            .collect(),
+            agents: a
+                .agents
+                .into_iter()
+                .map(|agent| {
+                    let c = &agent.counters;
+                    AgentPerformance {
+                        agent_id: agent.agent_id,
+                        name: agent.name,
+                        calls: c.get(C::Calls),
+                        connected_calls: c.get(C::Connected),
+                        successful_calls: c.get(C::Successful),
+                        success_rate: round2(percent(c, C::Successful, C::Connected)),
+                        minutes: round2(c.minutes()),
+                        credits: c.get(C::Credits),
+                        average_score: c.average_score().map(round2),
+                    }
+                })
+                .collect(),
+            cta_funnel: funnel,
+        }))
+    }
+
+    /// Recent activity
+    ///
+    /// The latest calls, lead scores, contact imports and purchases (`limit` of each).
+    #[oai(path = "/recent-activity", method = "get")]
+    async fn recent_activity(
+        &self,
+        auth: Auth,
+        #[oai(
+            default = "default_limit",
+            validator(minimum(value = "1"), maximum(value = "50"))
+        )]
+        limit: Query<u64>,
+    ) -> Result<Json<RecentActivity>, DashboardErrors> {
+        let me = auth.user(&self.services).await?;
+        let db = &self.services.db;
+        let n = limit.0;
+        let calls = call_history::latest(db, me.id, n).await?;
+        let leads = service::latest_leads(db, me.id, n).await?;
+        let (imports, _) = import::list(db, me.id, 1, n).await?;
+        let (purchases, _) = shared::billing::list_purchases(&self.services, me.id, 1, n).await?;
+        Ok(Json(RecentActivity {
+            calls: calls.into_iter().map(Into::into).collect(),
+            leads: leads
+                .into_iter()
+                .map(|l| RecentLead {
+                    contact_id: l.lead.contact_id,
+                    contact_name: l.contact.map(|c| c.name),
+                    lead_analytics: l.lead.into(),
+                })
+                .collect(),
+            imports: imports.into_iter().map(Into::into).collect(),
+            purchases: purchases.into_iter().map(Into::into).collect(),
+        }))
+    }
+}
+
+fn default_limit() -> u64 {
+    10
+}

@@ -1,0 +1,208 @@
+use sea_orm_migration::{prelude::*, schema::*};
+
+/// Dashboards and the lead list on large accounts: hourly per-agent counters of finished calls
+/// (kept by the post-call job in its own transaction), each contact's interaction counts and
+/// latest score (so leads filter and sort on an index), and the indexes those lists page on.
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+const COUNTERS: [CallRollups; 25] = [
+    CallRollups::Calls,
+    CallRollups::Connected,
+    CallRollups::Successful,
+    CallRollups::Failed,
+    CallRollups::Inbound,
+    CallRollups::Outbound,
+    CallRollups::DurationSecs,
+    CallRollups::Credits,
+    CallRollups::Scored,
+    CallRollups::ScoreSum,
+    CallRollups::Hot,
+    CallRollups::Warm,
+    CallRollups::Cold,
+    CallRollups::OtherTag,
+    CallRollups::Score0,
+    CallRollups::Score1,
+    CallRollups::Score2,
+    CallRollups::Score3,
+    CallRollups::Score4,
+    CallRollups::CtaPricing,
+    CallRollups::CtaDemo,
+    CallRollups::CtaFollowup,
+    CallRollups::CtaSample,
+    CallRollups::CtaEscalated,
+    CallRollups::Derived,
+];
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let mut table = Table::create();
+        table
+            .table(CallRollups::Table)
+            .col(uuid(CallRollups::UserId))
+            // The nil uuid stands for "no agent", so the key has no NULL in it.
+            .col(uuid(CallRollups::AgentId))
+            .col(timestamp_with_time_zone(CallRollups::Hour));
+        for counter in COUNTERS {
+            table.col(big_integer(counter).default(0));
+        }
+        table
+            .primary_key(
+                Index::create()
+                    .col(CallRollups::UserId)
+                    .col(CallRollups::Hour)
+                    .col(CallRollups::AgentId),
+            )
+            .foreign_key(
+                ForeignKey::create()
+                    .from(CallRollups::Table, CallRollups::UserId)
+                    .to(Users::Table, Users::Id)
+                    .on_delete(ForeignKeyAction::Cascade),
+            );
+        m.create_table(table.to_owned()).await?;
+
+        // SQLite alters one column per statement.
+        for column in [
+            integer(Contacts::InteractionCount).default(0).to_owned(),
+            integer(Contacts::CallCount).default(0).to_owned(),
+            integer(Contacts::ChatCount).default(0).to_owned(),
+            uuid_null(Contacts::LatestLeadId),
+            integer_null(Contacts::LatestScore),
+            string_null(Contacts::LatestTag),
+        ] {
+            m.alter_table(
+                Table::alter()
+                    .table(Contacts::Table)
+                    .add_column(column)
+                    .to_owned(),
+            )
+            .await?;
+        }
+        // Existing contacts get their counts and latest score from the calls already stored.
+        let db = m.get_connection();
+        db.execute_unprepared(
+            "UPDATE contacts SET \
+               call_count = (SELECT COUNT(*) FROM calls WHERE calls.contact_id = contacts.id \
+                 AND calls.channel = 'call' AND calls.status = 'completed'), \
+               chat_count = (SELECT COUNT(*) FROM calls WHERE calls.contact_id = contacts.id \
+                 AND calls.channel = 'chat' AND calls.status = 'completed'), \
+               latest_lead_id = (SELECT id FROM lead_analytics l WHERE l.contact_id = contacts.id \
+                 ORDER BY l.created_at DESC LIMIT 1)",
+        )
+        .await?;
+        db.execute_unprepared(
+            "UPDATE contacts SET interaction_count = call_count + chat_count, \
+               latest_score = (SELECT total_score FROM lead_analytics l WHERE l.id = contacts.latest_lead_id), \
+               latest_tag = (SELECT lead_status_tag FROM lead_analytics l WHERE l.id = contacts.latest_lead_id)",
+        )
+        .await?;
+
+        for (table, name, columns) in [
+            (
+                "contacts",
+                "idx_contacts_user_interaction",
+                &["user_id", "last_interaction_at"][..],
+            ),
+            (
+                "contacts",
+                "idx_contacts_user_latest_score",
+                &["user_id", "latest_score"],
+            ),
+            ("calls", "idx_calls_user_time", &["user_id", "created_at"]),
+            (
+                "lead_analytics",
+                "idx_leads_user_created",
+                &["user_id", "created_at"],
+            ),
+        ] {
+            let mut index = Index::create();
+            index.name(name).table(Alias::new(table));
+            for column in columns {
+                index.col(Alias::new(*column));
+            }
+            m.create_index(index.to_owned()).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for (table, name) in [
+            ("contacts", "idx_contacts_user_interaction"),
+            ("contacts", "idx_contacts_user_latest_score"),
+            ("calls", "idx_calls_user_time"),
+            ("lead_analytics", "idx_leads_user_created"),
+        ] {
+            m.drop_index(Index::drop().name(name).table(Alias::new(table)).to_owned())
+                .await?;
+        }
+        for column in [
+            Contacts::InteractionCount,
+            Contacts::CallCount,
+            Contacts::ChatCount,
+            Contacts::LatestLeadId,
+            Contacts::LatestScore,
+            Contacts::LatestTag,
+        ] {
+            m.alter_table(
+                Table::alter()
+                    .table(Contacts::Table)
+                    .drop_column(column)
+                    .to_owned(),
+            )
+            .await?;
+        }
+        m.drop_table(Table::drop().table(CallRollups::Table).to_owned())
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum Users {
+    Table,
+    Id,
+}
+
+#[derive(DeriveIden)]
+enum Contacts {
+    Table,
+    InteractionCount,
+    CallCount,
+    ChatCount,
+    LatestLeadId,
+    LatestScore,
+    LatestTag,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum CallRollups {
+    Table,
+    UserId,
+    AgentId,
+    Hour,
+    Calls,
+    Connected,
+    Successful,
+    Failed,
+    Inbound,
+    Outbound,
+    DurationSecs,
+    Credits,
+    Scored,
+    ScoreSum,
+    Hot,
+    Warm,
+    Cold,
+    OtherTag,
+    Score0,
+    Score1,
+    Score2,
+    Score3,
+    Score4,
+    CtaPricing,
+    CtaDemo,
+    CtaFollowup,
+    CtaSample,
+    CtaEscalated,
+    Derived,
+}

@@ -1,0 +1,190 @@
+//! The Overview screen: KPIs with their change against the previous period, charts per hour
+//! or day in the user's time zone, and the latest activity. Everything is read from the
+//! hourly counters (`rollups`), so the cost depends on the period's length, not on how many
+//! calls the account holds.
+
+pub mod period;
+pub mod rollups;
+
+use std::collections::HashMap;
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::{
+    entities::{agents, call_rollups, contacts, lead_analytics},
+    error::AppResult,
+};
+pub use period::{Bucket, Granularity, Period, PeriodName};
+pub use rollups::Counters;
+use rollups::{counters_of, sums};
+
+/// Derived figures of a set of counters.
+impl Counters {
+    pub fn minutes(&self) -> f64 {
+        self.get(call_rollups::Column::DurationSecs) as f64 / 60.0
+    }
+
+    /// Share of `part` in `whole` (0 when there is no whole), as a fraction.
+    pub fn ratio(&self, part: call_rollups::Column, whole: call_rollups::Column) -> f64 {
+        let whole = self.get(whole);
+        if whole == 0 {
+            0.0
+        } else {
+            self.get(part) as f64 / whole as f64
+        }
+    }
+
+    pub fn average_minutes(&self) -> f64 {
+        let connected = self.get(call_rollups::Column::Connected);
+        if connected == 0 {
+            0.0
+        } else {
+            self.minutes() / connected as f64
+        }
+    }
+
+    pub fn average_score(&self) -> Option<f64> {
+        let scored = self.get(call_rollups::Column::Scored);
+        (scored > 0).then(|| self.get(call_rollups::Column::ScoreSum) as f64 / scored as f64)
+    }
+}
+
+async fn total<C: ConnectionTrait>(db: &C, user_id: Uuid, period: &Period) -> AppResult<Counters> {
+    let row = db
+        .query_one(&sums(
+            rollups::between(user_id, period.from, period.to),
+            None,
+        ))
+        .await?;
+    row.map_or(Ok(Counters::default()), |r| counters_of(&r))
+}
+
+/// The counters of a period and of the one before it.
+pub async fn overview(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    period: &Period,
+) -> AppResult<(Counters, Counters)> {
+    let current = total(db, user_id, period).await?;
+    let previous = total(db, user_id, &period.previous()).await?;
+    Ok((current, previous))
+}
+
+/// One agent's share of a period.
+#[derive(Debug, Clone)]
+pub struct AgentCounters {
+    /// `None` for calls whose agent is gone or unknown.
+    pub agent_id: Option<Uuid>,
+    pub name: Option<String>,
+    pub counters: Counters,
+}
+
+#[derive(Debug, Clone)]
+pub struct Analytics {
+    pub granularity: Granularity,
+    pub series: Vec<(Bucket, Counters)>,
+    pub total: Counters,
+    /// Busiest first.
+    pub agents: Vec<AgentCounters>,
+}
+
+pub async fn analytics(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    period: &Period,
+    granularity: Granularity,
+) -> AppResult<Analytics> {
+    let buckets = period.buckets(granularity);
+    let mut series: Vec<Counters> = vec![Counters::default(); buckets.len()];
+    let per_hour = db
+        .query_all(&sums(
+            rollups::between(user_id, period.from, period.to),
+            Some(call_rollups::Column::Hour),
+        ))
+        .await?;
+    let mut total = Counters::default();
+    for row in &per_hour {
+        let hour = row.try_get::<chrono::DateTime<chrono::Utc>>("", "hour")?;
+        let counters = counters_of(row)?;
+        total = total.plus(&counters);
+        if let Some(slot) = period
+            .bucket_of(granularity, hour)
+            .and_then(|i| series.get_mut(i))
+        {
+            *slot = slot.plus(&counters);
+        }
+    }
+    let per_agent = db
+        .query_all(&sums(
+            rollups::between(user_id, period.from, period.to),
+            Some(call_rollups::Column::AgentId),
+        ))
+        .await?;
+    let mut agents = Vec::with_capacity(per_agent.len());
+    for row in &per_agent {
+        let id = row.try_get::<Uuid>("", "agent_id")?;
+        agents.push(AgentCounters {
+            agent_id: (!id.is_nil()).then_some(id),
+            name: None,
+            counters: counters_of(row)?,
+        });
+    }
+    let names: HashMap<Uuid, String> = agents::Entity::find()
+        .filter(agents::Column::UserId.eq(user_id))
+        .filter(agents::Column::Id.is_in(agents.iter().filter_map(|a| a.agent_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.name))
+        .collect();
+    for agent in &mut agents {
+        agent.name = agent.agent_id.and_then(|id| names.get(&id).cloned());
+    }
+    agents.sort_by_key(|a| std::cmp::Reverse(a.counters.get(call_rollups::Column::Calls)));
+    Ok(Analytics {
+        granularity,
+        series: buckets.into_iter().zip(series).collect(),
+        total,
+        agents,
+    })
+}
+
+/// A lead score with the contact it is about, for the activity feed.
+#[derive(Debug, Clone)]
+pub struct ScoredLead {
+    pub lead: lead_analytics::Model,
+    pub contact: Option<contacts::Model>,
+}
+
+/// The latest lead scores of a user, with their contacts.
+pub async fn latest_leads(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    limit: u64,
+) -> AppResult<Vec<ScoredLead>> {
+    let leads = lead_analytics::Entity::find()
+        .filter(lead_analytics::Column::UserId.eq(user_id))
+        .order_by_desc(lead_analytics::Column::CreatedAt)
+        .order_by_desc(lead_analytics::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let contacts: HashMap<Uuid, contacts::Model> = contacts::Entity::find()
+        .filter(contacts::Column::Id.is_in(leads.iter().filter_map(|l| l.contact_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    Ok(leads
+        .into_iter()
+        .map(|lead| ScoredLead {
+            contact: lead.contact_id.and_then(|id| contacts.get(&id).cloned()),
+            lead,
+        })
+        .collect())
+}

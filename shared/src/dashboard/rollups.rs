@@ -1,0 +1,333 @@
+//! Hourly per-agent counters of finished calls. Each change to a call or its lead score moves
+//! the counters by the difference between what the call contributed before and after, in the
+//! transaction that makes the change, so the dashboards never drift from the calls themselves
+//! and a redelivered event (which changes nothing) moves nothing.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, IdenStatic,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
+    sea_query::{Alias, Expr, ExprTrait, OnConflict, Query, SelectStatement, SimpleExpr},
+};
+use uuid::Uuid;
+
+use crate::{
+    calls::{STATUS_COMPLETED, STATUS_FAILED},
+    entities::{call_rollups as rollups, calls, lead_analytics},
+    error::AppResult,
+};
+
+use rollups::Column as C;
+
+/// Every counter column, in the order of `Counters`' slots.
+pub const COLUMNS: [C; 25] = [
+    C::Calls,
+    C::Connected,
+    C::Successful,
+    C::Failed,
+    C::Inbound,
+    C::Outbound,
+    C::DurationSecs,
+    C::Credits,
+    C::Scored,
+    C::ScoreSum,
+    C::Hot,
+    C::Warm,
+    C::Cold,
+    C::OtherTag,
+    C::Score0,
+    C::Score1,
+    C::Score2,
+    C::Score3,
+    C::Score4,
+    C::CtaPricing,
+    C::CtaDemo,
+    C::CtaFollowup,
+    C::CtaSample,
+    C::CtaEscalated,
+    C::Derived,
+];
+
+/// The lead score ranges the distribution counts (`score0` … `score4`).
+pub const SCORE_RANGES: [(i32, i32); 5] = [(0, 3), (4, 6), (7, 9), (10, 12), (13, 15)];
+
+/// The CTA flags counted, with their columns.
+pub const CTAS: [(&str, C); 5] = [
+    ("pricing_clicked", C::CtaPricing),
+    ("demo_clicked", C::CtaDemo),
+    ("followup_clicked", C::CtaFollowup),
+    ("sample_clicked", C::CtaSample),
+    ("escalated_to_human", C::CtaEscalated),
+];
+
+pub const SCORE_COLUMNS: [C; SCORE_RANGES.len()] =
+    [C::Score0, C::Score1, C::Score2, C::Score3, C::Score4];
+
+/// Where a column's value sits in `Counters`.
+fn slot(column: C) -> Option<usize> {
+    let wanted = std::mem::discriminant(&column);
+    COLUMNS
+        .iter()
+        .position(|c| std::mem::discriminant(c) == wanted)
+}
+
+/// Values of the counter columns, indexed like `COLUMNS`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters(pub [i64; COLUMNS.len()]);
+
+impl Counters {
+    pub fn get(&self, column: C) -> i64 {
+        slot(column).map_or(0, |i| self.0[i])
+    }
+
+    fn add(&mut self, column: C, n: i64) {
+        if let Some(i) = slot(column) {
+            self.0[i] += n;
+        }
+    }
+
+    pub fn plus(mut self, other: &Counters) -> Counters {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a += b;
+        }
+        self
+    }
+
+    fn minus(mut self, other: &Counters) -> Counters {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a -= b;
+        }
+        self
+    }
+
+    fn is_zero(&self) -> bool {
+        self.0.iter().all(|n| *n == 0)
+    }
+
+    /// What one call (with its lead score, if any) adds to its hour: only finished calls count.
+    pub fn of(call: &calls::Model, lead: Option<&lead_analytics::Model>) -> Counters {
+        let mut c = Counters::default();
+        let completed = call.status == STATUS_COMPLETED;
+        if !completed && call.status != STATUS_FAILED {
+            return c;
+        }
+        c.add(C::Calls, 1);
+        if completed {
+            c.add(C::Connected, 1);
+            if call.call_successful.as_deref() == Some("success") {
+                c.add(C::Successful, 1);
+            }
+        } else {
+            c.add(C::Failed, 1);
+        }
+        c.add(
+            if call.direction == "inbound" {
+                C::Inbound
+            } else {
+                C::Outbound
+            },
+            1,
+        );
+        c.add(C::DurationSecs, i64::from(call.duration_secs));
+        c.add(C::Credits, call.credits_charged);
+        if let Some(lead) = lead {
+            c.add(C::Scored, 1);
+            c.add(C::ScoreSum, i64::from(lead.total_score));
+            c.add(
+                match lead.lead_status_tag.to_ascii_lowercase().as_str() {
+                    "hot" => C::Hot,
+                    "warm" => C::Warm,
+                    "cold" => C::Cold,
+                    _ => C::OtherTag,
+                },
+                1,
+            );
+            let bucket = SCORE_RANGES
+                .iter()
+                .position(|(_, hi)| lead.total_score <= *hi)
+                .unwrap_or(SCORE_RANGES.len() - 1);
+            c.add(SCORE_COLUMNS[bucket], 1);
+            for (flag, column) in CTAS {
+                if lead.cta_interactions.get(flag) == Some(&serde_json::Value::Bool(true)) {
+                    c.add(column, 1);
+                }
+            }
+            if lead.data_collection["derived"] == true {
+                c.add(C::Derived, 1);
+            }
+        }
+        c
+    }
+}
+
+/// The hour a call is counted in.
+pub fn hour_of(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.duration_trunc(TimeDelta::hours(1)).unwrap_or(at)
+}
+
+/// Where a call is counted: its owner, its creation hour, its agent (nil for none).
+pub fn key_of(call: &calls::Model) -> Key {
+    (
+        call.user_id,
+        hour_of(call.created_at),
+        call.agent_id.unwrap_or(Uuid::nil()),
+    )
+}
+
+/// Moves the counters from what `before` contributed to what `after` contributes, in the
+/// caller's transaction. One upsert per key touched (none when nothing changed).
+pub async fn shift<C2: ConnectionTrait>(
+    txn: &C2,
+    before: Option<(&calls::Model, Option<&lead_analytics::Model>)>,
+    after: (&calls::Model, Option<&lead_analytics::Model>),
+) -> AppResult<()> {
+    let new = Counters::of(after.0, after.1);
+    let new_key = key_of(after.0);
+    match before {
+        Some((call, lead)) if key_of(call) != new_key => {
+            add(
+                txn,
+                key_of(call),
+                &Counters::default().minus(&Counters::of(call, lead)),
+            )
+            .await?;
+            add(txn, new_key, &new).await
+        }
+        Some((call, lead)) => add(txn, new_key, &new.minus(&Counters::of(call, lead))).await,
+        None => add(txn, new_key, &new).await,
+    }
+}
+
+type Key = (Uuid, DateTime<Utc>, Uuid);
+
+/// Adds `delta` to one key's counters, creating the row if needed.
+pub async fn add<C2: ConnectionTrait>(txn: &C2, key: Key, delta: &Counters) -> AppResult<()> {
+    if delta.is_zero() {
+        return Ok(());
+    }
+    add_many(txn, &[(key, *delta)]).await
+}
+
+/// Adds each delta to its key's counters in one statement.
+async fn add_many<C2: ConnectionTrait>(txn: &C2, deltas: &[(Key, Counters)]) -> AppResult<()> {
+    let mut columns = vec![C::UserId, C::Hour, C::AgentId];
+    columns.extend(COLUMNS);
+    let mut on_conflict = OnConflict::columns([C::UserId, C::Hour, C::AgentId]);
+    for column in COLUMNS {
+        on_conflict.value(
+            column,
+            Expr::col((rollups::Entity, column)).add(Expr::col((Alias::new("excluded"), column))),
+        );
+    }
+    let mut insert = Query::insert();
+    insert.into_table(rollups::Entity).columns(columns);
+    for ((user_id, hour, agent_id), delta) in deltas {
+        let mut values: Vec<SimpleExpr> =
+            vec![(*user_id).into(), (*hour).into(), (*agent_id).into()];
+        values.extend(delta.0.iter().map(|n| Expr::val(*n)));
+        insert.values_panic(values);
+    }
+    insert.on_conflict(on_conflict);
+    txn.execute(&insert).await?;
+    Ok(())
+}
+
+/// The sums of every counter over a selection of rollup rows, grouped by `group` if given.
+pub fn sums(select: Select<rollups::Entity>, group: Option<C>) -> SelectStatement {
+    let mut q = select.select_only();
+    if let Some(group) = group {
+        q = q.column(group).group_by(group);
+    }
+    for column in COLUMNS {
+        q = q.column_as(
+            Expr::cust(format!(
+                "CAST(COALESCE(SUM({}), 0) AS BIGINT)",
+                column.as_str()
+            )),
+            column.as_str(),
+        );
+    }
+    QueryTrait::into_query(q)
+}
+
+/// Reads the counters out of a row of `sums`.
+pub fn counters_of(row: &sea_orm::QueryResult) -> AppResult<Counters> {
+    let mut c = Counters::default();
+    for (i, column) in COLUMNS.iter().enumerate() {
+        c.0[i] = row.try_get::<i64>("", column.as_str())?;
+    }
+    Ok(c)
+}
+
+/// A user's rollup rows between two instants (hours starting in `[from, to)`).
+pub fn between(user_id: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> Select<rollups::Entity> {
+    rollups::Entity::find()
+        .filter(C::UserId.eq(user_id))
+        .filter(C::Hour.gte(from))
+        .filter(C::Hour.lt(to))
+}
+
+/// Recomputes every user's counters from the calls and lead scores (after a restore, or on a
+/// database that had calls before the counters existed). Runs in one transaction that first
+/// locks the counters against writers: a post-call job that changed a call meanwhile adds its
+/// difference after the rebuild commits, so nothing is lost or counted twice.
+pub async fn rebuild(db: &DatabaseConnection) -> AppResult<u64> {
+    const PAGE: u64 = 5_000;
+    let txn = crate::db::begin_write(db).await?;
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        txn.execute_unprepared("LOCK TABLE call_rollups IN SHARE ROW EXCLUSIVE MODE")
+            .await?;
+    }
+    let mut totals: HashMap<Key, Counters> = HashMap::new();
+    let mut after: Option<Uuid> = None;
+    let mut seen = 0u64;
+    loop {
+        // Keyset pages: an offset would rescan everything before it on every page.
+        let mut q = calls::Entity::find()
+            .filter(calls::Column::Status.is_in([STATUS_COMPLETED, STATUS_FAILED]))
+            .order_by_asc(calls::Column::Id)
+            .limit(PAGE);
+        if let Some(last) = after {
+            q = q.filter(calls::Column::Id.gt(last));
+        }
+        let page = q.all(&txn).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        let ids: Vec<Uuid> = page.iter().map(|c| c.id).collect();
+        let leads: HashMap<Uuid, lead_analytics::Model> = lead_analytics::Entity::find()
+            .filter(lead_analytics::Column::CallId.is_in(ids))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|l| (l.call_id, l))
+            .collect();
+        for call in &page {
+            let entry = totals.entry(key_of(call)).or_default();
+            *entry = entry.plus(&Counters::of(call, leads.get(&call.id)));
+        }
+        seen += page.len() as u64;
+    }
+    rollups::Entity::delete_many().exec(&txn).await?;
+    let totals: Vec<(Key, Counters)> = totals.into_iter().collect();
+    for chunk in totals.chunks(500) {
+        add_many(&txn, chunk).await?;
+    }
+    txn.commit().await?;
+    Ok(seen)
+}
+
+/// Whether the counters are missing while calls exist (a database upgraded from before them).
+pub async fn needs_rebuild(db: &DatabaseConnection) -> AppResult<bool> {
+    let any_rollup = rollups::Entity::find().limit(1).one(db).await?.is_some();
+    if any_rollup {
+        return Ok(false);
+    }
+    Ok(calls::Entity::find()
+        .filter(calls::Column::Status.is_in([STATUS_COMPLETED, STATUS_FAILED]))
+        .limit(1)
+        .one(db)
+        .await?
+        .is_some())
+}

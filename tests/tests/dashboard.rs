@@ -1,0 +1,418 @@
+//! The Overview screen: KPIs with previous-period deltas, charts in the user's time zone,
+//! recent activity, and the hourly counters behind them kept exactly in step with the calls by
+//! the post-call pipeline.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
+use serde_json::{Value, json};
+use shared::{
+    dashboard::rollups,
+    entities::{call_rollups, calls},
+};
+use tests::{
+    Backend, TestApp, WorkerMode, expect_error, on_both_backends,
+    post_call::{self, SECRET, Scored},
+    records::{self, CallRow},
+    users::signed_in,
+};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn get(app: &TestApp, token: &str, path: &str) -> Value {
+    let resp = app.get(path, Some(token)).await;
+    assert_eq!(resp.status(), 200, "{path}");
+    resp.json().await.unwrap()
+}
+
+async fn all_rollups(app: &TestApp) -> Vec<call_rollups::Model> {
+    call_rollups::Entity::find()
+        .order_by_asc(call_rollups::Column::UserId)
+        .order_by_asc(call_rollups::Column::Hour)
+        .order_by_asc(call_rollups::Column::AgentId)
+        .all(&app.services.db)
+        .await
+        .unwrap()
+}
+
+on_both_backends!(
+    counters_follow_the_pipeline_exactly,
+    |backend: Backend| async move {
+        let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
+            c.elevenlabs_webhook_secrets = vec![SECRET.into()];
+        })
+        .await;
+        let (token, me) = signed_in(&app, "kpis@example.com").await;
+        let (other_token, _) = signed_in(&app, "quiet@example.com").await;
+        post_call::insert_agent(&app, me, "agent_kpi").await;
+        let calls = [
+            (
+                "conv_k1",
+                "+14155550201",
+                13,
+                "Hot",
+                &["demo_clicked", "pricing_clicked"][..],
+                true,
+                133,
+            ),
+            (
+                "conv_k2",
+                "+14155550202",
+                8,
+                "Warm",
+                &["followup_clicked"][..],
+                false,
+                61,
+            ),
+            ("conv_k3", "+14155550203", 2, "Cold", &[][..], true, 30),
+        ];
+        let mut deliveries = Vec::new();
+        for (conv, number, total, tag, ctas, successful, secs) in calls {
+            let event = post_call::scored_transcription(
+                "agent_kpi",
+                conv,
+                Scored {
+                    number,
+                    name: "Lead",
+                    total,
+                    tag,
+                    ctas,
+                    successful,
+                    secs,
+                },
+            );
+            // Every event twice: a redelivery must move no counter.
+            deliveries.push(event.clone());
+            deliveries.push(event);
+        }
+        deliveries.push(post_call::initiation_failure(
+            "agent_kpi",
+            "conv_k4",
+            "busy",
+        ));
+        for resp in
+            futures::future::join_all(deliveries.iter().map(|e| post_call::deliver(&app, e, None)))
+                .await
+        {
+            assert_eq!(resp.status(), 200);
+        }
+        app.wait_for_jobs(WAIT).await;
+
+        let o = get(&app, &token, "/api/dashboard/overview?period=today&tz=UTC").await;
+        let value = |k: &str| o[k]["value"].as_f64().unwrap();
+        assert_eq!(value("total_calls"), 4.0);
+        assert_eq!(value("connected_calls"), 3.0);
+        assert_eq!(value("failed_calls"), 1.0);
+        assert_eq!(value("success_rate"), 66.67);
+        assert_eq!(value("total_minutes"), 3.73);
+        assert_eq!(value("average_minutes"), 1.24);
+        assert_eq!(value("credits_used"), 6.0, "3 + 2 + 1 started minutes");
+        assert_eq!(value("scored_calls"), 3.0);
+        assert_eq!(value("average_lead_score"), 7.67);
+        assert_eq!(o["leads_by_tag"]["hot"]["value"], 1.0);
+        assert_eq!(o["leads_by_tag"]["warm"]["value"], 1.0);
+        assert_eq!(o["leads_by_tag"]["cold"]["value"], 1.0);
+        assert_eq!(o["conversion"]["demo_rate"]["value"], 33.33);
+        assert_eq!(o["conversion"]["escalation_rate"]["value"], 0.0);
+        assert_eq!(o["total_calls"]["previous"], 0.0);
+        assert_eq!(o["total_calls"]["change"], 4.0);
+        assert!(
+            o["total_calls"]["change_pct"].is_null(),
+            "no change in percent from zero"
+        );
+        let credits = get(&app, &token, "/api/user/credits").await;
+        assert_eq!(o["credits_remaining"], credits["credits"]);
+        assert_eq!(o["period"]["period"], "today");
+        assert_eq!(o["period"]["timezone"], "UTC");
+
+        let a = get(&app, &token, "/api/dashboard/analytics?period=today&tz=UTC").await;
+        assert_eq!(a["granularity"], "hour");
+        let series = a["series"].as_array().unwrap();
+        assert_eq!(series.len(), 24);
+        assert_eq!(
+            series
+                .iter()
+                .map(|p| p["calls"].as_i64().unwrap())
+                .sum::<i64>(),
+            4
+        );
+        let distribution: Vec<i64> = a["score_distribution"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["count"].as_i64().unwrap())
+            .collect();
+        assert_eq!(distribution, [1, 0, 1, 0, 1]);
+        assert_eq!(a["score_distribution"][1]["range"], "4-6");
+        assert_eq!(a["tag_distribution"][0], json!({"tag": "Hot", "count": 1}));
+        assert_eq!(a["agents"][0]["calls"], 4);
+        assert_eq!(a["agents"][0]["name"], "Outbound qualifier");
+        assert_eq!(a["agents"][0]["success_rate"], 66.67);
+        assert_eq!(
+            a["cta_funnel"][0],
+            json!({"stage": "scored_calls", "count": 3, "rate": 100.0})
+        );
+        assert_eq!(a["cta_funnel"][1]["stage"], "pricing_clicked");
+        assert_eq!(a["cta_funnel"][1]["count"], 1);
+
+        // What the job kept incrementally is exactly what a rebuild from the calls computes.
+        let kept = all_rollups(&app).await;
+        assert!(!kept.is_empty());
+        rollups::rebuild(&app.services.db).await.unwrap();
+        assert_eq!(all_rollups(&app).await, kept);
+
+        let recent = get(&app, &token, "/api/dashboard/recent-activity").await;
+        assert_eq!(recent["calls"].as_array().unwrap().len(), 4);
+        assert_eq!(recent["leads"].as_array().unwrap().len(), 3);
+        assert_eq!(recent["leads"][0]["contact_name"], "Lead");
+        assert!(recent["imports"].as_array().unwrap().is_empty());
+        let recent = get(&app, &token, "/api/dashboard/recent-activity?limit=2").await;
+        assert_eq!(recent["calls"].as_array().unwrap().len(), 2);
+        expect_error(
+            app.get("/api/dashboard/recent-activity?limit=0", Some(&token))
+                .await,
+            400,
+            "invalid_parameter",
+        )
+        .await;
+        expect_error(
+            app.get("/api/dashboard/recent-activity?limit=51", Some(&token))
+                .await,
+            400,
+            "invalid_parameter",
+        )
+        .await;
+
+        // Another tenant sees none of it.
+        let theirs = get(&app, &other_token, "/api/dashboard/overview?period=today").await;
+        assert_eq!(theirs["total_calls"]["value"], 0.0);
+        let theirs = get(&app, &other_token, "/api/dashboard/analytics?period=today").await;
+        assert!(theirs["agents"].as_array().unwrap().is_empty());
+        let theirs = get(&app, &other_token, "/api/dashboard/recent-activity").await;
+        assert!(theirs["calls"].as_array().unwrap().is_empty());
+        assert!(theirs["leads"].as_array().unwrap().is_empty());
+    }
+);
+
+async fn call_at(
+    app: &TestApp,
+    user: uuid::Uuid,
+    agent: uuid::Uuid,
+    at: &str,
+    lead: Option<(&str, i32)>,
+) {
+    let call = records::call(
+        app,
+        CallRow {
+            user,
+            agent: Some(agent),
+            contact: None,
+            secs: 90,
+            status: "completed",
+            success: Some("success"),
+        },
+    )
+    .await;
+    if let Some((tag, total)) = lead {
+        records::lead(app, &call, tag, total).await;
+    }
+    let at: DateTime<Utc> = at.parse().unwrap();
+    let mut active: calls::ActiveModel = call.into();
+    active.created_at = Set(at);
+    active.update(&app.services.db).await.unwrap();
+}
+
+fn counts(analytics: &Value) -> Vec<i64> {
+    analytics["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["calls"].as_i64().unwrap())
+        .collect()
+}
+
+on_both_backends!(
+    periods_follow_the_users_time_zone,
+    |backend: Backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let (token, me) = signed_in(&app, "zones@example.com").await;
+        let agent = post_call::insert_agent(&app, me, "agent_zones").await.id;
+        // 03:30 UTC on 10 March is still 9 March in New York and already midday in Tokyo; 15:00
+        // UTC is midnight in Tokyo. New York moved to daylight time on 8 March.
+        call_at(&app, me, agent, "2026-03-10T03:30:00Z", Some(("Hot", 13))).await;
+        call_at(&app, me, agent, "2026-03-10T15:00:00Z", Some(("Warm", 8))).await;
+        call_at(&app, me, agent, "2026-03-08T12:00:00Z", None).await;
+        call_at(&app, me, agent, "2026-03-08T13:00:00Z", None).await;
+        call_at(&app, me, agent, "2026-03-01T12:00:00Z", None).await;
+        // Calls stored before the counters existed are counted by a rebuild.
+        rollups::rebuild(&app.services.db).await.unwrap();
+
+        let overview = |q: &'static str| {
+            let app = &app;
+            let token = &token;
+            async move {
+                get(
+                    app,
+                    token,
+                    &format!("/api/dashboard/overview?period=custom&{q}"),
+                )
+                .await
+            }
+        };
+        let o = overview("from=2026-03-09&to=2026-03-10&tz=UTC").await;
+        assert_eq!(
+            (
+                o["total_calls"]["value"].as_f64(),
+                o["total_calls"]["previous"].as_f64()
+            ),
+            (Some(2.0), Some(2.0))
+        );
+        assert_eq!(o["total_calls"]["change_pct"], 0.0);
+        assert_eq!(o["previous_period"]["first_day"], "2026-03-07");
+        assert_eq!(o["previous_period"]["last_day"], "2026-03-08");
+        assert_eq!(o["average_lead_score"]["value"], 10.5);
+
+        let o = overview("from=2026-03-10&to=2026-03-10&tz=UTC").await;
+        assert_eq!(o["total_calls"]["value"], 2.0);
+        assert_eq!(o["total_calls"]["previous"], 0.0);
+        let o = overview("from=2026-03-10&to=2026-03-10&tz=America/New_York").await;
+        assert_eq!(
+            (
+                o["total_calls"]["value"].as_f64(),
+                o["total_calls"]["previous"].as_f64()
+            ),
+            (Some(1.0), Some(1.0))
+        );
+        assert_eq!(o["total_calls"]["change"], 0.0);
+        assert_eq!(o["average_lead_score"]["value"], 8.0);
+        assert_eq!(o["average_lead_score"]["previous"], 13.0);
+        assert_eq!(o["average_lead_score"]["change_pct"], -38.46);
+        let from: DateTime<Utc> = o["period"]["from"].as_str().unwrap().parse().unwrap();
+        assert_eq!(
+            from,
+            "2026-03-10T04:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        let o = overview("from=2026-03-10&to=2026-03-10&tz=Asia/Tokyo").await;
+        assert_eq!(o["total_calls"]["value"], 1.0);
+
+        let a = get(&app, &token, "/api/dashboard/analytics?period=custom&from=2026-03-07&to=2026-03-10&tz=America/New_York").await;
+        assert_eq!(a["granularity"], "day");
+        let labels: Vec<&str> = a["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["bucket"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            labels,
+            ["2026-03-07", "2026-03-08", "2026-03-09", "2026-03-10"]
+        );
+        assert_eq!(counts(&a), [0, 2, 1, 1]);
+        let a = get(
+            &app,
+            &token,
+            "/api/dashboard/analytics?period=custom&from=2026-03-07&to=2026-03-10&tz=UTC",
+        )
+        .await;
+        assert_eq!(counts(&a), [0, 2, 0, 2]);
+        assert_eq!(a["series"][3]["average_score"], 10.5);
+        assert!(a["series"][0]["average_score"].is_null());
+
+        // Hourly: a UTC day has 24 points, New York's spring-forward day 23.
+        let a = get(
+            &app,
+            &token,
+            "/api/dashboard/analytics?period=custom&from=2026-03-10&to=2026-03-10&tz=UTC",
+        )
+        .await;
+        assert_eq!(a["granularity"], "hour");
+        let hours = counts(&a);
+        assert_eq!(hours.len(), 24);
+        assert_eq!((hours[3], hours[15], hours.iter().sum::<i64>()), (1, 1, 2));
+        assert_eq!(a["series"][3]["bucket"], "2026-03-10T03:00");
+        let a = get(&app, &token, "/api/dashboard/analytics?period=custom&from=2026-03-08&to=2026-03-08&tz=America/New_York").await;
+        assert_eq!(counts(&a).len(), 23);
+        assert_eq!(
+            a["series"][8]["bucket"], "2026-03-08T09:00",
+            "after 02:00 the clock jumped"
+        );
+        let a = get(&app, &token, "/api/dashboard/analytics?period=custom&from=2026-03-07&to=2026-03-10&tz=UTC&granularity=hour").await;
+        assert_eq!(counts(&a).len(), 96);
+
+        // The profile's time zone is the default.
+        let resp = app
+            .send(
+                reqwest::Method::PATCH,
+                "/api/user/profile",
+                Some(json!({"timezone": "America/New_York"})),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(resp.status(), 200);
+        let o = overview("from=2026-03-10&to=2026-03-10").await;
+        assert_eq!(o["period"]["timezone"], "America/New_York");
+        assert_eq!(o["total_calls"]["value"], 1.0);
+
+        for (query, status, code) in [
+            ("period=custom&from=2026-03-10", 422, "validation_error"),
+            ("period=custom&to=2026-03-10", 422, "validation_error"),
+            (
+                "period=custom&from=2026-03-10&to=2026-03-01",
+                422,
+                "validation_error",
+            ),
+            (
+                "period=custom&from=2024-01-01&to=2026-03-01",
+                422,
+                "validation_error",
+            ),
+            ("tz=Mars/Olympus_Mons", 422, "validation_error"),
+            ("period=yearly", 400, "invalid_parameter"),
+            (
+                "period=custom&from=10/03/2026&to=2026-03-10",
+                400,
+                "invalid_parameter",
+            ),
+        ] {
+            expect_error(
+                app.get(&format!("/api/dashboard/overview?{query}"), Some(&token))
+                    .await,
+                status,
+                code,
+            )
+            .await;
+            expect_error(
+                app.get(&format!("/api/dashboard/analytics?{query}"), Some(&token))
+                    .await,
+                status,
+                code,
+            )
+            .await;
+        }
+        expect_error(
+            app.get(
+                "/api/dashboard/analytics?period=90d&granularity=hour",
+                Some(&token),
+            )
+            .await,
+            422,
+            "validation_error",
+        )
+        .await;
+        expect_error(
+            app.get("/api/dashboard/analytics?granularity=minute", Some(&token))
+                .await,
+            400,
+            "invalid_parameter",
+        )
+        .await;
+        for path in [
+            "/api/dashboard/overview",
+            "/api/dashboard/analytics",
+            "/api/dashboard/recent-activity",
+        ] {
+            expect_error(app.get(path, None).await, 401, "missing_token").await;
+        }
+    }
+);
