@@ -1,8 +1,9 @@
 use sea_orm_migration::{prelude::*, schema::*};
 
-/// Dashboards and the lead list on large accounts: hourly per-agent counters of finished calls
-/// (kept by the post-call job in its own transaction), each contact's interaction counts and
-/// latest score (so leads filter and sort on an index), and the indexes those lists page on.
+/// Dashboards and lists on large accounts: hourly per-agent counters of finished calls (kept by
+/// the post-call job in its own transaction), each contact's interaction counts and latest score
+/// (so leads filter and sort on the contact alone), each call's score and tag (likewise for the
+/// call list), and the indexes those lists page on.
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -79,8 +80,23 @@ impl MigrationTrait for Migration {
             )
             .await?;
         }
-        // Existing contacts get their counts and latest score from the calls already stored.
+        for column in [integer_null(Calls::LeadScore), string_null(Calls::LeadTag)] {
+            m.alter_table(
+                Table::alter()
+                    .table(Calls::Table)
+                    .add_column(column)
+                    .to_owned(),
+            )
+            .await?;
+        }
+        // Existing calls and contacts get their scores and counts from what is already stored.
         let db = m.get_connection();
+        db.execute_unprepared(
+            "UPDATE calls SET \
+               lead_score = (SELECT total_score FROM lead_analytics l WHERE l.call_id = calls.id), \
+               lead_tag = (SELECT lead_status_tag FROM lead_analytics l WHERE l.call_id = calls.id)",
+        )
+        .await?;
         db.execute_unprepared(
             "UPDATE contacts SET \
                call_count = (SELECT COUNT(*) FROM calls WHERE calls.contact_id = contacts.id \
@@ -152,6 +168,15 @@ impl MigrationTrait for Migration {
             )
             .await?;
         }
+        for column in [Calls::LeadScore, Calls::LeadTag] {
+            m.alter_table(
+                Table::alter()
+                    .table(Calls::Table)
+                    .drop_column(column)
+                    .to_owned(),
+            )
+            .await?;
+        }
         m.drop_table(Table::drop().table(CallRollups::Table).to_owned())
             .await
     }
@@ -161,6 +186,13 @@ impl MigrationTrait for Migration {
 enum Users {
     Table,
     Id,
+}
+
+#[derive(DeriveIden)]
+enum Calls {
+    Table,
+    LeadScore,
+    LeadTag,
 }
 
 #[derive(DeriveIden)]

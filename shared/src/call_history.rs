@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseBackend, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Select,
-    sea_query::{Expr, ExprTrait, Query},
+    ColumnTrait, DatabaseBackend, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Select,
+    sea_query::{Expr, ExprTrait, Query, UnionType},
 };
 use uuid::Uuid;
 
@@ -79,44 +79,23 @@ fn filtered(user_id: Uuid, f: &CallFilter, backend: DatabaseBackend) -> Select<c
     if let Some(max) = f.max_duration {
         q = q.filter(calls::Column::DurationSecs.lte(max));
     }
-    if f.lead_status.is_some() || f.min_score.is_some() || f.max_score.is_some() {
-        let mut lead = Query::select()
-            .expr(Expr::val(1))
-            .from(lead_analytics::Entity)
-            .and_where(
-                Expr::col((lead_analytics::Entity, lead_analytics::Column::CallId))
-                    .equals((calls::Entity, calls::Column::Id)),
-            )
-            .to_owned();
-        if let Some(tag) = &f.lead_status {
-            lead.and_where(
-                Expr::col((
-                    lead_analytics::Entity,
-                    lead_analytics::Column::LeadStatusTag,
-                ))
-                .eq(tag.as_str()),
-            );
-        }
-        if let Some(min) = f.min_score {
-            lead.and_where(
-                Expr::col((lead_analytics::Entity, lead_analytics::Column::TotalScore)).gte(min),
-            );
-        }
-        if let Some(max) = f.max_score {
-            lead.and_where(
-                Expr::col((lead_analytics::Entity, lead_analytics::Column::TotalScore)).lte(max),
-            );
-        }
-        q = q.filter(Expr::exists(lead));
+    if let Some(tag) = &f.lead_status {
+        q = q.filter(calls::Column::LeadTag.eq(tag.as_str()));
+    }
+    if let Some(min) = f.min_score {
+        q = q.filter(calls::Column::LeadScore.gte(min));
+    }
+    if let Some(max) = f.max_score {
+        q = q.filter(calls::Column::LeadScore.lte(max));
     }
     if let Some(search) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        let by_contact = Query::select()
-            .expr(Expr::val(1))
+        // The matching calls as one id set (calls of matching contacts, union calls whose
+        // transcript matches), so each side uses its own index instead of testing both
+        // conditions on every call of the account.
+        let matching_contacts = Query::select()
+            .column(contacts::Column::Id)
             .from(contacts::Entity)
-            .and_where(
-                Expr::col((contacts::Entity, contacts::Column::Id))
-                    .equals((calls::Entity, calls::Column::ContactId)),
-            )
+            .and_where(Expr::col((contacts::Entity, contacts::Column::UserId)).eq(user_id))
             .cond_where(contacts_search::search_condition(
                 search,
                 &[contacts::Column::Name],
@@ -133,7 +112,24 @@ fn filtered(user_id: Uuid, f: &CallFilter, backend: DatabaseBackend) -> Select<c
                 &contacts_search::like_pattern(search),
             ),
         };
-        q = q.filter(Condition::any().add(Expr::exists(by_contact)).add(by_text));
+        let ids = Query::select()
+            .column(calls::Column::Id)
+            .from(calls::Entity)
+            .and_where(Expr::col((calls::Entity, calls::Column::UserId)).eq(user_id))
+            .and_where(
+                Expr::col((calls::Entity, calls::Column::ContactId)).in_subquery(matching_contacts),
+            )
+            .union(
+                UnionType::Distinct,
+                Query::select()
+                    .column(calls::Column::Id)
+                    .from(calls::Entity)
+                    .and_where(Expr::col((calls::Entity, calls::Column::UserId)).eq(user_id))
+                    .and_where(by_text)
+                    .to_owned(),
+            )
+            .to_owned();
+        q = q.filter(calls::Column::Id.in_subquery(ids));
     }
     q
 }

@@ -193,6 +193,8 @@ pub async fn start(
         created_at: Set(now),
         updated_at: Set(now),
         transcript_text: Set(None),
+        lead_score: Set(None),
+        lead_tag: Set(None),
     }
     .insert(db)
     .await?;

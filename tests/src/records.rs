@@ -44,14 +44,16 @@ pub async fn call(app: &TestApp, row: CallRow<'_>) -> calls::Model {
         created_at: Set(now),
         updated_at: Set(now),
         transcript_text: Set(None),
+        lead_score: Set(None),
+        lead_tag: Set(None),
     }
     .insert(&app.services.db)
     .await
     .unwrap()
 }
 
-/// A lead score of `call` with this tag and total, made its contact's latest as the
-/// post-call job does.
+/// A lead score of `call` with this tag and total, copied to the call and made its contact's
+/// latest as the post-call job does.
 pub async fn lead(
     app: &TestApp,
     call: &calls::Model,
@@ -83,6 +85,10 @@ pub async fn lead(
     .insert(&app.services.db)
     .await
     .unwrap();
+    let mut scored: calls::ActiveModel = call.clone().into();
+    scored.lead_score = Set(Some(total));
+    scored.lead_tag = Set(Some(tag.into()));
+    scored.update(&app.services.db).await.unwrap();
     if let Some(contact) = call.contact_id {
         shared::contacts::record_interaction(&app.services.db, contact, call, &lead, Utc::now())
             .await

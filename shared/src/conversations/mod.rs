@@ -250,6 +250,8 @@ pub(crate) async fn call_for<C: sea_orm::ConnectionTrait>(
         created_at: Set(now),
         updated_at: Set(now),
         transcript_text: Set(None),
+        lead_score: Set(None),
+        lead_tag: Set(None),
     };
     let inserted = calls::Entity::insert(row)
         .on_conflict(
@@ -338,7 +340,7 @@ async fn transcription(
         problems.push("metadata.call_duration_secs missing or invalid".to_string());
     }
     let direction = text(data, &["metadata", "phone_call", "direction"]).unwrap_or("inbound");
-    let txn = crate::db::begin_write(&services.db).await?;
+    let txn = crate::db::begin_job_write(&services.db).await?;
     let (call, created) = call_for(&txn, agent, &conversation, direction)
         .await
         .map_err(app_to_job)?;
@@ -490,6 +492,8 @@ async fn transcription(
     }
     active.metadata = Set(metadata);
     active.transcript_text = Set(Some(full_text.join("\n")));
+    active.lead_score = Set(Some(lead.total_score));
+    active.lead_tag = Set(Some(lead.lead_status_tag.clone()));
     active.completed_at = Set(Some(now));
     active.updated_at = Set(now);
     let call = active.update(&txn).await?;
@@ -606,7 +610,7 @@ async fn initiation_failure(
     let reason = text(data, &["failure_reason"])
         .unwrap_or("unknown")
         .to_string();
-    let txn = crate::db::begin_write(&services.db).await?;
+    let txn = crate::db::begin_job_write(&services.db).await?;
     let (call, _) = call_for(&txn, agent, conversation, "outbound")
         .await
         .map_err(app_to_job)?;

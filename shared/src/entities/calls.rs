@@ -32,6 +32,9 @@ pub struct Model {
     /// The whole transcript as `speaker: text` lines, for full-text search.
     #[sea_orm(column_type = "Text", nullable)]
     pub transcript_text: Option<String>,
+    /// The lead score's total and tag, copied here so the call list filters on the call alone.
+    pub lead_score: Option<i32>,
+    pub lead_tag: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

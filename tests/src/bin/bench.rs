@@ -18,7 +18,12 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, stream};
 use serde_json::json;
 use shared::email::{self, OutgoingEmail};
-use tests::{Backend, TestApp, WorkerMode, post_call, stripe, users::register};
+use tests::{
+    Backend, TestApp, WorkerMode,
+    measure::{ms, percentile},
+    post_call, stripe,
+    users::register,
+};
 
 const EL_AGENT: &str = "agent_bench_000000000000000";
 /// Accounts the processed events are spread over: each owner's charges serialise on its
@@ -26,17 +31,6 @@ const EL_AGENT: &str = "agent_bench_000000000000000";
 const TENANTS: usize = 50;
 /// Seconds each fixed rate is held.
 const RATE_SECS: u64 = 5;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
 
 fn report(name: &str, n: usize, elapsed: Duration, mut latencies: Vec<Duration>) {
     latencies.sort();

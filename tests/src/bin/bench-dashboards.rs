@@ -1,0 +1,166 @@
+//! `cargo run --release -p tests --bin bench-dashboards -- [calls] [users] [heavy_calls]`
+//!
+//! Seeds PostgreSQL with `calls` calls (default 1,000,000, with transcript turns and lead
+//! scores) across `users` accounts (default 1,000), the first holding `heavy_calls` (default
+//! 100,000) spread over a year, then prints p50/p95 latency, through the gateway, of the
+//! screens that account opens: overview and analytics, the call list (plain, filtered, searched
+//! by transcript words and by contact name) and the lead list. Nothing is asserted. Needs
+//! `scripts/services.sh start`; seeding takes a few minutes. With `BENCH_DATABASE_URL` the data
+//! goes to (and on later runs is reused from) that database instead of a throwaway one.
+
+use std::time::{Duration, Instant};
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use tests::{
+    Backend, TestApp, WorkerMode,
+    measure::{ms, percentile},
+    seed::{self, Shape},
+    users::signed_in,
+};
+
+const RUNS: usize = 40;
+const HEAVY: &str = "heavy@example.com";
+
+async fn measure(app: &TestApp, token: &str, name: &str, path: &str) {
+    for _ in 0..3 {
+        let resp = app.get(path, Some(token)).await;
+        assert_eq!(
+            resp.status(),
+            200,
+            "{path}: {}",
+            resp.text().await.unwrap_or_default()
+        );
+    }
+    let mut latencies = Vec::with_capacity(RUNS);
+    let mut size = 0;
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        let resp = app.get(path, Some(token)).await;
+        let body = resp.bytes().await.expect("body");
+        latencies.push(started.elapsed());
+        size = body.len();
+    }
+    latencies.sort();
+    println!(
+        "{name:<34} p50 {:>7.2} ms  p95 {:>7.2} ms  ({} bytes)",
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.95)),
+        size
+    );
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.replace('_', "").parse().ok())
+        .collect();
+    let shape = Shape {
+        calls: args.first().copied().unwrap_or(1_000_000),
+        users: args.get(1).copied().unwrap_or(1_000),
+        heavy_calls: args.get(2).copied().unwrap_or(100_000),
+        heavy_contacts: 20_000,
+        contacts_per_user: 100,
+    };
+    let kept = std::env::var("BENCH_DATABASE_URL").ok();
+    let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::None, |c| {
+        c.log_level = "error".into();
+        c.database_max_connections = 16;
+        if let Some(url) = &kept {
+            c.database_url = url.clone();
+        }
+    })
+    .await;
+    let seeded = shared::entities::users::Entity::find()
+        .filter(shared::entities::users::Column::Email.eq(HEAVY))
+        .one(&app.services.db)
+        .await?
+        .is_some();
+    let token = if seeded {
+        println!("reusing the seeded history");
+        let session: serde_json::Value = app
+            .post(
+                "/api/auth/login",
+                serde_json::json!({"email": HEAVY, "password": tests::users::PASSWORD}),
+                None,
+            )
+            .await
+            .json()
+            .await?;
+        session["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    } else {
+        let (token, heavy) = signed_in(&app, HEAVY).await;
+        println!(
+            "seeding {} calls over {} accounts, {} for the heavy one",
+            shape.calls, shape.users, shape.heavy_calls
+        );
+        let started = Instant::now();
+        seed::history(&app.services.db, heavy, &shape).await?;
+        let counters = Instant::now();
+        let calls = shared::dashboard::rollups::rebuild(&app.services.db).await?;
+        println!(
+            "  counters rebuilt from {calls} finished calls in {:.1} s",
+            counters.elapsed().as_secs_f64()
+        );
+        // What autovacuum does on a live database: statistics and the visibility map (which
+        // lets index-only scans skip the table).
+        app.services.db.execute_unprepared("VACUUM ANALYZE").await?;
+        println!("seeded in {:.1} s", started.elapsed().as_secs_f64());
+        token
+    };
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let since = (chrono::Utc::now() - chrono::TimeDelta::days(90)).to_rfc3339();
+    let since = since.replace('+', "%2B");
+    for (name, path) in [
+        (
+            "overview 7d",
+            "/api/dashboard/overview?period=7d".to_string(),
+        ),
+        ("overview 30d", "/api/dashboard/overview?period=30d".into()),
+        ("overview 90d", "/api/dashboard/overview?period=90d".into()),
+        (
+            "analytics 30d (daily)",
+            "/api/dashboard/analytics?period=30d".into(),
+        ),
+        (
+            "analytics 90d (daily)",
+            "/api/dashboard/analytics?period=90d".into(),
+        ),
+        (
+            "analytics today (hourly)",
+            "/api/dashboard/analytics?period=today".into(),
+        ),
+        ("recent activity", "/api/dashboard/recent-activity".into()),
+        ("calls list", "/api/calls".into()),
+        (
+            "calls list filtered",
+            format!("/api/calls?status=completed&lead_status=Hot&min_duration=120&from={since}"),
+        ),
+        (
+            "calls list by score",
+            "/api/calls?min_score=12&sort=duration".into(),
+        ),
+        (
+            "calls searched, one contact",
+            "/api/calls?q=Ann%20Juniper%2090".into(),
+        ),
+        (
+            "calls searched, rare word",
+            "/api/calls?q=34%20dollars".into(),
+        ),
+        ("calls searched, 4% of calls", "/api/calls?q=roofing".into()),
+        ("calls searched, 8% of calls", "/api/calls?q=Juniper".into()),
+        ("calls list page 200", "/api/calls?page=200".into()),
+        ("leads list", "/api/leads".into()),
+        ("leads filtered", "/api/leads?tag=Hot&sort=score".into()),
+        ("leads searched", "/api/leads?q=Juniper".into()),
+    ] {
+        measure(&app, &token, name, &path).await;
+    }
+    app.stop().await;
+    Ok(())
+}
