@@ -114,6 +114,42 @@ impl MigrationTrait for Migration {
         )
         .await?;
 
+        // On PostgreSQL the dashboards and the call list read these indexes alone (index-only
+        // scans): an account's counters or calls are scattered over the whole table, one row
+        // per page, while its index entries sit together.
+        if m.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            let counters: Vec<String> = COUNTERS.iter().map(|c| c.to_string()).collect();
+            db.execute_unprepared(&format!(
+                "CREATE INDEX idx_call_rollups_covering ON call_rollups (user_id, hour, agent_id) \
+                 INCLUDE ({})",
+                counters.join(", ")
+            ))
+            .await?;
+            // Searches match an account's contacts (name, number, email, company) by scanning
+            // them; this keeps that scan to the index instead of the wide contact rows.
+            db.execute_unprepared(
+                "CREATE INDEX idx_contacts_user_search ON contacts (user_id) \
+                 INCLUDE (id, name, phone_e164, email, company, interaction_count, \
+                 last_interaction_at)",
+            )
+            .await?;
+            db.execute_unprepared(
+                "CREATE INDEX idx_calls_user_time ON calls (user_id, created_at) INCLUDE \
+                 (status, direction, channel, duration_secs, credits_charged, lead_score, lead_tag, \
+                  agent_id, contact_id)",
+            )
+            .await?;
+        } else {
+            m.create_index(
+                Index::create()
+                    .name("idx_calls_user_time")
+                    .table(Alias::new("calls"))
+                    .col(Alias::new("user_id"))
+                    .col(Alias::new("created_at"))
+                    .to_owned(),
+            )
+            .await?;
+        }
         for (table, name, columns) in [
             (
                 "contacts",
@@ -125,7 +161,6 @@ impl MigrationTrait for Migration {
                 "idx_contacts_user_latest_score",
                 &["user_id", "latest_score"],
             ),
-            ("calls", "idx_calls_user_time", &["user_id", "created_at"]),
             (
                 "lead_analytics",
                 "idx_leads_user_created",
@@ -143,6 +178,15 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        if m.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            m.drop_index(
+                Index::drop()
+                    .name("idx_contacts_user_search")
+                    .table(Alias::new("contacts"))
+                    .to_owned(),
+            )
+            .await?;
+        }
         for (table, name) in [
             ("contacts", "idx_contacts_user_interaction"),
             ("contacts", "idx_contacts_user_latest_score"),

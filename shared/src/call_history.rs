@@ -5,8 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, DatabaseBackend, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Select,
+    ColumnTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Select,
     sea_query::{Expr, ExprTrait, Query, UnionType},
 };
 use uuid::Uuid;
@@ -152,12 +151,10 @@ pub async fn list(
     } else {
         sea_orm::Order::Asc
     };
-    let paginator = filtered(user_id, filter, db.get_database_backend())
+    let select = filtered(user_id, filter, db.get_database_backend())
         .order_by(column, order.clone())
-        .order_by(calls::Column::Id, order)
-        .paginate(db, per_page);
-    let total = paginator.num_items().await?;
-    let page_rows = paginator.fetch_page(page.saturating_sub(1)).await?;
+        .order_by(calls::Column::Id, order);
+    let (page_rows, total) = crate::db::page_of(db, select, page, per_page).await?;
     Ok((enrich(db, page_rows).await?, total))
 }
 

@@ -82,20 +82,32 @@ pub async fn migrate(db: &DatabaseConnection) -> AppResult<()> {
     Ok(())
 }
 
-/// `begin_write` for the transaction a job applies its work in. PostgreSQL is told not to wait
-/// for this commit to reach disk: the job is marked done only by a later, synchronous commit,
-/// and the write-ahead log is flushed in order, so if that mark survives a crash this work did
-/// too, and if it did not the job runs again (jobs are idempotent). Saves a disk flush per event
-/// on the hottest path.
-pub async fn begin_job_write(
+/// One page (1-based) of a list and the total count. On PostgreSQL both are planned for the
+/// actual values: a list's best plan depends on them (a search matching a few rows or a tenth of
+/// the account), and the generic plan PostgreSQL would reuse after a few executions of the same
+/// prepared statement can be a hundred times slower.
+pub async fn page_of<E>(
     db: &DatabaseConnection,
-) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
-    let txn = begin_write(db).await?;
+    select: sea_orm::Select<E>,
+    page: u64,
+    per_page: u64,
+) -> Result<(Vec<E::Model>, u64), sea_orm::DbErr>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: Sync,
+{
+    use sea_orm::PaginatorTrait;
+    let txn = db.begin().await?;
     if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_unprepared("SET LOCAL synchronous_commit = off")
+        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
             .await?;
     }
-    Ok(txn)
+    let paginator = select.paginate(&txn, per_page);
+    let total = paginator.num_items().await?;
+    let rows = paginator.fetch_page(page.saturating_sub(1)).await?;
+    drop(paginator);
+    txn.commit().await?;
+    Ok((rows, total))
 }
 
 /// Starts a transaction that will write. On SQLite it begins `IMMEDIATE`, taking the write

@@ -128,12 +128,10 @@ pub async fn list(
         LeadSort::Recency => contacts::Column::LastInteractionAt,
         LeadSort::Score => contacts::Column::LatestScore,
     };
-    let paginator = filtered(user_id, filter)
+    let select = filtered(user_id, filter)
         .order_by(column, order.clone())
-        .order_by(contacts::Column::Id, order)
-        .paginate(db, per_page);
-    let total = paginator.num_items().await?;
-    let contacts = paginator.fetch_page(page.saturating_sub(1)).await?;
+        .order_by(contacts::Column::Id, order);
+    let (contacts, total) = crate::db::page_of(db, select, page, per_page).await?;
     Ok((enrich(db, contacts).await?, total))
 }
 

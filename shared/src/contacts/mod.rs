@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, Condition, DatabaseBackend, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Select,
+    ColumnTrait, Condition, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Select,
     sea_query::{Expr, Func},
 };
 use serde_json::{Value, json};
@@ -537,9 +537,8 @@ pub async fn list(
     page: u64,
     per_page: u64,
 ) -> AppResult<(Vec<contacts::Model>, u64)> {
-    let paginator = sorted(user_id, filter, db.get_database_backend()).paginate(db, per_page);
-    let total = paginator.num_items().await?;
-    Ok((paginator.fetch_page(page.saturating_sub(1)).await?, total))
+    let select = sorted(user_id, filter, db.get_database_backend());
+    Ok(crate::db::page_of(db, select, page, per_page).await?)
 }
 
 /// Counts a finished conversation on its contact and makes its score the contact's latest

@@ -340,7 +340,7 @@ async fn transcription(
         problems.push("metadata.call_duration_secs missing or invalid".to_string());
     }
     let direction = text(data, &["metadata", "phone_call", "direction"]).unwrap_or("inbound");
-    let txn = crate::db::begin_job_write(&services.db).await?;
+    let txn = crate::db::begin_write(&services.db).await?;
     let (call, created) = call_for(&txn, agent, &conversation, direction)
         .await
         .map_err(app_to_job)?;
@@ -610,7 +610,7 @@ async fn initiation_failure(
     let reason = text(data, &["failure_reason"])
         .unwrap_or("unknown")
         .to_string();
-    let txn = crate::db::begin_job_write(&services.db).await?;
+    let txn = crate::db::begin_write(&services.db).await?;
     let (call, _) = call_for(&txn, agent, conversation, "outbound")
         .await
         .map_err(app_to_job)?;
