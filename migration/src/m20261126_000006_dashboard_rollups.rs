@@ -129,13 +129,13 @@ impl MigrationTrait for Migration {
             // them; this keeps that scan to the index instead of the wide contact rows.
             db.execute_unprepared(
                 "CREATE INDEX idx_contacts_user_search ON contacts (user_id) \
-                 INCLUDE (id, name, phone_e164, email, company, interaction_count, \
-                 last_interaction_at)",
+                 INCLUDE (id, name, phone_e164, email, company, interaction_count, call_count, \
+                 chat_count, last_interaction_at, latest_score, latest_tag)",
             )
             .await?;
             db.execute_unprepared(
                 "CREATE INDEX idx_calls_user_time ON calls (user_id, created_at) INCLUDE \
-                 (status, direction, channel, duration_secs, credits_charged, lead_score, lead_tag, \
+                 (id, status, direction, channel, duration_secs, credits_charged, lead_score, lead_tag, \
                   agent_id, contact_id)",
             )
             .await?;

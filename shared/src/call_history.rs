@@ -154,7 +154,19 @@ pub async fn list(
     let select = filtered(user_id, filter, db.get_database_backend())
         .order_by(column, order.clone())
         .order_by(calls::Column::Id, order);
-    let (page_rows, total) = crate::db::page_of(db, select, page, per_page).await?;
+    let (page_rows, total) = crate::db::page_of(
+        db,
+        select,
+        calls::Column::Id,
+        |c| c.id,
+        filter
+            .search
+            .as_deref()
+            .is_some_and(|s| !s.trim().is_empty()),
+        page,
+        per_page,
+    )
+    .await?;
     Ok((enrich(db, page_rows).await?, total))
 }
 

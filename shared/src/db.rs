@@ -82,13 +82,22 @@ pub async fn migrate(db: &DatabaseConnection) -> AppResult<()> {
     Ok(())
 }
 
-/// One page (1-based) of a list and the total count. On PostgreSQL both are planned for the
-/// actual values: a list's best plan depends on them (a search matching a few rows or a tenth of
-/// the account), and the generic plan PostgreSQL would reuse after a few executions of the same
-/// prepared statement can be a hundred times slower.
+/// One page (1-based) of a sorted list and the total count of its rows.
+///
+/// The page's ids and the total are found with only the filter and sort columns (a covering
+/// index answers both on PostgreSQL: an account's rows are scattered over the table, its index
+/// entries are not), then only the page's rows are read, by id. A `searched` list (a text
+/// search, whose cost is finding the matches) is numbered and counted in one pass; otherwise
+/// counting and paging separately lets the page stop after its rows. On PostgreSQL
+/// it is planned for the actual values: a list's best plan depends on them (a search matching
+/// a few rows or a tenth of the account), and the generic plan PostgreSQL would reuse after a
+/// few executions of the same prepared statement was a hundred times slower.
 pub async fn page_of<E>(
     db: &DatabaseConnection,
-    select: sea_orm::Select<E>,
+    sorted: sea_orm::Select<E>,
+    id: E::Column,
+    id_of: impl Fn(&E::Model) -> uuid::Uuid,
+    searched: bool,
     page: u64,
     per_page: u64,
 ) -> Result<(Vec<E::Model>, u64), sea_orm::DbErr>
@@ -96,17 +105,54 @@ where
     E: sea_orm::EntityTrait,
     E::Model: Sync,
 {
-    use sea_orm::PaginatorTrait;
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter, QuerySelect};
     let txn = db.begin().await?;
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
             .await?;
     }
-    let paginator = select.paginate(&txn, per_page);
-    let total = paginator.num_items().await?;
-    let rows = paginator.fetch_page(page.saturating_sub(1)).await?;
-    drop(paginator);
+    let offset = page.saturating_sub(1) * per_page;
+    let only_ids = sorted.clone().select_only().column(id);
+    let (ids, total) = if searched {
+        // The matches are found once and counted as they are numbered.
+        let numbered: Vec<(uuid::Uuid, i64)> = only_ids
+            .column_as(
+                sea_orm::sea_query::Expr::cust("COUNT(*) OVER ()"),
+                "page_total",
+            )
+            .limit(per_page)
+            .offset(offset)
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        let total = match numbered.first() {
+            Some((_, total)) => *total as u64,
+            None if page <= 1 => 0,
+            // Past the last page: the total still counts.
+            None => sorted.count(&txn).await?,
+        };
+        (
+            numbered.into_iter().map(|(id, _)| id).collect::<Vec<_>>(),
+            total,
+        )
+    } else {
+        // Counting walks the index; the page stops after its rows.
+        let ids: Vec<uuid::Uuid> = only_ids
+            .limit(per_page)
+            .offset(offset)
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        (ids, sorted.count(&txn).await?)
+    };
+    let order: std::collections::HashMap<uuid::Uuid, usize> =
+        ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let mut rows = E::find()
+        .filter(id.is_in(ids.iter().copied()))
+        .all(&txn)
+        .await?;
     txn.commit().await?;
+    rows.sort_by_key(|row| order.get(&id_of(row)).copied().unwrap_or(usize::MAX));
     Ok((rows, total))
 }
 

@@ -131,7 +131,19 @@ pub async fn list(
     let select = filtered(user_id, filter)
         .order_by(column, order.clone())
         .order_by(contacts::Column::Id, order);
-    let (contacts, total) = crate::db::page_of(db, select, page, per_page).await?;
+    let (contacts, total) = crate::db::page_of(
+        db,
+        select,
+        contacts::Column::Id,
+        |c| c.id,
+        filter
+            .search
+            .as_deref()
+            .is_some_and(|s| !s.trim().is_empty()),
+        page,
+        per_page,
+    )
+    .await?;
     Ok((enrich(db, contacts).await?, total))
 }
 

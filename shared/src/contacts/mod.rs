@@ -538,7 +538,19 @@ pub async fn list(
     per_page: u64,
 ) -> AppResult<(Vec<contacts::Model>, u64)> {
     let select = sorted(user_id, filter, db.get_database_backend());
-    Ok(crate::db::page_of(db, select, page, per_page).await?)
+    Ok(crate::db::page_of(
+        db,
+        select,
+        contacts::Column::Id,
+        |c| c.id,
+        filter
+            .search
+            .as_deref()
+            .is_some_and(|s| !s.trim().is_empty()),
+        page,
+        per_page,
+    )
+    .await?)
 }
 
 /// Counts a finished conversation on its contact and makes its score the contact's latest
