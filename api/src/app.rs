@@ -13,6 +13,7 @@ use shared::{Services, live::LiveHub};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    admin::AdminApi,
     agents::AgentApi,
     auth::AuthApi,
     billing::BillingApi,
@@ -40,6 +41,7 @@ pub type Apis = (
     AgentApi,
     CallApi,
     LeadApi,
+    AdminApi,
     DashboardApi,
     ImportApi,
     ContactApi,
@@ -71,6 +73,9 @@ pub fn openapi_service(services: &Services, hub: LiveHub) -> OpenApiService<Apis
                 services: services.clone(),
             },
             LeadApi {
+                services: services.clone(),
+            },
+            AdminApi {
                 services: services.clone(),
             },
             DashboardApi {

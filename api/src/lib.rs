@@ -1,6 +1,7 @@
 //! Switchboard's gateway: the poem-openapi HTTP API, webhook intake and the CLI. Handlers are
 //! thin: parse, authorize, call one `shared` service, map the result.
 
+pub mod admin;
 pub mod agents;
 pub mod app;
 pub mod auth;

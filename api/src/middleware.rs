@@ -26,6 +26,10 @@ impl<E: Endpoint> Middleware<E> for RequestId {
 
 pub struct RequestIdEndpoint<E>(E);
 
+/// The request's id, as the response header and the logs carry it.
+#[derive(Debug, Clone)]
+pub struct RequestIdValue(pub String);
+
 fn acceptable_id(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= 128
@@ -37,7 +41,7 @@ fn acceptable_id(value: &str) -> bool {
 impl<E: Endpoint> Endpoint for RequestIdEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> Result<Self::Output> {
+    async fn call(&self, mut req: Request) -> Result<Self::Output> {
         let id = req
             .headers()
             .get(REQUEST_ID_HEADER)
@@ -48,6 +52,8 @@ impl<E: Endpoint> Endpoint for RequestIdEndpoint<E> {
         let method = req.method().clone();
         let path = req.uri().path().to_string();
         let span = tracing::info_span!("http", request_id = %id, %method, %path);
+        // Handlers that record what they did (the audit log) name the request.
+        req.extensions_mut().insert(RequestIdValue(id.clone()));
         async move {
             let started = Instant::now();
             let mut resp = match self.0.call(req).await {

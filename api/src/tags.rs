@@ -24,6 +24,8 @@ pub enum Tag {
     Billing,
     /// Provider webhooks (Stripe, ElevenLabs): verified, stored, applied in the background.
     Webhooks,
+    /// The admin area: accounts, credits, audit log (admins only).
+    Admin,
     /// Health, readiness and other operational endpoints.
     Operations,
 }

@@ -10,6 +10,7 @@ mod m20261126_000003_calls_in_flight_index;
 mod m20261126_000004_notifications_and_live_events;
 mod m20261126_000005_integration_keys;
 mod m20261126_000006_dashboard_rollups;
+mod m20261126_000007_audit_append_only;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_notifications_and_live_events::Migration),
             Box::new(m20261126_000005_integration_keys::Migration),
             Box::new(m20261126_000006_dashboard_rollups::Migration),
+            Box::new(m20261126_000007_audit_append_only::Migration),
         ]
     }
 }

@@ -1,7 +1,9 @@
 //! Switchboard's domain crate: configuration, errors, entities, services and job payloads,
 //! shared by the gateway, the worker and the tests.
 
+pub mod admin_users;
 pub mod agents;
+pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod call_history;

@@ -16,6 +16,8 @@ pub struct Model {
     pub details: Json,
     pub ip: Option<String>,
     pub created_at: DateTimeUtc,
+    /// The `x-request-id` of the request that did it.
+    pub request_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

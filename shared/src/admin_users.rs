@@ -1,0 +1,340 @@
+//! What admins do to accounts: find them, see their activity, change their role, suspend and
+//! reactivate them, adjust their credits. Every change is audited in its own transaction, and
+//! no admin can lock the platform out (themself, or the last admin).
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{
+    audit::{self, Actor},
+    contacts::{like_pattern, lower_like},
+    credits::{self, Entry, TxKind},
+    entities::{agents, calls, credit_transactions, purchases, users},
+    error::{AppError, AppResult},
+    users::{ROLE_ADMIN, ROLE_USER, STATUS_ACTIVE, STATUS_SUSPENDED},
+};
+
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Part of the email or name.
+    pub search: Option<String>,
+    pub status: Option<String>,
+    pub role: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    pub min_balance: Option<i64>,
+    pub max_balance: Option<i64>,
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    f: &UserFilter,
+    page: u64,
+    per_page: u64,
+) -> AppResult<(Vec<users::Model>, u64)> {
+    let mut q = users::Entity::find();
+    if let Some(search) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let pattern = like_pattern(search);
+        q = q.filter(
+            Condition::any()
+                .add(lower_like((users::Entity, users::Column::Email), &pattern))
+                .add(lower_like((users::Entity, users::Column::Name), &pattern)),
+        );
+    }
+    if let Some(status) = &f.status {
+        q = q.filter(users::Column::Status.eq(status.as_str()));
+    }
+    if let Some(role) = &f.role {
+        q = q.filter(users::Column::Role.eq(role.as_str()));
+    }
+    if let Some(from) = f.created_from {
+        q = q.filter(users::Column::CreatedAt.gte(from));
+    }
+    if let Some(to) = f.created_to {
+        q = q.filter(users::Column::CreatedAt.lt(to));
+    }
+    if let Some(min) = f.min_balance {
+        q = q.filter(users::Column::Credits.gte(min));
+    }
+    if let Some(max) = f.max_balance {
+        q = q.filter(users::Column::Credits.lte(max));
+    }
+    let sorted = q
+        .order_by_desc(users::Column::CreatedAt)
+        .order_by_desc(users::Column::Id);
+    let searched = f.search.as_deref().is_some_and(|s| !s.trim().is_empty());
+    Ok(crate::db::page_of(
+        db,
+        sorted,
+        users::Column::Id,
+        |u| u.id,
+        searched,
+        page,
+        per_page,
+    )
+    .await?)
+}
+
+/// An account with what an admin looks at first.
+#[derive(Debug, Clone)]
+pub struct UserDetail {
+    pub user: users::Model,
+    pub agents: u64,
+    pub calls: u64,
+    /// Credits spent on calls and chats, all time.
+    pub credits_used: i64,
+    /// The latest ten.
+    pub purchases: Vec<purchases::Model>,
+    pub last_call_at: Option<DateTime<Utc>>,
+}
+
+pub async fn detail(db: &DatabaseConnection, id: Uuid) -> AppResult<UserDetail> {
+    let user = crate::users::get(db, id).await?;
+    let agents = agents::Entity::find()
+        .filter(agents::Column::UserId.eq(id))
+        .count(db)
+        .await?;
+    let calls_n = calls::Entity::find()
+        .filter(calls::Column::UserId.eq(id))
+        .count(db)
+        .await?;
+    let used: Option<i64> = credit_transactions::Entity::find()
+        .select_only()
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(-amount), 0) AS BIGINT)"),
+            "used",
+        )
+        .filter(credit_transactions::Column::UserId.eq(id))
+        .filter(credit_transactions::Column::Kind.eq(TxKind::Usage.as_str()))
+        .into_tuple()
+        .one(db)
+        .await?;
+    let last_call_at: Option<Option<DateTime<Utc>>> = calls::Entity::find()
+        .select_only()
+        .column_as(Expr::col(calls::Column::CreatedAt).max(), "last")
+        .filter(calls::Column::UserId.eq(id))
+        .into_tuple()
+        .one(db)
+        .await?;
+    let purchases = purchases::Entity::find()
+        .filter(purchases::Column::UserId.eq(id))
+        .order_by_desc(purchases::Column::CreatedAt)
+        .limit(10)
+        .all(db)
+        .await?;
+    Ok(UserDetail {
+        user,
+        agents,
+        calls: calls_n,
+        credits_used: used.unwrap_or(0),
+        purchases,
+        last_call_at: last_call_at.flatten(),
+    })
+}
+
+fn snapshot(u: &users::Model) -> serde_json::Value {
+    json!({
+        "email": u.email, "name": u.name, "company": u.company, "phone": u.phone,
+        "timezone": u.timezone, "role": u.role, "status": u.status,
+        "suspended_reason": u.suspended_reason, "credits": u.credits,
+    })
+}
+
+/// Refuses a change that would leave the platform without an active admin, or that an admin
+/// makes to their own access.
+async fn guard_access<C: ConnectionTrait>(
+    txn: &C,
+    actor: &Actor,
+    target: &users::Model,
+) -> AppResult<()> {
+    if target.id == actor.id {
+        return Err(AppError::conflict(
+            "cannot_change_self",
+            "admins cannot suspend or demote themselves",
+        ));
+    }
+    if target.role == ROLE_ADMIN && target.status == STATUS_ACTIVE {
+        let others = users::Entity::find()
+            .filter(users::Column::Role.eq(ROLE_ADMIN))
+            .filter(users::Column::Status.eq(STATUS_ACTIVE))
+            .filter(users::Column::Id.ne(target.id))
+            .count(txn)
+            .await?;
+        if others == 0 {
+            return Err(AppError::conflict(
+                "last_admin",
+                "the last active admin cannot be suspended or demoted",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The user row, locked for the change on PostgreSQL.
+async fn locked<C: ConnectionTrait>(txn: &C, id: Uuid) -> AppResult<users::Model> {
+    let mut q = users::Entity::find_by_id(id);
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        q = q.lock_exclusive();
+    }
+    q.one(txn).await?.ok_or_else(|| AppError::not_found("user"))
+}
+
+pub async fn set_role(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    role: &str,
+) -> AppResult<users::Model> {
+    if role != ROLE_ADMIN && role != ROLE_USER {
+        return Err(AppError::validation("role", "must be `user` or `admin`"));
+    }
+    let txn = crate::db::begin_write(db).await?;
+    let user = locked(&txn, id).await?;
+    if user.role == role {
+        return Ok(user);
+    }
+    if role == ROLE_USER {
+        guard_access(&txn, actor, &user).await?;
+    }
+    let before = snapshot(&user);
+    let mut active: users::ActiveModel = user.into();
+    active.role = Set(role.into());
+    active.updated_at = Set(Utc::now());
+    let user = active.update(&txn).await?;
+    audit::record_in(
+        &txn,
+        actor,
+        "user.role_changed",
+        ("user", id.to_string()),
+        before,
+        snapshot(&user),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// Suspends an account: its sessions end at once (the session epoch moves) and every request
+/// it makes is refused until it is reactivated.
+pub async fn suspend(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    reason: &str,
+) -> AppResult<users::Model> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(AppError::validation("reason", "is required"));
+    }
+    let txn = crate::db::begin_write(db).await?;
+    let user = locked(&txn, id).await?;
+    if user.status == STATUS_SUSPENDED {
+        return Ok(user);
+    }
+    guard_access(&txn, actor, &user).await?;
+    let before = snapshot(&user);
+    let epoch = user.session_epoch;
+    let mut active: users::ActiveModel = user.into();
+    active.status = Set(STATUS_SUSPENDED.into());
+    active.suspended_reason = Set(Some(reason.into()));
+    active.session_epoch = Set(epoch + 1);
+    active.updated_at = Set(Utc::now());
+    let user = active.update(&txn).await?;
+    audit::record_in(
+        &txn,
+        actor,
+        "user.suspended",
+        ("user", id.to_string()),
+        before,
+        snapshot(&user),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+pub async fn reactivate(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> AppResult<users::Model> {
+    let txn = crate::db::begin_write(db).await?;
+    let user = locked(&txn, id).await?;
+    if user.status == STATUS_ACTIVE {
+        return Ok(user);
+    }
+    let before = snapshot(&user);
+    let mut active: users::ActiveModel = user.into();
+    active.status = Set(STATUS_ACTIVE.into());
+    active.suspended_reason = Set(None);
+    active.updated_at = Set(Utc::now());
+    let user = active.update(&txn).await?;
+    audit::record_in(
+        &txn,
+        actor,
+        "user.reactivated",
+        ("user", id.to_string()),
+        before,
+        snapshot(&user),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// Adds (or removes, when negative) credits with a reason. `key` is the client's idempotency
+/// key: the same key for the same user applies once, however often it is sent.
+pub async fn adjust_credits(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    amount: i64,
+    reason: &str,
+    key: &str,
+) -> AppResult<credits::Applied> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(AppError::validation("reason", "is required"));
+    }
+    if amount == 0 {
+        return Err(AppError::validation("amount", "must not be zero"));
+    }
+    let txn = crate::db::begin_write(db).await?;
+    let user = locked(&txn, id).await?;
+    let mut entry = Entry::new(
+        id,
+        TxKind::AdminAdjustment,
+        amount,
+        format!("admin:{id}:{key}"),
+    )
+    .describe(reason);
+    entry.actor_id = Some(actor.id);
+    let applied = credits::apply_in(&txn, entry).await?;
+    if applied.created {
+        audit::record_in(
+            &txn,
+            actor,
+            "user.credits_adjusted",
+            ("user", id.to_string()),
+            json!({"credits": user.credits}),
+            json!({"credits": applied.row.balance_after, "amount": amount, "reason": reason,
+                   "transaction_id": applied.row.id}),
+        )
+        .await?;
+    } else if applied.row.amount != amount {
+        return Err(AppError::conflict(
+            "idempotency_key_reused",
+            "this idempotency key was used for a different amount",
+        ));
+    }
+    txn.commit().await?;
+    Ok(applied)
+}
