@@ -13,7 +13,8 @@ use shared::{
     AppError, AppResult, Services,
     admin_users::{self as service, UserFilter},
     audit::{self, Actor, AuditFilter},
-    entities::audit_log,
+    entities::{audit_log, webhook_events},
+    webhook_inbox,
 };
 use uuid::Uuid;
 
@@ -133,12 +134,58 @@ impl From<audit_log::Model> for AuditRecord {
     }
 }
 
+/// A stored provider webhook.
+#[derive(Debug, Object)]
+pub struct WebhookEvent {
+    pub id: Uuid,
+    /// `stripe` or `elevenlabs`.
+    pub provider: String,
+    pub event_type: String,
+    /// The provider's id (the deduplication key).
+    pub external_id: String,
+    /// `received`, `processed`, `unroutable`, `ignored` or `failed`.
+    pub status: String,
+    pub error: Option<String>,
+    pub user_id: Option<Uuid>,
+    pub payload_bytes: u64,
+    pub received_at: DateTime<Utc>,
+    pub processed_at: Option<DateTime<Utc>>,
+}
+
+impl From<&webhook_events::Model> for WebhookEvent {
+    fn from(e: &webhook_events::Model) -> Self {
+        Self {
+            id: e.id,
+            provider: e.provider.clone(),
+            event_type: e.event_type.clone(),
+            external_id: e.external_id.clone(),
+            status: e.status.clone(),
+            error: e.error.clone(),
+            user_id: e.user_id,
+            payload_bytes: e.payload.len() as u64,
+            received_at: e.received_at,
+            processed_at: e.processed_at,
+        }
+    }
+}
+
+/// Payloads shown whole up to this size (audio events are larger).
+const SHOWN_PAYLOAD_BYTES: usize = 256 * 1024;
+
+#[derive(Debug, Object)]
+pub struct WebhookEventDetail {
+    #[oai(flatten)]
+    pub event: WebhookEvent,
+    /// The event as received; null when larger than 256 KiB or not JSON.
+    pub payload: Option<serde_json::Value>,
+}
+
 api_errors!(AdminErrors {
     400 => BadRequest: "Malformed path, query or body.",
     401 => Unauthorized: "Missing or invalid access token.",
     403 => Forbidden: "Not an admin (`admin_required`), or the account is suspended.",
-    404 => NotFound: "No such user (`user_not_found`).",
-    409 => Conflict: "Acting on oneself (`cannot_change_self`), the last admin (`last_admin`), or an idempotency key reused for another amount.",
+    404 => NotFound: "No such user (`user_not_found`) or event (`webhook_event_not_found`).",
+    409 => Conflict: "Acting on oneself (`cannot_change_self`), the last admin (`last_admin`), an idempotency key reused for another amount, or an event that was applied (`already_processed`) or is still pending (`still_pending`).",
     422 => Invalid: "Invalid value; `details.field` names it.",
 });
 
@@ -330,5 +377,74 @@ impl AdminApi {
         };
         let (rows, total) = audit::list(&self.services.db, &filter, page.0, per_page.0).await?;
         Ok(Json(Page::of(rows, page.0, per_page.0, total)))
+    }
+
+    /// List stored webhooks
+    ///
+    /// Newest first, by `provider` and `status`.
+    #[oai(path = "/webhooks", method = "get")]
+    async fn webhooks(
+        &self,
+        auth: AdminAuth,
+        req: &Request,
+        #[oai(validator(max_length = 32))] provider: Query<Option<String>>,
+        #[oai(validator(max_length = 32))] status: Query<Option<String>>,
+        #[oai(
+            default = "default_page",
+            validator(minimum(value = "1"), maximum(value = "100000"))
+        )]
+        page: Query<u64>,
+        #[oai(
+            default = "default_per_page",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        per_page: Query<u64>,
+    ) -> Result<Json<Page<WebhookEvent>>, AdminErrors> {
+        auth.admin(&self.services, req).await?;
+        let (rows, total) = webhook_inbox::list(
+            &self.services.db,
+            provider.0.as_deref(),
+            status.0.as_deref(),
+            page.0,
+            per_page.0,
+        )
+        .await?;
+        let rows: Vec<WebhookEvent> = rows.iter().map(Into::into).collect();
+        Ok(Json(Page::of(rows, page.0, per_page.0, total)))
+    }
+
+    /// A stored webhook, with its payload
+    #[oai(path = "/webhooks/:id", method = "get")]
+    async fn webhook(
+        &self,
+        auth: AdminAuth,
+        req: &Request,
+        id: Path<Uuid>,
+    ) -> Result<Json<WebhookEventDetail>, AdminErrors> {
+        auth.admin(&self.services, req).await?;
+        let event = webhook_inbox::get(&self.services.db, id.0).await?;
+        let payload = (event.payload.len() <= SHOWN_PAYLOAD_BYTES)
+            .then(|| serde_json::from_slice(&event.payload).ok())
+            .flatten();
+        Ok(Json(WebhookEventDetail {
+            event: (&event).into(),
+            payload,
+        }))
+    }
+
+    /// Replay a webhook
+    ///
+    /// For an event that was not applied (unroutable, unreadable, or whose job gave up): it
+    /// goes back to `received` and its job runs again. Applied events are refused (409).
+    #[oai(path = "/webhooks/:id/replay", method = "post")]
+    async fn replay(
+        &self,
+        auth: AdminAuth,
+        req: &Request,
+        id: Path<Uuid>,
+    ) -> Result<Json<WebhookEvent>, AdminErrors> {
+        let actor = auth.admin(&self.services, req).await?;
+        let event = webhook_inbox::replay(&self.services, &actor, id.0).await?;
+        Ok(Json((&event).into()))
     }
 }

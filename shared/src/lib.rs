@@ -31,6 +31,7 @@ pub mod tabular;
 pub mod telemetry;
 pub mod transcripts;
 pub mod users;
+pub mod webhook_inbox;
 pub mod webhooks;
 
 pub use config::Config;

@@ -345,3 +345,115 @@ on_both_backends!(
         assert_eq!(log["total"], 4);
     }
 );
+
+on_both_backends!(
+    an_unapplied_webhook_is_replayed_once,
+    |backend: Backend| async move {
+        let app = tests::TestApp::spawn_with(backend, tests::WorkerMode::InProcess, |c| {
+            c.elevenlabs_webhook_secrets = vec![tests::post_call::SECRET.into()];
+        })
+        .await;
+        let (root, _) = admin(&app, "root@example.com").await;
+        let (_, owner) = signed_in(&app, "owner@example.com").await;
+        let wait = std::time::Duration::from_secs(30);
+        // The call's agent is not known yet: the event is kept as unroutable.
+        let event = tests::post_call::transcription("agent_created_later", "conv_replayed");
+        assert_eq!(
+            tests::post_call::deliver(&app, &event, None).await.status(),
+            200
+        );
+        app.wait_for_jobs(wait).await;
+        let list: Value = app
+            .get(
+                "/api/admin/webhooks?provider=elevenlabs&status=unroutable",
+                Some(&root),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(list["total"], 1);
+        let id = list["items"][0]["id"].as_str().unwrap().to_string();
+        let detail: Value = app
+            .get(&format!("/api/admin/webhooks/{id}"), Some(&root))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            detail["payload"]["data"]["conversation_id"],
+            "conv_replayed"
+        );
+        assert!(
+            detail["error"]
+                .as_str()
+                .unwrap()
+                .contains("agent_created_later")
+        );
+
+        tests::post_call::insert_agent(&app, owner, "agent_created_later").await;
+        let replay_path = format!("/api/admin/webhooks/{id}/replay");
+        let replays = (0..5).map(|_| app.post(&replay_path, json!({}), Some(&root)));
+        let statuses: Vec<u16> = futures::future::join_all(replays)
+            .await
+            .iter()
+            .map(|r| r.status().as_u16())
+            .collect();
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            1,
+            "{statuses:?}"
+        );
+        assert!(
+            statuses.iter().all(|s| *s == 200 || *s == 409),
+            "{statuses:?}"
+        );
+        app.wait_for_jobs(wait).await;
+        let detail: Value = app
+            .get(&format!("/api/admin/webhooks/{id}"), Some(&root))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(detail["status"], "processed");
+        let calls = app
+            .services
+            .db
+            .query_all_raw(sea_orm::Statement::from_string(
+                app.services.db.get_database_backend(),
+                "SELECT id FROM calls WHERE elevenlabs_conversation_id = 'conv_replayed'",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(calls.len(), 1);
+        expect_error(
+            app.post(
+                &format!("/api/admin/webhooks/{id}/replay"),
+                json!({}),
+                Some(&root),
+            )
+            .await,
+            409,
+            "already_processed",
+        )
+        .await;
+        expect_error(
+            app.post(
+                &format!("/api/admin/webhooks/{}/replay", Uuid::new_v4()),
+                json!({}),
+                Some(&root),
+            )
+            .await,
+            404,
+            "webhook_event_not_found",
+        )
+        .await;
+        let log: Value = app
+            .get("/api/admin/audit-log?action=webhook.replayed", Some(&root))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(log["total"], 1);
+    }
+);
