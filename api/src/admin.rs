@@ -169,6 +169,42 @@ impl From<&webhook_events::Model> for WebhookEvent {
     }
 }
 
+#[derive(Debug, Object)]
+pub struct QueueHealth {
+    /// The job kind (`conversation_event`, `stripe_event`, `send_email`, …).
+    pub kind: String,
+    pub queued: i64,
+    pub running: i64,
+    /// Jobs that gave up after their attempts (see `background_jobs.last_error`).
+    pub failed: i64,
+    pub oldest_pending_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Object)]
+pub struct InboxCount {
+    pub provider: String,
+    pub status: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct LastWebhook {
+    pub provider: String,
+    pub received_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Object)]
+pub struct SystemHealth {
+    /// `ok`, or why the database did not answer.
+    pub database: String,
+    /// `ok`, or why the queue (Redis) did not answer.
+    pub queue: String,
+    pub queues: Vec<QueueHealth>,
+    /// Stored webhooks by provider and status.
+    pub webhooks: Vec<InboxCount>,
+    pub last_webhooks: Vec<LastWebhook>,
+}
+
 /// Payloads shown whole up to this size (audio events are larger).
 const SHOWN_PAYLOAD_BYTES: usize = 256 * 1024;
 
@@ -446,5 +482,52 @@ impl AdminApi {
         let actor = auth.admin(&self.services, req).await?;
         let event = webhook_inbox::replay(&self.services, &actor, id.0).await?;
         Ok(Json((&event).into()))
+    }
+
+    /// System health
+    ///
+    /// Database and queue status, depth and oldest pending job per job kind, failed jobs,
+    /// webhook inbox counts by status, and each provider's last delivery.
+    #[oai(path = "/system/health", method = "get")]
+    async fn system_health(
+        &self,
+        auth: AdminAuth,
+        req: &Request,
+    ) -> Result<Json<SystemHealth>, AdminErrors> {
+        auth.admin(&self.services, req).await?;
+        let h = shared::system_health::check(&self.services).await?;
+        let state = |r: Result<(), String>| r.err().unwrap_or_else(|| "ok".into());
+        Ok(Json(SystemHealth {
+            database: state(h.database),
+            queue: state(h.queue),
+            queues: h
+                .queues
+                .into_iter()
+                .map(|q| QueueHealth {
+                    kind: q.kind,
+                    queued: q.queued,
+                    running: q.running,
+                    failed: q.failed,
+                    oldest_pending_at: q.oldest_pending_at,
+                })
+                .collect(),
+            webhooks: h
+                .inbox
+                .into_iter()
+                .map(|c| InboxCount {
+                    provider: c.provider,
+                    status: c.status,
+                    count: c.count,
+                })
+                .collect(),
+            last_webhooks: h
+                .last_webhooks
+                .into_iter()
+                .map(|(provider, received_at)| LastWebhook {
+                    provider,
+                    received_at,
+                })
+                .collect(),
+        }))
     }
 }

@@ -27,6 +27,7 @@ pub mod phone;
 pub mod services;
 pub mod storage;
 pub mod system_config;
+pub mod system_health;
 pub mod tabular;
 pub mod telemetry;
 pub mod transcripts;
