@@ -11,7 +11,7 @@ use poem_openapi::{
 };
 use shared::{
     AppError, AppResult, Services,
-    admin_users::{self as service, UserFilter},
+    admin_users::{self as service, AgentFilter, UserFilter},
     audit::{self, Actor, AuditFilter},
     entities::{audit_log, webhook_events},
     webhook_inbox,
@@ -19,6 +19,7 @@ use shared::{
 use uuid::Uuid;
 
 use crate::{
+    agents::Agent,
     api_errors,
     billing::{Purchase, default_page, default_per_page},
     credits::CreditTransaction,
@@ -203,6 +204,14 @@ pub struct SystemHealth {
     /// Stored webhooks by provider and status.
     pub webhooks: Vec<InboxCount>,
     pub last_webhooks: Vec<LastWebhook>,
+}
+
+/// An agent with its owner.
+#[derive(Debug, Object)]
+pub struct AdminAgent {
+    #[oai(flatten)]
+    pub agent: Agent,
+    pub owner_email: Option<String>,
 }
 
 /// Payloads shown whole up to this size (audio events are larger).
@@ -529,5 +538,62 @@ impl AdminApi {
                 })
                 .collect(),
         }))
+    }
+
+    /// Every tenant's agents
+    ///
+    /// Newest first, with the owner's email; by `owner_id`, `type`, `status`, `sync_state`.
+    #[oai(path = "/agents", method = "get")]
+    #[allow(clippy::too_many_arguments)]
+    async fn agents(
+        &self,
+        auth: AdminAuth,
+        req: &Request,
+        owner_id: Query<Option<Uuid>>,
+        #[oai(name = "type", validator(max_length = 16))] kind: Query<Option<String>>,
+        #[oai(validator(max_length = 16))] status: Query<Option<String>>,
+        #[oai(validator(max_length = 16))] sync_state: Query<Option<String>>,
+        #[oai(
+            default = "default_page",
+            validator(minimum(value = "1"), maximum(value = "100000"))
+        )]
+        page: Query<u64>,
+        #[oai(
+            default = "default_per_page",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        per_page: Query<u64>,
+    ) -> Result<Json<Page<AdminAgent>>, AdminErrors> {
+        auth.admin(&self.services, req).await?;
+        let filter = AgentFilter {
+            owner_id: owner_id.0,
+            kind: kind.0,
+            status: status.0,
+            sync_state: sync_state.0,
+        };
+        let (rows, total) = service::agents(&self.services.db, &filter, page.0, per_page.0).await?;
+        let rows: Vec<AdminAgent> = rows
+            .into_iter()
+            .map(|(agent, owner_email)| AdminAgent {
+                agent: agent.into(),
+                owner_email,
+            })
+            .collect();
+        Ok(Json(Page::of(rows, page.0, per_page.0, total)))
+    }
+
+    /// Deactivate an agent
+    ///
+    /// Sets it to `draft`, so no call starts with it, whoever owns it.
+    #[oai(path = "/agents/:id/deactivate", method = "post")]
+    async fn deactivate_agent(
+        &self,
+        auth: AdminAuth,
+        req: &Request,
+        id: Path<Uuid>,
+    ) -> Result<Json<Agent>, AdminErrors> {
+        let actor = auth.admin(&self.services, req).await?;
+        let agent = service::deactivate_agent(&self.services.db, &actor, id.0).await?;
+        Ok(Json(agent.into()))
     }
 }

@@ -338,3 +338,98 @@ pub async fn adjust_credits(
     txn.commit().await?;
     Ok(applied)
 }
+
+#[derive(Debug, Clone, Default)]
+pub struct AgentFilter {
+    pub owner_id: Option<Uuid>,
+    pub kind: Option<String>,
+    pub status: Option<String>,
+    pub sync_state: Option<String>,
+}
+
+/// Every tenant's agents with their owners' emails, newest first.
+pub async fn agents(
+    db: &DatabaseConnection,
+    f: &AgentFilter,
+    page: u64,
+    per_page: u64,
+) -> AppResult<(Vec<(agents::Model, Option<String>)>, u64)> {
+    let mut q = agents::Entity::find();
+    if let Some(owner) = f.owner_id {
+        q = q.filter(agents::Column::UserId.eq(owner));
+    }
+    if let Some(kind) = &f.kind {
+        q = q.filter(agents::Column::Kind.eq(kind.as_str()));
+    }
+    if let Some(status) = &f.status {
+        q = q.filter(agents::Column::Status.eq(status.as_str()));
+    }
+    if let Some(sync) = &f.sync_state {
+        q = q.filter(agents::Column::SyncState.eq(sync.as_str()));
+    }
+    let sorted = q
+        .order_by_desc(agents::Column::CreatedAt)
+        .order_by_desc(agents::Column::Id);
+    let (rows, total) = crate::db::page_of(
+        db,
+        sorted,
+        agents::Column::Id,
+        |a| a.id,
+        false,
+        page,
+        per_page,
+    )
+    .await?;
+    let owners: std::collections::HashMap<Uuid, String> = users::Entity::find()
+        .filter(users::Column::Id.is_in(rows.iter().map(|a| a.user_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect();
+    Ok((
+        rows.into_iter()
+            .map(|a| {
+                let email = owners.get(&a.user_id).cloned();
+                (a, email)
+            })
+            .collect(),
+        total,
+    ))
+}
+
+/// Takes an agent out of service (status `draft`: no calls start with it) whoever owns it.
+pub async fn deactivate_agent(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+) -> AppResult<agents::Model> {
+    let txn = crate::db::begin_write(db).await?;
+    let mut find = agents::Entity::find_by_id(id);
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        find = find.lock_exclusive();
+    }
+    let agent = find
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::not_found("agent"))?;
+    if agent.status == crate::agents::STATUS_DRAFT {
+        return Ok(agent);
+    }
+    let before = json!({"status": agent.status});
+    let mut active: agents::ActiveModel = agent.into();
+    active.status = Set(crate::agents::STATUS_DRAFT.into());
+    active.updated_at = Set(Utc::now());
+    let agent = active.update(&txn).await?;
+    audit::record_in(
+        &txn,
+        actor,
+        "agent.deactivated",
+        ("agent", id.to_string()),
+        before,
+        json!({"status": agent.status, "owner_id": agent.user_id}),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(agent)
+}
