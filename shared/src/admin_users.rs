@@ -187,6 +187,40 @@ async fn locked<C: ConnectionTrait>(txn: &C, id: Uuid) -> AppResult<users::Model
     q.one(txn).await?.ok_or_else(|| AppError::not_found("user"))
 }
 
+/// One audited change to a user, in one transaction with the row locked. `change` says what
+/// to write (`None`: nothing to do) and whether the change touches access, which is refused for
+/// oneself and for the last active admin.
+async fn change_user(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    action: &str,
+    change: impl FnOnce(&users::Model) -> Option<(bool, users::ActiveModel)>,
+) -> AppResult<users::Model> {
+    let txn = crate::db::begin_write(db).await?;
+    let user = locked(&txn, id).await?;
+    let Some((touches_access, mut active)) = change(&user) else {
+        return Ok(user);
+    };
+    if touches_access {
+        guard_access(&txn, actor, &user).await?;
+    }
+    let before = snapshot(&user);
+    active.updated_at = Set(Utc::now());
+    let user = active.update(&txn).await?;
+    audit::record_in(
+        &txn,
+        actor,
+        action,
+        ("user", id.to_string()),
+        before,
+        snapshot(&user),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
 pub async fn set_role(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -196,30 +230,14 @@ pub async fn set_role(
     if role != ROLE_ADMIN && role != ROLE_USER {
         return Err(AppError::validation("role", "must be `user` or `admin`"));
     }
-    let txn = crate::db::begin_write(db).await?;
-    let user = locked(&txn, id).await?;
-    if user.role == role {
-        return Ok(user);
-    }
-    if role == ROLE_USER {
-        guard_access(&txn, actor, &user).await?;
-    }
-    let before = snapshot(&user);
-    let mut active: users::ActiveModel = user.into();
-    active.role = Set(role.into());
-    active.updated_at = Set(Utc::now());
-    let user = active.update(&txn).await?;
-    audit::record_in(
-        &txn,
-        actor,
-        "user.role_changed",
-        ("user", id.to_string()),
-        before,
-        snapshot(&user),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(user)
+    change_user(db, actor, id, "user.role_changed", |user| {
+        (user.role != role).then(|| {
+            let mut active: users::ActiveModel = user.clone().into();
+            active.role = Set(role.into());
+            (role == ROLE_USER, active)
+        })
+    })
+    .await
 }
 
 /// Suspends an account: its sessions end at once (the session epoch moves) and every request
@@ -234,31 +252,16 @@ pub async fn suspend(
     if reason.is_empty() {
         return Err(AppError::validation("reason", "is required"));
     }
-    let txn = crate::db::begin_write(db).await?;
-    let user = locked(&txn, id).await?;
-    if user.status == STATUS_SUSPENDED {
-        return Ok(user);
-    }
-    guard_access(&txn, actor, &user).await?;
-    let before = snapshot(&user);
-    let epoch = user.session_epoch;
-    let mut active: users::ActiveModel = user.into();
-    active.status = Set(STATUS_SUSPENDED.into());
-    active.suspended_reason = Set(Some(reason.into()));
-    active.session_epoch = Set(epoch + 1);
-    active.updated_at = Set(Utc::now());
-    let user = active.update(&txn).await?;
-    audit::record_in(
-        &txn,
-        actor,
-        "user.suspended",
-        ("user", id.to_string()),
-        before,
-        snapshot(&user),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(user)
+    change_user(db, actor, id, "user.suspended", |user| {
+        (user.status != STATUS_SUSPENDED).then(|| {
+            let mut active: users::ActiveModel = user.clone().into();
+            active.status = Set(STATUS_SUSPENDED.into());
+            active.suspended_reason = Set(Some(reason.into()));
+            active.session_epoch = Set(user.session_epoch + 1);
+            (true, active)
+        })
+    })
+    .await
 }
 
 pub async fn reactivate(
@@ -266,28 +269,15 @@ pub async fn reactivate(
     actor: &Actor,
     id: Uuid,
 ) -> AppResult<users::Model> {
-    let txn = crate::db::begin_write(db).await?;
-    let user = locked(&txn, id).await?;
-    if user.status == STATUS_ACTIVE {
-        return Ok(user);
-    }
-    let before = snapshot(&user);
-    let mut active: users::ActiveModel = user.into();
-    active.status = Set(STATUS_ACTIVE.into());
-    active.suspended_reason = Set(None);
-    active.updated_at = Set(Utc::now());
-    let user = active.update(&txn).await?;
-    audit::record_in(
-        &txn,
-        actor,
-        "user.reactivated",
-        ("user", id.to_string()),
-        before,
-        snapshot(&user),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(user)
+    change_user(db, actor, id, "user.reactivated", |user| {
+        (user.status != STATUS_ACTIVE).then(|| {
+            let mut active: users::ActiveModel = user.clone().into();
+            active.status = Set(STATUS_ACTIVE.into());
+            active.suspended_reason = Set(None);
+            (false, active)
+        })
+    })
+    .await
 }
 
 /// Adds (or removes, when negative) credits with a reason. `key` is the client's idempotency
