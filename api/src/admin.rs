@@ -53,10 +53,7 @@ impl AdminAuth {
         }
         Ok(Actor {
             id: user.id,
-            ip: match req.remote_addr() {
-                poem::web::RemoteAddr(poem::Addr::SocketAddr(addr)) => Some(addr.ip().to_string()),
-                _ => None,
-            },
+            ip: crate::auth::client_ip(req).map(|ip| ip.to_string()),
             request_id: req
                 .extensions()
                 .get::<RequestIdValue>()

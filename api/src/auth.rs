@@ -171,7 +171,8 @@ pub struct AuthApi {
     pub limits: AuthRateLimits,
 }
 
-fn client_ip(req: &Request) -> Option<IpAddr> {
+/// The peer's address (the proxy's, behind one).
+pub(crate) fn client_ip(req: &Request) -> Option<IpAddr> {
     match req.remote_addr() {
         RemoteAddr(poem::Addr::SocketAddr(addr)) => Some(addr.ip()),
         _ => None,

@@ -178,13 +178,11 @@ async fn guard_access<C: ConnectionTrait>(
     Ok(())
 }
 
-/// The user row, locked for the change on PostgreSQL.
-async fn locked<C: ConnectionTrait>(txn: &C, id: Uuid) -> AppResult<users::Model> {
-    let mut q = users::Entity::find_by_id(id);
-    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        q = q.lock_exclusive();
-    }
-    q.one(txn).await?.ok_or_else(|| AppError::not_found("user"))
+/// The user row, locked for the change.
+async fn locked(txn: &sea_orm::DatabaseTransaction, id: Uuid) -> AppResult<users::Model> {
+    crate::db::one_for_update(txn, users::Entity::find_by_id(id))
+        .await?
+        .ok_or_else(|| AppError::not_found("user"))
 }
 
 /// One audited change to a user, in one transaction with the row locked. `change` says what
@@ -395,12 +393,7 @@ pub async fn deactivate_agent(
     id: Uuid,
 ) -> AppResult<agents::Model> {
     let txn = crate::db::begin_write(db).await?;
-    let mut find = agents::Entity::find_by_id(id);
-    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        find = find.lock_exclusive();
-    }
-    let agent = find
-        .one(&txn)
+    let agent = crate::db::one_for_update(&txn, agents::Entity::find_by_id(id))
         .await?
         .ok_or_else(|| AppError::not_found("agent"))?;
     if agent.status == crate::agents::STATUS_DRAFT {

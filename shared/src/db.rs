@@ -156,6 +156,22 @@ where
     Ok((rows, total))
 }
 
+/// The one row `select` finds, locked for the rest of the transaction on PostgreSQL (`FOR
+/// UPDATE`), so concurrent changes to it queue up and each sees the previous one. SQLite needs
+/// no lock: `begin_write` already holds the database's only write lock.
+pub async fn one_for_update<E: sea_orm::EntityTrait>(
+    txn: &sea_orm::DatabaseTransaction,
+    select: sea_orm::Select<E>,
+) -> Result<Option<E::Model>, sea_orm::DbErr> {
+    use sea_orm::QuerySelect;
+    let select = if txn.get_database_backend() == DbBackend::Postgres {
+        select.lock_exclusive()
+    } else {
+        select
+    };
+    select.one(txn).await
+}
+
 /// Starts a transaction that will write. On SQLite it begins `IMMEDIATE`, taking the write
 /// lock up front (waiting up to the busy timeout): a deferred transaction that reads first
 /// and writes later fails at once with "database is locked" if another writer committed in

@@ -4,8 +4,8 @@
 //! transaction, and applying an event is idempotent.
 
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -88,12 +88,7 @@ pub async fn replay(
 ) -> AppResult<webhook_events::Model> {
     let txn = crate::db::begin_write(&services.db).await?;
     // Locked, so concurrent replays of one event queue up and all but the first see it pending.
-    let mut find = webhook_events::Entity::find_by_id(id);
-    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        find = find.lock_exclusive();
-    }
-    let event = find
-        .one(&txn)
+    let event = crate::db::one_for_update(&txn, webhook_events::Entity::find_by_id(id))
         .await?
         .ok_or_else(|| AppError::not_found("webhook_event"))?;
     if event.status == STATUS_PROCESSED {
