@@ -270,8 +270,7 @@ impl DashboardApi {
         to: Query<Option<NaiveDate>>,
         #[oai(validator(max_length = 64))] tz: Query<Option<String>>,
     ) -> Result<Json<Overview>, DashboardErrors> {
-        let me = auth.user(&self.services).await?;
-        let me = shared::users::get_in(&self.services.db, me.id).await?;
+        let me = auth.account(&self.services).await?;
         let period = Self::period(&me, period.0, from.0, to.0, tz.0.as_deref())?;
         let (now, before) = service::overview(&self.services.db, me.id, &period).await?;
         let m = |f: &dyn Fn(&Counters) -> f64| metric(&now, &before, f);
@@ -321,8 +320,7 @@ impl DashboardApi {
         #[oai(validator(max_length = 64))] tz: Query<Option<String>>,
         granularity: Query<Option<GranularityParam>>,
     ) -> Result<Json<Analytics>, DashboardErrors> {
-        let me = auth.user(&self.services).await?;
-        let me = shared::users::get_in(&self.services.db, me.id).await?;
+        let me = auth.account(&self.services).await?;
         let period = Self::period(&me, period.0, from.0, to.0, tz.0.as_deref())?;
         let granularity = period.granularity(granularity.0.map(|g| match g {
             GranularityParam::Hour => Granularity::Hour,

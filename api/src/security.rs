@@ -8,6 +8,7 @@ use poem_openapi::{
 use shared::{
     AppResult, Services,
     auth::{Credential, CurrentUser},
+    entities::users,
 };
 
 /// An access token: ours (built-in accounts) or Stack Auth's.
@@ -30,13 +31,18 @@ pub enum Auth {
 impl Auth {
     /// The caller, verified; suspended accounts are refused with 403 `account_suspended`.
     pub async fn user(self, services: &Services) -> AppResult<CurrentUser> {
+        Ok(CurrentUser::from(&self.account(services).await?))
+    }
+
+    /// `user`, with the whole account row (time zone, balance, settings).
+    pub async fn account(self, services: &Services) -> AppResult<users::Model> {
         let credential = match self {
             Auth::Stack(StackToken(key)) => Credential::StackHeader(key.key),
             Auth::Bearer(BearerToken(bearer)) => Credential::Bearer(bearer.token),
         };
         services
             .auth
-            .authenticate(&services.db, &services.config, credential)
+            .authenticate_row(&services.db, &services.config, credential)
             .await
     }
 }

@@ -138,8 +138,7 @@ impl UserApi {
     /// The signed-in user with their settings and credit balance.
     #[oai(path = "/api/user/profile", method = "get")]
     async fn profile(&self, auth: Auth) -> Result<Json<User>, ReadErrors> {
-        let me = auth.user(&self.services).await?;
-        Ok(Json(users::get(&self.services.db, me.id).await?.into()))
+        Ok(Json(auth.account(&self.services).await?.into()))
     }
 
     /// Update own profile

@@ -105,6 +105,18 @@ impl Authenticator {
         config: &Config,
         credential: Credential,
     ) -> AppResult<CurrentUser> {
+        Ok(CurrentUser::from(
+            &self.authenticate_row(db, config, credential).await?,
+        ))
+    }
+
+    /// `authenticate`, keeping the whole account row (for handlers that need its settings).
+    pub async fn authenticate_row(
+        &self,
+        db: &sea_orm::DatabaseConnection,
+        config: &Config,
+        credential: Credential,
+    ) -> AppResult<users::Model> {
         let user = match (&self.stack, credential) {
             (Some(stack), Credential::Bearer(token) | Credential::StackHeader(token)) => {
                 let claims = stack.verify(&token).await?;
@@ -156,12 +168,11 @@ impl Authenticator {
                 "this account is suspended",
             ));
         }
-        let user = if crate::users::listed_as_admin(config, &user) {
-            crate::users::make_admin(db, user).await?
+        if crate::users::listed_as_admin(config, &user) {
+            crate::users::make_admin(db, user).await
         } else {
-            user
-        };
-        Ok(CurrentUser::from(&user))
+            Ok(user)
+        }
     }
 }
 
