@@ -19,7 +19,7 @@ use shared::{
 use uuid::Uuid;
 
 use crate::{
-    agents::Agent,
+    agents::{Agent, AgentRequest, Updated},
     api_errors,
     billing::{Purchase, default_page, default_per_page},
     credits::CreditTransaction,
@@ -229,6 +229,17 @@ api_errors!(AdminErrors {
     404 => NotFound: "No such user (`user_not_found`) or event (`webhook_event_not_found`).",
     409 => Conflict: "Acting on oneself (`cannot_change_self`), the last admin (`last_admin`), an idempotency key reused for another amount, or an event that was applied (`already_processed`) or is still pending (`still_pending`).",
     422 => Invalid: "Invalid value; `details.field` names it.",
+});
+
+api_errors!(AdminAgentErrors {
+    400 => BadRequest: "Malformed path or body.",
+    401 => Unauthorized: "Missing or invalid access token.",
+    403 => Forbidden: "Not an admin (`admin_required`), or the account is suspended.",
+    404 => NotFound: "No such agent (`agent_not_found`), or it is not on ElevenLabs yet.",
+    422 => Invalid: "Invalid value; `details.field` names it.",
+    429 => RateLimited: "ElevenLabs is rate limiting; retry after `Retry-After`.",
+    502 => Provider: "ElevenLabs refused or failed (`provider_error`).",
+    503 => NotConfigured: "ElevenLabs is not configured (`provider_not_configured`).",
 });
 
 pub struct AdminApi {
@@ -577,6 +588,41 @@ impl AdminApi {
             })
             .collect();
         Ok(Json(Page::of(rows, page.0, per_page.0, total)))
+    }
+
+    /// Any agent's live ElevenLabs configuration
+    ///
+    /// Read through the owner's own agent service.
+    #[oai(path = "/agents/:id/config", method = "get")]
+    async fn agent_config(
+        &self,
+        auth: AdminAuth,
+        req: &Request,
+        id: Path<Uuid>,
+    ) -> Result<Json<serde_json::Value>, AdminAgentErrors> {
+        auth.admin(&self.services, req).await?;
+        Ok(Json(service::agent_config(&self.services, id.0).await?))
+    }
+
+    /// Change any agent
+    ///
+    /// The same change, with the same checks, as the owner's `PATCH /api/agents/{id}`
+    /// (ElevenLabs first, then our copy; 202 when ElevenLabs is down and a job will apply it);
+    /// recorded in the audit log.
+    #[oai(path = "/agents/:id", method = "patch")]
+    async fn update_agent(
+        &self,
+        auth: AdminAuth,
+        req: &Request,
+        id: Path<Uuid>,
+        body: Json<AgentRequest>,
+    ) -> Result<Updated, AdminAgentErrors> {
+        let actor = auth.admin(&self.services, req).await?;
+        Ok(
+            service::update_agent(&self.services, &actor, id.0, body.0.into())
+                .await?
+                .into(),
+        )
     }
 
     /// Deactivate an agent

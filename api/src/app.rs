@@ -14,6 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     admin::AdminApi,
+    admin_analytics::AdminAnalyticsApi,
+    admin_settings::AdminSettingsApi,
     agents::AgentApi,
     auth::AuthApi,
     billing::BillingApi,
@@ -41,7 +43,8 @@ pub type Apis = (
     AgentApi,
     CallApi,
     LeadApi,
-    AdminApi,
+    // poem-openapi implements tuples of up to 16 APIs; the admin area's are one of them.
+    (AdminApi, AdminSettingsApi, AdminAnalyticsApi),
     DashboardApi,
     ImportApi,
     ContactApi,
@@ -75,9 +78,17 @@ pub fn openapi_service(services: &Services, hub: LiveHub) -> OpenApiService<Apis
             LeadApi {
                 services: services.clone(),
             },
-            AdminApi {
-                services: services.clone(),
-            },
+            (
+                AdminApi {
+                    services: services.clone(),
+                },
+                AdminSettingsApi {
+                    services: services.clone(),
+                },
+                AdminAnalyticsApi {
+                    services: services.clone(),
+                },
+            ),
             DashboardApi {
                 services: services.clone(),
             },
@@ -150,9 +161,10 @@ pub fn build_app(services: &Services, hub: LiveHub) -> impl Endpoint + 'static {
                 // The file plus the multipart framing around it.
                 (
                     "/api/contacts/imports",
-                    RouteLimit::Bytes(config.import_max_bytes + 64 * 1024),
+                    RouteLimit::Setting(|config| config.import_max_bytes + 64 * 1024),
                 ),
             ],
+            services: services.clone(),
         })
         .with(cors)
         .catch_all_error(|err| async move { from_poem_error(err) })

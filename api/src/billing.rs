@@ -57,6 +57,19 @@ impl From<purchases::Model> for Purchase {
     }
 }
 
+/// What credits cost now (admins may change it at any time).
+#[derive(Debug, Object)]
+pub struct Pricing {
+    /// Price of one credit in the currency's minor unit (cents).
+    pub credit_price_cents: i64,
+    /// ISO 4217, lower case.
+    pub currency: String,
+    pub min_credits: i64,
+    pub max_credits: i64,
+    /// Whether purchases can be made (Stripe is configured).
+    pub available: bool,
+}
+
 #[derive(Debug, ApiResponse)]
 pub enum PurchaseCreated {
     /// The purchase is pending; send the buyer to `checkout_url`.
@@ -109,6 +122,20 @@ pub struct BillingApi {
 
 #[OpenApi(prefix_path = "/api/billing", tag = "Tag::Billing")]
 impl BillingApi {
+    /// Credit price and purchase limits
+    #[oai(path = "/pricing", method = "get")]
+    async fn pricing(&self, auth: Auth) -> Result<Json<Pricing>, ListErrors> {
+        auth.user(&self.services).await?;
+        let config = self.services.settings().await;
+        Ok(Json(Pricing {
+            credit_price_cents: config.credit_price_cents,
+            currency: config.credit_currency.clone(),
+            min_credits: config.purchase_min_credits,
+            max_credits: config.purchase_max_credits,
+            available: config.stripe_secret_key.is_some(),
+        }))
+    }
+
     /// Buy credits
     ///
     /// Creates a pending purchase and a Stripe Checkout Session. Credits are added only when

@@ -1,6 +1,7 @@
 //! The `api` command line: `api` (or `api serve`) serves HTTP; `api migrate` applies the
 //! schema; `api openapi` prints the OpenAPI document; `api create-admin` promotes an account;
-//! `api rebuild-counters` recomputes the dashboard counters.
+//! `api rebuild-counters` recomputes the dashboard counters; `api reencrypt-settings` finishes
+//! an encryption key rotation.
 
 use clap::{Parser, Subcommand};
 use shared::{Services, telemetry};
@@ -24,6 +25,9 @@ enum Command {
     /// Recompute the dashboard counters from the calls (after restoring calls from a backup;
     /// safe while the service runs).
     RebuildCounters,
+    /// Seal every stored secret again under CONFIG_ENCRYPTION_KEY (the last step of a key
+    /// rotation: the old key must still be listed in CONFIG_ENCRYPTION_PREVIOUS_KEYS).
+    ReencryptSettings,
     /// Make an existing account an admin (the only way besides ADMIN_EMAILS).
     CreateAdmin {
         /// Email of the account to promote.
@@ -72,6 +76,12 @@ pub async fn main() -> anyhow::Result<()> {
             let db = shared::db::connect(&config).await?;
             let calls = shared::dashboard::rollups::rebuild(&db).await?;
             println!("dashboard counters rebuilt from {calls} finished calls");
+            Ok(())
+        }
+        Command::ReencryptSettings => {
+            let db = shared::db::connect(&config).await?;
+            let count = shared::system_config::reencrypt(&db, &config).await?;
+            println!("{count} stored secrets sealed under the current CONFIG_ENCRYPTION_KEY");
             Ok(())
         }
         Command::Openapi => {

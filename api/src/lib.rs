@@ -2,6 +2,8 @@
 //! thin: parse, authorize, call one `shared` service, map the result.
 
 pub mod admin;
+pub mod admin_analytics;
+pub mod admin_settings;
 pub mod agents;
 pub mod app;
 pub mod auth;

@@ -6,6 +6,7 @@ use poem::{
     Body, Endpoint, IntoResponse, Middleware, Request, Response, Result,
     http::{HeaderValue, StatusCode},
 };
+use shared::{Config, Services};
 use tracing::Instrument;
 
 use crate::error::{ErrorBody, error_response};
@@ -83,11 +84,14 @@ impl<E: Endpoint> Endpoint for RequestIdEndpoint<E> {
 pub struct BodyLimit {
     pub limit: usize,
     pub routes: Vec<(&'static str, RouteLimit)>,
+    /// Where `RouteLimit::Setting` limits are read, so an admin's change applies at once.
+    pub services: Services,
 }
 
 #[derive(Debug, Clone, Copy)]
 pub enum RouteLimit {
-    Bytes(usize),
+    /// A limit taken from the settings in force.
+    Setting(fn(&Config) -> usize),
     /// The handler streams the body and enforces its own limit.
     Streamed,
 }
@@ -100,6 +104,7 @@ impl<E: Endpoint> Middleware<E> for BodyLimit {
             inner: ep,
             limit: self.limit,
             routes: self.routes.clone(),
+            services: self.services.clone(),
         }
     }
 }
@@ -108,6 +113,7 @@ pub struct BodyLimitEndpoint<E> {
     inner: E,
     limit: usize,
     routes: Vec<(&'static str, RouteLimit)>,
+    services: Services,
 }
 
 impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
@@ -123,7 +129,7 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             Some(RouteLimit::Streamed) => {
                 return self.inner.call(req).await.map(IntoResponse::into_response);
             }
-            Some(RouteLimit::Bytes(limit)) => limit,
+            Some(RouteLimit::Setting(limit_of)) => limit_of(&*self.services.settings().await),
             None => self.limit,
         };
         let too_large = || {

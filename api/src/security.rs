@@ -42,7 +42,7 @@ impl Auth {
         };
         services
             .auth
-            .authenticate_row(&services.db, &services.config, credential)
+            .authenticate_row(&services.db, &*services.settings().await, credential)
             .await
     }
 }

@@ -83,7 +83,11 @@ impl WebhookApi {
         body: RawJson,
     ) -> Result<ReceivedResponse, StripeWebhookErrors> {
         let body = body.bytes().await?;
-        let envelope = stripe_events::verify(&self.services.config, &body, signature.0.as_deref())?;
+        let envelope = stripe_events::verify(
+            &*self.services.settings().await,
+            &body,
+            signature.0.as_deref(),
+        )?;
         let new = webhooks::receive(
             &self.services,
             JobKind::StripeEvent,

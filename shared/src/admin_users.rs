@@ -14,7 +14,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
+    Services,
+    agents::{AgentInput, Applied},
     audit::{self, Actor},
+    auth::CurrentUser,
     contacts::{like_pattern, lower_like},
     credits::{self, Entry, TxKind},
     entities::{agents, calls, credit_transactions, purchases, users},
@@ -415,4 +418,54 @@ pub async fn deactivate_agent(
     .await?;
     txn.commit().await?;
     Ok(agent)
+}
+
+/// The owner of agent `id`, as the owner's own requests would name them: admins act on an
+/// agent through the same service (and the same checks) its owner uses.
+async fn owner_of(db: &DatabaseConnection, id: Uuid) -> AppResult<CurrentUser> {
+    let agent = agents::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("agent"))?;
+    let owner = crate::users::get(db, agent.user_id).await?;
+    Ok(CurrentUser::from(&owner))
+}
+
+/// Any tenant's agent as ElevenLabs holds it.
+pub async fn agent_config(services: &Services, id: Uuid) -> AppResult<serde_json::Value> {
+    let owner = owner_of(&services.db, id).await?;
+    crate::agents::live_config(services, &owner, id).await
+}
+
+/// Changes any tenant's agent as its owner would (ElevenLabs first, then our copy), and
+/// records who changed which fields.
+pub async fn update_agent(
+    services: &Services,
+    actor: &Actor,
+    id: Uuid,
+    input: AgentInput,
+) -> AppResult<Applied<agents::Model>> {
+    let owner = owner_of(&services.db, id).await?;
+    let before = crate::agents::get(services, &owner, id).await?;
+    let changed = input.field_names();
+    let applied = crate::agents::update(services, &owner, id, input).await?;
+    let (Applied::Now(after) | Applied::Deferred(after)) = &applied;
+    let row = |a: &agents::Model| {
+        json!({"name": a.name, "status": a.status, "description": a.description,
+               "phone_number_id": a.phone_number_id})
+    };
+    let mut after_json = row(after);
+    after_json["owner_id"] = json!(owner.id);
+    after_json["fields"] = json!(changed);
+    after_json["sync_state"] = json!(after.sync_state);
+    audit::record_in(
+        &services.db,
+        actor,
+        "agent.updated",
+        ("agent", id.to_string()),
+        row(&before),
+        after_json,
+    )
+    .await?;
+    Ok(applied)
 }

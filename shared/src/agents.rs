@@ -94,6 +94,30 @@ pub struct AgentInput {
     pub phone_number_id: Option<String>,
 }
 
+impl AgentInput {
+    /// The fields this input sets (what an audit record names).
+    pub fn field_names(&self) -> Vec<&'static str> {
+        [
+            ("name", self.name.is_some()),
+            ("type", self.kind.is_some()),
+            ("status", self.status.is_some()),
+            ("description", self.description.is_some()),
+            ("language", self.language.is_some()),
+            ("voice_id", self.voice_id.is_some()),
+            ("llm", self.llm.is_some()),
+            ("system_prompt", self.system_prompt.is_some()),
+            ("first_message", self.first_message.is_some()),
+            ("lead_questions", self.lead_questions.is_some()),
+            ("conversation_config", self.conversation_config.is_some()),
+            ("platform_settings", self.platform_settings.is_some()),
+            ("phone_number_id", self.phone_number_id.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
+}
+
 fn check_len(field: &str, value: &Option<String>, min: usize, max: usize) -> AppResult<()> {
     if let Some(v) = value {
         let n = v.trim().chars().count();

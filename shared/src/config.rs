@@ -21,6 +21,7 @@ const SECRET_VARS: &[&str] = &[
     "ELEVENLABS_API_KEY",
     "ELEVENLABS_WEBHOOK_SECRETS",
     "CONFIG_ENCRYPTION_KEY",
+    "CONFIG_ENCRYPTION_PREVIOUS_KEYS",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -140,6 +141,13 @@ pub struct Config {
     /// Base64 of 32 random bytes: the AES-256-GCM key that encrypts secrets admins store in
     /// `system_config` (e.g. `openssl rand -base64 32`). Without it, such secrets cannot be set.
     pub config_encryption_key: Option<String>,
+    /// Keys used before a rotation of `CONFIG_ENCRYPTION_KEY`: values they sealed still open
+    /// until `api reencrypt-settings` seals them under the current key.
+    #[serde(deserialize_with = "comma_list")]
+    pub config_encryption_previous_keys: Vec<String>,
+    /// How often each process re-reads the settings admins change at run time: a change
+    /// reaches every gateway and worker replica within this time.
+    pub settings_refresh_ms: u64,
     /// A balance dropping to this many credits or fewer triggers one low-balance email.
     pub low_balance_threshold: i64,
     /// Where files (call recordings, large webhook bodies) are kept; default `<data_dir>/files`.
@@ -255,6 +263,8 @@ impl Default for Config {
             elevenlabs_webhook_secrets: Vec::new(),
             call_reconcile_after_secs: 1800,
             config_encryption_key: None,
+            config_encryption_previous_keys: Vec::new(),
+            settings_refresh_ms: 2_000,
             low_balance_threshold: 5,
             storage_dir: None,
             recording_max_bytes: 50 * 1024 * 1024,
@@ -468,15 +478,23 @@ impl Config {
         {
             return bad("ELEVENLABS_API_BASE", "must start with http:// or https://");
         }
-        if let Some(key) = &self.config_encryption_key {
+        let keys = self
+            .config_encryption_key
+            .iter()
+            .map(|k| ("CONFIG_ENCRYPTION_KEY", k));
+        let previous = self
+            .config_encryption_previous_keys
+            .iter()
+            .map(|k| ("CONFIG_ENCRYPTION_PREVIOUS_KEYS", k));
+        for (var, key) in keys.chain(previous) {
             use base64::Engine;
             let decoded = base64::engine::general_purpose::STANDARD.decode(key.trim());
             if decoded.map(|k| k.len()) != Ok(32) {
-                return bad(
-                    "CONFIG_ENCRYPTION_KEY",
-                    "must be the base64 of exactly 32 bytes",
-                );
+                return bad(var, "must be the base64 of exactly 32 bytes");
             }
+        }
+        if self.settings_refresh_ms == 0 {
+            return bad("SETTINGS_REFRESH_MS", "must be at least 1");
         }
         if self.auth_mode == AuthMode::StackAuth && self.stack_project_id.is_none() {
             return bad("STACK_PROJECT_ID", "is required when AUTH_MODE=stack_auth");

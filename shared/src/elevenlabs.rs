@@ -48,20 +48,11 @@ enum Attempt {
 }
 
 impl ElevenLabs {
-    /// The client with the API key in force: an admin-set key in `system_config` overrides the
-    /// environment's, and takes effect at once.
+    /// The client with the settings in force (an admin-set API key overrides the
+    /// environment's without a restart).
     pub async fn for_services(services: &crate::Services) -> AppResult<Self> {
-        let mut client = Self::from_config(&services.config);
+        let mut client = Self::from_config(&*services.settings().await);
         client.cache = services.listing_cache.clone();
-        if let Some(key) = crate::system_config::secret(
-            &services.db,
-            &services.config,
-            crate::system_config::ELEVENLABS_API_KEY,
-        )
-        .await?
-        {
-            client.api_key = Some(key);
-        }
         Ok(client)
     }
 

@@ -1,7 +1,7 @@
 //! Outgoing email: queue a message (an `email_outbox` row plus its `send_email` job, in one
 //! transaction) and deliver it with lettre — over SMTP, or into files in the embedded mode.
 
-use std::{path::PathBuf, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use chrono::Utc;
 use lettre::{
@@ -84,6 +84,31 @@ pub enum Mailer {
     },
     /// The embedded default: `<dir>/<outbox id>.eml`, readable without a mail server.
     File { dir: PathBuf, from: Mailbox },
+}
+
+/// The mailer for the settings in force, rebuilt when an admin changes them (its SMTP pool
+/// belongs to the old settings and is dropped with them).
+#[derive(Default)]
+pub struct Mailers {
+    current: std::sync::Mutex<Option<(Arc<Config>, Arc<Mailer>)>>,
+}
+
+impl Mailers {
+    pub async fn get(&self, services: &crate::Services) -> AppResult<Arc<Mailer>> {
+        let config = services.settings().await;
+        let mut current = self
+            .current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((built_for, mailer)) = current.as_ref()
+            && Arc::ptr_eq(built_for, &config)
+        {
+            return Ok(mailer.clone());
+        }
+        let mailer = Arc::new(Mailer::from_config(&config)?);
+        *current = Some((config, mailer.clone()));
+        Ok(mailer)
+    }
 }
 
 impl Mailer {

@@ -10,6 +10,7 @@ use crate::{
     db,
     error::AppResult,
     jobs::JobQueue,
+    settings::Settings,
     storage::{BlobStore, FileStore},
 };
 
@@ -23,6 +24,8 @@ pub struct Services {
     pub listing_cache: crate::elevenlabs::ListingCache,
     /// Recordings and large webhook bodies.
     pub blobs: Arc<dyn BlobStore>,
+    /// The configuration with the values admins changed at run time.
+    pub settings: Arc<Settings>,
 }
 
 impl std::fmt::Debug for Services {
@@ -43,14 +46,22 @@ impl Services {
         let queue = JobQueue::connect(&config, &db).await?;
         let auth = Arc::new(Authenticator::new(&config)?);
         let blobs = Arc::new(FileStore::new(config.storage_dir()));
+        let config = Arc::new(config);
         Ok(Self {
-            config: Arc::new(config),
+            settings: Arc::new(Settings::new(config.clone())),
+            config,
             db,
             queue,
             auth,
             listing_cache: Default::default(),
             blobs,
         })
+    }
+
+    /// The configuration in force, with admins' run-time changes: what every use of a
+    /// changeable setting (keys, prices, limits, mail) reads. `config` is the start-up one.
+    pub async fn settings(&self) -> Arc<Config> {
+        self.settings.current(&self.db).await
     }
 
     /// Database and queue reachability, each as `Err(reason)` when down.

@@ -1,9 +1,7 @@
-//! Platform settings admins change at run time (`system_config`). Secrets are stored encrypted
-//! with AES-256-GCM under `CONFIG_ENCRYPTION_KEY` (a fresh nonce per value) and only ever shown
-//! masked. A stored value overrides the environment's without a restart.
-//!
-//! Rotating the encryption key: read every secret with the old key, set `CONFIG_ENCRYPTION_KEY`
-//! to the new one, and store the values again.
+//! The `system_config` table: admin-set values, stored as JSON text. Secrets are sealed with
+//! AES-256-GCM under `CONFIG_ENCRYPTION_KEY` (a fresh nonce per value) and only ever shown
+//! masked; `CONFIG_ENCRYPTION_PREVIOUS_KEYS` still opens values sealed before a key rotation
+//! until `api reencrypt-settings` has sealed them again under the current key.
 
 use aes_gcm::{
     Aes256Gcm, Nonce,
@@ -11,7 +9,11 @@ use aes_gcm::{
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, sea_query::OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder,
+    sea_query::OnConflict,
+};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
@@ -23,13 +25,9 @@ use crate::{
 /// The admin-settable ElevenLabs API key.
 pub const ELEVENLABS_API_KEY: &str = "elevenlabs_api_key";
 
-fn cipher(config: &Config) -> AppResult<Aes256Gcm> {
-    let key = config.config_encryption_key.as_deref().ok_or_else(|| {
-        AppError::unavailable(
-            "encryption_not_configured",
-            "CONFIG_ENCRYPTION_KEY is not set; secrets cannot be stored",
-        )
-    })?;
+const NONCE_LEN: usize = 12;
+
+fn cipher_for(key: &str) -> AppResult<Aes256Gcm> {
     let bytes = STANDARD
         .decode(key.trim())
         .map_err(|_| AppError::internal("CONFIG_ENCRYPTION_KEY is not base64"))?;
@@ -37,25 +35,84 @@ fn cipher(config: &Config) -> AppResult<Aes256Gcm> {
         .map_err(|_| AppError::internal("CONFIG_ENCRYPTION_KEY is not 32 bytes"))
 }
 
-/// Stores `value` encrypted under `key`.
-pub async fn set_secret<C: ConnectionTrait>(
-    db: &C,
-    config: &Config,
-    key: &str,
-    value: &str,
-    actor: Option<Uuid>,
-) -> AppResult<()> {
-    let cipher = cipher(config)?;
+fn current_cipher(config: &Config) -> AppResult<Aes256Gcm> {
+    let key = config.config_encryption_key.as_deref().ok_or_else(|| {
+        AppError::unavailable(
+            "encryption_not_configured",
+            "CONFIG_ENCRYPTION_KEY is not set; secrets cannot be stored",
+        )
+    })?;
+    cipher_for(key)
+}
+
+/// `base64(nonce ‖ ciphertext)` of `plain` under the current key.
+fn seal(config: &Config, plain: &str) -> AppResult<String> {
     let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-    let sealed = cipher
-        .encrypt(&nonce, value.as_bytes())
+    let sealed = current_cipher(config)?
+        .encrypt(&nonce, plain.as_bytes())
         .map_err(|_| AppError::internal("encryption failed"))?;
     let mut stored = nonce.to_vec();
     stored.extend_from_slice(&sealed);
+    Ok(STANDARD.encode(stored))
+}
+
+/// Opens a sealed value with the current key or, after a rotation, a previous one.
+fn open(config: &Config, key: &str, stored: &str) -> AppResult<String> {
+    let corrupt = || AppError::internal(format!("system_config {key} is corrupt"));
+    let bytes = STANDARD.decode(stored).map_err(|_| corrupt())?;
+    if bytes.len() < NONCE_LEN {
+        return Err(corrupt());
+    }
+    let (nonce, sealed) = bytes.split_at(NONCE_LEN);
+    let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| corrupt())?;
+    let keys = config
+        .config_encryption_key
+        .iter()
+        .chain(&config.config_encryption_previous_keys);
+    for candidate in keys {
+        if let Ok(plain) = cipher_for(candidate)?.decrypt(&Nonce::from(nonce), sealed) {
+            return String::from_utf8(plain).map_err(|_| corrupt());
+        }
+    }
+    Err(AppError::internal(format!(
+        "system_config {key} cannot be decrypted with CONFIG_ENCRYPTION_KEY or \
+         CONFIG_ENCRYPTION_PREVIOUS_KEYS"
+    )))
+}
+
+/// A stored value as JSON; text that is not JSON (older rows) is a JSON string.
+pub fn decode(config: &Config, row: &system_config::Model) -> AppResult<Value> {
+    let text = if row.is_secret {
+        open(config, &row.key, &row.value)?
+    } else {
+        row.value.clone()
+    };
+    Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+/// Every stored row, by key.
+pub async fn rows<C: ConnectionTrait>(db: &C) -> AppResult<Vec<system_config::Model>> {
+    Ok(system_config::Entity::find()
+        .order_by_asc(system_config::Column::Key)
+        .all(db)
+        .await?)
+}
+
+/// Stores `value` under `key`, sealed when `secret`.
+pub async fn put<C: ConnectionTrait>(
+    db: &C,
+    config: &Config,
+    key: &str,
+    value: &Value,
+    secret: bool,
+    actor: Option<Uuid>,
+) -> AppResult<()> {
+    let text = value.to_string();
+    let stored = if secret { seal(config, &text)? } else { text };
     let row = system_config::ActiveModel {
         key: Set(key.into()),
-        value: Set(STANDARD.encode(stored)),
-        is_secret: Set(true),
+        value: Set(stored),
+        is_secret: Set(secret),
         updated_by: Set(actor),
         updated_at: Set(Utc::now()),
     };
@@ -75,40 +132,40 @@ pub async fn set_secret<C: ConnectionTrait>(
     Ok(())
 }
 
-/// The decrypted secret stored under `key`, if any.
-pub async fn secret<C: ConnectionTrait>(
+/// Removes the stored value of `key`: the start-up configuration applies again.
+pub async fn remove<C: ConnectionTrait>(db: &C, key: &str) -> AppResult<()> {
+    system_config::Entity::delete_by_id(key.to_string())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Stores a text secret (the ElevenLabs key, …) encrypted under `key`.
+pub async fn set_secret<C: ConnectionTrait>(
     db: &C,
     config: &Config,
     key: &str,
-) -> AppResult<Option<String>> {
-    let Some(row) = system_config::Entity::find_by_id(key.to_string())
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let bytes = STANDARD
-        .decode(&row.value)
-        .map_err(|_| AppError::internal(format!("system_config {key} is corrupt")))?;
-    if bytes.len() < 12 {
-        return Err(AppError::internal(format!(
-            "system_config {key} is corrupt"
-        )));
+    value: &str,
+    actor: Option<Uuid>,
+) -> AppResult<()> {
+    put(db, config, key, &Value::String(value.into()), true, actor).await
+}
+
+/// Seals every secret again under the current key (the last step of a key rotation); returns
+/// how many were rewritten. One transaction: a failure leaves every value as it was.
+pub async fn reencrypt(db: &DatabaseConnection, config: &Config) -> AppResult<usize> {
+    let txn = crate::db::begin_write(db).await?;
+    let mut count = 0;
+    for row in rows(&txn).await? {
+        if !row.is_secret {
+            continue;
+        }
+        let value = decode(config, &row)?;
+        put(&txn, config, &row.key, &value, true, row.updated_by).await?;
+        count += 1;
     }
-    let (nonce, sealed) = bytes.split_at(12);
-    let nonce: [u8; 12] = nonce
-        .try_into()
-        .map_err(|_| AppError::internal("bad nonce"))?;
-    let plain = cipher(config)?
-        .decrypt(&Nonce::from(nonce), sealed)
-        .map_err(|_| {
-            AppError::internal(format!(
-                "system_config {key} cannot be decrypted with CONFIG_ENCRYPTION_KEY"
-            ))
-        })?;
-    String::from_utf8(plain)
-        .map(Some)
-        .map_err(|_| AppError::internal(format!("system_config {key} is not text")))
+    txn.commit().await?;
+    Ok(count)
 }
 
 /// How a secret is shown: its first characters and last four, the rest hidden.
@@ -122,13 +179,52 @@ pub fn mask(secret: &str) -> String {
     format!("{head}…{tail}")
 }
 
+/// `value` with every string in it masked.
+pub fn mask_value(value: &Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(mask(s)),
+        Value::Array(items) => Value::Array(items.iter().map(mask_value).collect()),
+        Value::Null => Value::Null,
+        _ => Value::String("…".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::mask;
+    use super::*;
 
     #[test]
     fn secrets_are_masked() {
         assert_eq!(mask("sk_live_abcdefa1b2"), "sk_…a1b2");
         assert_eq!(mask("short"), "…");
+        assert_eq!(
+            mask_value(&serde_json::json!(["wsec_0123456789", "tiny"])),
+            serde_json::json!(["wse…6789", "…"])
+        );
+    }
+
+    #[test]
+    fn values_sealed_under_a_previous_key_still_open() {
+        let old = STANDARD.encode([7u8; 32]);
+        let new = STANDARD.encode([9u8; 32]);
+        let before = Config {
+            config_encryption_key: Some(old.clone()),
+            ..Config::default()
+        };
+        let sealed = seal(&before, "\"sk_test_123456789\"").unwrap();
+        let rotated = Config {
+            config_encryption_key: Some(new.clone()),
+            config_encryption_previous_keys: vec![old],
+            ..Config::default()
+        };
+        assert_eq!(
+            open(&rotated, "k", &sealed).unwrap(),
+            "\"sk_test_123456789\""
+        );
+        let forgotten = Config {
+            config_encryption_key: Some(new),
+            ..Config::default()
+        };
+        assert!(open(&forgotten, "k", &sealed).is_err());
     }
 }

@@ -42,7 +42,8 @@ on_both_backends!(
                 let method: reqwest::Method = method.to_uppercase().parse().unwrap();
                 // A body every admin endpoint accepts, so only the guard can refuse it.
                 let body = (method != reqwest::Method::GET).then(|| {
-                json!({"role": "user", "reason": "probe", "amount": 1, "idempotency_key": "probe"})
+                json!({"role": "user", "reason": "probe", "amount": 1, "idempotency_key": "probe",
+                    "values": {"free_credits": 1}})
             });
                 expect_error(
                     app.send(method.clone(), &concrete, body.clone(), Some(&member))

@@ -587,6 +587,8 @@ async fn an_admin_set_key_overrides_the_environment() {
     )
     .await
     .unwrap();
+    // Written behind the service's back: tell this process to re-read its settings.
+    app.services.settings.invalidate();
     let stored = shared::entities::system_config::Entity::find_by_id(
         shared::system_config::ELEVENLABS_API_KEY.to_string(),
     )
@@ -645,3 +647,154 @@ async fn a_silent_elevenlabs_times_out_cleanly() {
             .contains("in time")
     );
 }
+
+on_both_backends!(
+    admins_manage_every_tenants_agents_through_the_owners_service,
+    |backend: Backend| async move {
+        let fake = FakeElevenLabs::start().await;
+        let app = agents_app(backend, &fake).await;
+        let owner = token(&app, "owner@example.com").await;
+        let other = token(&app, "other@example.com").await;
+        let (root, _) = tests::users::signed_in(&app, "root@example.com").await;
+        shared::users::promote_admin(&app.services.db, "root@example.com")
+            .await
+            .unwrap();
+        let created: Value = app
+            .post("/api/agents", sales_agent(), Some(&owner))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let id = created["id"].as_str().unwrap().to_string();
+        let el_id = created["elevenlabs_agent_id"].as_str().unwrap().to_string();
+        let mut chat = sales_agent();
+        chat["type"] = json!("chat");
+        chat["name"] = json!("Web chat");
+        assert_eq!(
+            app.post("/api/agents", chat, Some(&other)).await.status(),
+            201
+        );
+
+        // Every tenant's agents, with owners, filterable.
+        let all: Value = app
+            .get("/api/admin/agents", Some(&root))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(all["total"], 2);
+        let calls: Value = app
+            .get("/api/admin/agents?type=call", Some(&root))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(calls["total"], 1);
+        assert_eq!(calls["items"][0]["owner_email"], "owner@example.com");
+        let owner_id = calls["items"][0]["user_id"].as_str().unwrap();
+        let mine: Value = app
+            .get(
+                &format!("/api/admin/agents?owner_id={owner_id}"),
+                Some(&root),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(mine["total"], 1);
+        assert_eq!(mine["items"][0]["id"], id);
+
+        // The live configuration, and a change made as the owner would make it.
+        let config: Value = app
+            .get(&format!("/api/admin/agents/{id}/config"), Some(&root))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(config["name"], "Sales caller");
+        let changed = app
+            .send(
+                reqwest::Method::PATCH,
+                &format!("/api/admin/agents/{id}"),
+                Some(json!({"name": "Renamed by support", "first_message": "Hello again!"})),
+                Some(&root),
+            )
+            .await;
+        assert_eq!(changed.status(), 200);
+        let remote = fake.agent(&el_id).unwrap();
+        assert_eq!(remote["name"], "Renamed by support");
+        assert_eq!(
+            remote["conversation_config"]["agent"]["first_message"],
+            "Hello again!"
+        );
+        let seen: Value = app
+            .get(&format!("/api/agents/{id}"), Some(&owner))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(seen["name"], "Renamed by support");
+        // The owner's checks apply to admins too; unknown agents are 404.
+        let bad = app
+            .send(
+                reqwest::Method::PATCH,
+                &format!("/api/admin/agents/{id}"),
+                Some(json!({"type": "chat"})),
+                Some(&root),
+            )
+            .await;
+        let body = expect_error(bad, 422, "validation_error").await;
+        assert_eq!(body["error"]["details"]["field"], "type");
+        let missing = uuid::Uuid::new_v4();
+        expect_error(
+            app.get(&format!("/api/admin/agents/{missing}/config"), Some(&root))
+                .await,
+            404,
+            "agent_not_found",
+        )
+        .await;
+        // Members cannot use the admin paths, even on their own agents.
+        expect_error(
+            app.get(&format!("/api/admin/agents/{id}/config"), Some(&owner))
+                .await,
+            403,
+            "admin_required",
+        )
+        .await;
+
+        // Deactivation stops the agent for its owner; both actions are audited.
+        let off: Value = app
+            .post(
+                &format!("/api/admin/agents/{id}/deactivate"),
+                json!({}),
+                Some(&root),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(off["status"], "draft");
+        let log: Value = app
+            .get("/api/admin/audit-log", Some(&root))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let actions: Vec<&str> = log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(actions, ["agent.deactivated", "agent.updated"]);
+        assert_eq!(log["items"][1]["details"]["before"]["name"], "Sales caller");
+        assert_eq!(
+            log["items"][1]["details"]["after"]["name"],
+            "Renamed by support"
+        );
+        assert_eq!(
+            log["items"][1]["details"]["after"]["fields"],
+            json!(["name", "first_message"])
+        );
+    }
+);

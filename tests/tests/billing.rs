@@ -742,3 +742,127 @@ on_both_backends!(
         );
     }
 );
+
+on_both_backends!(
+    platform_analytics_count_accounts_calls_credits_and_revenue,
+    |backend: Backend| async move {
+        use tests::post_call;
+        let fake = FakeStripe::start().await;
+        let base = fake.api_base();
+        let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
+            c.stripe_secret_key = Some(stripe::SECRET_KEY.into());
+            c.stripe_webhook_secret = Some(WEBHOOK_SECRET.into());
+            c.stripe_api_base = base;
+            c.elevenlabs_webhook_secrets = vec![post_call::SECRET.into()];
+        })
+        .await;
+        let (root, _) = tests::users::signed_in(&app, "root@example.com").await;
+        shared::users::promote_admin(&app.services.db, "root@example.com")
+            .await
+            .unwrap();
+        let (busy_token, busy) = verified_user(&app, "busy@example.com").await;
+        let (_, quiet) = verified_user(&app, "quiet@example.com").await;
+        let busy_agent = post_call::insert_agent(&app, busy.parse().unwrap(), "agent_busy").await;
+        post_call::insert_agent(&app, quiet.parse().unwrap(), "agent_quiet").await;
+        // 133 s each: 3 credits per call.
+        for (agent, conversation) in [
+            ("agent_busy", "conv_p1"),
+            ("agent_busy", "conv_p2"),
+            ("agent_quiet", "conv_p3"),
+        ] {
+            let event = post_call::transcription(agent, conversation);
+            assert_eq!(post_call::deliver(&app, &event, None).await.status(), 200);
+        }
+
+        // The admin raises the price; the next purchase is charged at it.
+        let changed = app
+            .send(
+                reqwest::Method::PATCH,
+                "/api/admin/settings",
+                Some(json!({"values": {"credit_price_cents": 25}})),
+                Some(&root),
+            )
+            .await;
+        assert_eq!(changed.status(), 200);
+        let purchase = buy(&app, &busy_token, 60).await;
+        assert_eq!(purchase["amount_cents"], 1500);
+        let sent = fake.sessions().pop().unwrap();
+        assert_eq!(
+            sent.field("line_items[0][price_data][unit_amount]"),
+            Some("25")
+        );
+        let paid = stripe::completed_session(&sent.session, "pi_analytics");
+        let completed = stripe::event("checkout.session.completed", paid);
+        assert_eq!(deliver(&app, &completed).await.status(), 200);
+        app.wait_for_jobs(WAIT).await;
+
+        let report: Value = app
+            .get("/api/admin/analytics", Some(&root))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(report["users_total"], 3);
+        assert_eq!(report["users_new"], 3);
+        assert_eq!(report["users_active"], 2);
+        assert_eq!(report["calls"], 3);
+        assert_eq!(report["minutes"], 6.7);
+        assert_eq!(report["credits_consumed"], 9);
+        assert_eq!(report["credits_sold"], 60);
+        assert_eq!(
+            report["revenue"],
+            json!([{"currency": "usd", "amount_cents": 1500}])
+        );
+        let days = report["days"].as_array().unwrap();
+        assert_eq!(days.len(), 30);
+        let today = days.last().unwrap();
+        assert_eq!(today["date"], chrono::Utc::now().date_naive().to_string());
+        assert_eq!(today["calls"], 3);
+        assert_eq!(today["active_users"], 2);
+        assert_eq!(today["new_users"], 3);
+        assert!(days[..29].iter().all(|d| d["calls"] == 0));
+        assert_eq!(report["top_users"][0]["email"], "busy@example.com");
+        assert_eq!(report["top_users"][0]["credits_consumed"], 6);
+        assert_eq!(report["top_users"][1]["email"], "quiet@example.com");
+        assert_eq!(
+            report["top_agents"][0]["agent_id"],
+            busy_agent.id.to_string()
+        );
+        assert_eq!(report["top_agents"][0]["owner_email"], "busy@example.com");
+        assert_eq!(report["top_agents"][0]["calls"], 2);
+
+        // A range without activity, and ranges that make no sense.
+        let old: Value = app
+            .get(
+                "/api/admin/analytics?from=2025-01-01&to=2025-01-07",
+                Some(&root),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(old["days"].as_array().unwrap().len(), 7);
+        assert_eq!(old["calls"], 0);
+        assert_eq!(old["top_users"], json!([]));
+        for (query, field) in [
+            ("from=2025-02-01&to=2025-01-01", "to"),
+            ("from=2020-01-01&to=2025-01-01", "to"),
+        ] {
+            let body = expect_error(
+                app.get(&format!("/api/admin/analytics?{query}"), Some(&root))
+                    .await,
+                422,
+                "validation_error",
+            )
+            .await;
+            assert_eq!(body["error"]["details"]["field"], field);
+        }
+        expect_error(
+            app.get("/api/admin/analytics?from=yesterday", Some(&root))
+                .await,
+            400,
+            "invalid_parameter",
+        )
+        .await;
+    }
+);

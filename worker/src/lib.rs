@@ -10,7 +10,10 @@ pub mod sweeper;
 
 use std::sync::Arc;
 
-use shared::{AppResult, Services, email::Mailer};
+use shared::{
+    AppResult, Services,
+    email::{Mailer, Mailers},
+};
 
 pub use monitor::run;
 
@@ -18,7 +21,8 @@ pub use monitor::run;
 #[derive(Clone)]
 pub struct WorkerState {
     pub services: Services,
-    pub mailer: Mailer,
+    /// Rebuilt when admins change the mail settings.
+    pub mailers: Arc<Mailers>,
     /// Unique per process (name, host, random suffix): leases and apalis registrations use it.
     pub worker_id: String,
     /// Bounds how many jobs the sweeper runs itself at once.
@@ -32,7 +36,8 @@ pub struct WorkerState {
 
 impl WorkerState {
     pub fn new(services: Services) -> AppResult<Arc<Self>> {
-        let mailer = Mailer::from_config(&services.config)?;
+        // Fail at start-up, not at the first email, when the mail settings are unusable.
+        Mailer::from_config(&services.config)?;
         let host = gethostname::gethostname().to_string_lossy().into_owned();
         let suffix: String = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
         let worker_id = format!("{}-{host}-{suffix}", services.config.worker_name);
@@ -45,7 +50,7 @@ impl WorkerState {
         ));
         Ok(Arc::new(Self {
             services,
-            mailer,
+            mailers: Arc::default(),
             worker_id,
             sweeper_slots,
             job_slots,

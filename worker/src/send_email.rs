@@ -6,5 +6,10 @@ use uuid::Uuid;
 use crate::WorkerState;
 
 pub async fn run(state: &WorkerState, email_id: Uuid) -> Result<(), JobError> {
-    email::deliver(&state.services.db, &state.mailer, email_id).await
+    let mailer = state
+        .mailers
+        .get(&state.services)
+        .await
+        .map_err(|e| JobError::Retryable(e.to_string()))?;
+    email::deliver(&state.services.db, &mailer, email_id).await
 }

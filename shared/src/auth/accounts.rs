@@ -196,7 +196,7 @@ pub async fn register(
     password: &str,
     name: Option<String>,
 ) -> AppResult<Session> {
-    let config = &services.config;
+    let config = &*services.settings().await;
     require_builtin(config)?;
     let email = normalize_email(email)?;
     passwords::check_strength(password, &email, config.password_min_length)?;

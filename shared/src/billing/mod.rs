@@ -31,8 +31,8 @@ pub const STATUS_FAILED: &str = "failed";
 pub const STATUS_EXPIRED: &str = "expired";
 pub const STATUS_REFUNDED: &str = "refunded";
 
-fn stripe_client(services: &Services) -> AppResult<stripe::Client> {
-    let config = &services.config;
+async fn stripe_client(services: &Services) -> AppResult<stripe::Client> {
+    let config = services.settings().await;
     let key = config.stripe_secret_key.as_deref().ok_or_else(|| {
         AppError::unavailable(
             "payments_not_configured",
@@ -77,7 +77,7 @@ pub async fn create_purchase(
     user: &CurrentUser,
     credits: i64,
 ) -> AppResult<purchases::Model> {
-    let config = &services.config;
+    let config = services.settings().await;
     user.require_verified_email()?;
     if credits < config.purchase_min_credits || credits > config.purchase_max_credits {
         return Err(AppError::validation(
@@ -88,7 +88,7 @@ pub async fn create_purchase(
             ),
         ));
     }
-    let client = stripe_client(services)?;
+    let client = stripe_client(services).await?;
     let amount = credits
         .checked_mul(config.credit_price_cents)
         .ok_or_else(|| AppError::validation("credits", "amount too large"))?;

@@ -147,7 +147,7 @@ async fn fulfil(
     };
     let session_id = str_at(session, "id").unwrap_or_default().to_string();
     let intent = str_at(session, "payment_intent").map(String::from);
-    let config = &services.config;
+    let config = services.settings().await;
     let txn = crate::db::begin_write(&services.db).await?;
     let mut entry = Entry::new(
         purchase.user_id,
@@ -174,7 +174,7 @@ async fn fulfil(
         let amount = super::format_amount(purchase.amount_cents, &purchase.currency);
         let (_, job) = email::queue_email_in(
             &txn,
-            config,
+            &config,
             OutgoingEmail {
                 user_id: Some(user.id),
                 to: user.email.clone(),

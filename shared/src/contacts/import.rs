@@ -361,7 +361,7 @@ pub async fn start(
     bytes: Vec<u8>,
     explicit: Option<BTreeMap<String, String>>,
 ) -> AppResult<contact_imports::Model> {
-    let config = &services.config;
+    let config = services.settings().await;
     if bytes.len() > config.import_max_bytes {
         return Err(AppError::PayloadTooLarge {
             limit: config.import_max_bytes,
@@ -404,7 +404,7 @@ pub async fn start(
     let row = contact_imports::Entity::insert(row)
         .exec_with_returning(&txn)
         .await?;
-    let job = jobs::create(&txn, config, JobKind::ContactImport, row.id).await?;
+    let job = jobs::create(&txn, &config, JobKind::ContactImport, row.id).await?;
     txn.commit().await?;
     jobs::ring(&services.db, &services.queue, &job).await;
     Ok(row)

@@ -68,8 +68,9 @@ pub async fn receive(
     mut body: impl AsyncRead + Unpin + Send,
 ) -> AppResult<Intake> {
     let now = chrono::Utc::now().timestamp();
-    let mut check = SignatureCheck::start(&services.config, signature, now)?;
-    let limit = services.config.recording_max_bytes;
+    let config = services.settings().await;
+    let mut check = SignatureCheck::start(&config, signature, now)?;
+    let limit = config.recording_max_bytes;
     let mut spool = Spool {
         memory: Vec::new(),
         file: None,

@@ -534,7 +534,8 @@ async fn transcription(
         .await
         .map_err(app_to_job)?;
         if applied.created {
-            low_balance = crossed_low_balance(services, &applied.row);
+            let threshold = services.settings().await.low_balance_threshold;
+            low_balance = crossed_low_balance(threshold, &applied.row);
         }
         credit_event = applied.live_event();
     }
@@ -648,10 +649,9 @@ async fn initiation_failure(
 /// Whether this charge took the balance from above the low-balance threshold to at or below it:
 /// one warning per crossing, not one per call while low.
 fn crossed_low_balance(
-    services: &Services,
+    threshold: i64,
     charge: &crate::entities::credit_transactions::Model,
 ) -> bool {
-    let threshold = services.config.low_balance_threshold;
     let before = charge.balance_after - charge.amount;
     before > threshold && charge.balance_after <= threshold
 }
@@ -677,6 +677,7 @@ async fn warn_low_balance<C: sea_orm::ConnectionTrait>(
     let user = crate::users::get_in(txn, user_id)
         .await
         .map_err(app_to_job)?;
+    let threshold = services.settings().await.low_balance_threshold;
     let (_, job) = crate::email::queue_email_in(
         txn,
         &services.config,
@@ -703,7 +704,7 @@ async fn warn_low_balance<C: sea_orm::ConnectionTrait>(
                 "Your balance is {} credits. Buy credits to keep your agents calling.",
                 user.credits
             ),
-            data: json!({"balance": user.credits, "threshold": services.config.low_balance_threshold}),
+            data: json!({"balance": user.credits, "threshold": threshold}),
         },
     )
     .await
