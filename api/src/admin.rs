@@ -80,7 +80,20 @@ pub struct AdminUserDetail {
 pub struct AdminUserUpdate {
     /// `user` or `admin`.
     #[oai(validator(max_length = 16))]
-    pub role: String,
+    pub role: Option<String>,
+    #[oai(validator(max_length = 120))]
+    pub name: Option<String>,
+    #[oai(validator(max_length = 120))]
+    pub company: Option<String>,
+    /// Any format; stored in E.164 (empty clears it).
+    #[oai(validator(max_length = 32))]
+    pub phone: Option<String>,
+    /// IANA time zone, e.g. `Europe/Paris`.
+    #[oai(validator(max_length = 64))]
+    pub timezone: Option<String>,
+    /// ISO 3166 country whose numbering plan reads numbers written without `+`.
+    #[oai(validator(max_length = 2))]
+    pub default_region: Option<String>,
 }
 
 #[derive(Debug, Object)]
@@ -319,9 +332,11 @@ impl AdminApi {
         }))
     }
 
-    /// Change a user's role
+    /// Change a user's role or profile
     ///
-    /// An admin cannot demote themself or the last active admin (409).
+    /// Any of `role`, `name`, `company`, `phone`, `timezone`, `default_region`, applied together
+    /// with the checks of the user's own profile edit (422 naming the field). An admin cannot
+    /// demote themself or the last active admin (409).
     #[oai(path = "/users/:id", method = "patch")]
     async fn update_user(
         &self,
@@ -331,7 +346,17 @@ impl AdminApi {
         body: Json<AdminUserUpdate>,
     ) -> Result<Json<User>, AdminErrors> {
         let actor = auth.admin(&self.services, req).await?;
-        let user = service::set_role(&self.services.db, &actor, id.0, &body.0.role).await?;
+        let body = body.0;
+        let profile = shared::users::ProfileUpdate {
+            name: body.name,
+            company: body.company,
+            phone: body.phone,
+            timezone: body.timezone,
+            default_region: body.default_region,
+            notifications: None,
+        };
+        let user =
+            service::update_user(&self.services.db, &actor, id.0, body.role, profile).await?;
         Ok(Json(user.into()))
     }
 

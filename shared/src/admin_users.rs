@@ -196,11 +196,11 @@ async fn change_user(
     actor: &Actor,
     id: Uuid,
     action: &str,
-    change: impl FnOnce(&users::Model) -> Option<(bool, users::ActiveModel)>,
+    change: impl FnOnce(&users::Model) -> AppResult<Option<(bool, users::ActiveModel)>>,
 ) -> AppResult<users::Model> {
     let txn = crate::db::begin_write(db).await?;
     let user = locked(&txn, id).await?;
-    let Some((touches_access, mut active)) = change(&user) else {
+    let Some((touches_access, mut active)) = change(&user)? else {
         return Ok(user);
     };
     if touches_access {
@@ -222,21 +222,42 @@ async fn change_user(
     Ok(user)
 }
 
-pub async fn set_role(
+/// Changes a user's role and profile fields together (the profile with the checks the user's
+/// own edit has). Demoting is refused for oneself and the last active admin.
+pub async fn update_user(
     db: &DatabaseConnection,
     actor: &Actor,
     id: Uuid,
-    role: &str,
+    role: Option<String>,
+    profile: crate::users::ProfileUpdate,
 ) -> AppResult<users::Model> {
-    if role != ROLE_ADMIN && role != ROLE_USER {
+    if let Some(role) = &role
+        && role != ROLE_ADMIN
+        && role != ROLE_USER
+    {
         return Err(AppError::validation("role", "must be `user` or `admin`"));
     }
-    change_user(db, actor, id, "user.role_changed", |user| {
-        (user.role != role).then(|| {
-            let mut active: users::ActiveModel = user.clone().into();
-            active.role = Set(role.into());
-            (role == ROLE_USER, active)
-        })
+    let profile_changes = profile.name.is_some()
+        || profile.company.is_some()
+        || profile.phone.is_some()
+        || profile.timezone.is_some()
+        || profile.default_region.is_some();
+    let action = match (&role, profile_changes) {
+        (Some(_), false) => "user.role_changed",
+        (None, _) => "user.profile_updated",
+        (Some(_), true) => "user.updated",
+    };
+    change_user(db, actor, id, action, |user| {
+        let new_role = role.filter(|r| *r != user.role);
+        if new_role.is_none() && !profile_changes {
+            return Ok(None);
+        }
+        let mut active = crate::users::profile_change(user, profile)?;
+        let demotes = new_role.as_deref() == Some(ROLE_USER);
+        if let Some(role) = new_role {
+            active.role = Set(role);
+        }
+        Ok(Some((demotes, active)))
     })
     .await
 }
@@ -254,13 +275,13 @@ pub async fn suspend(
         return Err(AppError::validation("reason", "is required"));
     }
     change_user(db, actor, id, "user.suspended", |user| {
-        (user.status != STATUS_SUSPENDED).then(|| {
+        Ok((user.status != STATUS_SUSPENDED).then(|| {
             let mut active: users::ActiveModel = user.clone().into();
             active.status = Set(STATUS_SUSPENDED.into());
             active.suspended_reason = Set(Some(reason.into()));
             active.session_epoch = Set(user.session_epoch + 1);
             (true, active)
-        })
+        }))
     })
     .await
 }
@@ -271,12 +292,12 @@ pub async fn reactivate(
     id: Uuid,
 ) -> AppResult<users::Model> {
     change_user(db, actor, id, "user.reactivated", |user| {
-        (user.status != STATUS_ACTIVE).then(|| {
+        Ok((user.status != STATUS_ACTIVE).then(|| {
             let mut active: users::ActiveModel = user.clone().into();
             active.status = Set(STATUS_ACTIVE.into());
             active.suspended_reason = Set(None);
             (false, active)
-        })
+        }))
     })
     .await
 }

@@ -220,6 +220,11 @@ pub async fn update_profile(
     update: ProfileUpdate,
 ) -> AppResult<users::Model> {
     let user = get(db, user_id).await?;
+    Ok(profile_change(&user, update)?.update(db).await?)
+}
+
+/// `update` checked and applied to `user`, ready to save (the owner's edit and an admin's).
+pub fn profile_change(user: &users::Model, update: ProfileUpdate) -> AppResult<users::ActiveModel> {
     let region = update
         .default_region
         .clone()
@@ -259,12 +264,12 @@ pub async fn update_profile(
         active.timezone = Set(tz);
     }
     if let Some(notifications) = update.notifications {
-        let mut settings = Settings::of(&user);
+        let mut settings = Settings::of(user);
         settings.notifications = notifications;
         active.settings = Set(serde_json::to_value(settings).unwrap_or_default());
     }
     active.updated_at = Set(Utc::now());
-    Ok(active.update(db).await?)
+    Ok(active)
 }
 
 /// Whether `ADMIN_EMAILS` names this user. Only a verified address counts: otherwise anyone

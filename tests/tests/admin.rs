@@ -283,6 +283,30 @@ on_both_backends!(
             "validation_error",
         )
         .await;
+        // Profile fields with the user's own checks: a bad one refuses the whole change.
+        let bad = app
+            .send(
+                reqwest::Method::PATCH,
+                &format!("/api/admin/users/{member_id}"),
+                Some(json!({"name": "Half applied", "timezone": "Mars/Olympus"})),
+                Some(&root),
+            )
+            .await;
+        let body = expect_error(bad, 422, "validation_error").await;
+        assert_eq!(body["error"]["details"]["field"], "timezone");
+        let edited: Value = app
+            .send(
+                reqwest::Method::PATCH,
+                &format!("/api/admin/users/{member_id}"),
+                Some(json!({"name": "Mia Member", "phone": "+44 20 7946 0958"})),
+                Some(&root),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(edited["name"], "Mia Member");
+        assert_eq!(edited["phone"], "+442079460958");
 
         // Every action is in the log, with who, what, before/after and the request.
         let log: Value = app
@@ -300,13 +324,17 @@ on_both_backends!(
         assert_eq!(
             actions,
             [
+                "user.profile_updated",
                 "user.role_changed",
                 "user.reactivated",
                 "user.suspended",
                 "user.credits_adjusted"
             ]
         );
-        let suspension = &log["items"][2];
+        let edit = &log["items"][0];
+        assert_eq!(edit["details"]["after"]["name"], "Mia Member");
+        assert_ne!(edit["details"]["before"]["name"], "Mia Member");
+        let suspension = &log["items"][3];
         assert_eq!(suspension["actor_id"], root_id.to_string());
         assert_eq!(suspension["target_id"], member_id.to_string());
         assert_eq!(suspension["details"]["before"]["status"], "active");
@@ -343,7 +371,7 @@ on_both_backends!(
             .json()
             .await
             .unwrap();
-        assert_eq!(log["total"], 4);
+        assert_eq!(log["total"], 5);
     }
 );
 
