@@ -27,7 +27,7 @@ use crate::{
     pagination::Page,
     security::{BearerToken, StackToken},
     tags::Tag,
-    user::User,
+    user::{UpdateProfile, User},
 };
 
 /// The caller's credential, admitted only for admins.
@@ -81,19 +81,9 @@ pub struct AdminUserUpdate {
     /// `user` or `admin`.
     #[oai(validator(max_length = 16))]
     pub role: Option<String>,
-    #[oai(validator(max_length = 120))]
-    pub name: Option<String>,
-    #[oai(validator(max_length = 120))]
-    pub company: Option<String>,
-    /// Any format; stored in E.164 (empty clears it).
-    #[oai(validator(max_length = 32))]
-    pub phone: Option<String>,
-    /// IANA time zone, e.g. `Europe/Paris`.
-    #[oai(validator(max_length = 64))]
-    pub timezone: Option<String>,
-    /// ISO 3166 country whose numbering plan reads numbers written without `+`.
-    #[oai(validator(max_length = 2))]
-    pub default_region: Option<String>,
+    /// The fields a user may change on their own profile.
+    #[oai(flatten)]
+    pub profile: UpdateProfile,
 }
 
 #[derive(Debug, Object)]
@@ -347,16 +337,14 @@ impl AdminApi {
     ) -> Result<Json<User>, AdminErrors> {
         let actor = auth.admin(&self.services, req).await?;
         let body = body.0;
-        let profile = shared::users::ProfileUpdate {
-            name: body.name,
-            company: body.company,
-            phone: body.phone,
-            timezone: body.timezone,
-            default_region: body.default_region,
-            notifications: None,
-        };
-        let user =
-            service::update_user(&self.services.db, &actor, id.0, body.role, profile).await?;
+        let user = service::update_user(
+            &self.services.db,
+            &actor,
+            id.0,
+            body.role,
+            body.profile.into(),
+        )
+        .await?;
         Ok(Json(user.into()))
     }
 

@@ -111,6 +111,19 @@ pub struct UpdateProfile {
     pub notifications: Option<NotificationSettings>,
 }
 
+impl From<UpdateProfile> for ProfileUpdate {
+    fn from(body: UpdateProfile) -> Self {
+        ProfileUpdate {
+            name: body.name,
+            company: body.company,
+            phone: body.phone,
+            timezone: body.timezone,
+            default_region: body.default_region,
+            notifications: body.notifications.map(Into::into),
+        }
+    }
+}
+
 #[derive(Debug, Object)]
 pub struct CreditBalance {
     pub credits: i64,
@@ -153,14 +166,7 @@ impl UserApi {
     ) -> Result<Json<User>, UpdateErrors> {
         let me = auth.user(&self.services).await?;
         let body = body.0;
-        let update = ProfileUpdate {
-            name: body.name,
-            company: body.company,
-            phone: body.phone,
-            timezone: body.timezone,
-            default_region: body.default_region,
-            notifications: body.notifications.map(Into::into),
-        };
+        let update = ProfileUpdate::from(body);
         Ok(Json(
             users::update_profile(&self.services.db, me.id, update)
                 .await?

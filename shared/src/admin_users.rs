@@ -241,7 +241,8 @@ pub async fn update_user(
         || profile.company.is_some()
         || profile.phone.is_some()
         || profile.timezone.is_some()
-        || profile.default_region.is_some();
+        || profile.default_region.is_some()
+        || profile.notifications.is_some();
     let action = match (&role, profile_changes) {
         (Some(_), false) => "user.role_changed",
         (None, _) => "user.profile_updated",

@@ -309,18 +309,7 @@ on_both_backends!(
         assert_eq!(edited["phone"], "+442079460958");
 
         // Every action is in the log, with who, what, before/after and the request.
-        let log: Value = app
-            .get("/api/admin/audit-log", Some(&root))
-            .await
-            .json()
-            .await
-            .unwrap();
-        let actions: Vec<&str> = log["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["action"].as_str().unwrap())
-            .collect();
+        let (log, actions) = tests::users::audit_log(&app, &root).await;
         assert_eq!(
             actions,
             [
@@ -365,12 +354,7 @@ on_both_backends!(
                 .await
                 .is_err()
         );
-        let log: Value = app
-            .get("/api/admin/audit-log", Some(&root))
-            .await
-            .json()
-            .await
-            .unwrap();
+        let (log, _) = tests::users::audit_log(&app, &root).await;
         assert_eq!(log["total"], 5);
     }
 );

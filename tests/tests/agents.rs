@@ -774,18 +774,7 @@ on_both_backends!(
             .await
             .unwrap();
         assert_eq!(off["status"], "draft");
-        let log: Value = app
-            .get("/api/admin/audit-log", Some(&root))
-            .await
-            .json()
-            .await
-            .unwrap();
-        let actions: Vec<&str> = log["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["action"].as_str().unwrap())
-            .collect();
+        let (log, actions) = tests::users::audit_log(&app, &root).await;
         assert_eq!(actions, ["agent.deactivated", "agent.updated"]);
         assert_eq!(log["items"][1]["details"]["before"]["name"], "Sales caller");
         assert_eq!(
