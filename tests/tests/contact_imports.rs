@@ -284,6 +284,30 @@ on_both_backends!(
             (Some("ods"), Some(1)),
             "{done}"
         );
+        // Excel 97-2003 (BIFF8, written by xlwt): numbers stored as floats without their `+`
+        // are read back as international numbers.
+        let xls = include_bytes!("../fixtures/contacts.xls").to_vec();
+        let done = import(&app, &token, "legacy.xls", xls, None).await;
+        assert_eq!(
+            (done["format"].as_str(), done["imported"].as_i64()),
+            (Some("xls"), Some(3)),
+            "{done}"
+        );
+        let skinner: Value = app
+            .get("/api/contacts?q=skinner", Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(skinner["items"][0]["phone_number"], "+33698765432");
+        let fox: Value = app
+            .get("/api/contacts?q=mulder", Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(fox["items"][0]["phone_number"], "+442079460958");
+        assert_eq!(fox["items"][0]["custom_fields"]["city"], "Oxford");
         // Headers nobody could guess, mapped explicitly.
         let odd = "Who,Digits\nQuinn,+14155550150\n".as_bytes().to_vec();
         let done = import(
@@ -309,7 +333,7 @@ on_both_backends!(
             .json()
             .await
             .unwrap();
-        assert_eq!(imports["total"], 4);
+        assert_eq!(imports["total"], 5);
     }
 );
 
@@ -385,6 +409,21 @@ on_both_backends!(bad_files_import_nothing, |backend: Backend| async move {
             Some(r#"{"colour": "Name", "phone": "Phone"}"#),
             422,
             "validation_error",
+        ),
+        // Password protected (MS-OFFCRYPTO, written by msoffcrypto-tool), under any name.
+        (
+            "locked.xlsx",
+            include_bytes!("../fixtures/password-protected.xlsx").to_vec(),
+            None,
+            422,
+            "encrypted_file",
+        ),
+        (
+            "locked.xls",
+            include_bytes!("../fixtures/password-protected.xlsx").to_vec(),
+            None,
+            422,
+            "encrypted_file",
         ),
         (
             "huge.csv",

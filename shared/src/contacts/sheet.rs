@@ -61,6 +61,11 @@ pub fn detect(filename: &str, bytes: &[u8]) -> AppResult<Format> {
     let claimed = claimed(filename);
     let is_zip = bytes.starts_with(b"PK\x03\x04");
     let is_cfb = bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]);
+    if is_cfb && holds_stream(bytes, "EncryptedPackage") {
+        // A password-protected .xlsx/.ods: the real package is encrypted inside a CFB
+        // container (MS-OFFCRYPTO), whatever the file is called.
+        return Err(encrypted());
+    }
     let actual = if is_zip {
         // An OpenDocument archive names its type in its first entry.
         if bytes
@@ -74,7 +79,6 @@ pub fn detect(filename: &str, bytes: &[u8]) -> AppResult<Format> {
             Format::Xlsx
         }
     } else if is_cfb {
-        // Encrypted .xlsx files are CFB containers too; calamine tells them apart.
         if claimed == Some(Format::Xlsx) {
             Format::Xlsx
         } else {
@@ -146,13 +150,23 @@ fn cell_text(cell: &Data) -> String {
     }
 }
 
+/// Whether a CFB container's directory names a stream `name` (names are stored in UTF-16LE).
+fn holds_stream(bytes: &[u8], name: &str) -> bool {
+    let wanted: Vec<u8> = name.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    bytes.windows(wanted.len()).any(|w| w == wanted)
+}
+
+fn encrypted() -> AppError {
+    unreadable(
+        "encrypted_file",
+        "the workbook is password protected: save it without a password",
+    )
+}
+
 fn spreadsheet_error(e: impl std::fmt::Display) -> AppError {
     let text = e.to_string();
-    if text.contains("password") {
-        unreadable(
-            "encrypted_file",
-            "the workbook is password protected: save it without a password",
-        )
+    if text.to_ascii_lowercase().contains("password") {
+        encrypted()
     } else {
         unreadable(
             "corrupt_file",
