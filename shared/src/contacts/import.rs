@@ -8,8 +8,10 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, sea_query::OnConflict,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QueryTrait,
+    sea_query::{Expr, OnConflict},
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -462,7 +464,7 @@ fn to_job(e: AppError) -> JobError {
 /// The import job; safe to run any number of times.
 pub async fn run(services: &Services, import_id: Uuid) -> Result<(), JobError> {
     let db = &services.db;
-    let import = contact_imports::Entity::find_by_id(import_id)
+    let mut import = contact_imports::Entity::find_by_id(import_id)
         .one(db)
         .await?
         .ok_or_else(|| JobError::Permanent(format!("import {import_id} is gone")))?;
@@ -473,7 +475,8 @@ pub async fn run(services: &Services, import_id: Uuid) -> Result<(), JobError> {
     let explicit: Option<BTreeMap<String, String>> =
         serde_json::from_value(import.column_mapping.clone()).unwrap_or_default();
     let filename = import.filename.clone();
-    let file = import.file.clone();
+    // The upload is read once; the progress updates below never carry it.
+    let file = std::mem::take(&mut import.file);
     let max_rows = (import.total_rows.max(0) as usize).max(1);
     // Reading and validating are CPU work: off the async threads, validation on every core.
     let outcomes = tokio::task::spawn_blocking(move || {
@@ -503,82 +506,102 @@ pub async fn run(services: &Services, import_id: Uuid) -> Result<(), JobError> {
         current = sea_orm::ActiveModelTrait::update(row, db).await?;
     }
     let mut report: Vec<Value> = current.report.as_array().cloned().unwrap_or_default();
+    let mut reported = report.len();
     let start = current.processed_rows.max(0) as usize;
     let batch_size = (outcomes.len() / 20).clamp(MIN_BATCH, MAX_BATCH);
     for batch in outcomes[start.min(outcomes.len())..].chunks(batch_size) {
         let txn = crate::db::begin_write(db).await?;
-        let phones: Vec<String> = batch
-            .iter()
-            .filter_map(|(_, _, o)| o.as_ref().ok().map(|v| v.phone_e164.clone()))
-            .collect();
-        let existing: HashSet<String> = if phones.is_empty() {
-            HashSet::new()
-        } else {
-            contacts::Entity::find()
-                .filter(contacts::Column::UserId.eq(current.user_id))
-                .filter(contacts::Column::PhoneE164.is_in(phones))
-                .all(&txn)
-                .await?
-                .into_iter()
-                .map(|c| c.phone_e164)
-                .collect()
-        };
         let now = Utc::now();
         let mut fresh = Vec::new();
-        let (mut duplicates, mut invalid) = (0usize, 0usize);
+        let mut skipped: Vec<(usize, &str, String)> = Vec::new();
+        let mut invalid = 0usize;
         for (number, raw, outcome) in batch {
-            let skipped = match outcome {
-                Ok(valid) if existing.contains(&valid.phone_e164) => {
-                    duplicates += 1;
-                    Some("duplicate of an existing contact".to_string())
-                }
-                Ok(valid) => {
-                    fresh.push(valid.clone().into_row(current.user_id, now));
-                    None
-                }
-                Err(reason) if reason == "duplicate in file" => {
-                    duplicates += 1;
-                    Some(reason.clone())
-                }
+            match outcome {
+                Ok(valid) => fresh.push(valid.clone().into_row(current.user_id, now)),
                 Err(reason) => {
-                    invalid += 1;
-                    Some(reason.clone())
+                    if reason != "duplicate in file" {
+                        invalid += 1;
+                    }
+                    skipped.push((*number, raw.as_str(), reason.clone()));
                 }
-            };
-            if let Some(reason) = skipped
-                && report.len() < MAX_REPORT
-            {
-                report.push(json!({"row": number, "value": raw, "reason": reason}));
             }
         }
+        let mut duplicates = skipped.len() - invalid;
         let mut imported = 0;
         if !fresh.is_empty() {
-            let candidates = fresh.len();
-            // A contact created meanwhile by hand wins; it counts as a duplicate.
-            let inserted = contacts::Entity::insert_many(fresh)
+            // Numbers the account already has are left alone (a contact created meanwhile by
+            // hand wins): the insert returns the ones it added, the rest are duplicates.
+            let mut insert = contacts::Entity::insert_many(fresh)
                 .on_conflict(
                     OnConflict::columns([contacts::Column::UserId, contacts::Column::PhoneE164])
                         .do_nothing()
                         .to_owned(),
                 )
-                .exec_with_returning_keys(&txn)
-                .await;
-            let inserted = match inserted {
-                Ok(keys) => keys.len(),
-                Err(sea_orm::DbErr::RecordNotInserted) => 0,
-                Err(e) => return Err(e.into()),
-            };
-            imported = inserted;
-            duplicates += candidates - inserted;
+                .into_query();
+            insert.returning_col(contacts::Column::PhoneE164);
+            let added: HashSet<String> = txn
+                .query_all(&insert)
+                .await?
+                .iter()
+                .map(|row| row.try_get::<String>("", "phone_e164"))
+                .collect::<Result<_, _>>()?;
+            imported = added.len();
+            for (number, raw, outcome) in batch {
+                if let Ok(valid) = outcome
+                    && !added.contains(&valid.phone_e164)
+                {
+                    duplicates += 1;
+                    skipped.push((
+                        *number,
+                        raw.as_str(),
+                        "duplicate of an existing contact".into(),
+                    ));
+                }
+            }
         }
-        let mut row: contact_imports::ActiveModel = current.clone().into();
-        row.processed_rows = Set(current.processed_rows + batch.len() as i32);
-        row.imported = Set(current.imported + imported as i32);
-        row.duplicates = Set(current.duplicates + duplicates as i32);
-        row.invalid = Set(current.invalid + invalid as i32);
-        row.report = Set(Value::Array(report.clone()));
-        row.updated_at = Set(now);
-        current = sea_orm::ActiveModelTrait::update(row, &txn).await?;
+        skipped.sort_by_key(|(number, _, _)| *number);
+        for (number, raw, reason) in skipped {
+            if report.len() >= MAX_REPORT {
+                break;
+            }
+            report.push(json!({"row": number, "value": raw, "reason": reason}));
+        }
+        current.processed_rows += batch.len() as i32;
+        current.imported += imported as i32;
+        current.duplicates += duplicates as i32;
+        current.invalid += invalid as i32;
+        current.updated_at = now;
+        let mut update = contact_imports::Entity::update_many()
+            .col_expr(
+                contact_imports::Column::ProcessedRows,
+                Expr::value(current.processed_rows),
+            )
+            .col_expr(
+                contact_imports::Column::Imported,
+                Expr::value(current.imported),
+            )
+            .col_expr(
+                contact_imports::Column::Duplicates,
+                Expr::value(current.duplicates),
+            )
+            .col_expr(
+                contact_imports::Column::Invalid,
+                Expr::value(current.invalid),
+            )
+            .col_expr(contact_imports::Column::UpdatedAt, Expr::value(now));
+        // The report only grows while under its cap: rewrite it only when it changed.
+        if report.len() != reported {
+            reported = report.len();
+            current.report = Value::Array(report.clone());
+            update = update.col_expr(
+                contact_imports::Column::Report,
+                Expr::value(current.report.clone()),
+            );
+        }
+        update
+            .filter(contact_imports::Column::Id.eq(current.id))
+            .exec(&txn)
+            .await?;
         txn.commit().await?;
         crate::live::publish(services, vec![progress_event(&current)]).await;
     }

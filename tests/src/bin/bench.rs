@@ -238,8 +238,31 @@ async fn main() {
         .map(|r| r.split(',').filter_map(|x| x.parse().ok()).collect())
         .unwrap_or_else(|| vec![250, 500, 1000]);
     println!("backend {backend:?}, {n} operations, concurrency {concurrency}");
+    // `BENCH_ONLY=intake|process|import|email` runs one part.
+    let only = std::env::var("BENCH_ONLY").ok();
+    let runs = |part: &str| only.as_deref().is_none_or(|o| o == part);
 
-    // Intake: the worker is off so only the request path is measured.
+    if runs("intake") {
+        intake(backend, n, concurrency, &rates).await;
+    }
+    if runs("process") {
+        for tenants in [TENANTS, 1] {
+            process(backend, n, concurrency, tenants).await;
+        }
+    }
+    if runs("import") {
+        for rows in [1_000, 100_000] {
+            import_contacts(backend, rows).await;
+        }
+    }
+    if runs("email") {
+        emails(backend, n, concurrency).await;
+    }
+}
+
+/// Signed Stripe webhooks in a closed loop, then ElevenLabs post-call deliveries at fixed rates;
+/// the worker is off so only the request path is measured.
+async fn intake(backend: Backend, n: usize, concurrency: usize, rates: &[u64]) {
     let app = TestApp::spawn_with(backend, WorkerMode::None, |c| {
         production_timings(c);
         c.stripe_webhook_secret = Some(stripe::WEBHOOK_SECRET.into());
@@ -285,15 +308,10 @@ async fn main() {
         fixed_rate(&app, &format!("rate{k}"), *rate).await;
     }
     app.stop().await;
+}
 
-    for tenants in [TENANTS, 1] {
-        process(backend, n, concurrency, tenants).await;
-    }
-    for rows in [1_000, 100_000] {
-        import_contacts(backend, rows).await;
-    }
-
-    // Email jobs: queued first, then a worker drains them through SMTP.
+/// Email jobs: queued first, then a worker drains them through SMTP.
+async fn emails(backend: Backend, n: usize, concurrency: usize) {
     let app = TestApp::spawn_with(backend, WorkerMode::None, |c| {
         production_timings(c);
         c.worker_concurrency = concurrency;
