@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Select,
-    sea_query::{Expr, ExprTrait, Query, UnionType},
+    sea_query::{Alias, Expr, ExprTrait, Query, UnionType},
 };
 use uuid::Uuid;
 
@@ -52,7 +52,8 @@ pub struct CallRow {
     pub lead: Option<lead_analytics::Model>,
 }
 
-fn filtered(user_id: Uuid, f: &CallFilter, backend: DatabaseBackend) -> Select<calls::Entity> {
+/// The filtered calls, before any search.
+fn unsearched(user_id: Uuid, f: &CallFilter) -> Select<calls::Entity> {
     let mut q = calls::Entity::find().filter(calls::Column::UserId.eq(user_id));
     if let Some(from) = f.from {
         q = q.filter(calls::Column::CreatedAt.gte(from));
@@ -87,50 +88,133 @@ fn filtered(user_id: Uuid, f: &CallFilter, backend: DatabaseBackend) -> Select<c
     if let Some(max) = f.max_score {
         q = q.filter(calls::Column::LeadScore.lte(max));
     }
-    if let Some(search) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        // The matching calls as one id set (calls of matching contacts, union calls whose
-        // transcript matches), so each side uses its own index instead of testing both
-        // conditions on every call of the account.
-        let matching_contacts = Query::select()
-            .column(contacts::Column::Id)
-            .from(contacts::Entity)
-            .and_where(Expr::col((contacts::Entity, contacts::Column::UserId)).eq(user_id))
-            .cond_where(contacts_search::search_condition(
-                search,
-                &[contacts::Column::Name],
-            ))
-            .to_owned();
-        let by_text = match backend {
-            // The same expression as the GIN index, so the index answers it.
-            DatabaseBackend::Postgres => Expr::cust_with_values(
-                "to_tsvector('simple', coalesce(\"calls\".\"transcript_text\", '')) @@ plainto_tsquery('simple', $1)",
-                [search.to_string()],
-            ),
-            _ => contacts_search::lower_like(
-                (calls::Entity, calls::Column::TranscriptText),
-                &contacts_search::like_pattern(search),
-            ),
-        };
-        let ids = Query::select()
+    q
+}
+
+/// The search's two ways to match a call, each answered by its own index: the calls of
+/// contacts whose name matches, and the calls whose transcript matches.
+fn search_conditions(
+    user_id: Uuid,
+    search: &str,
+    backend: DatabaseBackend,
+) -> [sea_orm::sea_query::SimpleExpr; 2] {
+    let matching_contacts = Query::select()
+        .column(contacts::Column::Id)
+        .from(contacts::Entity)
+        .and_where(Expr::col((contacts::Entity, contacts::Column::UserId)).eq(user_id))
+        .cond_where(contacts_search::search_condition(
+            search,
+            &[contacts::Column::Name],
+        ))
+        .to_owned();
+    let by_contact =
+        Expr::col((calls::Entity, calls::Column::ContactId)).in_subquery(matching_contacts);
+    let by_text = match backend {
+        // The same expression as the GIN index, so the index answers it.
+        DatabaseBackend::Postgres => Expr::cust_with_values(
+            "to_tsvector('simple', coalesce(\"calls\".\"transcript_text\", '')) @@ plainto_tsquery('simple', $1)",
+            [search.to_string()],
+        ),
+        _ => contacts_search::lower_like(
+            (calls::Entity, calls::Column::TranscriptText),
+            &contacts_search::like_pattern(search),
+        ),
+    };
+    [by_contact, by_text]
+}
+
+fn search_of(f: &CallFilter) -> Option<&str> {
+    f.search.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// The filtered calls, searched too (for exports, which read them all in order).
+fn filtered(user_id: Uuid, f: &CallFilter, backend: DatabaseBackend) -> Select<calls::Entity> {
+    let q = unsearched(user_id, f);
+    let Some(search) = search_of(f) else {
+        return q;
+    };
+    // The matching calls as one id set, so each way of matching uses its own index instead of
+    // testing both conditions on every call of the account.
+    let [by_contact, by_text] = search_conditions(user_id, search, backend);
+    let ids_where = |cond| {
+        Query::select()
             .column(calls::Column::Id)
             .from(calls::Entity)
             .and_where(Expr::col((calls::Entity, calls::Column::UserId)).eq(user_id))
-            .and_where(
-                Expr::col((calls::Entity, calls::Column::ContactId)).in_subquery(matching_contacts),
-            )
-            .union(
-                UnionType::Distinct,
-                Query::select()
-                    .column(calls::Column::Id)
-                    .from(calls::Entity)
-                    .and_where(Expr::col((calls::Entity, calls::Column::UserId)).eq(user_id))
-                    .and_where(by_text)
-                    .to_owned(),
-            )
-            .to_owned();
-        q = q.filter(calls::Column::Id.in_subquery(ids));
+            .and_where(cond)
+            .to_owned()
+    };
+    let ids = ids_where(by_contact)
+        .union(UnionType::Distinct, ids_where(by_text))
+        .to_owned();
+    q.filter(calls::Column::Id.in_subquery(ids))
+}
+
+/// A searched page: each way of matching selects the filtered calls with their sort key, the
+/// union is numbered and counted in one pass, and only the page's rows are read. Matches never
+/// go back to the calls table to be sorted.
+async fn searched_page(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    filter: &CallFilter,
+    search: &str,
+    (sort, order): (calls::Column, sea_orm::Order),
+    page: u64,
+    per_page: u64,
+) -> AppResult<(Vec<calls::Model>, u64)> {
+    use sea_orm::{ConnectionTrait, QuerySelect, QueryTrait, TransactionTrait};
+    let backend = db.get_database_backend();
+    let branch = |cond| {
+        unsearched(user_id, filter)
+            .filter(cond)
+            .select_only()
+            .column(calls::Column::Id)
+            .column_as(sort, "sort_key")
+            .into_query()
+    };
+    let [by_contact, by_text] = search_conditions(user_id, search, backend);
+    let matches = branch(by_contact)
+        .union(UnionType::Distinct, branch(by_text))
+        .to_owned();
+    let m = Alias::new("m");
+    let numbered = Query::select()
+        .column((m.clone(), Alias::new("id")))
+        .expr_as(Expr::cust("COUNT(*) OVER ()"), Alias::new("page_total"))
+        .from_subquery(matches.clone(), m.clone())
+        .order_by((m.clone(), Alias::new("sort_key")), order.clone())
+        .order_by((m.clone(), Alias::new("id")), order)
+        .limit(per_page)
+        .offset(page.saturating_sub(1) * per_page)
+        .to_owned();
+    let txn = db.begin().await?;
+    if backend == DatabaseBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+            .await?;
     }
-    q
+    let mut ids = Vec::new();
+    let mut total = 0u64;
+    for row in txn.query_all(&numbered).await? {
+        ids.push(row.try_get::<Uuid>("", "id")?);
+        total = row.try_get::<i64>("", "page_total")? as u64;
+    }
+    if ids.is_empty() && page > 1 {
+        // Past the last page: the total still counts.
+        let count = Query::select()
+            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+            .from_subquery(matches, m)
+            .to_owned();
+        if let Some(row) = txn.query_one(&count).await? {
+            total = row.try_get::<i64>("", "n")? as u64;
+        }
+    }
+    let order_of: HashMap<Uuid, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let mut rows = calls::Entity::find()
+        .filter(calls::Column::Id.is_in(ids))
+        .all(&txn)
+        .await?;
+    txn.commit().await?;
+    rows.sort_by_key(|c| order_of.get(&c.id).copied().unwrap_or(usize::MAX));
+    Ok((rows, total))
 }
 
 /// One page (1-based) with the total count.
@@ -151,22 +235,26 @@ pub async fn list(
     } else {
         sea_orm::Order::Asc
     };
-    let select = filtered(user_id, filter, db.get_database_backend())
-        .order_by(column, order.clone())
-        .order_by(calls::Column::Id, order);
-    let (page_rows, total) = crate::db::page_of(
-        db,
-        select,
-        calls::Column::Id,
-        |c| c.id,
-        filter
-            .search
-            .as_deref()
-            .is_some_and(|s| !s.trim().is_empty()),
-        page,
-        per_page,
-    )
-    .await?;
+    let (page_rows, total) = match search_of(filter) {
+        Some(search) => {
+            searched_page(db, user_id, filter, search, (column, order), page, per_page).await?
+        }
+        None => {
+            let select = unsearched(user_id, filter)
+                .order_by(column, order.clone())
+                .order_by(calls::Column::Id, order);
+            crate::db::page_of(
+                db,
+                select,
+                calls::Column::Id,
+                |c| c.id,
+                false,
+                page,
+                per_page,
+            )
+            .await?
+        }
+    };
     Ok((enrich(db, page_rows).await?, total))
 }
 

@@ -187,6 +187,31 @@ on_both_backends!(
         assert_eq!(ids(&app, &token, "q=budget").await, vec![a.clone()]);
         assert_eq!(ids(&app, &token, "q=interested").await, vec![b.clone()]);
         assert!(ids(&app, &token, "q=nothing-like-this").await.is_empty());
+        // Matched by its contact's name and by its transcript: listed once; combined with
+        // filters, another sort, and a page past the end that still counts the matches.
+        assert_eq!(ids(&app, &token, "q=eve").await, vec![b.clone()]);
+        assert_eq!(
+            ids(
+                &app,
+                &token,
+                "q=eve&sort=duration&order=asc&direction=inbound"
+            )
+            .await,
+            vec![b.clone()]
+        );
+        assert!(
+            ids(&app, &token, "q=eve&direction=outbound")
+                .await
+                .is_empty()
+        );
+        let past: Value = app
+            .get("/api/calls?q=eve&per_page=1&page=3", Some(&token))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(past["total"], 1);
+        assert_eq!(past["items"], json!([]));
         let future = "2999-01-01T00:00:00Z";
         assert!(
             ids(&app, &token, &format!("from={future}"))

@@ -9,7 +9,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
 use serde_json::{Value, json};
 use shared::{
     dashboard::rollups,
-    entities::{call_rollups, calls},
+    entities::{call_rollups, calls, purchases},
 };
 use tests::{
     Backend, TestApp, WorkerMode, expect_error, on_both_backends,
@@ -167,6 +167,54 @@ on_both_backends!(
         assert_eq!(recent["leads"].as_array().unwrap().len(), 3);
         assert_eq!(recent["leads"][0]["contact_name"], "Lead");
         assert!(recent["imports"].as_array().unwrap().is_empty());
+        assert!(recent["purchases"].as_array().unwrap().is_empty());
+        // An import and a purchase show up beside the calls, newest first.
+        let upload = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(b"Name,Phone\nRecent,+14155550177\n".to_vec())
+                .file_name("recent.csv"),
+        );
+        let accepted = app
+            .client
+            .post(app.url("/api/contacts/imports"))
+            .bearer_auth(&token)
+            .multipart(upload)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(accepted.status(), 202);
+        let now = Utc::now();
+        for (credits, at) in [(100, now - chrono::TimeDelta::hours(1)), (250, now)] {
+            purchases::ActiveModel {
+                id: Set(uuid::Uuid::now_v7()),
+                user_id: Set(me),
+                credits: Set(credits),
+                amount_cents: Set(credits * 10),
+                currency: Set("usd".into()),
+                status: Set("paid".into()),
+                stripe_checkout_session_id: Set(None),
+                stripe_payment_intent_id: Set(None),
+                stripe_charge_id: Set(None),
+                checkout_url: Set(None),
+                receipt_url: Set(None),
+                refunded_credits: Set(0),
+                created_at: Set(at),
+                updated_at: Set(at),
+                paid_at: Set(Some(at)),
+            }
+            .insert(&app.services.db)
+            .await
+            .unwrap();
+        }
+        let recent = get(&app, &token, "/api/dashboard/recent-activity").await;
+        assert_eq!(recent["imports"][0]["filename"], "recent.csv");
+        let bought: Vec<i64> = recent["purchases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["credits"].as_i64().unwrap())
+            .collect();
+        assert_eq!(bought, [250, 100]);
         let recent = get(&app, &token, "/api/dashboard/recent-activity?limit=2").await;
         assert_eq!(recent["calls"].as_array().unwrap().len(), 2);
         expect_error(
@@ -192,6 +240,8 @@ on_both_backends!(
         let theirs = get(&app, &other_token, "/api/dashboard/recent-activity").await;
         assert!(theirs["calls"].as_array().unwrap().is_empty());
         assert!(theirs["leads"].as_array().unwrap().is_empty());
+        assert!(theirs["imports"].as_array().unwrap().is_empty());
+        assert!(theirs["purchases"].as_array().unwrap().is_empty());
     }
 );
 
