@@ -257,6 +257,29 @@ pub enum Deleted {
     Pending,
 }
 
+/// What a web widget needs to open a conversation.
+#[derive(Debug, Object)]
+pub struct ChatSession {
+    pub agent_id: Uuid,
+    pub elevenlabs_agent_id: String,
+    /// `wss://…` URL for a WebSocket conversation (expires after a few minutes).
+    pub signed_url: String,
+    /// Token for a WebRTC conversation.
+    pub conversation_token: String,
+}
+
+api_errors!(ChatSessionErrors {
+    400 => BadRequest: "Malformed id.",
+    401 => Unauthorized: "Missing or invalid access token.",
+    402 => NoCredits: "The balance is not positive (`insufficient_credits`).",
+    403 => Forbidden: "The account is suspended.",
+    404 => NotFound: "No such agent for this user (`agent_not_found`).",
+    409 => Conflict: "A call agent (`not_a_chat_agent`), a draft (`agent_inactive`), or not on ElevenLabs yet (`agent_not_synced`).",
+    429 => RateLimited: "ElevenLabs is rate limiting (`provider_rate_limited`); see Retry-After.",
+    502 => Provider: "ElevenLabs refused or is down (`provider_error`, `provider_unavailable`).",
+    503 => NotConfigured: "ElevenLabs is not configured (`provider_not_configured`).",
+});
+
 api_errors!(AgentErrors {
     400 => BadRequest: "Malformed id or query.",
     401 => Unauthorized: "Missing or invalid access token.",
@@ -472,6 +495,28 @@ impl AgentApi {
         Ok(service::update(&self.services, &me, id.0, body.0.into())
             .await?
             .into())
+    }
+
+    /// Open a chat with a chat agent
+    ///
+    /// What a web widget needs to start a conversation with an active chat agent: a signed
+    /// WebSocket URL and a WebRTC conversation token from ElevenLabs, both short-lived. The
+    /// account needs a positive balance (402 otherwise); the chat is metered when its
+    /// post-call report arrives.
+    #[oai(path = "/:id/chat-session", method = "post")]
+    async fn chat_session(
+        &self,
+        auth: Auth,
+        id: Path<Uuid>,
+    ) -> Result<Json<ChatSession>, ChatSessionErrors> {
+        let me = auth.user(&self.services).await?;
+        let s = service::chat_session(&self.services, &me, id.0).await?;
+        Ok(Json(ChatSession {
+            agent_id: s.agent_id,
+            elevenlabs_agent_id: s.elevenlabs_agent_id,
+            signed_url: s.signed_url,
+            conversation_token: s.conversation_token,
+        }))
     }
 
     /// Delete an agent

@@ -20,6 +20,7 @@ use crate::{
     auth::AuthApi,
     billing::BillingApi,
     calls::CallApi,
+    chats::ChatApi,
     contact_imports::ImportApi,
     contacts::ContactApi,
     credits::CreditsApi,
@@ -41,7 +42,7 @@ pub type Apis = (
     AuthApi,
     UserApi,
     AgentApi,
-    CallApi,
+    (CallApi, ChatApi),
     LeadApi,
     // poem-openapi implements tuples of up to 16 APIs; the admin area's are one of them.
     (AdminApi, AdminSettingsApi, AdminAnalyticsApi),
@@ -72,9 +73,14 @@ pub fn openapi_service(services: &Services, hub: LiveHub) -> OpenApiService<Apis
             AgentApi {
                 services: services.clone(),
             },
-            CallApi {
-                services: services.clone(),
-            },
+            (
+                CallApi {
+                    services: services.clone(),
+                },
+                ChatApi {
+                    services: services.clone(),
+                },
+            ),
             LeadApi {
                 services: services.clone(),
             },

@@ -281,8 +281,48 @@ api_errors!(StartCallErrors {
     503 => NotConfigured: "ElevenLabs is not configured.",
 });
 
+/// The turns that contain `q`, cut into matching and other parts for highlighting.
+pub(crate) fn matches_in(
+    turns: &[shared::entities::transcripts::Model],
+    q: &str,
+) -> Vec<TranscriptMatch> {
+    turns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let parts = shared::transcripts::highlight(&t.text, q)?;
+            Some(TranscriptMatch {
+                segment: i as u32,
+                speaker: t.speaker.clone(),
+                timestamp: t.time_in_call_secs,
+                parts: parts
+                    .into_iter()
+                    .map(|p| TextPart {
+                        text: p.text,
+                        matched: p.matched,
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn segments(turns: Vec<shared::entities::transcripts::Model>) -> Vec<SpeakerSegment> {
+    turns
+        .into_iter()
+        .map(|t| SpeakerSegment {
+            speaker: t.speaker,
+            text: t.text,
+            timestamp: t.time_in_call_secs,
+            tool_calls: t.tool_calls,
+        })
+        .collect()
+}
+
 /// The call list's query parameters (the export takes the same).
 pub struct CallParams {
+    /// `call` for the call list, `chat` for the chat list.
+    pub channel: &'static str,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub agent_id: Option<Uuid>,
@@ -299,7 +339,7 @@ pub struct CallParams {
     pub order: Option<Order>,
 }
 
-fn call_filter(p: CallParams) -> Result<CallFilter, AppError> {
+pub(crate) fn call_filter(p: CallParams) -> Result<CallFilter, AppError> {
     let inverted =
         |lo: Option<i32>, hi: Option<i32>| matches!((lo, hi), (Some(l), Some(h)) if l > h);
     if let (Some(f), Some(t)) = (p.from, p.to)
@@ -320,6 +360,7 @@ fn call_filter(p: CallParams) -> Result<CallFilter, AppError> {
         ));
     }
     Ok(CallFilter {
+        channel: Some(p.channel),
         from: p.from,
         to: p.to,
         agent_id: p.agent_id,
@@ -431,6 +472,7 @@ impl CallApi {
     ) -> Result<Json<Page<CallListRow>>, CallErrors> {
         let me = auth.user(&self.services).await?;
         let filter = call_filter(CallParams {
+            channel: shared::calls::CHANNEL_CALL,
             from: from.0,
             to: to.0,
             agent_id: agent_id.0,
@@ -480,6 +522,7 @@ impl CallApi {
     ) -> Result<FileResponse, CallErrors> {
         let me = auth.user(&self.services).await?;
         let filter = call_filter(CallParams {
+            channel: shared::calls::CHANNEL_CALL,
             from: from.0,
             to: to.0,
             agent_id: agent_id.0,
@@ -542,40 +585,12 @@ impl CallApi {
         let db = &self.services.db;
         let call = service::get(db, me.id, id.0).await?;
         let turns = shared::transcripts::turns(db, call.id).await?;
-        let matches = q.0.as_deref().map(|q| {
-            turns
-                .iter()
-                .enumerate()
-                .filter_map(|(i, t)| {
-                    let parts = shared::transcripts::highlight(&t.text, q)?;
-                    Some(TranscriptMatch {
-                        segment: i as u32,
-                        speaker: t.speaker.clone(),
-                        timestamp: t.time_in_call_secs,
-                        parts: parts
-                            .into_iter()
-                            .map(|p| TextPart {
-                                text: p.text,
-                                matched: p.matched,
-                            })
-                            .collect(),
-                    })
-                })
-                .collect()
-        });
+        let matches = q.0.as_deref().map(|q| matches_in(&turns, q));
         Ok(Json(Transcript {
             id: call.id,
             call_id: call.id,
             content: call.transcript_text.clone().unwrap_or_default(),
-            speaker_segments: turns
-                .into_iter()
-                .map(|t| SpeakerSegment {
-                    speaker: t.speaker,
-                    text: t.text,
-                    timestamp: t.time_in_call_secs,
-                    tool_calls: t.tool_calls,
-                })
-                .collect(),
+            speaker_segments: segments(turns),
             matches,
             created_at: call.completed_at.unwrap_or(call.created_at),
         }))

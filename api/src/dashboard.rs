@@ -254,6 +254,26 @@ impl DashboardApi {
     }
 }
 
+/// Which conversations a dashboard counts.
+#[derive(Debug, Clone, Copy, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum ChannelParam {
+    /// Phone calls.
+    Call,
+    /// Chat agents' conversations.
+    Chat,
+    /// Both (the default).
+    All,
+}
+
+fn channel_of(channel: Option<ChannelParam>) -> Option<&'static str> {
+    match channel {
+        Some(ChannelParam::Call) => Some(shared::calls::CHANNEL_CALL),
+        Some(ChannelParam::Chat) => Some(shared::calls::CHANNEL_CHAT),
+        Some(ChannelParam::All) | None => None,
+    }
+}
+
 #[OpenApi(prefix_path = "/api/dashboard", tag = "Tag::Dashboard")]
 impl DashboardApi {
     /// Overview KPIs
@@ -269,10 +289,12 @@ impl DashboardApi {
         from: Query<Option<NaiveDate>>,
         to: Query<Option<NaiveDate>>,
         #[oai(validator(max_length = 64))] tz: Query<Option<String>>,
+        channel: Query<Option<ChannelParam>>,
     ) -> Result<Json<Overview>, DashboardErrors> {
         let me = auth.account(&self.services).await?;
         let period = Self::period(&me, period.0, from.0, to.0, tz.0.as_deref())?;
-        let (now, before) = service::overview(&self.services.db, me.id, &period).await?;
+        let (now, before) =
+            service::overview(&self.services.db, me.id, &period, channel_of(channel.0)).await?;
         let m = |f: &dyn Fn(&Counters) -> f64| metric(&now, &before, f);
         let count = |column: C| move |c: &Counters| c.get(column) as f64;
         let cta_rate = |column: C| move |c: &Counters| percent(c, column, C::Scored);
@@ -311,6 +333,7 @@ impl DashboardApi {
     /// distributions, per-agent performance and the CTA funnel over the period. Same period
     /// parameters as the overview.
     #[oai(path = "/analytics", method = "get")]
+    #[allow(clippy::too_many_arguments)]
     async fn analytics(
         &self,
         auth: Auth,
@@ -319,6 +342,7 @@ impl DashboardApi {
         to: Query<Option<NaiveDate>>,
         #[oai(validator(max_length = 64))] tz: Query<Option<String>>,
         granularity: Query<Option<GranularityParam>>,
+        channel: Query<Option<ChannelParam>>,
     ) -> Result<Json<Analytics>, DashboardErrors> {
         let me = auth.account(&self.services).await?;
         let period = Self::period(&me, period.0, from.0, to.0, tz.0.as_deref())?;
@@ -326,7 +350,14 @@ impl DashboardApi {
             GranularityParam::Hour => Granularity::Hour,
             GranularityParam::Day => Granularity::Day,
         }))?;
-        let a = service::analytics(&self.services.db, me.id, &period, granularity).await?;
+        let a = service::analytics(
+            &self.services.db,
+            me.id,
+            &period,
+            granularity,
+            channel_of(channel.0),
+        )
+        .await?;
         let total = &a.total;
         let mut funnel = vec![FunnelStage {
             stage: "scored_calls".into(),

@@ -9,6 +9,7 @@ pub mod app;
 pub mod auth;
 pub mod billing;
 pub mod calls;
+pub mod chats;
 pub mod cli;
 pub mod contact_imports;
 pub mod contacts;

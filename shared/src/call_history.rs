@@ -37,6 +37,8 @@ pub struct CallFilter {
     pub max_score: Option<i32>,
     pub min_duration: Option<i32>,
     pub max_duration: Option<i32>,
+    /// `call` or `chat`; both when unset.
+    pub channel: Option<&'static str>,
     /// Contact name or number, or words of the transcript.
     pub search: Option<String>,
     pub sort: CallSort,
@@ -55,6 +57,9 @@ pub struct CallRow {
 /// The filtered calls, before any search.
 fn unsearched(user_id: Uuid, f: &CallFilter) -> Select<calls::Entity> {
     let mut q = calls::Entity::find().filter(calls::Column::UserId.eq(user_id));
+    if let Some(channel) = f.channel {
+        q = q.filter(calls::Column::Channel.eq(channel));
+    }
     if let Some(from) = f.from {
         q = q.filter(calls::Column::CreatedAt.gte(from));
     }

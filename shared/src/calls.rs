@@ -19,6 +19,9 @@ use crate::{
     error::{AppError, AppResult},
 };
 
+/// Phone calls and text chats share the table; `channel` tells them apart.
+pub const CHANNEL_CALL: &str = "call";
+pub const CHANNEL_CHAT: &str = "chat";
 pub const STATUS_INITIATED: &str = "initiated";
 pub const STATUS_IN_PROGRESS: &str = "in_progress";
 pub const STATUS_COMPLETED: &str = "completed";
@@ -344,11 +347,28 @@ pub async fn get(
     user_id: Uuid,
     id: Uuid,
 ) -> AppResult<calls::Model> {
+    of_channel(db, user_id, id, CHANNEL_CALL).await
+}
+
+/// The user's call or chat `id`, only in `channel` (another's, or the other kind, is a 404).
+pub async fn of_channel(
+    db: &sea_orm::DatabaseConnection,
+    user_id: Uuid,
+    id: Uuid,
+    channel: &'static str,
+) -> AppResult<calls::Model> {
     calls::Entity::find_by_id(id)
         .filter(calls::Column::UserId.eq(user_id))
+        .filter(calls::Column::Channel.eq(channel))
         .one(db)
         .await?
-        .ok_or_else(|| AppError::not_found("call"))
+        .ok_or_else(|| {
+            AppError::not_found(if channel == CHANNEL_CHAT {
+                "chat"
+            } else {
+                "call"
+            })
+        })
 }
 
 /// The call's lead score, if it was scored.

@@ -130,6 +130,9 @@ pub struct Config {
     pub elevenlabs_backoff_base_ms: u64,
     /// Longest `Retry-After` honoured before giving up and passing the 429 on.
     pub elevenlabs_max_retry_after_secs: u64,
+    /// How chat conversations use credits: `per_minute` (like calls, the default),
+    /// `per_conversation` (one credit each) or `free`.
+    pub chat_billing: ChatBilling,
     /// Outbound calls a user may have in flight (`initiated` or `in_progress`) at once.
     pub max_concurrent_calls: u64,
     /// Secrets of the ElevenLabs post-call webhook; two may be listed during a rotation.
@@ -173,6 +176,25 @@ pub enum AuthMode {
 pub enum LogFormat {
     Pretty,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatBilling {
+    PerMinute,
+    PerConversation,
+    Free,
+}
+
+impl ChatBilling {
+    /// Credits one chat of `duration_secs` costs.
+    pub fn cost(self, duration_secs: i64) -> i64 {
+        match self {
+            ChatBilling::PerMinute => (duration_secs.max(0) + 59) / 60,
+            ChatBilling::PerConversation => 1,
+            ChatBilling::Free => 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -259,6 +281,7 @@ impl Default for Config {
             elevenlabs_max_attempts: 3,
             elevenlabs_backoff_base_ms: 500,
             elevenlabs_max_retry_after_secs: 60,
+            chat_billing: ChatBilling::PerMinute,
             max_concurrent_calls: 5,
             elevenlabs_webhook_secrets: Vec::new(),
             call_reconcile_after_secs: 1800,

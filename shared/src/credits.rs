@@ -309,13 +309,37 @@ pub async fn charge_call<C: ConnectionTrait>(
     let duration =
         duration_secs.ok_or_else(|| AppError::validation("duration_secs", "is required"))?;
     let cost = call_cost(duration)?;
+    let description = format!("Call of {}:{:02}", duration / 60, duration % 60);
+    charge_conversation(
+        txn,
+        user_id,
+        conversation_id,
+        cost,
+        description,
+        agent_id,
+        call_id,
+    )
+    .await
+}
+
+/// Charges `cost` credits for one conversation (a call or a chat), once per conversation:
+/// the reference is the conversation's, so a redelivery charges nothing more.
+pub async fn charge_conversation<C: ConnectionTrait>(
+    txn: &C,
+    user_id: Uuid,
+    conversation_id: &str,
+    cost: i64,
+    description: String,
+    agent_id: Option<Uuid>,
+    call_id: Option<Uuid>,
+) -> AppResult<Applied> {
     let mut entry = Entry::new(
         user_id,
         TxKind::Usage,
         -cost,
         format!("call:{conversation_id}"),
     )
-    .describe(format!("Call of {}:{:02}", duration / 60, duration % 60));
+    .describe(description);
     entry.agent_id = agent_id;
     entry.call_id = call_id;
     apply_in(txn, entry).await

@@ -156,6 +156,12 @@ pub const CATALOGUE: &[Setting] = &[
         description: "Most credits one purchase may buy",
     },
     Setting {
+        key: "chat_billing",
+        secret: false,
+        kind: Kind::Choice(&["per_minute", "per_conversation", "free"]),
+        description: "How chats use credits: per started minute, one per conversation, or free",
+    },
+    Setting {
         key: "free_credits",
         secret: false,
         kind: int(0, 100_000),

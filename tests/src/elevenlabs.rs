@@ -95,6 +95,24 @@ impl FakeElevenLabs {
                             ResponseTemplate::new(200).set_body_json(json!({"success": true, "message": "Success", "conversation_id": conversation, "sip_call_id": "sip-1"}))
                         }
                     }
+                    ("GET", "/v1/convai/conversation/get-signed-url" | "/v1/convai/conversation/token") => {
+                        let agent = req
+                            .url
+                            .query_pairs()
+                            .find(|(k, _)| k == "agent_id")
+                            .map(|(_, v)| v.to_string())
+                            .unwrap_or_default();
+                        if !agents.contains_key(&agent) {
+                            return error(404, "agent_not_found", "Agent not found");
+                        }
+                        if path.ends_with("token") {
+                            ResponseTemplate::new(200).set_body_json(json!({"token": format!("tok_{agent}")}))
+                        } else {
+                            ResponseTemplate::new(200).set_body_json(json!({
+                                "signed_url": format!("wss://api.elevenlabs.io/v1/convai/conversation?agent_id={agent}&conversation_signature=sig_test")
+                            }))
+                        }
+                    }
                     ("GET", "/v1/convai/agents") => {
                         let list: Vec<Value> = agents
                             .values()

@@ -340,6 +340,9 @@ async fn transcription(
         problems.push("metadata.call_duration_secs missing or invalid".to_string());
     }
     let direction = text(data, &["metadata", "phone_call", "direction"]).unwrap_or("inbound");
+    // A chat agent's conversation is a chat: no telephony, its own metering rule.
+    let is_chat = agent.kind == crate::agents::KIND_CHAT;
+    let chat_billing = services.settings().await.chat_billing;
     let txn = crate::db::begin_write(&services.db).await?;
     let (call, created) = call_for(&txn, agent, &conversation, direction)
         .await
@@ -355,7 +358,13 @@ async fn transcription(
         )
         .await;
     }
-    let external = text(data, &["metadata", "phone_call", "external_number"]);
+    let visitor = is_chat.then(|| visitor_of(data));
+    let external = text(data, &["metadata", "phone_call", "external_number"]).or_else(|| {
+        visitor
+            .as_ref()
+            .and_then(|v| v.get("phone"))
+            .and_then(Value::as_str)
+    });
     let contact_name = text(
         data,
         &[
@@ -456,11 +465,11 @@ async fn transcription(
 
     // What the charge will be; it is applied last, because it locks the owner's balance row
     // (every call of that owner waits on it) and the lock is held until the commit.
-    let charged = duration
-        .map(credits::call_cost)
-        .transpose()
-        .map_err(app_to_job)?
-        .unwrap_or(0);
+    let charged = match duration {
+        Some(secs) if is_chat => chat_billing.cost(secs),
+        Some(secs) => credits::call_cost(secs).map_err(app_to_job)?,
+        None => 0,
+    };
     let summary = text(analysis, &["transcript_summary"]).map(String::from);
     let started = int(data, &["metadata", "start_time_unix_secs"])
         .and_then(|t| Utc.timestamp_opt(t, 0).single());
@@ -469,6 +478,9 @@ async fn transcription(
         "cost": int(data, &["metadata", "cost"]),
         "main_language": text(data, &["metadata", "main_language"]),
     });
+    if let Some(visitor) = &visitor {
+        metadata["visitor"] = visitor.clone();
+    }
     if !problems.is_empty() {
         metadata["problems"] = json!(problems);
         tracing::warn!(conversation, ?problems, "post-call event was incomplete");
@@ -484,7 +496,7 @@ async fn transcription(
     active.call_successful = Set(text(analysis, &["call_successful"]).map(String::from));
     active.contact_id = Set(contact.as_ref().map(|c| c.id));
     active.direction = Set(direction.into());
-    if let Some(number) = external {
+    if let Some(number) = external.filter(|_| !is_chat) {
         active.phone_number = Set(Some(number.to_string()));
     }
     if let Some(started) = started {
@@ -522,12 +534,14 @@ async fn transcription(
     // The charge: once per conversation, even below zero.
     let mut low_balance = false;
     let mut credit_event = None;
-    if let Some(secs) = duration {
-        let applied = credits::charge_call(
+    if let Some(secs) = duration.filter(|_| charged > 0 || !is_chat) {
+        let kind = if is_chat { "Chat" } else { "Call" };
+        let applied = credits::charge_conversation(
             &txn,
             agent.user_id,
             &conversation,
-            Some(secs),
+            charged,
+            format!("{kind} of {}:{:02}", secs / 60, secs % 60),
             Some(agent.id),
             Some(call_id),
         )
@@ -545,6 +559,7 @@ async fn transcription(
             LiveKind::CallCompleted,
             json!({
                 "call_id": call_id,
+                "channel": call.channel,
                 "conversation_id": conversation,
                 "agent_id": agent.id,
                 "contact_id": contact_id,
@@ -654,6 +669,29 @@ fn crossed_low_balance(
 ) -> bool {
     let before = charge.balance_after - charge.amount;
     before > threshold && charge.balance_after <= threshold
+}
+
+/// Who a chat's visitor said they are: the widget's dynamic variables, else what the agent
+/// collected (`name`, `email`, `phone` data collection items).
+fn visitor_of(data: &Value) -> Value {
+    let field = |key: &str| {
+        text(
+            data,
+            &[
+                "conversation_initiation_client_data",
+                "dynamic_variables",
+                key,
+            ],
+        )
+        .or_else(|| text(data, &["analysis", "data_collection_results", key, "value"]))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    };
+    json!({
+        "name": field("name").or_else(|| field("contact_name")),
+        "email": field("email"),
+        "phone": field("phone").or_else(|| field("phone_number")),
+    })
 }
 
 /// A JSON array or object with something in it.

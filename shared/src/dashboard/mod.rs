@@ -53,24 +53,30 @@ impl Counters {
     }
 }
 
-async fn total<C: ConnectionTrait>(db: &C, user_id: Uuid, period: &Period) -> AppResult<Counters> {
+async fn total<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+    period: &Period,
+    channel: Option<&str>,
+) -> AppResult<Counters> {
     let row = db
         .query_one(&sums(
-            rollups::between(user_id, period.from, period.to),
+            rollups::between_in(user_id, period.from, period.to, channel),
             None,
         ))
         .await?;
     row.map_or(Ok(Counters::default()), |r| counters_of(&r))
 }
 
-/// The counters of a period and of the one before it.
+/// The counters of a period and of the one before it, for one channel or both.
 pub async fn overview(
     db: &DatabaseConnection,
     user_id: Uuid,
     period: &Period,
+    channel: Option<&str>,
 ) -> AppResult<(Counters, Counters)> {
-    let current = total(db, user_id, period).await?;
-    let previous = total(db, user_id, &period.previous()).await?;
+    let current = total(db, user_id, period, channel).await?;
+    let previous = total(db, user_id, &period.previous(), channel).await?;
     Ok((current, previous))
 }
 
@@ -97,12 +103,13 @@ pub async fn analytics(
     user_id: Uuid,
     period: &Period,
     granularity: Granularity,
+    channel: Option<&str>,
 ) -> AppResult<Analytics> {
     let buckets = period.buckets(granularity);
     let mut series: Vec<Counters> = vec![Counters::default(); buckets.len()];
     let per_hour = db
         .query_all(&sums(
-            rollups::between(user_id, period.from, period.to),
+            rollups::between_in(user_id, period.from, period.to, channel),
             Some(call_rollups::Column::Hour),
         ))
         .await?;
@@ -120,7 +127,7 @@ pub async fn analytics(
     }
     let per_agent = db
         .query_all(&sums(
-            rollups::between(user_id, period.from, period.to),
+            rollups::between_in(user_id, period.from, period.to, channel),
             Some(call_rollups::Column::AgentId),
         ))
         .await?;

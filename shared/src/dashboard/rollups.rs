@@ -269,6 +269,32 @@ pub fn between(user_id: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> Select<
         .filter(C::Hour.lt(to))
 }
 
+/// `between`, for one channel (`call` or `chat`) when given. Counters are kept per agent and an
+/// agent's type never changes, so a channel is the set of the user's agents of that type (calls
+/// without an agent are calls).
+pub fn between_in(
+    user_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    channel: Option<&str>,
+) -> Select<rollups::Entity> {
+    let select = between(user_id, from, to);
+    let Some(channel) = channel else {
+        return select;
+    };
+    let chat_agents = Query::select()
+        .column(crate::entities::agents::Column::Id)
+        .from(crate::entities::agents::Entity)
+        .and_where(Expr::col(crate::entities::agents::Column::UserId).eq(user_id))
+        .and_where(Expr::col(crate::entities::agents::Column::Kind).eq(crate::agents::KIND_CHAT))
+        .to_owned();
+    if channel == crate::calls::CHANNEL_CHAT {
+        select.filter(C::AgentId.in_subquery(chat_agents))
+    } else {
+        select.filter(C::AgentId.not_in_subquery(chat_agents))
+    }
+}
+
 /// Recomputes every user's counters from the calls and lead scores (after a restore, or on a
 /// database that had calls before the counters existed). Runs in one transaction that first
 /// locks the counters against writers: a post-call job that changed a call meanwhile adds its
