@@ -155,7 +155,11 @@ pub fn build_app(services: &Services, hub: LiveHub) -> impl Endpoint + 'static {
         .allow_credentials(true)
         .expose_header("x-request-id")
         .max_age(600);
-    Route::new()
+    let mut routes = Route::new();
+    if config.metrics_port.is_none() {
+        routes = routes.at("/metrics", crate::metrics::endpoint(services));
+    }
+    routes
         .nest("/", api)
         .nest("/docs", docs)
         .nest("/swagger", swagger)
@@ -190,6 +194,21 @@ pub async fn serve(
     } else {
         None
     };
+    let metrics = match services.config.metrics_port {
+        Some(port) => {
+            let listener =
+                tokio::net::TcpListener::bind((services.config.host.as_str(), port)).await?;
+            let server = Server::new_with_acceptor(TcpAcceptor::from_tokio(listener)?);
+            let endpoint = crate::metrics::app(&services);
+            let stop = shutdown.clone();
+            Some(tokio::spawn(async move {
+                server
+                    .run_with_graceful_shutdown(endpoint, stop.cancelled_owned(), None)
+                    .await
+            }))
+        }
+        None => None,
+    };
     let acceptor = TcpAcceptor::from_tokio(listener)?;
     let addr = acceptor.local_addr();
     tracing::info!(addresses = ?addr, embedded_worker = worker.is_some(), "gateway listening");
@@ -204,6 +223,9 @@ pub async fn serve(
         .run_with_graceful_shutdown(app, signal, Some(timeout))
         .await;
     shutdown.cancel();
+    if let Some(metrics) = metrics {
+        metrics.await??;
+    }
     if let Some(worker) = worker {
         worker.await??;
     }

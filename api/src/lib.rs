@@ -21,6 +21,7 @@ pub mod events;
 pub mod health;
 pub mod integrations;
 pub mod leads;
+pub mod metrics;
 pub mod middleware;
 pub mod notifications;
 pub mod pagination;

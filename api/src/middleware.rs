@@ -62,7 +62,9 @@ impl<E: Endpoint> Endpoint for RequestIdEndpoint<E> {
                 Err(err) => crate::error::from_poem_error(err),
             };
             let status = resp.status().as_u16();
-            let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let elapsed = started.elapsed();
+            shared::monitoring::http_request(method.as_str(), &path, status, elapsed);
+            let latency_ms = elapsed.as_secs_f64() * 1000.0;
             if status >= 500 {
                 tracing::error!(status, latency_ms, "request");
             } else {

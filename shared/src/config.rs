@@ -30,6 +30,8 @@ pub struct Config {
     /// Address the gateway listens on.
     pub host: String,
     pub port: u16,
+    /// Serve `/metrics` on this port only (same host) instead of the API port.
+    pub metrics_port: Option<u16>,
     /// Base URL under which the gateway is reachable from outside (links in emails).
     pub public_base_url: String,
     /// Directory for the embedded database, the mail outbox and other local files.
@@ -217,6 +219,7 @@ impl Default for Config {
         Self {
             host: "127.0.0.1".into(),
             port: 3000,
+            metrics_port: None,
             public_base_url: "http://localhost:3000".into(),
             data_dir: PathBuf::from("./data"),
             database_url: "sqlite://./data/switchboard.db?mode=rwc".into(),

@@ -97,7 +97,17 @@ impl ElevenLabs {
             if let Some(body) = body {
                 req = req.json(body);
             }
-            let outcome = match req.send().await {
+            let sent = std::time::Instant::now();
+            let answer = req.send().await;
+            crate::monitoring::provider_request(
+                "elevenlabs",
+                match &answer {
+                    Ok(resp) => crate::monitoring::status_class(resp.status().as_u16()),
+                    Err(_) => "error".into(),
+                },
+                sent.elapsed(),
+            );
+            let outcome = match answer {
                 Ok(resp) => Self::read(resp, resource).await,
                 Err(e) => {
                     let unsent = e.is_connect();

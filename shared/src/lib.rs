@@ -22,6 +22,7 @@ pub mod integrations;
 pub mod jobs;
 pub mod leads;
 pub mod live;
+pub mod monitoring;
 pub mod notifications;
 pub mod phone;
 pub mod platform_analytics;

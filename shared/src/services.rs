@@ -39,6 +39,8 @@ impl std::fmt::Debug for Services {
 impl Services {
     /// Connects to the database (migrating it when `migrate`) and to the queue.
     pub async fn start(config: Config, migrate: bool) -> AppResult<Self> {
+        // Metrics recorded before the recorder exists are lost: install it first.
+        crate::monitoring::handle();
         let db = db::connect(&config).await?;
         if migrate {
             db::migrate(&db).await?;

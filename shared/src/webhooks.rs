@@ -69,6 +69,7 @@ pub async fn receive(
         Ok(row) => row,
         // With RETURNING, a conflict surfaces as "no row returned".
         Err(sea_orm::DbErr::RecordNotInserted | sea_orm::DbErr::RecordNotFound(_)) => {
+            crate::monitoring::webhook_received(delivery.provider, "duplicate");
             return Ok(false);
         }
         Err(e) => return Err(e.into()),
@@ -76,6 +77,7 @@ pub async fn receive(
     let job = jobs::create(&txn, &services.config, kind, row.id).await?;
     txn.commit().await?;
     jobs::ring(&services.db, &services.queue, &job).await;
+    crate::monitoring::webhook_received(delivery.provider, "stored");
     Ok(true)
 }
 

@@ -35,7 +35,8 @@ pub async fn process(state: &WorkerState, job_id: Uuid) {
                 config.job_timeout_secs
             ))),
         };
-        let elapsed_ms = started.elapsed().as_millis() as u64;
+        let elapsed = started.elapsed();
+        let elapsed_ms = elapsed.as_millis() as u64;
         let recorded = match &outcome {
             Ok(()) => jobs::complete(db, &job).await.map(|_| JobStatus::Succeeded),
             Err(e) => {
@@ -43,6 +44,13 @@ pub async fn process(state: &WorkerState, job_id: Uuid) {
                 jobs::fail(db, config, &job, &e.to_string(), permanent).await
             }
         };
+        let counted = match &recorded {
+            Ok(JobStatus::Succeeded) => "succeeded",
+            Ok(JobStatus::Failed) => "failed",
+            Ok(_) => "retried",
+            Err(_) => "unrecorded",
+        };
+        shared::monitoring::job_finished(&job.kind, counted, elapsed);
         match (outcome, recorded) {
             (Ok(()), Ok(_)) => tracing::info!(elapsed_ms, "job succeeded"),
             (Err(e), Ok(JobStatus::Failed)) => {

@@ -149,11 +149,20 @@ pub async fn create_purchase(
         .payment_intent_data(intent)
         .success_url(success)
         .cancel_url(cancel);
+    let sent = std::time::Instant::now();
     let session = request
         .customize()
         .request_strategy(RequestStrategy::Idempotent(key))
         .send(&client)
         .await;
+    crate::monitoring::provider_request(
+        "stripe",
+        match &session {
+            Ok(_) => "2xx".into(),
+            Err(_) => "error".into(),
+        },
+        sent.elapsed(),
+    );
     let mut active: purchases::ActiveModel = purchase.into();
     active.updated_at = Set(Utc::now());
     match session {
