@@ -269,6 +269,13 @@ pub enum CallStarted {
     Started(Json<Call>),
 }
 
+// The file response documents 400 (bad range) and 404 itself; listing them again would give
+// the operation two entries for one status.
+api_errors!(RecordingErrors {
+    401 => Unauthorized: "Missing or invalid access token.",
+    403 => Forbidden: "The account is suspended.",
+});
+
 api_errors!(StartCallErrors {
     401 => Unauthorized: "Missing or invalid access token.",
     402 => NoCredits: "The balance is not positive (`insufficient_credits`).",
@@ -606,7 +613,7 @@ impl CallApi {
         auth: Auth,
         id: Path<Uuid>,
         req: &poem::Request,
-    ) -> Result<poem::web::StaticFileResponse, CallErrors> {
+    ) -> Result<poem::web::StaticFileResponse, RecordingErrors> {
         let me = auth.user(&self.services).await?;
         let path = service::recording_path(&self.services, me.id, id.0).await?;
         let file = poem::web::StaticFileRequest::from_request_without_body(req)
