@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Generates TypeScript types from the gateway's OpenAPI document with openapi-typescript (npm)
-# and type-checks clients/typescript/src/usage.ts against them: a contract the frontend cannot
+# and type-checks tests/typescript-client/src/usage.ts against them: a contract the frontend cannot
 # consume (invalid document, renamed field, lost status) fails here.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -17,7 +17,7 @@ trap 'rm -rf "$work"' EXIT
 DATA_DIR="$work" DATABASE_URL="sqlite://$work/spec.db?mode=rwc" LOG_LEVEL=error \
   cargo run -q -p api --bin api -- openapi > "$work/openapi.json"
 
-cd clients/typescript
+cd tests/typescript-client
 npm ci --no-audit --no-fund --silent
 npx openapi-typescript "$work/openapi.json" -o src/schema.d.ts
 npx tsc --noEmit
