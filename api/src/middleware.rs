@@ -52,7 +52,13 @@ impl<E: Endpoint> Endpoint for RequestIdEndpoint<E> {
             .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         let method = req.method().clone();
         let path = req.uri().path().to_string();
-        let span = tracing::info_span!("http", request_id = %id, %method, %path);
+        let span = tracing::info_span!(
+            "http",
+            request_id = %id,
+            %method,
+            %path,
+            user_id = tracing::field::Empty
+        );
         // Handlers that record what they did (the audit log) name the request.
         req.extensions_mut().insert(RequestIdValue(id.clone()));
         async move {

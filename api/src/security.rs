@@ -40,9 +40,12 @@ impl Auth {
             Auth::Stack(StackToken(key)) => Credential::StackHeader(key.key),
             Auth::Bearer(BearerToken(bearer)) => Credential::Bearer(bearer.token),
         };
-        services
+        let account = services
             .auth
             .authenticate_row(&services.db, &*services.settings().await, credential)
-            .await
+            .await?;
+        // The request's log lines name who made it (the field is declared by the request span).
+        tracing::Span::current().record("user_id", tracing::field::display(account.id));
+        Ok(account)
     }
 }

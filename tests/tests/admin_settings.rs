@@ -335,6 +335,18 @@ async fn a_running_worker_applies_changes_and_no_secret_is_logged() {
             log.contains("settings changed"),
             "{name} logged the change: {log}"
         );
+        // Structured lines name the request and its user, or the job.
+        let named: &[&str] = if name == "gateway" {
+            &["\"request_id\"", "\"user_id\""]
+        } else {
+            &["\"job_id\"", "\"kind\""]
+        };
+        for field in named {
+            assert!(
+                log.lines().any(|l| l.starts_with('{') && l.contains(field)),
+                "{name} logs carry {field}"
+            );
+        }
         for secret in [STRIPE_KEY, ROTATED, SECRET, ENCRYPTION_KEY] {
             assert!(!log.contains(secret), "{name} logged a secret");
         }
