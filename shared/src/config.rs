@@ -608,6 +608,17 @@ mod tests {
     use figment::Jail;
 
     #[test]
+    fn every_variable_is_in_the_env_example() {
+        let example = include_str!("../../.env.example");
+        for key in Config::default_keys() {
+            assert!(
+                example.contains(&format!("# {key}=")),
+                "{key} is missing from .env.example"
+            );
+        }
+    }
+
+    #[test]
     fn defaults_are_the_embedded_mode() {
         Jail::expect_with(|_| {
             let c = Config::load().expect("defaults load");
