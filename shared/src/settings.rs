@@ -323,13 +323,19 @@ impl Settings {
     /// The configuration in force: re-read when older than the refresh interval. The same
     /// `Arc` comes back until a value changes, so holders can tell when to rebuild (`ptr_eq`).
     /// If the database cannot be read, the last configuration stays in force.
+    ///
+    /// One caller re-reads; the others meanwhile get the configuration as last loaded rather
+    /// than wait, so callers never queue for a database connection behind the re-read (a
+    /// job holding a transaction's connection while waiting for it could exhaust the pool).
     pub async fn current(&self, db: &DatabaseConnection) -> Arc<Config> {
         let fresh = |s: &Snapshot| s.loaded_at.is_some_and(|t| t.elapsed() < self.refresh);
         let snapshot = self.read();
         if fresh(&snapshot) {
             return snapshot.config;
         }
-        let _one_reader = self.reloading.lock().await;
+        let Ok(_one_reader) = self.reloading.try_lock() else {
+            return snapshot.config;
+        };
         let snapshot = self.read();
         if fresh(&snapshot) {
             return snapshot.config;

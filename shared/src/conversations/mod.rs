@@ -342,7 +342,8 @@ async fn transcription(
     let direction = text(data, &["metadata", "phone_call", "direction"]).unwrap_or("inbound");
     // A chat agent's conversation is a chat: no telephony, its own metering rule.
     let is_chat = agent.kind == crate::agents::KIND_CHAT;
-    let chat_billing = services.settings().await.chat_billing;
+    // Read before the transaction: nothing waits for another connection while holding one.
+    let settings = services.settings().await;
     let txn = crate::db::begin_write(&services.db).await?;
     let (call, created) = call_for(&txn, agent, &conversation, direction)
         .await
@@ -466,7 +467,7 @@ async fn transcription(
     // What the charge will be; it is applied last, because it locks the owner's balance row
     // (every call of that owner waits on it) and the lock is held until the commit.
     let charged = match duration {
-        Some(secs) if is_chat => chat_billing.cost(secs),
+        Some(secs) if is_chat => settings.chat_billing.cost(secs),
         Some(secs) => credits::call_cost(secs).map_err(app_to_job)?,
         None => 0,
     };
@@ -548,8 +549,7 @@ async fn transcription(
         .await
         .map_err(app_to_job)?;
         if applied.created {
-            let threshold = services.settings().await.low_balance_threshold;
-            low_balance = crossed_low_balance(threshold, &applied.row);
+            low_balance = crossed_low_balance(settings.low_balance_threshold, &applied.row);
         }
         credit_event = applied.live_event();
     }
@@ -602,7 +602,13 @@ async fn transcription(
         events.push(event);
     }
     let low_balance_job = if low_balance {
-        let (job, event) = warn_low_balance(services, &txn, agent.user_id).await?;
+        let (job, event) = warn_low_balance(
+            services,
+            &txn,
+            agent.user_id,
+            settings.low_balance_threshold,
+        )
+        .await?;
         events.push(event);
         Some(job)
     } else {
@@ -711,11 +717,11 @@ async fn warn_low_balance<C: sea_orm::ConnectionTrait>(
     services: &Services,
     txn: &C,
     user_id: Uuid,
+    threshold: i64,
 ) -> Result<(crate::entities::background_jobs::Model, LiveEvent), JobError> {
     let user = crate::users::get_in(txn, user_id)
         .await
         .map_err(app_to_job)?;
-    let threshold = services.settings().await.low_balance_threshold;
     let (_, job) = crate::email::queue_email_in(
         txn,
         &services.config,
