@@ -285,6 +285,8 @@ pub struct Settings {
     refresh: Duration,
     snapshot: RwLock<Snapshot>,
     reloading: tokio::sync::Mutex<()>,
+    /// Moved by `invalidate`: a re-read that began before a change must not count as fresh.
+    changes: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Clone)]
@@ -305,6 +307,7 @@ impl Settings {
             }),
             startup,
             reloading: tokio::sync::Mutex::new(()),
+            changes: Default::default(),
         }
     }
 
@@ -340,6 +343,7 @@ impl Settings {
         if fresh(&snapshot) {
             return snapshot.config;
         }
+        let changes_before = self.changes.load(std::sync::atomic::Ordering::SeqCst);
         let overrides = match self.load(db).await {
             Ok(overrides) => overrides,
             Err(e) => {
@@ -367,13 +371,17 @@ impl Settings {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Snapshot {
             config: config.clone(),
             overrides: Arc::new(overrides),
-            loaded_at: Some(Instant::now()),
+            // A change made while reading may be missing from what was read: read again next.
+            loaded_at: (self.changes.load(std::sync::atomic::Ordering::SeqCst) == changes_before)
+                .then(Instant::now),
         };
         config
     }
 
     /// Makes the next `current` re-read the table (after this process changed it).
     pub fn invalidate(&self) {
+        self.changes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.snapshot
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
