@@ -188,17 +188,6 @@ pub enum ChatBilling {
     Free,
 }
 
-impl ChatBilling {
-    /// Credits one chat of `duration_secs` costs.
-    pub fn cost(self, duration_secs: i64) -> i64 {
-        match self {
-            ChatBilling::PerMinute => (duration_secs.max(0) + 59) / 60,
-            ChatBilling::PerConversation => 1,
-            ChatBilling::Free => 0,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MailTransport {

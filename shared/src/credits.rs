@@ -286,6 +286,16 @@ pub async fn usage(
 }
 
 /// Credits a call costs: one per started minute (133 s → 3, 60 s → 1, 0 s → 0).
+/// Credits one chat of `duration_secs` costs under `rule` (per minute, as a call).
+pub fn chat_cost(rule: crate::config::ChatBilling, duration_secs: i64) -> AppResult<i64> {
+    use crate::config::ChatBilling;
+    match rule {
+        ChatBilling::PerMinute => call_cost(duration_secs),
+        ChatBilling::PerConversation => Ok(1),
+        ChatBilling::Free => Ok(0),
+    }
+}
+
 pub fn call_cost(duration_secs: i64) -> AppResult<i64> {
     if duration_secs < 0 {
         return Err(AppError::validation(

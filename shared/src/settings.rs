@@ -419,21 +419,21 @@ pub struct SettingView {
     pub updated_by: Option<Uuid>,
 }
 
-/// The start-up value of `key`; `None` when unset.
-fn startup_value(startup: &Config, key: &str) -> Option<Value> {
+/// The start-up configuration's values by key, unset ones (null, empty list) left out.
+fn startup_values(startup: &Config) -> Map<String, Value> {
     let Ok(Value::Object(fields)) = serde_json::to_value(startup) else {
-        return None;
+        return Map::new();
     };
-    match fields.get(key) {
-        None | Some(Value::Null) => None,
-        Some(Value::Array(items)) if items.is_empty() => None,
-        Some(value) => Some(value.clone()),
-    }
+    fields
+        .into_iter()
+        .filter(|(_, v)| !(v.is_null() || v.as_array().is_some_and(Vec::is_empty)))
+        .collect()
 }
 
 /// Every setting with its value in force.
 pub async fn list(services: &Services) -> AppResult<Vec<SettingView>> {
     let startup = &services.config;
+    let defaults = startup_values(startup);
     let rows: BTreeMap<_, _> = system_config::rows(&services.db)
         .await?
         .into_iter()
@@ -452,7 +452,7 @@ pub async fn list(services: &Services) -> AppResult<Vec<SettingView>> {
                 },
                 None => SettingView {
                     setting,
-                    value: startup_value(startup, setting.key).map(|v| setting.shown(&v)),
+                    value: defaults.get(setting.key).map(|v| setting.shown(v)),
                     source: "startup",
                     updated_at: None,
                     updated_by: None,
@@ -503,17 +503,18 @@ pub async fn update(
         }
     }
     overlay(startup, &next)?;
+    let defaults = startup_values(startup);
     let (mut before, mut after) = (Map::new(), Map::new());
     for (setting, value) in &checked {
         let was = stored
             .get(setting.key)
             .cloned()
-            .or_else(|| startup_value(startup, setting.key))
+            .or_else(|| defaults.get(setting.key).cloned())
             .unwrap_or(Value::Null);
         before.insert(setting.key.into(), setting.shown(&was));
         if value.is_null() {
             system_config::remove(&txn, setting.key).await?;
-            let restored = startup_value(startup, setting.key).unwrap_or(Value::Null);
+            let restored = defaults.get(setting.key).cloned().unwrap_or(Value::Null);
             after.insert(setting.key.into(), setting.shown(&restored));
         } else {
             system_config::put(

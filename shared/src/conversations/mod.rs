@@ -467,7 +467,9 @@ async fn transcription(
     // What the charge will be; it is applied last, because it locks the owner's balance row
     // (every call of that owner waits on it) and the lock is held until the commit.
     let charged = match duration {
-        Some(secs) if is_chat => settings.chat_billing.cost(secs),
+        Some(secs) if is_chat => {
+            credits::chat_cost(settings.chat_billing, secs).map_err(app_to_job)?
+        }
         Some(secs) => credits::call_cost(secs).map_err(app_to_job)?,
         None => 0,
     };
