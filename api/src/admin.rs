@@ -63,6 +63,7 @@ impl AdminAuth {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct AdminUserDetail {
     #[oai(flatten)]
     pub user: User,
@@ -77,6 +78,7 @@ pub struct AdminUserDetail {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct AdminUserUpdate {
     /// `user` or `admin`.
     #[oai(validator(max_length = 16))]
@@ -87,12 +89,14 @@ pub struct AdminUserUpdate {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Suspension {
     #[oai(validator(min_length = 1, max_length = 500))]
     pub reason: String,
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct CreditAdjustment {
     /// Signed: positive adds credits, negative removes them.
     #[oai(validator(minimum(value = "-1000000"), maximum(value = "1000000")))]
@@ -105,6 +109,7 @@ pub struct CreditAdjustment {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct AuditRecord {
     pub id: Uuid,
     pub actor_id: Option<Uuid>,
@@ -137,6 +142,7 @@ impl From<audit_log::Model> for AuditRecord {
 
 /// A stored provider webhook.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct WebhookEvent {
     pub id: Uuid,
     /// `stripe` or `elevenlabs`.
@@ -195,6 +201,7 @@ pub struct LastWebhook {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct SystemHealth {
     /// `ok`, or why the database did not answer.
     pub database: String,
@@ -208,6 +215,7 @@ pub struct SystemHealth {
 
 /// An agent with its owner.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct AdminAgent {
     #[oai(flatten)]
     pub agent: Agent,
@@ -218,6 +226,7 @@ pub struct AdminAgent {
 const SHOWN_PAYLOAD_BYTES: usize = 256 * 1024;
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct WebhookEventDetail {
     #[oai(flatten)]
     pub event: WebhookEvent,
@@ -226,21 +235,21 @@ pub struct WebhookEventDetail {
 }
 
 api_errors!(AdminErrors {
-    400 => BadRequest: "Malformed path, query or body.",
-    401 => Unauthorized: "Missing or invalid access token.",
+    400 => BadRequest: "Malformed path, query or body (`invalid_parameter`, `malformed_json`).",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
     403 => Forbidden: "Not an admin (`admin_required`), or the account is suspended.",
     404 => NotFound: "No such user (`user_not_found`) or event (`webhook_event_not_found`).",
     409 => Conflict: "Acting on oneself (`cannot_change_self`), the last admin (`last_admin`), an idempotency key reused for another amount, or an event that was applied (`already_processed`) or is still pending (`still_pending`).",
-    422 => Invalid: "Invalid value; `details.field` names it.",
+    422 => Invalid: "Invalid value (`validation_error`; `details.field` names it).",
 });
 
 api_errors!(AdminAgentErrors {
-    400 => BadRequest: "Malformed path or body.",
-    401 => Unauthorized: "Missing or invalid access token.",
+    400 => BadRequest: "Malformed path or body (`invalid_parameter`, `malformed_json`).",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
     403 => Forbidden: "Not an admin (`admin_required`), or the account is suspended.",
     404 => NotFound: "No such agent (`agent_not_found`), or it is not on ElevenLabs yet.",
-    422 => Invalid: "Invalid value; `details.field` names it.",
-    429 => RateLimited: "ElevenLabs is rate limiting; retry after `Retry-After`.",
+    422 => Invalid: "Invalid value (`validation_error`; `details.field` names it).",
+    429 => RateLimited: "ElevenLabs is rate limiting (`provider_rate_limited`); retry after `Retry-After`.",
     502 => Provider: "ElevenLabs refused or failed (`provider_error`).",
     503 => NotConfigured: "ElevenLabs is not configured (`provider_not_configured`).",
 });
@@ -301,6 +310,9 @@ impl AdminApi {
     }
 
     /// A user's account and activity
+    ///
+    /// Profile, role, status and balance, plus agents, calls, credits used, last call, last
+    /// sign-in and the purchases of the user.
     #[oai(path = "/users/:id", method = "get")]
     async fn user(
         &self,
@@ -480,6 +492,9 @@ impl AdminApi {
     }
 
     /// A stored webhook, with its payload
+    ///
+    /// The inbox row (status, error, owner) and the JSON payload as received; payloads over
+    /// 256 KiB (audio) are left out.
     #[oai(path = "/webhooks/:id", method = "get")]
     async fn webhook(
         &self,
@@ -605,7 +620,18 @@ impl AdminApi {
 
     /// Any agent's live ElevenLabs configuration
     ///
-    /// Read through the owner's own agent service.
+    /// Read through the owner's own agent service; the body is ElevenLabs' own, as for the
+    /// owner's `GET /api/agents/{id}/config`.
+    ///
+    /// Example:
+    /// ```json
+    /// {"agent_id": "agent_01jbq7w3y4d5e6f7g8h9j0k1m2", "name": "Solar qualifier",
+    ///  "conversation_config": {"agent": {"first_message": "Hi {{contact_name}}, this is Maya from Acme Solar.",
+    ///    "language": "en", "prompt": {"prompt": "You are Maya…", "llm": "gpt-4o-mini"}},
+    ///    "tts": {"voice_id": "21m00Tcm4TlvDq8ikWAM"}},
+    ///  "platform_settings": {"data_collection": {"lead_analytics": {"type": "string",
+    ///    "description": "The lead's scores as JSON"}}}}
+    /// ```
     #[oai(path = "/agents/:id/config", method = "get")]
     async fn agent_config(
         &self,

@@ -59,6 +59,7 @@ pub struct TopAgent {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct PlatformAnalytics {
     pub from: NaiveDate,
     pub to: NaiveDate,

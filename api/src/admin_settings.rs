@@ -58,11 +58,13 @@ impl From<SettingView> for SettingItem {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct SettingsList {
     pub settings: Vec<SettingItem>,
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct SettingsChange {
     /// Setting key → new value; `null` returns a setting to its start-up value. All changes
     /// apply together or not at all.

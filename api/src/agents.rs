@@ -59,6 +59,7 @@ pub struct LeadQuestion {
 
 /// Create or change an agent. Typed fields go over the raw ElevenLabs settings.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct AgentRequest {
     #[oai(validator(max_length = 120))]
     pub name: Option<String>,
@@ -161,6 +162,7 @@ impl From<service::AgentStats> for AgentStats {
 
 /// A page of agents.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct AgentPage {
     pub items: Vec<Agent>,
     pub page: u64,
@@ -172,6 +174,7 @@ pub struct AgentPage {
 
 /// An agent as the agent manager shows it.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Agent {
     pub id: Uuid,
     pub user_id: Uuid,
@@ -259,6 +262,7 @@ pub enum Deleted {
 
 /// What a web widget needs to open a conversation.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct ChatSession {
     pub agent_id: Uuid,
     pub elevenlabs_agent_id: String,
@@ -269,10 +273,10 @@ pub struct ChatSession {
 }
 
 api_errors!(ChatSessionErrors {
-    400 => BadRequest: "Malformed id.",
-    401 => Unauthorized: "Missing or invalid access token.",
+    400 => BadRequest: "Malformed id (`invalid_parameter`).",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
     402 => NoCredits: "The balance is not positive (`insufficient_credits`).",
-    403 => Forbidden: "The account is suspended.",
+    403 => Forbidden: "The account is suspended (`account_suspended`).",
     404 => NotFound: "No such agent for this user (`agent_not_found`).",
     409 => Conflict: "A call agent (`not_a_chat_agent`), a draft (`agent_inactive`), or not on ElevenLabs yet (`agent_not_synced`).",
     429 => RateLimited: "ElevenLabs is rate limiting (`provider_rate_limited`); see Retry-After.",
@@ -281,11 +285,11 @@ api_errors!(ChatSessionErrors {
 });
 
 api_errors!(AgentErrors {
-    400 => BadRequest: "Malformed id or query.",
-    401 => Unauthorized: "Missing or invalid access token.",
-    403 => Forbidden: "The account is suspended.",
+    400 => BadRequest: "Malformed id or query (`invalid_parameter`).",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
+    403 => Forbidden: "The account is suspended (`account_suspended`).",
     404 => NotFound: "No such agent for this user (`agent_not_found`).",
-    422 => Invalid: "A field is invalid; `details.field` names it.",
+    422 => Invalid: "A field is invalid (`validation_error`; `details.field` names it).",
     429 => RateLimited: "ElevenLabs is rate limiting (`provider_rate_limited`); see Retry-After.",
     502 => Provider: "ElevenLabs refused (`provider_error`, with its message) or is down (`provider_unavailable`).",
     503 => NotConfigured: "ElevenLabs is not configured (`provider_not_configured`).",
@@ -293,6 +297,7 @@ api_errors!(AgentErrors {
 
 /// A voice an agent can speak with.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Voice {
     pub voice_id: String,
     pub name: Option<String>,
@@ -303,6 +308,7 @@ pub struct Voice {
 
 /// A phone number an agent can call from.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct PhoneNumber {
     pub phone_number_id: String,
     pub phone_number: Option<String>,
@@ -324,6 +330,10 @@ pub struct AgentApi {
 #[OpenApi(prefix_path = "/api/agents", tag = "Tag::Agents")]
 impl AgentApi {
     /// List agents
+    ///
+    /// The user's agents, newest first, with call statistics (calls, minutes, credits, average
+    /// lead score, success rate). Names come from ElevenLabs when it answers; otherwise from our
+    /// copy and `stale` is true. Filter by `type`.
     #[oai(path = "/", method = "get")]
     async fn list(
         &self,
@@ -436,6 +446,8 @@ impl AgentApi {
     }
 
     /// One agent
+    ///
+    /// The agent with its call statistics. Another user's agent is 404 `agent_not_found`.
     #[oai(path = "/:id", method = "get")]
     async fn get(&self, auth: Auth, id: Path<Uuid>) -> Result<Json<Agent>, AgentErrors> {
         let me = auth.user(&self.services).await?;
@@ -452,6 +464,16 @@ impl AgentApi {
     /// Live ElevenLabs configuration
     ///
     /// The agent exactly as ElevenLabs holds it (`conversation_config`, `platform_settings`, …).
+    ///
+    /// Example:
+    /// ```json
+    /// {"agent_id": "agent_01jbq7w3y4d5e6f7g8h9j0k1m2", "name": "Solar qualifier",
+    ///  "conversation_config": {"agent": {"first_message": "Hi {{contact_name}}, this is Maya from Acme Solar.",
+    ///    "language": "en", "prompt": {"prompt": "You are Maya…", "llm": "gpt-4o-mini"}},
+    ///    "tts": {"voice_id": "21m00Tcm4TlvDq8ikWAM"}},
+    ///  "platform_settings": {"data_collection": {"lead_analytics": {"type": "string",
+    ///    "description": "The lead's scores as JSON"}}}}
+    /// ```
     #[oai(path = "/:id/config", method = "get")]
     async fn config(
         &self,

@@ -127,10 +127,17 @@ pub fn openapi_service(services: &Services, hub: LiveHub) -> OpenApiService<Apis
         "Switchboard API",
         env!("CARGO_PKG_VERSION"),
     )
-    .description(
-        "Backend of the Switchboard AI calling-agent platform. Every error has the body \
-         `{ \"error\": { \"code\", \"message\", \"details\"?, \"timestamp\" } }`.",
-    )
+    .description(format!(
+        "Backend of the Switchboard AI calling-agent platform.\n\n\
+         Sign in with `POST /api/auth/login` (or Stack Auth) and send the access token as \
+         `Authorization: Bearer <token>`. Lists take `page` (from 1) and `per_page` (≤ 100) \
+         and answer `items`, `page`, `per_page`, `total`. Times are UTC RFC 3339.\n\n\
+         ## Errors\n\nEvery error has the body \
+         `{{ \"error\": {{ \"code\", \"message\", \"details\"?, \"timestamp\" }} }}`; \
+         `code` is stable, `message` is for people. Each endpoint lists its statuses with \
+         the codes they carry; all codes:\n\n{}",
+        crate::error::error_code_table()
+    ))
 }
 
 /// The OpenAPI document as JSON (what `api openapi` prints and `/openapi.json` serves).

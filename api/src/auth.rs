@@ -10,6 +10,7 @@ use shared::{Services, auth::accounts};
 use crate::{api_errors, rate_limit::AuthRateLimits, security::Auth, tags::Tag, user::User};
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct RegisterRequest {
     #[oai(validator(max_length = 254))]
     pub email: String,
@@ -20,6 +21,7 @@ pub struct RegisterRequest {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct LoginRequest {
     #[oai(validator(max_length = 254))]
     pub email: String,
@@ -28,24 +30,28 @@ pub struct LoginRequest {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct RefreshRequest {
     #[oai(validator(max_length = 128))]
     pub refresh_token: String,
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct TokenRequest {
     #[oai(validator(max_length = 128))]
     pub token: String,
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct EmailRequest {
     #[oai(validator(max_length = 254))]
     pub email: String,
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct ResetPasswordRequest {
     #[oai(validator(max_length = 128))]
     pub token: String,
@@ -54,6 +60,7 @@ pub struct ResetPasswordRequest {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct ChangePasswordRequest {
     #[oai(validator(max_length = 256))]
     pub current_password: String,
@@ -62,6 +69,7 @@ pub struct ChangePasswordRequest {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct ChangeEmailRequest {
     #[oai(validator(max_length = 254))]
     pub new_email: String,
@@ -71,6 +79,7 @@ pub struct ChangeEmailRequest {
 
 /// A signed-in session.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Session {
     /// Short-lived JWT for `Authorization: Bearer`.
     pub access_token: String,
@@ -96,6 +105,7 @@ impl From<accounts::Session> for Session {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Accepted {
     /// What happens next, e.g. "if the account exists, an email is on its way".
     pub message: String,
@@ -124,46 +134,46 @@ api_errors!(RegisterErrors {
     403 => Disabled: "Built-in accounts are disabled (`builtin_auth_disabled`).",
     409 => Taken: "The email is already registered (`email_taken`).",
     422 => Invalid: "Invalid email, weak password or bad field (`validation_error`).",
-    429 => TooMany: "Too many attempts from this client or for this email.",
+    429 => TooMany: "Too many attempts from this client or for this email (`rate_limited`); see Retry-After.",
 });
 
 api_errors!(LoginErrors {
     401 => Unauthorized: "Wrong email or password (`invalid_credentials`).",
-    403 => Forbidden: "Suspended account or built-in accounts disabled.",
-    422 => Invalid: "Malformed fields.",
+    403 => Forbidden: "Suspended account (`account_suspended`) or built-in accounts disabled (`builtin_auth_disabled`).",
+    422 => Invalid: "A field is invalid (`validation_error`; `details.field` names it).",
     429 => TooMany: "Rate limited, or the account is temporarily locked (`account_locked`).",
 });
 
 api_errors!(RefreshErrors {
-    401 => Unauthorized: "Unknown, expired or reused refresh token.",
-    403 => Forbidden: "The account is suspended.",
-    422 => Invalid: "Malformed fields.",
+    401 => Unauthorized: "Unknown, expired or reused refresh token (`invalid_refresh_token`, `refresh_token_expired`, `refresh_token_reused`).",
+    403 => Forbidden: "The account is suspended (`account_suspended`).",
+    422 => Invalid: "A field is invalid (`validation_error`; `details.field` names it).",
 });
 
 api_errors!(VerifyErrors {
     400 => BadToken: "Unknown, used or expired link (`invalid_token`, `token_expired`).",
     409 => Taken: "The new email was taken meanwhile (`email_taken`).",
-    422 => Invalid: "Malformed fields.",
+    422 => Invalid: "A field is invalid (`validation_error`; `details.field` names it).",
 });
 
 api_errors!(EmailActionErrors {
-    403 => Disabled: "Built-in accounts are disabled.",
-    422 => Invalid: "Not an email address.",
-    429 => TooMany: "Too many attempts from this client or for this email.",
+    403 => Disabled: "Built-in accounts are disabled (`builtin_auth_disabled`).",
+    422 => Invalid: "Not an email address (`validation_error`).",
+    429 => TooMany: "Too many attempts from this client or for this email (`rate_limited`); see Retry-After.",
 });
 
 api_errors!(ResetErrors {
-    400 => BadToken: "Unknown, used or expired link.",
-    403 => Disabled: "Built-in accounts are disabled.",
-    422 => Invalid: "The new password is too weak.",
-    429 => TooMany: "Too many attempts from this client.",
+    400 => BadToken: "Unknown, used or expired link (`invalid_token`, `token_expired`).",
+    403 => Disabled: "Built-in accounts are disabled (`builtin_auth_disabled`).",
+    422 => Invalid: "The new password is too weak (`validation_error`).",
+    429 => TooMany: "Too many attempts from this client (`rate_limited`); see Retry-After.",
 });
 
 api_errors!(ChangeErrors {
-    401 => Unauthorized: "Missing or invalid access token.",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
     403 => Forbidden: "Wrong current password (`wrong_password`), suspended or disabled.",
-    409 => Taken: "The new email is already registered.",
-    422 => Invalid: "Weak password or invalid email.",
+    409 => Taken: "The new email is already registered (`email_taken`).",
+    422 => Invalid: "Weak password or invalid email (`validation_error`; `details.field` names it).",
 });
 
 pub struct AuthApi {
@@ -246,6 +256,9 @@ impl AuthApi {
     }
 
     /// Verify email (from the frontend)
+    ///
+    /// The frontend posts the token from the verification link; the answer is the verified
+    /// account. A used, unknown or expired token is 400 `invalid_token` / `token_expired`.
     #[oai(path = "/verify-email", method = "post")]
     async fn verify_email(&self, body: Json<TokenRequest>) -> Result<Json<User>, VerifyErrors> {
         Ok(Json(

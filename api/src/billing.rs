@@ -17,6 +17,7 @@ use crate::{
 };
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct PurchaseRequest {
     /// Credits to buy (see `PURCHASE_MIN_CREDITS` / `PURCHASE_MAX_CREDITS`).
     pub credits: i64,
@@ -24,6 +25,7 @@ pub struct PurchaseRequest {
 
 /// A credit purchase.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Purchase {
     pub id: Uuid,
     pub credits: i64,
@@ -59,6 +61,7 @@ impl From<purchases::Model> for Purchase {
 
 /// What credits cost now (admins may change it at any time).
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Pricing {
     /// Price of one credit in the currency's minor unit (cents).
     pub credit_price_cents: i64,
@@ -78,23 +81,23 @@ pub enum PurchaseCreated {
 }
 
 api_errors!(CreatePurchaseErrors {
-    401 => Unauthorized: "Missing or invalid access token.",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
     403 => Forbidden: "Email not verified (`email_not_verified`) or account suspended.",
-    422 => Invalid: "Credits outside the allowed range, or not an integer.",
+    422 => Invalid: "Credits outside the allowed range, or not an integer (`validation_error`).",
     502 => Provider: "Stripe refused or failed (`payment_provider_error`).",
     503 => NotConfigured: "Payments are not configured (`payments_not_configured`).",
 });
 
 api_errors!(ListErrors {
-    400 => BadQuery: "Malformed query parameters.",
-    401 => Unauthorized: "Missing or invalid access token.",
-    403 => Forbidden: "The account is suspended.",
+    400 => BadQuery: "Malformed query parameters (`invalid_parameter`).",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
+    403 => Forbidden: "The account is suspended (`account_suspended`).",
 });
 
 api_errors!(GetErrors {
-    400 => BadId: "The id is not a UUID.",
-    401 => Unauthorized: "Missing or invalid access token.",
-    403 => Forbidden: "The account is suspended.",
+    400 => BadId: "The id is not a UUID (`invalid_parameter`).",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
+    403 => Forbidden: "The account is suspended (`account_suspended`).",
     404 => NotFound: "No such purchase for this user (`purchase_not_found`).",
 });
 
@@ -109,9 +112,9 @@ pub enum ReceiptResponse {
 }
 
 api_errors!(ReceiptErrors {
-    400 => BadId: "The id is not a UUID.",
-    401 => Unauthorized: "Missing or invalid access token.",
-    403 => Forbidden: "The account is suspended.",
+    400 => BadId: "The id is not a UUID (`invalid_parameter`).",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
+    403 => Forbidden: "The account is suspended (`account_suspended`).",
     404 => NotFound: "No such purchase for this user (`purchase_not_found`).",
     409 => NotPaid: "The purchase is not paid (`purchase_not_paid`).",
 });
@@ -123,6 +126,9 @@ pub struct BillingApi {
 #[OpenApi(prefix_path = "/api/billing", tag = "Tag::Billing")]
 impl BillingApi {
     /// Credit price and purchase limits
+    ///
+    /// The price in force (an admin may change it without a restart), the currency and the
+    /// allowed credits per purchase; `available` is false when payments are not configured.
     #[oai(path = "/pricing", method = "get")]
     async fn pricing(&self, auth: Auth) -> Result<Json<Pricing>, ListErrors> {
         auth.user(&self.services).await?;
@@ -152,6 +158,9 @@ impl BillingApi {
     }
 
     /// Purchase history
+    ///
+    /// The user's purchases, newest first, with status (`pending`, `paid`, `failed`, `expired`,
+    /// `refunded`) and refunded credits.
     #[oai(path = "/purchases", method = "get")]
     async fn list(
         &self,
@@ -188,6 +197,9 @@ impl BillingApi {
     }
 
     /// One purchase
+    ///
+    /// Poll this after the Stripe Checkout redirect: the status turns `paid` when Stripe's
+    /// webhook has been applied. Another user's purchase is 404.
     #[oai(path = "/purchases/:id", method = "get")]
     async fn get(&self, auth: Auth, id: Path<Uuid>) -> Result<Json<Purchase>, GetErrors> {
         let me = auth.user(&self.services).await?;

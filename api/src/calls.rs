@@ -25,6 +25,7 @@ use crate::{
 };
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct StartCallRequest {
     /// An active call agent with a phone number.
     pub agent_id: Uuid,
@@ -39,6 +40,7 @@ pub struct StartCallRequest {
 
 /// A call as the call tables show it.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Call {
     pub id: Uuid,
     pub agent_id: Option<Uuid>,
@@ -92,6 +94,7 @@ impl From<calls::Model> for Call {
 
 /// A call's lead score, as the lead views read it.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct LeadAnalytics {
     pub id: Uuid,
     pub call_id: Uuid,
@@ -144,6 +147,7 @@ impl From<lead_analytics::Model> for LeadAnalytics {
 
 /// A row of the call table.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct CallListRow {
     #[oai(flatten)]
     pub call: Call,
@@ -204,6 +208,7 @@ pub enum Order {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct CallDetail {
     #[oai(flatten)]
     pub call: Call,
@@ -242,6 +247,7 @@ pub struct TranscriptMatch {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Transcript {
     /// The call's id (a transcript belongs to one call).
     pub id: Uuid,
@@ -255,10 +261,10 @@ pub struct Transcript {
 }
 
 api_errors!(CallErrors {
-    400 => BadRequest: "Malformed path or query.",
-    422 => Invalid: "An inverted range (`details.field` names it).",
-    401 => Unauthorized: "Missing or invalid access token.",
-    403 => Forbidden: "The account is suspended.",
+    400 => BadRequest: "Malformed path or query (`invalid_parameter`).",
+    422 => Invalid: "An inverted range (`validation_error`; `details.field` names it).",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
+    403 => Forbidden: "The account is suspended (`account_suspended`).",
     404 => NotFound: "No such call of this user (`call_not_found`), or no recording (`recording_not_found`).",
 });
 
@@ -272,20 +278,20 @@ pub enum CallStarted {
 // The file response documents 400 (bad range) and 404 itself; listing them again would give
 // the operation two entries for one status.
 api_errors!(RecordingErrors {
-    401 => Unauthorized: "Missing or invalid access token.",
-    403 => Forbidden: "The account is suspended.",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
+    403 => Forbidden: "The account is suspended (`account_suspended`).",
 });
 
 api_errors!(StartCallErrors {
-    401 => Unauthorized: "Missing or invalid access token.",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
     402 => NoCredits: "The balance is not positive (`insufficient_credits`).",
     403 => Forbidden: "Email not verified (`email_not_verified`) or account suspended.",
-    404 => NotFound: "No such agent or contact for this user.",
-    409 => Conflict: "Draft or chat agent, no phone number, or a do-not-call contact.",
-    422 => Invalid: "Invalid number or variables; `details.field` names it.",
+    404 => NotFound: "No such agent or contact for this user (`agent_not_found`, `contact_not_found`).",
+    409 => Conflict: "A draft (`agent_inactive`) or chat agent (`agent_not_callable`), no phone number (`agent_has_no_phone_number`), or a do-not-call contact (`contact_do_not_call`).",
+    422 => Invalid: "Invalid number or variables (`validation_error`; `details.field` names it).",
     429 => TooMany: "Too many calls in flight (`concurrency_limit`) or ElevenLabs rate limiting.",
-    502 => Provider: "ElevenLabs refused or failed.",
-    503 => NotConfigured: "ElevenLabs is not configured.",
+    502 => Provider: "ElevenLabs refused or failed (`provider_error`, `provider_unavailable`).",
+    503 => NotConfigured: "ElevenLabs is not configured (`provider_not_configured`).",
 });
 
 /// The turns that contain `q`, cut into matching and other parts for highlighting.
@@ -606,7 +612,9 @@ impl CallApi {
     /// Stream a call's recording
     ///
     /// The MP3 ElevenLabs sent after the call, with range requests (players can seek) and
-    /// caching headers.
+    /// caching headers. Error codes: 400 `invalid_parameter` (id) or `invalid_range`, 404
+    /// `call_not_found` (another user's call too) or `recording_not_found`; a range past the
+    /// end is answered 416.
     #[oai(path = "/:id/recording", method = "get")]
     async fn recording(
         &self,

@@ -34,6 +34,7 @@ pub struct Visitor {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct ChatDetail {
     #[oai(flatten)]
     pub chat: Call,
@@ -46,11 +47,11 @@ pub struct ChatDetail {
 }
 
 api_errors!(ChatErrors {
-    400 => BadRequest: "Malformed path or query.",
-    401 => Unauthorized: "Missing or invalid access token.",
-    403 => Forbidden: "The account is suspended.",
+    400 => BadRequest: "Malformed path or query (`invalid_parameter`).",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
+    403 => Forbidden: "The account is suspended (`account_suspended`).",
     404 => NotFound: "No such chat for this user (`chat_not_found`).",
-    422 => Invalid: "An inverted range (`details.field` names it).",
+    422 => Invalid: "An inverted range (`validation_error`; `details.field` names it).",
 });
 
 pub struct ChatApi {

@@ -41,6 +41,7 @@ pub struct SkippedRow {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct ContactImport {
     pub id: Uuid,
     pub filename: String,
@@ -104,11 +105,11 @@ pub enum Accepted {
 }
 
 api_errors!(ImportErrors {
-    400 => BadRequest: "Malformed request (not multipart, no `file`, bad parameters).",
-    401 => Unauthorized: "Missing or invalid access token.",
-    403 => Forbidden: "The account is suspended.",
+    400 => BadRequest: "Malformed request: not multipart, no `file`, bad parameters (`bad_request`, `invalid_parameter`).",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
+    403 => Forbidden: "The account is suspended (`account_suspended`).",
     404 => NotFound: "No such import of this user (`import_not_found`).",
-    413 => TooLarge: "The file is over `IMPORT_MAX_BYTES`.",
+    413 => TooLarge: "The file is over `IMPORT_MAX_BYTES` (`payload_too_large`).",
     422 => Invalid: "Unusable file: `too_many_rows`, `empty_file`, `no_phone_column`, `mislabelled_file`, `encrypted_file`, `corrupt_file`, `file_too_complex`, `unsupported_file`, `invalid_encoding`, or a bad `mapping`.",
 });
 
@@ -144,6 +145,9 @@ impl ImportApi {
     }
 
     /// List imports
+    ///
+    /// The user's contact imports, newest first, with their progress counters and the report of
+    /// skipped rows.
     #[oai(path = "/", method = "get")]
     async fn list(
         &self,

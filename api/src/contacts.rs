@@ -28,6 +28,7 @@ use crate::{
 
 /// A contact as the contact tables and detail pages show it.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Contact {
     pub id: Uuid,
     pub user_id: Uuid,
@@ -78,6 +79,7 @@ impl Contact {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct CreateContact {
     #[oai(validator(max_length = 200))]
     pub name: String,
@@ -98,6 +100,7 @@ pub struct CreateContact {
 
 /// Only the fields present change; `null` clears email, company or notes.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct UpdateContact {
     #[oai(validator(max_length = 200))]
     pub name: Option<String>,
@@ -121,6 +124,7 @@ fn maybe(v: MaybeUndefined<String>) -> Option<Option<String>> {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct BulkDelete {
     /// Up to 1,000 contact ids; ids that are not the caller's are ignored.
     #[oai(validator(min_items = 1, max_items = 1000))]
@@ -128,6 +132,7 @@ pub struct BulkDelete {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Deleted {
     pub deleted: u64,
 }
@@ -161,12 +166,12 @@ pub enum NoContent {
 }
 
 api_errors!(ContactErrors {
-    400 => BadRequest: "Malformed path, query or body.",
-    401 => Unauthorized: "Missing or invalid access token.",
-    403 => Forbidden: "The account is suspended.",
+    400 => BadRequest: "Malformed path, query or body (`invalid_parameter`, `malformed_json`).",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
+    403 => Forbidden: "The account is suspended (`account_suspended`).",
     404 => NotFound: "No such contact of this user (`contact_not_found`).",
     409 => Conflict: "Another contact has this number (`duplicate_contact`, `details.existing_id`).",
-    422 => Invalid: "A field failed validation (`details.field` names it).",
+    422 => Invalid: "A field failed validation (`validation_error`; `details.field` names it).",
 });
 
 pub struct ContactApi {
@@ -270,6 +275,10 @@ impl ContactApi {
     }
 
     /// Create a contact
+    ///
+    /// The phone number is normalised to E.164 (a national number is read in the user's
+    /// `default_region`). One contact per number and user: a second is 409 `duplicate_contact`;
+    /// an invalid number or email is 422 naming the field.
     #[oai(path = "/", method = "post")]
     async fn create(
         &self,
@@ -339,6 +348,9 @@ impl ContactApi {
     }
 
     /// Bulk delete
+    ///
+    /// Deletes up to 1,000 of the user's contacts in one statement; ids of other users or already
+    /// gone are ignored and not counted. Their calls stay, without a contact.
     #[oai(path = "/bulk-delete", method = "post")]
     async fn bulk_delete(
         &self,
@@ -351,6 +363,9 @@ impl ContactApi {
     }
 
     /// Get a contact
+    ///
+    /// One contact with its latest lead status and score. Another user's contact is 404
+    /// `contact_not_found`.
     #[oai(path = "/:id", method = "get")]
     async fn get(&self, auth: Auth, id: Path<Uuid>) -> Result<Json<Contact>, ContactErrors> {
         let me = auth.user(&self.services).await?;
@@ -360,6 +375,9 @@ impl ContactApi {
     }
 
     /// Update a contact
+    ///
+    /// Only the fields sent change; the same checks as creation apply (a number already used by
+    /// another contact is 409 `duplicate_contact`).
     #[oai(path = "/:id", method = "patch")]
     async fn update(
         &self,
@@ -384,6 +402,8 @@ impl ContactApi {
     }
 
     /// Delete a contact
+    ///
+    /// The contact's calls stay, without a contact. Another user's contact is 404.
     #[oai(path = "/:id", method = "delete")]
     async fn delete(&self, auth: Auth, id: Path<Uuid>) -> Result<NoContent, ContactErrors> {
         let me = auth.user(&self.services).await?;

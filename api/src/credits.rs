@@ -41,6 +41,7 @@ impl From<TransactionType> for TxKind {
 
 /// One ledger entry.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct CreditTransaction {
     pub id: Uuid,
     pub user_id: Uuid,
@@ -93,6 +94,7 @@ pub struct AgentUsage {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct UsageSummary {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -102,10 +104,10 @@ pub struct UsageSummary {
 }
 
 api_errors!(LedgerErrors {
-    400 => BadQuery: "Malformed query parameters.",
-    401 => Unauthorized: "Missing or invalid access token.",
-    403 => Forbidden: "The account is suspended.",
-    422 => Invalid: "An inverted or too long date range.",
+    400 => BadQuery: "Malformed query parameters (`invalid_parameter`).",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
+    403 => Forbidden: "The account is suspended (`account_suspended`).",
+    422 => Invalid: "An inverted or too long date range (`validation_error`, `details.field` = `from`).",
 });
 
 /// Longest period a usage summary covers.

@@ -115,6 +115,7 @@ pub struct Conversion {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Overview {
     pub period: PeriodInfo,
     pub previous_period: PeriodInfo,
@@ -192,6 +193,7 @@ pub struct FunnelStage {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Analytics {
     pub period: PeriodInfo,
     /// `hour` or `day`.
@@ -212,6 +214,7 @@ pub struct RecentLead {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct RecentActivity {
     pub calls: Vec<CallListRow>,
     pub leads: Vec<RecentLead>,
@@ -220,10 +223,10 @@ pub struct RecentActivity {
 }
 
 api_errors!(DashboardErrors {
-    400 => BadRequest: "Malformed query.",
-    401 => Unauthorized: "Missing or invalid access token.",
-    403 => Forbidden: "The account is suspended.",
-    422 => Invalid: "Unknown time zone, missing or inverted custom days, a period over 366 days, or hourly charts over 31 days (`details.field` names it).",
+    400 => BadRequest: "Malformed query (`invalid_parameter`).",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
+    403 => Forbidden: "The account is suspended (`account_suspended`).",
+    422 => Invalid: "Unknown time zone, missing or inverted custom days, a period over 366 days, or hourly charts over 31 days (`validation_error`; `details.field` names it).",
 });
 
 fn percent(c: &Counters, part: C, whole: C) -> f64 {

@@ -171,3 +171,309 @@ pub fn from_poem_error(err: poem::Error) -> Response {
     };
     error_response(status, ErrorBody::new(code, message))
 }
+
+/// Every `code` a client can receive, by status, for the API description. The document test
+/// holds each code an endpoint documents to this list.
+pub const ERROR_CODES: &[(u16, &str, &str)] = &[
+    (
+        400,
+        "invalid_parameter",
+        "A path or query value is malformed (not a UUID, not a number, …).",
+    ),
+    (400, "malformed_json", "The body is not JSON."),
+    (400, "bad_request", "Any other unreadable request."),
+    (
+        400,
+        "invalid_token",
+        "An email link token is unknown or already used.",
+    ),
+    (400, "token_expired", "An email link token has expired."),
+    (
+        400,
+        "invalid_range",
+        "A `Range` header that cannot be served.",
+    ),
+    (
+        400,
+        "invalid_event",
+        "A webhook body that is not an event of its provider.",
+    ),
+    (
+        400,
+        "invalid_payload",
+        "A webhook body that is not UTF-8 JSON.",
+    ),
+    (
+        400,
+        "unreadable_body",
+        "The body could not be read to the end.",
+    ),
+    (
+        400,
+        "missing_signature",
+        "Stripe: no `Stripe-Signature` header.",
+    ),
+    (
+        400,
+        "invalid_signature",
+        "Stripe: the signature does not match.",
+    ),
+    (
+        400,
+        "stale_signature",
+        "Stripe: the signed timestamp is too old.",
+    ),
+    (401, "missing_token", "No access token was sent."),
+    (
+        401,
+        "invalid_token",
+        "The access token's signature or claims are wrong.",
+    ),
+    (401, "malformed_token", "The access token is not a JWT."),
+    (401, "unsigned_token", "The access token is not signed."),
+    (
+        401,
+        "invalid_algorithm",
+        "The access token uses an algorithm we do not accept.",
+    ),
+    (
+        401,
+        "unsupported_token",
+        "The access token is of an issuer we do not accept.",
+    ),
+    (
+        401,
+        "unknown_key",
+        "The access token names a signing key we do not know.",
+    ),
+    (
+        401,
+        "session_revoked",
+        "The session was signed out or the password changed.",
+    ),
+    (401, "invalid_credentials", "Wrong email or password."),
+    (401, "invalid_refresh_token", "Unknown refresh token."),
+    (
+        401,
+        "refresh_token_expired",
+        "The refresh token has expired.",
+    ),
+    (
+        401,
+        "refresh_token_reused",
+        "The refresh token was already used; the session is revoked.",
+    ),
+    (
+        401,
+        "invalid_integration_secret",
+        "Caller lookup: wrong or revoked `X-Switchboard-Secret`.",
+    ),
+    (
+        401,
+        "missing_signature",
+        "ElevenLabs: no `ElevenLabs-Signature` header.",
+    ),
+    (
+        401,
+        "invalid_signature",
+        "ElevenLabs: the signature matches no configured secret.",
+    ),
+    (
+        401,
+        "stale_signature",
+        "ElevenLabs: the signed timestamp is too old or in the future.",
+    ),
+    (402, "insufficient_credits", "The balance is not positive."),
+    (403, "account_suspended", "An admin suspended the account."),
+    (403, "admin_required", "The route is for admins."),
+    (
+        403,
+        "builtin_auth_disabled",
+        "Built-in accounts are off (Stack Auth only).",
+    ),
+    (403, "email_not_verified", "Verify the email address first."),
+    (403, "wrong_password", "The current password is wrong."),
+    (404, "route_not_found", "No such route."),
+    (
+        404,
+        "<resource>_not_found",
+        "No such resource for this user (another tenant's id too): `agent_not_found`, `call_not_found`, `chat_not_found`, `contact_not_found`, `import_not_found`, `lead_not_found`, `notification_not_found`, `purchase_not_found`, `integration_key_not_found`, `recording_not_found`, `user_not_found`, `webhook_event_not_found`.",
+    ),
+    (
+        405,
+        "method_not_allowed",
+        "The route does not take this method.",
+    ),
+    (
+        409,
+        "duplicate_contact",
+        "A contact with this phone number exists.",
+    ),
+    (409, "email_taken", "The email is already registered."),
+    (
+        409,
+        "idempotency_key_reused",
+        "The idempotency key was used with other values.",
+    ),
+    (409, "agent_inactive", "The agent is a draft."),
+    (409, "agent_not_callable", "The agent is a chat agent."),
+    (
+        409,
+        "agent_not_synced",
+        "The agent is not on ElevenLabs yet.",
+    ),
+    (
+        409,
+        "agent_has_no_phone_number",
+        "The call agent has no phone number.",
+    ),
+    (
+        409,
+        "contact_do_not_call",
+        "The contact is marked do-not-call.",
+    ),
+    (
+        409,
+        "not_a_chat_agent",
+        "A chat session was asked of a call agent.",
+    ),
+    (
+        409,
+        "phone_number_unknown",
+        "The agent's phone number no longer exists on ElevenLabs.",
+    ),
+    (409, "purchase_not_paid", "The purchase has no receipt yet."),
+    (
+        409,
+        "still_pending",
+        "The webhook event is still waiting for its job.",
+    ),
+    (
+        409,
+        "already_processed",
+        "The webhook event was applied; nothing to replay.",
+    ),
+    (
+        409,
+        "not_replayable",
+        "Events of this provider are not replayed.",
+    ),
+    (
+        409,
+        "cannot_change_self",
+        "Admins cannot suspend or demote themselves.",
+    ),
+    (
+        409,
+        "last_admin",
+        "The last admin cannot be demoted or suspended.",
+    ),
+    (
+        413,
+        "payload_too_large",
+        "The body is over the route's limit (`details.limit_bytes`).",
+    ),
+    (
+        415,
+        "unsupported_media_type",
+        "The body's content type is not accepted.",
+    ),
+    (
+        422,
+        "validation_error",
+        "A field is invalid (`validation_error`; `details.field` names it).",
+    ),
+    (422, "empty_file", "The import file has no data rows."),
+    (
+        422,
+        "no_phone_column",
+        "The import file has no phone column.",
+    ),
+    (
+        422,
+        "too_many_rows",
+        "The import file has more rows than allowed.",
+    ),
+    (422, "corrupt_file", "The import file is damaged."),
+    (
+        422,
+        "file_too_complex",
+        "The spreadsheet expands to far more data than a contact list holds.",
+    ),
+    (422, "invalid_encoding", "The CSV file is not UTF-8 text."),
+    (
+        422,
+        "encrypted_file",
+        "The import file is password-protected.",
+    ),
+    (
+        422,
+        "unsupported_file",
+        "The import file is not a spreadsheet or CSV.",
+    ),
+    (
+        422,
+        "mislabelled_file",
+        "The import file's content does not match its extension.",
+    ),
+    (429, "rate_limited", "Too many requests; see `Retry-After`."),
+    (
+        429,
+        "account_locked",
+        "Too many failed sign-ins; wait before trying again.",
+    ),
+    (429, "concurrency_limit", "Too many calls in flight."),
+    (429, "too_many_streams", "Too many live event streams open."),
+    (
+        429,
+        "provider_rate_limited",
+        "ElevenLabs is rate limiting; see `Retry-After`.",
+    ),
+    (
+        500,
+        "internal_error",
+        "A bug; the log has the detail under the request id.",
+    ),
+    (
+        502,
+        "provider_error",
+        "ElevenLabs refused the request (its message is passed on).",
+    ),
+    (502, "provider_unavailable", "ElevenLabs did not answer."),
+    (
+        502,
+        "payment_provider_error",
+        "Stripe refused or did not answer.",
+    ),
+    (
+        503,
+        "database_unavailable",
+        "The database is not reachable; retry.",
+    ),
+    (503, "queue_unavailable", "Redis is not reachable; retry."),
+    (
+        503,
+        "provider_not_configured",
+        "No ElevenLabs API key is configured.",
+    ),
+    (503, "payments_not_configured", "Stripe is not configured."),
+    (
+        503,
+        "webhook_not_configured",
+        "No webhook secret is configured.",
+    ),
+    (
+        503,
+        "encryption_not_configured",
+        "Secret settings need `CONFIG_ENCRYPTION_KEY`.",
+    ),
+];
+
+/// The error-code table of the API description (markdown).
+pub fn error_code_table() -> String {
+    let mut table = String::from("| Status | Code | Meaning |\n|---|---|---|\n");
+    for (status, code, meaning) in ERROR_CODES {
+        table.push_str(&format!("| {status} | `{code}` | {meaning} |\n"));
+    }
+    table
+}

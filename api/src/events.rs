@@ -11,6 +11,7 @@ use crate::{api_errors, security::Auth, tags::Tag};
 
 /// One event: its SSE `event:` name is `type`.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct LiveMessage {
     /// `ready`, `call_completed`, `call_failed`, `lead_scored`, `credits_changed`,
     /// `import_progress`, `notification` or `resync` (refetch: this connection lost events).
@@ -29,8 +30,8 @@ pub enum EventsResponse {
 }
 
 api_errors!(EventErrors {
-    401 => Unauthorized: "Missing or invalid access token.",
-    403 => Forbidden: "The account is suspended.",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
+    403 => Forbidden: "The account is suspended (`account_suspended`).",
     429 => TooMany: "Too many streams open for this user (`too_many_streams`).",
 });
 

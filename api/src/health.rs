@@ -10,6 +10,7 @@ pub struct HealthApi {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Health {
     /// Always `ok` when the process answers.
     pub status: String,
@@ -17,6 +18,7 @@ pub struct Health {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Readiness {
     /// `ready` or `unavailable`.
     pub status: String,

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::{api_errors, contacts::Contact, raw_json::RawJson, security::Auth, tags::Tag};
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct IntegrationKey {
     pub id: Uuid,
     /// The first characters of the secret, to tell keys apart.
@@ -33,6 +34,7 @@ impl From<integration_keys::Model> for IntegrationKey {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct NewIntegrationKey {
     pub key: IntegrationKey,
     /// Shown once: configure it in ElevenLabs as the `X-Switchboard-Secret` header.
@@ -52,14 +54,14 @@ pub enum KeyDeleted {
 }
 
 api_errors!(KeyErrors {
-    400 => BadRequest: "Malformed path.",
-    401 => Unauthorized: "Missing or invalid access token.",
-    403 => Forbidden: "The account is suspended.",
+    400 => BadRequest: "Malformed path (`invalid_parameter`).",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
+    403 => Forbidden: "The account is suspended (`account_suspended`).",
     404 => NotFound: "No such key of this user (`integration_key_not_found`).",
 });
 
 api_errors!(CallbackErrors {
-    400 => BadRequest: "Malformed path.",
+    400 => BadRequest: "Malformed path (`invalid_parameter`).",
     401 => Unauthorized: "Missing or unknown `X-Switchboard-Secret` (`invalid_integration_secret`).",
     404 => NotFound: "No contact with this number (`contact_not_found`).",
 });
@@ -77,6 +79,19 @@ impl IntegrationApi {
     /// call_sid}` while the phone rings; the answer fills every variable the agent's prompt
     /// uses from the caller's contact (empty strings when unknown). Any body is answered 200
     /// once the secret is valid, so a lookup can never break a call.
+    ///
+    /// Request (ElevenLabs):
+    /// ```json
+    /// {"caller_id": "+14155550123", "agent_id": "agent_01jbq7w3y4d5e6f7g8h9j0k1m2",
+    ///  "called_number": "+14155550199", "call_sid": "CA5f1e2d3c4b5a69788796a5b4c3d2e1f0"}
+    /// ```
+    /// Response:
+    /// ```json
+    /// {"type": "conversation_initiation_client_data",
+    ///  "dynamic_variables": {"contact_name": "Jordan Lee", "contact_phone": "+14155550123",
+    ///    "contact_email": "jordan@example.com", "contact_company": "Lee Bakery",
+    ///    "roof_type": "tile", "caller_id": "+14155550123"}}
+    /// ```
     #[oai(
         path = "/api/integrations/elevenlabs/conversation-init",
         method = "post"
@@ -118,6 +133,9 @@ impl IntegrationApi {
     }
 
     /// List integration secrets
+    ///
+    /// The user's caller-lookup secrets (at most two: current and previous), shown by prefix
+    /// with their last use; the secret itself is only shown at creation.
     #[oai(path = "/api/integrations/keys", method = "get")]
     async fn list_keys(&self, auth: Auth) -> Result<Json<Vec<IntegrationKey>>, KeyErrors> {
         let me = auth.user(&self.services).await?;
@@ -140,6 +158,8 @@ impl IntegrationApi {
     }
 
     /// Revoke an integration secret
+    ///
+    /// Lookups with it are refused (401 `invalid_integration_secret`) from now on.
     #[oai(path = "/api/integrations/keys/:id", method = "delete")]
     async fn revoke_key(&self, auth: Auth, id: Path<Uuid>) -> Result<KeyDeleted, KeyErrors> {
         let me = auth.user(&self.services).await?;

@@ -33,6 +33,7 @@ pub struct AgentRef {
 
 /// A contact that has talked to an agent, with its latest score.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Lead {
     /// The contact's id (a lead is a contact that has interacted).
     pub id: Uuid,
@@ -106,6 +107,7 @@ pub struct NextAction {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct LeadProfile {
     #[oai(flatten)]
     pub lead: Lead,
@@ -132,11 +134,11 @@ pub enum InteractionType {
 }
 
 api_errors!(LeadErrors {
-    400 => BadRequest: "Malformed path or query.",
-    401 => Unauthorized: "Missing or invalid access token.",
-    403 => Forbidden: "The account is suspended.",
+    400 => BadRequest: "Malformed path or query (`invalid_parameter`).",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
+    403 => Forbidden: "The account is suspended (`account_suspended`).",
     404 => NotFound: "No such lead of this user (`lead_not_found`).",
-    422 => Invalid: "An inverted range (`details.field` names it).",
+    422 => Invalid: "An inverted range (`validation_error`; `details.field` names it).",
 });
 
 /// The lead list's query parameters (the export takes the same).

@@ -18,6 +18,7 @@ pub mod dashboard;
 pub mod download;
 pub mod error;
 pub mod events;
+mod examples;
 pub mod health;
 pub mod integrations;
 pub mod leads;

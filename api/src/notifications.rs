@@ -17,6 +17,7 @@ use crate::{
 };
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Notification {
     pub id: Uuid,
     /// `low_balance`, `call_incomplete`, …
@@ -47,6 +48,7 @@ impl From<rows::Model> for Notification {
 
 /// A page of notifications with the user's unread count (for the bell badge).
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct NotificationPage {
     pub items: Vec<Notification>,
     pub page: u64,
@@ -56,16 +58,17 @@ pub struct NotificationPage {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct MarkedRead {
     /// How many notifications changed from unread to read.
     pub updated: u64,
 }
 
 api_errors!(NotificationErrors {
-    400 => BadRequest: "Malformed path or query parameters.",
-    401 => Unauthorized: "Missing or invalid access token.",
-    403 => Forbidden: "The account is suspended.",
-    404 => NotFound: "No such notification of this user.",
+    400 => BadRequest: "Malformed path or query parameters (`invalid_parameter`).",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
+    403 => Forbidden: "The account is suspended (`account_suspended`).",
+    404 => NotFound: "No such notification of this user (`notification_not_found`).",
 });
 
 pub struct NotificationApi {
@@ -107,6 +110,8 @@ impl NotificationApi {
     }
 
     /// Mark one read
+    ///
+    /// Idempotent: marking a read notification again keeps its first `read_at`.
     #[oai(path = "/:id/read", method = "post")]
     async fn mark_read(
         &self,
@@ -119,6 +124,8 @@ impl NotificationApi {
     }
 
     /// Mark all read
+    ///
+    /// Marks every unread notification of the user read; `updated` says how many changed.
     #[oai(path = "/read-all", method = "post")]
     async fn mark_all_read(&self, auth: Auth) -> Result<Json<MarkedRead>, NotificationErrors> {
         let me = auth.user(&self.services).await?;

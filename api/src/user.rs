@@ -44,6 +44,7 @@ impl From<NotificationSettings> for Notifications {
 
 /// A user as the frontend shows it.
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct User {
     pub id: Uuid,
     pub email: String,
@@ -97,6 +98,7 @@ impl From<user_rows::Model> for User {
 
 /// Fields to change; absent fields stay as they are, empty strings clear optional ones.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct UpdateProfile {
     #[oai(validator(max_length = 120))]
     pub name: Option<String>,
@@ -125,19 +127,20 @@ impl From<UpdateProfile> for ProfileUpdate {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct CreditBalance {
     pub credits: i64,
 }
 
 api_errors!(ReadErrors {
-    401 => Unauthorized: "Missing or invalid access token.",
-    403 => Forbidden: "The account is suspended.",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
+    403 => Forbidden: "The account is suspended (`account_suspended`).",
 });
 
 api_errors!(UpdateErrors {
-    401 => Unauthorized: "Missing or invalid access token.",
-    403 => Forbidden: "The account is suspended.",
-    422 => Invalid: "A field is invalid; `details.field` names it.",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
+    403 => Forbidden: "The account is suspended (`account_suspended`).",
+    422 => Invalid: "A field is invalid (`validation_error`; `details.field` names it).",
 });
 
 pub struct UserApi {

@@ -12,6 +12,7 @@ use shared::{
 use crate::{api_errors, raw_json::RawJson, tags::Tag};
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct Received {
     /// Always true: the event is stored (now or at an earlier delivery).
     pub received: bool,
@@ -27,15 +28,15 @@ pub enum ReceivedResponse {
 }
 
 api_errors!(StripeWebhookErrors {
-    400 => Rejected: "Missing, forged or stale signature, or not a Stripe event; nothing is stored.",
-    503 => Unavailable: "Webhook secret not configured, or the database is down (Stripe retries).",
+    400 => Rejected: "Missing, forged or stale signature (`missing_signature`, `invalid_signature`, `stale_signature`), or not a Stripe event (`invalid_event`, `invalid_payload`); nothing is stored.",
+    503 => Unavailable: "Webhook secret not configured (`webhook_not_configured`), or the database is down (`database_unavailable`); Stripe retries.",
 });
 
 api_errors!(ElevenLabsWebhookErrors {
-    400 => Rejected: "Not an ElevenLabs post-call event; nothing is stored.",
-    401 => Unauthorized: "Missing, forged or stale signature; nothing is stored (ElevenLabs does not retry).",
-    413 => TooLarge: "Body over `RECORDING_MAX_BYTES`; nothing is stored.",
-    503 => Unavailable: "Webhook secret not configured, or the database is down (ElevenLabs retries).",
+    400 => Rejected: "Not an ElevenLabs post-call event (`invalid_event`); nothing is stored.",
+    401 => Unauthorized: "Missing, forged or stale signature (`missing_signature`, `invalid_signature`, `stale_signature`); nothing is stored (ElevenLabs does not retry).",
+    413 => TooLarge: "Body over `RECORDING_MAX_BYTES` (`payload_too_large`); nothing is stored.",
+    503 => Unavailable: "Webhook secret not configured (`webhook_not_configured`), or the database is down (`database_unavailable`); ElevenLabs retries.",
 });
 
 pub struct WebhookApi {
@@ -52,6 +53,17 @@ impl WebhookApi {
     /// `ELEVENLABS_WEBHOOK_SECRETS`. The `ElevenLabs-Signature` header is verified over the raw
     /// body as it streams in; each type + conversation is stored once and applied in the
     /// background. Bodies up to `RECORDING_MAX_BYTES` are accepted (audio is large).
+    ///
+    /// Example (headers `ElevenLabs-Signature: t=1763647661,v0=<hex HMAC-SHA256 of "t.body">`):
+    /// ```json
+    /// {"type": "post_call_transcription", "event_timestamp": 1763647660,
+    ///  "data": {"agent_id": "agent_01jbq7w3y4d5e6f7g8h9j0k1m2",
+    ///    "conversation_id": "conv_01jbq8x4z5e6f7g8h9j0k1m2n3", "status": "done",
+    ///    "transcript": [{"role": "agent", "message": "Hi Jordan…", "time_in_call_secs": 0}],
+    ///    "metadata": {"start_time_unix_secs": 1763647392, "call_duration_secs": 268},
+    ///    "analysis": {"call_successful": "success", "transcript_summary": "…",
+    ///      "data_collection_results": {}}}}
+    /// ```
     async fn elevenlabs(
         &self,
         #[oai(name = "ElevenLabs-Signature")] signature: Header<Option<String>>,
@@ -76,6 +88,15 @@ impl WebhookApi {
     /// `checkout.session.async_payment_succeeded`, `checkout.session.async_payment_failed`,
     /// `checkout.session.expired`, `charge.succeeded` and `charge.refunded`. The `Stripe-Signature` header is
     /// verified over the raw body with `STRIPE_WEBHOOK_SECRET`; each event id is stored once.
+    ///
+    /// Example (header `Stripe-Signature: t=1763647661,v1=<hex HMAC-SHA256 of "t.body">`):
+    /// ```json
+    /// {"id": "evt_1QxYz2AbCdEfGhIj", "object": "event", "type": "checkout.session.completed",
+    ///  "created": 1763647661, "livemode": false,
+    ///  "data": {"object": {"id": "cs_test_a1B2c3D4", "object": "checkout.session",
+    ///    "client_reference_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c65",
+    ///    "payment_status": "paid", "amount_total": 5000, "currency": "usd"}}}
+    /// ```
     #[oai(path = "/stripe", method = "post")]
     async fn stripe(
         &self,

@@ -94,6 +94,119 @@ on_both_backends!(openapi_document_and_docs, |backend: Backend| async move {
     assert!(docs.text().await.unwrap().to_lowercase().contains("<html"));
 });
 
+/// What the frontend team reads in `/docs`: every operation has a summary, a description and
+/// a tag; every JSON body it sends or receives has an example (on its schema, or in the
+/// description for bodies that are a provider's own JSON); every error response names the codes
+/// it carries, each one listed in the description's error table.
+#[tokio::test]
+async fn every_operation_is_documented_with_examples_and_error_codes() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let spec: serde_json::Value = serde_json::from_str(&api::openapi_json(&app.services)).unwrap();
+    let schemas = &spec["components"]["schemas"];
+    let has_example = |schema: &serde_json::Value| {
+        let schema = if schema["type"] == "array" {
+            &schema["items"]
+        } else {
+            schema
+        };
+        match schema["$ref"].as_str() {
+            Some(r) => {
+                schemas[r.trim_start_matches("#/components/schemas/")]["example"].is_object()
+            }
+            None => false,
+        }
+    };
+    let catalogue: std::collections::HashSet<&str> = api::error::ERROR_CODES
+        .iter()
+        .map(|(_, code, _)| *code)
+        .collect();
+    // Backticked snake_case words: `agent_not_found`, not `Retry-After` or `details.field`.
+    let codes_in = |text: &str| -> Vec<String> {
+        text.split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|w| w.contains('_') && w.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+            .map(str::to_string)
+            .collect()
+    };
+    let listed = |code: &str| {
+        catalogue.contains(code)
+            || api::error::ERROR_CODES
+                .iter()
+                .any(|(_, _, meaning)| meaning.contains(&format!("`{code}`")))
+    };
+    // Statuses poem documents itself for a streamed file (the recording), and the readiness
+    // probe's 503, whose body is the readiness report.
+    let own_words = |path: &str, status: &str| {
+        (path == "/api/calls/{id}/recording"
+            && ["400", "404", "412", "416", "500"].contains(&status))
+            || (path == "/ready" && status == "503")
+    };
+    let mut problems = Vec::new();
+    let mut operations = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            operations += 1;
+            let at = format!("{} {path}", method.to_uppercase());
+            let description = op["description"].as_str().unwrap_or_default();
+            if op["summary"].as_str().unwrap_or_default().is_empty() || description.is_empty() {
+                problems.push(format!("{at}: summary and description"));
+            }
+            if op["tags"].as_array().is_none_or(|t| t.is_empty()) {
+                problems.push(format!("{at}: tag"));
+            }
+            let json_bodies = op["requestBody"]["content"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|b| ("request", b))
+                .chain(
+                    op["responses"]
+                        .as_object()
+                        .unwrap()
+                        .iter()
+                        .filter(|(s, _)| s.starts_with('2'))
+                        .flat_map(|(_, r)| {
+                            r["content"]
+                                .as_object()
+                                .into_iter()
+                                .flatten()
+                                .map(|b| ("response", b))
+                        }),
+                )
+                .filter(|(_, (content_type, _))| content_type.starts_with("application/json"));
+            for (which, (_, body)) in json_bodies {
+                if !has_example(&body["schema"]) && !description.contains("```json") {
+                    problems.push(format!("{at}: {which} example"));
+                }
+            }
+            for (status, response) in op["responses"].as_object().unwrap() {
+                if !(status.starts_with('4') || status.starts_with('5')) || own_words(path, status)
+                {
+                    continue;
+                }
+                let text = response["description"].as_str().unwrap_or_default();
+                let codes = codes_in(text);
+                if codes.is_empty() {
+                    problems.push(format!("{at} {status}: no error code named"));
+                }
+                for code in codes.iter().filter(|c| !listed(c)) {
+                    problems.push(format!("{at} {status}: `{code}` is not in the error table"));
+                }
+            }
+        }
+    }
+    assert!(operations > 80, "{operations} operations");
+    assert!(
+        problems.is_empty(),
+        "{} gaps:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    let description = spec["info"]["description"].as_str().unwrap();
+    assert!(description.contains("| 404 | `<resource>_not_found` |"));
+}
+
 on_both_backends!(
     unknown_routes_and_methods_get_the_error_body,
     |backend: Backend| async move {

@@ -1,0 +1,485 @@
+//! The examples `/docs` and `/openapi.json` show for request and response bodies. Each is
+//! written as the JSON a client sends or receives and parsed into its type when the document
+//! is built, so an example that no longer fits its type fails every test that builds the
+//! document instead of drifting from the API.
+
+use poem_openapi::types::{Example, ParseFromJSON, ToJSON};
+use serde_json::{Value, json};
+
+use crate::{
+    admin::{
+        AdminAgent, AdminUserDetail, AdminUserUpdate, AuditRecord, CreditAdjustment, Suspension,
+        SystemHealth, WebhookEvent, WebhookEventDetail,
+    },
+    admin_analytics::PlatformAnalytics,
+    admin_settings::{SettingsChange, SettingsList},
+    agents::{Agent, AgentPage, AgentRequest, ChatSession, PhoneNumber, Voice},
+    auth::{
+        Accepted, ChangeEmailRequest, ChangePasswordRequest, EmailRequest, LoginRequest,
+        RefreshRequest, RegisterRequest, ResetPasswordRequest, Session, TokenRequest,
+    },
+    billing::{Pricing, Purchase, PurchaseRequest},
+    calls::{Call, CallDetail, CallListRow, LeadAnalytics, StartCallRequest, Transcript},
+    chats::ChatDetail,
+    contact_imports::ContactImport,
+    contacts::{BulkDelete, Contact, CreateContact, Deleted, UpdateContact},
+    credits::{CreditTransaction, UsageSummary},
+    dashboard::{Analytics, Overview, RecentActivity},
+    events::LiveMessage,
+    health::{Health, Readiness},
+    integrations::{IntegrationKey, NewIntegrationKey},
+    leads::{Lead, LeadProfile},
+    notifications::{MarkedRead, Notification, NotificationPage},
+    pagination::Page,
+    user::{CreditBalance, UpdateProfile, User},
+    webhooks::Received,
+};
+
+const USER: &str = "3f6c2a7e-8a51-4b0e-9d7a-2c1f5e9b8a01";
+const ADMIN: &str = "0b9e2d4c-6a8f-4c1e-b3d5-7f9a1c3e5b20";
+const AGENT: &str = "7b1d9c4e-2f3a-4e8b-a6c5-0d9e8f7a6b52";
+const CONTACT: &str = "c2a4e6f8-1b3d-4f5a-8c7e-9d0b1a2c3e43";
+const CALL: &str = "e5f7a9b1-3c5d-4e7f-9a1b-2c3d4e5f6a74";
+const PURCHASE: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c65";
+const CONVERSATION: &str = "conv_01jbq8x4z5e6f7g8h9j0k1m2n3";
+const ELEVENLABS_AGENT: &str = "agent_01jbq7w3y4d5e6f7g8h9j0k1m2";
+const AT: &str = "2026-11-20T14:03:12Z";
+const LATER: &str = "2026-11-20T14:07:40Z";
+
+/// The example's JSON parsed into its type; a mismatch is a bug in this file. Parsing ignores
+/// unknown fields, so the parsed value must also give every field back: a misspelt field
+/// fails here instead of vanishing from the document.
+fn parse<T: ParseFromJSON + ToJSON>(value: Value) -> T {
+    let name = std::any::type_name::<T>();
+    let parsed = T::parse_from_json(Some(value.clone())).unwrap_or_else(|e| {
+        panic!(
+            "the OpenAPI example of {name} does not fit it: {}",
+            e.into_message()
+        )
+    });
+    if let Some(missing) = lost_field(&value, &parsed.to_json().unwrap_or(Value::Null), "") {
+        panic!("the OpenAPI example of {name} has a field its type does not: {missing}");
+    }
+    parsed
+}
+
+/// The path of a non-null field of `sent` that `kept` lacks.
+fn lost_field(sent: &Value, kept: &Value, at: &str) -> Option<String> {
+    match (sent, kept) {
+        (Value::Object(sent), Value::Object(kept)) => sent.iter().find_map(|(key, value)| {
+            let path = format!("{at}.{key}");
+            match kept.get(key) {
+                None if !value.is_null() => Some(path),
+                None => None,
+                Some(kept) => lost_field(value, kept, &path),
+            }
+        }),
+        (Value::Array(sent), Value::Array(kept)) => sent
+            .iter()
+            .zip(kept)
+            .enumerate()
+            .find_map(|(i, (sent, kept))| lost_field(sent, kept, &format!("{at}[{i}]"))),
+        _ => None,
+    }
+}
+
+/// Another type's example as JSON, to build a larger example around it.
+fn of<T: Example + ToJSON>() -> Value {
+    T::example().to_json().unwrap_or(Value::Null)
+}
+
+/// `base` with `extra`'s fields added (for flattened types).
+fn with(mut base: Value, extra: Value) -> Value {
+    if let (Some(base), Value::Object(extra)) = (base.as_object_mut(), extra) {
+        base.extend(extra);
+    }
+    base
+}
+
+macro_rules! examples {
+    ($($ty:ty => $json:expr;)*) => {
+        $(impl Example for $ty {
+            fn example() -> Self {
+                parse($json)
+            }
+        })*
+    };
+}
+
+impl<T: Example + ParseFromJSON + ToJSON + Send + Sync> Example for Page<T> {
+    fn example() -> Self {
+        Page {
+            items: vec![T::example()],
+            page: 1,
+            per_page: 25,
+            total: 1,
+        }
+    }
+}
+
+fn notification_settings() -> Value {
+    json!({
+        "call_summaries": true, "low_balance": true,
+        "weekly_report": false, "product_updates": false
+    })
+}
+
+fn call() -> Value {
+    json!({
+        "id": CALL, "agent_id": AGENT, "user_id": USER, "contact_id": CONTACT,
+        "elevenlabs_conversation_id": CONVERSATION, "phone_number": "+14155550123",
+        "direction": "outbound", "status": "completed", "duration_secs": 268,
+        "duration_minutes": 5, "credits_charged": 5, "created_at": AT, "completed_at": LATER,
+        "summary": "Asked about pricing for 20 seats; wants a demo next Tuesday.",
+        "summary_title": "Pricing and demo request", "call_successful": "success",
+        "recording_url": format!("/api/calls/{CALL}/recording")
+    })
+}
+
+examples! {
+    Health => json!({ "status": "ok", "version": "0.1.0" });
+    Readiness => json!({ "status": "ready", "database": "ok", "queue": "ok" });
+
+    RegisterRequest => json!({
+        "email": "ana@acme.example", "password": "correct horse battery staple", "name": "Ana Ruiz"
+    });
+    LoginRequest => json!({ "email": "ana@acme.example", "password": "correct horse battery staple" });
+    RefreshRequest => json!({ "refresh_token": "rt_6f2b9c1d8e7a4f3b2c1d0e9f8a7b6c5d" });
+    TokenRequest => json!({ "token": "vt_1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f" });
+    EmailRequest => json!({ "email": "ana@acme.example" });
+    ResetPasswordRequest => json!({
+        "token": "rp_9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b", "new_password": "a new long passphrase"
+    });
+    ChangePasswordRequest => json!({
+        "current_password": "correct horse battery staple", "new_password": "a new long passphrase"
+    });
+    ChangeEmailRequest => json!({ "new_email": "ana.ruiz@acme.example", "password": "correct horse battery staple" });
+    Accepted => json!({ "message": "if the address is registered, an email is on its way" });
+    User => json!({
+        "id": USER, "email": "ana@acme.example", "name": "Ana Ruiz", "credits": 120,
+        "created_at": "2026-10-02T09:15:00Z", "updated_at": AT, "is_active": true,
+        "auth_provider": "password", "role": "user", "status": "active", "email_verified": true,
+        "company": "Acme Solar", "phone": "+14155550100", "timezone": "America/Los_Angeles",
+        "default_region": "US", "notifications": notification_settings()
+    });
+    Session => json!({
+        "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIzZjZjMmE3ZSJ9.c2lnbmF0dXJl",
+        "refresh_token": "rt_6f2b9c1d8e7a4f3b2c1d0e9f8a7b6c5d", "token_type": "Bearer",
+        "expires_in": 900, "user": of::<User>()
+    });
+    UpdateProfile => json!({
+        "name": "Ana Ruiz", "company": "Acme Solar", "timezone": "America/Los_Angeles",
+        "notifications": notification_settings()
+    });
+    CreditBalance => json!({ "credits": 120 });
+
+    AgentRequest => json!({
+        "name": "Solar qualifier", "type": "call", "status": "active",
+        "description": "Calls inbound leads back within the hour.", "language": "en",
+        "voice_id": "21m00Tcm4TlvDq8ikWAM", "llm": "gpt-4o-mini",
+        "system_prompt": "You are Maya from Acme Solar. Qualify the lead's roof, budget and timing.",
+        "first_message": "Hi {{name}}, this is Maya from Acme Solar. Is now a good time?",
+        "lead_questions": [
+            { "id": "roof_type", "type": "string", "description": "Roof material" },
+            { "id": "monthly_bill", "type": "number", "description": "Monthly electricity bill in USD" }
+        ],
+        "phone_number_id": "phnum_01jbq9a1b2c3d4e5f6g7h8j9k0"
+    });
+    Agent => json!({
+        "id": AGENT, "user_id": USER, "elevenlabs_agent_id": ELEVENLABS_AGENT,
+        "name": "Solar qualifier", "description": "Calls inbound leads back within the hour.",
+        "type": "call", "status": "active", "is_active": true, "sync_status": "synced",
+        "phone_number_id": "phnum_01jbq9a1b2c3d4e5f6g7h8j9k0",
+        "created_at": "2026-10-02T09:20:00Z", "updated_at": AT,
+        "stats": {
+            "calls": 412, "minutes": 1530.5, "credits_used": 1702, "last_call_at": LATER,
+            "average_lead_score": 61.4, "success_rate": 0.58
+        }
+    });
+    AgentPage => json!({
+        "items": [of::<Agent>()], "page": 1, "per_page": 25, "total": 1, "stale": false
+    });
+    ChatSession => json!({
+        "agent_id": AGENT, "elevenlabs_agent_id": ELEVENLABS_AGENT,
+        "signed_url": "wss://api.elevenlabs.io/v1/convai/conversation?agent_id=agent_01jbq7w3y4d5e6f7g8h9j0k1m2&conversation_signature=cvtkn_01jbqa",
+        "conversation_token": "eyJhbGciOiJIUzI1NiJ9.eyJyb29tIjoiY29udmFpIn0.c2ln"
+    });
+    Voice => json!({
+        "voice_id": "21m00Tcm4TlvDq8ikWAM", "name": "Rachel", "category": "premade",
+        "labels": { "accent": "american", "gender": "female" },
+        "preview_url": "https://storage.googleapis.com/eleven-public-prod/premade/voices/21m00Tcm4TlvDq8ikWAM/preview.mp3"
+    });
+    PhoneNumber => json!({
+        "phone_number_id": "phnum_01jbq9a1b2c3d4e5f6g7h8j9k0", "phone_number": "+14155550199",
+        "label": "Sales line", "provider": "twilio"
+    });
+
+    StartCallRequest => json!({
+        "agent_id": AGENT, "contact_id": CONTACT,
+        "dynamic_variables": { "name": "Jordan", "offer": "free roof survey" }
+    });
+    Call => call();
+    LeadAnalytics => json!({
+        "id": "5d6e7f8a-9b0c-4d1e-8f2a-3b4c5d6e7f81", "call_id": CALL,
+        "intent_level": "high", "intent_score": 22, "urgency_level": "medium", "urgency_score": 14,
+        "budget_constraint": "flexible", "budget_score": 15, "fit_alignment": "strong",
+        "fit_score": 17, "engagement_health": "healthy", "engagement_score": 8,
+        "total_score": 76, "lead_status_tag": "Hot",
+        "reasoning": {
+            "intent": "Asked for pricing and a demo unprompted.",
+            "urgency": "Wants panels before summer.",
+            "budget": "Has financing pre-approved.",
+            "fit": "Owns a south-facing house.",
+            "engagement": "Long, two-way conversation.",
+            "cta_behavior": "Accepted the demo invitation."
+        },
+        "cta_interactions": {
+            "pricing_clicked": true, "demo_clicked": true, "followup_clicked": false,
+            "sample_clicked": false, "escalated_to_human": false
+        },
+        "derived": false, "created_at": LATER
+    });
+    CallListRow => with(call(), json!({
+        "duration": "4:28", "contact_name": "Jordan Lee", "contact_phone": "+14155550123",
+        "agent_name": "Solar qualifier", "lead_score": 76, "lead_status_tag": "Hot",
+        "has_recording": true
+    }));
+    CallDetail => with(call(), json!({ "lead_analytics": of::<LeadAnalytics>(), "problems": [] }));
+    Transcript => json!({
+        "id": "8c9d0e1f-2a3b-4c4d-9e5f-6a7b8c9d0e12", "call_id": CALL,
+        "content": "agent: Hi Jordan, this is Maya from Acme Solar.\nuser: Hi, what would 20 panels cost?",
+        "speaker_segments": [
+            { "speaker": "agent", "text": "Hi Jordan, this is Maya from Acme Solar.", "timestamp": 0 },
+            { "speaker": "user", "text": "Hi, what would 20 panels cost?", "timestamp": 4 }
+        ],
+        "matches": [{
+            "segment": 1, "speaker": "user", "timestamp": 4,
+            "parts": [
+                { "text": "Hi, what would 20 panels ", "match": false },
+                { "text": "cost", "match": true },
+                { "text": "?", "match": false }
+            ]
+        }],
+        "created_at": LATER
+    });
+    ChatDetail => with(call(), json!({
+        "direction": "inbound", "phone_number": null, "recording_url": null,
+        "visitor": { "name": "Jordan Lee", "email": "jordan@example.com" },
+        "lead_analytics": of::<LeadAnalytics>(),
+        "messages": [
+            { "speaker": "user", "text": "Do you install in Oakland?", "timestamp": 0 },
+            { "speaker": "agent", "text": "Yes — would you like a free roof survey?", "timestamp": 3 }
+        ]
+    }));
+
+    Contact => json!({
+        "id": CONTACT, "user_id": USER, "name": "Jordan Lee", "phone_number": "+14155550123",
+        "phone_raw": "(415) 555-0123", "email": "jordan@example.com", "company": "Lee Bakery",
+        "tags": ["homeowner", "spring-campaign"], "notes": "Prefers calls after 5pm.",
+        "custom_fields": { "roof_type": "tile" }, "do_not_call": false,
+        "last_call_summary": "Asked about pricing for 20 panels; wants a demo next Tuesday.",
+        "last_interaction_at": LATER, "lead_status_tag": "Hot", "total_score": 76,
+        "created_at": "2026-11-01T10:00:00Z", "updated_at": LATER
+    });
+    CreateContact => json!({
+        "name": "Jordan Lee", "phone_number": "(415) 555-0123", "email": "jordan@example.com",
+        "company": "Lee Bakery", "tags": ["homeowner"], "notes": "Prefers calls after 5pm.",
+        "custom_fields": { "roof_type": "tile" }, "do_not_call": false
+    });
+    UpdateContact => json!({ "tags": ["homeowner", "spring-campaign"], "do_not_call": false });
+    BulkDelete => json!({ "ids": [CONTACT, "d3b5f7a9-2c4e-4a6b-9d8f-0e1c2b3d4f54"] });
+    Deleted => json!({ "deleted": 2 });
+    ContactImport => json!({
+        "id": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c56", "filename": "spring-leads.xlsx",
+        "format": "xlsx", "status": "completed", "total_rows": 1200, "processed_rows": 1200,
+        "imported": 1184, "duplicates": 12, "invalid": 4,
+        "report": [{ "row": 17, "value": "555-01", "reason": "invalid_phone" }],
+        "created_at": AT, "updated_at": LATER, "completed_at": LATER
+    });
+
+    Lead => json!({
+        "id": CONTACT, "contact": of::<Contact>(), "lead_analytics": of::<LeadAnalytics>(),
+        "total_score": 76, "lead_status_tag": "Hot", "interaction_count": 3, "call_count": 2,
+        "chat_count": 1, "last_interaction_at": LATER,
+        "agents": [{ "id": AGENT, "name": "Solar qualifier" }]
+    });
+    LeadProfile => with(of::<Lead>(), json!({
+        "score_history": [
+            { "call_id": "f1e2d3c4-b5a6-4978-8695-a4b3c2d1e0f9", "total_score": 48,
+              "lead_status_tag": "Warm", "created_at": "2026-11-12T16:30:00Z" },
+            { "call_id": CALL, "total_score": 76, "lead_status_tag": "Hot", "created_at": LATER }
+        ],
+        "timeline": [{
+            "type": "call", "call": call(), "agent_name": "Solar qualifier", "duration": "4:28",
+            "total_score": 76, "lead_status_tag": "Hot",
+            "cta_interactions": { "pricing_clicked": true, "demo_clicked": true }
+        }],
+        "timeline_total": 3,
+        "next_actions": [{
+            "action": "Book the demo", "reason": "Accepted the demo invitation on the last call.",
+            "priority": "high"
+        }]
+    }));
+
+    Overview => {
+        let metric = |value: f64, previous: f64| json!({
+            "value": value, "previous": previous, "change": value - previous,
+            "change_pct": if previous == 0.0 { Value::Null } else { json!((value - previous) / previous * 100.0) }
+        });
+        json!({
+            "period": { "period": "7d", "first_day": "2026-11-14", "last_day": "2026-11-20",
+                        "from": "2026-11-14T08:00:00Z", "to": "2026-11-21T08:00:00Z",
+                        "timezone": "America/Los_Angeles" },
+            "previous_period": { "period": "7d", "first_day": "2026-11-07", "last_day": "2026-11-13",
+                                 "from": "2026-11-07T08:00:00Z", "to": "2026-11-14T08:00:00Z",
+                                 "timezone": "America/Los_Angeles" },
+            "total_calls": metric(120.0, 100.0), "connected_calls": metric(96.0, 80.0),
+            "failed_calls": metric(24.0, 20.0), "success_rate": metric(55.0, 50.0),
+            "total_minutes": metric(410.0, 350.0), "average_minutes": metric(4.3, 4.4),
+            "credits_used": metric(452.0, 390.0), "credits_remaining": 120,
+            "scored_calls": metric(90.0, 75.0),
+            "leads_by_tag": { "hot": metric(18.0, 12.0), "warm": metric(40.0, 35.0), "cold": metric(32.0, 28.0) },
+            "average_lead_score": metric(58.2, 54.0),
+            "conversion": {
+                "pricing_rate": metric(30.0, 25.0), "demo_rate": metric(15.0, 12.0),
+                "followup_rate": metric(10.0, 9.0), "sample_rate": metric(4.0, 5.0),
+                "escalation_rate": metric(2.0, 2.0)
+            }
+        })
+    };
+    Analytics => json!({
+        "period": { "period": "7d", "first_day": "2026-11-14", "last_day": "2026-11-20",
+                    "from": "2026-11-14T08:00:00Z", "to": "2026-11-21T08:00:00Z",
+                    "timezone": "America/Los_Angeles" },
+        "granularity": "day",
+        "series": [{
+            "bucket": "2026-11-20", "start": "2026-11-20T08:00:00Z", "calls": 18,
+            "connected_calls": 15, "successful_calls": 9, "failed_calls": 3, "minutes": 61.5,
+            "credits": 68, "average_score": 59.3
+        }],
+        "score_distribution": [{ "range": "60-79", "min": 60, "max": 79, "count": 21 }],
+        "tag_distribution": [{ "tag": "Hot", "count": 18 }],
+        "agents": [{
+            "agent_id": AGENT, "name": "Solar qualifier", "calls": 120, "connected_calls": 96,
+            "successful_calls": 66, "success_rate": 0.55, "minutes": 410.0, "credits": 452,
+            "average_score": 58.2
+        }],
+        "cta_funnel": [
+            { "stage": "connected", "count": 96, "rate": 1.0 },
+            { "stage": "pricing", "count": 29, "rate": 0.3 },
+            { "stage": "demo", "count": 14, "rate": 0.15 }
+        ]
+    });
+    RecentActivity => json!({
+        "calls": [of::<CallListRow>()],
+        "leads": [{ "contact_id": CONTACT, "contact_name": "Jordan Lee", "lead_analytics": of::<LeadAnalytics>() }],
+        "imports": [of::<ContactImport>()],
+        "purchases": [of::<Purchase>()]
+    });
+
+    PurchaseRequest => json!({ "credits": 500 });
+    Purchase => json!({
+        "id": PURCHASE, "credits": 500, "amount_cents": 5000, "currency": "usd", "status": "paid",
+        "receipt_url": "https://pay.stripe.com/receipts/payment/CAcaFwoVYWNjdF8x", "refunded_credits": 0,
+        "created_at": AT, "paid_at": "2026-11-20T14:04:02Z"
+    });
+    Pricing => json!({
+        "credit_price_cents": 10, "currency": "usd", "min_credits": 10, "max_credits": 100000,
+        "available": true
+    });
+    CreditTransaction => json!({
+        "id": "b7c8d9e0-f1a2-4b3c-8d4e-5f6a7b8c9d01", "user_id": USER, "type": "usage",
+        "amount": -5, "balance_after": 120, "description": "Call of 4:28 (5 minutes)",
+        "reference": format!("call:{CONVERSATION}"), "agent_id": AGENT, "call_id": CALL,
+        "created_at": LATER
+    });
+    UsageSummary => json!({
+        "from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z", "total_credits": 452,
+        "per_day": [{ "date": "2026-11-20", "credits": 68 }],
+        "per_agent": [{ "agent_id": AGENT, "credits": 452 }]
+    });
+
+    IntegrationKey => json!({
+        "id": "4e5f6a7b-8c9d-4e0f-a1b2-c3d4e5f6a7b8", "prefix": "sbk_4e5f6a7b",
+        "last_used_at": LATER, "created_at": "2026-11-02T12:00:00Z"
+    });
+    NewIntegrationKey => json!({
+        "key": of::<IntegrationKey>(), "secret": "sbk_4e5f6a7b.Xq2vN8rT5wK1mZ7pL3cF9hJ6dS4gB0aY"
+    });
+    Notification => json!({
+        "id": "6f7a8b9c-0d1e-4f2a-b3c4-d5e6f7a8b9c0", "kind": "low_balance",
+        "title": "Your credits are running low", "body": "4 credits left; calls stop at zero.",
+        "data": { "credits": 4 }, "read": false, "created_at": LATER
+    });
+    NotificationPage => json!({
+        "items": [of::<Notification>()], "page": 1, "per_page": 25, "total": 1, "unread_count": 1
+    });
+    MarkedRead => json!({ "updated": 3 });
+    LiveMessage => json!({
+        "type": "call.completed",
+        "data": { "call_id": CALL, "status": "completed", "duration_secs": 268, "credits_charged": 5 }
+    });
+    Received => json!({ "received": true, "new": true });
+
+    AdminUserDetail => with(of::<User>(), json!({
+        "agents": 2, "calls": 412, "credits_used": 1702, "last_call_at": LATER,
+        "last_seen_at": LATER, "purchases": [of::<Purchase>()]
+    }));
+    AdminUserUpdate => json!({ "role": "admin", "company": "Acme Solar Inc." });
+    Suspension => json!({ "reason": "Chargeback on the last two purchases." });
+    CreditAdjustment => json!({
+        "amount": 50, "reason": "Goodwill: calls dropped during the carrier outage.",
+        "idempotency_key": "ticket-4821"
+    });
+    AuditRecord => json!({
+        "id": "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e", "actor_id": ADMIN, "action": "credits.adjusted",
+        "target_type": "user", "target_id": USER,
+        "details": { "amount": 50, "reason": "Goodwill: calls dropped during the carrier outage." },
+        "ip": "203.0.113.7", "request_id": "01JBQB2C3D4E5F6G7H8J9K0M1N", "created_at": LATER
+    });
+    WebhookEvent => json!({
+        "id": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d", "provider": "elevenlabs",
+        "event_type": "post_call_transcription", "external_id": CONVERSATION,
+        "status": "processed", "user_id": USER, "payload_bytes": 18234, "received_at": LATER,
+        "processed_at": "2026-11-20T14:07:41Z"
+    });
+    WebhookEventDetail => with(of::<WebhookEvent>(), json!({
+        "payload": { "type": "post_call_transcription", "event_timestamp": 1763647660,
+                     "data": { "agent_id": ELEVENLABS_AGENT, "conversation_id": CONVERSATION } }
+    }));
+    SystemHealth => json!({
+        "database": "ok", "queue": "ok",
+        "queues": [{ "kind": "post_call", "queued": 0, "running": 1, "failed": 0 }],
+        "webhooks": [{ "provider": "elevenlabs", "status": "processed", "count": 4120 }],
+        "last_webhooks": [{ "provider": "elevenlabs", "received_at": LATER }]
+    });
+    AdminAgent => with(of::<Agent>(), json!({ "owner_email": "ana@acme.example" }));
+    PlatformAnalytics => {
+        let revenue = json!([{ "currency": "usd", "amount_cents": 125000 }]);
+        json!({
+            "from": "2026-11-01", "to": "2026-11-20", "users_total": 340, "users_new": 41,
+            "users_active": 188, "calls": 9120, "minutes": 30110.5, "credits_sold": 12500,
+            "credits_consumed": 33240, "revenue": revenue,
+            "days": [{
+                "date": "2026-11-20", "new_users": 3, "active_users": 97, "calls": 512,
+                "minutes": 1688.0, "credits_sold": 500, "credits_consumed": 1870, "revenue": revenue
+            }],
+            "top_users": [{ "user_id": USER, "email": "ana@acme.example", "calls": 412,
+                            "minutes": 1530.5, "credits_consumed": 1702 }],
+            "top_agents": [{ "agent_id": AGENT, "name": "Solar qualifier",
+                             "owner_email": "ana@acme.example", "calls": 412, "minutes": 1530.5 }]
+        })
+    };
+    SettingsList => json!({
+        "settings": [
+            { "key": "credit_price_cents", "description": "Price of one credit in the currency's smallest unit.",
+              "secret": false, "kind": "integer", "options": [], "value": 12, "source": "stored",
+              "updated_at": AT, "updated_by": ADMIN },
+            { "key": "stripe_secret_key", "description": "Stripe secret API key.", "secret": true,
+              "kind": "text", "options": [], "value": "sk_…0042", "source": "environment" }
+        ]
+    });
+    SettingsChange => json!({
+        "values": { "credit_price_cents": 12, "low_balance_threshold": 10, "smtp_password": null }
+    });
+}
