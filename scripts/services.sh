@@ -6,8 +6,13 @@
 #   scripts/services.sh stop    stop both (by pid)
 #   scripts/services.sh status  show whether each is running
 #   scripts/services.sh env     print export lines for the URLs
+#   scripts/services.sh up [N]  the compose file's start-up order without Docker: the services,
+#                               a one-shot `api migrate`, then the gateway and N workers (2)
+#                               in the background, waiting until /ready answers
+#   scripts/services.sh down    stop the gateway and workers that `up` started
 #
-# Settings: SERVICES_DIR (default /tmp/switchboard-services), PG_PORT (5433), REDIS_PORT (6380).
+# Settings: SERVICES_DIR (default /tmp/switchboard-services), PG_PORT (5433), REDIS_PORT (6380),
+# STACK_PORT (3000) for `up`; `up` builds the binaries into CARGO_TARGET_DIR (default ./target).
 set -euo pipefail
 
 # Outside the clone: PostgreSQL runs as its own user and must be able to reach its data
@@ -108,7 +113,61 @@ print_env() {
   echo "export REDIS_URL=$REDIS_URL"
 }
 
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STACK="$DIR/stack"
+
+stack_down() {
+  for pidfile in "$STACK"/*.pid; do
+    [ -e "$pidfile" ] || continue
+    local pid; pid=$(cat "$pidfile")
+    # SIGTERM: the gateway drains requests and workers finish the jobs in flight.
+    if kill -0 "$pid" 2>/dev/null; then stop_pid "$pid" TERM; fi
+    rm -f "$pidfile"
+  done
+}
+
+stack_up() {
+  local workers="${1:-2}" port="${STACK_PORT:-3000}"
+  stack_down
+  mkdir -p "$STACK"
+  (cd "$ROOT" && cargo build -q -p api -p worker)
+  local bin="${CARGO_TARGET_DIR:-$ROOT/target}/debug"
+  local db="postgres://postgres@127.0.0.1:${PG_PORT}/switchboard"
+  "$(pg_bin)/psql" "$DATABASE_URL" -tAc "SELECT 1 FROM pg_database WHERE datname = 'switchboard'" | grep -q 1 ||
+    "$(pg_bin)/psql" "$DATABASE_URL" -qc "CREATE DATABASE switchboard"
+  [ -s "$STACK/jwt_secret" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$STACK/jwt_secret"
+  export DATABASE_URL="$db" REDIS_URL="$REDIS_URL" JWT_SECRET_FILE="$STACK/jwt_secret" \
+    DATA_DIR="$STACK/data" STORAGE_DIR="$STACK/data/files" AUTO_MIGRATE=false \
+    EMBEDDED_WORKER=false LOG_FORMAT=json PORT="$port"
+  # The compose file's order: migrate (one-shot), then the gateway and the workers.
+  "$bin/api" migrate > "$STACK/migrate.log" 2>&1 || { cat "$STACK/migrate.log" >&2; exit 1; }
+  nohup "$bin/api" serve > "$STACK/api.log" 2>&1 &
+  echo $! > "$STACK/api.pid"
+  for i in $(seq 1 "$workers"); do
+    WORKER_NAME="worker$i" nohup "$bin/worker" > "$STACK/worker$i.log" 2>&1 &
+    echo $! > "$STACK/worker$i.pid"
+  done
+  for _ in $(seq 1 120); do
+    if curl -fsS "http://127.0.0.1:$port/ready" >/dev/null 2>&1; then
+      echo "gateway: http://127.0.0.1:$port (logs and pids in $STACK), workers: $workers"
+      return 0
+    fi
+    sleep 0.5
+  done
+  echo "the gateway did not become ready; see $STACK/api.log" >&2
+  tail -20 "$STACK/api.log" >&2
+  exit 1
+}
+
 case "${1:-}" in
+  up)
+    "$0" start
+    stack_up "${2:-2}"
+    ;;
+  down)
+    stack_down
+    echo "gateway and workers stopped"
+    ;;
   start)
     install
     # PostgreSQL refuses to run as root and needs to traverse to its data directory.
@@ -139,7 +198,7 @@ case "${1:-}" in
     clean_test_data
     ;;
   *)
-    echo "usage: $0 start|stop|status|env|clean" >&2
+    echo "usage: $0 start|stop|status|env|clean|up [workers]|down" >&2
     exit 2
     ;;
 esac
