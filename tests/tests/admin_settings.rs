@@ -296,6 +296,9 @@ async fn a_running_worker_applies_changes_and_no_secret_is_logged() {
         .await
         .unwrap();
     assert_eq!(changed.status(), 200);
+    // Other processes see a change within their refresh interval (200 ms here); a job that
+    // starts sooner may still run under the old settings, which is the documented bound.
+    tokio::time::sleep(Duration::from_millis(600)).await;
 
     // 15 credits − 3 crosses 13 only under the new threshold; the warning goes to the new relay.
     let event = post_call::transcription(EL_AGENT, "conv_worker_settings");
