@@ -5,7 +5,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TryIntoModel,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -74,6 +74,25 @@ impl Entry {
         self.description = Some(description.into());
         self
     }
+
+    /// The ledger row of this movement, leaving the balance at `balance_after`.
+    fn into_row(self, balance_after: i64) -> ledger::ActiveModel {
+        ledger::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            user_id: Set(self.user_id),
+            kind: Set(self.kind.as_str().into()),
+            amount: Set(self.amount),
+            balance_after: Set(balance_after),
+            reference: Set(self.reference),
+            description: Set(self.description),
+            stripe_payment_id: Set(self.stripe_payment_id),
+            actor_id: Set(self.actor_id),
+            call_id: Set(self.call_id),
+            purchase_id: Set(self.purchase_id),
+            agent_id: Set(self.agent_id),
+            created_at: Set(Utc::now()),
+        }
+    }
 }
 
 /// The result of applying an entry: the ledger row, and whether this call created it.
@@ -136,24 +155,91 @@ pub async fn apply_in<C: ConnectionTrait>(txn: &C, entry: Entry) -> AppResult<Ap
             created: false,
         });
     }
-    let now = Utc::now();
-    let row = ledger::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(entry.user_id),
-        kind: Set(entry.kind.as_str().into()),
-        amount: Set(entry.amount),
-        balance_after: Set(balance),
-        reference: Set(entry.reference),
-        description: Set(entry.description),
-        stripe_payment_id: Set(entry.stripe_payment_id),
-        actor_id: Set(entry.actor_id),
-        call_id: Set(entry.call_id),
-        purchase_id: Set(entry.purchase_id),
-        agent_id: Set(entry.agent_id),
-        created_at: Set(now),
-    };
+    let row = entry.into_row(balance);
     let row = ledger::Entity::insert(row).exec_with_returning(txn).await?;
     Ok(Applied { row, created: true })
+}
+
+/// Applies several entries inside the caller's transaction with a fixed number of statements:
+/// the references already in the ledger are left alone (`created: false`), every other
+/// user's balance moves by the sum of their entries in one update — which locks the users'
+/// rows in the order of their ids — and the new rows are written together, each with the
+/// balance it leaves in the order given. Results are in the order of `entries`.
+///
+/// Meant for entries of references no one else applies at the same time (one conversation's
+/// charge is applied by its one job): a reference written concurrently by another
+/// transaction makes the insert fail rather than move credits twice.
+pub async fn apply_many_in<C: ConnectionTrait>(
+    txn: &C,
+    entries: Vec<Entry>,
+) -> AppResult<Vec<Applied>> {
+    use std::collections::{BTreeMap, HashMap};
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let existing: HashMap<String, ledger::Model> = ledger::Entity::find()
+        .filter(ledger::Column::Reference.is_in(entries.iter().map(|e| e.reference.clone())))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|row| (row.reference.clone(), row))
+        .collect();
+    let mut totals: BTreeMap<Uuid, i64> = BTreeMap::new();
+    for entry in entries
+        .iter()
+        .filter(|e| !existing.contains_key(&e.reference))
+    {
+        *totals.entry(entry.user_id).or_default() += entry.amount;
+    }
+    // The balance each user had before these entries, to number the new rows from.
+    let mut running: HashMap<Uuid, i64> = HashMap::new();
+    if !totals.is_empty() {
+        let delta = totals.iter().fold(
+            sea_orm::sea_query::CaseStatement::new(),
+            |case, (user, total)| case.case(users::Column::Id.eq(*user), Expr::val(*total)),
+        );
+        let now = Utc::now();
+        let updated = users::Entity::update_many()
+            .col_expr(
+                users::Column::Credits,
+                Expr::col(users::Column::Credits).add(Expr::Case(Box::new(delta))),
+            )
+            .col_expr(users::Column::UpdatedAt, Expr::value(now))
+            .filter(users::Column::Id.is_in(totals.keys().copied()))
+            .exec_with_returning(txn)
+            .await?;
+        if updated.len() != totals.len() {
+            return Err(AppError::not_found("user"));
+        }
+        for user in updated {
+            running.insert(user.id, user.credits - totals[&user.id]);
+        }
+    }
+    let mut rows = Vec::new();
+    let mut results = Vec::with_capacity(entries.len());
+    for entry in entries {
+        if let Some(row) = existing.get(&entry.reference) {
+            results.push(Applied {
+                row: row.clone(),
+                created: false,
+            });
+            continue;
+        }
+        let balance = running.entry(entry.user_id).or_default();
+        *balance += entry.amount;
+        let row = entry.into_row(*balance);
+        results.push(Applied {
+            row: row.clone().try_into_model()?,
+            created: true,
+        });
+        rows.push(row);
+    }
+    for chunk in rows.chunks(1_000) {
+        ledger::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(results)
 }
 
 /// Applies `entry` in its own transaction. A unique-key race on the reference (possible only

@@ -112,34 +112,84 @@ pub async fn mark<C: sea_orm::ConnectionTrait>(
     Ok(())
 }
 
+/// `mark` for several events at once, each with its owner (`CASE` on the id): one statement.
+pub async fn mark_many<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    owners: &[(Uuid, Option<Uuid>)],
+    status: &str,
+) -> AppResult<()> {
+    use sea_orm::sea_query::{CaseStatement, Expr};
+    if owners.is_empty() {
+        return Ok(());
+    }
+    let owner = owners
+        .iter()
+        .fold(CaseStatement::new(), |case, (id, user)| {
+            case.case(webhook_events::Column::Id.eq(*id), Expr::val(*user))
+        });
+    webhook_events::Entity::update_many()
+        .col_expr(webhook_events::Column::Status, Expr::value(status))
+        .col_expr(
+            webhook_events::Column::Error,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(webhook_events::Column::UserId, Expr::Case(Box::new(owner)))
+        .col_expr(webhook_events::Column::ProcessedAt, Expr::value(Utc::now()))
+        .filter(webhook_events::Column::Id.is_in(owners.iter().map(|(id, _)| *id)))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// The stored event a job should apply, with its parsed JSON. `None` when there is nothing to
 /// do: already applied, or unreadable (then marked `failed` for admins, never retried).
 pub async fn pending(
     db: &sea_orm::DatabaseConnection,
     inbox_id: Uuid,
 ) -> Result<Option<(webhook_events::Model, serde_json::Value)>, crate::jobs::JobError> {
-    let row = webhook_events::Entity::find_by_id(inbox_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| crate::jobs::JobError::Permanent(format!("inbox row {inbox_id} is gone")))?;
-    if row.status != STATUS_RECEIVED {
-        return Ok(None);
+    Ok(pending_many(db, &[inbox_id]).await?.pop())
+}
+
+/// `pending` for several rows in one read; rows already applied (or unreadable, now marked
+/// failed) are left out.
+pub async fn pending_many(
+    db: &sea_orm::DatabaseConnection,
+    inbox_ids: &[Uuid],
+) -> Result<Vec<(webhook_events::Model, serde_json::Value)>, crate::jobs::JobError> {
+    if inbox_ids.is_empty() {
+        return Ok(Vec::new());
     }
-    match serde_json::from_slice(&row.payload) {
-        Ok(event) => Ok(Some((row, event))),
-        Err(e) => {
-            tracing::warn!(event = %row.external_id, error = %e, "unreadable webhook event");
-            settle(
-                db,
-                &row,
-                "failed",
-                Some(format!("unreadable event: {e}")),
-                None,
-            )
-            .await?;
-            Ok(None)
+    let rows = webhook_events::Entity::find()
+        .filter(webhook_events::Column::Id.is_in(inbox_ids.iter().copied()))
+        .all(db)
+        .await?;
+    if rows.is_empty() && inbox_ids.len() == 1 {
+        return Err(crate::jobs::JobError::Permanent(format!(
+            "inbox row {} is gone",
+            inbox_ids[0]
+        )));
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        if row.status != STATUS_RECEIVED {
+            continue;
+        }
+        match serde_json::from_slice(&row.payload) {
+            Ok(event) => out.push((row, event)),
+            Err(e) => {
+                tracing::warn!(event = %row.external_id, error = %e, "unreadable webhook event");
+                settle(
+                    db,
+                    &row,
+                    "failed",
+                    Some(format!("unreadable event: {e}")),
+                    None,
+                )
+                .await?;
+            }
         }
     }
+    Ok(out)
 }
 
 /// `mark` for jobs: a database error is worth a retry.

@@ -603,3 +603,121 @@ async fn a_worker_killed_mid_transaction_leaves_nothing_half_done() {
     assert_eq!(balance(&app, &token).await, 12);
     worker.terminate().await;
 }
+
+on_both_backends!(
+    a_backlog_is_applied_in_batches_exactly_once,
+    |backend: Backend| async move {
+        // Stored while no worker runs, so the worker meets a backlog and applies it in batches.
+        let app = TestApp::spawn_with(backend, WorkerMode::None, |c| {
+            c.elevenlabs_webhook_secrets = vec![SECRET.into()];
+        })
+        .await;
+        let db = &app.services.db;
+        let mut owners = Vec::new();
+        for i in 0..3 {
+            let session = register(&app, &format!("batch{i}@example.com")).await;
+            let user: Uuid = session["user"]["id"].as_str().unwrap().parse().unwrap();
+            let agent = format!("{EL_AGENT}_{i}");
+            post_call::insert_agent(&app, user, &agent).await;
+            owners.push((session["access_token"].as_str().unwrap().to_string(), agent));
+        }
+        let mut events = Vec::new();
+        for (i, (_, agent)) in owners.iter().enumerate() {
+            for n in 0..5 {
+                events.push(post_call::transcription(agent, &format!("conv_b{i}_{n}")));
+            }
+        }
+        // NUL characters are valid JSON that PostgreSQL cannot store.
+        let mut nul = post_call::transcription(&owners[0].1, "conv_b_nul");
+        nul["data"]["transcript"][1]["message"] = json!("What\u{0} does it cost?");
+        nul["data"]["analysis"]["transcript_summary"] = json!("Dana\u{0} booked.");
+        events.push(nul);
+        // An absurd duration is recorded as a problem, not charged.
+        let mut long = post_call::transcription(&owners[1].1, "conv_b_long");
+        long["data"]["metadata"]["call_duration_secs"] = json!(i64::MAX);
+        events.push(long);
+        events.push(post_call::transcription(
+            "agent_nobody_knows",
+            "conv_b_stray",
+        ));
+        events.push(post_call::initiation_failure(
+            &owners[2].1,
+            "conv_b_busy",
+            "busy",
+        ));
+        for event in events.iter().chain(events.iter()) {
+            assert_eq!(post_call::deliver(&app, event, None).await.status(), 200);
+        }
+        let (stop, worker) = app.start_worker_in_process();
+        app.wait_for_jobs(WAIT).await;
+        stop.cancel();
+        worker.await.unwrap().unwrap();
+
+        let failed_jobs = shared::entities::background_jobs::Entity::find()
+            .filter(shared::entities::background_jobs::Column::Status.ne("succeeded"))
+            .count(db)
+            .await
+            .unwrap();
+        assert_eq!(failed_jobs, 0, "every job succeeded");
+        let completed = calls::Entity::find()
+            .filter(calls::Column::Status.eq("completed"))
+            .count(db)
+            .await
+            .unwrap();
+        assert_eq!(completed, 17);
+        assert_eq!(lead_analytics::Entity::find().count(db).await.unwrap(), 17);
+        // Five turns with text per call.
+        assert_eq!(transcripts::Entity::find().count(db).await.unwrap(), 17 * 5);
+        let failed = calls::Entity::find()
+            .filter(calls::Column::Status.eq("failed"))
+            .one(db)
+            .await
+            .unwrap()
+            .expect("the busy call");
+        assert_eq!(failed.failure_reason.as_deref(), Some("busy"));
+        // 3 credits per call, once each: 15 − 6 × 3 (with the NUL call), 15 − 5 × 3, 15 − 5 × 3.
+        for ((token, _), expected) in owners.iter().zip([-3, 0, 0]) {
+            assert_eq!(balance(&app, token).await, expected);
+        }
+        let long = calls::Entity::find()
+            .filter(calls::Column::ElevenlabsConversationId.eq("conv_b_long"))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((long.duration_secs, long.credits_charged), (0, 0));
+        assert!(
+            long.metadata["problems"]
+                .to_string()
+                .contains("call_duration_secs")
+        );
+        let nul = calls::Entity::find()
+            .filter(calls::Column::ElevenlabsConversationId.eq("conv_b_nul"))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(nul.summary.as_deref(), Some("Dana booked."));
+        assert!(nul.transcript_text.unwrap().contains("What does it cost?"));
+        // One contact per owner (the same caller each time), its interactions counted once each.
+        let contacts = contacts::Entity::find().all(db).await.unwrap();
+        let mut counts: Vec<i32> = contacts.iter().map(|c| c.call_count).collect();
+        counts.sort();
+        assert_eq!(counts, vec![5, 6, 6]);
+        let stray = webhook_events::Entity::find()
+            .filter(webhook_events::Column::ExternalId.eq("post_call_transcription:conv_b_stray"))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stray.status, "unroutable");
+        // The dashboard counters agree with the calls.
+        let overview: Value = app
+            .get("/api/dashboard/overview?period=7d", Some(&owners[0].0))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(overview["total_calls"]["value"], 6.0, "{overview}");
+    }
+);

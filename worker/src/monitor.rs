@@ -6,6 +6,7 @@ use std::{sync::Arc, time::Duration};
 
 use apalis::prelude::*;
 use shared::jobs::{JobKind, JobMessage, JobQueue};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::{WorkerState, promoter, runner, sweeper};
@@ -16,20 +17,85 @@ const MAX_RESTART_PAUSE: Duration = Duration::from_secs(5);
 /// A consumer that ran this long before failing starts the backoff over.
 const HEALTHY_RUN: Duration = Duration::from_secs(30);
 
+/// Post-call events waiting to be applied together, each with its job slot.
+type Waiting = (uuid::Uuid, tokio::sync::OwnedSemaphorePermit);
+
+/// Most post-call events applied in one transaction, and how many such batches run at once:
+/// few batches, so events that arrive while one runs gather into the next.
+const MAX_BATCH: usize = 64;
+const BATCHES_AT_ONCE: usize = 2;
+
 /// The apalis task function: the message only names a job row; the runner does the rest.
 /// Always `Ok`: retries come from the row, so apalis never re-runs or dead-letters a task.
-async fn handle(message: JobMessage, state: Data<Arc<WorkerState>>) -> Result<(), BoxDynError> {
+async fn handle(
+    message: JobMessage,
+    state: Data<Arc<WorkerState>>,
+    kind: Data<JobKind>,
+    batches: Data<mpsc::UnboundedSender<Waiting>>,
+) -> Result<(), BoxDynError> {
     // The queue only delivers: once a slot is free the job runs on its own task and the
     // message is done. A consumer torn down (shutdown, Redis failure) cannot drop a job
     // halfway, and apalis never holds its backend waiting on our work; the stop waits for the
     // job through `in_flight`.
     let permit = Arc::clone(&state.job_slots).acquire_owned().await?;
+    if *kind == JobKind::ConversationEvent {
+        // Closed only at shutdown: the job stays due and the sweeper delivers it again.
+        let _ = batches.send((message.job_id, permit));
+        return Ok(());
+    }
     let st = Arc::clone(&state);
     state.in_flight.spawn(async move {
         runner::process(&st, message.job_id).await;
         drop(permit);
     });
     Ok(())
+}
+
+/// Gathers delivered post-call events into batches: a batch takes every event waiting when a
+/// batch slot frees up, so under load batches grow and when idle an event goes alone at once.
+async fn gather(
+    state: Arc<WorkerState>,
+    mut waiting: mpsc::UnboundedReceiver<Waiting>,
+    shutdown: CancellationToken,
+) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(BATCHES_AT_ONCE));
+    loop {
+        let first = tokio::select! {
+            first = waiting.recv() => first,
+            _ = shutdown.cancelled() => None,
+        };
+        let Some(first) = first else { break };
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            break;
+        };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match waiting.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let st = state.clone();
+        state.in_flight.spawn(async move {
+            let (ids, permits): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+            runner::process_many(&st, &ids).await;
+            drop(permits);
+            drop(slot);
+        });
+    }
+    // Stopping: what was delivered but not started yet still runs (the stop waits for it).
+    waiting.close();
+    let mut rest = Vec::new();
+    while let Ok((id, permit)) = waiting.try_recv() {
+        rest.push(id);
+        drop(permit);
+    }
+    for ids in rest.chunks(MAX_BATCH) {
+        let (st, ids) = (state.clone(), ids.to_vec());
+        state
+            .in_flight
+            .spawn(async move { runner::process_many(&st, &ids).await });
+    }
 }
 
 /// Runs until `shutdown` is cancelled, then stops taking jobs and waits (up to
@@ -42,11 +108,20 @@ pub async fn run(state: Arc<WorkerState>, shutdown: CancellationToken) -> anyhow
     for &kind in JobKind::ALL {
         let _ = state.services.queue.promote_due(kind).await;
     }
+    let (batches, waiting) = mpsc::unbounded_channel();
+    let gatherer = tokio::spawn(gather(state.clone(), waiting, shutdown.clone()));
     let sweeper = tokio::spawn(sweeper::run(state.clone(), shutdown.clone()));
     let promoter = tokio::spawn(promoter::run(state.clone(), shutdown.clone()));
     let consumers: Vec<_> = JobKind::ALL
         .iter()
-        .map(|&kind| tokio::spawn(supervise(state.clone(), kind, shutdown.clone())))
+        .map(|&kind| {
+            tokio::spawn(supervise(
+                state.clone(),
+                kind,
+                batches.clone(),
+                shutdown.clone(),
+            ))
+        })
         .collect();
 
     shutdown.cancelled().await;
@@ -54,6 +129,8 @@ pub async fn run(state: Arc<WorkerState>, shutdown: CancellationToken) -> anyhow
     let _ = tokio::time::timeout(grace, futures::future::join_all(consumers)).await;
     let _ = sweeper.await;
     let _ = promoter.await;
+    drop(batches);
+    let _ = gatherer.await;
     state.in_flight.close();
     if tokio::time::timeout(grace, state.in_flight.wait())
         .await
@@ -68,11 +145,16 @@ pub async fn run(state: Arc<WorkerState>, shutdown: CancellationToken) -> anyhow
 /// Keeps one consumer of `kind` running. apalis ends a worker whose backend fails (Redis
 /// restarting, a failed fetch) and refuses to re-register the same name until its heartbeat
 /// lapses, so each replacement gets a new name.
-async fn supervise(state: Arc<WorkerState>, kind: JobKind, shutdown: CancellationToken) {
+async fn supervise(
+    state: Arc<WorkerState>,
+    kind: JobKind,
+    batches: mpsc::UnboundedSender<Waiting>,
+    shutdown: CancellationToken,
+) {
     let mut pause = RESTART_PAUSE;
     for generation in 0u64.. {
         let started = tokio::time::Instant::now();
-        let result = consume(&state, kind, generation, shutdown.clone()).await;
+        let result = consume(&state, kind, generation, &batches, shutdown.clone()).await;
         if shutdown.is_cancelled() {
             return;
         }
@@ -102,6 +184,7 @@ fn consume(
     state: &Arc<WorkerState>,
     kind: JobKind,
     generation: u64,
+    batches: &mpsc::UnboundedSender<Waiting>,
     shutdown: CancellationToken,
 ) -> futures::future::BoxFuture<'static, Result<(), WorkerError>> {
     let config = &state.services.config;
@@ -118,6 +201,8 @@ fn consume(
                 WorkerBuilder::new(name)
                     .backend($backend.poll_with_interval(poll))
                     .data(state.clone())
+                    .data(kind)
+                    .data(batches.clone())
                     .concurrency(config.worker_concurrency)
                     .catch_panic()
                     .build(handle)

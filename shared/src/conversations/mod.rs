@@ -3,12 +3,13 @@
 //! transaction, once per conversation.
 
 mod audio;
+mod batch;
 mod intake;
 pub mod lead;
 
 pub use intake::{Intake, receive};
 
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 use hmac::{Hmac, KeyInit, Mac};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter,
@@ -22,9 +23,8 @@ use uuid::Uuid;
 use crate::{
     Config, Services,
     calls::{STATUS_COMPLETED, STATUS_FAILED},
-    credits,
     dashboard::rollups,
-    entities::{agents, calls, contacts, lead_analytics, transcripts, webhook_events},
+    entities::{agents, background_jobs, calls, webhook_events},
     error::{AppError, AppResult},
     jobs::JobError,
     live::{LiveEvent, LiveKind},
@@ -161,44 +161,101 @@ pub(crate) fn app_to_job(e: AppError) -> JobError {
 
 /// Applies one stored ElevenLabs event; safe to run any number of times.
 pub async fn apply(services: &Services, inbox_id: Uuid) -> Result<(), JobError> {
-    let Some((row, event)) = webhooks::pending(&services.db, inbox_id).await? else {
-        return Ok(());
+    apply_together(services, &[inbox_id], &[]).await
+}
+
+/// Applies the events of claimed `ConversationEvent` jobs, their transcriptions together in
+/// one transaction that also finishes the jobs. Returns each job's outcome: `Ok` when it is
+/// applied and marked succeeded. When the batch fails as a whole, its events are applied one
+/// by one, so one bad event fails only its own job.
+pub async fn apply_jobs(
+    services: &Services,
+    jobs: &[background_jobs::Model],
+) -> Vec<(Uuid, Result<(), JobError>)> {
+    let inbox_ids: Vec<Uuid> = jobs.iter().map(|j| j.subject_id).collect();
+    match apply_together(services, &inbox_ids, jobs).await {
+        Ok(()) => jobs.iter().map(|j| (j.id, Ok(()))).collect(),
+        Err(error) if jobs.len() == 1 => vec![(jobs[0].id, Err(error))],
+        Err(error) => {
+            tracing::warn!(%error, events = jobs.len(), "batch failed; applying its events one by one");
+            let mut outcomes = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                let one = std::slice::from_ref(job);
+                let outcome = apply_together(services, &[job.subject_id], one).await;
+                outcomes.push((job.id, outcome));
+            }
+            outcomes
+        }
+    }
+}
+
+/// Applies the inbox rows `inbox_ids` and finishes `jobs` (their jobs, if any). Events that
+/// are not transcriptions are applied on their own first; the transcriptions together.
+async fn apply_together(
+    services: &Services,
+    inbox_ids: &[Uuid],
+    jobs: &[background_jobs::Model],
+) -> Result<(), JobError> {
+    let stored = webhooks::pending_many(&services.db, inbox_ids).await?;
+    let el_agents: Vec<&str> = stored
+        .iter()
+        .filter_map(|(_, event)| event["data"].get("agent_id").and_then(Value::as_str))
+        .collect();
+    let agents: std::collections::HashMap<String, agents::Model> = if el_agents.is_empty() {
+        Default::default()
+    } else {
+        agents::Entity::find()
+            .filter(agents::Column::ElevenlabsAgentId.is_in(el_agents))
+            .all(&services.db)
+            .await?
+            .into_iter()
+            .filter_map(|a| Some((a.elevenlabs_agent_id.clone()?, a)))
+            .collect()
     };
-    let data = &event["data"];
-    let el_agent = data
-        .get("agent_id")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let agent = agents::Entity::find()
-        .filter(agents::Column::ElevenlabsAgentId.eq(el_agent))
-        .one(&services.db)
-        .await?;
-    let Some(agent) = agent else {
-        tracing::warn!(event = %row.external_id, el_agent, "post-call event for an unknown agent");
-        return webhooks::settle(
-            &services.db,
-            &row,
-            webhooks::STATUS_UNROUTABLE,
-            Some(format!("unknown agent {el_agent}")),
-            None,
-        )
-        .await;
-    };
-    match row.event_type.as_str() {
-        "post_call_transcription" => transcription(services, &row, &agent, data).await,
-        "post_call_audio" => audio::attach(services, &row, &agent, &event).await,
-        "call_initiation_failure" => initiation_failure(services, &row, &agent, data).await,
-        _ => {
+    let mut transcriptions = Vec::new();
+    for (row, event) in stored {
+        let el_agent = event["data"]
+            .get("agent_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let Some(agent) = agents.get(el_agent).cloned() else {
+            tracing::warn!(event = %row.external_id, el_agent, "post-call event for an unknown agent");
             webhooks::settle(
                 &services.db,
                 &row,
-                webhooks::STATUS_IGNORED,
+                webhooks::STATUS_UNROUTABLE,
+                Some(format!("unknown agent {el_agent}")),
                 None,
-                Some(agent.user_id),
             )
-            .await
+            .await?;
+            continue;
+        };
+        let data = &event["data"];
+        match row.event_type.as_str() {
+            "post_call_transcription" => {
+                let mut event = event;
+                batch::without_nul(&mut event);
+                transcriptions.push(batch::Transcription { row, agent, event })
+            }
+            "post_call_audio" => audio::attach(services, &row, &agent, &event).await?,
+            "call_initiation_failure" => initiation_failure(services, &row, &agent, data).await?,
+            _ => {
+                webhooks::settle(
+                    &services.db,
+                    &row,
+                    webhooks::STATUS_IGNORED,
+                    None,
+                    Some(agent.user_id),
+                )
+                .await?
+            }
         }
     }
+    if transcriptions.is_empty() {
+        crate::jobs::complete_many(&services.db, jobs).await?;
+        return Ok(());
+    }
+    batch::apply(services, &transcriptions, jobs).await
 }
 
 pub(crate) fn text<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
@@ -213,6 +270,42 @@ fn int(v: &Value, path: &[&str]) -> Option<i64> {
         .as_i64()
 }
 
+/// A conversation's call as first seen in a webhook (not started through us).
+fn new_call(agent: &agents::Model, conversation: &str, direction: &str) -> calls::Model {
+    let now = Utc::now();
+    calls::Model {
+        id: Uuid::now_v7(),
+        user_id: agent.user_id,
+        agent_id: Some(agent.id),
+        contact_id: None,
+        channel: if agent.kind == crate::agents::KIND_CHAT {
+            crate::calls::CHANNEL_CHAT
+        } else {
+            crate::calls::CHANNEL_CALL
+        }
+        .into(),
+        direction: direction.into(),
+        elevenlabs_conversation_id: Some(conversation.into()),
+        phone_number: None,
+        status: crate::calls::STATUS_IN_PROGRESS.into(),
+        failure_reason: None,
+        duration_secs: 0,
+        credits_charged: 0,
+        summary: None,
+        summary_title: None,
+        call_successful: None,
+        recording_key: None,
+        metadata: json!({}),
+        started_at: None,
+        completed_at: None,
+        created_at: now,
+        updated_at: now,
+        transcript_text: None,
+        lead_score: None,
+        lead_tag: None,
+    }
+}
+
 /// The call of a conversation, created when it was not started through us (inbound calls);
 /// `true` when it was created now.
 pub(crate) async fn call_for<C: sea_orm::ConnectionTrait>(
@@ -221,38 +314,7 @@ pub(crate) async fn call_for<C: sea_orm::ConnectionTrait>(
     conversation: &str,
     direction: &str,
 ) -> AppResult<(calls::Model, bool)> {
-    let now = Utc::now();
-    let row = calls::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(agent.user_id),
-        agent_id: Set(Some(agent.id)),
-        contact_id: Set(None),
-        channel: Set(if agent.kind == crate::agents::KIND_CHAT {
-            "chat"
-        } else {
-            "call"
-        }
-        .into()),
-        direction: Set(direction.into()),
-        elevenlabs_conversation_id: Set(Some(conversation.into())),
-        phone_number: Set(None),
-        status: Set(crate::calls::STATUS_IN_PROGRESS.into()),
-        failure_reason: Set(None),
-        duration_secs: Set(0),
-        credits_charged: Set(0),
-        summary: Set(None),
-        summary_title: Set(None),
-        call_successful: Set(None),
-        recording_key: Set(None),
-        metadata: Set(json!({})),
-        started_at: Set(None),
-        completed_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        transcript_text: Set(None),
-        lead_score: Set(None),
-        lead_tag: Set(None),
-    };
+    let row = calls::ActiveModel::from(new_call(agent, conversation, direction));
     let inserted = calls::Entity::insert(row)
         .on_conflict(
             OnConflict::column(calls::Column::ElevenlabsConversationId)
@@ -273,355 +335,6 @@ pub(crate) async fn call_for<C: sea_orm::ConnectionTrait>(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-/// The owner's contact for an external number, created if new.
-async fn contact_for<C: sea_orm::ConnectionTrait>(
-    txn: &C,
-    user_id: Uuid,
-    raw: &str,
-    name: Option<&str>,
-) -> AppResult<Option<contacts::Model>> {
-    let Ok(phone) = crate::phone::normalize("external_number", raw, "US") else {
-        return Ok(None);
-    };
-    let now = Utc::now();
-    let row = contacts::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user_id),
-        name: Set(name.unwrap_or(&phone).to_string()),
-        phone_e164: Set(phone.clone()),
-        phone_raw: Set(raw.to_string()),
-        email: Set(None),
-        company: Set(None),
-        tags: Set(json!([])),
-        notes: Set(None),
-        custom_fields: Set(json!({})),
-        do_not_call: Set(false),
-        last_call_summary: Set(None),
-        last_interaction_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    };
-    let inserted = contacts::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([contacts::Column::UserId, contacts::Column::PhoneE164])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_with_returning(txn)
-        .await;
-    match inserted {
-        Ok(contact) => Ok(Some(contact)),
-        Err(sea_orm::DbErr::RecordNotInserted | sea_orm::DbErr::RecordNotFound(_)) => {
-            Ok(contacts::Entity::find()
-                .filter(contacts::Column::UserId.eq(user_id))
-                .filter(contacts::Column::PhoneE164.eq(phone))
-                .one(txn)
-                .await?)
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn transcription(
-    services: &Services,
-    row: &webhook_events::Model,
-    agent: &agents::Model,
-    data: &Value,
-) -> Result<(), JobError> {
-    let conversation = text(data, &["conversation_id"])
-        .unwrap_or_default()
-        .to_string();
-    let mut problems = Vec::new();
-    let duration = int(data, &["metadata", "call_duration_secs"]).filter(|secs| *secs >= 0);
-    if duration.is_none() {
-        problems.push("metadata.call_duration_secs missing or invalid".to_string());
-    }
-    let direction = text(data, &["metadata", "phone_call", "direction"]).unwrap_or("inbound");
-    // A chat agent's conversation is a chat: no telephony, its own metering rule.
-    let is_chat = agent.kind == crate::agents::KIND_CHAT;
-    // Read before the transaction: nothing waits for another connection while holding one.
-    let settings = services.settings().await;
-    let txn = crate::db::begin_write(&services.db).await?;
-    let (call, created) = call_for(&txn, agent, &conversation, direction)
-        .await
-        .map_err(app_to_job)?;
-    if call.status == STATUS_COMPLETED {
-        drop(txn);
-        return webhooks::settle(
-            &services.db,
-            row,
-            webhooks::STATUS_PROCESSED,
-            None,
-            Some(agent.user_id),
-        )
-        .await;
-    }
-    let visitor = is_chat.then(|| visitor_of(data));
-    let external = text(data, &["metadata", "phone_call", "external_number"]).or_else(|| {
-        visitor
-            .as_ref()
-            .and_then(|v| v.get("phone"))
-            .and_then(Value::as_str)
-    });
-    let contact_name = text(
-        data,
-        &[
-            "conversation_initiation_client_data",
-            "dynamic_variables",
-            "name",
-        ],
-    )
-    .or_else(|| {
-        text(
-            data,
-            &[
-                "conversation_initiation_client_data",
-                "dynamic_variables",
-                "contact_name",
-            ],
-        )
-    });
-    let contact = match (call.contact_id, external) {
-        (Some(id), _) => contacts::Entity::find_by_id(id).one(&txn).await?,
-        (None, Some(number)) => contact_for(&txn, agent.user_id, number, contact_name)
-            .await
-            .map_err(app_to_job)?,
-        (None, None) => None,
-    };
-
-    // Transcript turns and lead score are replaced as a whole, so nothing can be duplicated; a
-    // call created just now has neither.
-    let before = call.clone();
-    let mut old_lead = None;
-    if !created {
-        old_lead = lead_analytics::Entity::find()
-            .filter(lead_analytics::Column::CallId.eq(call.id))
-            .one(&txn)
-            .await?;
-        transcripts::Entity::delete_many()
-            .filter(transcripts::Column::CallId.eq(call.id))
-            .exec(&txn)
-            .await?;
-        lead_analytics::Entity::delete_many()
-            .filter(lead_analytics::Column::CallId.eq(call.id))
-            .exec(&txn)
-            .await?;
-    }
-    let turns = data
-        .get("transcript")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_else(|| {
-            problems.push("transcript missing".into());
-            Vec::new()
-        });
-    let now = Utc::now();
-    let mut full_text = Vec::new();
-    let rows: Vec<transcripts::ActiveModel> = turns
-        .iter()
-        .enumerate()
-        .filter_map(|(seq, turn)| {
-            let message = turn.get("message").and_then(Value::as_str)?;
-            let speaker = if turn.get("role").and_then(Value::as_str) == Some("agent") {
-                "agent"
-            } else {
-                "user"
-            };
-            full_text.push(format!("{speaker}: {message}"));
-            let calls = non_empty(turn.get("tool_calls"));
-            let results = non_empty(turn.get("tool_results"));
-            let tool_calls = (calls.is_some() || results.is_some())
-                .then(|| json!({"calls": calls, "results": results}));
-            Some(transcripts::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                call_id: Set(call.id),
-                seq: Set(seq as i32),
-                speaker: Set(speaker.into()),
-                text: Set(message.into()),
-                time_in_call_secs: Set(turn
-                    .get("time_in_call_secs")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0) as i32),
-                tool_calls: Set(tool_calls),
-                created_at: Set(now),
-            })
-        })
-        .collect();
-    if !rows.is_empty() {
-        transcripts::Entity::insert_many(rows)
-            .exec_without_returning(&txn)
-            .await?;
-    }
-
-    // Lead analytics: one row per call (history), parsed tolerantly.
-    let analysis = &data["analysis"];
-    let scores = lead::parse(analysis);
-    let lead = scores
-        .to_row(call.id, agent.user_id, contact.as_ref().map(|c| c.id))
-        .insert(&txn)
-        .await?;
-
-    // What the charge will be; it is applied last, because it locks the owner's balance row
-    // (every call of that owner waits on it) and the lock is held until the commit.
-    let charged = match duration {
-        Some(secs) if is_chat => {
-            credits::chat_cost(settings.chat_billing, secs).map_err(app_to_job)?
-        }
-        Some(secs) => credits::call_cost(secs).map_err(app_to_job)?,
-        None => 0,
-    };
-    let summary = text(analysis, &["transcript_summary"]).map(String::from);
-    let started = int(data, &["metadata", "start_time_unix_secs"])
-        .and_then(|t| Utc.timestamp_opt(t, 0).single());
-    let mut metadata = json!({
-        "termination_reason": text(data, &["metadata", "termination_reason"]),
-        "cost": int(data, &["metadata", "cost"]),
-        "main_language": text(data, &["metadata", "main_language"]),
-    });
-    if let Some(visitor) = &visitor {
-        metadata["visitor"] = visitor.clone();
-    }
-    if !problems.is_empty() {
-        metadata["problems"] = json!(problems);
-        tracing::warn!(conversation, ?problems, "post-call event was incomplete");
-    }
-    let call_id = call.id;
-    let contact_id = contact.as_ref().map(|c| c.id);
-    let mut active: calls::ActiveModel = call.into();
-    active.status = Set(STATUS_COMPLETED.into());
-    active.duration_secs = Set(duration.unwrap_or(0) as i32);
-    active.credits_charged = Set(charged);
-    active.summary = Set(summary);
-    active.summary_title = Set(text(analysis, &["call_summary_title"]).map(String::from));
-    active.call_successful = Set(text(analysis, &["call_successful"]).map(String::from));
-    active.contact_id = Set(contact.as_ref().map(|c| c.id));
-    active.direction = Set(direction.into());
-    if let Some(number) = external.filter(|_| !is_chat) {
-        active.phone_number = Set(Some(number.to_string()));
-    }
-    if let Some(started) = started {
-        active.started_at = Set(Some(started));
-    }
-    active.metadata = Set(metadata);
-    active.transcript_text = Set(Some(full_text.join("\n")));
-    active.lead_score = Set(Some(lead.total_score));
-    active.lead_tag = Set(Some(lead.lead_status_tag.clone()));
-    active.completed_at = Set(Some(now));
-    active.updated_at = Set(now);
-    let call = active.update(&txn).await?;
-    if let Some(contact) = &contact {
-        // Counted once: this point is reached only when the call becomes completed.
-        crate::contacts::record_interaction(&txn, contact.id, &call, &lead, now)
-            .await
-            .map_err(app_to_job)?;
-    }
-    // Before the charge, which must stay last (see above).
-    rollups::shift(
-        &txn,
-        Some((&before, old_lead.as_ref())),
-        (&call, Some(&lead)),
-    )
-    .await
-    .map_err(app_to_job)?;
-    webhooks::settle(
-        &txn,
-        row,
-        webhooks::STATUS_PROCESSED,
-        None,
-        Some(agent.user_id),
-    )
-    .await?;
-    // The charge: once per conversation, even below zero.
-    let mut low_balance = false;
-    let mut credit_event = None;
-    if let Some(secs) = duration.filter(|_| charged > 0 || !is_chat) {
-        let kind = if is_chat { "Chat" } else { "Call" };
-        let applied = credits::charge_conversation(
-            &txn,
-            agent.user_id,
-            &conversation,
-            charged,
-            format!("{kind} of {}:{:02}", secs / 60, secs % 60),
-            Some(agent.id),
-            Some(call_id),
-        )
-        .await
-        .map_err(app_to_job)?;
-        if applied.created {
-            low_balance = crossed_low_balance(settings.low_balance_threshold, &applied.row);
-        }
-        credit_event = applied.live_event();
-    }
-    let mut events = vec![
-        LiveEvent::new(
-            agent.user_id,
-            LiveKind::CallCompleted,
-            json!({
-                "call_id": call_id,
-                "channel": call.channel,
-                "conversation_id": conversation,
-                "agent_id": agent.id,
-                "contact_id": contact_id,
-                "status": call.status,
-                "duration_secs": call.duration_secs,
-                "credits_charged": charged,
-                "summary_title": call.summary_title,
-            }),
-        ),
-        LiveEvent::new(
-            agent.user_id,
-            LiveKind::LeadScored,
-            json!({
-                "call_id": call_id,
-                "contact_id": contact_id,
-                "lead_id": lead.id,
-                "total_score": lead.total_score,
-                "lead_status_tag": lead.lead_status_tag,
-                "derived": lead.data_collection["derived"],
-            }),
-        ),
-    ];
-    events.extend(credit_event);
-    if !problems.is_empty() {
-        let (_, event) = notifications::create_in(
-            &txn,
-            NewNotification {
-                user_id: agent.user_id,
-                kind: notifications::KIND_CALL_INCOMPLETE,
-                title: "A call report arrived incomplete".into(),
-                body: format!(
-                    "ElevenLabs sent the report of conversation {conversation} without: {}. What arrived is saved.",
-                    problems.join("; ")
-                ),
-                data: json!({"call_id": call_id, "conversation_id": conversation, "problems": problems}),
-            },
-        )
-        .await
-        .map_err(app_to_job)?;
-        events.push(event);
-    }
-    let low_balance_job = if low_balance {
-        let (job, event) = warn_low_balance(
-            services,
-            &txn,
-            agent.user_id,
-            settings.low_balance_threshold,
-        )
-        .await?;
-        events.push(event);
-        Some(job)
-    } else {
-        None
-    };
-    txn.commit().await?;
-    if let Some(job) = low_balance_job {
-        crate::jobs::ring(&services.db, &services.queue, &job).await;
-    }
-    crate::live::publish(services, events).await;
-    Ok(())
 }
 
 async fn initiation_failure(

@@ -176,28 +176,44 @@ pub fn key_of(call: &calls::Model) -> Key {
     )
 }
 
+/// A call (with its lead score, if any) as the counters see it.
+pub type Counted<'a> = (&'a calls::Model, Option<&'a lead_analytics::Model>);
+
 /// Moves the counters from what `before` contributed to what `after` contributes, in the
 /// caller's transaction. One upsert per key touched (none when nothing changed).
 pub async fn shift<C2: ConnectionTrait>(
     txn: &C2,
-    before: Option<(&calls::Model, Option<&lead_analytics::Model>)>,
-    after: (&calls::Model, Option<&lead_analytics::Model>),
+    before: Option<Counted<'_>>,
+    after: Counted<'_>,
 ) -> AppResult<()> {
-    let new = Counters::of(after.0, after.1);
-    let new_key = key_of(after.0);
-    match before {
-        Some((call, lead)) if key_of(call) != new_key => {
-            add(
-                txn,
+    shift_many(txn, &[(before, after)]).await
+}
+
+/// `shift` for several calls in one upsert. Keys are written in order, so transactions
+/// shifting overlapping sets of hours lock their rows in the same order.
+pub async fn shift_many<C2: ConnectionTrait>(
+    txn: &C2,
+    moves: &[(Option<Counted<'_>>, Counted<'_>)],
+) -> AppResult<()> {
+    let mut deltas: std::collections::BTreeMap<Key, Counters> = Default::default();
+    let mut add_to = |key: Key, delta: Counters| {
+        let entry = deltas.entry(key).or_default();
+        *entry = entry.plus(&delta);
+    };
+    for (before, (call, lead)) in moves {
+        add_to(key_of(call), Counters::of(call, *lead));
+        if let Some((call, lead)) = before {
+            add_to(
                 key_of(call),
-                &Counters::default().minus(&Counters::of(call, lead)),
-            )
-            .await?;
-            add(txn, new_key, &new).await
+                Counters::default().minus(&Counters::of(call, *lead)),
+            );
         }
-        Some((call, lead)) => add(txn, new_key, &new.minus(&Counters::of(call, lead))).await,
-        None => add(txn, new_key, &new).await,
     }
+    let deltas: Vec<(Key, Counters)> = deltas.into_iter().filter(|(_, d)| !d.is_zero()).collect();
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    add_many(txn, &deltas).await
 }
 
 type Key = (Uuid, DateTime<Utc>, Uuid);

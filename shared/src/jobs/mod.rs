@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 pub use queue::JobQueue;
 pub use store::{
-    JobStatus, SweepCandidate, backoff, claim, complete, create, due_for_delivery, fail, mark_rung,
-    pending_count, rearm, ring,
+    JobStatus, SweepCandidate, backoff, claim, claim_many, complete, complete_many, create,
+    due_for_delivery, fail, mark_rung, pending_count, rearm, ring,
 };
 
 /// Every kind of job; each names the table its `subject_id` points into.
@@ -60,7 +60,7 @@ pub struct JobMessage {
 }
 
 /// How a job's work ended when it did not succeed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum JobError {
     /// Worth another attempt later (a provider was down, a timeout).
     #[error("{0}")]

@@ -139,6 +139,23 @@ pub async fn claim<Db: ConnectionTrait>(
     worker: &str,
     lease: Duration,
 ) -> Result<Option<jobs::Model>, sea_orm::DbErr> {
+    Ok(claim_many(db, &[job_id], worker, lease)
+        .await?
+        .into_iter()
+        .next())
+}
+
+/// `claim` for several jobs in one statement: the claimable ones come back, the others
+/// (duplicates, not due, held elsewhere) are left alone.
+pub async fn claim_many<Db: ConnectionTrait>(
+    db: &Db,
+    job_ids: &[Uuid],
+    worker: &str,
+    lease: Duration,
+) -> Result<Vec<jobs::Model>, sea_orm::DbErr> {
+    if job_ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let now = Utc::now();
     let until = now + lease;
     let claimable = sea_orm::Condition::any()
@@ -152,18 +169,17 @@ pub async fn claim<Db: ConnectionTrait>(
                 .add(Col::Status.eq(JobStatus::Running.as_str()))
                 .add(Col::LockedUntil.lt(now)),
         );
-    let claimed = Jobs::update_many()
+    Jobs::update_many()
         .col_expr(Col::Status, Expr::value(JobStatus::Running.as_str()))
         .col_expr(Col::Attempts, Expr::col(Col::Attempts).add(1))
         .col_expr(Col::LockedBy, Expr::value(worker))
         .col_expr(Col::LockedUntil, Expr::value(until))
         .col_expr(Col::UpdatedAt, Expr::value(now))
-        .filter(Col::Id.eq(job_id))
+        .filter(Col::Id.is_in(job_ids.iter().copied()))
         .filter(claimable)
         .filter(Expr::col(Col::Attempts).lt(Expr::col(Col::MaxAttempts)))
         .exec_with_returning(db)
-        .await?;
-    Ok(claimed.into_iter().next())
+        .await
 }
 
 /// Marks a claimed job done. Only the lease holder can finish it.
@@ -171,6 +187,25 @@ pub async fn complete<Db: ConnectionTrait>(
     db: &Db,
     job: &jobs::Model,
 ) -> Result<bool, sea_orm::DbErr> {
+    Ok(complete_many(db, std::slice::from_ref(job)).await? == 1)
+}
+
+/// `complete` for several claimed jobs in one statement (inside the transaction of their work,
+/// so the work and its job finish together); returns how many were still held and finished.
+pub async fn complete_many<Db: ConnectionTrait>(
+    db: &Db,
+    jobs: &[jobs::Model],
+) -> Result<u64, sea_orm::DbErr> {
+    if jobs.is_empty() {
+        return Ok(0);
+    }
+    let held = jobs.iter().fold(sea_orm::Condition::any(), |any, job| {
+        any.add(
+            sea_orm::Condition::all()
+                .add(Col::Id.eq(job.id))
+                .add(Col::LockedBy.eq(job.locked_by.clone())),
+        )
+    });
     let now = Utc::now();
     let res = Jobs::update_many()
         .col_expr(Col::Status, Expr::value(JobStatus::Succeeded.as_str()))
@@ -178,12 +213,11 @@ pub async fn complete<Db: ConnectionTrait>(
         .col_expr(Col::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(Col::FinishedAt, Expr::value(now))
         .col_expr(Col::UpdatedAt, Expr::value(now))
-        .filter(Col::Id.eq(job.id))
         .filter(Col::Status.eq(JobStatus::Running.as_str()))
-        .filter(Col::LockedBy.eq(job.locked_by.clone()))
+        .filter(held)
         .exec(db)
         .await?;
-    Ok(res.rows_affected == 1)
+    Ok(res.rows_affected)
 }
 
 /// Records a failed attempt: back to `queued` with a later `next_attempt_at`, or `failed` for

@@ -159,12 +159,33 @@ async fn process(backend: Backend, n: usize, concurrency: usize, tenants: usize)
     let started = Instant::now();
     let (stop, worker) = app.start_worker_in_process();
     app.wait_for_jobs(Duration::from_secs(1800)).await;
+    let elapsed = started.elapsed();
     report(
         &format!("post-call processed, {tenants} acct"),
         n,
-        started.elapsed(),
+        elapsed,
         Vec::new(),
     );
+    // The figure counts only if every event became exactly one completed, charged call.
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    use shared::entities::{background_jobs, calls, credit_transactions};
+    let db = &app.services.db;
+    let completed = calls::Entity::find()
+        .filter(calls::Column::Status.eq("completed"))
+        .count(db)
+        .await
+        .unwrap();
+    let charges = credit_transactions::Entity::find()
+        .filter(credit_transactions::Column::Reference.starts_with("call:"))
+        .count(db)
+        .await
+        .unwrap();
+    let failed = background_jobs::Entity::find()
+        .filter(background_jobs::Column::Status.eq("failed"))
+        .count(db)
+        .await
+        .unwrap();
+    assert_eq!((completed, charges, failed), (n as u64, n as u64, 0));
     stop.cancel();
     let _ = worker.await;
     app.stop().await;
