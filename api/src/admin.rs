@@ -53,7 +53,7 @@ impl AdminAuth {
         }
         Ok(Actor {
             id: user.id,
-            ip: crate::auth::client_ip(req).map(|ip| ip.to_string()),
+            ip: crate::rate_limit::client_ip(req).map(|ip| ip.to_string()),
             request_id: req
                 .extensions()
                 .get::<RequestIdValue>()

@@ -1,7 +1,7 @@
 //! Assembling the gateway: the OpenAPI service, docs, middleware, and serving it (with the
 //! embedded worker when configured).
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use poem::{
     Endpoint, EndpointExt, IntoEndpoint, Route, Server,
@@ -30,9 +30,11 @@ use crate::{
     health::HealthApi,
     integrations::IntegrationApi,
     leads::LeadApi,
-    middleware::{BodyLimit, RequestId, RouteLimit},
+    middleware::{
+        BodyLimit, RequestId, RequestTimeout, RouteLimit, SecurityHeaders, inline_script_hashes,
+    },
     notifications::NotificationApi,
-    rate_limit::AuthRateLimits,
+    rate_limit::{RateLimit, RateLimiter},
     user::UserApi,
     webhooks::WebhookApi,
 };
@@ -57,7 +59,11 @@ pub type Apis = (
     WebhookApi,
 );
 
-pub fn openapi_service(services: &Services, hub: LiveHub) -> OpenApiService<Apis, ()> {
+pub fn openapi_service(
+    services: &Services,
+    hub: LiveHub,
+    limiter: Arc<RateLimiter>,
+) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             HealthApi {
@@ -65,7 +71,7 @@ pub fn openapi_service(services: &Services, hub: LiveHub) -> OpenApiService<Apis
             },
             AuthApi {
                 services: services.clone(),
-                limits: AuthRateLimits::new(&services.config),
+                limiter: limiter.clone(),
             },
             UserApi {
                 services: services.clone(),
@@ -145,6 +151,7 @@ pub fn openapi_json(services: &Services) -> String {
     openapi_service(
         services,
         LiveHub::new(services.clone(), CancellationToken::new()),
+        Arc::new(RateLimiter::new(services)),
     )
     .spec()
 }
@@ -152,7 +159,19 @@ pub fn openapi_json(services: &Services) -> String {
 /// The whole HTTP application; `hub` carries live events to its streams and ends them at
 /// shutdown.
 pub fn build_app(services: &Services, hub: LiveHub) -> impl Endpoint + 'static {
-    let api = openapi_service(services, hub);
+    let limiter = Arc::new(RateLimiter::new(services));
+    let api = openapi_service(services, hub, limiter.clone());
+    // The documentation pages may run their own inline scripts and nothing else.
+    let scripts: Vec<String> = [api.scalar_html(), api.swagger_ui_html()]
+        .iter()
+        .flat_map(|html| inline_script_hashes(html))
+        .collect();
+    let docs_policy = format!(
+        "default-src 'none'; script-src {}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+         font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
+         form-action 'none'",
+        scripts.join(" ")
+    );
     let docs = api.scalar();
     let swagger = api.swagger_ui();
     let spec = api.spec_endpoint();
@@ -183,8 +202,19 @@ pub fn build_app(services: &Services, hub: LiveHub) -> impl Endpoint + 'static {
             ],
             services: services.clone(),
         })
+        .with(RequestTimeout(Duration::from_secs(
+            config.request_timeout_secs,
+        )))
+        .with(RateLimit {
+            services: services.clone(),
+            limiter,
+        })
         .with(cors)
         .catch_all_error(|err| async move { from_poem_error(err) })
+        .with(SecurityHeaders {
+            hsts: config.hsts,
+            docs_policy,
+        })
         .with(RequestId)
 }
 

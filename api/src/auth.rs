@@ -1,13 +1,10 @@
 //! Built-in accounts: register, verify, sign in, refresh, sign out, reset and change password,
 //! change email. Thin: each handler rate-limits where needed and calls one `shared` service.
 
-use std::net::IpAddr;
-
-use poem::{Request, web::RemoteAddr};
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json};
 use shared::{Services, auth::accounts};
 
-use crate::{api_errors, rate_limit::AuthRateLimits, security::Auth, tags::Tag, user::User};
+use crate::{api_errors, rate_limit::RateLimiter, security::Auth, tags::Tag, user::User};
 
 #[derive(Debug, Object)]
 #[oai(example)]
@@ -178,14 +175,15 @@ api_errors!(ChangeErrors {
 
 pub struct AuthApi {
     pub services: Services,
-    pub limits: AuthRateLimits,
+    /// The per-IP budget of these endpoints is spent by the gateway's rate-limit middleware;
+    /// the per-email one here, where the email is known.
+    pub limiter: std::sync::Arc<RateLimiter>,
 }
 
-/// The peer's address (the proxy's, behind one).
-pub(crate) fn client_ip(req: &Request) -> Option<IpAddr> {
-    match req.remote_addr() {
-        RemoteAddr(poem::Addr::SocketAddr(addr)) => Some(addr.ip()),
-        _ => None,
+impl AuthApi {
+    async fn check_email(&self, email: &str) -> Result<(), shared::AppError> {
+        let limit = self.services.config.auth_rate_per_email_per_min;
+        self.limiter.check_email(limit, email).await
     }
 }
 
@@ -203,12 +201,8 @@ impl AuthApi {
     /// verification link and returns a session. Unverified users can sign in but cannot start
     /// calls or buy credits.
     #[oai(path = "/register", method = "post")]
-    async fn register(
-        &self,
-        req: &Request,
-        body: Json<RegisterRequest>,
-    ) -> Result<Registered, RegisterErrors> {
-        self.limits.check(client_ip(req), Some(&body.email))?;
+    async fn register(&self, body: Json<RegisterRequest>) -> Result<Registered, RegisterErrors> {
+        self.check_email(&body.email).await?;
         let body = body.0;
         let session =
             accounts::register(&self.services, &body.email, &body.password, body.name).await?;
@@ -220,12 +214,8 @@ impl AuthApi {
     /// Returns an access token and a refresh token. Repeated wrong passwords lock the account
     /// temporarily (429 `account_locked`, whatever the password) and email its owner.
     #[oai(path = "/login", method = "post")]
-    async fn login(
-        &self,
-        req: &Request,
-        body: Json<LoginRequest>,
-    ) -> Result<Json<Session>, LoginErrors> {
-        self.limits.check(client_ip(req), Some(&body.email))?;
+    async fn login(&self, body: Json<LoginRequest>) -> Result<Json<Session>, LoginErrors> {
+        self.check_email(&body.email).await?;
         Ok(Json(
             accounts::login(&self.services, &body.email, &body.password)
                 .await?
@@ -289,10 +279,9 @@ impl AuthApi {
     #[oai(path = "/resend-verification", method = "post")]
     async fn resend_verification(
         &self,
-        req: &Request,
         body: Json<EmailRequest>,
     ) -> Result<AcceptedResponse, EmailActionErrors> {
-        self.limits.check(client_ip(req), Some(&body.email))?;
+        self.check_email(&body.email).await?;
         accounts::resend_verification(&self.services, &body.email).await?;
         Ok(accepted(
             "if the account exists and is not verified yet, a new link is on its way",
@@ -305,10 +294,9 @@ impl AuthApi {
     #[oai(path = "/forgot-password", method = "post")]
     async fn forgot_password(
         &self,
-        req: &Request,
         body: Json<EmailRequest>,
     ) -> Result<AcceptedResponse, EmailActionErrors> {
-        self.limits.check(client_ip(req), Some(&body.email))?;
+        self.check_email(&body.email).await?;
         accounts::forgot_password(&self.services, &body.email).await?;
         Ok(accepted(
             "if the account exists, a reset link is on its way",
@@ -321,10 +309,8 @@ impl AuthApi {
     #[oai(path = "/reset-password", method = "post")]
     async fn reset_password(
         &self,
-        req: &Request,
         body: Json<ResetPasswordRequest>,
     ) -> Result<NoContent, ResetErrors> {
-        self.limits.check(client_ip(req), None)?;
         accounts::reset_password(&self.services, &body.token, &body.new_password).await?;
         Ok(NoContent::Done)
     }

@@ -212,3 +212,141 @@ async fn read_limited(body: Body, limit: usize) -> std::io::Result<Option<Vec<u8
         }
     }
 }
+
+/// The `sha256-…` sources of a page's inline scripts, so its Content-Security-Policy can allow
+/// exactly them and nothing else.
+pub fn inline_script_hashes(html: &str) -> Vec<String> {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let mut hashes = Vec::new();
+    let mut rest = html;
+    while let Some(open) = rest.find("<script") {
+        let after = &rest[open..];
+        let Some(start) = after.find('>') else { break };
+        let body = &after[start + 1..];
+        let Some(end) = body.find("</script>") else {
+            break;
+        };
+        let digest = Sha256::digest(&body.as_bytes()[..end]);
+        hashes.push(format!(
+            "'sha256-{}'",
+            base64::engine::general_purpose::STANDARD.encode(digest)
+        ));
+        rest = &body[end..];
+    }
+    hashes
+}
+
+/// Headers every response carries: no MIME sniffing, no referrer, no framing, a
+/// Content-Security-Policy that allows nothing for API responses and only the documentation's
+/// own inline scripts for its pages, HSTS when configured (behind TLS), and no `Server` banner.
+pub struct SecurityHeaders {
+    pub hsts: bool,
+    /// The documentation pages' policy.
+    pub docs_policy: String,
+}
+
+impl<E: Endpoint> Middleware<E> for SecurityHeaders {
+    type Output = SecurityHeadersEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        SecurityHeadersEndpoint {
+            inner: ep,
+            hsts: self.hsts,
+            docs_policy: HeaderValue::from_str(&self.docs_policy)
+                .unwrap_or(HeaderValue::from_static("default-src 'none'")),
+        }
+    }
+}
+
+pub struct SecurityHeadersEndpoint<E> {
+    inner: E,
+    hsts: bool,
+    docs_policy: HeaderValue,
+}
+
+impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Self::Output> {
+        let docs = ["/docs", "/swagger"]
+            .iter()
+            .any(|p| req.uri().path().starts_with(p));
+        let mut resp = self.inner.call(req).await?.into_response();
+        let headers = resp.headers_mut();
+        headers.remove(poem::http::header::SERVER);
+        headers.insert(
+            "x-content-type-options",
+            HeaderValue::from_static("nosniff"),
+        );
+        headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+        headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+        headers.insert(
+            "content-security-policy",
+            if docs {
+                self.docs_policy.clone()
+            } else {
+                HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'")
+            },
+        );
+        if self.hsts {
+            headers.insert(
+                "strict-transport-security",
+                HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            );
+        }
+        Ok(resp)
+    }
+}
+
+/// Answers 503 `request_timeout` when a request takes longer than `0` to produce its response.
+/// Routes whose bodies stream for as long as the client sends or reads (webhook audio, file
+/// uploads, exports, live events) are not timed: their streams have their own limits.
+pub struct RequestTimeout(pub std::time::Duration);
+
+const UNTIMED: [&str; 4] = [
+    "/webhooks/elevenlabs",
+    "/api/contacts/imports",
+    "/export",
+    "/api/events",
+];
+
+impl<E: Endpoint> Middleware<E> for RequestTimeout {
+    type Output = RequestTimeoutEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        RequestTimeoutEndpoint {
+            inner: ep,
+            limit: self.0,
+        }
+    }
+}
+
+pub struct RequestTimeoutEndpoint<E> {
+    inner: E,
+    limit: std::time::Duration,
+}
+
+impl<E: Endpoint> Endpoint for RequestTimeoutEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Self::Output> {
+        let path = req.uri().path();
+        if UNTIMED
+            .iter()
+            .any(|p| path.starts_with(p) || path.ends_with(p))
+        {
+            return Ok(self.inner.call(req).await?.into_response());
+        }
+        match tokio::time::timeout(self.limit, self.inner.call(req)).await {
+            Ok(resp) => Ok(resp?.into_response()),
+            Err(_) => {
+                tracing::warn!(limit_secs = self.limit.as_secs(), "request timed out");
+                Ok(error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorBody::new("request_timeout", "the request took too long; retry"),
+                ))
+            }
+        }
+    }
+}

@@ -1,46 +1,263 @@
-//! Per-client-IP and per-email budgets for the sign-in endpoints (register, login, resend,
-//! forgot and reset password). In-process: each gateway replica keeps its own counters.
+//! Request budgets: per client IP and per signed-in session, with separate budgets for the
+//! sign-in endpoints (also per email address), contact-file uploads, provider webhooks and the
+//! rest of the API. Fixed one-minute windows, counted in Redis (one pipelined `INCR` + `EXPIRE`)
+//! so every gateway replica shares them, or in process memory in the embedded mode. Every
+//! limited response says where its budget stands (`RateLimit-Limit`, `RateLimit-Remaining`,
+//! `RateLimit-Reset`); a refusal is 429 `rate_limited` with `Retry-After`.
 
-use std::{net::IpAddr, num::NonZeroU32, time::Duration};
-
-use governor::{
-    DefaultKeyedRateLimiter, Quota, RateLimiter,
-    clock::{Clock, DefaultClock},
+use std::{
+    collections::HashMap,
+    net::IpAddr,
+    sync::Mutex,
+    time::{SystemTime, UNIX_EPOCH},
 };
-use shared::{AppError, AppResult, Config};
 
-pub struct AuthRateLimits {
-    per_ip: DefaultKeyedRateLimiter<IpAddr>,
-    per_email: DefaultKeyedRateLimiter<String>,
+use poem::{
+    Endpoint, IntoResponse, Middleware, Request, Response, Result,
+    http::{HeaderValue, Method, StatusCode},
+};
+use sha2::{Digest, Sha256};
+use shared::{AppError, AppResult, Services, jobs::JobQueue};
+
+use crate::error::{ErrorBody, error_response};
+
+const WINDOW_SECS: u64 = 60;
+
+tokio::task_local! {
+    /// A budget a handler spent itself (the per-email one), for the middleware's headers.
+    static SPENT_IN_HANDLER: std::cell::Cell<Option<Verdict>>;
 }
 
-fn per_minute(n: u32) -> Quota {
-    Quota::per_minute(NonZeroU32::new(n.max(1)).expect("non-zero"))
+/// Where one budget stands after a request was counted against it.
+#[derive(Debug, Clone, Copy)]
+pub struct Verdict {
+    pub limit: u32,
+    pub remaining: u32,
+    /// Seconds until the window ends.
+    pub reset: u64,
+    pub allowed: bool,
 }
 
-impl AuthRateLimits {
-    pub fn new(config: &Config) -> Self {
-        Self {
-            per_ip: RateLimiter::keyed(per_minute(config.auth_rate_per_ip_per_min)),
-            per_email: RateLimiter::keyed(per_minute(config.auth_rate_per_email_per_min)),
+impl Verdict {
+    pub fn into_error(self) -> AppError {
+        AppError::rate_limited(self.reset.max(1))
+    }
+}
+
+enum Store {
+    Redis {
+        conn: redis::aio::ConnectionManager,
+        prefix: String,
+    },
+    /// Window start and count per key; keys of past windows are dropped as the map grows.
+    Local(Mutex<HashMap<String, (u64, u32)>>),
+}
+
+pub struct RateLimiter {
+    store: Store,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+impl RateLimiter {
+    pub fn new(services: &Services) -> Self {
+        let store = match &services.queue {
+            JobQueue::Redis { conn, prefix } => Store::Redis {
+                conn: conn.clone(),
+                prefix: prefix.clone(),
+            },
+            JobQueue::Sqlite { .. } => Store::Local(Mutex::default()),
+        };
+        Self { store }
+    }
+
+    /// Counts one request of `subject` against `budget` (`limit` per minute).
+    pub async fn hit(&self, budget: &str, subject: &str, limit: u32) -> Verdict {
+        let now = now_secs();
+        let window = now - now % WINDOW_SECS;
+        let reset = window + WINDOW_SECS - now;
+        let count = match &self.store {
+            Store::Redis { conn, prefix } => {
+                let key = format!("{prefix}:ratelimit:{budget}:{subject}:{window}");
+                let mut conn = conn.clone();
+                let counted: redis::RedisResult<(u32,)> = redis::pipe()
+                    .atomic()
+                    .incr(&key, 1u32)
+                    .expire(&key, (WINDOW_SECS + 1) as i64)
+                    .ignore()
+                    .query_async(&mut conn)
+                    .await;
+                match counted {
+                    Ok((count,)) => count,
+                    Err(error) => {
+                        // Refusing everyone while Redis is down would turn its outage into
+                        // ours; requests pass uncounted until it is back.
+                        tracing::warn!(%error, "rate limit not counted: Redis unavailable");
+                        0
+                    }
+                }
+            }
+            Store::Local(counts) => {
+                let mut counts = counts.lock().unwrap_or_else(|p| p.into_inner());
+                if counts.len() > 100_000 {
+                    counts.retain(|_, (start, _)| *start == window);
+                }
+                let entry = counts
+                    .entry(format!("{budget}:{subject}"))
+                    .or_insert((window, 0));
+                if entry.0 != window {
+                    *entry = (window, 0);
+                }
+                entry.1 = entry.1.saturating_add(1);
+                entry.1
+            }
+        };
+        Verdict {
+            limit,
+            remaining: limit.saturating_sub(count),
+            reset,
+            allowed: count <= limit,
         }
     }
 
-    /// Spends one request of the IP's budget and, when an email is named, of the email's.
-    pub fn check(&self, ip: Option<IpAddr>, email: Option<&str>) -> AppResult<()> {
-        let clock = DefaultClock::default();
-        let wait = |d: Duration| AppError::rate_limited(d.as_secs().max(1));
-        if let Some(ip) = ip {
-            self.per_ip
-                .check_key(&ip)
-                .map_err(|n| wait(n.wait_time_from(clock.now())))?;
+    /// The sign-in endpoints' budget per email address (the per-IP one is the middleware's).
+    pub async fn check_email(&self, limit: u32, email: &str) -> AppResult<()> {
+        let key = hex::encode(&Sha256::digest(email.trim().to_lowercase().as_bytes())[..12]);
+        let verdict = self.hit("auth-email", &key, limit).await;
+        let _ = SPENT_IN_HANDLER.try_with(|spent| spent.set(Some(verdict)));
+        if verdict.allowed {
+            Ok(())
+        } else {
+            Err(verdict.into_error())
         }
-        if let Some(email) = email {
-            let key = email.trim().to_lowercase();
-            self.per_email
-                .check_key(&key)
-                .map_err(|n| wait(n.wait_time_from(clock.now())))?;
+    }
+}
+
+/// The client's address as the socket saw it.
+pub fn client_ip(req: &Request) -> Option<IpAddr> {
+    match req.remote_addr() {
+        poem::web::RemoteAddr(poem::Addr::SocketAddr(addr)) => Some(addr.ip()),
+        _ => None,
+    }
+}
+
+/// Which budgets a request spends: (name, per-minute limit, subject) for each.
+fn budgets(req: &Request, services: &Services) -> Vec<(&'static str, u32, String)> {
+    let config = services.settings.cached();
+    let path = req.uri().path();
+    let ip = client_ip(req).map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    // A session is its bearer token (hashed): the user behind it is only known once the token
+    // is verified, and an unverified claim must not spend someone else's budget.
+    let session = req
+        .headers()
+        .get(poem::http::header::AUTHORIZATION)
+        .or_else(|| req.headers().get("x-stack-access-token"))
+        .map(|token| hex::encode(&Sha256::digest(token.as_bytes())[..12]));
+    if path.starts_with("/webhooks/") {
+        return vec![("webhook", config.webhook_rate_per_ip_per_min, ip)];
+    }
+    if !path.starts_with("/api/") {
+        // Probes, metrics and the documentation are not budgeted.
+        return Vec::new();
+    }
+    if path.starts_with("/api/auth/") && req.method() == Method::POST && session.is_none() {
+        return vec![("auth", config.auth_rate_per_ip_per_min, ip)];
+    }
+    let mut spent = vec![("api", config.api_rate_per_ip_per_min, ip.clone())];
+    if let Some(session) = &session {
+        spent.push((
+            "api-user",
+            config.api_rate_per_user_per_min,
+            session.clone(),
+        ));
+    }
+    if path == "/api/contacts/imports" && req.method() == Method::POST {
+        spent.push(("upload", config.upload_rate_per_min, session.unwrap_or(ip)));
+    }
+    spent
+}
+
+/// Spends the request's budgets before it runs and reports the tightest on the response.
+pub struct RateLimit {
+    pub services: Services,
+    pub limiter: std::sync::Arc<RateLimiter>,
+}
+
+impl<E: Endpoint> Middleware<E> for RateLimit {
+    type Output = RateLimitEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        RateLimitEndpoint {
+            inner: ep,
+            services: self.services.clone(),
+            limiter: self.limiter.clone(),
         }
-        Ok(())
+    }
+}
+
+pub struct RateLimitEndpoint<E> {
+    inner: E,
+    services: Services,
+    limiter: std::sync::Arc<RateLimiter>,
+}
+
+fn set_headers(resp: &mut Response, verdict: &Verdict) {
+    let headers = resp.headers_mut();
+    for (name, value) in [
+        ("ratelimit-limit", verdict.limit as u64),
+        ("ratelimit-remaining", verdict.remaining as u64),
+        ("ratelimit-reset", verdict.reset),
+    ] {
+        headers.insert(name, HeaderValue::from(value));
+    }
+}
+
+impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Self::Output> {
+        let mut tightest: Option<Verdict> = None;
+        for (budget, limit, subject) in budgets(&req, &self.services) {
+            let verdict = self.limiter.hit(budget, &subject, limit).await;
+            if !verdict.allowed {
+                tracing::warn!(budget, "rate limited");
+                let error = verdict.into_error();
+                let mut resp =
+                    error_response(StatusCode::TOO_MANY_REQUESTS, ErrorBody::from(&error));
+                resp.headers_mut()
+                    .insert("retry-after", HeaderValue::from(verdict.reset.max(1)));
+                set_headers(&mut resp, &verdict);
+                return Ok(resp);
+            }
+            if tightest.is_none_or(|t| verdict.remaining < t.remaining) {
+                tightest = Some(verdict);
+            }
+        }
+        let (resp, in_handler) = SPENT_IN_HANDLER
+            .scope(std::cell::Cell::new(None), async {
+                let resp = self.inner.call(req).await;
+                (resp, SPENT_IN_HANDLER.with(|spent| spent.get()))
+            })
+            .await;
+        // Errors become their response here (as the outer catch-all would make them) so they
+        // carry the budget's headers too.
+        let mut resp = match resp {
+            Ok(resp) => resp.into_response(),
+            Err(err) => crate::error::from_poem_error(err),
+        };
+        if let Some(verdict) = in_handler
+            && tightest.is_none_or(|t| verdict.remaining < t.remaining)
+        {
+            tightest = Some(verdict);
+        }
+        if let Some(verdict) = tightest {
+            set_headers(&mut resp, &verdict);
+        }
+        Ok(resp)
     }
 }

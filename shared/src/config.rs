@@ -100,6 +100,17 @@ pub struct Config {
     /// Requests per minute per client IP, and per email address, on sign-in endpoints.
     pub auth_rate_per_ip_per_min: u32,
     pub auth_rate_per_email_per_min: u32,
+    /// Requests per minute to the rest of the API: per client IP, and per signed-in session.
+    pub api_rate_per_ip_per_min: u32,
+    pub api_rate_per_user_per_min: u32,
+    /// Contact-file uploads per minute per session (or IP).
+    pub upload_rate_per_min: u32,
+    /// Provider webhook deliveries per minute per client IP.
+    pub webhook_rate_per_ip_per_min: u32,
+    /// Seconds a request may take before the gateway answers 503 (streams excepted).
+    pub request_timeout_secs: u64,
+    /// Send `Strict-Transport-Security` (only behind TLS).
+    pub hsts: bool,
     /// Stack Auth project (with `AUTH_MODE=stack_auth`).
     pub stack_project_id: Option<String>,
     /// Defaults to Stack Auth's JWKS URL for the project.
@@ -254,6 +265,12 @@ impl Default for Config {
             admin_emails: Vec::new(),
             auth_rate_per_ip_per_min: 20,
             auth_rate_per_email_per_min: 5,
+            api_rate_per_ip_per_min: 1_200,
+            api_rate_per_user_per_min: 600,
+            upload_rate_per_min: 20,
+            webhook_rate_per_ip_per_min: 120_000,
+            request_timeout_secs: 30,
+            hsts: false,
             stack_project_id: None,
             stack_jwks_url: None,
             stack_issuer: None,
@@ -449,8 +466,26 @@ impl Config {
         if self.free_credits < 0 {
             return bad("FREE_CREDITS", "must not be negative");
         }
-        if self.auth_rate_per_ip_per_min == 0 || self.auth_rate_per_email_per_min == 0 {
-            return bad("AUTH_RATE_PER_IP_PER_MIN", "rate limits must be at least 1");
+        for (name, rate) in [
+            ("AUTH_RATE_PER_IP_PER_MIN", self.auth_rate_per_ip_per_min),
+            (
+                "AUTH_RATE_PER_EMAIL_PER_MIN",
+                self.auth_rate_per_email_per_min,
+            ),
+            ("API_RATE_PER_IP_PER_MIN", self.api_rate_per_ip_per_min),
+            ("API_RATE_PER_USER_PER_MIN", self.api_rate_per_user_per_min),
+            ("UPLOAD_RATE_PER_MIN", self.upload_rate_per_min),
+            (
+                "WEBHOOK_RATE_PER_IP_PER_MIN",
+                self.webhook_rate_per_ip_per_min,
+            ),
+        ] {
+            if rate == 0 {
+                return bad(name, "rate limits must be at least 1");
+            }
+        }
+        if self.request_timeout_secs == 0 {
+            return bad("REQUEST_TIMEOUT_SECS", "must be at least 1");
         }
         if self.credit_price_cents < 1 {
             return bad("CREDIT_PRICE_CENTS", "must be at least 1");

@@ -92,6 +92,9 @@ pub async fn test_config(backend: Backend, dir: &std::path::Path, smtp: &SmtpSin
         // Generous: tests of the limits lower them explicitly.
         auth_rate_per_ip_per_min: 10_000,
         auth_rate_per_email_per_min: 1_000,
+        api_rate_per_ip_per_min: 1_000_000,
+        api_rate_per_user_per_min: 1_000_000,
+        upload_rate_per_min: 10_000,
         jwt_secret: Some(format!("test-secret-{}", uuid::Uuid::new_v4().simple())),
         public_base_url: "http://switchboard.test".into(),
         ..Config::default()

@@ -1,0 +1,235 @@
+//! The gateway's defences: security headers, request budgets (per IP, per session, per email,
+//! for uploads and webhooks; shared by replicas through Redis) and the request timeout.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tests::{
+    Backend, TestApp, WorkerMode,
+    elevenlabs::{self, FakeElevenLabs},
+    expect_error, on_both_backends, post_call,
+    users::register,
+};
+
+async fn token(app: &TestApp, email: &str) -> String {
+    register(app, email).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = TestApp::spawn_with(Backend::Sqlite, WorkerMode::InProcess, |c| c.hsts = true).await;
+    for path in ["/health", "/api/agents", "/no/such/route"] {
+        let resp = app.client.get(app.url(path)).send().await.unwrap();
+        let headers = resp.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(
+            headers["content-security-policy"], "default-src 'none'; frame-ancestors 'none'",
+            "{path}"
+        );
+        assert!(
+            headers["strict-transport-security"]
+                .to_str()
+                .unwrap()
+                .starts_with("max-age=")
+        );
+        assert!(
+            headers.get("server").is_none(),
+            "no server banner on {path}"
+        );
+    }
+    // The documentation runs its own inline scripts, and only those.
+    for path in ["/docs", "/swagger"] {
+        let resp = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let policy = resp.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(policy.contains("script-src 'sha256-"), "{policy}");
+        assert!(!policy.contains("script-src 'unsafe-inline'"), "{policy}");
+        assert!(policy.contains("frame-ancestors 'none'"));
+    }
+    // Without HSTS configured (plain HTTP), no HSTS header.
+    let plain = TestApp::spawn(Backend::Sqlite).await;
+    let resp = plain.client.get(plain.url("/health")).send().await.unwrap();
+    assert!(resp.headers().get("strict-transport-security").is_none());
+}
+
+/// The answer after a budget ran out.
+async fn assert_limited(resp: reqwest::Response) {
+    assert_eq!(resp.status(), 429);
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry));
+    assert_eq!(resp.headers()["ratelimit-remaining"], "0");
+    expect_error(resp, 429, "rate_limited").await;
+}
+
+on_both_backends!(
+    request_budgets_are_enforced_per_ip_session_email_upload_and_webhook,
+    |backend: Backend| async move {
+        let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
+            c.api_rate_per_user_per_min = 5;
+            c.api_rate_per_ip_per_min = 12;
+            c.upload_rate_per_min = 1;
+            c.webhook_rate_per_ip_per_min = 3;
+            c.auth_rate_per_ip_per_min = 4;
+            c.auth_rate_per_email_per_min = 2;
+            c.elevenlabs_webhook_secrets = vec![post_call::SECRET.into()];
+        })
+        .await;
+        // Sign-in endpoints: two registrations (the IP's budget is four).
+        let first = token(&app, "first@example.com").await;
+        let second = token(&app, "second@example.com").await;
+
+        // Per session: the sixth request of a minute is refused, with the budget's headers on
+        // every answer; another session still has its own.
+        for n in 0..5 {
+            let resp = app.get("/api/user/profile", Some(&first)).await;
+            assert_eq!(resp.status(), 200);
+            assert_eq!(
+                resp.headers()["ratelimit-remaining"],
+                (4 - n).to_string().as_str()
+            );
+            assert_eq!(resp.headers()["ratelimit-limit"], "5");
+        }
+        assert_limited(app.get("/api/user/profile", Some(&first)).await).await;
+        assert_eq!(
+            app.get("/api/user/profile", Some(&second)).await.status(),
+            200
+        );
+
+        // Per IP: every session shares the address's budget (twelve; seven spent).
+        for _ in 0..4 {
+            assert_eq!(
+                app.get("/api/user/profile", Some(&second)).await.status(),
+                200
+            );
+        }
+        assert_limited(app.get("/api/user/profile", Some(&second)).await).await;
+
+        // Sign-in: per email (two: the registration and one login), then per IP (four).
+        let login = |email: &str| json!({"email": email, "password": "wrong password 123"});
+        let resp = app
+            .post("/api/auth/login", login("first@example.com"), None)
+            .await;
+        assert_eq!(resp.status(), 401);
+        assert_limited(
+            app.post("/api/auth/login", login("first@example.com"), None)
+                .await,
+        )
+        .await;
+        assert_limited(
+            app.post("/api/auth/login", login("other@example.com"), None)
+                .await,
+        )
+        .await;
+
+        // Webhooks: per sending IP (three).
+        for n in 0..4 {
+            let event = post_call::transcription("agent_unknown", &format!("conv_rl_{n}"));
+            let resp = post_call::deliver(&app, &event, None).await;
+            if n < 3 {
+                assert_eq!(resp.status(), 200);
+            } else {
+                assert_limited(resp).await;
+            }
+        }
+        // Probes are not budgeted.
+        for _ in 0..20 {
+            assert_eq!(
+                app.client
+                    .get(app.url("/health"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status(),
+                200
+            );
+        }
+    }
+);
+
+/// Every gateway replica counts against the same budgets: a second limiter over the same Redis
+/// sees what the first gateway counted.
+#[tokio::test]
+async fn budgets_are_shared_by_replicas_through_redis() {
+    let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::InProcess, |c| {
+        c.api_rate_per_user_per_min = 3;
+    })
+    .await;
+    let session = token(&app, "shared@example.com").await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.get("/api/user/profile", Some(&session)).await.status(),
+            200
+        );
+    }
+    let replica = api::rate_limit::RateLimiter::new(&app.services);
+    let subject = {
+        use sha2::Digest;
+        let header = format!("Bearer {session}");
+        hex::encode(&sha2::Sha256::digest(header.as_bytes())[..12])
+    };
+    let verdict = replica.hit("api-user", &subject, 3).await;
+    assert!(
+        !verdict.allowed,
+        "the replica saw the three requests: {verdict:?}"
+    );
+}
+
+#[tokio::test]
+async fn uploads_have_their_own_budget() {
+    let app = TestApp::spawn_with(Backend::Sqlite, WorkerMode::None, |c| {
+        c.upload_rate_per_min = 1;
+    })
+    .await;
+    let session = token(&app, "uploader@example.com").await;
+    let upload = || {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(b"name,phone\nAda,+14155550123\n".to_vec())
+                .file_name("contacts.csv"),
+        );
+        app.client
+            .post(app.url("/api/contacts/imports"))
+            .bearer_auth(&session)
+            .multipart(form)
+            .send()
+    };
+    assert_eq!(upload().await.unwrap().status(), 202);
+    assert_limited(upload().await.unwrap()).await;
+    // The rest of the API is not spent by it.
+    assert_eq!(app.get("/api/contacts", Some(&session)).await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_slow_request_is_answered_503_at_the_timeout() {
+    let fake = FakeElevenLabs::start().await;
+    let base = fake.uri();
+    let app = TestApp::spawn_with(Backend::Sqlite, WorkerMode::InProcess, |c| {
+        c.elevenlabs_api_key = Some(elevenlabs::API_KEY.into());
+        c.elevenlabs_api_base = base;
+        c.request_timeout_secs = 1;
+    })
+    .await;
+    let session = token(&app, "patient@example.com").await;
+    fake.fail_next(
+        5,
+        elevenlabs::server_error().set_delay(Duration::from_secs(3)),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let resp = app.get("/api/agents/voices", Some(&session)).await;
+    assert!(started.elapsed() < Duration::from_millis(2_500));
+    let body: Value = expect_error(resp, 503, "request_timeout").await;
+    assert!(body["error"]["message"].as_str().unwrap().contains("retry"));
+}
