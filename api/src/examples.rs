@@ -174,7 +174,7 @@ examples! {
     CreditBalance => json!({ "credits": 120 });
 
     AgentRequest => json!({
-        "name": "Solar qualifier", "type": "call", "status": "active",
+        "name": "Solar qualifier", "status": "active",
         "description": "Calls inbound leads back within the hour.", "language": "en",
         "voice_id": "21m00Tcm4TlvDq8ikWAM", "llm": "gpt-4o-mini",
         "system_prompt": "You are Maya from Acme Solar. Qualify the lead's roof, budget and timing.",
