@@ -64,6 +64,7 @@ impl AdminAuth {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AdminUserDetail {
     #[oai(flatten)]
     pub user: User,
@@ -79,6 +80,7 @@ pub struct AdminUserDetail {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AdminUserUpdate {
     /// `user` or `admin`.
     #[oai(validator(max_length = 16))]
@@ -90,6 +92,7 @@ pub struct AdminUserUpdate {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Suspension {
     #[oai(validator(min_length = 1, max_length = 500))]
     pub reason: String,
@@ -97,6 +100,7 @@ pub struct Suspension {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CreditAdjustment {
     /// Signed: positive adds credits, negative removes them.
     #[oai(validator(minimum(value = "-1000000"), maximum(value = "1000000")))]
@@ -110,6 +114,7 @@ pub struct CreditAdjustment {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AuditRecord {
     pub id: Uuid,
     pub actor_id: Option<Uuid>,
@@ -143,6 +148,7 @@ impl From<audit_log::Model> for AuditRecord {
 /// A stored provider webhook.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct WebhookEvent {
     pub id: Uuid,
     /// `stripe` or `elevenlabs`.
@@ -177,6 +183,7 @@ impl From<&webhook_events::Model> for WebhookEvent {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct QueueHealth {
     /// The job kind (`conversation_event`, `stripe_event`, `send_email`, …).
     pub kind: String,
@@ -188,6 +195,7 @@ pub struct QueueHealth {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct InboxCount {
     pub provider: String,
     pub status: String,
@@ -195,6 +203,7 @@ pub struct InboxCount {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LastWebhook {
     pub provider: String,
     pub received_at: DateTime<Utc>,
@@ -202,6 +211,7 @@ pub struct LastWebhook {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SystemHealth {
     /// `ok`, or why the database did not answer.
     pub database: String,
@@ -216,6 +226,7 @@ pub struct SystemHealth {
 /// An agent with its owner.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AdminAgent {
     #[oai(flatten)]
     pub agent: Agent,
@@ -227,6 +238,7 @@ const SHOWN_PAYLOAD_BYTES: usize = 256 * 1024;
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct WebhookEventDetail {
     #[oai(flatten)]
     pub event: WebhookEvent,

@@ -13,6 +13,7 @@ use crate::{
 
 /// An amount in a currency's minor unit.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Money {
     pub currency: String,
     pub amount_cents: i64,
@@ -28,6 +29,7 @@ fn money(map: std::collections::BTreeMap<String, i64>) -> Vec<Money> {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PlatformDay {
     pub date: NaiveDate,
     pub new_users: i64,
@@ -41,6 +43,7 @@ pub struct PlatformDay {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TopUser {
     pub user_id: Uuid,
     pub email: String,
@@ -50,6 +53,7 @@ pub struct TopUser {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TopAgent {
     pub agent_id: Uuid,
     pub name: String,
@@ -60,6 +64,7 @@ pub struct TopAgent {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PlatformAnalytics {
     pub from: NaiveDate,
     pub to: NaiveDate,

@@ -18,6 +18,7 @@ use crate::{
 };
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SettingItem {
     pub key: String,
     pub description: String,
@@ -59,12 +60,14 @@ impl From<SettingView> for SettingItem {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SettingsList {
     pub settings: Vec<SettingItem>,
 }
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SettingsChange {
     /// Setting key → new value; `null` returns a setting to its start-up value. All changes
     /// apply together or not at all.

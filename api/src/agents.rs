@@ -47,6 +47,7 @@ pub enum QuestionType {
 
 /// A question the agent asks; the answer comes back with the call's lead analytics.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LeadQuestion {
     /// Key of the answer, letters, digits and `_`.
     #[oai(validator(max_length = 64))]
@@ -60,6 +61,7 @@ pub struct LeadQuestion {
 /// Create or change an agent. Typed fields go over the raw ElevenLabs settings.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AgentRequest {
     #[oai(validator(max_length = 120))]
     pub name: Option<String>,
@@ -136,6 +138,7 @@ impl From<AgentRequest> for AgentInput {
 
 /// What an agent card shows.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AgentStats {
     pub calls: i64,
     pub minutes: f64,
@@ -163,6 +166,7 @@ impl From<service::AgentStats> for AgentStats {
 /// A page of agents.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AgentPage {
     pub items: Vec<Agent>,
     pub page: u64,
@@ -175,6 +179,7 @@ pub struct AgentPage {
 /// An agent as the agent manager shows it.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Agent {
     pub id: Uuid,
     pub user_id: Uuid,
@@ -263,6 +268,7 @@ pub enum Deleted {
 /// What a web widget needs to open a conversation.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ChatSession {
     pub agent_id: Uuid,
     pub elevenlabs_agent_id: String,
@@ -298,6 +304,7 @@ api_errors!(AgentErrors {
 /// A voice an agent can speak with.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Voice {
     pub voice_id: String,
     pub name: Option<String>,
@@ -309,6 +316,7 @@ pub struct Voice {
 /// A phone number an agent can call from.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PhoneNumber {
     pub phone_number_id: String,
     pub phone_number: Option<String>,

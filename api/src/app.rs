@@ -31,7 +31,8 @@ use crate::{
     integrations::IntegrationApi,
     leads::LeadApi,
     middleware::{
-        BodyLimit, RequestId, RequestTimeout, RouteLimit, SecurityHeaders, inline_script_hashes,
+        AllowedMethods, BodyLimit, NoNul, RequestId, RequestTimeout, RouteLimit, SecurityHeaders,
+        inline_script_hashes,
     },
     notifications::NotificationApi,
     rate_limit::{RateLimit, RateLimiter},
@@ -172,6 +173,7 @@ pub fn build_app(services: &Services, hub: LiveHub) -> impl Endpoint + 'static {
          form-action 'none'",
         scripts.join(" ")
     );
+    let allowed = AllowedMethods::from_spec(&api.spec());
     let docs = api.scalar();
     let swagger = api.swagger_ui();
     let spec = api.spec_endpoint();
@@ -190,6 +192,7 @@ pub fn build_app(services: &Services, hub: LiveHub) -> impl Endpoint + 'static {
         .nest("/docs", docs)
         .nest("/swagger", swagger)
         .at("/openapi.json", spec)
+        .with(NoNul)
         .with(BodyLimit {
             limit: config.max_body_bytes,
             routes: vec![
@@ -211,6 +214,7 @@ pub fn build_app(services: &Services, hub: LiveHub) -> impl Endpoint + 'static {
         })
         .with(cors)
         .catch_all_error(|err| async move { from_poem_error(err) })
+        .with(allowed)
         .with(SecurityHeaders {
             hsts: config.hsts,
             docs_policy,

@@ -8,6 +8,7 @@ use crate::{api_errors, rate_limit::RateLimiter, security::Auth, tags::Tag, user
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RegisterRequest {
     #[oai(validator(max_length = 254))]
     pub email: String,
@@ -19,6 +20,7 @@ pub struct RegisterRequest {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LoginRequest {
     #[oai(validator(max_length = 254))]
     pub email: String,
@@ -28,6 +30,7 @@ pub struct LoginRequest {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RefreshRequest {
     #[oai(validator(max_length = 128))]
     pub refresh_token: String,
@@ -35,6 +38,7 @@ pub struct RefreshRequest {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TokenRequest {
     #[oai(validator(max_length = 128))]
     pub token: String,
@@ -42,6 +46,7 @@ pub struct TokenRequest {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct EmailRequest {
     #[oai(validator(max_length = 254))]
     pub email: String,
@@ -49,6 +54,7 @@ pub struct EmailRequest {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ResetPasswordRequest {
     #[oai(validator(max_length = 128))]
     pub token: String,
@@ -58,6 +64,7 @@ pub struct ResetPasswordRequest {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ChangePasswordRequest {
     #[oai(validator(max_length = 256))]
     pub current_password: String,
@@ -67,6 +74,7 @@ pub struct ChangePasswordRequest {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ChangeEmailRequest {
     #[oai(validator(max_length = 254))]
     pub new_email: String,
@@ -77,6 +85,7 @@ pub struct ChangeEmailRequest {
 /// A signed-in session.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Session {
     /// Short-lived JWT for `Authorization: Bearer`.
     pub access_token: String,
@@ -103,6 +112,7 @@ impl From<accounts::Session> for Session {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Accepted {
     /// What happens next, e.g. "if the account exists, an email is on its way".
     pub message: String,

@@ -18,6 +18,7 @@ use crate::{
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PurchaseRequest {
     /// Credits to buy (see `PURCHASE_MIN_CREDITS` / `PURCHASE_MAX_CREDITS`).
     pub credits: i64,
@@ -26,6 +27,7 @@ pub struct PurchaseRequest {
 /// A credit purchase.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Purchase {
     pub id: Uuid,
     pub credits: i64,
@@ -62,6 +64,7 @@ impl From<purchases::Model> for Purchase {
 /// What credits cost now (admins may change it at any time).
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Pricing {
     /// Price of one credit in the currency's minor unit (cents).
     pub credit_price_cents: i64,

@@ -26,6 +26,7 @@ use crate::{
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct StartCallRequest {
     /// An active call agent with a phone number.
     pub agent_id: Uuid,
@@ -41,6 +42,7 @@ pub struct StartCallRequest {
 /// A call as the call tables show it.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Call {
     pub id: Uuid,
     pub agent_id: Option<Uuid>,
@@ -95,6 +97,7 @@ impl From<calls::Model> for Call {
 /// A call's lead score, as the lead views read it.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LeadAnalytics {
     pub id: Uuid,
     pub call_id: Uuid,
@@ -148,6 +151,7 @@ impl From<lead_analytics::Model> for LeadAnalytics {
 /// A row of the call table.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CallListRow {
     #[oai(flatten)]
     pub call: Call,
@@ -209,6 +213,7 @@ pub enum Order {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CallDetail {
     #[oai(flatten)]
     pub call: Call,
@@ -218,6 +223,7 @@ pub struct CallDetail {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SpeakerSegment {
     /// `agent` or `user`.
     pub speaker: String,
@@ -229,6 +235,7 @@ pub struct SpeakerSegment {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TextPart {
     pub text: String,
     /// True for the parts that match the search.
@@ -237,6 +244,7 @@ pub struct TextPart {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TranscriptMatch {
     /// Index of the turn in `speaker_segments`.
     pub segment: u32,
@@ -248,6 +256,7 @@ pub struct TranscriptMatch {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Transcript {
     /// The call's id (a transcript belongs to one call).
     pub id: Uuid,

@@ -27,6 +27,7 @@ use crate::{
 
 /// Who the visitor said they were (from the widget or what the agent collected).
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Visitor {
     pub name: Option<String>,
     pub email: Option<String>,
@@ -35,6 +36,7 @@ pub struct Visitor {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ChatDetail {
     #[oai(flatten)]
     pub chat: Call,

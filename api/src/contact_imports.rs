@@ -32,6 +32,7 @@ pub struct ImportUpload {
 
 /// One skipped row.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SkippedRow {
     /// The row number as the spreadsheet shows it.
     pub row: u64,
@@ -42,6 +43,7 @@ pub struct SkippedRow {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ContactImport {
     pub id: Uuid,
     pub filename: String,

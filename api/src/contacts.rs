@@ -7,7 +7,7 @@ use poem::Body;
 use poem_openapi::{
     ApiResponse, Enum, Object, OpenApi,
     param::{Path, Query},
-    payload::{Binary, Json},
+    payload::Json,
     types::MaybeUndefined,
 };
 use shared::{
@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::{
     api_errors,
     billing::{default_page, default_per_page},
-    download::{ExportFormat, FileResponse, XLSX, default_format},
+    download::{ExportFormat, FileResponse, default_format},
     pagination::Page,
     security::Auth,
     tags::Tag,
@@ -29,6 +29,7 @@ use crate::{
 /// A contact as the contact tables and detail pages show it.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Contact {
     pub id: Uuid,
     pub user_id: Uuid,
@@ -80,6 +81,7 @@ impl Contact {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CreateContact {
     #[oai(validator(max_length = 200))]
     pub name: String,
@@ -101,6 +103,7 @@ pub struct CreateContact {
 /// Only the fields present change; `null` clears email, company or notes.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UpdateContact {
     #[oai(validator(max_length = 200))]
     pub name: Option<String>,
@@ -125,6 +128,7 @@ fn maybe(v: MaybeUndefined<String>) -> Option<Option<String>> {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct BulkDelete {
     /// Up to 1,000 contact ids; ids that are not the caller's are ignored.
     #[oai(validator(min_items = 1, max_items = 1000))]
@@ -133,6 +137,7 @@ pub struct BulkDelete {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Deleted {
     pub deleted: u64,
 }
@@ -340,10 +345,9 @@ impl ContactApi {
     async fn import_template(&self, auth: Auth) -> Result<FileResponse, ContactErrors> {
         auth.user(&self.services).await?;
         let bytes = export::template()?;
-        Ok(FileResponse::File(
-            Binary(Body::from(bytes)),
-            XLSX.into(),
-            "attachment; filename=\"contacts-template.xlsx\"".into(),
+        Ok(FileResponse::named_xlsx(
+            Body::from(bytes),
+            "attachment; filename=\"contacts-template.xlsx\"",
         ))
     }
 

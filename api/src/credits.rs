@@ -42,6 +42,7 @@ impl From<TransactionType> for TxKind {
 /// One ledger entry.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CreditTransaction {
     pub id: Uuid,
     pub user_id: Uuid,
@@ -81,12 +82,14 @@ impl From<credit_transactions::Model> for CreditTransaction {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct DailyUsage {
     pub date: NaiveDate,
     pub credits: i64,
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AgentUsage {
     /// Absent for usage not tied to an agent (or of a deleted agent).
     pub agent_id: Option<Uuid>,
@@ -95,6 +98,7 @@ pub struct AgentUsage {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UsageSummary {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,

@@ -47,6 +47,7 @@ pub enum GranularityParam {
 
 /// A KPI and its change against the previous period of the same length.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Metric {
     pub value: f64,
     pub previous: f64,
@@ -71,6 +72,7 @@ fn metric(now: &Counters, before: &Counters, f: impl Fn(&Counters) -> f64) -> Me
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PeriodInfo {
     /// `today`, `7d`, `30d`, `90d` or `custom`.
     pub period: String,
@@ -98,6 +100,7 @@ impl From<&Period> for PeriodInfo {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LeadsByTag {
     pub hot: Metric,
     pub warm: Metric,
@@ -106,6 +109,7 @@ pub struct LeadsByTag {
 
 /// Shares of scored calls with each CTA, in percent.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Conversion {
     pub pricing_rate: Metric,
     pub demo_rate: Metric,
@@ -116,6 +120,7 @@ pub struct Conversion {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Overview {
     pub period: PeriodInfo,
     pub previous_period: PeriodInfo,
@@ -139,6 +144,7 @@ pub struct Overview {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SeriesPoint {
     /// `YYYY-MM-DD`, or `YYYY-MM-DDTHH:MM` for hourly charts, in the user's zone.
     pub bucket: String,
@@ -153,6 +159,7 @@ pub struct SeriesPoint {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ScoreBucket {
     /// e.g. `4-6`.
     pub range: String,
@@ -162,6 +169,7 @@ pub struct ScoreBucket {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TagCount {
     /// `Hot`, `Warm`, `Cold` or `Other`.
     pub tag: String,
@@ -169,6 +177,7 @@ pub struct TagCount {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AgentPerformance {
     /// Null for calls whose agent was deleted.
     pub agent_id: Option<Uuid>,
@@ -184,6 +193,7 @@ pub struct AgentPerformance {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct FunnelStage {
     /// `scored_calls`, then one stage per CTA (`pricing_clicked`, …).
     pub stage: String,
@@ -194,6 +204,7 @@ pub struct FunnelStage {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Analytics {
     pub period: PeriodInfo,
     /// `hour` or `day`.
@@ -207,6 +218,7 @@ pub struct Analytics {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RecentLead {
     pub contact_id: Option<Uuid>,
     pub contact_name: Option<String>,
@@ -215,6 +227,7 @@ pub struct RecentLead {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RecentActivity {
     pub calls: Vec<CallListRow>,
     pub leads: Vec<RecentLead>,

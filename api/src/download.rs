@@ -18,7 +18,7 @@ pub fn default_format() -> ExportFormat {
 }
 
 #[derive(ApiResponse)]
-pub enum FileResponse {
+enum FileParts {
     /// The file, as an attachment (`text/csv` or the .xlsx type).
     #[oai(status = 200)]
     File(
@@ -28,17 +28,61 @@ pub enum FileResponse {
     ),
 }
 
+/// A file answer documented with the media types it really has (a derived response could
+/// only name `application/octet-stream`).
+pub struct FileResponse(FileParts);
+
+impl poem_openapi::ApiResponse for FileResponse {
+    fn meta() -> poem_openapi::registry::MetaResponses {
+        let mut meta = FileParts::meta();
+        for response in &mut meta.responses {
+            if let Some(binary) = response.content.pop() {
+                response.content = [CSV_TYPE, XLSX]
+                    .into_iter()
+                    .map(|content_type| poem_openapi::registry::MetaMediaType {
+                        content_type,
+                        schema: binary.schema.clone(),
+                    })
+                    .collect();
+            }
+        }
+        meta
+    }
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        FileParts::register(registry)
+    }
+}
+
+impl poem::IntoResponse for FileResponse {
+    fn into_response(self) -> poem::Response {
+        self.0.into_response()
+    }
+}
+
+/// `CSV` without its parameter, as a documented media type.
+const CSV_TYPE: &str = "text/csv";
+
 impl FileResponse {
     /// A CSV streamed as it is produced.
     pub fn csv(
         name: &str,
         chunks: impl futures::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static,
     ) -> Self {
-        FileResponse::File(
+        FileResponse(FileParts::File(
             Binary(Body::from_bytes_stream(chunks)),
             CSV.into(),
             attachment(name, "csv"),
-        )
+        ))
+    }
+
+    /// An .xlsx already in memory, with its own `Content-Disposition`.
+    pub fn named_xlsx(body: Body, disposition: &str) -> Self {
+        FileResponse(FileParts::File(
+            Binary(body),
+            XLSX.into(),
+            disposition.into(),
+        ))
     }
 
     /// An export in the format asked for, named `<name>-<date>.<ext>`.
@@ -63,11 +107,11 @@ impl FileResponse {
             .await
             .map_err(shared::AppError::internal)?;
         drop(file);
-        Ok(FileResponse::File(
+        Ok(FileResponse(FileParts::File(
             Binary(Body::from_async_read(opened)),
             XLSX.into(),
             attachment(name, "xlsx"),
-        ))
+        )))
     }
 }
 

@@ -8,6 +8,7 @@ use poem_openapi::{Object, payload::Json};
 use shared::AppError;
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ErrorDetail {
     /// Stable machine-readable code, e.g. `agent_not_found`.
     pub code: String,
@@ -20,6 +21,7 @@ pub struct ErrorDetail {
 }
 
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }

@@ -12,6 +12,7 @@ use crate::{api_errors, security::Auth, tags::Tag};
 /// One event: its SSE `event:` name is `type`.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LiveMessage {
     /// `ready`, `call_completed`, `call_failed`, `lead_scored`, `credits_changed`,
     /// `import_progress`, `notification` or `resync` (refetch: this connection lost events).

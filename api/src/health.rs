@@ -11,6 +11,7 @@ pub struct HealthApi {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Health {
     /// Always `ok` when the process answers.
     pub status: String,
@@ -19,6 +20,7 @@ pub struct Health {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Readiness {
     /// `ready` or `unavailable`.
     pub status: String,

@@ -14,6 +14,7 @@ use crate::{api_errors, contacts::Contact, raw_json::RawJson, security::Auth, ta
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct IntegrationKey {
     pub id: Uuid,
     /// The first characters of the secret, to tell keys apart.
@@ -35,6 +36,7 @@ impl From<integration_keys::Model> for IntegrationKey {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NewIntegrationKey {
     pub key: IntegrationKey,
     /// Shown once: configure it in ElevenLabs as the `X-Switchboard-Secret` header.

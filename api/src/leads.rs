@@ -26,6 +26,7 @@ use crate::{
 };
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AgentRef {
     pub id: Uuid,
     pub name: String,
@@ -34,6 +35,7 @@ pub struct AgentRef {
 /// A contact that has talked to an agent, with its latest score.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Lead {
     /// The contact's id (a lead is a contact that has interacted).
     pub id: Uuid,
@@ -75,6 +77,7 @@ impl From<service::LeadRow> for Lead {
 
 /// A point of the score trend line.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ScorePoint {
     pub call_id: Uuid,
     pub total_score: i32,
@@ -84,6 +87,7 @@ pub struct ScorePoint {
 
 /// One finished conversation on the timeline.
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Interaction {
     /// `call` or `chat`.
     #[oai(rename = "type")]
@@ -99,6 +103,7 @@ pub struct Interaction {
 }
 
 #[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NextAction {
     pub action: String,
     pub reason: String,
@@ -108,6 +113,7 @@ pub struct NextAction {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LeadProfile {
     #[oai(flatten)]
     pub lead: Lead,

@@ -350,3 +350,129 @@ impl<E: Endpoint> Endpoint for RequestTimeoutEndpoint<E> {
         }
     }
 }
+
+/// Adds `Allow` to 405 answers: the methods the OpenAPI document lists for the path.
+pub struct AllowedMethods {
+    /// Each documented path as segments (`{…}` matches any segment), with its methods.
+    pub routes: std::sync::Arc<Vec<(Vec<String>, String)>>,
+}
+
+impl AllowedMethods {
+    pub fn from_spec(spec: &str) -> Self {
+        let spec: serde_json::Value = serde_json::from_str(spec).unwrap_or_default();
+        let routes = spec["paths"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(path, ops)| {
+                let segments = path.split('/').map(String::from).collect();
+                let methods: Vec<String> = ops
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(m, _)| m.to_uppercase())
+                    .collect();
+                (segments, methods.join(", "))
+            })
+            .collect();
+        Self {
+            routes: std::sync::Arc::new(routes),
+        }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for AllowedMethods {
+    type Output = AllowedMethodsEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        AllowedMethodsEndpoint {
+            inner: ep,
+            routes: self.routes.clone(),
+        }
+    }
+}
+
+pub struct AllowedMethodsEndpoint<E> {
+    inner: E,
+    routes: std::sync::Arc<Vec<(Vec<String>, String)>>,
+}
+
+impl<E: Endpoint> Endpoint for AllowedMethodsEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Self::Output> {
+        let path: Vec<String> = req.uri().path().split('/').map(String::from).collect();
+        let mut resp = self.inner.call(req).await?.into_response();
+        if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
+            let allowed = self.routes.iter().find(|(segments, _)| {
+                segments.len() == path.len()
+                    && segments
+                        .iter()
+                        .zip(&path)
+                        .all(|(s, p)| s == p || (s.starts_with('{') && !p.is_empty()))
+            });
+            if let Some(value) = allowed.and_then(|(_, m)| HeaderValue::from_str(m).ok()) {
+                resp.headers_mut().insert(poem::http::header::ALLOW, value);
+            }
+        }
+        Ok(resp)
+    }
+}
+
+/// Refuses NUL characters in paths, query strings and JSON bodies: valid in URLs and JSON, but
+/// PostgreSQL stores them in no text column, so they would fail deep inside a request (a 500)
+/// instead of at its door. Webhook bodies (a provider's own JSON, cleaned where it is read)
+/// and file uploads (cleaned by the sheet reader) pass.
+pub struct NoNul;
+
+impl<E: Endpoint> Middleware<E> for NoNul {
+    type Output = NoNulEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        NoNulEndpoint(ep)
+    }
+}
+
+pub struct NoNulEndpoint<E>(E);
+
+/// Whether JSON text holds a `\u0000` escape (an escaped backslash before `u0000` is text).
+fn has_nul_escape(json: &[u8]) -> bool {
+    let needle = b"u0000";
+    json.windows(needle.len() + 1).enumerate().any(|(i, w)| {
+        w[0] == b'\\'
+            && w[1..].eq_ignore_ascii_case(needle)
+            && json[..i].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 0
+    }) || json.contains(&0)
+}
+
+impl<E: Endpoint> Endpoint for NoNulEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        let uri = req.uri().to_string().to_ascii_lowercase();
+        if uri.contains("%00") {
+            return Ok(error_response(
+                StatusCode::BAD_REQUEST,
+                ErrorBody::new(
+                    "invalid_parameter",
+                    "NUL characters are not allowed in paths or parameters",
+                ),
+            ));
+        }
+        let json = req
+            .content_type()
+            .is_some_and(|t| t.starts_with("application/json"));
+        if json && !req.uri().path().starts_with("/webhooks/") {
+            let body = req.take_body().into_bytes().await?;
+            if has_nul_escape(&body) {
+                return Ok(error_response(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    ErrorBody::new("validation_error", "text must not contain NUL characters")
+                        .with_details(Some(serde_json::json!({ "field": "body" }))),
+                ));
+            }
+            req.set_body(Body::from(body));
+        }
+        self.0.call(req).await.map(IntoResponse::into_response)
+    }
+}

@@ -18,6 +18,7 @@ use crate::{
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Notification {
     pub id: Uuid,
     /// `low_balance`, `call_incomplete`, …
@@ -49,6 +50,7 @@ impl From<rows::Model> for Notification {
 /// A page of notifications with the user's unread count (for the bell badge).
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NotificationPage {
     pub items: Vec<Notification>,
     pub page: u64,
@@ -59,6 +61,7 @@ pub struct NotificationPage {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MarkedRead {
     /// How many notifications changed from unread to read.
     pub updated: u64,

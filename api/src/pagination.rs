@@ -12,6 +12,7 @@ pub const MAX_PER_PAGE: u64 = 100;
 /// One page of results with what a table needs to draw its pager.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Page<T: ParseFromJSON + ToJSON + Send + Sync> {
     pub items: Vec<T>,
     /// 1-based page number.

@@ -13,6 +13,7 @@ use crate::{api_errors, security::Auth, tags::Tag};
 
 /// Notification preferences.
 #[derive(Debug, Clone, Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NotificationSettings {
     pub call_summaries: bool,
     pub low_balance: bool,
@@ -45,6 +46,7 @@ impl From<NotificationSettings> for Notifications {
 /// A user as the frontend shows it.
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct User {
     pub id: Uuid,
     pub email: String,
@@ -99,6 +101,7 @@ impl From<user_rows::Model> for User {
 /// Fields to change; absent fields stay as they are, empty strings clear optional ones.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct UpdateProfile {
     #[oai(validator(max_length = 120))]
     pub name: Option<String>,
@@ -128,6 +131,7 @@ impl From<UpdateProfile> for ProfileUpdate {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CreditBalance {
     pub credits: i64,
 }

@@ -13,6 +13,7 @@ use crate::{api_errors, raw_json::RawJson, tags::Tag};
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Received {
     /// Always true: the event is stored (now or at an earlier delivery).
     pub received: bool,

@@ -328,16 +328,21 @@ impl Settings {
     /// If the database cannot be read, the last configuration stays in force.
     ///
     /// One caller re-reads; the others meanwhile get the configuration as last loaded rather
-    /// than wait, so callers never queue for a database connection behind the re-read (a
-    /// job holding a transaction's connection while waiting for it could exhaust the pool).
+    /// than wait, so callers rarely queue for a database connection behind the re-read —
+    /// except right after this process changed a setting, when the last configuration is
+    /// known to be stale. Never call it holding a transaction.
     pub async fn current(&self, db: &DatabaseConnection) -> Arc<Config> {
         let fresh = |s: &Snapshot| s.loaded_at.is_some_and(|t| t.elapsed() < self.refresh);
         let snapshot = self.read();
         if fresh(&snapshot) {
             return snapshot.config;
         }
-        let Ok(_one_reader) = self.reloading.try_lock() else {
-            return snapshot.config;
+        let _one_reader = match self.reloading.try_lock() {
+            Ok(guard) => guard,
+            // Never read yet, or changed by this process: the last configuration is known to
+            // be out of date, so wait for the re-read (never done inside a transaction).
+            Err(_) if snapshot.loaded_at.is_none() => self.reloading.lock().await,
+            Err(_) => return snapshot.config,
         };
         let snapshot = self.read();
         if fresh(&snapshot) {

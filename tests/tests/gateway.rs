@@ -219,6 +219,18 @@ on_both_backends!(
             .unwrap();
         assert_error_body(resp, 404, "route_not_found").await;
         let resp = app.client.delete(app.url("/health")).send().await.unwrap();
+        assert_eq!(resp.headers()["allow"], "GET");
+        assert_error_body(resp, 405, "method_not_allowed").await;
+        let resp = app
+            .client
+            .request(
+                reqwest::Method::TRACE,
+                app.url(&format!("/api/contacts/{}", uuid::Uuid::new_v4())),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.headers()["allow"], "DELETE, GET, PATCH");
         assert_error_body(resp, 405, "method_not_allowed").await;
     }
 );

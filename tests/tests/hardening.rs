@@ -233,3 +233,142 @@ async fn a_slow_request_is_answered_503_at_the_timeout() {
     let body: Value = expect_error(resp, 503, "request_timeout").await;
     assert!(body["error"]["message"].as_str().unwrap().contains("retry"));
 }
+
+// Hostile input gets a clear 4xx, writes nothing, and leaves the service answering.
+on_both_backends!(
+    injection_and_malformed_input_are_refused_cleanly,
+    |backend: Backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let session = token(&app, "hostile@example.com").await;
+        let count = |app: &TestApp| {
+            let session = session.clone();
+            let app_url = app.url("/api/contacts");
+            let client = app.client.clone();
+            async move {
+                let page: Value = client
+                    .get(app_url)
+                    .bearer_auth(session)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                page["total"].as_u64().unwrap()
+            }
+        };
+        let raw = |body: Vec<u8>, content_type: &str| {
+            app.client
+                .post(app.url("/api/contacts"))
+                .bearer_auth(&session)
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+        };
+        let json_type = "application/json";
+        let nested = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
+        let cases: Vec<(&str, Vec<u8>, &str, u16)> = vec![
+            (
+                "NUL in a string",
+                br#"{"name":"a\u0000b","phone_number":"+14155550101"}"#.to_vec(),
+                json_type,
+                422,
+            ),
+            (
+                "invalid UTF-8",
+                b"{\"name\":\"\xff\xfe\",\"phone_number\":\"+14155550101\"}".to_vec(),
+                json_type,
+                400,
+            ),
+            ("deeply nested", nested.into_bytes(), json_type, 400),
+            (
+                "not JSON",
+                b"name=x&phone_number=1".to_vec(),
+                "application/x-www-form-urlencoded",
+                415,
+            ),
+            (
+                "truncated",
+                br#"{"name":"x","phone_"#.to_vec(),
+                json_type,
+                400,
+            ),
+            (
+                "wrong types",
+                br#"{"name":["x"],"phone_number":14155550101}"#.to_vec(),
+                json_type,
+                422,
+            ),
+            (
+                "huge string",
+                format!(
+                    r#"{{"name":"{}","phone_number":"+14155550101"}}"#,
+                    "x".repeat(50_000)
+                )
+                .into_bytes(),
+                json_type,
+                422,
+            ),
+            (
+                "over the body limit",
+                format!(r#"{{"name":"{}"}}"#, "x".repeat(70_000)).into_bytes(),
+                json_type,
+                413,
+            ),
+            (
+                "SQL in a phone number",
+                br#"{"name":"x","phone_number":"1'; DROP TABLE contacts;--"}"#.to_vec(),
+                json_type,
+                422,
+            ),
+        ];
+        for (what, body, content_type, status) in cases {
+            let resp = raw(body, content_type).await.unwrap();
+            assert_eq!(resp.status().as_u16(), status, "{what}");
+            let body: Value = resp
+                .json()
+                .await
+                .unwrap_or_else(|_| panic!("{what}: JSON error body"));
+            assert!(body["error"]["code"].is_string(), "{what}: {body}");
+        }
+        assert_eq!(count(&app).await, 0, "nothing was written");
+
+        // Duplicate keys: the last one counts (serde), and what is stored is exactly that.
+        let resp = raw(
+            br#"{"name":"first","name":"Robert'); DROP TABLE contacts;--","phone_number":"+14155550102"}"#.to_vec(),
+            json_type,
+        )
+        .await
+        .unwrap();
+        assert_eq!(resp.status(), 201);
+        let stored: Value = resp.json().await.unwrap();
+        assert_eq!(stored["name"], "Robert'); DROP TABLE contacts;--");
+
+        // SQL metacharacters and NULs in query parameters; negative and huge numbers.
+        for query in [
+            "q=%27%20OR%201%3D1--",
+            "q=%25%5F%5C",
+            "sort=name;DROP",
+            "page=-1",
+            "page=99999999999999999999",
+            "per_page=0",
+            "q=a%00b",
+        ] {
+            let resp = app
+                .get(&format!("/api/contacts?{query}"), Some(&session))
+                .await;
+            let status = resp.status().as_u16();
+            if query.starts_with("q=%2") {
+                // Searched as text: nothing matches, nothing breaks.
+                assert_eq!(status, 200, "{query}");
+                let page: Value = resp.json().await.unwrap();
+                assert_eq!(page["total"], 0, "{query}");
+            } else {
+                assert!((400..500).contains(&status), "{query}: {status}");
+            }
+        }
+        assert_eq!(count(&app).await, 1, "only the stored contact");
+        let resp = app.client.get(app.url("/ready")).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "still healthy");
+    }
+);

@@ -178,7 +178,15 @@ fn spreadsheet_error(e: impl std::fmt::Display) -> AppError {
 /// The first worksheet's rows, at most `max_rows + 1` kept (a header and `max_rows` more) —
 /// enough to tell "too many" without holding a huge sheet's text.
 pub fn read(format: Format, bytes: &[u8], max_rows: usize) -> AppResult<(Vec<Vec<String>>, usize)> {
-    let keep = max_rows + 1;
+    let (mut rows, total) = read_sheet(format, bytes, max_rows + 1)?;
+    // NUL characters are valid in both formats but PostgreSQL stores them in no text column.
+    for cell in rows.iter_mut().flatten().filter(|c| c.contains('\0')) {
+        cell.retain(|c| c != '\0');
+    }
+    Ok((rows, total))
+}
+
+fn read_sheet(format: Format, bytes: &[u8], keep: usize) -> AppResult<(Vec<Vec<String>>, usize)> {
     match format {
         Format::Csv => read_csv(bytes, keep),
         Format::Xlsx | Format::Ods | Format::Xls => {
