@@ -10,6 +10,7 @@
 #                               a one-shot `api migrate`, then the gateway and N workers (2)
 #                               in the background, waiting until /ready answers
 #   scripts/services.sh down    stop the gateway and workers that `up` started
+#   scripts/services.sh restart-postgres   fast-stop and start PostgreSQL (fault tests)
 #
 # Settings: SERVICES_DIR (default /tmp/switchboard-services), PG_PORT (5433), REDIS_PORT (6380),
 # STACK_PORT (3000) for `up`; `up` builds the binaries into CARGO_TARGET_DIR (default ./target).
@@ -164,6 +165,14 @@ case "${1:-}" in
     "$0" start
     stack_up "${2:-2}"
     ;;
+  restart-postgres)
+    # Fast shutdown: sessions are cut, as when the server crashes or fails over.
+    if pg_running; then
+      stop_pid "$(head -1 "$DIR/pg/data/postmaster.pid")" INT
+    fi
+    start_pg
+    echo "postgresql restarted"
+    ;;
   down)
     stack_down
     echo "gateway and workers stopped"
@@ -198,7 +207,7 @@ case "${1:-}" in
     clean_test_data
     ;;
   *)
-    echo "usage: $0 start|stop|status|env|clean|up [workers]|down" >&2
+    echo "usage: $0 start|stop|status|env|clean|up [workers]|down|restart-postgres" >&2
     exit 2
     ;;
 esac
