@@ -165,8 +165,14 @@ fn budgets(req: &Request, services: &Services) -> Vec<(&'static str, u32, String
         // Probes, metrics and the documentation are not budgeted.
         return Vec::new();
     }
-    if path.starts_with("/api/auth/") && req.method() == Method::POST && session.is_none() {
-        return vec![("auth", config.auth_rate_per_ip_per_min, ip)];
+    if path.starts_with("/api/auth/") && req.method() == Method::POST {
+        // Always the sign-in budget, with a token or without: a made-up bearer header must not
+        // trade it for the API's larger one.
+        let mut spent = vec![("auth", config.auth_rate_per_ip_per_min, ip)];
+        if let Some(session) = session {
+            spent.push(("api-user", config.api_rate_per_user_per_min, session));
+        }
+        return spent;
     }
     let mut spent = vec![("api", config.api_rate_per_ip_per_min, ip.clone())];
     if let Some(session) = &session {

@@ -132,6 +132,16 @@ on_both_backends!(
                 .await,
         )
         .await;
+        // A made-up token does not buy the API's larger budget on sign-in endpoints.
+        let resp = app
+            .client
+            .post(app.url("/api/auth/login"))
+            .bearer_auth("made-up")
+            .json(&login("other@example.com"))
+            .send()
+            .await
+            .unwrap();
+        assert_limited(resp).await;
 
         // Webhooks: per sending IP (three).
         for n in 0..4 {
