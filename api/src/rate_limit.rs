@@ -127,7 +127,7 @@ impl RateLimiter {
 
     /// The sign-in endpoints' budget per email address (the per-IP one is the middleware's).
     pub async fn check_email(&self, limit: u32, email: &str) -> AppResult<()> {
-        let key = hex::encode(&Sha256::digest(email.trim().to_lowercase().as_bytes())[..12]);
+        let key = subject(email.trim().to_lowercase().as_bytes());
         let verdict = self.hit("auth-email", &key, limit).await;
         let _ = SPENT_IN_HANDLER.try_with(|spent| spent.set(Some(verdict)));
         if verdict.allowed {
@@ -136,6 +136,12 @@ impl RateLimiter {
             Err(verdict.into_error())
         }
     }
+}
+
+/// How a budget names what it counts when that is personal (an email, a session's token):
+/// a short hash, so neither reaches Redis.
+pub fn subject(personal: &[u8]) -> String {
+    hex::encode(&Sha256::digest(personal)[..12])
 }
 
 /// The client's address as the socket saw it.
@@ -157,7 +163,7 @@ fn budgets(req: &Request, services: &Services) -> Vec<(&'static str, u32, String
         .headers()
         .get(poem::http::header::AUTHORIZATION)
         .or_else(|| req.headers().get("x-stack-access-token"))
-        .map(|token| hex::encode(&Sha256::digest(token.as_bytes())[..12]));
+        .map(|token| subject(token.as_bytes()));
     if path.starts_with("/webhooks/") {
         return vec![("webhook", config.webhook_rate_per_ip_per_min, ip)];
     }

@@ -163,10 +163,17 @@ pub async fn pending_many(
         .filter(webhook_events::Column::Id.is_in(inbox_ids.iter().copied()))
         .all(db)
         .await?;
-    if rows.is_empty() && inbox_ids.len() == 1 {
+    // A job whose row is gone fails for good, in a batch as alone (a failed batch is applied
+    // again one event at a time, so only that job fails).
+    if rows.len() < inbox_ids.len() {
+        let gone: Vec<String> = inbox_ids
+            .iter()
+            .filter(|id| !rows.iter().any(|row| row.id == **id))
+            .map(Uuid::to_string)
+            .collect();
         return Err(crate::jobs::JobError::Permanent(format!(
             "inbox row {} is gone",
-            inbox_ids[0]
+            gone.join(", ")
         )));
     }
     let mut out = Vec::with_capacity(rows.len());

@@ -184,11 +184,7 @@ async fn budgets_are_shared_by_replicas_through_redis() {
         );
     }
     let replica = api::rate_limit::RateLimiter::new(&app.services);
-    let subject = {
-        use sha2::Digest;
-        let header = format!("Bearer {session}");
-        hex::encode(&sha2::Sha256::digest(header.as_bytes())[..12])
-    };
+    let subject = api::rate_limit::subject(format!("Bearer {session}").as_bytes());
     let verdict = replica.hit("api-user", &subject, 3).await;
     assert!(
         !verdict.allowed,

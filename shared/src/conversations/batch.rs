@@ -7,7 +7,7 @@
 //! key, user id) and the statements come in the same order in every batch, so two batches
 //! touching the same owners lock their rows in the same order instead of deadlocking.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::{
@@ -328,15 +328,21 @@ pub(super) async fn apply(
             .exec(&txn)
             .await?;
     }
-    let call_of = |r: &Report| {
-        after
-            .get(&r.conversation)
-            .ok_or_else(|| JobError::Retryable(format!("call of {} not written", r.conversation)))
-    };
+    // Each report with its call as written.
+    let written = todo
+        .iter()
+        .map(|r| {
+            after
+                .get(&r.conversation)
+                .map(|call| (r, call))
+                .ok_or_else(|| {
+                    JobError::Retryable(format!("call of {} not written", r.conversation))
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let mut turns = Vec::new();
     let mut leads = Vec::new();
-    for r in &todo {
-        let call = call_of(r)?;
+    for &(r, call) in &written {
         turns.extend(r.turns.iter().map(|turn| transcripts::ActiveModel {
             id: sea_orm::Set(Uuid::now_v7()),
             call_id: sea_orm::Set(call.id),
@@ -368,8 +374,7 @@ pub(super) async fn apply(
     // Each contact's interaction counts once: this point is reached only when its call
     // becomes completed. In contact order, like every other batch.
     let mut interactions: Vec<(Uuid, &calls::Model, &lead_analytics::Model)> = Vec::new();
-    for r in &todo {
-        let call = call_of(r)?;
+    for &(_, call) in &written {
         if let (Some(contact), Some(lead)) = (call.contact_id, lead_of.get(&call.id)) {
             interactions.push((contact, call, lead));
         }
@@ -384,8 +389,7 @@ pub(super) async fn apply(
     // The dashboard counters, then the charges last: they lock the owners' balance rows, which
     // every call of those owners waits on until the commit.
     let mut moves = Vec::new();
-    for r in &todo {
-        let call = call_of(r)?;
+    for &(r, call) in &written {
         let old = before.get(&r.conversation);
         moves.push((
             old.map(|c| (c, old_leads.get(&c.id))),
@@ -399,11 +403,10 @@ pub(super) async fn apply(
         .await
         .map_err(app_to_job)?;
     // The charge: once per conversation, even below zero; a free chat writes nothing.
-    let charges: Vec<(&Report, Entry)> = todo
+    let charges: Vec<(&Report, Entry)> = written
         .iter()
-        .filter_map(|r| {
+        .filter_map(|&(r, call)| {
             let secs = r.duration.filter(|_| r.charged > 0 || !r.is_chat)?;
-            let call = after.get(&r.conversation)?;
             let kind = if r.is_chat { "Chat" } else { "Call" };
             let mut entry = Entry::new(
                 r.agent.user_id,
@@ -422,10 +425,10 @@ pub(super) async fn apply(
         .await
         .map_err(app_to_job)?;
     let mut credit_events: HashMap<&str, LiveEvent> = HashMap::new();
-    let mut low: BTreeMap<Uuid, ()> = BTreeMap::new();
+    let mut low: BTreeSet<Uuid> = BTreeSet::new();
     for (r, applied) in charged.iter().zip(&applied) {
         if applied.created && crossed_low_balance(settings.low_balance_threshold, &applied.row) {
-            low.insert(applied.row.user_id, ());
+            low.insert(applied.row.user_id);
         }
         if let Some(event) = applied.live_event() {
             credit_events.insert(r.conversation.as_str(), event);
@@ -433,8 +436,7 @@ pub(super) async fn apply(
     }
 
     let mut events = Vec::new();
-    for r in &todo {
-        let call = call_of(r)?;
+    for &(r, call) in &written {
         let lead = lead_of
             .get(&call.id)
             .ok_or_else(|| JobError::Retryable("lead not written".into()))?;
@@ -487,7 +489,7 @@ pub(super) async fn apply(
         }
     }
     let mut warnings = Vec::new();
-    for user_id in low.keys() {
+    for user_id in &low {
         let (job, event) =
             super::warn_low_balance(services, &txn, *user_id, settings.low_balance_threshold)
                 .await?;

@@ -218,14 +218,6 @@ pub async fn shift_many<C2: ConnectionTrait>(
 
 type Key = (Uuid, DateTime<Utc>, Uuid);
 
-/// Adds `delta` to one key's counters, creating the row if needed.
-pub async fn add<C2: ConnectionTrait>(txn: &C2, key: Key, delta: &Counters) -> AppResult<()> {
-    if delta.is_zero() {
-        return Ok(());
-    }
-    add_many(txn, &[(key, *delta)]).await
-}
-
 /// Adds each delta to its key's counters in one statement.
 async fn add_many<C2: ConnectionTrait>(txn: &C2, deltas: &[(Key, Counters)]) -> AppResult<()> {
     let mut columns = vec![C::UserId, C::Hour, C::AgentId];
