@@ -247,20 +247,18 @@ pub struct WebhookEventDetail {
 }
 
 api_errors!(AdminErrors {
-    400 => BadRequest: "Malformed path, query or body (`invalid_parameter`, `malformed_json`).",
+    400 => BadRequest: "Malformed path, query or body (`invalid_parameter`, `malformed_json`), or an invalid field (`validation_error`; `details` maps each field to its message).",
     401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
     403 => Forbidden: "Not an admin (`admin_required`), or the account is suspended.",
     404 => NotFound: "No such user (`user_not_found`) or event (`webhook_event_not_found`).",
     409 => Conflict: "Acting on oneself (`cannot_change_self`), the last admin (`last_admin`), an idempotency key reused for another amount, or an event that was applied (`already_processed`) or is still pending (`still_pending`).",
-    422 => Invalid: "Invalid value (`validation_error`; `details.field` names it).",
 });
 
 api_errors!(AdminAgentErrors {
-    400 => BadRequest: "Malformed path or body (`invalid_parameter`, `malformed_json`).",
+    400 => BadRequest: "Malformed path or body (`invalid_parameter`, `malformed_json`), or an invalid field (`validation_error`; `details` maps each field to its message).",
     401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
     403 => Forbidden: "Not an admin (`admin_required`), or the account is suspended.",
     404 => NotFound: "No such agent (`agent_not_found`), or it is not on ElevenLabs yet.",
-    422 => Invalid: "Invalid value (`validation_error`; `details.field` names it).",
     429 => RateLimited: "ElevenLabs is rate limiting (`provider_rate_limited`); retry after `Retry-After`.",
     502 => Provider: "ElevenLabs refused or failed (`provider_error`).",
     503 => NotConfigured: "ElevenLabs is not configured (`provider_not_configured`).",

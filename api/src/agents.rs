@@ -291,11 +291,10 @@ api_errors!(ChatSessionErrors {
 });
 
 api_errors!(AgentErrors {
-    400 => BadRequest: "Malformed id or query (`invalid_parameter`).",
+    400 => BadRequest: "Malformed id or query (`invalid_parameter`), or an invalid field (`validation_error`; `details` maps each field to its message).",
     401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
     403 => Forbidden: "The account is suspended (`account_suspended`).",
     404 => NotFound: "No such agent for this user (`agent_not_found`).",
-    422 => Invalid: "A field is invalid (`validation_error`; `details.field` names it).",
     429 => RateLimited: "ElevenLabs is rate limiting (`provider_rate_limited`); see Retry-After.",
     502 => Provider: "ElevenLabs refused (`provider_error`, with its message) or is down (`provider_unavailable`).",
     503 => NotConfigured: "ElevenLabs is not configured (`provider_not_configured`).",

@@ -17,8 +17,10 @@ use crate::{
     admin_analytics::AdminAnalyticsApi,
     admin_settings::AdminSettingsApi,
     agents::AgentApi,
-    auth::AuthApi,
+    auth::{AuthApi, EmailApi},
+    client_errors::ClientErrorApi,
     billing::BillingApi,
+    billing_summary::BillingSummaryApi,
     calls::CallApi,
     chats::ChatApi,
     contact_imports::ImportApi,
@@ -42,7 +44,7 @@ use crate::{
 
 pub type Apis = (
     HealthApi,
-    AuthApi,
+    (AuthApi, EmailApi, ClientErrorApi),
     UserApi,
     AgentApi,
     (CallApi, ChatApi),
@@ -53,7 +55,7 @@ pub type Apis = (
     ImportApi,
     ContactApi,
     IntegrationApi,
-    BillingApi,
+    (BillingApi, BillingSummaryApi),
     CreditsApi,
     NotificationApi,
     EventsApi,
@@ -70,10 +72,19 @@ pub fn openapi_service(
             HealthApi {
                 services: services.clone(),
             },
-            AuthApi {
-                services: services.clone(),
-                limiter: limiter.clone(),
-            },
+            (
+                AuthApi {
+                    services: services.clone(),
+                    limiter: limiter.clone(),
+                },
+                EmailApi {
+                    services: services.clone(),
+                    limiter: limiter.clone(),
+                },
+                ClientErrorApi {
+                    services: services.clone(),
+                },
+            ),
             UserApi {
                 services: services.clone(),
             },
@@ -114,9 +125,14 @@ pub fn openapi_service(
             IntegrationApi {
                 services: services.clone(),
             },
-            BillingApi {
-                services: services.clone(),
-            },
+            (
+                BillingApi {
+                    services: services.clone(),
+                },
+                BillingSummaryApi {
+                    services: services.clone(),
+                },
+            ),
             CreditsApi {
                 services: services.clone(),
             },

@@ -1,10 +1,19 @@
-//! Built-in accounts: register, verify, sign in, refresh, sign out, reset and change password,
-//! change email. Thin: each handler rate-limits where needed and calls one `shared` service.
+//! Built-in accounts at the client's paths and in its shapes: register, sign in, validate,
+//! refresh, sign out, change email (`/api/auth`), and the email-link flows — verification and
+//! password reset (`/api/email`). Thin: each handler rate-limits where needed and calls one
+//! `shared` service.
 
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Query, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use shared::{Services, auth::accounts};
 
-use crate::{api_errors, rate_limit::RateLimiter, security::Auth, tags::Tag, user::User};
+use crate::{
+    api_errors,
+    rate_limit::RateLimiter,
+    security::{Auth, optional_claims},
+    tags::Tag,
+    user::SessionUser,
+    wire::{Done, Timestamp},
+};
 
 #[derive(Debug, Object)]
 #[oai(example)]
@@ -28,17 +37,24 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+/// `refreshToken`: the client's spelling.
 #[derive(Debug, Object)]
-#[oai(example)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(example, rename_all = "camelCase")]
 pub struct RefreshRequest {
     #[oai(validator(max_length = 128))]
     pub refresh_token: String,
 }
 
+/// Signing out: the body the client sends is `{}`; a refresh token may name the session.
+#[derive(Debug, Object)]
+#[oai(example, rename_all = "camelCase")]
+pub struct LogoutRequest {
+    #[oai(validator(max_length = 128))]
+    pub refresh_token: Option<String>,
+}
+
 #[derive(Debug, Object)]
 #[oai(example)]
-#[oai(skip_serializing_if_is_none)]
 pub struct TokenRequest {
     #[oai(validator(max_length = 128))]
     pub token: String,
@@ -46,28 +62,16 @@ pub struct TokenRequest {
 
 #[derive(Debug, Object)]
 #[oai(example)]
-#[oai(skip_serializing_if_is_none)]
 pub struct EmailRequest {
     #[oai(validator(max_length = 254))]
     pub email: String,
 }
 
 #[derive(Debug, Object)]
-#[oai(example)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(example, rename_all = "camelCase")]
 pub struct ResetPasswordRequest {
     #[oai(validator(max_length = 128))]
     pub token: String,
-    #[oai(validator(max_length = 256))]
-    pub new_password: String,
-}
-
-#[derive(Debug, Object)]
-#[oai(example)]
-#[oai(skip_serializing_if_is_none)]
-pub struct ChangePasswordRequest {
-    #[oai(validator(max_length = 256))]
-    pub current_password: String,
     #[oai(validator(max_length = 256))]
     pub new_password: String,
 }
@@ -82,40 +86,77 @@ pub struct ChangeEmailRequest {
     pub password: String,
 }
 
-/// A signed-in session.
+/// A signed-in session, as the client stores it (register, login, refresh).
 #[derive(Debug, Object)]
-#[oai(example)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(example, rename_all = "camelCase")]
 pub struct Session {
-    /// Short-lived JWT for `Authorization: Bearer`.
-    pub access_token: String,
-    /// Single-use token for `POST /api/auth/refresh`; each use returns a new one.
+    pub message: String,
+    /// Short-lived JWT for `Authorization: Bearer` (claims `sub`, `exp`, `sid`, …).
+    pub token: String,
+    /// Token for `POST /api/auth/refresh`; each use returns a new one (the same one again if
+    /// presented twice within the grace window).
     pub refresh_token: String,
-    /// Always `Bearer`.
-    pub token_type: String,
-    /// Seconds until the access token expires.
+    /// Seconds until `token` expires.
     pub expires_in: u64,
-    pub user: User,
+    pub user: SessionUser,
+    pub timestamp: Timestamp,
 }
 
-impl From<accounts::Session> for Session {
-    fn from(s: accounts::Session) -> Self {
+impl Session {
+    fn of(s: accounts::Session, message: &str) -> Self {
         Self {
-            access_token: s.access_token,
+            message: message.into(),
+            token: s.access_token,
             refresh_token: s.refresh_token,
-            token_type: "Bearer".into(),
             expires_in: s.expires_in,
             user: s.user.into(),
+            timestamp: Timestamp::now(),
         }
     }
 }
 
+/// `GET /api/auth/validate`.
 #[derive(Debug, Object)]
 #[oai(example)]
-#[oai(skip_serializing_if_is_none)]
-pub struct Accepted {
-    /// What happens next, e.g. "if the account exists, an email is on its way".
+pub struct Validated {
+    pub user: SessionUser,
+    pub timestamp: Timestamp,
+}
+
+/// `POST /api/email/verify`: the verified account, briefly.
+#[derive(Debug, Object)]
+#[oai(example, rename_all = "camelCase")]
+pub struct VerifiedUser {
+    pub id: uuid::Uuid,
+    pub email: String,
+    pub email_verified: bool,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct Verified {
+    pub success: bool,
     pub message: String,
+    pub user: VerifiedUser,
+    pub timestamp: Timestamp,
+}
+
+/// `POST /api/email/send-verification`.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct VerificationSent {
+    pub success: bool,
+    pub message: String,
+    pub email: String,
+    pub timestamp: Timestamp,
+}
+
+/// `POST /api/email/validate-reset-token`.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct TokenValid {
+    pub success: bool,
+    pub valid: bool,
 }
 
 #[derive(Debug, ApiResponse)]
@@ -125,62 +166,57 @@ pub enum Registered {
     Created(Json<Session>),
 }
 
-#[derive(Debug, ApiResponse)]
-pub enum AcceptedResponse {
-    #[oai(status = 202)]
-    Accepted(Json<Accepted>),
-}
-
-#[derive(Debug, ApiResponse)]
-pub enum NoContent {
-    #[oai(status = 204)]
-    Done,
-}
-
 api_errors!(RegisterErrors {
+    400 => Invalid: "Invalid email (`validation_error`, code `INVALID_EMAIL`), weak password (code `WEAK_PASSWORD`, the message says why) or bad field.",
     403 => Disabled: "Built-in accounts are disabled (`builtin_auth_disabled`).",
-    409 => Taken: "The email is already registered (`email_taken`).",
-    422 => Invalid: "Invalid email, weak password or bad field (`validation_error`).",
+    409 => Taken: "The email is already registered (`email_taken`, code `ALREADY_EXISTS`).",
     429 => TooMany: "Too many attempts from this client or for this email (`rate_limited`); see Retry-After.",
 });
 
 api_errors!(LoginErrors {
-    401 => Unauthorized: "Wrong email or password (`invalid_credentials`).",
+    400 => Invalid: "A field is invalid (`validation_error`; `details` maps each field to its message).",
+    401 => Unauthorized: "Wrong email or password (`invalid_credentials`, code `INVALID_CREDENTIALS`).",
     403 => Forbidden: "Suspended account (`account_suspended`) or built-in accounts disabled (`builtin_auth_disabled`).",
-    422 => Invalid: "A field is invalid (`validation_error`; `details.field` names it).",
-    429 => TooMany: "Rate limited, or the account is temporarily locked (`account_locked`).",
+    429 => TooMany: "Rate limited, or the account is temporarily locked (`account_locked`, code `ACCOUNT_LOCKED`).",
 });
 
 api_errors!(RefreshErrors {
+    400 => Invalid: "A field is invalid (`validation_error`; `details` maps each field to its message).",
     401 => Unauthorized: "Unknown, expired or reused refresh token (`invalid_refresh_token`, `refresh_token_expired`, `refresh_token_reused`).",
     403 => Forbidden: "The account is suspended (`account_suspended`).",
-    422 => Invalid: "A field is invalid (`validation_error`; `details.field` names it).",
+});
+
+api_errors!(LogoutErrors {
+    400 => Invalid: "A field is invalid (`validation_error`; `details` maps each field to its message).",
+});
+
+api_errors!(SessionErrors {
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
+    403 => Forbidden: "The account is suspended (`account_suspended`).",
 });
 
 api_errors!(VerifyErrors {
-    400 => BadToken: "Unknown, used or expired link (`invalid_token`, `token_expired`).",
+    400 => BadToken: "Unknown, used or expired link (`invalid_token`, `token_expired`), or an invalid field (`validation_error`).",
     409 => Taken: "The new email was taken meanwhile (`email_taken`).",
-    422 => Invalid: "A field is invalid (`validation_error`; `details.field` names it).",
 });
 
 api_errors!(EmailActionErrors {
+    400 => Invalid: "Not an email address (`validation_error`).",
     403 => Disabled: "Built-in accounts are disabled (`builtin_auth_disabled`).",
-    422 => Invalid: "Not an email address (`validation_error`).",
     429 => TooMany: "Too many attempts from this client or for this email (`rate_limited`); see Retry-After.",
 });
 
 api_errors!(ResetErrors {
-    400 => BadToken: "Unknown, used or expired link (`invalid_token`, `token_expired`).",
+    400 => BadToken: "Unknown, used or expired link (`invalid_token`, `token_expired`), a weak password or an invalid field (`validation_error`).",
     403 => Disabled: "Built-in accounts are disabled (`builtin_auth_disabled`).",
-    422 => Invalid: "The new password is too weak (`validation_error`).",
     429 => TooMany: "Too many attempts from this client (`rate_limited`); see Retry-After.",
 });
 
 api_errors!(ChangeErrors {
+    400 => Invalid: "Wrong password (`wrong_password`) or invalid email (`validation_error`; `details` maps each field to its message).",
     401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
-    403 => Forbidden: "Wrong current password (`wrong_password`), suspended or disabled.",
+    403 => Forbidden: "Suspended or built-in accounts disabled (`account_suspended`, `builtin_auth_disabled`).",
     409 => Taken: "The new email is already registered (`email_taken`).",
-    422 => Invalid: "Weak password or invalid email (`validation_error`; `details.field` names it).",
 });
 
 pub struct AuthApi {
@@ -197,26 +233,23 @@ impl AuthApi {
     }
 }
 
-fn accepted(message: &str) -> AcceptedResponse {
-    AcceptedResponse::Accepted(Json(Accepted {
-        message: message.into(),
-    }))
-}
-
 #[OpenApi(prefix_path = "/api/auth", tag = "Tag::Auth")]
 impl AuthApi {
     /// Register
     ///
     /// Creates a built-in account (argon2id password), grants the welcome credits, emails a
-    /// verification link and returns a session. Unverified users can sign in but cannot start
-    /// calls or buy credits.
+    /// verification link to the frontend's `/verify-email` page and returns a session.
+    /// Unverified users can sign in but cannot start calls or buy credits.
     #[oai(path = "/register", method = "post")]
     async fn register(&self, body: Json<RegisterRequest>) -> Result<Registered, RegisterErrors> {
         self.check_email(&body.email).await?;
         let body = body.0;
         let session =
             accounts::register(&self.services, &body.email, &body.password, body.name).await?;
-        Ok(Registered::Created(Json(session.into())))
+        Ok(Registered::Created(Json(Session::of(
+            session,
+            "Account created; check your inbox to verify your email",
+        ))))
     }
 
     /// Sign in
@@ -226,123 +259,45 @@ impl AuthApi {
     #[oai(path = "/login", method = "post")]
     async fn login(&self, body: Json<LoginRequest>) -> Result<Json<Session>, LoginErrors> {
         self.check_email(&body.email).await?;
-        Ok(Json(
-            accounts::login(&self.services, &body.email, &body.password)
-                .await?
-                .into(),
-        ))
+        let session = accounts::login(&self.services, &body.email, &body.password).await?;
+        Ok(Json(Session::of(session, "Signed in")))
+    }
+
+    /// Validate the session
+    ///
+    /// The signed-in user, whole; the client calls it on every load.
+    #[oai(path = "/validate", method = "get")]
+    async fn validate(&self, auth: Auth) -> Result<Json<Validated>, SessionErrors> {
+        Ok(Json(Validated {
+            user: auth.account(&self.services).await?.into(),
+            timestamp: Timestamp::now(),
+        }))
     }
 
     /// Refresh the session
     ///
-    /// Spends the refresh token and returns a new pair. Presenting a spent token again
-    /// revokes the whole session family (401 `refresh_token_reused`).
+    /// Spends the refresh token and returns a new pair. The same token presented again
+    /// within `REFRESH_REUSE_GRACE_SECS` gets the same pair (the client refreshes in parallel);
+    /// later, it revokes the whole session (401 `refresh_token_reused`).
     #[oai(path = "/refresh", method = "post")]
     async fn refresh(&self, body: Json<RefreshRequest>) -> Result<Json<Session>, RefreshErrors> {
-        Ok(Json(
-            accounts::refresh(&self.services, &body.refresh_token)
-                .await?
-                .into(),
-        ))
+        let session = accounts::refresh(&self.services, &body.refresh_token).await?;
+        Ok(Json(Session::of(session, "Session refreshed")))
     }
 
     /// Sign out
     ///
-    /// Revokes the session the refresh token belongs to. Unknown tokens are ignored.
+    /// Always 200. Ends the session named by the access token (if one is sent) and by the
+    /// refresh token (if the body has one); the client sends `{}` after forgetting its tokens.
     #[oai(path = "/logout", method = "post")]
-    async fn logout(&self, body: Json<RefreshRequest>) -> Result<NoContent, RefreshErrors> {
-        accounts::logout(&self.services, &body.refresh_token).await?;
-        Ok(NoContent::Done)
-    }
-
-    /// Verify email (from the frontend)
-    ///
-    /// The frontend posts the token from the verification link; the answer is the verified
-    /// account. A used, unknown or expired token is 400 `invalid_token` / `token_expired`.
-    #[oai(path = "/verify-email", method = "post")]
-    async fn verify_email(&self, body: Json<TokenRequest>) -> Result<Json<User>, VerifyErrors> {
-        Ok(Json(
-            accounts::verify_email(&self.services, &body.token)
-                .await?
-                .into(),
-        ))
-    }
-
-    /// Verify email (the emailed link)
-    ///
-    /// The link in the verification email points here, so it works without the frontend.
-    #[oai(path = "/verify-email", method = "get")]
-    async fn verify_email_link(
+    async fn logout(
         &self,
-        #[oai(validator(max_length = 128))] token: Query<String>,
-    ) -> Result<Json<User>, VerifyErrors> {
-        Ok(Json(
-            accounts::verify_email(&self.services, &token.0)
-                .await?
-                .into(),
-        ))
-    }
-
-    /// Resend the verification email
-    ///
-    /// The answer is the same whether or not the account exists.
-    #[oai(path = "/resend-verification", method = "post")]
-    async fn resend_verification(
-        &self,
-        body: Json<EmailRequest>,
-    ) -> Result<AcceptedResponse, EmailActionErrors> {
-        self.check_email(&body.email).await?;
-        accounts::resend_verification(&self.services, &body.email).await?;
-        Ok(accepted(
-            "if the account exists and is not verified yet, a new link is on its way",
-        ))
-    }
-
-    /// Forgot password
-    ///
-    /// Emails a reset link. The answer is the same whether or not the account exists.
-    #[oai(path = "/forgot-password", method = "post")]
-    async fn forgot_password(
-        &self,
-        body: Json<EmailRequest>,
-    ) -> Result<AcceptedResponse, EmailActionErrors> {
-        self.check_email(&body.email).await?;
-        accounts::forgot_password(&self.services, &body.email).await?;
-        Ok(accepted(
-            "if the account exists, a reset link is on its way",
-        ))
-    }
-
-    /// Reset password
-    ///
-    /// Sets a new password from the emailed token and ends every session of the account.
-    #[oai(path = "/reset-password", method = "post")]
-    async fn reset_password(
-        &self,
-        body: Json<ResetPasswordRequest>,
-    ) -> Result<NoContent, ResetErrors> {
-        accounts::reset_password(&self.services, &body.token, &body.new_password).await?;
-        Ok(NoContent::Done)
-    }
-
-    /// Change password
-    ///
-    /// Needs the current password; ends the other sessions and returns a new one.
-    #[oai(path = "/change-password", method = "post")]
-    async fn change_password(
-        &self,
-        auth: Auth,
-        body: Json<ChangePasswordRequest>,
-    ) -> Result<Json<Session>, ChangeErrors> {
-        let me = auth.user(&self.services).await?;
-        let session = accounts::change_password(
-            &self.services,
-            me.id,
-            &body.current_password,
-            &body.new_password,
-        )
-        .await?;
-        Ok(Json(session.into()))
+        req: &poem::Request,
+        body: Json<LogoutRequest>,
+    ) -> Result<Json<Done>, LogoutErrors> {
+        let session = optional_claims(&self.services, req).and_then(|claims| claims.sid);
+        accounts::logout(&self.services, body.refresh_token.as_deref(), session).await?;
+        Ok(Json(Done::new("Signed out")))
     }
 
     /// Change email
@@ -354,9 +309,104 @@ impl AuthApi {
         &self,
         auth: Auth,
         body: Json<ChangeEmailRequest>,
-    ) -> Result<AcceptedResponse, ChangeErrors> {
+    ) -> Result<Json<Done>, ChangeErrors> {
         let me = auth.user(&self.services).await?;
         accounts::change_email(&self.services, me.id, &body.new_email, &body.password).await?;
-        Ok(accepted("a verification link was sent to the new address"))
+        Ok(Json(Done::new("A verification link was sent to the new address")))
+    }
+}
+
+/// The email-link flows at the client's paths: verification and password reset.
+pub struct EmailApi {
+    pub services: Services,
+    pub limiter: std::sync::Arc<RateLimiter>,
+}
+
+#[OpenApi(prefix_path = "/api/email", tag = "Tag::Auth")]
+impl EmailApi {
+    /// Resend the verification email
+    ///
+    /// For the signed-in user (the verification gate's button); nothing is sent once the
+    /// address is verified.
+    #[oai(path = "/send-verification", method = "post")]
+    async fn send_verification(
+        &self,
+        auth: Auth,
+    ) -> Result<Json<VerificationSent>, SessionErrors> {
+        let me = auth.user(&self.services).await?;
+        let user = accounts::send_verification(&self.services, me.id).await?;
+        let message = if user.email_verified_at.is_some() {
+            "Your email address is already verified"
+        } else {
+            "Verification email sent"
+        };
+        Ok(Json(VerificationSent {
+            success: true,
+            message: message.into(),
+            email: user.email,
+            timestamp: Timestamp::now(),
+        }))
+    }
+
+    /// Verify email
+    ///
+    /// The frontend's `/verify-email` page posts the token from the link.
+    #[oai(path = "/verify", method = "post")]
+    async fn verify(&self, body: Json<TokenRequest>) -> Result<Json<Verified>, VerifyErrors> {
+        let user = accounts::verify_email(&self.services, &body.token).await?;
+        Ok(Json(Verified {
+            success: true,
+            message: "Email verified".into(),
+            user: VerifiedUser {
+                id: user.id,
+                email: user.email,
+                email_verified: true,
+            },
+            timestamp: Timestamp::now(),
+        }))
+    }
+
+    /// Forgot password
+    ///
+    /// Emails a link to the frontend's `/reset-password` page. The answer is the same
+    /// whether or not the account exists.
+    #[oai(path = "/send-password-reset", method = "post")]
+    async fn send_password_reset(
+        &self,
+        body: Json<EmailRequest>,
+    ) -> Result<Json<Done>, EmailActionErrors> {
+        let limit = self.services.config.auth_rate_per_email_per_min;
+        self.limiter.check_email(limit, &body.email).await?;
+        accounts::forgot_password(&self.services, &body.email).await?;
+        Ok(Json(Done::new(
+            "If an account exists for this address, a reset link is on its way",
+        )))
+    }
+
+    /// Check a reset link
+    ///
+    /// Whether the token can still reset a password, without spending it.
+    #[oai(path = "/validate-reset-token", method = "post")]
+    async fn validate_reset_token(
+        &self,
+        body: Json<TokenRequest>,
+    ) -> Result<Json<TokenValid>, VerifyErrors> {
+        accounts::check_reset_token(&self.services, &body.token).await?;
+        Ok(Json(TokenValid {
+            success: true,
+            valid: true,
+        }))
+    }
+
+    /// Reset password
+    ///
+    /// Sets a new password from the emailed token and ends every session of the account.
+    #[oai(path = "/reset-password", method = "post")]
+    async fn reset_password(
+        &self,
+        body: Json<ResetPasswordRequest>,
+    ) -> Result<Json<Done>, ResetErrors> {
+        accounts::reset_password(&self.services, &body.token, &body.new_password).await?;
+        Ok(Json(Done::new("Password reset; sign in with the new password")))
     }
 }

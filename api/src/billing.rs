@@ -86,7 +86,7 @@ pub enum PurchaseCreated {
 api_errors!(CreatePurchaseErrors {
     401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
     403 => Forbidden: "Email not verified (`email_not_verified`) or account suspended.",
-    422 => Invalid: "Credits outside the allowed range, or not an integer (`validation_error`).",
+    400 => Invalid: "Credits outside the allowed range, or not an integer (`validation_error`).",
     502 => Provider: "Stripe refused or failed (`payment_provider_error`).",
     503 => NotConfigured: "Payments are not configured (`payments_not_configured`).",
 });

@@ -270,8 +270,7 @@ pub struct Transcript {
 }
 
 api_errors!(CallErrors {
-    400 => BadRequest: "Malformed path or query (`invalid_parameter`).",
-    422 => Invalid: "An inverted range (`validation_error`; `details.field` names it).",
+    400 => BadRequest: "Malformed path or query (`invalid_parameter`), or an invalid field (`validation_error`; `details` maps each field to its message).",
     401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
     403 => Forbidden: "The account is suspended (`account_suspended`).",
     404 => NotFound: "No such call of this user (`call_not_found`), or no recording (`recording_not_found`).",
@@ -297,7 +296,7 @@ api_errors!(StartCallErrors {
     403 => Forbidden: "Email not verified (`email_not_verified`) or account suspended.",
     404 => NotFound: "No such agent or contact for this user (`agent_not_found`, `contact_not_found`).",
     409 => Conflict: "A draft (`agent_inactive`) or chat agent (`agent_not_callable`), no phone number (`agent_has_no_phone_number`), or a do-not-call contact (`contact_do_not_call`).",
-    422 => Invalid: "Invalid number or variables (`validation_error`; `details.field` names it).",
+    400 => Invalid: "Invalid number or variables (`validation_error`; `details` maps each field to its message).",
     429 => TooMany: "Too many calls in flight (`concurrency_limit`) or ElevenLabs rate limiting.",
     502 => Provider: "ElevenLabs refused or failed (`provider_error`, `provider_unavailable`).",
     503 => NotConfigured: "ElevenLabs is not configured (`provider_not_configured`).",

@@ -49,11 +49,10 @@ pub struct ChatDetail {
 }
 
 api_errors!(ChatErrors {
-    400 => BadRequest: "Malformed path or query (`invalid_parameter`).",
+    400 => BadRequest: "Malformed path or query (`invalid_parameter`), or an invalid field (`validation_error`; `details` maps each field to its message).",
     401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
     403 => Forbidden: "The account is suspended (`account_suspended`).",
     404 => NotFound: "No such chat for this user (`chat_not_found`).",
-    422 => Invalid: "An inverted range (`validation_error`; `details.field` names it).",
 });
 
 pub struct ChatApi {

@@ -107,7 +107,7 @@ pub enum Accepted {
 }
 
 api_errors!(ImportErrors {
-    400 => BadRequest: "Malformed request: not multipart, no `file`, bad parameters (`bad_request`, `invalid_parameter`).",
+    400 => BadRequest: "Malformed request: not multipart, no `file`, bad parameters (`bad_request`, `invalid_parameter`), or an invalid field (`validation_error`; `details` maps each field to its message).",
     401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
     403 => Forbidden: "The account is suspended (`account_suspended`).",
     404 => NotFound: "No such import of this user (`import_not_found`).",

@@ -171,12 +171,11 @@ pub enum NoContent {
 }
 
 api_errors!(ContactErrors {
-    400 => BadRequest: "Malformed path, query or body (`invalid_parameter`, `malformed_json`).",
+    400 => BadRequest: "Malformed path, query or body (`invalid_parameter`, `malformed_json`), or an invalid field (`validation_error`; `details` maps each field to its message).",
     401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
     403 => Forbidden: "The account is suspended (`account_suspended`).",
     404 => NotFound: "No such contact of this user (`contact_not_found`).",
     409 => Conflict: "Another contact has this number (`duplicate_contact`, `details.existing_id`).",
-    422 => Invalid: "A field failed validation (`validation_error`; `details.field` names it).",
 });
 
 pub struct ContactApi {

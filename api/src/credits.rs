@@ -108,10 +108,9 @@ pub struct UsageSummary {
 }
 
 api_errors!(LedgerErrors {
-    400 => BadQuery: "Malformed query parameters (`invalid_parameter`).",
+    400 => BadQuery: "Malformed query parameters (`invalid_parameter`), or an invalid field (`validation_error`; `details` maps each field to its message).",
     401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
     403 => Forbidden: "The account is suspended (`account_suspended`).",
-    422 => Invalid: "An inverted or too long date range (`validation_error`, `details.field` = `from`).",
 });
 
 /// Longest period a usage summary covers.

@@ -236,10 +236,9 @@ pub struct RecentActivity {
 }
 
 api_errors!(DashboardErrors {
-    400 => BadRequest: "Malformed query (`invalid_parameter`).",
+    400 => BadRequest: "Malformed query (`invalid_parameter`), or an invalid field (`validation_error`; `details` maps each field to its message).",
     401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
     403 => Forbidden: "The account is suspended (`account_suspended`).",
-    422 => Invalid: "Unknown time zone, missing or inverted custom days, a period over 366 days, or hourly charts over 31 days (`validation_error`; `details.field` names it).",
 });
 
 fn percent(c: &Counters, part: C, whole: C) -> f64 {

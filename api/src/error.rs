@@ -1,39 +1,54 @@
 //! The common error body and the one mapping from errors to HTTP. Every error a client sees —
 //! from a handler, from request parsing, an unknown route or an oversized body — has the shape
-//! `{ "error": { "code", "message", "details"?, "timestamp" } }`.
+//! `{ "success": false, "error": { "code", "reason", "message", "details"?, "timestamp" } }`:
+//! `code` is one of the client's own codes ([`ErrorCode`]), `reason` the fine-grained cause.
 
-use chrono::{DateTime, Utc};
 use poem::{IntoResponse, Response, http::StatusCode};
 use poem_openapi::{Object, payload::Json};
-use shared::AppError;
+use shared::{AppError, ErrorCode};
+
+use crate::wire::Timestamp;
 
 #[derive(Debug, Clone, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct ErrorDetail {
-    /// Stable machine-readable code, e.g. `agent_not_found`.
-    pub code: String,
+    /// What went wrong, in the client's vocabulary (see the error-code table).
+    pub code: ErrorCode,
+    /// The fine-grained, stable cause, e.g. `agent_not_found` (see the reason table).
+    pub reason: String,
     /// Human-readable explanation.
     pub message: String,
-    /// Extra structured information (the invalid field, a limit, …).
+    /// For invalid fields `{<field>: message}`; otherwise extra structured information
+    /// (a limit, a retry delay, …).
     #[oai(skip_serializing_if_is_none)]
     pub details: Option<serde_json::Value>,
-    pub timestamp: DateTime<Utc>,
+    pub timestamp: Timestamp,
 }
 
 #[derive(Debug, Clone, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct ErrorBody {
+    /// Always false.
+    pub success: bool,
     pub error: ErrorDetail,
 }
 
 impl ErrorBody {
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+    /// A body for an error raised at the edge, classified like every domain error.
+    pub fn new(status: StatusCode, reason: impl Into<String>, message: impl Into<String>) -> Self {
+        let reason = reason.into();
+        Self::coded(ErrorCode::classify(status.as_u16(), &reason), reason, message)
+    }
+
+    fn coded(code: ErrorCode, reason: String, message: impl Into<String>) -> Self {
         Self {
+            success: false,
             error: ErrorDetail {
-                code: code.into(),
+                code,
+                reason,
                 message: message.into(),
                 details: None,
-                timestamp: Utc::now(),
+                timestamp: Timestamp::now(),
             },
         }
     }
@@ -47,9 +62,9 @@ impl ErrorBody {
 impl From<&AppError> for ErrorBody {
     fn from(e: &AppError) -> Self {
         if e.status() >= 500 {
-            tracing::error!(error = %e, code = %e.code(), "request failed");
+            tracing::error!(error = %e, reason = %e.reason(), "request failed");
         }
-        ErrorBody::new(e.code(), e.public_message()).with_details(e.details())
+        ErrorBody::coded(e.code(), e.reason(), e.public_message()).with_details(e.details())
     }
 }
 
@@ -133,7 +148,7 @@ pub fn from_poem_error(err: poem::Error) -> Response {
         // not JSON at all is malformed (serde_json's syntax errors name a line and column).
         let text = e.to_string();
         if text.contains("failed to parse \"") || text.contains("(occurred while parsing") {
-            (StatusCode::UNPROCESSABLE_ENTITY, "validation_error", text)
+            (StatusCode::BAD_REQUEST, "validation_error", text)
         } else {
             (StatusCode::BAD_REQUEST, "malformed_json", text)
         }
@@ -171,12 +186,12 @@ pub fn from_poem_error(err: poem::Error) -> Response {
     } else {
         (status, "bad_request", err.to_string())
     };
-    error_response(status, ErrorBody::new(code, message))
+    error_response(status, ErrorBody::new(status, code, message))
 }
 
-/// Every `code` a client can receive, by status, for the API description. The document test
-/// holds each code an endpoint documents to this list.
-pub const ERROR_CODES: &[(u16, &str, &str)] = &[
+/// Every `reason` a client can receive, by status, for the API description. The document test
+/// holds each reason an endpoint documents to this list.
+pub const REASONS: &[(u16, &str, &str)] = &[
     (
         400,
         "invalid_parameter",
@@ -381,9 +396,9 @@ pub const ERROR_CODES: &[(u16, &str, &str)] = &[
         "The body's content type is not accepted.",
     ),
     (
-        422,
+        400,
         "validation_error",
-        "A field is invalid (`validation_error`; `details.field` names it).",
+        "A field is invalid (`validation_error`; `details` maps each field to its message).",
     ),
     (422, "empty_file", "The import file has no data rows."),
     (
@@ -471,11 +486,20 @@ pub const ERROR_CODES: &[(u16, &str, &str)] = &[
     ),
 ];
 
-/// The error-code table of the API description (markdown).
+/// The error tables of the API description (markdown): the codes, generated from
+/// [`ErrorCode`], then the reasons.
 pub fn error_code_table() -> String {
     let mut table = String::from("| Status | Code | Meaning |\n|---|---|---|\n");
-    for (status, code, meaning) in ERROR_CODES {
-        table.push_str(&format!("| {status} | `{code}` | {meaning} |\n"));
+    for code in ErrorCode::ALL {
+        table.push_str(&format!(
+            "| {} | `{code}` | {} |\n",
+            code.status(),
+            code.meaning()
+        ));
+    }
+    table.push_str("\nReasons (`error.reason`):\n\n| Status | Reason | Meaning |\n|---|---|---|\n");
+    for (status, reason, meaning) in REASONS {
+        table.push_str(&format!("| {status} | `{reason}` | {meaning} |\n"));
     }
     table
 }

@@ -15,10 +15,15 @@ use crate::{
     admin_settings::{SettingsChange, SettingsList},
     agents::{Agent, AgentPage, AgentRequest, ChatSession, PhoneNumber, Voice},
     auth::{
-        Accepted, ChangeEmailRequest, ChangePasswordRequest, EmailRequest, LoginRequest,
-        RefreshRequest, RegisterRequest, ResetPasswordRequest, Session, TokenRequest,
+        ChangeEmailRequest, EmailRequest, LoginRequest, LogoutRequest, RefreshRequest,
+        RegisterRequest, ResetPasswordRequest, Session, TokenRequest, TokenValid, Validated,
+        VerificationSent, Verified, VerifiedUser,
     },
     billing::{Pricing, Purchase, PurchaseRequest},
+    billing_summary::{
+        BalanceData, BalanceEnvelope, CreditStats, HistoryEnvelope, HistoryPage, HistorySummary,
+        StatsEnvelope, Transaction,
+    },
     calls::{Call, CallDetail, CallListRow, LeadAnalytics, StartCallRequest, Transcript},
     chats::ChatDetail,
     contact_imports::ContactImport,
@@ -31,7 +36,13 @@ use crate::{
     leads::{Lead, LeadProfile},
     notifications::{MarkedRead, Notification, NotificationPage},
     pagination::Page,
-    user::{CreditBalance, UpdateProfile, User},
+    user::{
+        Capabilities, CreditBalance, CreditState, CreditStatus, CreditWarnings, LoginStatus,
+        LoginStatusUser, LoginWarnings, NotificationPreferences, PasswordChange, PasswordChanged,
+        PreferencesChange, PreferencesEnvelope, ProfileEnvelope, ProfileForm, ProfileSaved,
+        SessionUser, TopUpAdvice, UpdateProfile, User,
+    },
+    wire::Done,
     webhooks::Received,
 };
 
@@ -144,17 +155,15 @@ examples! {
         "email": "ana@acme.example", "password": "correct horse battery staple", "name": "Ana Ruiz"
     });
     LoginRequest => json!({ "email": "ana@acme.example", "password": "correct horse battery staple" });
-    RefreshRequest => json!({ "refresh_token": "rt_6f2b9c1d8e7a4f3b2c1d0e9f8a7b6c5d" });
+    RefreshRequest => json!({ "refreshToken": "rt_6f2b9c1d8e7a4f3b2c1d0e9f8a7b6c5d" });
+    LogoutRequest => json!({});
     TokenRequest => json!({ "token": "vt_1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f" });
     EmailRequest => json!({ "email": "ana@acme.example" });
     ResetPasswordRequest => json!({
-        "token": "rp_9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b", "new_password": "a new long passphrase"
-    });
-    ChangePasswordRequest => json!({
-        "current_password": "correct horse battery staple", "new_password": "a new long passphrase"
+        "token": "rp_9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b", "newPassword": "a new long passphrase"
     });
     ChangeEmailRequest => json!({ "new_email": "ana.ruiz@acme.example", "password": "correct horse battery staple" });
-    Accepted => json!({ "message": "if the address is registered, an email is on its way" });
+    Done => json!({ "success": true, "message": "Signed out", "timestamp": "2026-11-20T14:03:12.000Z" });
     User => json!({
         "id": USER, "email": "ana@acme.example", "name": "Ana Ruiz", "credits": 120,
         "created_at": "2026-10-02T09:15:00Z", "updated_at": AT, "is_active": true,
@@ -162,16 +171,95 @@ examples! {
         "company": "Acme Solar", "phone": "+14155550100", "timezone": "America/Los_Angeles",
         "default_region": "US", "notifications": notification_settings()
     });
+    SessionUser => json!({
+        "id": USER, "email": "ana@acme.example", "name": "Ana Ruiz", "displayName": "Ana Ruiz",
+        "credits": 120, "emailVerified": true, "isActive": true, "role": "user",
+        "authProvider": "email", "createdAt": "2026-10-02T09:15:00.000Z",
+        "updatedAt": "2026-11-20T14:03:12.000Z", "lastLogin": "2026-11-20T14:03:12.000Z",
+        "company": "Acme Solar", "website": "https://acme.example", "location": "Oakland, CA",
+        "bio": "Runs outbound for Acme Solar.", "phone": "+14155550100",
+        "timezone": "America/Los_Angeles", "defaultRegion": "US"
+    });
     Session => json!({
-        "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIzZjZjMmE3ZSJ9.c2lnbmF0dXJl",
-        "refresh_token": "rt_6f2b9c1d8e7a4f3b2c1d0e9f8a7b6c5d", "token_type": "Bearer",
-        "expires_in": 900, "user": of::<User>()
+        "message": "Signed in",
+        "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIzZjZjMmE3ZSJ9.c2lnbmF0dXJl",
+        "refreshToken": "rt_6f2b9c1d8e7a4f3b2c1d0e9f8a7b6c5d", "expiresIn": 900,
+        "user": of::<SessionUser>(), "timestamp": "2026-11-20T14:03:12.000Z"
+    });
+    Validated => json!({ "user": of::<SessionUser>(), "timestamp": "2026-11-20T14:03:12.000Z" });
+    VerifiedUser => json!({ "id": USER, "email": "ana@acme.example", "emailVerified": true });
+    Verified => json!({
+        "success": true, "message": "Email verified", "user": of::<VerifiedUser>(),
+        "timestamp": "2026-11-20T14:03:12.000Z"
+    });
+    VerificationSent => json!({
+        "success": true, "message": "Verification email sent", "email": "ana@acme.example",
+        "timestamp": "2026-11-20T14:03:12.000Z"
+    });
+    TokenValid => json!({ "success": true, "valid": true });
+    ProfileEnvelope => json!({ "user": of::<SessionUser>() });
+    ProfileForm => json!({
+        "name": "Ana Ruiz", "email": "ana@acme.example", "company": "Acme Solar",
+        "website": "https://acme.example", "location": "Oakland, CA",
+        "bio": "Runs outbound for Acme Solar.", "phone": "+14155550100"
+    });
+    ProfileSaved => json!({ "success": true, "data": of::<SessionUser>() });
+    PasswordChange => json!({
+        "currentPassword": "correct horse battery staple", "newPassword": "a new long passphrase"
+    });
+    PasswordChanged => json!({
+        "success": true, "message": "Password updated successfully",
+        "token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIzZjZjMmE3ZSJ9.c2lnbmF0dXJl",
+        "timestamp": "2026-11-20T14:03:12.000Z"
     });
     UpdateProfile => json!({
         "name": "Ana Ruiz", "company": "Acme Solar", "timezone": "America/Los_Angeles",
         "notifications": notification_settings()
     });
-    CreditBalance => json!({ "credits": 120 });
+    CreditBalance => json!({ "success": true, "credits": 120, "timestamp": "2026-11-20T14:03:12.000Z" });
+    CreditState => json!({ "current": 4, "status": "critical", "color": "orange", "warningLevel": 2 });
+    Capabilities => json!({ "canInitiateCalls": true, "canCreateCampaigns": true, "canStartCampaigns": true });
+    CreditWarnings => json!({ "showBanner": false, "bannerType": "info", "isDismissible": true });
+    TopUpAdvice => json!({ "suggestedTopUp": 46, "urgency": "high" });
+    CreditStatus => json!({
+        "success": true, "credits": of::<CreditState>(), "capabilities": of::<Capabilities>(),
+        "warnings": of::<CreditWarnings>(), "recommendations": of::<TopUpAdvice>(),
+        "timestamp": "2026-11-20T14:03:12.000Z"
+    });
+    LoginStatusUser => json!({ "id": USER, "email": "ana@acme.example", "name": "Ana Ruiz", "credits": 4 });
+    LoginWarnings => json!({
+        "showBanner": true, "message": "Welcome back! You have 4 credits remaining. Consider topping up soon.",
+        "type": "warning", "autoHide": false, "duration": 8000
+    });
+    LoginStatus => json!({
+        "success": true, "user": of::<LoginStatusUser>(), "loginWarnings": of::<LoginWarnings>(),
+        "timestamp": "2026-11-20T14:03:12.000Z"
+    });
+    NotificationPreferences => json!({
+        "low_credit_alerts": true, "credits_added_emails": true,
+        "campaign_summary_emails": false, "email_verification_reminders": true
+    });
+    PreferencesChange => json!({ "low_credit_alerts": false, "campaign_summary_emails": true });
+    PreferencesEnvelope => json!({ "success": true, "preferences": of::<NotificationPreferences>() });
+    BalanceData => json!({ "credits": 120, "userId": USER });
+    BalanceEnvelope => json!({ "success": true, "data": of::<BalanceData>() });
+    CreditStats => json!({
+        "currentBalance": 120, "totalPurchased": 500, "totalUsed": 395, "totalBonus": 15,
+        "totalAdjustments": 0, "transactionCount": 212, "averageUsagePerDay": 13.17,
+        "projectedRunoutDate": "2026-11-29T17:00:00.000Z"
+    });
+    StatsEnvelope => json!({ "success": true, "data": of::<CreditStats>() });
+    Transaction => json!({
+        "id": "5d6e7f8a-9b0c-4d1e-8f2a-3b4c5d6e7f80", "userId": USER, "type": "usage",
+        "amount": -5, "balanceAfter": 120, "description": "Call with +14155550123",
+        "callId": CALL, "createdAt": "2026-11-20T14:07:40.000Z"
+    });
+    HistorySummary => json!({ "totalPurchased": 500, "totalUsed": 395, "totalBonus": 15, "totalAdjustments": 0 });
+    HistoryPage => json!({
+        "transactions": [of::<Transaction>()], "total": 212, "page": 1, "limit": 20,
+        "totalPages": 11, "summary": of::<HistorySummary>()
+    });
+    HistoryEnvelope => json!({ "success": true, "data": of::<HistoryPage>() });
 
     AgentRequest => json!({
         "name": "Solar qualifier", "status": "active",

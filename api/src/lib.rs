@@ -8,8 +8,10 @@ pub mod agents;
 pub mod app;
 pub mod auth;
 pub mod billing;
+pub mod billing_summary;
 pub mod calls;
 pub mod chats;
+pub mod client_errors;
 pub mod cli;
 pub mod contact_imports;
 pub mod contacts;
@@ -32,5 +34,6 @@ pub mod security;
 pub mod tags;
 pub mod user;
 pub mod webhooks;
+pub mod wire;
 
 pub use app::{build_app, openapi_json, serve};

@@ -49,7 +49,7 @@ impl<E: Endpoint> Endpoint for RequestIdEndpoint<E> {
             .and_then(|v| v.to_str().ok())
             .filter(|v| acceptable_id(v))
             .map(String::from)
-            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+            .unwrap_or_else(|| shared::ids::new().to_string());
         let method = req.method().clone();
         let path = req.uri().path().to_string();
         let span = tracing::info_span!(
@@ -144,6 +144,7 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
             error_response(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 ErrorBody::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
                     "payload_too_large",
                     format!("request body is larger than {} bytes", limit),
                 )
@@ -176,7 +177,11 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
                     Err(e) => {
                         return Ok(error_response(
                             StatusCode::BAD_REQUEST,
-                            ErrorBody::new("unreadable_body", e.to_string()),
+                            ErrorBody::new(
+                                StatusCode::BAD_REQUEST,
+                                "unreadable_body",
+                                e.to_string(),
+                            ),
                         ));
                     }
                 }
@@ -344,7 +349,11 @@ impl<E: Endpoint> Endpoint for RequestTimeoutEndpoint<E> {
                 tracing::warn!(limit_secs = self.limit.as_secs(), "request timed out");
                 Ok(error_response(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    ErrorBody::new("request_timeout", "the request took too long; retry"),
+                    ErrorBody::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "request_timeout",
+                        "the request took too long; retry",
+                    ),
                 ))
             }
         }
@@ -454,6 +463,7 @@ impl<E: Endpoint> Endpoint for NoNulEndpoint<E> {
             return Ok(error_response(
                 StatusCode::BAD_REQUEST,
                 ErrorBody::new(
+                    StatusCode::BAD_REQUEST,
                     "invalid_parameter",
                     "NUL characters are not allowed in paths or parameters",
                 ),
@@ -466,9 +476,15 @@ impl<E: Endpoint> Endpoint for NoNulEndpoint<E> {
             let body = req.take_body().into_bytes().await?;
             if has_nul_escape(&body) {
                 return Ok(error_response(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    ErrorBody::new("validation_error", "text must not contain NUL characters")
-                        .with_details(Some(serde_json::json!({ "field": "body" }))),
+                    StatusCode::BAD_REQUEST,
+                    ErrorBody::new(
+                        StatusCode::BAD_REQUEST,
+                        "validation_error",
+                        "text must not contain NUL characters",
+                    )
+                    .with_details(Some(
+                        serde_json::json!({ "body": "must not contain NUL characters" }),
+                    )),
                 ));
             }
             req.set_body(Body::from(body));

@@ -171,7 +171,13 @@ fn budgets(req: &Request, services: &Services) -> Vec<(&'static str, u32, String
         // Probes, metrics and the documentation are not budgeted.
         return Vec::new();
     }
-    if path.starts_with("/api/auth/") && req.method() == Method::POST {
+    // Where a password or an emailed token can be guessed. Refreshing and signing out are not
+    // among them: the client refreshes in parallel and must not exhaust the sign-in budget.
+    let guessable = matches!(
+        path,
+        "/api/auth/login" | "/api/auth/register" | "/api/auth/change-email"
+    ) || path.starts_with("/api/email/");
+    if guessable && req.method() == Method::POST {
         // Always the sign-in budget, with a token or without: a made-up bearer header must not
         // trade it for the API's larger one.
         let mut spent = vec![("auth", config.auth_rate_per_ip_per_min, ip)];

@@ -34,6 +34,19 @@ impl Auth {
         Ok(CurrentUser::from(&self.account(services).await?))
     }
 
+    /// The session (refresh-token family) a built-in access token names, if it names one.
+    pub fn session_id(&self, services: &Services) -> Option<uuid::Uuid> {
+        match self {
+            Auth::Bearer(BearerToken(bearer)) => services
+                .auth
+                .access
+                .verify(&bearer.token)
+                .ok()
+                .and_then(|claims| claims.sid),
+            Auth::Stack(_) => None,
+        }
+    }
+
     /// `user`, with the whole account row (time zone, balance, settings).
     pub async fn account(self, services: &Services) -> AppResult<users::Model> {
         let credential = match self {
@@ -48,4 +61,15 @@ impl Auth {
         tracing::Span::current().record("user_id", tracing::field::display(account.id));
         Ok(account)
     }
+}
+
+/// The session and user an optional `Authorization: Bearer` header names, for endpoints that
+/// take a token when there is one and answer without (signing out, error reports).
+pub fn optional_claims(
+    services: &Services,
+    req: &poem::Request,
+) -> Option<shared::auth::tokens::AccessClaims> {
+    let header = req.headers().get(poem::http::header::AUTHORIZATION)?;
+    let token = header.to_str().ok()?.strip_prefix("Bearer ")?.trim();
+    services.auth.access.verify(token).ok()
 }

@@ -1,7 +1,13 @@
-//! The signed-in user's own account: profile, settings and credit balance.
+//! The signed-in user's own account, in the client's shapes: the session user (§3.6 of the
+//! frontend contract), profile and password, balance and its warnings, notification
+//! preferences.
 
 use chrono::{DateTime, Utc};
-use poem_openapi::{Object, OpenApi, payload::Json};
+use poem_openapi::{
+    Object, OpenApi,
+    payload::Json,
+    types::MaybeUndefined,
+};
 use shared::{
     Services,
     entities::users as user_rows,
@@ -9,7 +15,12 @@ use shared::{
 };
 use uuid::Uuid;
 
-use crate::{api_errors, security::Auth, tags::Tag};
+use crate::{
+    api_errors,
+    security::Auth,
+    tags::Tag,
+    wire::{Timestamp, ts},
+};
 
 /// Notification preferences.
 #[derive(Debug, Clone, Object)]
@@ -39,6 +50,7 @@ impl From<NotificationSettings> for Notifications {
             low_balance: n.low_balance,
             weekly_report: n.weekly_report,
             product_updates: n.product_updates,
+            ..Notifications::default()
         }
     }
 }
@@ -121,6 +133,9 @@ impl From<UpdateProfile> for ProfileUpdate {
         ProfileUpdate {
             name: body.name,
             company: body.company,
+            website: None,
+            location: None,
+            bio: None,
             phone: body.phone,
             timezone: body.timezone,
             default_region: body.default_region,
@@ -129,11 +144,344 @@ impl From<UpdateProfile> for ProfileUpdate {
     }
 }
 
+
+
+/// The signed-in user as the client keeps it (register, login, refresh, validate, profile).
+#[derive(Debug, Clone, Object)]
+#[oai(example, rename_all = "camelCase")]
+#[oai(skip_serializing_if_is_none)]
+pub struct SessionUser {
+    pub id: Uuid,
+    pub email: String,
+    pub name: Option<String>,
+    /// What the top navigation greets the user with: the name, else the email.
+    pub display_name: String,
+    /// Current credit balance (may be negative after a long call).
+    pub credits: i64,
+    /// The verification gate stays shut while false.
+    pub email_verified: bool,
+    /// False when the account is suspended.
+    pub is_active: bool,
+    /// `user`, `admin` or `super_admin`.
+    pub role: String,
+    /// `email`, `google` or `stack`.
+    pub auth_provider: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub last_login: Option<Timestamp>,
+    pub company: Option<String>,
+    pub website: Option<String>,
+    pub location: Option<String>,
+    pub bio: Option<String>,
+    /// E.164.
+    pub phone: Option<String>,
+    /// IANA time zone the dashboards use, e.g. `Europe/Paris`.
+    pub timezone: String,
+    /// ISO 3166 country used to read phone numbers written without a country code.
+    pub default_region: String,
+}
+
+impl From<user_rows::Model> for SessionUser {
+    fn from(u: user_rows::Model) -> Self {
+        Self {
+            id: u.id,
+            is_active: u.status == users::STATUS_ACTIVE,
+            email_verified: u.email_verified_at.is_some(),
+            display_name: u.name.clone().unwrap_or_else(|| u.email.clone()),
+            email: u.email,
+            name: u.name,
+            credits: u.credits,
+            role: u.role,
+            auth_provider: u.auth_provider,
+            created_at: u.created_at.into(),
+            updated_at: u.updated_at.into(),
+            last_login: ts(u.last_seen_at),
+            company: u.company,
+            website: u.website,
+            location: u.location,
+            bio: u.bio,
+            phone: u.phone,
+            timezone: u.timezone,
+            default_region: u.default_region,
+        }
+    }
+}
+
+/// `GET /api/user/profile`.
 #[derive(Debug, Object)]
 #[oai(example)]
-#[oai(skip_serializing_if_is_none)]
+pub struct ProfileEnvelope {
+    pub user: SessionUser,
+}
+
+/// The settings form: every field it has. Absent fields stay as they are; `null` or an empty
+/// string clears an optional one. `email` may only repeat the current address: changing the
+/// sign-in address needs the password and a link to the new one.
+#[derive(Debug, Object)]
+#[oai(example, rename_all = "camelCase")]
+pub struct ProfileForm {
+    #[oai(validator(max_length = 120))]
+    pub name: MaybeUndefined<String>,
+    #[oai(validator(max_length = 254))]
+    pub email: MaybeUndefined<String>,
+    #[oai(validator(max_length = 120))]
+    pub company: MaybeUndefined<String>,
+    #[oai(validator(max_length = 200))]
+    pub website: MaybeUndefined<String>,
+    #[oai(validator(max_length = 100))]
+    pub location: MaybeUndefined<String>,
+    #[oai(validator(max_length = 500))]
+    pub bio: MaybeUndefined<String>,
+    #[oai(validator(max_length = 32))]
+    pub phone: MaybeUndefined<String>,
+    #[oai(validator(max_length = 64))]
+    pub timezone: MaybeUndefined<String>,
+    #[oai(validator(max_length = 2, min_length = 2))]
+    pub default_region: MaybeUndefined<String>,
+}
+
+/// `Some(value)`, `Some("")` to clear, `None` to keep.
+fn field(value: MaybeUndefined<String>) -> Option<String> {
+    match value {
+        MaybeUndefined::Value(v) => Some(v),
+        MaybeUndefined::Null => Some(String::new()),
+        MaybeUndefined::Undefined => None,
+    }
+}
+
+/// `PUT /api/user/profile`: the saved user replaces the form's data.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct ProfileSaved {
+    pub success: bool,
+    pub data: SessionUser,
+}
+
+#[derive(Debug, Object)]
+#[oai(example, rename_all = "camelCase")]
+pub struct PasswordChange {
+    #[oai(validator(max_length = 256))]
+    pub current_password: String,
+    #[oai(validator(max_length = 256))]
+    pub new_password: String,
+}
+
+/// The password changed. `token` is the caller's new access token: the client's response
+/// interceptor stores any top-level `token`, so the session that changed the password lives
+/// on while every other one ends.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct PasswordChanged {
+    pub success: bool,
+    pub message: String,
+    pub token: String,
+    pub timestamp: Timestamp,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
 pub struct CreditBalance {
+    pub success: bool,
     pub credits: i64,
+    pub timestamp: Timestamp,
+}
+
+/// The balance's state, as the credit banner and widget colour it.
+#[derive(Debug, Object)]
+#[oai(example, rename_all = "camelCase")]
+pub struct CreditState {
+    pub current: i64,
+    /// `healthy` (> 15), `warning` (> 5), `critical` (> 0) or `depleted`.
+    pub status: String,
+    /// `green`, `yellow`, `orange` or `red`.
+    pub color: String,
+    /// 0 (healthy) to 3 (depleted).
+    pub warning_level: u8,
+}
+
+#[derive(Debug, Object)]
+#[oai(example, rename_all = "camelCase")]
+pub struct Capabilities {
+    pub can_initiate_calls: bool,
+    pub can_create_campaigns: bool,
+    pub can_start_campaigns: bool,
+}
+
+#[derive(Debug, Object)]
+#[oai(example, rename_all = "camelCase")]
+pub struct CreditWarnings {
+    pub show_banner: bool,
+    pub banner_message: Option<String>,
+    /// `info`, `warning` or `error`.
+    pub banner_type: String,
+    pub is_dismissible: bool,
+}
+
+#[derive(Debug, Object)]
+#[oai(example, rename_all = "camelCase")]
+pub struct TopUpAdvice {
+    pub suggested_top_up: i64,
+    /// `low`, `medium` or `high`.
+    pub urgency: String,
+}
+
+/// `GET /api/user/credit-status`: the site-wide banner and the Overview widget.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct CreditStatus {
+    pub success: bool,
+    pub credits: CreditState,
+    pub capabilities: Capabilities,
+    pub warnings: CreditWarnings,
+    pub recommendations: TopUpAdvice,
+    pub timestamp: Timestamp,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct LoginStatusUser {
+    pub id: Uuid,
+    pub email: String,
+    pub name: Option<String>,
+    pub credits: i64,
+}
+
+#[derive(Debug, Object)]
+#[oai(example, rename_all = "camelCase")]
+pub struct LoginWarnings {
+    pub show_banner: bool,
+    pub message: Option<String>,
+    /// `info`, `warning` or `error`.
+    #[oai(rename = "type")]
+    pub kind: String,
+    pub auto_hide: bool,
+    /// Milliseconds the banner stays up when it hides itself.
+    pub duration: u32,
+}
+
+/// `GET /api/user/login-status`: the Overview's welcome banner.
+#[derive(Debug, Object)]
+#[oai(example, rename_all = "camelCase")]
+pub struct LoginStatus {
+    pub success: bool,
+    pub user: LoginStatusUser,
+    pub login_warnings: LoginWarnings,
+    pub timestamp: Timestamp,
+}
+
+/// The client's notification switches (snake_case, as its settings components send them).
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct NotificationPreferences {
+    pub low_credit_alerts: bool,
+    pub credits_added_emails: bool,
+    pub campaign_summary_emails: bool,
+    pub email_verification_reminders: bool,
+}
+
+impl From<&Notifications> for NotificationPreferences {
+    fn from(n: &Notifications) -> Self {
+        Self {
+            low_credit_alerts: n.low_balance,
+            credits_added_emails: n.credits_added_emails,
+            campaign_summary_emails: n.campaign_summary_emails,
+            email_verification_reminders: n.email_verification_reminders,
+        }
+    }
+}
+
+/// The switches to change; absent ones stay as they are.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct PreferencesChange {
+    pub low_credit_alerts: Option<bool>,
+    pub credits_added_emails: Option<bool>,
+    pub campaign_summary_emails: Option<bool>,
+    pub email_verification_reminders: Option<bool>,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct PreferencesEnvelope {
+    pub success: bool,
+    pub preferences: NotificationPreferences,
+}
+
+/// The banner's state for a balance (the client's earlier backend's thresholds).
+fn credit_status(credits: i64) -> CreditStatus {
+    let (status, color, level) = match credits {
+        c if c > 15 => ("healthy", "green", 0),
+        c if c > 5 => ("warning", "yellow", 1),
+        c if c > 0 => ("critical", "orange", 2),
+        _ => ("depleted", "red", 3),
+    };
+    let banner_message = match credits {
+        c if c < 0 => Some(format!(
+            "Your credit balance is negative ({c}). Buy credits to keep calling."
+        )),
+        0 => Some("Your credit balance is zero. Buy credits to start calling.".to_string()),
+        _ => None,
+    };
+    CreditStatus {
+        success: true,
+        credits: CreditState {
+            current: credits,
+            status: status.into(),
+            color: color.into(),
+            warning_level: level,
+        },
+        capabilities: Capabilities {
+            can_initiate_calls: credits > 0,
+            can_create_campaigns: credits >= 0,
+            can_start_campaigns: credits > 0,
+        },
+        warnings: CreditWarnings {
+            show_banner: banner_message.is_some(),
+            banner_message,
+            banner_type: if level == 3 { "error" } else { "info" }.into(),
+            is_dismissible: level < 3,
+        },
+        recommendations: TopUpAdvice {
+            suggested_top_up: if credits <= 5 { (50 - credits).max(20) } else { 0 },
+            urgency: match level {
+                2.. => "high",
+                1 => "medium",
+                _ => "low",
+            }
+            .into(),
+        },
+        timestamp: Timestamp::now(),
+    }
+}
+
+fn login_warnings(credits: i64) -> LoginWarnings {
+    let (show, message, kind) = match credits {
+        c if c <= 0 => (
+            true,
+            Some("Welcome back! Your credit balance is zero. Buy credits to start calling.".into()),
+            "error",
+        ),
+        c if c <= 5 => (
+            true,
+            Some(format!(
+                "Welcome back! You have {c} credits remaining. Consider topping up soon."
+            )),
+            "warning",
+        ),
+        c if c <= 15 => (
+            true,
+            Some(format!("Welcome back! You have {c} credits remaining.")),
+            "info",
+        ),
+        _ => (false, None, "info"),
+    };
+    LoginWarnings {
+        show_banner: show,
+        message,
+        kind: kind.into(),
+        auto_hide: kind == "info",
+        duration: 8000,
+    }
 }
 
 api_errors!(ReadErrors {
@@ -142,9 +490,9 @@ api_errors!(ReadErrors {
 });
 
 api_errors!(UpdateErrors {
+    400 => Invalid: "A field is invalid (`validation_error`, `wrong_password`, a weak password; `details` maps each field to its message).",
     401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
-    403 => Forbidden: "The account is suspended (`account_suspended`).",
-    422 => Invalid: "A field is invalid (`validation_error`; `details.field` names it).",
+    403 => Forbidden: "The account is suspended (`account_suspended`) or has no password (`builtin_auth_disabled`).",
 });
 
 pub struct UserApi {
@@ -155,30 +503,79 @@ pub struct UserApi {
 impl UserApi {
     /// Own profile
     ///
-    /// The signed-in user with their settings and credit balance.
+    /// The signed-in user with every profile field and the credit balance.
     #[oai(path = "/api/user/profile", method = "get")]
-    async fn profile(&self, auth: Auth) -> Result<Json<User>, ReadErrors> {
-        Ok(Json(auth.account(&self.services).await?.into()))
+    async fn profile(&self, auth: Auth) -> Result<Json<ProfileEnvelope>, ReadErrors> {
+        Ok(Json(ProfileEnvelope {
+            user: auth.account(&self.services).await?.into(),
+        }))
     }
 
-    /// Update own profile
+    /// Save own profile
     ///
-    /// Changes name, company, phone (stored as E.164), time zone, default region and
-    /// notification preferences.
-    #[oai(path = "/api/user/profile", method = "patch")]
+    /// The settings form: name, company, website, location, bio, phone (stored as E.164) and,
+    /// beyond the form, time zone and default region.
+    #[oai(path = "/api/user/profile", method = "put")]
     async fn update_profile(
         &self,
         auth: Auth,
-        body: Json<UpdateProfile>,
-    ) -> Result<Json<User>, UpdateErrors> {
-        let me = auth.user(&self.services).await?;
+        body: Json<ProfileForm>,
+    ) -> Result<Json<ProfileSaved>, UpdateErrors> {
+        let me = auth.account(&self.services).await?;
         let body = body.0;
-        let update = ProfileUpdate::from(body);
-        Ok(Json(
-            users::update_profile(&self.services.db, me.id, update)
-                .await?
-                .into(),
-        ))
+        if let Some(email) = field(body.email).filter(|e| !e.trim().is_empty())
+            && !email.trim().eq_ignore_ascii_case(&me.email)
+        {
+            return Err(shared::AppError::validation(
+                "email",
+                "cannot be changed here: a new sign-in address needs your password and a link sent to it",
+            )
+            .into());
+        }
+        let update = ProfileUpdate {
+            name: field(body.name),
+            company: field(body.company),
+            website: field(body.website),
+            location: field(body.location),
+            bio: field(body.bio),
+            phone: field(body.phone),
+            timezone: field(body.timezone).filter(|t| !t.is_empty()),
+            default_region: field(body.default_region).filter(|r| !r.is_empty()),
+            notifications: None,
+        };
+        let saved = users::update_profile(&self.services.db, me.id, update).await?;
+        Ok(Json(ProfileSaved {
+            success: true,
+            data: saved.into(),
+        }))
+    }
+
+    /// Change own password
+    ///
+    /// Needs the current password. The caller's session lives on (the answer's `token` is its
+    /// new access token); every other session ends.
+    #[oai(path = "/api/user/password", method = "put")]
+    async fn change_password(
+        &self,
+        auth: Auth,
+        body: Json<PasswordChange>,
+    ) -> Result<Json<PasswordChanged>, UpdateErrors> {
+        let session = auth.session_id(&self.services);
+        let me = auth.user(&self.services).await?;
+        let token = shared::auth::accounts::change_password(
+            &self.services,
+            me.id,
+            session,
+            &body.current_password,
+            &body.new_password,
+        )
+        .await?;
+        Ok(Json(PasswordChanged {
+            success: true,
+            message: "Password updated successfully".into(),
+            token,
+            timestamp: Timestamp::now(),
+        }))
     }
 
     /// Credit balance
@@ -186,8 +583,105 @@ impl UserApi {
     /// The signed-in user's current balance (one credit per started call minute).
     #[oai(path = "/api/user/credits", method = "get")]
     async fn credits(&self, auth: Auth) -> Result<Json<CreditBalance>, ReadErrors> {
-        let me = auth.user(&self.services).await?;
-        let credits = shared::credits::balance(&self.services.db, me.id).await?;
-        Ok(Json(CreditBalance { credits }))
+        let me = auth.account(&self.services).await?;
+        Ok(Json(CreditBalance {
+            success: true,
+            credits: me.credits,
+            timestamp: Timestamp::now(),
+        }))
+    }
+
+    /// Credit status
+    ///
+    /// The balance with its warning level, what it allows, the banner to show and a
+    /// suggested top-up (healthy above 15 credits, warning above 5, critical above 0).
+    #[oai(path = "/api/user/credit-status", method = "get")]
+    async fn credit_status(&self, auth: Auth) -> Result<Json<CreditStatus>, ReadErrors> {
+        let me = auth.account(&self.services).await?;
+        Ok(Json(credit_status(me.credits)))
+    }
+
+    /// Sign-in status
+    ///
+    /// The welcome banner after signing in: a warning while the balance is low.
+    #[oai(path = "/api/user/login-status", method = "get")]
+    async fn login_status(&self, auth: Auth) -> Result<Json<LoginStatus>, ReadErrors> {
+        let me = auth.account(&self.services).await?;
+        Ok(Json(LoginStatus {
+            success: true,
+            login_warnings: login_warnings(me.credits),
+            user: LoginStatusUser {
+                id: me.id,
+                email: me.email,
+                name: me.name,
+                credits: me.credits,
+            },
+            timestamp: Timestamp::now(),
+        }))
+    }
+
+    /// Notification preferences
+    #[oai(path = "/api/user-notifications/preferences", method = "get")]
+    async fn preferences(&self, auth: Auth) -> Result<Json<PreferencesEnvelope>, ReadErrors> {
+        let me = auth.account(&self.services).await?;
+        Ok(Json(PreferencesEnvelope {
+            success: true,
+            preferences: (&Settings::of(&me).notifications).into(),
+        }))
+    }
+
+    /// Change notification preferences
+    ///
+    /// Switches left out stay as they are.
+    #[oai(path = "/api/user-notifications/preferences", method = "put")]
+    async fn update_preferences(
+        &self,
+        auth: Auth,
+        body: Json<PreferencesChange>,
+    ) -> Result<Json<PreferencesEnvelope>, UpdateErrors> {
+        let me = auth.account(&self.services).await?;
+        let mut notifications = Settings::of(&me).notifications;
+        let body = body.0;
+        let set = |slot: &mut bool, value: Option<bool>| {
+            if let Some(v) = value {
+                *slot = v;
+            }
+        };
+        set(&mut notifications.low_balance, body.low_credit_alerts);
+        set(&mut notifications.credits_added_emails, body.credits_added_emails);
+        set(&mut notifications.campaign_summary_emails, body.campaign_summary_emails);
+        set(
+            &mut notifications.email_verification_reminders,
+            body.email_verification_reminders,
+        );
+        let update = ProfileUpdate {
+            notifications: Some(notifications),
+            ..ProfileUpdate::default()
+        };
+        let saved = users::update_profile(&self.services.db, me.id, update).await?;
+        Ok(Json(PreferencesEnvelope {
+            success: true,
+            preferences: (&Settings::of(&saved).notifications).into(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credit_status_follows_the_clients_thresholds() {
+        let at = |c| {
+            let s = credit_status(c);
+            (s.credits.status, s.warnings.show_banner, s.recommendations.suggested_top_up)
+        };
+        assert_eq!(at(16), ("healthy".into(), false, 0));
+        assert_eq!(at(6), ("warning".into(), false, 0));
+        assert_eq!(at(5), ("critical".into(), false, 45));
+        assert_eq!(at(0), ("depleted".into(), true, 50));
+        assert_eq!(at(-3), ("depleted".into(), true, 53));
+        assert!(!credit_status(0).warnings.is_dismissible);
+        assert!(!credit_status(0).capabilities.can_initiate_calls);
     }
 }

@@ -11,6 +11,7 @@ mod m20261126_000004_notifications_and_live_events;
 mod m20261126_000005_integration_keys;
 mod m20261126_000006_dashboard_rollups;
 mod m20261126_000007_audit_append_only;
+mod m20261201_000008_frontend_accounts;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_integration_keys::Migration),
             Box::new(m20261126_000006_dashboard_rollups::Migration),
             Box::new(m20261126_000007_audit_append_only::Migration),
+            Box::new(m20261201_000008_frontend_accounts::Migration),
         ]
     }
 }

@@ -22,6 +22,7 @@ const SECRET_VARS: &[&str] = &[
     "ELEVENLABS_WEBHOOK_SECRETS",
     "CONFIG_ENCRYPTION_KEY",
     "CONFIG_ENCRYPTION_PREVIOUS_KEYS",
+    "GOOGLE_CLIENT_SECRET",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -86,6 +87,9 @@ pub struct Config {
     pub jwt_secret: Option<String>,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
+    /// Seconds during which a spent refresh token presented again gets the same new pair
+    /// instead of revoking the session (the frontend refreshes in parallel).
+    pub refresh_reuse_grace_secs: u64,
     pub verification_token_ttl_secs: u64,
     pub reset_token_ttl_secs: u64,
     /// Consecutive failed logins that lock an account, and for how long.
@@ -111,6 +115,13 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Send `Strict-Transport-Security` (only behind TLS).
     pub hsts: bool,
+    /// Google sign-in (OAuth 2 authorization code): on when both are set.
+    pub google_client_id: Option<String>,
+    pub google_client_secret: Option<String>,
+    /// Google's endpoints; changed only to point tests at a fake.
+    pub google_auth_url: String,
+    pub google_token_url: String,
+    pub google_userinfo_url: String,
     /// Stack Auth project (with `AUTH_MODE=stack_auth`).
     pub stack_project_id: Option<String>,
     /// Defaults to Stack Auth's JWKS URL for the project.
@@ -256,11 +267,13 @@ impl Default for Config {
             jwt_secret: None,
             access_token_ttl_secs: 900,
             refresh_token_ttl_secs: 30 * 24 * 3600,
+            refresh_reuse_grace_secs: 30,
             verification_token_ttl_secs: 48 * 3600,
             reset_token_ttl_secs: 3600,
             login_max_failures: 3,
             login_lock_secs: 900,
-            password_min_length: 10,
+            // The frontend's own sign-up rule; common passwords are refused besides.
+            password_min_length: 8,
             free_credits: 15,
             admin_emails: Vec::new(),
             auth_rate_per_ip_per_min: 20,
@@ -271,6 +284,11 @@ impl Default for Config {
             webhook_rate_per_ip_per_min: 120_000,
             request_timeout_secs: 30,
             hsts: false,
+            google_client_id: None,
+            google_client_secret: None,
+            google_auth_url: "https://accounts.google.com/o/oauth2/v2/auth".into(),
+            google_token_url: "https://oauth2.googleapis.com/token".into(),
+            google_userinfo_url: "https://openidconnect.googleapis.com/v1/userinfo".into(),
             stack_project_id: None,
             stack_jwks_url: None,
             stack_issuer: None,

@@ -78,7 +78,7 @@ impl Entry {
     /// The ledger row of this movement, leaving the balance at `balance_after`.
     fn into_row(self, balance_after: i64) -> ledger::ActiveModel {
         ledger::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(crate::ids::new()),
             user_id: Set(self.user_id),
             kind: Set(self.kind.as_str().into()),
             amount: Set(self.amount),
@@ -330,6 +330,50 @@ pub async fn history(
         .paginate(db, per_page);
     let total = paginator.num_items().await?;
     Ok((paginator.fetch_page(page.saturating_sub(1)).await?, total))
+}
+
+/// The ledger summed by kind, for the billing statistics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub purchased: i64,
+    /// Credits spent (a positive number).
+    pub used: i64,
+    pub bonus: i64,
+    pub adjustments: i64,
+    pub refunded: i64,
+    pub transactions: i64,
+}
+
+/// Sums the user's ledger by kind in one grouped query (the sums are cast so PostgreSQL's
+/// `numeric` SUM decodes as an integer on both backends).
+pub async fn totals<C: ConnectionTrait>(db: &C, user_id: Uuid) -> AppResult<Totals> {
+    use sea_orm::QuerySelect;
+    let rows: Vec<(String, i64, i64)> = ledger::Entity::find()
+        .select_only()
+        .column(ledger::Column::Kind)
+        .column_as(
+            Expr::cust("CAST(COALESCE(SUM(amount), 0) AS BIGINT)"),
+            "total",
+        )
+        .column_as(Expr::cust("CAST(COUNT(*) AS BIGINT)"), "n")
+        .filter(ledger::Column::UserId.eq(user_id))
+        .group_by(ledger::Column::Kind)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut totals = Totals::default();
+    for (kind, total, n) in rows {
+        totals.transactions += n;
+        match TxKind::parse(&kind) {
+            Some(TxKind::Purchase) => totals.purchased += total,
+            Some(TxKind::Usage) => totals.used -= total,
+            Some(TxKind::Bonus) => totals.bonus += total,
+            Some(TxKind::AdminAdjustment) => totals.adjustments += total,
+            Some(TxKind::Refund) => totals.refunded += total,
+            None => {}
+        }
+    }
+    Ok(totals)
 }
 
 /// Credits used in a period, per day (UTC) and per agent.

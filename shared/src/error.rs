@@ -1,7 +1,10 @@
-//! The one domain error. Each variant has a stable machine-readable `code`, an HTTP status the
-//! gateway maps it to, and a message safe to show a user.
+//! The one domain error. Each variant has a fine-grained `reason` (e.g. `agent_not_found`), the
+//! public [`ErrorCode`] clients switch on, an HTTP status the gateway maps it to, and a message
+//! safe to show a user.
 
 use serde_json::Value;
+
+pub use crate::error_code::ErrorCode;
 
 pub type AppResult<T> = Result<T, AppError>;
 
@@ -10,9 +13,14 @@ pub enum AppError {
     /// The request is not well-formed (400).
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
-    /// A field failed validation (422); `field` names it.
+    /// A field failed validation (400); `field` names it, `code` says what kind of value it
+    /// is (the client shows some kinds' messages as they are).
     #[error("{message}")]
-    Validation { field: String, message: String },
+    Validation {
+        code: ErrorCode,
+        field: String,
+        message: String,
+    },
     /// Well-formed but unusable content, e.g. an upload that is no spreadsheet (422).
     #[error("{message}")]
     Unprocessable { code: &'static str, message: String },
@@ -62,7 +70,17 @@ impl AppError {
     }
 
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::validation_as(ErrorCode::ValidationError, field, message)
+    }
+
+    /// A validation failure of a kind the client knows (`WEAK_PASSWORD`, `INVALID_EMAIL`, …).
+    pub fn validation_as(
+        code: ErrorCode,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self::Validation {
+            code,
             field: field.into(),
             message: message.into(),
         }
@@ -123,8 +141,17 @@ impl AppError {
         Self::Internal(message.to_string())
     }
 
-    /// The stable code clients switch on.
-    pub fn code(&self) -> String {
+    /// The public code clients switch on: one of the client's own codes, classified once.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Validation { code, .. } => *code,
+            other => ErrorCode::classify(other.status(), &other.reason()),
+        }
+    }
+
+    /// The fine-grained, stable reason (`agent_not_found`, `email_taken`, …): sent beside the
+    /// code for API clients and logs.
+    pub fn reason(&self) -> String {
         match self {
             Self::BadRequest { code, .. }
             | Self::Unauthorized { code, .. }
@@ -145,14 +172,14 @@ impl AppError {
 
     pub fn status(&self) -> u16 {
         match self {
-            Self::BadRequest { .. } => 400,
+            Self::BadRequest { .. } | Self::Validation { .. } => 400,
             Self::Unauthorized { .. } => 401,
             Self::InsufficientCredits { .. } => 402,
             Self::Forbidden { .. } => 403,
             Self::NotFound { .. } => 404,
             Self::Conflict { .. } => 409,
             Self::PayloadTooLarge { .. } => 413,
-            Self::Validation { .. } | Self::Unprocessable { .. } => 422,
+            Self::Unprocessable { .. } => 422,
             Self::RateLimited { .. } => 429,
             Self::Provider { .. } => 502,
             Self::Unavailable { .. } => 503,
@@ -166,13 +193,20 @@ impl AppError {
         match self {
             Self::Database(e) if is_unreachable(e) => "the database is not reachable".into(),
             Self::Database(_) | Self::Internal(_) => "an internal error occurred".into(),
+            // The message alone ("must be at most 120 characters") needs its subject.
+            Self::Validation { field, message, .. } => {
+                format!("{} {message}", field.replace('_', " "))
+            }
             other => other.to_string(),
         }
     }
 
     pub fn details(&self) -> Option<Value> {
         match self {
-            Self::Validation { field, .. } => Some(serde_json::json!({ "field": field })),
+            // The client maps `{<field>: message}` onto its form inputs.
+            Self::Validation { field, message, .. } => {
+                Some(serde_json::json!({ field.clone(): message }))
+            }
             Self::Conflict { details, .. } => details.clone(),
             Self::PayloadTooLarge { limit } => Some(serde_json::json!({ "limit_bytes": limit })),
             Self::RateLimited {
@@ -216,7 +250,7 @@ mod tests {
             (
                 AppError::validation("email", "bad"),
                 "validation_error",
-                422,
+                400,
             ),
             (AppError::rate_limited(3), "rate_limited", 429),
             (AppError::internal("boom"), "internal_error", 500),
@@ -227,7 +261,7 @@ mod tests {
             ),
         ];
         for (err, code, status) in cases {
-            assert_eq!(err.code(), code);
+            assert_eq!(err.reason(), code);
             assert_eq!(err.status(), status);
         }
     }

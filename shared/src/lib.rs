@@ -18,6 +18,8 @@ pub mod elevenlabs;
 pub mod email;
 pub mod entities;
 pub mod error;
+pub mod error_code;
+pub mod ids;
 pub mod integrations;
 pub mod jobs;
 pub mod leads;
@@ -39,5 +41,5 @@ pub mod webhook_inbox;
 pub mod webhooks;
 
 pub use config::Config;
-pub use error::{AppError, AppResult};
+pub use error::{AppError, AppResult, ErrorCode};
 pub use services::Services;

@@ -36,7 +36,7 @@ pub async fn create_in<C: ConnectionTrait>(
     new: NewNotification,
 ) -> AppResult<(notifications::Model, LiveEvent)> {
     let row = notifications::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(crate::ids::new()),
         user_id: Set(new.user_id),
         kind: Set(new.kind.into()),
         title: Set(new.title),

@@ -9,7 +9,6 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use uuid::Uuid;
 
 #[async_trait::async_trait]
 pub trait BlobStore: Send + Sync + Debug {
@@ -62,7 +61,7 @@ impl BlobStore for FileStore {
         // Inside the root, so the final move is a rename on one filesystem.
         let dir = self.root.join("tmp");
         tokio::fs::create_dir_all(&dir).await?;
-        Ok(dir.join(Uuid::now_v7().to_string()))
+        Ok(dir.join(crate::ids::new().to_string()))
     }
 
     async fn put_file(&self, key: &str, local: &Path) -> io::Result<()> {

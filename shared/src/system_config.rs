@@ -45,10 +45,10 @@ fn current_cipher(config: &Config) -> AppResult<Aes256Gcm> {
     cipher_for(key)
 }
 
-/// `base64(nonce ‖ ciphertext)` of `plain` under the current key.
-fn seal(config: &Config, plain: &str) -> AppResult<String> {
+/// `base64(nonce ‖ ciphertext)` of `plain` under `cipher`, with a fresh nonce.
+pub fn seal_with(cipher: &Aes256Gcm, plain: &str) -> AppResult<String> {
     let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-    let sealed = current_cipher(config)?
+    let sealed = cipher
         .encrypt(&nonce, plain.as_bytes())
         .map_err(|_| AppError::internal("encryption failed"))?;
     let mut stored = nonce.to_vec();
@@ -56,22 +56,32 @@ fn seal(config: &Config, plain: &str) -> AppResult<String> {
     Ok(STANDARD.encode(stored))
 }
 
-/// Opens a sealed value with the current key or, after a rotation, a previous one.
-fn open(config: &Config, key: &str, stored: &str) -> AppResult<String> {
-    let corrupt = || AppError::internal(format!("system_config {key} is corrupt"));
-    let bytes = STANDARD.decode(stored).map_err(|_| corrupt())?;
+/// The plain text of a [`seal_with`] value, if `cipher` opens it.
+pub fn open_with(cipher: &Aes256Gcm, stored: &str) -> Option<String> {
+    let bytes = STANDARD.decode(stored).ok()?;
     if bytes.len() < NONCE_LEN {
-        return Err(corrupt());
+        return None;
     }
     let (nonce, sealed) = bytes.split_at(NONCE_LEN);
-    let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| corrupt())?;
+    let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
+    let plain = cipher.decrypt(&Nonce::from(nonce), sealed).ok()?;
+    String::from_utf8(plain).ok()
+}
+
+/// `base64(nonce ‖ ciphertext)` of `plain` under the current key.
+fn seal(config: &Config, plain: &str) -> AppResult<String> {
+    seal_with(&current_cipher(config)?, plain)
+}
+
+/// Opens a sealed value with the current key or, after a rotation, a previous one.
+fn open(config: &Config, key: &str, stored: &str) -> AppResult<String> {
     let keys = config
         .config_encryption_key
         .iter()
         .chain(&config.config_encryption_previous_keys);
     for candidate in keys {
-        if let Ok(plain) = cipher_for(candidate)?.decrypt(&Nonce::from(nonce), sealed) {
-            return String::from_utf8(plain).map_err(|_| corrupt());
+        if let Some(plain) = open_with(&cipher_for(candidate)?, stored) {
+            return Ok(plain);
         }
     }
     Err(AppError::internal(format!(

@@ -17,6 +17,14 @@ use crate::{
 
 pub const ROLE_USER: &str = "user";
 pub const ROLE_ADMIN: &str = "admin";
+/// An admin who may also change the platform's configuration (the frontend's admin menu shows
+/// Configuration only to this role).
+pub const ROLE_SUPER_ADMIN: &str = "super_admin";
+
+/// Whether a role opens the admin area.
+pub fn is_admin_role(role: &str) -> bool {
+    role == ROLE_ADMIN || role == ROLE_SUPER_ADMIN
+}
 pub const STATUS_ACTIVE: &str = "active";
 pub const STATUS_SUSPENDED: &str = "suspended";
 
@@ -24,19 +32,27 @@ pub const STATUS_SUSPENDED: &str = "suspended";
 pub fn normalize_email(email: &str) -> AppResult<String> {
     let email = email.trim().to_lowercase();
     if email.len() > 254 || email.parse::<lettre::Address>().is_err() {
-        return Err(AppError::validation("email", "not a valid email address"));
+        return Err(AppError::validation_as(
+            crate::ErrorCode::InvalidEmail,
+            "email",
+            "is not a valid email address",
+        ));
     }
     Ok(email)
 }
 
-/// Notification preferences the settings page toggles.
+/// Notification preferences the settings pages toggle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Notifications {
     pub call_summaries: bool,
+    /// Emails when the balance runs low (the frontend's `low_credit_alerts`).
     pub low_balance: bool,
     pub weekly_report: bool,
     pub product_updates: bool,
+    pub credits_added_emails: bool,
+    pub campaign_summary_emails: bool,
+    pub email_verification_reminders: bool,
 }
 
 impl Default for Notifications {
@@ -46,6 +62,9 @@ impl Default for Notifications {
             low_balance: true,
             weekly_report: true,
             product_updates: false,
+            credits_added_emails: true,
+            campaign_summary_emails: true,
+            email_verification_reminders: true,
         }
     }
 }
@@ -72,6 +91,8 @@ pub struct NewUser {
     pub password_hash: Option<String>,
     pub name: Option<String>,
     pub email_verified: bool,
+    /// The Google account (`sub`) of a user who signs up with Google.
+    pub google_subject: Option<String>,
 }
 
 /// Inserts the user unless one with the same email or external id exists, inside the caller's
@@ -83,7 +104,7 @@ pub async fn create_in<C: ConnectionTrait>(
     new: NewUser,
 ) -> AppResult<(users::Model, bool)> {
     let now = Utc::now();
-    let id = Uuid::now_v7();
+    let id = crate::ids::new();
     let row = users::ActiveModel {
         id: Set(id),
         email: Set(new.email.clone()),
@@ -107,6 +128,10 @@ pub async fn create_in<C: ConnectionTrait>(
         created_at: Set(now),
         updated_at: Set(now),
         session_epoch: Set(0),
+        website: Set(None),
+        location: Set(None),
+        bio: Set(None),
+        google_subject: Set(new.google_subject.clone()),
     };
     // No conflict target: a clash on the email or on the external id both mean "exists".
     let created = match users::Entity::insert(row)
@@ -197,6 +222,9 @@ pub async fn get(db: &DatabaseConnection, id: Uuid) -> AppResult<users::Model> {
 pub struct ProfileUpdate {
     pub name: Option<String>,
     pub company: Option<String>,
+    pub website: Option<String>,
+    pub location: Option<String>,
+    pub bio: Option<String>,
     pub phone: Option<String>,
     pub timezone: Option<String>,
     pub default_region: Option<String>,
@@ -236,6 +264,25 @@ pub fn profile_change(user: &users::Model, update: ProfileUpdate) -> AppResult<u
     if let Some(company) = update.company {
         active.company = Set(bounded("company", company, 120)?);
     }
+    if let Some(website) = update.website {
+        let website = bounded("website", website, 200)?;
+        if let Some(site) = &website {
+            let ok = url_like(site);
+            if !ok {
+                return Err(AppError::validation(
+                    "website",
+                    "must be a web address like https://example.com",
+                ));
+            }
+        }
+        active.website = Set(website);
+    }
+    if let Some(location) = update.location {
+        active.location = Set(bounded("location", location, 100)?);
+    }
+    if let Some(bio) = update.bio {
+        active.bio = Set(bounded("bio", bio, 500)?);
+    }
     if let Some(region) = &update.default_region {
         let region = region.trim().to_ascii_uppercase();
         if region.parse::<phonenumber::country::Id>().is_err() {
@@ -272,10 +319,21 @@ pub fn profile_change(user: &users::Model, update: ProfileUpdate) -> AppResult<u
     Ok(active)
 }
 
+/// An http(s) address with a host that has a dot and no spaces.
+fn url_like(site: &str) -> bool {
+    let rest = site
+        .strip_prefix("https://")
+        .or_else(|| site.strip_prefix("http://"));
+    rest.is_some_and(|rest| {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        host.contains('.') && !host.starts_with('.') && !rest.contains(char::is_whitespace)
+    })
+}
+
 /// Whether `ADMIN_EMAILS` names this user. Only a verified address counts: otherwise anyone
 /// could register an admin's address first.
 pub fn listed_as_admin(config: &Config, user: &users::Model) -> bool {
-    user.role != ROLE_ADMIN
+    !is_admin_role(&user.role)
         && user.email_verified_at.is_some()
         && config
             .admin_emails

@@ -86,7 +86,7 @@ proptest! {
         let t = now - offset;
         let header = format!("t={t},v0={}", sign(SECRET, t, &body));
         let err = conversations::verify(&config(), Some(&header), &body, now).unwrap_err();
-        prop_assert_eq!(err.code(), "stale_signature");
+        prop_assert_eq!(err.reason(), "stale_signature");
     }
 
     #[test]
@@ -99,7 +99,7 @@ proptest! {
     #[test]
     fn any_webhook_body_gets_an_envelope_or_a_clear_refusal(body in prop::collection::vec(any::<u8>(), 0..512)) {
         if let Err(e) = Envelope::parse(&body) {
-            prop_assert_eq!(e.code(), "invalid_event");
+            prop_assert_eq!(e.reason(), "invalid_event");
         }
     }
 
@@ -107,7 +107,7 @@ proptest! {
     fn json_webhook_bodies_of_any_shape_are_answered(value in json_value()) {
         let body = serde_json::to_vec(&value).unwrap();
         if let Err(e) = Envelope::parse(&body) {
-            prop_assert_eq!(e.code(), "invalid_event");
+            prop_assert_eq!(e.reason(), "invalid_event");
         }
     }
 
@@ -133,7 +133,7 @@ proptest! {
     ) {
         match sheet::read(format, &bytes, 1_000) {
             Ok((rows, _)) => prop_assert!(rows.len() <= 1_001),
-            Err(e) => prop_assert_eq!(e.status(), 422, "{}", e.code()),
+            Err(e) => prop_assert_eq!(e.status(), 422, "{}", e.reason()),
         }
     }
 
@@ -141,7 +141,7 @@ proptest! {
     fn csv_text_of_any_shape_is_read_or_refused(text in "(.{0,30}[,;\t\n]){0,60}") {
         match sheet::read(Format::Csv, text.as_bytes(), 1_000) {
             Ok((rows, _)) => prop_assert!(rows.len() <= 1_001),
-            Err(e) => prop_assert_eq!(e.status(), 422, "{}", e.code()),
+            Err(e) => prop_assert_eq!(e.status(), 422, "{}", e.reason()),
         }
     }
 }

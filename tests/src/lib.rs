@@ -40,12 +40,19 @@ macro_rules! on_both_backends {
     };
 }
 
-/// Asserts the status and the common error body, returning the body.
-pub async fn expect_error(resp: reqwest::Response, status: u16, code: &str) -> serde_json::Value {
+/// Asserts the status and the common error body with its fine-grained `reason`, and that its
+/// `code` is the client's code for them; returns the body.
+pub async fn expect_error(resp: reqwest::Response, status: u16, reason: &str) -> serde_json::Value {
     let got = resp.status().as_u16();
     let body: serde_json::Value = resp.json().await.expect("a JSON error body");
     assert_eq!(got, status, "{body}");
-    assert_eq!(body["error"]["code"], code, "{body}");
+    assert_eq!(body["error"]["reason"], reason, "{body}");
+    assert_eq!(body["success"], false, "{body}");
+    let code = body["error"]["code"].as_str().unwrap_or_default();
+    assert!(
+        shared::ErrorCode::ALL.iter().any(|c| c.as_str() == code),
+        "{code} is not one of the client's codes: {body}"
+    );
     assert!(
         body["error"]["message"]
             .as_str()

@@ -8,7 +8,7 @@ use crate::TestApp;
 
 pub const PASSWORD: &str = "correct horse battery";
 
-/// Registers a built-in account; returns the session (`access_token`, `refresh_token`, `user`).
+/// Registers a built-in account; returns the session (`token`, `refreshToken`, `user`).
 pub async fn register(app: &TestApp, email: &str) -> Value {
     let resp = app
         .post(
@@ -25,7 +25,7 @@ pub async fn register(app: &TestApp, email: &str) -> Value {
 pub async fn signed_in(app: &TestApp, email: &str) -> (String, uuid::Uuid) {
     let session = register(app, email).await;
     (
-        session["access_token"].as_str().expect("token").to_string(),
+        session["token"].as_str().expect("token").to_string(),
         session["user"]["id"]
             .as_str()
             .and_then(|id| id.parse().ok())
@@ -46,14 +46,15 @@ pub async fn verified_user(app: &TestApp, email: &str) -> (String, String) {
         )
         .await;
     let verified = app
-        .get(
-            &format!("/api/auth/verify-email?token={}", mail.link_token()),
+        .post(
+            "/api/email/verify",
+            json!({ "token": mail.link_token() }),
             None,
         )
         .await;
     assert_eq!(verified.status(), 200);
     (
-        session["access_token"].as_str().expect("token").to_string(),
+        session["token"].as_str().expect("token").to_string(),
         session["user"]["id"].as_str().expect("id").to_string(),
     )
 }

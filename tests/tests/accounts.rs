@@ -26,34 +26,62 @@ fn token(session: &Value, key: &str) -> String {
     session[key].as_str().expect("token").to_string()
 }
 
-on_both_backends!(the_whole_builtin_flow, |backend: Backend| async move {
-    let app = TestApp::spawn(backend).await;
+/// A grace window short enough to wait out: a spent refresh token replayed within it gets the
+/// same pair, after it revokes the family.
+const GRACE_SECS: u64 = 2;
 
-    // Register: a session, 15 welcome credits, a verification email.
+on_both_backends!(the_whole_builtin_flow, |backend: Backend| async move {
+    let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
+        c.refresh_reuse_grace_secs = GRACE_SECS
+    })
+    .await;
+
+    // Register: a session in the client's shape, 15 welcome credits, a verification email
+    // linking to the frontend's page.
     let session = register(&app, "  Ada@Example.COM ").await;
-    assert_eq!(session["token_type"], "Bearer");
+    assert!(session["token"].as_str().is_some_and(|t| t.split('.').count() == 3));
+    assert!(session["refreshToken"].as_str().is_some());
+    assert!(session["timestamp"].as_str().unwrap().ends_with('Z'));
     assert_eq!(session["user"]["email"], "ada@example.com");
     assert_eq!(session["user"]["credits"], 15);
-    assert_eq!(session["user"]["email_verified"], false);
-    assert_eq!(session["user"]["auth_provider"], "email");
+    assert_eq!(session["user"]["emailVerified"], false);
+    assert_eq!(session["user"]["isActive"], true);
+    assert_eq!(session["user"]["role"], "user");
+    assert_eq!(session["user"]["authProvider"], "email");
     let mails = app.smtp.wait_for(1, WAIT).await;
     assert_eq!(mails[0].to, vec!["ada@example.com".to_string()]);
     assert!(
         mails[0]
             .decoded()
-            .contains("http://switchboard.test/api/auth/verify-email?token=")
+            .contains(&format!("{}/verify-email?token=", app.config().frontend_url))
     );
 
-    // Verify through the emailed link; the link works once.
-    let link = mails[0].link_token();
+    // The gate's "Resend" sends a second link; verify through it; a link works once.
+    let access = token(&session, "token");
+    let resent = app
+        .post("/api/email/send-verification", json!({}), Some(&access))
+        .await;
+    assert_eq!(resent.status(), 200);
+    let mails = app.smtp.wait_for(2, WAIT).await;
+    let link = mails[1].link_token();
     let verified = app
-        .get(&format!("/api/auth/verify-email?token={link}"), None)
+        .post("/api/email/verify", json!({ "token": link }), None)
         .await;
     assert_eq!(verified.status(), 200);
+    let verified: Value = verified.json().await.unwrap();
+    assert_eq!(verified["user"]["emailVerified"], true);
     let again = app
-        .get(&format!("/api/auth/verify-email?token={link}"), None)
+        .post("/api/email/verify", json!({ "token": link }), None)
         .await;
-    expect_error(again, 400, "invalid_token").await;
+    let err = expect_error(again, 400, "invalid_token").await;
+    assert_eq!(err["error"]["code"], "VALIDATION_ERROR");
+    let validated: Value = app
+        .get("/api/auth/validate", Some(&access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(validated["user"]["emailVerified"], true);
 
     // Sign in; the profile shows the verified email and the balance.
     let session = login(&app, "ada@example.com", PASSWORD)
@@ -61,52 +89,62 @@ on_both_backends!(the_whole_builtin_flow, |backend: Backend| async move {
         .json::<Value>()
         .await
         .unwrap();
-    let access = token(&session, "access_token");
+    let access = token(&session, "token");
     let profile: Value = app
         .get("/api/user/profile", Some(&access))
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(profile["email_verified"], true);
-    assert_eq!(profile["credits"], 15);
+    assert_eq!(profile["user"]["emailVerified"], true);
+    assert_eq!(profile["user"]["credits"], 15);
     let credits: Value = app
         .get("/api/user/credits", Some(&access))
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(credits, json!({"credits": 15}));
+    assert_eq!(credits["credits"], 15);
 
-    // Refresh rotates; the spent token is refused and takes its whole family down.
-    let first_refresh = token(&session, "refresh_token");
-    let rotated = app
-        .post(
+    // Refresh rotates. The client refreshes in parallel with one token: every one of those
+    // requests gets the same new pair.
+    let first_refresh = token(&session, "refreshToken");
+    let parallel = futures::future::join_all((0..4).map(|_| {
+        app.post(
             "/api/auth/refresh",
-            json!({"refresh_token": first_refresh}),
+            json!({"refreshToken": first_refresh}),
             None,
         )
-        .await;
-    assert_eq!(rotated.status(), 200);
-    let rotated: Value = rotated.json().await.unwrap();
-    let second_refresh = token(&rotated, "refresh_token");
+    }))
+    .await;
+    let mut pairs = Vec::new();
+    for resp in parallel {
+        assert_eq!(resp.status(), 200);
+        let body: Value = resp.json().await.unwrap();
+        pairs.push((token(&body, "token"), token(&body, "refreshToken")));
+    }
+    assert!(pairs.windows(2).all(|w| w[0] == w[1]), "{pairs:?}");
+    let second_refresh = pairs[0].1.clone();
     assert_ne!(first_refresh, second_refresh);
+    // The same token once more within the window: the same pair again.
+    let replay: Value = app
+        .post("/api/auth/refresh", json!({"refreshToken": first_refresh}), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(token(&replay, "refreshToken"), second_refresh);
+    // After the window, a replay is a reuse and takes the whole family down.
+    tokio::time::sleep(Duration::from_millis(GRACE_SECS * 1000 + 300)).await;
     let reuse = app
-        .post(
-            "/api/auth/refresh",
-            json!({"refresh_token": first_refresh}),
-            None,
-        )
+        .post("/api/auth/refresh", json!({"refreshToken": first_refresh}), None)
         .await;
     expect_error(reuse, 401, "refresh_token_reused").await;
     let after = app
-        .post(
-            "/api/auth/refresh",
-            json!({"refresh_token": second_refresh}),
-            None,
-        )
+        .post("/api/auth/refresh", json!({"refreshToken": second_refresh}), None)
         .await;
-    expect_error(after, 401, "refresh_token_reused").await;
+    let err = expect_error(after, 401, "refresh_token_reused").await;
+    assert_eq!(err["error"]["code"], "UNAUTHORIZED");
 
     // A new session, then a password reset by email ends it.
     let session = login(&app, "ada@example.com", PASSWORD)
@@ -115,37 +153,65 @@ on_both_backends!(the_whole_builtin_flow, |backend: Backend| async move {
         .await
         .unwrap();
     let (old_access, old_refresh) = (
-        token(&session, "access_token"),
-        token(&session, "refresh_token"),
+        token(&session, "token"),
+        token(&session, "refreshToken"),
     );
     let forgot = app
         .post(
-            "/api/auth/forgot-password",
+            "/api/email/send-password-reset",
             json!({"email": "ada@example.com"}),
             None,
         )
         .await;
-    assert_eq!(forgot.status(), 202);
-    let mails = app.smtp.wait_for(2, WAIT).await;
-    let reset_token = mails[1].link_token();
-    assert!(mails[1].decoded().contains("/reset-password?token="));
+    assert_eq!(forgot.status(), 200);
+    let mails = app.smtp.wait_for(3, WAIT).await;
+    let reset_token = mails[2].link_token();
+    assert!(mails[2].decoded().contains("/reset-password?token="));
+    // The reset page checks the token first, without spending it.
+    for _ in 0..2 {
+        let check: Value = app
+            .post(
+                "/api/email/validate-reset-token",
+                json!({ "token": reset_token }),
+                None,
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(check, json!({"success": true, "valid": true}));
+    }
+    expect_error(
+        app.post(
+            "/api/email/validate-reset-token",
+            json!({ "token": "made-up" }),
+            None,
+        )
+        .await,
+        400,
+        "invalid_token",
+    )
+    .await;
     let weak = app
         .post(
-            "/api/auth/reset-password",
-            json!({"token": reset_token, "new_password": "short"}),
+            "/api/email/reset-password",
+            json!({"token": reset_token, "newPassword": "short"}),
             None,
         )
         .await;
-    let body = expect_error(weak, 422, "validation_error").await;
-    assert_eq!(body["error"]["details"]["field"], "password");
+    let body = expect_error(weak, 400, "validation_error").await;
+    assert_eq!(body["error"]["code"], "WEAK_PASSWORD");
+    assert!(body["error"]["details"]["password"].is_string(), "{body}");
     let reset = app
         .post(
-            "/api/auth/reset-password",
-            json!({"token": reset_token, "new_password": "a brand new passphrase"}),
+            "/api/email/reset-password",
+            json!({"token": reset_token, "newPassword": "a brand new passphrase"}),
             None,
         )
         .await;
-    assert_eq!(reset.status(), 204);
+    assert_eq!(reset.status(), 200);
+    let reset: Value = reset.json().await.unwrap();
+    assert_eq!(reset["success"], true);
     expect_error(
         app.get("/api/user/profile", Some(&old_access)).await,
         401,
@@ -155,7 +221,7 @@ on_both_backends!(the_whole_builtin_flow, |backend: Backend| async move {
     let stale = app
         .post(
             "/api/auth/refresh",
-            json!({"refresh_token": old_refresh}),
+            json!({"refreshToken": old_refresh}),
             None,
         )
         .await;
@@ -170,18 +236,19 @@ on_both_backends!(the_whole_builtin_flow, |backend: Backend| async move {
     assert_eq!(session.status(), 200);
     let session: Value = session.json().await.unwrap();
 
-    // Signing out ends that session's refresh token; signing out again is harmless.
-    let refresh = token(&session, "refresh_token");
-    let out = app
-        .post("/api/auth/logout", json!({"refresh_token": refresh}), None)
-        .await;
-    assert_eq!(out.status(), 204);
+    // Signing out as the client does (`{}`, no token) answers 200 and changes nothing; with
+    // the access token it ends that session; signing out again is harmless.
+    let (access, refresh) = (token(&session, "token"), token(&session, "refreshToken"));
+    let anonymous = app.post("/api/auth/logout", json!({}), None).await;
+    assert_eq!(anonymous.status(), 200);
+    let out = app.post("/api/auth/logout", json!({}), Some(&access)).await;
+    assert_eq!(out.status(), 200);
     let again = app
-        .post("/api/auth/logout", json!({"refresh_token": refresh}), None)
+        .post("/api/auth/logout", json!({"refreshToken": refresh}), None)
         .await;
-    assert_eq!(again.status(), 204);
+    assert_eq!(again.status(), 200);
     let after = app
-        .post("/api/auth/refresh", json!({"refresh_token": refresh}), None)
+        .post("/api/auth/refresh", json!({"refreshToken": refresh}), None)
         .await;
     expect_error(after, 401, "refresh_token_reused").await;
 
@@ -205,24 +272,31 @@ on_both_backends!(
                 None,
             )
             .await;
-        expect_error(dup, 409, "email_taken").await;
-        for (body, field) in [
+        let err = expect_error(dup, 409, "email_taken").await;
+        // The sign-up form recognises a duplicate by these words.
+        assert!(err["error"]["message"].as_str().unwrap().contains("already exists"));
+        assert_eq!(err["error"]["code"], "ALREADY_EXISTS");
+        for (body, field, code) in [
             (
                 json!({"email": "not-an-email", "password": PASSWORD}),
                 "email",
+                "INVALID_EMAIL",
             ),
             (
-                json!({"email": "x@example.com", "password": "password123"}),
+                json!({"email": "x@example.com", "password": "Password123"}),
                 "password",
+                "WEAK_PASSWORD",
             ),
             (
-                json!({"email": "x@example.com", "password": "short"}),
+                json!({"email": "x@example.com", "password": "Short1"}),
                 "password",
+                "WEAK_PASSWORD",
             ),
         ] {
             let resp = app.post("/api/auth/register", body, None).await;
-            let err = expect_error(resp, 422, "validation_error").await;
-            assert_eq!(err["error"]["details"]["field"], field);
+            let err = expect_error(resp, 400, "validation_error").await;
+            assert!(err["error"]["details"][field].is_string(), "{err}");
+            assert_eq!(err["error"]["code"], code);
         }
         let wrong_type = app
             .post(
@@ -231,7 +305,7 @@ on_both_backends!(
                 None,
             )
             .await;
-        expect_error(wrong_type, 422, "validation_error").await;
+        expect_error(wrong_type, 400, "validation_error").await;
         let malformed = app
             .client
             .post(app.url("/api/auth/register"))
@@ -263,17 +337,22 @@ on_both_backends!(
         register(&app, "lin@example.com").await;
         app.smtp.wait_for(1, WAIT).await;
         for _ in 0..3 {
-            expect_error(
+            let err = expect_error(
                 login(&app, "lin@example.com", "wrong password!!").await,
                 401,
                 "invalid_credentials",
             )
             .await;
+            // The sign-in form's own code and wording.
+            assert_eq!(err["error"]["code"], "INVALID_CREDENTIALS");
+            assert_eq!(err["error"]["message"], "Invalid email or password");
         }
         // Locked: the right password gets the same answer as a wrong one.
         let right = login(&app, "lin@example.com", PASSWORD).await;
         assert!(right.headers().contains_key("retry-after"));
-        expect_error(right, 429, "account_locked").await;
+        let err = expect_error(right, 429, "account_locked").await;
+        assert_eq!(err["error"]["code"], "ACCOUNT_LOCKED");
+        assert!(err["error"]["message"].as_str().unwrap().contains("locked"));
         expect_error(
             login(&app, "lin@example.com", "wrong password!!").await,
             429,
@@ -302,16 +381,16 @@ on_both_backends!(
         for _ in 0..2 {
             let resp = app
                 .post(
-                    "/api/auth/forgot-password",
+                    "/api/email/send-password-reset",
                     json!({"email": "eve@example.com"}),
                     None,
                 )
                 .await;
-            assert_eq!(resp.status(), 202, "same answer for unknown accounts");
+            assert_eq!(resp.status(), 200, "same answer for unknown accounts");
         }
         let limited = app
             .post(
-                "/api/auth/forgot-password",
+                "/api/email/send-password-reset",
                 json!({"email": "eve@example.com"}),
                 None,
             )
@@ -332,32 +411,56 @@ on_both_backends!(
 on_both_backends!(change_password_and_email, |backend: Backend| async move {
     let app = TestApp::spawn(backend).await;
     let session = register(&app, "kat@example.com").await;
-    let access = token(&session, "access_token");
-
-    let wrong = app
-        .post("/api/auth/change-password", json!({"current_password": "nope nope nope", "new_password": "another long passphrase"}), Some(&access))
-        .await;
-    expect_error(wrong, 403, "wrong_password").await;
-    let changed = app
-        .post(
-            "/api/auth/change-password",
-            json!({"current_password": PASSWORD, "new_password": "another long passphrase"}),
+    let (access, refresh) = (token(&session, "token"), token(&session, "refreshToken"));
+    // A second session of the same account (another browser).
+    let other: Value = login(&app, "kat@example.com", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let change = |current: &str| {
+        app.send(
+            reqwest::Method::PUT,
+            "/api/user/password",
+            Some(json!({"currentPassword": current, "newPassword": "another long passphrase"})),
             Some(&access),
         )
-        .await;
+    };
+    let wrong = change("nope nope nope").await;
+    let err = expect_error(wrong, 400, "wrong_password").await;
+    // The settings form shows this message as it is.
+    assert_eq!(err["error"]["message"], "Current password is incorrect");
+    let changed = change(PASSWORD).await;
     assert_eq!(changed.status(), 200);
-    let fresh: Value = changed.json().await.unwrap();
-    expect_error(
-        app.get("/api/user/profile", Some(&access)).await,
-        401,
-        "session_revoked",
-    )
-    .await;
-    let access = token(&fresh, "access_token");
+    let changed: Value = changed.json().await.unwrap();
+    // The caller's session lives on: the new access token (which the client's response
+    // interceptor stores) works and its refresh token still refreshes; the other session ends.
+    let access = token(&changed, "token");
     assert_eq!(
         app.get("/api/user/profile", Some(&access)).await.status(),
         200
     );
+    let refreshed = app
+        .post("/api/auth/refresh", json!({"refreshToken": refresh}), None)
+        .await;
+    assert_eq!(refreshed.status(), 200);
+    expect_error(
+        app.get("/api/user/profile", Some(&token(&other, "token"))).await,
+        401,
+        "session_revoked",
+    )
+    .await;
+    expect_error(
+        app.post(
+            "/api/auth/refresh",
+            json!({"refreshToken": token(&other, "refreshToken")}),
+            None,
+        )
+        .await,
+        401,
+        "refresh_token_reused",
+    )
+    .await;
 
     register(&app, "taken@example.com").await;
     let taken = app
@@ -375,7 +478,7 @@ on_both_backends!(change_password_and_email, |backend: Backend| async move {
             Some(&access),
         )
         .await;
-    assert_eq!(started.status(), 202);
+    assert_eq!(started.status(), 200);
     let mails = app.smtp.wait_for(3, WAIT).await;
     let mail = mails
         .iter()
@@ -383,7 +486,7 @@ on_both_backends!(change_password_and_email, |backend: Backend| async move {
         .expect("mail to the new address");
     let verified = app
         .post(
-            "/api/auth/verify-email",
+            "/api/email/verify",
             json!({"token": mail.link_token()}),
             None,
         )
@@ -395,7 +498,7 @@ on_both_backends!(change_password_and_email, |backend: Backend| async move {
         .json()
         .await
         .unwrap();
-    assert_eq!(profile["email"], "kat.new@example.com");
+    assert_eq!(profile["user"]["email"], "kat.new@example.com");
 });
 
 on_both_backends!(
@@ -403,10 +506,10 @@ on_both_backends!(
     |backend: Backend| async move {
         let app = TestApp::spawn(backend).await;
         let session = register(&app, "pat@example.com").await;
-        let access = token(&session, "access_token");
-        let patch = |body: Value| {
+        let access = token(&session, "token");
+        let put = |body: Value| {
             app.client
-                .patch(app.url("/api/user/profile"))
+                .put(app.url("/api/user/profile"))
                 .bearer_auth(&access)
                 .json(&body)
                 .send()
@@ -414,32 +517,111 @@ on_both_backends!(
         for (body, field) in [
             (json!({"timezone": "Mars/Olympus"}), "timezone"),
             (json!({"phone": "12"}), "phone"),
-            (json!({"default_region": "ZZ"}), "default_region"),
+            (json!({"defaultRegion": "ZZ"}), "default_region"),
+            (json!({"website": "not a site"}), "website"),
+            (json!({"email": "someone.else@example.com"}), "email"),
         ] {
-            let err = expect_error(patch(body).await.unwrap(), 422, "validation_error").await;
-            assert_eq!(err["error"]["details"]["field"], field);
+            let err = expect_error(put(body).await.unwrap(), 400, "validation_error").await;
+            assert!(err["error"]["details"][field].is_string(), "{err}");
         }
-        let ok = patch(json!({
-        "name": "Pat Doe", "company": "Acme", "timezone": "Europe/Paris", "default_region": "FR",
-        "phone": "06 12 34 56 78",
-        "notifications": {"call_summaries": false, "low_balance": true, "weekly_report": false, "product_updates": true}
-    }))
-    .await
-    .unwrap();
+        // What the settings form sends: every field, empty ones as null.
+        let ok = put(json!({
+            "name": "Pat Doe", "email": "pat@example.com", "company": "Acme",
+            "website": "https://acme.example", "location": "Lyon", "bio": "Sells solar.",
+            "phone": "+33612345678"
+        }))
+        .await
+        .unwrap();
         assert_eq!(ok.status(), 200);
-        let profile: Value = ok.json().await.unwrap();
-        assert_eq!(profile["phone"], "+33612345678");
-        assert_eq!(profile["timezone"], "Europe/Paris");
-        assert_eq!(profile["notifications"]["call_summaries"], false);
+        let saved: Value = ok.json().await.unwrap();
+        assert_eq!(saved["success"], true);
+        assert_eq!(saved["data"]["phone"], "+33612345678");
+        assert_eq!(saved["data"]["website"], "https://acme.example");
+        assert_eq!(saved["data"]["bio"], "Sells solar.");
+        // `null` clears, an absent field stays (the OAuth page sends only the company).
+        let cleared: Value = put(json!({"location": null, "company": "Acme SAS"}))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(cleared["data"].get("location").is_none(), "{cleared}");
+        assert_eq!(cleared["data"]["company"], "Acme SAS");
+        assert_eq!(cleared["data"]["name"], "Pat Doe");
+        let profile: Value = app
+            .get("/api/user/profile", Some(&access))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(profile["user"]["website"], "https://acme.example");
+
+        // Notification preferences, as the settings page reads and writes them.
+        let prefs: Value = app
+            .get("/api/user-notifications/preferences", Some(&access))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(prefs["preferences"]["low_credit_alerts"], true);
+        let changed: Value = app
+            .send(
+                reqwest::Method::PUT,
+                "/api/user-notifications/preferences",
+                Some(json!({"low_credit_alerts": false, "campaign_summary_emails": true})),
+                Some(&access),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(changed["preferences"]["low_credit_alerts"], false);
+        assert_eq!(changed["preferences"]["credits_added_emails"], true);
 
         let anonymous = app
             .client
-            .patch(app.url("/api/user/profile"))
+            .put(app.url("/api/user/profile"))
             .json(&json!({}))
             .send()
             .await
             .unwrap();
         expect_error(anonymous, 401, "missing_token").await;
+    }
+);
+
+on_both_backends!(
+    credit_widgets_read_the_balance_and_its_warnings,
+    |backend: Backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let session = register(&app, "cw@example.com").await;
+        let access = token(&session, "token");
+        let get = |path: &'static str| {
+            let access = access.clone();
+            let app = &app;
+            async move {
+                let resp = app.get(path, Some(&access)).await;
+                assert_eq!(resp.status(), 200, "{path}");
+                resp.json::<Value>().await.unwrap()
+            }
+        };
+        let status = get("/api/user/credit-status").await;
+        assert_eq!(status["credits"]["current"], 15);
+        assert_eq!(status["credits"]["status"], "warning");
+        assert_eq!(status["warnings"]["showBanner"], false);
+        assert_eq!(status["capabilities"]["canInitiateCalls"], true);
+        let login_status = get("/api/user/login-status").await;
+        assert_eq!(login_status["loginWarnings"]["type"], "info");
+        assert_eq!(login_status["user"]["credits"], 15);
+        let badge = get("/api/billing/credits").await;
+        assert_eq!(badge["data"]["credits"], 15);
+        let stats = get("/api/billing/stats").await;
+        assert_eq!(stats["data"]["currentBalance"], 15);
+        assert_eq!(stats["data"]["totalBonus"], 15);
+        assert_eq!(stats["data"]["transactionCount"], 1);
+        let history = get("/api/billing/history").await;
+        assert_eq!(history["data"]["total"], 1);
+        assert_eq!(history["data"]["transactions"][0]["type"], "bonus");
+        assert_eq!(history["data"]["transactions"][0]["balanceAfter"], 15);
     }
 );
 
@@ -507,17 +689,18 @@ on_both_backends!(
         .await;
         // Registering the listed address is not enough: it must be verified first.
         let session = register(&app, "boss@example.com").await;
-        let access = token(&session, "access_token");
+        let access = token(&session, "token");
         let profile: Value = app
             .get("/api/user/profile", Some(&access))
             .await
             .json()
             .await
             .unwrap();
-        assert_eq!(profile["role"], "user");
+        assert_eq!(profile["user"]["role"], "user");
         let mails = app.smtp.wait_for(1, WAIT).await;
-        app.get(
-            &format!("/api/auth/verify-email?token={}", mails[0].link_token()),
+        app.post(
+            "/api/email/verify",
+            json!({ "token": mails[0].link_token() }),
             None,
         )
         .await;
@@ -527,7 +710,7 @@ on_both_backends!(
             .json()
             .await
             .unwrap();
-        assert_eq!(profile["role"], "admin");
+        assert_eq!(profile["user"]["role"], "admin");
 
         // `api create-admin` promotes an existing account, and fails clearly for an unknown one.
         register(&app, "ops@example.com").await;
@@ -566,8 +749,8 @@ on_both_backends!(
         use sea_orm::{ActiveModelTrait, ActiveValue::Set};
         let app = TestApp::spawn(backend).await;
         let session = register(&app, "sus@example.com").await;
-        let access = token(&session, "access_token");
-        let refresh = token(&session, "refresh_token");
+        let access = token(&session, "token");
+        let refresh = token(&session, "refreshToken");
         let user = users::Entity::find()
             .one(&app.services.db)
             .await
@@ -582,7 +765,7 @@ on_both_backends!(
         }
         let patch = app
             .client
-            .patch(app.url("/api/user/profile"))
+            .put(app.url("/api/user/profile"))
             .bearer_auth(&access)
             .json(&json!({"name": "x"}))
             .send()
@@ -590,7 +773,7 @@ on_both_backends!(
             .unwrap();
         expect_error(patch, 403, "account_suspended").await;
         let refreshed = app
-            .post("/api/auth/refresh", json!({"refresh_token": refresh}), None)
+            .post("/api/auth/refresh", json!({"refreshToken": refresh}), None)
             .await;
         expect_error(refreshed, 403, "account_suspended").await;
         expect_error(
@@ -613,13 +796,29 @@ async fn the_contract_documents_auth_endpoints_and_schemes() {
         (
             "/api/auth/register",
             "post",
-            &["201", "409", "422", "429"][..],
+            &["201", "400", "409", "429"][..],
         ),
-        ("/api/auth/login", "post", &["200", "401", "429"][..]),
+        ("/api/auth/login", "post", &["200", "400", "401", "429"][..]),
+        ("/api/auth/validate", "get", &["200", "401"][..]),
         ("/api/auth/refresh", "post", &["200", "401"][..]),
+        ("/api/auth/logout", "post", &["200"][..]),
+        ("/api/email/send-verification", "post", &["200", "401"][..]),
+        ("/api/email/verify", "post", &["200", "400"][..]),
+        ("/api/email/send-password-reset", "post", &["200", "429"][..]),
+        ("/api/email/validate-reset-token", "post", &["200", "400"][..]),
+        ("/api/email/reset-password", "post", &["200", "400"][..]),
         ("/api/user/profile", "get", &["200", "401", "403"][..]),
-        ("/api/user/profile", "patch", &["200", "401", "422"][..]),
+        ("/api/user/profile", "put", &["200", "400", "401"][..]),
+        ("/api/user/password", "put", &["200", "400", "401"][..]),
         ("/api/user/credits", "get", &["200", "401"][..]),
+        ("/api/user/credit-status", "get", &["200", "401"][..]),
+        ("/api/user/login-status", "get", &["200", "401"][..]),
+        ("/api/billing/credits", "get", &["200", "401"][..]),
+        ("/api/billing/stats", "get", &["200", "401"][..]),
+        ("/api/billing/history", "get", &["200", "401"][..]),
+        ("/api/user-notifications/preferences", "get", &["200", "401"][..]),
+        ("/api/user-notifications/preferences", "put", &["200", "401"][..]),
+        ("/api/errors", "post", &["202", "400"][..]),
     ] {
         let op = &spec["paths"][path][method];
         assert!(op.is_object(), "{method} {path} documented");
@@ -630,5 +829,22 @@ async fn the_contract_documents_auth_endpoints_and_schemes() {
             );
         }
     }
+    // The old paths of these flows are gone, not a second API.
+    for (path, method) in [
+        ("/api/auth/verify-email", "get"),
+        ("/api/auth/resend-verification", "post"),
+        ("/api/auth/forgot-password", "post"),
+        ("/api/auth/reset-password", "post"),
+        ("/api/auth/change-password", "post"),
+        ("/api/user/profile", "patch"),
+    ] {
+        assert!(spec["paths"][path][method].is_null(), "{method} {path} is gone");
+    }
+    // Error codes are the client's: an enum in the document.
+    let codes = spec["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .expect("ErrorCode enum");
+    assert!(codes.iter().any(|c| c == "INVALID_CREDENTIALS"));
+    assert!(codes.iter().all(|c| c.as_str().unwrap().chars().all(|ch| ch.is_ascii_uppercase() || ch == '_')));
     assert!(spec["paths"]["/api/user/profile"]["get"]["security"].is_array());
 }

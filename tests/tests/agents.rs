@@ -25,7 +25,7 @@ async fn agents_app(backend: Backend, fake: &FakeElevenLabs) -> TestApp {
 }
 
 async fn token(app: &TestApp, email: &str) -> String {
-    register(app, email).await["access_token"]
+    register(app, email).await["token"]
         .as_str()
         .unwrap()
         .to_string()
@@ -508,7 +508,7 @@ on_both_backends!(
         let fake = FakeElevenLabs::start().await;
         let app = agents_app(backend, &fake).await;
         let session = register(&app, "cards@example.com").await;
-        let token = session["access_token"].as_str().unwrap().to_string();
+        let token = session["token"].as_str().unwrap().to_string();
         let user: uuid::Uuid = session["user"]["id"].as_str().unwrap().parse().unwrap();
         let agent: Value = app
             .post("/api/agents", sales_agent(), Some(&token))

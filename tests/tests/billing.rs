@@ -438,7 +438,7 @@ on_both_backends!(purchases_are_validated, |backend: Backend| async move {
         .post(
             "/api/billing/purchases",
             json!({"credits": 50}),
-            unverified["access_token"].as_str(),
+            unverified["token"].as_str(),
         )
         .await;
     expect_error(resp, 403, "email_not_verified").await;
@@ -514,8 +514,9 @@ async fn purchases_without_stripe_configured_are_503() {
         .await
         .unwrap();
     let mails = app.smtp.wait_for(1, WAIT).await;
-    app.get(
-        &format!("/api/auth/verify-email?token={}", mails[0].link_token()),
+    app.post(
+        "/api/email/verify",
+        json!({ "token": mails[0].link_token() }),
         None,
     )
     .await;
@@ -523,7 +524,7 @@ async fn purchases_without_stripe_configured_are_503() {
         .post(
             "/api/billing/purchases",
             json!({"credits": 50}),
-            session["access_token"].as_str(),
+            session["token"].as_str(),
         )
         .await;
     expect_error(resp, 503, "payments_not_configured").await;
@@ -737,7 +738,7 @@ on_both_backends!(
             .await
             .unwrap_err();
         assert_eq!(
-            (err.status(), err.code().as_str()),
+            (err.status(), err.reason().as_str()),
             (402, "insufficient_credits")
         );
     }

@@ -41,7 +41,7 @@ fn caller(number: Option<&str>) -> Value {
 async fn add_contact(app: &TestApp, user_id: Uuid, phone: &str, do_not_call: bool) -> Uuid {
     let now = Utc::now();
     contacts::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(shared::ids::new()),
         user_id: Set(user_id),
         name: Set("Grace Hopper".into()),
         phone_e164: Set(phone.into()),
@@ -236,7 +236,7 @@ on_both_backends!(calls_are_refused_clearly, |backend: Backend| async move {
 
     // Unverified email: 403. No credits left: 402.
     let fresh = register(&app, "unverified-dialer@example.com").await;
-    let fresh_token = fresh["access_token"].as_str().unwrap();
+    let fresh_token = fresh["token"].as_str().unwrap();
     let resp = app
         .post("/api/calls", call(&good, json!({})), Some(fresh_token))
         .await;

@@ -48,7 +48,7 @@ async fn chat_agent(app: &TestApp, user: Uuid) -> agents::Model {
 async fn signed_up(app: &TestApp, email: &str) -> (String, Uuid) {
     let session = register(app, email).await;
     (
-        session["access_token"].as_str().unwrap().to_string(),
+        session["token"].as_str().unwrap().to_string(),
         session["user"]["id"].as_str().unwrap().parse().unwrap(),
     )
 }

@@ -192,7 +192,7 @@ on_both_backends!(
         let bulk: Value = app
             .post(
                 "/api/contacts/bulk-delete",
-                json!({"ids": [ana["id"], Uuid::now_v7()]}),
+                json!({"ids": [ana["id"], shared::ids::new()]}),
                 Some(&other),
             )
             .await

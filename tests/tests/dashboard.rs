@@ -186,7 +186,7 @@ on_both_backends!(
         let now = Utc::now();
         for (credits, at) in [(100, now - chrono::TimeDelta::hours(1)), (250, now)] {
             purchases::ActiveModel {
-                id: Set(uuid::Uuid::now_v7()),
+                id: Set(shared::ids::new()),
                 user_id: Set(me),
                 credits: Set(credits),
                 amount_cents: Set(credits * 10),
@@ -393,7 +393,7 @@ on_both_backends!(
         // The profile's time zone is the default.
         let resp = app
             .send(
-                reqwest::Method::PATCH,
+                reqwest::Method::PUT,
                 "/api/user/profile",
                 Some(json!({"timezone": "America/New_York"})),
                 Some(&token),

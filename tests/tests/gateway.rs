@@ -116,7 +116,7 @@ async fn every_operation_is_documented_with_examples_and_error_codes() {
             None => false,
         }
     };
-    let catalogue: std::collections::HashSet<&str> = api::error::ERROR_CODES
+    let catalogue: std::collections::HashSet<&str> = api::error::REASONS
         .iter()
         .map(|(_, code, _)| *code)
         .collect();
@@ -131,7 +131,7 @@ async fn every_operation_is_documented_with_examples_and_error_codes() {
     };
     let listed = |code: &str| {
         catalogue.contains(code)
-            || api::error::ERROR_CODES
+            || api::error::REASONS
                 .iter()
                 .any(|(_, _, meaning)| meaning.contains(&format!("`{code}`")))
     };

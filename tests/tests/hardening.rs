@@ -12,7 +12,7 @@ use tests::{
 };
 
 async fn token(app: &TestApp, email: &str) -> String {
-    register(app, email).await["access_token"]
+    register(app, email).await["token"]
         .as_str()
         .unwrap()
         .to_string()

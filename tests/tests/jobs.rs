@@ -391,7 +391,7 @@ async fn a_backlog_beyond_the_lua_unpack_limit_drains() {
         queue.push(
             JobKind::ConversationEvent,
             JobMessage {
-                job_id: uuid::Uuid::now_v7(),
+                job_id: shared::ids::new(),
             },
         )
     });

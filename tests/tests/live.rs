@@ -10,7 +10,6 @@ use tests::{
     sse::SseStream,
     users::signed_in,
 };
-use uuid::Uuid;
 
 const WAIT: Duration = Duration::from_secs(30);
 const EL_AGENT: &str = "agent_live_events_000000000";
@@ -146,7 +145,7 @@ on_both_backends!(
             "invalid_parameter",
         )
         .await;
-        let unknown = Uuid::now_v7();
+        let unknown = shared::ids::new();
         expect_error(
             app.post(
                 &format!("/api/notifications/{unknown}/read"),

@@ -25,7 +25,7 @@ async fn requests_webhooks_jobs_queues_and_the_ledger_are_measured() {
     })
     .await;
     let session = register(&app, "measured@example.com").await;
-    let token = session["access_token"].as_str().unwrap();
+    let token = session["token"].as_str().unwrap();
     let user: Uuid = session["user"]["id"].as_str().unwrap().parse().unwrap();
     assert_eq!(
         app.get("/api/user/profile", Some(token)).await.status(),

@@ -25,7 +25,7 @@ async fn app_with_agent(backend: Backend) -> (TestApp, String, Uuid) {
     })
     .await;
     let session = register(&app, "owner@example.com").await;
-    let token = session["access_token"].as_str().unwrap().to_string();
+    let token = session["token"].as_str().unwrap().to_string();
     let user: Uuid = session["user"]["id"].as_str().unwrap().parse().unwrap();
     post_call::insert_agent(&app, user, EL_AGENT).await;
     (app, token, user)
@@ -153,7 +153,7 @@ on_both_backends!(
         assert_eq!(transcript["matches"][0]["parts"][0]["match"], true);
         let (stranger, _) = {
             let s = register(&app, "stranger@example.com").await;
-            (s["access_token"].as_str().unwrap().to_string(), ())
+            (s["token"].as_str().unwrap().to_string(), ())
         };
         for path in ["", "/transcript", "/recording"] {
             let resp = app
@@ -459,7 +459,7 @@ on_both_backends!(
             .unwrap()
             .expect("the audio creates the call it belongs to");
         let key = call.recording_key.clone().expect("recording linked");
-        let token = session["access_token"].as_str().unwrap().to_string();
+        let token = session["token"].as_str().unwrap().to_string();
         let url = format!("/api/calls/{}/recording", call.id);
         let full = app.get(&url, Some(&token)).await;
         assert_eq!(full.status(), 200);
@@ -544,7 +544,7 @@ async fn a_worker_killed_mid_transaction_leaves_nothing_half_done() {
     })
     .await;
     let session = register(&app, "killed@example.com").await;
-    let token = session["access_token"].as_str().unwrap().to_string();
+    let token = session["token"].as_str().unwrap().to_string();
     let user: Uuid = session["user"]["id"].as_str().unwrap().parse().unwrap();
     post_call::insert_agent(&app, user, EL_AGENT).await;
     let db = &app.services.db;
@@ -619,7 +619,7 @@ on_both_backends!(
             let user: Uuid = session["user"]["id"].as_str().unwrap().parse().unwrap();
             let agent = format!("{EL_AGENT}_{i}");
             post_call::insert_agent(&app, user, &agent).await;
-            owners.push((session["access_token"].as_str().unwrap().to_string(), agent));
+            owners.push((session["token"].as_str().unwrap().to_string(), agent));
         }
         let mut events = Vec::new();
         for (i, (_, agent)) in owners.iter().enumerate() {

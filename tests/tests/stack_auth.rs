@@ -67,10 +67,11 @@ on_both_backends!(
         let token = key.sign(&claims("user_a"));
         let resp = profile_with_stack_header(&app, &token).await;
         assert_eq!(resp.status(), 200);
-        let profile: Value = resp.json().await.unwrap();
+        let body: Value = resp.json().await.unwrap();
+        let profile = &body["user"];
         assert_eq!(profile["email"], "user_a@example.com");
-        assert_eq!(profile["auth_provider"], "stack");
-        assert_eq!(profile["email_verified"], true);
+        assert_eq!(profile["authProvider"], "stack");
+        assert_eq!(profile["emailVerified"], true);
         assert_eq!(profile["credits"], 15);
         // The same token as a bearer token works too.
         assert_eq!(

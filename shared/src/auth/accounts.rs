@@ -44,8 +44,14 @@ fn require_builtin(config: &Config) -> AppResult<()> {
     }
 }
 
+/// The client's sign-in form recognises this code and wording.
 fn invalid_credentials() -> AppError {
-    AppError::unauthorized("invalid_credentials", "email or password is incorrect")
+    AppError::unauthorized("invalid_credentials", "Invalid email or password")
+}
+
+fn email_taken() -> AppError {
+    // The sign-up form looks for "already exists" in the message.
+    AppError::conflict("email_taken", "A user with this email already exists")
 }
 
 /// Rings the jobs created inside a committed transaction.
@@ -66,7 +72,7 @@ async fn create_link_in<C: ConnectionTrait>(
     let token = tokens::random_token();
     let now = Utc::now();
     auth_tokens::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(crate::ids::new()),
         user_id: Set(user_id),
         purpose: Set(purpose.into()),
         token_hash: Set(tokens::hash_token(&token)),
@@ -117,32 +123,42 @@ async fn consume_link_in<C: ConnectionTrait>(
     Ok(row)
 }
 
+/// Starts a session (a new refresh-token family) or continues `family`; returns the session
+/// and the new refresh token's row id.
 async fn issue_session_in<C: ConnectionTrait>(
     txn: &C,
     services: &Services,
     user: users::Model,
     family: Option<Uuid>,
-) -> AppResult<Session> {
+) -> AppResult<(Session, Uuid)> {
     let refresh = tokens::random_token();
     let now = Utc::now();
+    let id = crate::ids::new();
+    let family = family.unwrap_or_else(crate::ids::new);
     refresh_tokens::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         user_id: Set(user.id),
-        family_id: Set(family.unwrap_or_else(Uuid::now_v7)),
+        family_id: Set(family),
         token_hash: Set(tokens::hash_token(&refresh)),
         expires_at: Set(now + Duration::seconds(services.config.refresh_token_ttl_secs as i64)),
         revoked_at: Set(None),
         replaced_by: Set(None),
         created_at: Set(now),
+        successor_sealed: Set(None),
+        replaced_at: Set(None),
     }
     .insert(txn)
     .await?;
-    Ok(Session {
-        access_token: services.auth.access.issue(user.id, user.session_epoch)?,
+    let session = Session {
+        access_token: services
+            .auth
+            .access
+            .issue(user.id, user.session_epoch, Some(family))?,
         refresh_token: refresh,
         expires_in: services.auth.access.ttl_secs(),
         user,
-    })
+    };
+    Ok((session, id))
 }
 
 /// Creates a verification link for `to` and queues the email carrying it; returns the email's
@@ -167,10 +183,8 @@ async fn queue_verification_in<C: ConnectionTrait>(
 }
 
 fn verification_email(config: &Config, user_id: Uuid, to: &str, token: &str) -> OutgoingEmail {
-    let link = format!(
-        "{}/api/auth/verify-email?token={token}",
-        config.public_base_url
-    );
+    // The frontend's page verifies the token and opens its verification gate.
+    let link = format!("{}/verify-email?token={token}", config.frontend_url);
     OutgoingEmail {
         user_id: Some(user_id),
         to: to.into(),
@@ -219,17 +233,15 @@ pub async fn register(
             password_hash: Some(hash),
             name,
             email_verified: false,
+            google_subject: None,
         },
     )
     .await?;
     if !created {
-        return Err(AppError::conflict(
-            "email_taken",
-            "an account with this email already exists",
-        ));
+        return Err(email_taken());
     }
     let job = queue_verification_in(&txn, config, user.id, &email).await?;
-    let session = issue_session_in(&txn, services, user, None).await?;
+    let (session, _) = issue_session_in(&txn, services, user, None).await?;
     txn.commit().await?;
     ring_all(services, &[job]).await;
     tracing::info!(user_id = %session.user.id, "account registered");
@@ -253,10 +265,7 @@ pub async fn verify_email(services: &Services, token: &str) -> AppResult<users::
             .one(&txn)
             .await?;
         if taken.is_some() {
-            return Err(AppError::conflict(
-                "email_taken",
-                "an account with this email already exists",
-            ));
+            return Err(email_taken());
         }
         active.email = Set(new_email);
     }
@@ -274,22 +283,19 @@ async fn find_by_email(db: &DatabaseConnection, email: &str) -> AppResult<Option
         .await?)
 }
 
-/// Sends a fresh verification link. Answers the same whether or not the account exists.
-pub async fn resend_verification(services: &Services, email: &str) -> AppResult<()> {
-    require_builtin(&services.config)?;
-    let email = normalize_email(email)?;
-    let Some(user) = find_by_email(&services.db, &email).await? else {
-        return Ok(());
-    };
-    if user.email_verified_at.is_some() || user.password_hash.is_none() {
-        return Ok(());
+/// Sends the signed-in user a fresh verification link (the gate's "Resend" button). Nothing is
+/// sent to an address that is already verified.
+pub async fn send_verification(services: &Services, user_id: Uuid) -> AppResult<users::Model> {
+    let user = crate::users::get(&services.db, user_id).await?;
+    if user.email_verified_at.is_some() {
+        return Ok(user);
     }
-    let config = &services.config;
+    let config = &*services.settings().await;
     let txn = crate::db::begin_write(&services.db).await?;
-    let job = queue_verification_in(&txn, config, user.id, &email).await?;
+    let job = queue_verification_in(&txn, config, user.id, &user.email).await?;
     txn.commit().await?;
     ring_all(services, &[job]).await;
-    Ok(())
+    Ok(user)
 }
 
 /// Signs in. After `LOGIN_MAX_FAILURES` wrong passwords in a row the account is locked for
@@ -326,7 +332,7 @@ pub async fn login(services: &Services, email: &str, password: &str) -> AppResul
     active.locked_until = Set(None);
     active.last_seen_at = Set(Some(now));
     let user = active.update(&txn).await?;
-    let session = issue_session_in(&txn, services, user, None).await?;
+    let (session, _) = issue_session_in(&txn, services, user, None).await?;
     txn.commit().await?;
     Ok(session)
 }
@@ -334,7 +340,8 @@ pub async fn login(services: &Services, email: &str, password: &str) -> AppResul
 fn locked(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
     AppError::RateLimited {
         code: "account_locked",
-        message: "too many failed sign-in attempts; the account is temporarily locked".into(),
+        // The sign-in form looks for "locked".
+        message: "Too many failed sign-in attempts: the account is temporarily locked".into(),
         retry_after_secs: std::cmp::max((until - now).num_seconds(), 1) as u64,
     }
 }
@@ -421,26 +428,87 @@ async fn end_all_sessions_in<C: ConnectionTrait>(txn: &C, user_id: Uuid) -> AppR
     Ok(())
 }
 
-/// Exchanges a refresh token for a new pair. The old token is spent; presenting a spent token
-/// again means it was stolen or replayed, so the whole family is revoked.
-pub async fn refresh(services: &Services, token: &str) -> AppResult<Session> {
-    let invalid =
-        || AppError::unauthorized("invalid_refresh_token", "the refresh token is not valid");
-    let row = refresh_tokens::Entity::find()
-        .filter(refresh_tokens::Column::TokenHash.eq(tokens::hash_token(token.trim())))
+/// The key that seals a spent token's successor: derived from the spent token itself, which
+/// only its holder has (the database keeps a different hash of it), so a database reader learns
+/// nothing from the sealed pair.
+fn successor_cipher(spent: &str) -> AppResult<aes_gcm::Aes256Gcm> {
+    use aes_gcm::KeyInit;
+    use sha2::{Digest, Sha256};
+    let key = Sha256::new()
+        .chain_update(b"switchboard refresh successor\0")
+        .chain_update(spent.as_bytes())
+        .finalize();
+    aes_gcm::Aes256Gcm::new_from_slice(&key).map_err(AppError::internal)
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Successor {
+    access_token: String,
+    refresh_token: String,
+}
+
+fn refresh_reused() -> AppError {
+    AppError::unauthorized(
+        "refresh_token_reused",
+        "the refresh token was already used; sign in again",
+    )
+}
+
+/// The pair a spent token was exchanged for, when it is presented again within the grace
+/// window and that pair's refresh token is still live; `None` means a real reuse.
+async fn successor_within_grace(
+    services: &Services,
+    spent: &refresh_tokens::Model,
+    token: &str,
+) -> AppResult<Option<Session>> {
+    let grace = Duration::seconds(services.config.refresh_reuse_grace_secs as i64);
+    let (Some(sealed), Some(replaced_at), Some(next_id)) = (
+        spent.successor_sealed.as_deref(),
+        spent.replaced_at,
+        spent.replaced_by,
+    ) else {
+        return Ok(None);
+    };
+    if Utc::now() - replaced_at > grace {
+        return Ok(None);
+    }
+    let live = refresh_tokens::Entity::find_by_id(next_id)
         .one(&services.db)
         .await?
-        .ok_or_else(invalid)?;
-    let reused = || {
-        AppError::unauthorized(
-            "refresh_token_reused",
-            "the refresh token was already used; sign in again",
-        )
+        .is_some_and(|next| next.revoked_at.is_none() && next.replaced_by.is_none());
+    if !live {
+        return Ok(None);
+    }
+    let Some(successor) = crate::system_config::open_with(&successor_cipher(token)?, sealed)
+        .and_then(|plain| serde_json::from_str::<Successor>(&plain).ok())
+    else {
+        return Ok(None);
     };
+    let user = crate::users::get(&services.db, spent.user_id).await?;
+    Ok(Some(Session {
+        access_token: successor.access_token,
+        refresh_token: successor.refresh_token,
+        expires_in: services.auth.access.ttl_secs(),
+        user,
+    }))
+}
+
+/// Exchanges a refresh token for a new pair. The old token is spent. Presented again within
+/// `REFRESH_REUSE_GRACE_SECS` (the frontend sends parallel refreshes with one token), it gets
+/// the same new pair; later, it means the token was stolen or replayed, so the whole family is
+/// revoked.
+pub async fn refresh(services: &Services, token: &str) -> AppResult<Session> {
+    let token = token.trim();
+    let invalid =
+        || AppError::unauthorized("invalid_refresh_token", "the refresh token is not valid");
+    let find = || {
+        refresh_tokens::Entity::find()
+            .filter(refresh_tokens::Column::TokenHash.eq(tokens::hash_token(token)))
+            .one(&services.db)
+    };
+    let row = find().await?.ok_or_else(invalid)?;
     if row.revoked_at.is_some() || row.replaced_by.is_some() {
-        revoke_family(&services.db, row.family_id).await?;
-        tracing::warn!(user_id = %row.user_id, family = %row.family_id, "refresh token reuse; family revoked");
-        return Err(reused());
+        return replayed(services, &row, token).await;
     }
     if row.expires_at < Utc::now() {
         return Err(AppError::unauthorized(
@@ -456,38 +524,93 @@ pub async fn refresh(services: &Services, token: &str) -> AppResult<Session> {
         ));
     }
     let txn = crate::db::begin_write(&services.db).await?;
-    let session = issue_session_in(&txn, services, user, Some(row.family_id)).await?;
-    let new_id = refresh_tokens::Entity::find()
-        .filter(refresh_tokens::Column::TokenHash.eq(tokens::hash_token(&session.refresh_token)))
-        .one(&txn)
-        .await?
-        .map(|r| r.id);
+    let (session, new_id) = issue_session_in(&txn, services, user, Some(row.family_id)).await?;
+    let sealed = crate::system_config::seal_with(
+        &successor_cipher(token)?,
+        &serde_json::to_string(&Successor {
+            access_token: session.access_token.clone(),
+            refresh_token: session.refresh_token.clone(),
+        })
+        .map_err(AppError::internal)?,
+    )?;
+    let now = Utc::now();
     let spent = refresh_tokens::Entity::update_many()
         .col_expr(refresh_tokens::Column::ReplacedBy, Expr::value(new_id))
-        .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(Utc::now()))
+        .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(now))
+        .col_expr(refresh_tokens::Column::ReplacedAt, Expr::value(now))
+        .col_expr(refresh_tokens::Column::SuccessorSealed, Expr::value(sealed))
         .filter(refresh_tokens::Column::Id.eq(row.id))
         .filter(refresh_tokens::Column::ReplacedBy.is_null())
         .filter(refresh_tokens::Column::RevokedAt.is_null())
         .exec(&txn)
         .await?;
     if spent.rows_affected == 0 {
-        // Spent concurrently by another request: that is a reuse too.
+        // Spent concurrently by a parallel request, which has committed by now: the same
+        // rule as a replay (its pair within the grace window, else a reuse).
         drop(txn);
-        revoke_family(&services.db, row.family_id).await?;
-        return Err(reused());
+        let row = find().await?.ok_or_else(invalid)?;
+        return replayed(services, &row, token).await;
     }
     txn.commit().await?;
     Ok(session)
 }
 
-/// Ends the session the refresh token belongs to. Unknown tokens are ignored.
-pub async fn logout(services: &Services, token: &str) -> AppResult<()> {
-    if let Some(row) = refresh_tokens::Entity::find()
-        .filter(refresh_tokens::Column::TokenHash.eq(tokens::hash_token(token.trim())))
-        .one(&services.db)
-        .await?
+/// A spent or revoked token presented again: its successor within the grace window, otherwise
+/// the family is revoked.
+async fn replayed(
+    services: &Services,
+    row: &refresh_tokens::Model,
+    token: &str,
+) -> AppResult<Session> {
+    if let Some(session) = successor_within_grace(services, row, token).await? {
+        tracing::debug!(user_id = %row.user_id, "spent refresh token replayed within the grace window");
+        return Ok(session);
+    }
+    revoke_family(&services.db, row.family_id).await?;
+    tracing::warn!(user_id = %row.user_id, family = %row.family_id, "refresh token reuse; family revoked");
+    Err(refresh_reused())
+}
+
+/// Ends a session: the one a refresh token belongs to and/or the one an access token names.
+/// Unknown tokens are ignored: signing out always succeeds.
+pub async fn logout(
+    services: &Services,
+    refresh_token: Option<&str>,
+    session: Option<Uuid>,
+) -> AppResult<()> {
+    if let Some(token) = refresh_token.map(str::trim).filter(|t| !t.is_empty())
+        && let Some(row) = refresh_tokens::Entity::find()
+            .filter(refresh_tokens::Column::TokenHash.eq(tokens::hash_token(token)))
+            .one(&services.db)
+            .await?
     {
         revoke_family(&services.db, row.family_id).await?;
+    }
+    if let Some(family) = session {
+        revoke_family(&services.db, family).await?;
+    }
+    Ok(())
+}
+
+/// The reset link's token, checked without spending it (the reset page asks before it shows
+/// the form).
+pub async fn check_reset_token(services: &Services, token: &str) -> AppResult<()> {
+    let row = auth_tokens::Entity::find()
+        .filter(auth_tokens::Column::TokenHash.eq(tokens::hash_token(token.trim())))
+        .one(&services.db)
+        .await?
+        .filter(|row| row.purpose == PURPOSE_RESET && row.used_at.is_none())
+        .ok_or_else(|| {
+            AppError::bad_request(
+                "invalid_token",
+                "this link is invalid or has already been used",
+            )
+        })?;
+    if row.expires_at < Utc::now() {
+        return Err(AppError::bad_request(
+            "token_expired",
+            "this link has expired; request a new one",
+        ));
     }
     Ok(())
 }
@@ -570,21 +693,25 @@ async fn check_current_password(user: &users::Model, password: &str) -> AppResul
     if passwords::verify(password, hash).await {
         Ok(())
     } else {
-        Err(AppError::forbidden(
+        // The settings form shows this message as it is.
+        Err(AppError::bad_request(
             "wrong_password",
-            "the current password is incorrect",
+            "Current password is incorrect",
         ))
     }
 }
 
-/// Changes the password of a signed-in user; other sessions end, and a new one is returned.
+/// Changes the password of a signed-in user. The caller's session (`current`, the family its
+/// access token names) lives on; every other session ends. The access tokens of all sessions
+/// are invalidated, so the caller gets a fresh one for its own session.
 pub async fn change_password(
     services: &Services,
     user_id: Uuid,
+    current_session: Option<Uuid>,
     current: &str,
     new_password: &str,
-) -> AppResult<Session> {
-    let config = &services.config;
+) -> AppResult<String> {
+    let config = &*services.settings().await;
     require_builtin(config)?;
     let user = crate::users::get(&services.db, user_id).await?;
     check_current_password(&user, current).await?;
@@ -595,14 +722,29 @@ pub async fn change_password(
     active.password_hash = Set(Some(hash));
     active.updated_at = Set(Utc::now());
     let user = active.update(&txn).await?;
-    end_all_sessions_in(&txn, user.id).await?;
-    let user = users::Entity::find_by_id(user.id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::not_found("user"))?;
-    let session = issue_session_in(&txn, services, user, None).await?;
+    let mut others = refresh_tokens::Entity::update_many()
+        .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(refresh_tokens::Column::UserId.eq(user.id))
+        .filter(refresh_tokens::Column::RevokedAt.is_null());
+    if let Some(family) = current_session {
+        others = others.filter(refresh_tokens::Column::FamilyId.ne(family));
+    }
+    others.exec(&txn).await?;
+    users::Entity::update_many()
+        .col_expr(
+            users::Column::SessionEpoch,
+            Expr::col(users::Column::SessionEpoch).add(1),
+        )
+        .filter(users::Column::Id.eq(user.id))
+        .exec(&txn)
+        .await?;
+    let access = services
+        .auth
+        .access
+        .issue(user.id, user.session_epoch + 1, current_session)?;
     txn.commit().await?;
-    Ok(session)
+    tracing::info!(user_id = %user.id, "password changed; other sessions ended");
+    Ok(access)
 }
 
 /// Starts an email change: a link goes to the new address, which takes effect once opened.
@@ -624,10 +766,7 @@ pub async fn change_email(
         ));
     }
     if find_by_email(&services.db, &new_email).await?.is_some() {
-        return Err(AppError::conflict(
-            "email_taken",
-            "an account with this email already exists",
-        ));
+        return Err(email_taken());
     }
     let txn = crate::db::begin_write(&services.db).await?;
     let token = create_link_in(

@@ -15,7 +15,7 @@ use crate::{
     config::AuthMode,
     entities::users,
     error::{AppError, AppResult},
-    users::{NewUser, ROLE_ADMIN, STATUS_SUSPENDED},
+    users::{NewUser, STATUS_SUSPENDED, is_admin_role},
 };
 use stack::StackVerifier;
 use tokens::AccessTokens;
@@ -32,7 +32,7 @@ pub struct CurrentUser {
 
 impl CurrentUser {
     pub fn is_admin(&self) -> bool {
-        self.role == ROLE_ADMIN
+        is_admin_role(&self.role)
     }
 
     /// Calls and purchases need a verified email.
@@ -135,6 +135,7 @@ impl Authenticator {
                         password_hash: None,
                         name: claims.name.clone(),
                         email_verified: claims.email_verified,
+                        google_subject: None,
                     },
                 )
                 .await?

@@ -21,7 +21,15 @@ const MAX_LENGTH: usize = 256;
 
 /// Rejects passwords that are short, absurdly long, trivially common or the email itself.
 pub fn check_strength(password: &str, email: &str, min_length: usize) -> AppResult<()> {
-    let weak = |msg: &str| Err(AppError::validation("password", msg));
+    // The sign-up form shows this message as it is (a `WEAK_PASSWORD` code is not its generic
+    // "check your input" case), so it says what to change.
+    let weak = |msg: &str| {
+        Err(AppError::validation_as(
+            crate::ErrorCode::WeakPassword,
+            "password",
+            msg,
+        ))
+    };
     let length = password.chars().count();
     if length < min_length {
         return weak(&format!("must be at least {min_length} characters"));

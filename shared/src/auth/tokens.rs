@@ -22,6 +22,10 @@ pub struct AccessClaims {
     pub aud: String,
     /// The user's session epoch when issued; a password change bumps it.
     pub epoch: i32,
+    /// The session (refresh-token family) the token belongs to, so signing out and changing
+    /// the password can tell the caller's own session from the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
 }
 
 pub struct AccessTokens {
@@ -50,7 +54,7 @@ impl AccessTokens {
         self.ttl_secs
     }
 
-    pub fn issue(&self, user_id: Uuid, epoch: i32) -> AppResult<String> {
+    pub fn issue(&self, user_id: Uuid, epoch: i32, sid: Option<Uuid>) -> AppResult<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = AccessClaims {
             sub: user_id,
@@ -59,6 +63,7 @@ impl AccessTokens {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             epoch,
+            sid,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::internal(format!("jwt encode: {e}")))
@@ -145,17 +150,17 @@ mod tests {
     fn access_tokens_round_trip_and_reject_tampering() {
         let tokens = AccessTokens::new(b"0123456789abcdef0123456789abcdef", 60);
         let id = Uuid::new_v4();
-        let token = tokens.issue(id, 3).unwrap();
+        let token = tokens.issue(id, 3, None).unwrap();
         let claims = tokens.verify(&token).unwrap();
         assert_eq!((claims.sub, claims.epoch), (id, 3));
 
         let other = AccessTokens::new(b"another-secret-another-secret-xx", 60);
         assert_eq!(
-            other.verify(&token).unwrap_err().code(),
+            other.verify(&token).unwrap_err().reason(),
             "invalid_signature"
         );
         assert_eq!(
-            tokens.verify("not.a.jwt").unwrap_err().code(),
+            tokens.verify("not.a.jwt").unwrap_err().reason(),
             "malformed_token"
         );
     }

@@ -310,7 +310,7 @@ fn contact_of(mapping: &Mapping, row: &[String], region: &str) -> Result<Valid, 
         raw_phone,
     )
     .map_err(|e| match e {
-        AppError::Validation { field, message } => format!("{field}: {message}"),
+        AppError::Validation { field, message, .. } => format!("{field}: {message}"),
         other => other.to_string(),
     })
 }
@@ -385,7 +385,7 @@ pub async fn start(
     let now = Utc::now();
     let txn = crate::db::begin_write(&services.db).await?;
     let row = contact_imports::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(crate::ids::new()),
         user_id: Set(user_id),
         filename: Set(filename),
         format: Set(parsed.format.as_str().into()),

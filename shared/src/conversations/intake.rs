@@ -123,7 +123,7 @@ pub async fn receive(
                 .await
                 .map_err(AppError::internal)??;
                 let key = envelope.dedup_key();
-                let blob = format!("incoming/{}.json", uuid::Uuid::now_v7());
+                let blob = format!("incoming/{}.json", crate::ids::new());
                 services
                     .blobs
                     .put_file(&blob, &path)

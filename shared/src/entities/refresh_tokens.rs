@@ -15,6 +15,10 @@ pub struct Model {
     pub revoked_at: Option<DateTimeUtc>,
     pub replaced_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
+    /// The successor pair, sealed with a key derived from this (spent) token: replayed within
+    /// the grace window, the same token gets the same new pair.
+    pub successor_sealed: Option<String>,
+    pub replaced_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -30,6 +30,11 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub session_epoch: i32,
+    pub website: Option<String>,
+    pub location: Option<String>,
+    pub bio: Option<String>,
+    /// The Google account (`sub`) this user signs in with, once linked.
+    pub google_subject: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

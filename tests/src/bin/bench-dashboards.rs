@@ -87,7 +87,7 @@ async fn main() -> anyhow::Result<()> {
             .await
             .json()
             .await?;
-        session["access_token"]
+        session["token"]
             .as_str()
             .unwrap_or_default()
             .to_string()

@@ -201,7 +201,7 @@ async fn import_contacts(backend: Backend, rows: usize) {
     })
     .await;
     let session = register(&app, "importer@example.com").await;
-    let token = session["access_token"].as_str().unwrap().to_string();
+    let token = session["token"].as_str().unwrap().to_string();
     let mut csv = String::from("Name,Phone,Email,Company,Plan\n");
     for i in 0..rows {
         csv.push_str(&format!(
