@@ -3,8 +3,15 @@
 //! password reset (`/api/email`). Thin: each handler rate-limits where needed and calls one
 //! `shared` service.
 
-use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
-use shared::{Services, auth::accounts};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Cookie, Query},
+    payload::Json,
+};
+use shared::{
+    Services,
+    auth::{accounts, google},
+};
 
 use crate::{
     api_errors,
@@ -159,6 +166,21 @@ pub struct TokenValid {
     pub valid: bool,
 }
 
+/// A browser redirect (Google sign-in).
+#[derive(Debug, ApiResponse)]
+pub enum Redirect {
+    /// To Google's consent page, or back to the frontend.
+    #[oai(status = 302)]
+    Found(
+        /// Where the browser goes next.
+        #[oai(header = "Location")]
+        String,
+        /// The sign-in state between the two legs (HttpOnly, 10 minutes).
+        #[oai(header = "Set-Cookie")]
+        Option<String>,
+    ),
+}
+
 #[derive(Debug, ApiResponse)]
 pub enum Registered {
     /// The account exists and is signed in; a verification email is queued.
@@ -300,6 +322,61 @@ impl AuthApi {
         Ok(Json(Done::new("Signed out")))
     }
 
+    /// Sign in with Google
+    ///
+    /// Sends the browser to Google's consent page (OAuth 2 authorization code with PKCE).
+    /// Without Google configured, back to the frontend with `?error=google_not_configured`.
+    #[oai(path = "/google", method = "get")]
+    async fn google(&self) -> Redirect {
+        let config = self.services.settings().await;
+        match google::start(&self.services, &config) {
+            Ok(start) => Redirect::Found(start.redirect, Some(start.cookie)),
+            Err(e) => Redirect::Found(google::frontend_failure(&config, &e.reason()), None),
+        }
+    }
+
+    /// Google sign-in callback
+    ///
+    /// Where Google sends the browser back. Signs the user in (an existing account with the
+    /// same Google-verified email is linked) and redirects to the frontend's
+    /// `/oauth/callback?token=…&refreshToken=…&userId=…&email=…&name=…[&needsCompany=true]`,
+    /// or to `/?error=<reason>`.
+    #[oai(path = "/google/callback", method = "get")]
+    async fn google_callback(
+        &self,
+        #[oai(validator(max_length = 2048))] code: Query<Option<String>>,
+        #[oai(validator(max_length = 512))] state: Query<Option<String>>,
+        #[oai(validator(max_length = 128))] error: Query<Option<String>>,
+        #[oai(name = "sb_google_state", validator(max_length = 4096))] cookie: Cookie<
+            Option<String>,
+        >,
+    ) -> Redirect {
+        let config = self.services.settings().await;
+        let clear = Some(google::clear_cookie());
+        if let Some(error) = error.0 {
+            // The user declined, or Google refused: say which, in its own word.
+            let reason: String = error
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(64)
+                .collect();
+            return Redirect::Found(google::frontend_failure(&config, &reason), clear);
+        }
+        let (Some(code), Some(state)) = (code.0, state.0) else {
+            return Redirect::Found(
+                google::frontend_failure(&config, "google_sign_in_failed"),
+                clear,
+            );
+        };
+        match google::finish(&self.services, &config, &code, &state, cookie.0.as_deref()).await {
+            Ok(signed) => Redirect::Found(google::frontend_success(&config, &signed), clear),
+            Err(e) => {
+                tracing::warn!(reason = %e.reason(), "Google sign-in failed");
+                Redirect::Found(google::frontend_failure(&config, &e.reason()), clear)
+            }
+        }
+    }
+
     /// Change email
     ///
     /// Needs the password; a verification link goes to the new address, which replaces the
@@ -312,7 +389,9 @@ impl AuthApi {
     ) -> Result<Json<Done>, ChangeErrors> {
         let me = auth.user(&self.services).await?;
         accounts::change_email(&self.services, me.id, &body.new_email, &body.password).await?;
-        Ok(Json(Done::new("A verification link was sent to the new address")))
+        Ok(Json(Done::new(
+            "A verification link was sent to the new address",
+        )))
     }
 }
 
@@ -329,10 +408,7 @@ impl EmailApi {
     /// For the signed-in user (the verification gate's button); nothing is sent once the
     /// address is verified.
     #[oai(path = "/send-verification", method = "post")]
-    async fn send_verification(
-        &self,
-        auth: Auth,
-    ) -> Result<Json<VerificationSent>, SessionErrors> {
+    async fn send_verification(&self, auth: Auth) -> Result<Json<VerificationSent>, SessionErrors> {
         let me = auth.user(&self.services).await?;
         let user = accounts::send_verification(&self.services, me.id).await?;
         let message = if user.email_verified_at.is_some() {
@@ -407,6 +483,8 @@ impl EmailApi {
         body: Json<ResetPasswordRequest>,
     ) -> Result<Json<Done>, ResetErrors> {
         accounts::reset_password(&self.services, &body.token, &body.new_password).await?;
-        Ok(Json(Done::new("Password reset; sign in with the new password")))
+        Ok(Json(Done::new(
+            "Password reset; sign in with the new password",
+        )))
     }
 }

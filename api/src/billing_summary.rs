@@ -131,6 +131,8 @@ pub struct BillingSummaryApi {
 #[OpenApi(prefix_path = "/api/billing", tag = "Tag::Billing")]
 impl BillingSummaryApi {
     /// Credit balance (badge)
+    ///
+    /// The balance the top navigation's credit badge shows on every dashboard page.
     #[oai(path = "/credits", method = "get")]
     async fn credits(&self, auth: Auth) -> Result<Json<BalanceEnvelope>, ReadErrors> {
         let me = auth.account(&self.services).await?;
@@ -184,14 +186,22 @@ impl BillingSummaryApi {
         &self,
         auth: Auth,
         #[oai(default = "first_page", validator(minimum(value = "1")))] page: Query<u64>,
-        #[oai(default = "twenty", validator(minimum(value = "1"), maximum(value = "100")))]
+        #[oai(
+            default = "twenty",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
         limit: Query<u64>,
     ) -> Result<Json<HistoryEnvelope>, ReadErrors> {
         let me = auth.user(&self.services).await?;
         let db = &self.services.db;
-        let (rows, total) =
-            credits::history(db, me.id, &credits::HistoryFilter::default(), page.0, limit.0)
-                .await?;
+        let (rows, total) = credits::history(
+            db,
+            me.id,
+            &credits::HistoryFilter::default(),
+            page.0,
+            limit.0,
+        )
+        .await?;
         let totals = credits::totals(db, me.id).await?;
         Ok(Json(HistoryEnvelope {
             success: true,

@@ -85,7 +85,18 @@ pub async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Openapi => {
-            let services = Services::start(config, false).await?;
+            // The document describes the API, not this deployment: it is built against a
+            // throwaway database and key in a temporary directory, so printing it touches no
+            // database and leaves nothing behind (no `./data`, no JWT secret file).
+            let scratch = tempfile::tempdir()?;
+            let offline = shared::Config {
+                database_url: format!("sqlite://{}/spec.db?mode=rwc", scratch.path().display()),
+                redis_url: None,
+                data_dir: scratch.path().to_path_buf(),
+                jwt_secret: Some(shared::auth::tokens::random_token()),
+                ..config
+            };
+            let services = Services::start(offline, false).await?;
             println!("{}", crate::openapi_json(&services));
             Ok(())
         }

@@ -2,13 +2,29 @@
 //! accepted, bounded (the body limit, the API's request budget, a length cap per field),
 //! logged with the user when a valid token came along, and never stored or echoed back.
 
-use poem_openapi::{ApiResponse, OpenApi, payload::Json};
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use shared::Services;
 
-use crate::{api_errors, security::optional_claims, tags::Tag, wire::Done};
+use crate::{admin::AdminAuth, api_errors, security::optional_claims, tags::Tag, wire::Done};
 
 /// Longest text kept from any one field of a report.
 const FIELD_CHARS: usize = 2_000;
+
+/// What an error boundary sends; other fields are ignored.
+#[derive(Debug, Object)]
+#[oai(example, rename_all = "camelCase")]
+pub struct ClientErrorReport {
+    #[oai(validator(max_length = 20000))]
+    pub message: Option<String>,
+    #[oai(validator(max_length = 100000))]
+    pub stack: Option<String>,
+    #[oai(validator(max_length = 100000))]
+    pub component_stack: Option<String>,
+    #[oai(validator(max_length = 4000))]
+    pub url: Option<String>,
+    #[oai(validator(max_length = 1000))]
+    pub user_agent: Option<String>,
+}
 
 #[derive(Debug, ApiResponse)]
 pub enum Accepted {
@@ -18,7 +34,13 @@ pub enum Accepted {
 }
 
 api_errors!(ReportErrors {
-    400 => Invalid: "The body is not a JSON object (`malformed_json`, `validation_error`).",
+    400 => Invalid: "The body is not a report (`malformed_json`, `validation_error`).",
+});
+
+api_errors!(AdminReportErrors {
+    400 => Invalid: "The body is not a report (`malformed_json`, `validation_error`).",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, …).",
+    403 => Forbidden: "Not an admin (`admin_required`).",
 });
 
 pub struct ClientErrorApi {
@@ -26,32 +48,23 @@ pub struct ClientErrorApi {
 }
 
 impl ClientErrorApi {
-    fn record(
-        &self,
-        req: &poem::Request,
-        report: serde_json::Value,
-        area: &str,
-    ) -> Result<Accepted, ReportErrors> {
-        if !report.is_object() {
-            return Err(shared::AppError::validation("body", "must be a JSON object").into());
-        }
+    fn record(&self, req: &poem::Request, report: ClientErrorReport, area: &str) -> Accepted {
         let user = optional_claims(&self.services, req).map(|c| c.sub);
-        let text = |key: &str| {
-            report
-                .get(key)
-                .and_then(|v| v.as_str())
+        let text = |value: &Option<String>| {
+            value
+                .as_deref()
                 .map(|s| s.chars().take(FIELD_CHARS).collect::<String>())
                 .unwrap_or_default()
         };
         tracing::warn!(
             area,
             user_id = user.map(|u| u.to_string()).unwrap_or_default(),
-            message = %text("message"),
-            url = %text("url"),
-            stack = %text("stack"),
+            message = %text(&report.message),
+            url = %text(&report.url),
+            stack = %text(&report.stack),
             "client error reported"
         );
-        Ok(Accepted::Accepted(Json(Done::new("Error report received"))))
+        Accepted::Accepted(Json(Done::new("Error report received")))
     }
 }
 
@@ -59,23 +72,29 @@ impl ClientErrorApi {
 impl ClientErrorApi {
     /// Report a client error
     ///
-    /// What the frontend's error boundary caught; logged, not stored, never echoed.
+    /// What the frontend's error boundary caught, e.g.
+    /// `{"message": "…", "stack": "…", "url": "…"}`; logged (with the user when a valid token
+    /// comes along), not stored, never echoed.
     #[oai(path = "/api/errors", method = "post")]
     async fn report(
         &self,
         req: &poem::Request,
-        body: Json<serde_json::Value>,
+        body: Json<ClientErrorReport>,
     ) -> Result<Accepted, ReportErrors> {
-        self.record(req, body.0, "app")
+        Ok(self.record(req, body.0, "app"))
     }
 
     /// Report an admin-area client error
+    ///
+    /// What the admin area's error boundary caught; for admins, like every admin path.
     #[oai(path = "/api/admin/errors", method = "post")]
     async fn report_admin(
         &self,
+        auth: AdminAuth,
         req: &poem::Request,
-        body: Json<serde_json::Value>,
-    ) -> Result<Accepted, ReportErrors> {
-        self.record(req, body.0, "admin")
+        body: Json<ClientErrorReport>,
+    ) -> Result<Accepted, AdminReportErrors> {
+        auth.admin(&self.services, req).await?;
+        Ok(self.record(req, body.0, "admin"))
     }
 }

@@ -37,7 +37,11 @@ impl ErrorBody {
     /// A body for an error raised at the edge, classified like every domain error.
     pub fn new(status: StatusCode, reason: impl Into<String>, message: impl Into<String>) -> Self {
         let reason = reason.into();
-        Self::coded(ErrorCode::classify(status.as_u16(), &reason), reason, message)
+        Self::coded(
+            ErrorCode::classify(status.as_u16(), &reason),
+            reason,
+            message,
+        )
     }
 
     fn coded(code: ErrorCode, reason: String, message: impl Into<String>) -> Self {
@@ -240,6 +244,16 @@ pub const REASONS: &[(u16, &str, &str)] = &[
         "stale_signature",
         "Stripe: the signed timestamp is too old.",
     ),
+    (
+        400,
+        "wrong_password",
+        "The current password is wrong (changing the password).",
+    ),
+    (
+        400,
+        "google_sign_in_failed",
+        "Google sign-in: the state, the code or Google's answer was not valid.",
+    ),
     (401, "missing_token", "No access token was sent."),
     (
         401,
@@ -309,7 +323,6 @@ pub const REASONS: &[(u16, &str, &str)] = &[
         "Built-in accounts are off (Stack Auth only).",
     ),
     (403, "email_not_verified", "Verify the email address first."),
-    (403, "wrong_password", "The current password is wrong."),
     (404, "route_not_found", "No such route."),
     (
         404,
@@ -474,6 +487,11 @@ pub const REASONS: &[(u16, &str, &str)] = &[
         "No ElevenLabs API key is configured.",
     ),
     (503, "payments_not_configured", "Stripe is not configured."),
+    (
+        503,
+        "google_not_configured",
+        "Google sign-in is not configured.",
+    ),
     (
         503,
         "webhook_not_configured",

@@ -26,6 +26,7 @@ use crate::{
     },
     calls::{Call, CallDetail, CallListRow, LeadAnalytics, StartCallRequest, Transcript},
     chats::ChatDetail,
+    client_errors::ClientErrorReport,
     contact_imports::ContactImport,
     contacts::{BulkDelete, Contact, CreateContact, Deleted, UpdateContact},
     credits::{CreditTransaction, UsageSummary},
@@ -42,8 +43,8 @@ use crate::{
         PreferencesChange, PreferencesEnvelope, ProfileEnvelope, ProfileForm, ProfileSaved,
         SessionUser, TopUpAdvice, UpdateProfile, User,
     },
-    wire::Done,
     webhooks::Received,
+    wire::Done,
 };
 
 const USER: &str = "3f6c2a7e-8a51-4b0e-9d7a-2c1f5e9b8a01";
@@ -197,6 +198,11 @@ examples! {
         "timestamp": "2026-11-20T14:03:12.000Z"
     });
     TokenValid => json!({ "success": true, "valid": true });
+    ClientErrorReport => json!({
+        "message": "Cannot read properties of undefined (reading 'length')",
+        "stack": "TypeError: Cannot read properties of undefined\n    at UserDetailModal (index.js:1:2)",
+        "url": "http://localhost:8080/admin/users", "userAgent": "Mozilla/5.0"
+    });
     ProfileEnvelope => json!({ "user": of::<SessionUser>() });
     ProfileForm => json!({
         "name": "Ana Ruiz", "email": "ana@acme.example", "company": "Acme Solar",

@@ -3,11 +3,7 @@
 //! preferences.
 
 use chrono::{DateTime, Utc};
-use poem_openapi::{
-    Object, OpenApi,
-    payload::Json,
-    types::MaybeUndefined,
-};
+use poem_openapi::{Object, OpenApi, payload::Json, types::MaybeUndefined};
 use shared::{
     Services,
     entities::users as user_rows,
@@ -143,8 +139,6 @@ impl From<UpdateProfile> for ProfileUpdate {
         }
     }
 }
-
-
 
 /// The signed-in user as the client keeps it (register, login, refresh, validate, profile).
 #[derive(Debug, Clone, Object)]
@@ -442,7 +436,11 @@ fn credit_status(credits: i64) -> CreditStatus {
             is_dismissible: level < 3,
         },
         recommendations: TopUpAdvice {
-            suggested_top_up: if credits <= 5 { (50 - credits).max(20) } else { 0 },
+            suggested_top_up: if credits <= 5 {
+                (50 - credits).max(20)
+            } else {
+                0
+            },
             urgency: match level {
                 2.. => "high",
                 1 => "medium",
@@ -621,6 +619,8 @@ impl UserApi {
     }
 
     /// Notification preferences
+    ///
+    /// The switches of the settings pages (snake_case, as the client sends them).
     #[oai(path = "/api/user-notifications/preferences", method = "get")]
     async fn preferences(&self, auth: Auth) -> Result<Json<PreferencesEnvelope>, ReadErrors> {
         let me = auth.account(&self.services).await?;
@@ -648,8 +648,14 @@ impl UserApi {
             }
         };
         set(&mut notifications.low_balance, body.low_credit_alerts);
-        set(&mut notifications.credits_added_emails, body.credits_added_emails);
-        set(&mut notifications.campaign_summary_emails, body.campaign_summary_emails);
+        set(
+            &mut notifications.credits_added_emails,
+            body.credits_added_emails,
+        );
+        set(
+            &mut notifications.campaign_summary_emails,
+            body.campaign_summary_emails,
+        );
         set(
             &mut notifications.email_verification_reminders,
             body.email_verification_reminders,
@@ -674,7 +680,11 @@ mod tests {
     fn credit_status_follows_the_clients_thresholds() {
         let at = |c| {
             let s = credit_status(c);
-            (s.credits.status, s.warnings.show_banner, s.recommendations.suggested_top_up)
+            (
+                s.credits.status,
+                s.warnings.show_banner,
+                s.recommendations.suggested_top_up,
+            )
         };
         assert_eq!(at(16), ("healthy".into(), false, 0));
         assert_eq!(at(6), ("warning".into(), false, 0));

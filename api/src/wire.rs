@@ -109,8 +109,9 @@ mod tests {
             Timestamp(t).to_json(),
             Some(Value::String("2026-12-01T08:04:06.698Z".into()))
         );
-        let back = Timestamp::parse_from_json(Some(Value::String("2026-12-01T09:04:06.698+01:00".into())))
-            .unwrap();
+        let back =
+            Timestamp::parse_from_json(Some(Value::String("2026-12-01T09:04:06.698+01:00".into())))
+                .unwrap();
         assert_eq!(back.0.timestamp_millis(), t.timestamp_millis());
     }
 }

@@ -38,6 +38,7 @@ error_codes! {
     InvalidPhone => 400, "The phone number is not valid.";
     Unauthorized => 401, "No valid access token (missing, invalid, revoked or expired session).";
     InvalidCredentials => 401, "Wrong email or password.";
+    TokenExpired => 401, "The access token has expired; refresh the session.";
     InsufficientCredits => 402, "The credit balance does not cover the action.";
     Forbidden => 403, "Signed in, but not allowed: an admin route, a suspended account, an unverified email.";
     NotFound => 404, "No such resource for this user (another tenant's id too), or no such route.";
@@ -65,6 +66,7 @@ impl ErrorCode {
         use ErrorCode::*;
         match (status, reason) {
             (_, "invalid_credentials") => InvalidCredentials,
+            (401, "token_expired") => TokenExpired,
             (_, "account_locked") => AccountLocked,
             (_, "email_taken" | "duplicate_contact") => AlreadyExists,
             (_, "provider_rate_limited") => BolnaQuotaExceeded,
@@ -121,18 +123,29 @@ mod tests {
             let s = code.as_str();
             assert!(!s.is_empty() && s.chars().all(|c| c.is_ascii_uppercase() || c == '_'));
         }
-        assert_eq!(ErrorCode::BolnaQuotaExceeded.as_str(), "BOLNA_QUOTA_EXCEEDED");
+        assert_eq!(
+            ErrorCode::BolnaQuotaExceeded.as_str(),
+            "BOLNA_QUOTA_EXCEEDED"
+        );
     }
 
     #[test]
     fn statuses_classify_to_their_code() {
-        for code in ErrorCode::ALL {
-            // A code picked by status alone maps back to itself or to a more specific one
-            // of the same status.
-            assert_eq!(ErrorCode::classify(code.status(), "x").status(), code.status());
+        for status in [400, 401, 402, 403, 404, 409, 413, 429, 500, 502, 503] {
+            // A status alone picks a code that travels with that status.
+            assert_eq!(ErrorCode::classify(status, "x").status(), status);
         }
-        assert_eq!(ErrorCode::classify(401, "session_revoked"), ErrorCode::Unauthorized);
-        assert_eq!(ErrorCode::classify(409, "email_taken"), ErrorCode::AlreadyExists);
-        assert_eq!(ErrorCode::classify(400, "invalid_token"), ErrorCode::ValidationError);
+        assert_eq!(
+            ErrorCode::classify(401, "session_revoked"),
+            ErrorCode::Unauthorized
+        );
+        assert_eq!(
+            ErrorCode::classify(409, "email_taken"),
+            ErrorCode::AlreadyExists
+        );
+        assert_eq!(
+            ErrorCode::classify(400, "invalid_token"),
+            ErrorCode::ValidationError
+        );
     }
 }

@@ -9,7 +9,6 @@ use std::{
     path::{Path, PathBuf},
 };
 
-
 #[async_trait::async_trait]
 pub trait BlobStore: Send + Sync + Debug {
     /// A fresh local path to build a blob in (then `put_file` it, or delete it).

@@ -29,11 +29,11 @@ pub fn init_logging(config: &Config) {
                 fmt::layer()
                     .json()
                     .flatten_event(true)
-                    .with_writer(|| Redacting(std::io::stdout())),
+                    .with_writer(|| Redacting(std::io::stderr())),
             )
             .try_init(),
         LogFormat::Pretty => registry
-            .with(fmt::layer().with_writer(|| Redacting(std::io::stdout())))
+            .with(fmt::layer().with_writer(|| Redacting(std::io::stderr())))
             .try_init(),
     };
 }

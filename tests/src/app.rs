@@ -134,6 +134,16 @@ impl TestApp {
         worker: WorkerMode,
         tweak: impl FnOnce(&mut Config),
     ) -> Self {
+        Self::spawn_at("127.0.0.1:0", backend, worker, tweak).await
+    }
+
+    /// `spawn_with`, listening on `bind` (the browser suite's frontend is built for one port).
+    pub async fn spawn_at(
+        bind: &str,
+        backend: Backend,
+        worker: WorkerMode,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
         init();
         let dir = tempfile::tempdir().expect("temp dir");
         let smtp = SmtpSink::start().await;
@@ -142,9 +152,7 @@ impl TestApp {
         tweak(&mut config);
         config.validate().expect("test configuration is valid");
         let services = Services::start(config, true).await.expect("services start");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind(bind).await.expect("bind");
         let address = format!("http://{}", listener.local_addr().expect("addr"));
         let shutdown = CancellationToken::new();
         let server = tokio::spawn(api::serve(services.clone(), listener, shutdown.clone()));

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod elevenlabs;
 pub mod fake_http;
+pub mod google;
 pub mod jwt;
 pub mod measure;
 pub mod post_call;

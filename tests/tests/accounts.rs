@@ -39,7 +39,11 @@ on_both_backends!(the_whole_builtin_flow, |backend: Backend| async move {
     // Register: a session in the client's shape, 15 welcome credits, a verification email
     // linking to the frontend's page.
     let session = register(&app, "  Ada@Example.COM ").await;
-    assert!(session["token"].as_str().is_some_and(|t| t.split('.').count() == 3));
+    assert!(
+        session["token"]
+            .as_str()
+            .is_some_and(|t| t.split('.').count() == 3)
+    );
     assert!(session["refreshToken"].as_str().is_some());
     assert!(session["timestamp"].as_str().unwrap().ends_with('Z'));
     assert_eq!(session["user"]["email"], "ada@example.com");
@@ -50,11 +54,10 @@ on_both_backends!(the_whole_builtin_flow, |backend: Backend| async move {
     assert_eq!(session["user"]["authProvider"], "email");
     let mails = app.smtp.wait_for(1, WAIT).await;
     assert_eq!(mails[0].to, vec!["ada@example.com".to_string()]);
-    assert!(
-        mails[0]
-            .decoded()
-            .contains(&format!("{}/verify-email?token=", app.config().frontend_url))
-    );
+    assert!(mails[0].decoded().contains(&format!(
+        "{}/verify-email?token=",
+        app.config().frontend_url
+    )));
 
     // The gate's "Resend" sends a second link; verify through it; a link works once.
     let access = token(&session, "token");
@@ -128,20 +131,56 @@ on_both_backends!(the_whole_builtin_flow, |backend: Backend| async move {
     assert_ne!(first_refresh, second_refresh);
     // The same token once more within the window: the same pair again.
     let replay: Value = app
-        .post("/api/auth/refresh", json!({"refreshToken": first_refresh}), None)
+        .post(
+            "/api/auth/refresh",
+            json!({"refreshToken": first_refresh}),
+            None,
+        )
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(token(&replay, "refreshToken"), second_refresh);
+    // The client refreshed again with the new token meanwhile: a late replay of the first one
+    // gets where the chain is now, not a spent pair.
+    let third: Value = app
+        .post(
+            "/api/auth/refresh",
+            json!({"refreshToken": second_refresh}),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let third_refresh = token(&third, "refreshToken");
+    let late: Value = app
+        .post(
+            "/api/auth/refresh",
+            json!({"refreshToken": first_refresh}),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(token(&late, "refreshToken"), third_refresh);
     // After the window, a replay is a reuse and takes the whole family down.
     tokio::time::sleep(Duration::from_millis(GRACE_SECS * 1000 + 300)).await;
     let reuse = app
-        .post("/api/auth/refresh", json!({"refreshToken": first_refresh}), None)
+        .post(
+            "/api/auth/refresh",
+            json!({"refreshToken": first_refresh}),
+            None,
+        )
         .await;
     expect_error(reuse, 401, "refresh_token_reused").await;
     let after = app
-        .post("/api/auth/refresh", json!({"refreshToken": second_refresh}), None)
+        .post(
+            "/api/auth/refresh",
+            json!({"refreshToken": third_refresh}),
+            None,
+        )
         .await;
     let err = expect_error(after, 401, "refresh_token_reused").await;
     assert_eq!(err["error"]["code"], "UNAUTHORIZED");
@@ -152,10 +191,7 @@ on_both_backends!(the_whole_builtin_flow, |backend: Backend| async move {
         .json::<Value>()
         .await
         .unwrap();
-    let (old_access, old_refresh) = (
-        token(&session, "token"),
-        token(&session, "refreshToken"),
-    );
+    let (old_access, old_refresh) = (token(&session, "token"), token(&session, "refreshToken"));
     let forgot = app
         .post(
             "/api/email/send-password-reset",
@@ -274,7 +310,12 @@ on_both_backends!(
             .await;
         let err = expect_error(dup, 409, "email_taken").await;
         // The sign-up form recognises a duplicate by these words.
-        assert!(err["error"]["message"].as_str().unwrap().contains("already exists"));
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("already exists")
+        );
         assert_eq!(err["error"]["code"], "ALREADY_EXISTS");
         for (body, field, code) in [
             (
@@ -445,7 +486,8 @@ on_both_backends!(change_password_and_email, |backend: Backend| async move {
         .await;
     assert_eq!(refreshed.status(), 200);
     expect_error(
-        app.get("/api/user/profile", Some(&token(&other, "token"))).await,
+        app.get("/api/user/profile", Some(&token(&other, "token")))
+            .await,
         401,
         "session_revoked",
     )
@@ -804,8 +846,16 @@ async fn the_contract_documents_auth_endpoints_and_schemes() {
         ("/api/auth/logout", "post", &["200"][..]),
         ("/api/email/send-verification", "post", &["200", "401"][..]),
         ("/api/email/verify", "post", &["200", "400"][..]),
-        ("/api/email/send-password-reset", "post", &["200", "429"][..]),
-        ("/api/email/validate-reset-token", "post", &["200", "400"][..]),
+        (
+            "/api/email/send-password-reset",
+            "post",
+            &["200", "429"][..],
+        ),
+        (
+            "/api/email/validate-reset-token",
+            "post",
+            &["200", "400"][..],
+        ),
         ("/api/email/reset-password", "post", &["200", "400"][..]),
         ("/api/user/profile", "get", &["200", "401", "403"][..]),
         ("/api/user/profile", "put", &["200", "400", "401"][..]),
@@ -816,8 +866,16 @@ async fn the_contract_documents_auth_endpoints_and_schemes() {
         ("/api/billing/credits", "get", &["200", "401"][..]),
         ("/api/billing/stats", "get", &["200", "401"][..]),
         ("/api/billing/history", "get", &["200", "401"][..]),
-        ("/api/user-notifications/preferences", "get", &["200", "401"][..]),
-        ("/api/user-notifications/preferences", "put", &["200", "401"][..]),
+        (
+            "/api/user-notifications/preferences",
+            "get",
+            &["200", "401"][..],
+        ),
+        (
+            "/api/user-notifications/preferences",
+            "put",
+            &["200", "401"][..],
+        ),
         ("/api/errors", "post", &["202", "400"][..]),
     ] {
         let op = &spec["paths"][path][method];
@@ -838,13 +896,21 @@ async fn the_contract_documents_auth_endpoints_and_schemes() {
         ("/api/auth/change-password", "post"),
         ("/api/user/profile", "patch"),
     ] {
-        assert!(spec["paths"][path][method].is_null(), "{method} {path} is gone");
+        assert!(
+            spec["paths"][path][method].is_null(),
+            "{method} {path} is gone"
+        );
     }
     // Error codes are the client's: an enum in the document.
     let codes = spec["components"]["schemas"]["ErrorCode"]["enum"]
         .as_array()
         .expect("ErrorCode enum");
     assert!(codes.iter().any(|c| c == "INVALID_CREDENTIALS"));
-    assert!(codes.iter().all(|c| c.as_str().unwrap().chars().all(|ch| ch.is_ascii_uppercase() || ch == '_')));
+    assert!(codes.iter().all(|c| {
+        c.as_str()
+            .unwrap()
+            .chars()
+            .all(|ch| ch.is_ascii_uppercase() || ch == '_')
+    }));
     assert!(spec["paths"]["/api/user/profile"]["get"]["security"].is_array());
 }

@@ -107,7 +107,7 @@ on_both_backends!(
         expect_error(
             app.get("/api/admin/users?min_balance=9&max_balance=1", Some(&root))
                 .await,
-            422,
+            400,
             "validation_error",
         )
         .await;
@@ -172,7 +172,7 @@ on_both_backends!(
                 Some(&root),
             )
             .await,
-            422,
+            400,
             "validation_error",
         )
         .await;
@@ -183,7 +183,7 @@ on_both_backends!(
                 Some(&root),
             )
             .await,
-            422,
+            400,
             "validation_error",
         )
         .await;
@@ -279,7 +279,7 @@ on_both_backends!(
                 Some(&root),
             )
             .await,
-            422,
+            400,
             "validation_error",
         )
         .await;
@@ -292,8 +292,8 @@ on_both_backends!(
                 Some(&root),
             )
             .await;
-        let body = expect_error(bad, 422, "validation_error").await;
-        assert_eq!(body["error"]["details"]["field"], "timezone");
+        let body = expect_error(bad, 400, "validation_error").await;
+        assert!(body["error"]["details"]["timezone"].is_string(), "{}", body);
         let edited: Value = app
             .send(
                 reqwest::Method::PATCH,

@@ -103,10 +103,10 @@ on_both_backends!(
             (json!({"smtp_username": "mailer"}), "smtp_password"),
         ] {
             let body =
-                expect_error(patch(&app, &root, values).await, 422, "validation_error").await;
-            assert_eq!(body["error"]["details"]["field"], field, "{body}");
+                expect_error(patch(&app, &root, values).await, 400, "validation_error").await;
+            assert!(body["error"]["details"][field].is_string(), "{}", body);
         }
-        expect_error(patch(&app, &root, json!({})).await, 422, "validation_error").await;
+        expect_error(patch(&app, &root, json!({})).await, 400, "validation_error").await;
         let unchanged: Value = app
             .get("/api/admin/settings", Some(&root))
             .await

@@ -148,7 +148,7 @@ on_both_backends!(
             Some(json!({"language": "fr"})),
         )
         .await;
-        expect_error(put, 422, "validation_error").await;
+        expect_error(put, 400, "validation_error").await;
 
         let deleted = send(
             &app,
@@ -288,8 +288,8 @@ on_both_backends!(
             ),
         ] {
             let resp = app.post("/api/agents", body, Some(&owner)).await;
-            let err = expect_error(resp, 422, "validation_error").await;
-            assert_eq!(err["error"]["details"]["field"], field);
+            let err = expect_error(resp, 400, "validation_error").await;
+            assert!(err["error"]["details"][field].is_string(), "{}", err);
         }
         let bad_enum = app
             .post(
@@ -298,7 +298,7 @@ on_both_backends!(
                 Some(&owner),
             )
             .await;
-        expect_error(bad_enum, 422, "validation_error").await;
+        expect_error(bad_enum, 400, "validation_error").await;
         assert_eq!(fake.count(), 0, "nothing reached ElevenLabs");
 
         let agent: Value = app
@@ -743,8 +743,8 @@ on_both_backends!(
                 Some(&root),
             )
             .await;
-        let body = expect_error(bad, 422, "validation_error").await;
-        assert_eq!(body["error"]["details"]["field"], "type");
+        let body = expect_error(bad, 400, "validation_error").await;
+        assert!(body["error"]["details"]["type"].is_string(), "{}", body);
         let missing = uuid::Uuid::new_v4();
         expect_error(
             app.get(&format!("/api/admin/agents/{missing}/config"), Some(&root))

@@ -403,8 +403,8 @@ on_both_backends!(purchases_are_validated, |backend: Backend| async move {
                 Some(&token),
             )
             .await;
-        let body = expect_error(resp, 422, "validation_error").await;
-        assert_eq!(body["error"]["details"]["field"], "credits");
+        let body = expect_error(resp, 400, "validation_error").await;
+        assert!(body["error"]["details"]["credits"].is_string(), "{}", body);
     }
     for bad in [
         json!({"credits": 50.5}),
@@ -412,7 +412,7 @@ on_both_backends!(purchases_are_validated, |backend: Backend| async move {
         json!({}),
     ] {
         let resp = app.post("/api/billing/purchases", bad, Some(&token)).await;
-        expect_error(resp, 422, "validation_error").await;
+        expect_error(resp, 400, "validation_error").await;
     }
     assert!(fake.sessions().is_empty(), "nothing reached Stripe");
     assert_eq!(
@@ -696,14 +696,14 @@ on_both_backends!(
                 Some(&token),
             )
             .await;
-        expect_error(inverted, 422, "validation_error").await;
+        expect_error(inverted, 400, "validation_error").await;
         let too_long = app
             .get(
                 "/api/credits/usage?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z",
                 Some(&token),
             )
             .await;
-        expect_error(too_long, 422, "validation_error").await;
+        expect_error(too_long, 400, "validation_error").await;
         let bad = app
             .get("/api/credits/transactions?type=gift", Some(&token))
             .await;
@@ -852,11 +852,11 @@ on_both_backends!(
             let body = expect_error(
                 app.get(&format!("/api/admin/analytics?{query}"), Some(&root))
                     .await,
-                422,
+                400,
                 "validation_error",
             )
             .await;
-            assert_eq!(body["error"]["details"]["field"], field);
+            assert!(body["error"]["details"][field].is_string(), "{}", body);
         }
         expect_error(
             app.get("/api/admin/analytics?from=yesterday", Some(&root))

@@ -203,8 +203,8 @@ on_both_backends!(calls_are_refused_clearly, |backend: Backend| async move {
             Some(&token),
         )
         .await;
-    let err = expect_error(bad_number, 422, "validation_error").await;
-    assert_eq!(err["error"]["details"]["field"], "to_number");
+    let err = expect_error(bad_number, 400, "validation_error").await;
+    assert!(err["error"]["details"]["to_number"].is_string(), "{}", err);
     let bad_vars = app
         .post(
             "/api/calls",
@@ -212,7 +212,7 @@ on_both_backends!(calls_are_refused_clearly, |backend: Backend| async move {
             Some(&token),
         )
         .await;
-    expect_error(bad_vars, 422, "validation_error").await;
+    expect_error(bad_vars, 400, "validation_error").await;
 
     // Another tenant's agent or contact is not found.
     let (other, other_id) = verified_user(&app, "other-dialer@example.com").await;

@@ -400,14 +400,14 @@ on_both_backends!(bad_files_import_nothing, |backend: Backend| async move {
             "ok.csv",
             csv_rows(2),
             Some("{not json"),
-            422,
+            400,
             "validation_error",
         ),
         (
             "ok.csv",
             csv_rows(2),
             Some(r#"{"colour": "Name", "phone": "Phone"}"#),
-            422,
+            400,
             "validation_error",
         ),
         // Password protected (MS-OFFCRYPTO, written by msoffcrypto-tool), under any name.

@@ -405,19 +405,19 @@ on_both_backends!(
         assert_eq!(o["total_calls"]["value"], 1.0);
 
         for (query, status, code) in [
-            ("period=custom&from=2026-03-10", 422, "validation_error"),
-            ("period=custom&to=2026-03-10", 422, "validation_error"),
+            ("period=custom&from=2026-03-10", 400, "validation_error"),
+            ("period=custom&to=2026-03-10", 400, "validation_error"),
             (
                 "period=custom&from=2026-03-10&to=2026-03-01",
-                422,
+                400,
                 "validation_error",
             ),
             (
                 "period=custom&from=2024-01-01&to=2026-03-01",
-                422,
+                400,
                 "validation_error",
             ),
-            ("tz=Mars/Olympus_Mons", 422, "validation_error"),
+            ("tz=Mars/Olympus_Mons", 400, "validation_error"),
             ("period=yearly", 400, "invalid_parameter"),
             (
                 "period=custom&from=10/03/2026&to=2026-03-10",
@@ -446,7 +446,7 @@ on_both_backends!(
                 Some(&token),
             )
             .await,
-            422,
+            400,
             "validation_error",
         )
         .await;

@@ -14,7 +14,7 @@ async fn assert_error_body(resp: reqwest::Response, status: u16, code: &str) -> 
     );
     let body: serde_json::Value = resp.json().await.expect("json error body");
     let error = &body["error"];
-    assert_eq!(error["code"], code, "{body}");
+    assert_eq!(error["reason"], code, "{body}");
     assert!(
         error["message"].as_str().is_some_and(|m| !m.is_empty()),
         "{body}"

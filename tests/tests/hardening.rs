@@ -278,7 +278,7 @@ on_both_backends!(
                 "NUL in a string",
                 br#"{"name":"a\u0000b","phone_number":"+14155550101"}"#.to_vec(),
                 json_type,
-                422,
+                400,
             ),
             (
                 "invalid UTF-8",
@@ -303,7 +303,7 @@ on_both_backends!(
                 "wrong types",
                 br#"{"name":["x"],"phone_number":14155550101}"#.to_vec(),
                 json_type,
-                422,
+                400,
             ),
             (
                 "huge string",
@@ -313,7 +313,7 @@ on_both_backends!(
                 )
                 .into_bytes(),
                 json_type,
-                422,
+                400,
             ),
             (
                 "over the body limit",
@@ -325,7 +325,7 @@ on_both_backends!(
                 "SQL in a phone number",
                 br#"{"name":"x","phone_number":"1'; DROP TABLE contacts;--"}"#.to_vec(),
                 json_type,
-                422,
+                400,
             ),
         ];
         for (what, body, content_type, status) in cases {

@@ -357,6 +357,31 @@ async fn the_cli_migrates_and_prints_the_contract() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("PORT"));
+
+    // In a fresh directory with no configuration at all: the document alone on stdout, and
+    // nothing created (no ./data, no JWT secret).
+    let fresh = tempfile::tempdir().unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_test-api"))
+        .arg("openapi")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(fresh.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let spec: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("only the document on stdout");
+    assert!(spec["paths"]["/api/auth/login"]["post"].is_object());
+    assert_eq!(
+        std::fs::read_dir(fresh.path()).unwrap().count(),
+        0,
+        "printing the contract created files"
+    );
 }
 
 /// Lengths of a kind's apalis-redis active list and scheduled set.

@@ -169,7 +169,7 @@ on_both_backends!(
                 let status = resp.status().as_u16();
                 let text = resp.text().await.unwrap();
                 assert_eq!(status, 404, "{method} {path}: {text}");
-                let code = serde_json::from_str::<Value>(&text).unwrap()["error"]["code"]
+                let code = serde_json::from_str::<Value>(&text).unwrap()["error"]["reason"]
                     .as_str()
                     .unwrap()
                     .to_string();

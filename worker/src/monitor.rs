@@ -179,6 +179,42 @@ async fn supervise(
     }
 }
 
+/// The consumers' poll clock. apalis' interval strategy re-arms its timer after a tick without
+/// polling it, so after a tick that found no work nothing woke the consumer until its next
+/// heartbeat (30 s on SQLite): a job enqueued then waited up to half a minute. This stream arms
+/// the next tick before it yields the current one, so a consumer looks at least once a period.
+pub struct Ticks {
+    period: Duration,
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Ticks {
+    pub fn every(period: Duration) -> Self {
+        Self {
+            period,
+            sleep: Box::pin(tokio::time::sleep(period)),
+        }
+    }
+}
+
+impl futures::Stream for Ticks {
+    type Item = ();
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<()>> {
+        if self.sleep.as_mut().poll(cx).is_pending() {
+            return std::task::Poll::Pending;
+        }
+        let next = tokio::time::Instant::now() + self.period;
+        self.sleep.as_mut().reset(next);
+        // Registers this task's waker with the next tick.
+        let _ = self.sleep.as_mut().poll(cx);
+        std::task::Poll::Ready(Some(()))
+    }
+}
+
 /// Boxed so the spawned supervisor's future is `Send` without naming apalis' layer types.
 fn consume(
     state: &Arc<WorkerState>,
@@ -199,7 +235,7 @@ fn consume(
         ($backend:expr) => {
             Box::pin(
                 WorkerBuilder::new(name)
-                    .backend($backend.poll_with_interval(poll))
+                    .backend($backend.poll_with_stream(Ticks::every(poll)))
                     .data(state.clone())
                     .data(kind)
                     .data(batches.clone())

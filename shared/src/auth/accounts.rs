@@ -337,6 +337,17 @@ pub async fn login(services: &Services, email: &str, password: &str) -> AppResul
     Ok(session)
 }
 
+/// A new session for a user who proved who they are elsewhere (Google).
+pub async fn start_session(services: &Services, user: users::Model) -> AppResult<Session> {
+    let txn = crate::db::begin_write(&services.db).await?;
+    let mut active: users::ActiveModel = user.into();
+    active.last_seen_at = Set(Some(Utc::now()));
+    let user = active.update(&txn).await?;
+    let (session, _) = issue_session_in(&txn, services, user, None).await?;
+    txn.commit().await?;
+    Ok(session)
+}
+
 fn locked(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
     AppError::RateLimited {
         code: "account_locked",
@@ -454,43 +465,55 @@ fn refresh_reused() -> AppError {
     )
 }
 
-/// The pair a spent token was exchanged for, when it is presented again within the grace
-/// window and that pair's refresh token is still live; `None` means a real reuse.
+/// Successors followed at most from one replayed token.
+const MAX_SUCCESSOR_HOPS: usize = 8;
+
+/// The live pair a spent token leads to, when it is presented again within the grace window:
+/// its successor, or — when that was already refreshed in turn (the client refreshes again as
+/// soon as it stored the first answer) — that one's successor, and so on. Each hop needs the
+/// previous token in clear, so only the holder of the replayed token can walk the chain.
+/// `None` means a real reuse.
 async fn successor_within_grace(
     services: &Services,
     spent: &refresh_tokens::Model,
     token: &str,
 ) -> AppResult<Option<Session>> {
     let grace = Duration::seconds(services.config.refresh_reuse_grace_secs as i64);
-    let (Some(sealed), Some(replaced_at), Some(next_id)) = (
-        spent.successor_sealed.as_deref(),
-        spent.replaced_at,
-        spent.replaced_by,
-    ) else {
-        return Ok(None);
-    };
-    if Utc::now() - replaced_at > grace {
-        return Ok(None);
+    let (mut row, mut token) = (spent.clone(), token.to_string());
+    for _ in 0..MAX_SUCCESSOR_HOPS {
+        let (Some(sealed), Some(replaced_at), Some(next_id)) = (
+            row.successor_sealed.as_deref(),
+            row.replaced_at,
+            row.replaced_by,
+        ) else {
+            return Ok(None);
+        };
+        if Utc::now() - replaced_at > grace {
+            return Ok(None);
+        }
+        let Some(successor) = crate::system_config::open_with(&successor_cipher(&token)?, sealed)
+            .and_then(|plain| serde_json::from_str::<Successor>(&plain).ok())
+        else {
+            return Ok(None);
+        };
+        let Some(next) = refresh_tokens::Entity::find_by_id(next_id)
+            .one(&services.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if next.revoked_at.is_none() && next.replaced_by.is_none() {
+            let user = crate::users::get(&services.db, spent.user_id).await?;
+            return Ok(Some(Session {
+                access_token: successor.access_token,
+                refresh_token: successor.refresh_token,
+                expires_in: services.auth.access.ttl_secs(),
+                user,
+            }));
+        }
+        (row, token) = (next, successor.refresh_token);
     }
-    let live = refresh_tokens::Entity::find_by_id(next_id)
-        .one(&services.db)
-        .await?
-        .is_some_and(|next| next.revoked_at.is_none() && next.replaced_by.is_none());
-    if !live {
-        return Ok(None);
-    }
-    let Some(successor) = crate::system_config::open_with(&successor_cipher(token)?, sealed)
-        .and_then(|plain| serde_json::from_str::<Successor>(&plain).ok())
-    else {
-        return Ok(None);
-    };
-    let user = crate::users::get(&services.db, spent.user_id).await?;
-    Ok(Some(Session {
-        access_token: successor.access_token,
-        refresh_token: successor.refresh_token,
-        expires_in: services.auth.access.ttl_secs(),
-        user,
-    }))
+    Ok(None)
 }
 
 /// Exchanges a refresh token for a new pair. The old token is spent. Presented again within

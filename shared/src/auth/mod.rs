@@ -2,6 +2,7 @@
 //! access JWTs) and Stack Auth (their ES256 JWTs verified against the project's JWKS).
 
 pub mod accounts;
+pub mod google;
 pub mod passwords;
 pub mod stack;
 pub mod tokens;

@@ -87,10 +87,7 @@ async fn main() -> anyhow::Result<()> {
             .await
             .json()
             .await?;
-        session["token"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        session["token"].as_str().unwrap_or_default().to_string()
     } else {
         let (token, heavy) = signed_in(&app, HEAVY).await;
         println!(

@@ -279,6 +279,50 @@ async fn main() {
     if runs("email") {
         emails(backend, n, concurrency).await;
     }
+    if runs("latency") {
+        job_start_latency(backend).await;
+    }
+}
+
+/// How long a job waits between enqueue and its start, on an otherwise idle worker with the
+/// production poll interval: one email at a time after a pause of 0.3–1.5 s (long enough for
+/// the consumers to go idle), each timed from its enqueue until the SMTP sink has it (a
+/// loopback SMTP send is under a millisecond, so this is the start latency).
+async fn job_start_latency(backend: Backend) {
+    let app = TestApp::spawn_with(backend, WorkerMode::InProcess, production_timings).await;
+    // Let the consumers register and go idle first.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let jobs = 40;
+    let mut latencies = Vec::with_capacity(jobs);
+    for i in 0..jobs {
+        tokio::time::sleep(Duration::from_millis(300 + (i as u64 * 397) % 1200)).await;
+        let started = Instant::now();
+        email::queue_email(
+            &app.services.db,
+            app.config(),
+            &app.services.queue,
+            OutgoingEmail {
+                user_id: None,
+                to: format!("latency{i}@example.com"),
+                subject: "Latency".into(),
+                text_body: "hello".into(),
+                html_body: None,
+            },
+        )
+        .await
+        .expect("queued");
+        app.smtp.wait_for(i + 1, Duration::from_secs(120)).await;
+        latencies.push(started.elapsed());
+    }
+    latencies.sort();
+    println!(
+        "job enqueue → start ({backend:?}, {jobs} jobs one at a time, poll {} ms): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        app.config().queue_poll_interval_ms,
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.99)),
+        ms(*latencies.last().expect("latencies")),
+    );
+    app.stop().await;
 }
 
 /// Signed Stripe webhooks in a closed loop, then ElevenLabs post-call deliveries at fixed rates;

@@ -10,6 +10,23 @@ type Overview = Json<paths["/api/dashboard/overview"]["get"]["responses"]["200"]
 type LeadPage = Json<paths["/api/leads"]["get"]["responses"]["200"]>;
 type NotFound = Json<paths["/api/calls/{id}"]["get"]["responses"]["404"]>;
 type CallQuery = NonNullable<paths["/api/calls"]["get"]["parameters"]["query"]>;
+type SignedIn = Json<paths["/api/auth/login"]["post"]["responses"]["200"]>;
+type Validated = Json<paths["/api/auth/validate"]["get"]["responses"]["200"]>;
+
+// What the client's AuthContext keeps of a sign-in, and the gate it checks.
+export function storeSession(s: SignedIn): [string, string, string] {
+  return [s.token, s.refreshToken, s.user.role];
+}
+
+export function verificationGateOpen(v: Validated): boolean {
+  return v.user.emailVerified;
+}
+
+// The client keeps only its own codes; the union is generated from the gateway's enum.
+export function isLocked(body: NotFound): boolean {
+  const code: components["schemas"]["ErrorCode"] = body.error.code;
+  return code === "ACCOUNT_LOCKED";
+}
 
 export function callRows(page: CallPage): string[] {
   return page.items.map(

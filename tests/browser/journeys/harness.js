@@ -1,0 +1,114 @@
+// What every journey shares: a page that fails on what a person would notice (an uncaught
+// error, an error toast, a 4xx/5xx from our API that the journey did not provoke), a network
+// log written next to the failure screenshot, and the inbox of the stack's SMTP sink.
+import { test as base, expect } from '@playwright/test';
+import fs from 'node:fs';
+
+export const API = process.env.API_URL || 'http://localhost:3900';
+const CONTROL = process.env.CONTROL_URL || 'http://127.0.0.1:3901';
+
+export const PASSWORD = 'Sunny-Roof-2026';
+
+/** A fresh address per journey: journeys share one backend, users keep them apart. */
+export function newEmail(tag) {
+  return `${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+}
+
+export const test = base.extend({
+  watched: [async ({ page }, use, testInfo) => {
+    const problems = [];
+    const log = [];
+    // Statuses a journey provokes on purpose, e.g. `401 /api/auth/login`.
+    const expected = [];
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('response', (r) => {
+      const url = new URL(r.url());
+      log.push(`${r.request().method()} ${r.status()} ${url.pathname}${url.search}`);
+      if (url.pathname.startsWith('/api/') && r.status() >= 400) {
+        const key = `${r.status()} ${url.pathname}`;
+        const i = expected.indexOf(key);
+        if (i >= 0) expected.splice(i, 1);
+        else problems.push(`unexpected ${r.request().method()} ${key}`);
+      }
+    });
+    page.on('requestfailed', (r) => {
+      const url = new URL(r.url());
+      if (url.pathname.startsWith('/api/')) log.push(`FAILED ${r.method()} ${url.pathname}: ${r.failure()?.errorText}`);
+    });
+    const watched = {
+      problems,
+      /** The journey is about to provoke this answer (once). */
+      expect(status, path) { expected.push(`${status} ${path}`); },
+      /** No error toast on the page now. */
+      async noErrorToast() {
+        const errors = page.locator('[data-sonner-toast][data-type="error"], [role="status"].destructive, .destructive[data-state="open"]');
+        const texts = await errors.allInnerTexts();
+        if (texts.length) problems.push(`error toast: ${texts.join(' | ')}`);
+      },
+    };
+    await use(watched);
+    fs.writeFileSync(testInfo.outputPath('network.log'), log.join('\n') + '\n');
+    if (testInfo.status !== testInfo.expectedStatus) {
+      await page.screenshot({ path: testInfo.outputPath('failure.png'), fullPage: true }).catch(() => {});
+    }
+    expect(problems, 'what a person would have noticed').toEqual([]);
+  }, { auto: true }],
+});
+
+export { expect };
+
+/** The messages the SMTP sink received for `to`, once at least `count` have arrived. */
+export async function inbox(to, count = 1) {
+  for (let i = 0; i < 150; i++) {
+    const r = await fetch(`${CONTROL}/mail?to=${encodeURIComponent(to)}`);
+    const mails = await r.json();
+    if (mails.length >= count) return mails;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`fewer than ${count} mail(s) reached ${to}`);
+}
+
+/** The first link of a message that opens the frontend at `path`. */
+export function linkTo(mail, path) {
+  const link = mail.links.find((l) => new URL(l).pathname === path);
+  if (!link) throw new Error(`no ${path} link in: ${mail.text}`);
+  return link;
+}
+
+/** Signs up through the form; the verification gate is what a new user sees next. */
+export async function signUp(page, { name, email, password = PASSWORD }) {
+  await page.goto('/');
+  await page.getByRole('button', { name: 'Sign up', exact: true }).click();
+  await page.getByPlaceholder('Enter your full name').fill(name);
+  await page.getByPlaceholder('john@company.com').fill(email);
+  await page.getByPlaceholder('Create a password').fill(password);
+  await page.getByPlaceholder('Confirm your password').fill(password);
+  await page.locator('#terms').click();
+  await page.getByRole('button', { name: 'Create account' }).click();
+}
+
+/** Signs in through the form. */
+export async function signIn(page, email, password = PASSWORD) {
+  await page.goto('/');
+  await page.getByPlaceholder('john@company.com').fill(email);
+  await page.getByPlaceholder('Enter your password').fill(password);
+  await page.getByRole('button', { name: /^Sign in$/i }).click();
+}
+
+/** Who signs in at the fake Google from now on. */
+export async function googleAccount(account) {
+  const r = await fetch(`${CONTROL}/google`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(account),
+  });
+  if (!r.ok) throw new Error(`fake Google refused the account: ${r.status}`);
+}
+
+/** Registers an account directly (for journeys about what comes after sign-up). */
+export async function registered(email, name, password = PASSWORD) {
+  const r = await fetch(`${API}/api/auth/register`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password, name }),
+  });
+  if (r.status !== 201) throw new Error(`register ${email}: ${r.status} ${await r.text()}`);
+  return r.json();
+}

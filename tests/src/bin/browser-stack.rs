@@ -1,0 +1,158 @@
+//! The backend the browser suite drives: the real gateway on a fixed port (the frontend is
+//! built for it), with ElevenLabs and Stripe faked on loopback and mail caught by the SMTP
+//! sink. `postgres` runs PostgreSQL + Redis with the real worker binary as a separate process
+//! (production's shape); `sqlite` the embedded default with its in-process worker.
+//!
+//! A small control server on `CONTROL_PORT` lets the journeys read what a person would find in
+//! their inbox: `GET /mail?to=<address>` answers the messages sent there (subject, text and
+//! links), and `POST /google` with `{sub, email, email_verified, name}` says who is signed in at
+//! the fake Google. It prints `ready` once both listen; SIGTERM or Ctrl-C stops it.
+//!
+//! `browser-stack <postgres|sqlite>`; `API_PORT` (3900), `CONTROL_PORT` (3901),
+//! `FRONTEND_URL` (http://localhost:8080), `ACCESS_TOKEN_TTL_SECS` (the default 900; under 300
+//! the frontend refreshes before every request, in parallel).
+
+use std::sync::Arc;
+
+use poem::{
+    EndpointExt, Route, Server, get, handler,
+    listener::TcpListener,
+    web::{Data, Json, Query},
+};
+use serde_json::{Value, json};
+use tests::{
+    Backend, TestApp, WorkerMode,
+    elevenlabs::{self, FakeElevenLabs},
+    google::{FakeGoogle, GoogleAccount},
+    post_call,
+    smtp::SmtpSink,
+    stripe::{self, FakeStripe},
+};
+
+#[derive(serde::Deserialize)]
+struct MailQuery {
+    to: String,
+}
+
+/// The messages sent to one address, oldest first, as a person reads them.
+#[handler]
+fn mail(Query(q): Query<MailQuery>, sink: Data<&Arc<SmtpSink>>) -> Json<Value> {
+    let to = q.to.trim().to_lowercase();
+    let messages: Vec<Value> = sink
+        .received()
+        .into_iter()
+        .filter(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(&to)))
+        .map(|m| {
+            let text = m.decoded();
+            let links: Vec<String> = text
+                .split(|c: char| c.is_whitespace() || c == '"' || c == '<' || c == '>')
+                .filter(|w| w.starts_with("http://") || w.starts_with("https://"))
+                .map(str::to_string)
+                .collect();
+            json!({ "subject": m.header("Subject"), "links": links, "text": text })
+        })
+        .collect();
+    Json(json!(messages))
+}
+
+#[derive(serde::Deserialize)]
+struct GoogleAs {
+    sub: String,
+    email: String,
+    #[serde(default = "yes")]
+    email_verified: bool,
+    name: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Who signs in at the fake Google's consent page from now on.
+#[handler]
+fn google_as(Json(who): Json<GoogleAs>, google: Data<&Arc<FakeGoogle>>) -> &'static str {
+    google.sign_in_as(GoogleAccount {
+        sub: who.sub,
+        email: who.email,
+        email_verified: who.email_verified,
+        name: who.name,
+    });
+    "ok"
+}
+
+#[handler]
+fn health() -> &'static str {
+    "ok"
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let backend = match std::env::args().nth(1).as_deref() {
+        Some("postgres") => Backend::Postgres,
+        Some("sqlite") => Backend::Sqlite,
+        other => anyhow::bail!("usage: browser-stack <postgres|sqlite> (got {other:?})"),
+    };
+    let port = std::env::var("API_PORT").unwrap_or_else(|_| "3900".into());
+    let control_port = std::env::var("CONTROL_PORT").unwrap_or_else(|_| "3901".into());
+    let frontend = std::env::var("FRONTEND_URL").unwrap_or_else(|_| "http://localhost:8080".into());
+    let access_ttl: Option<u64> = std::env::var("ACCESS_TOKEN_TTL_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let el = FakeElevenLabs::start().await;
+    let pay = FakeStripe::start().await;
+    let google = Arc::new(FakeGoogle::start().await);
+    let (el_base, pay_base) = (el.uri(), pay.api_base());
+    let worker = match backend {
+        Backend::Postgres => WorkerMode::None,
+        Backend::Sqlite => WorkerMode::InProcess,
+    };
+    let app = TestApp::spawn_at(&format!("127.0.0.1:{port}"), backend, worker, |c| {
+        c.frontend_url = frontend.clone();
+        c.cors_origins = vec![frontend.clone()];
+        c.public_base_url = format!("http://localhost:{port}");
+        c.elevenlabs_api_key = Some(elevenlabs::API_KEY.into());
+        c.elevenlabs_api_base = el_base;
+        c.elevenlabs_webhook_secrets = vec![post_call::SECRET.into()];
+        c.stripe_secret_key = Some(stripe::SECRET_KEY.into());
+        c.stripe_webhook_secret = Some(stripe::WEBHOOK_SECRET.into());
+        c.stripe_api_base = pay_base;
+        google.configure(c);
+        if let Some(ttl) = access_ttl {
+            c.access_token_ttl_secs = ttl;
+        }
+        // The budgets a real deployment has: the journeys must live within them.
+        c.auth_rate_per_ip_per_min = 20;
+        c.auth_rate_per_email_per_min = 5;
+    })
+    .await;
+    // Production's shape: the gateway only enqueues; the worker binary beside this one runs.
+    let _worker = match backend {
+        Backend::Postgres => {
+            let exe = std::env::current_exe()?;
+            let binary = exe.with_file_name("test-worker");
+            Some(app.start_worker_process(binary.to_str().unwrap_or("test-worker")))
+        }
+        Backend::Sqlite => None,
+    };
+    let sink = Arc::new(app.smtp.clone());
+    let control = Route::new()
+        .at("/mail", get(mail))
+        .at("/google", poem::post(google_as))
+        .at("/health", get(health))
+        .data(sink)
+        .data(google.clone());
+    let listener = TcpListener::bind(format!("127.0.0.1:{control_port}"));
+    let server = tokio::spawn(Server::new(listener).run(control));
+    println!(
+        "ready {} control http://127.0.0.1:{control_port}",
+        app.address
+    );
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+        _ = server => {}
+    }
+    app.stop().await;
+    Ok(())
+}
