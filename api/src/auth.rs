@@ -218,7 +218,7 @@ api_errors!(SessionErrors {
 });
 
 api_errors!(VerifyErrors {
-    400 => BadToken: "Unknown, used or expired link (`invalid_token`, `token_expired`), or an invalid field (`validation_error`).",
+    400 => BadToken: "Unknown, used or expired link (`invalid_token`, `token_expired`), a sign-up link used again (`already_verified`), or an invalid field (`validation_error`).",
     409 => Taken: "The new email was taken meanwhile (`email_taken`).",
 });
 

@@ -211,6 +211,11 @@ pub const REASONS: &[(u16, &str, &str)] = &[
     (400, "token_expired", "An email link token has expired."),
     (
         400,
+        "already_verified",
+        "A sign-up link used again: the address is verified.",
+    ),
+    (
+        400,
         "invalid_range",
         "A `Range` header that cannot be served.",
     ),

@@ -41,7 +41,8 @@ use crate::{
         Capabilities, CreditBalance, CreditState, CreditStatus, CreditWarnings, LoginStatus,
         LoginStatusUser, LoginWarnings, NotificationPreferences, PasswordChange, PasswordChanged,
         PreferencesChange, PreferencesEnvelope, ProfileEnvelope, ProfileForm, ProfileSaved,
-        SessionUser, TopUpAdvice, UpdateProfile, User,
+        PromptChange, PromptConfig, PromptDefaults, PromptEnvelope, SessionUser, TopUpAdvice,
+        UpdateProfile, User,
     },
     webhooks::Received,
     wire::Done,
@@ -247,6 +248,13 @@ examples! {
     });
     PreferencesChange => json!({ "low_credit_alerts": false, "campaign_summary_emails": true });
     PreferencesEnvelope => json!({ "success": true, "preferences": of::<NotificationPreferences>() });
+    PromptDefaults => json!({ "individual": null, "complete": null });
+    PromptConfig => json!({
+        "openai_individual_prompt_id": "pmpt_68b1c2d3e4f5", "openai_complete_prompt_id": null,
+        "system_defaults": of::<PromptDefaults>()
+    });
+    PromptEnvelope => json!({ "success": true, "data": of::<PromptConfig>() });
+    PromptChange => json!({ "openai_individual_prompt_id": "pmpt_68b1c2d3e4f5" });
     BalanceData => json!({ "credits": 120, "userId": USER });
     BalanceEnvelope => json!({ "success": true, "data": of::<BalanceData>() });
     CreditStats => json!({

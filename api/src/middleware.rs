@@ -49,7 +49,7 @@ impl<E: Endpoint> Endpoint for RequestIdEndpoint<E> {
             .and_then(|v| v.to_str().ok())
             .filter(|v| acceptable_id(v))
             .map(String::from)
-            .unwrap_or_else(|| shared::ids::new().to_string());
+            .unwrap_or_else(|| shared::ids::next().to_string());
         let method = req.method().clone();
         let path = req.uri().path().to_string();
         let span = tracing::info_span!(

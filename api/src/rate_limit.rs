@@ -171,12 +171,18 @@ fn budgets(req: &Request, services: &Services) -> Vec<(&'static str, u32, String
         // Probes, metrics and the documentation are not budgeted.
         return Vec::new();
     }
-    // Where a password or an emailed token can be guessed. Refreshing and signing out are not
-    // among them: the client refreshes in parallel and must not exhaust the sign-in budget.
+    // Where a password can be guessed or mail can be sent to someone. Emailed tokens (256
+    // random bits) cannot be guessed, and refreshing and signing out are not sign-ins: the
+    // frontend refreshes in parallel and its verification page posts its token again and again,
+    // so those must not exhaust the sign-in budget.
     let guessable = matches!(
         path,
-        "/api/auth/login" | "/api/auth/register" | "/api/auth/change-email"
-    ) || path.starts_with("/api/email/");
+        "/api/auth/login"
+            | "/api/auth/register"
+            | "/api/auth/change-email"
+            | "/api/email/send-password-reset"
+            | "/api/email/send-verification"
+    );
     if guessable && req.method() == Method::POST {
         // Always the sign-in budget, with a token or without: a made-up bearer header must not
         // trade it for the API's larger one.

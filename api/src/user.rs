@@ -136,6 +136,7 @@ impl From<UpdateProfile> for ProfileUpdate {
             timezone: body.timezone,
             default_region: body.default_region,
             notifications: body.notifications.map(Into::into),
+            openai_prompts: None,
         }
     }
 }
@@ -401,6 +402,54 @@ pub struct PreferencesEnvelope {
     pub preferences: NotificationPreferences,
 }
 
+/// The OpenAI prompt ids of the settings page's card (snake_case, as it sends them).
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct PromptConfig {
+    pub openai_individual_prompt_id: Option<String>,
+    pub openai_complete_prompt_id: Option<String>,
+    /// The platform's own defaults (none on this deployment).
+    pub system_defaults: PromptDefaults,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct PromptDefaults {
+    pub individual: Option<String>,
+    pub complete: Option<String>,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct PromptEnvelope {
+    pub success: bool,
+    pub data: PromptConfig,
+}
+
+/// The ids to keep; `null` or `""` clears one, an absent one stays.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct PromptChange {
+    #[oai(validator(max_length = 100))]
+    pub openai_individual_prompt_id: MaybeUndefined<String>,
+    #[oai(validator(max_length = 100))]
+    pub openai_complete_prompt_id: MaybeUndefined<String>,
+}
+
+fn prompt_config(prompts: shared::users::OpenAiPrompts) -> PromptEnvelope {
+    PromptEnvelope {
+        success: true,
+        data: PromptConfig {
+            openai_individual_prompt_id: prompts.individual,
+            openai_complete_prompt_id: prompts.complete,
+            system_defaults: PromptDefaults {
+                individual: None,
+                complete: None,
+            },
+        },
+    }
+}
+
 /// The banner's state for a balance (the client's earlier backend's thresholds).
 fn credit_status(credits: i64) -> CreditStatus {
     let (status, color, level) = match credits {
@@ -540,6 +589,7 @@ impl UserApi {
             timezone: field(body.timezone).filter(|t| !t.is_empty()),
             default_region: field(body.default_region).filter(|r| !r.is_empty()),
             notifications: None,
+            openai_prompts: None,
         };
         let saved = users::update_profile(&self.services.db, me.id, update).await?;
         Ok(Json(ProfileSaved {
@@ -669,6 +719,44 @@ impl UserApi {
             success: true,
             preferences: (&Settings::of(&saved).notifications).into(),
         }))
+    }
+
+    /// OpenAI prompts
+    ///
+    /// The OpenAI stored-prompt ids the user chose for call analysis on the settings page
+    /// (kept as their choice: nothing here calls OpenAI yet).
+    #[oai(path = "/api/openai-prompts/my-prompts", method = "get")]
+    async fn prompts(&self, auth: Auth) -> Result<Json<PromptEnvelope>, ReadErrors> {
+        let me = auth.account(&self.services).await?;
+        Ok(Json(prompt_config(Settings::of(&me).openai_prompts)))
+    }
+
+    /// Change OpenAI prompts
+    ///
+    /// Each id must look like an OpenAI prompt id (`pmpt_…`); `null` clears it.
+    #[oai(path = "/api/openai-prompts/my-prompts", method = "put")]
+    async fn update_prompts(
+        &self,
+        auth: Auth,
+        body: Json<PromptChange>,
+    ) -> Result<Json<PromptEnvelope>, UpdateErrors> {
+        let me = auth.account(&self.services).await?;
+        let mut prompts = Settings::of(&me).openai_prompts;
+        let body = body.0;
+        for (slot, value) in [
+            (&mut prompts.individual, body.openai_individual_prompt_id),
+            (&mut prompts.complete, body.openai_complete_prompt_id),
+        ] {
+            if let Some(value) = field(value) {
+                *slot = Some(value);
+            }
+        }
+        let update = ProfileUpdate {
+            openai_prompts: Some(prompts),
+            ..ProfileUpdate::default()
+        };
+        let saved = users::update_profile(&self.services.db, me.id, update).await?;
+        Ok(Json(prompt_config(Settings::of(&saved).openai_prompts)))
     }
 }
 

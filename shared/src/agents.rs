@@ -313,7 +313,7 @@ pub async fn create(
     };
     let now = Utc::now();
     let row = agents::ActiveModel {
-        id: Set(crate::ids::new()),
+        id: Set(crate::ids::next()),
         user_id: Set(user.id),
         elevenlabs_agent_id: Set(el_id.clone()),
         kind: Set(kind),

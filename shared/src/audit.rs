@@ -30,7 +30,7 @@ pub async fn record_in<C: ConnectionTrait>(
     after: Value,
 ) -> AppResult<audit_log::Model> {
     Ok(audit_log::ActiveModel {
-        id: Set(crate::ids::new()),
+        id: Set(crate::ids::next()),
         actor_id: Set(Some(actor.id)),
         action: Set(action.into()),
         target_type: Set(Some(target.0.into())),

@@ -174,7 +174,7 @@ pub async fn start(
     // The row exists before ElevenLabs dials, so a crash in between leaves a trace.
     let now = Utc::now();
     let call = calls::ActiveModel {
-        id: Set(crate::ids::new()),
+        id: Set(crate::ids::next()),
         user_id: Set(user.id),
         agent_id: Set(Some(agent.id)),
         contact_id: Set(contact_id),

@@ -10,6 +10,10 @@ use figment::{
 };
 use serde::{Deserialize, Deserializer, Serialize};
 
+/// The shortest access-token lifetime the client's frontend can live with (it refreshes once
+/// fewer than 300 s are left).
+pub const MIN_ACCESS_TOKEN_TTL_SECS: u64 = 330;
+
 /// Variables whose value may instead be read from the file named by `<NAME>_FILE`.
 const SECRET_VARS: &[&str] = &[
     "DATABASE_URL",
@@ -472,8 +476,17 @@ impl Config {
             }
             _ => {}
         }
-        if self.access_token_ttl_secs == 0 || self.refresh_token_ttl_secs == 0 {
-            return bad("ACCESS_TOKEN_TTL_SECS", "token lifetimes must be positive");
+        if self.refresh_token_ttl_secs == 0 {
+            return bad("REFRESH_TOKEN_TTL_SECS", "token lifetimes must be positive");
+        }
+        // The client's frontend refreshes before every request once a token has less than
+        // five minutes left; a shorter lifetime sends it into a refresh loop that its own
+        // request limiter ends by signing the user out (seen in the browser suite).
+        if self.access_token_ttl_secs < MIN_ACCESS_TOKEN_TTL_SECS {
+            return bad(
+                "ACCESS_TOKEN_TTL_SECS",
+                "must be at least 330: the frontend refreshes tokens with under 5 minutes left",
+            );
         }
         if self.login_max_failures < 1 {
             return bad("LOGIN_MAX_FAILURES", "must be at least 1");

@@ -78,7 +78,7 @@ impl Entry {
     /// The ledger row of this movement, leaving the balance at `balance_after`.
     fn into_row(self, balance_after: i64) -> ledger::ActiveModel {
         ledger::ActiveModel {
-            id: Set(crate::ids::new()),
+            id: Set(crate::ids::next()),
             user_id: Set(self.user_id),
             kind: Set(self.kind.as_str().into()),
             amount: Set(self.amount),

@@ -43,7 +43,7 @@ pub async fn queue_email_in<C: ConnectionTrait>(
         return Err(AppError::validation("to", "not a valid email address"));
     }
     let row = email_outbox::ActiveModel {
-        id: Set(crate::ids::new()),
+        id: Set(crate::ids::next()),
         user_id: Set(email.user_id),
         to_address: Set(email.to),
         subject: Set(email.subject),

@@ -7,7 +7,7 @@
 use uuid::Uuid;
 
 /// A new time-ordered id the client accepts.
-pub fn new() -> Uuid {
+pub fn next() -> Uuid {
     let mut bytes = *Uuid::now_v7().as_bytes();
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     Uuid::from_bytes(bytes)
@@ -23,7 +23,7 @@ mod tests {
             "^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$",
         )
         .unwrap();
-        let ids: Vec<Uuid> = (0..2000).map(|_| new()).collect();
+        let ids: Vec<Uuid> = (0..2000).map(|_| next()).collect();
         for id in &ids {
             assert!(re.is_match(&id.to_string()), "{id}");
             assert_eq!(id.get_version_num(), 4);

@@ -34,7 +34,7 @@ pub async fn create_key(
     let secret = format!("{KEY_PREFIX}{}", random_token());
     let txn = crate::db::begin_write(db).await?;
     let row = integration_keys::ActiveModel {
-        id: Set(crate::ids::new()),
+        id: Set(crate::ids::next()),
         user_id: Set(user_id),
         key_hash: Set(hash_token(&secret)),
         prefix: Set(secret.chars().take(KEY_PREFIX.len() + 6).collect()),

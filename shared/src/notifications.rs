@@ -36,7 +36,7 @@ pub async fn create_in<C: ConnectionTrait>(
     new: NewNotification,
 ) -> AppResult<(notifications::Model, LiveEvent)> {
     let row = notifications::ActiveModel {
-        id: Set(crate::ids::new()),
+        id: Set(crate::ids::next()),
         user_id: Set(new.user_id),
         kind: Set(new.kind.into()),
         title: Set(new.title),

@@ -60,7 +60,7 @@ impl BlobStore for FileStore {
         // Inside the root, so the final move is a rename on one filesystem.
         let dir = self.root.join("tmp");
         tokio::fs::create_dir_all(&dir).await?;
-        Ok(dir.join(crate::ids::new().to_string()))
+        Ok(dir.join(crate::ids::next().to_string()))
     }
 
     async fn put_file(&self, key: &str, local: &Path) -> io::Result<()> {

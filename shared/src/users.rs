@@ -73,6 +73,46 @@ impl Default for Notifications {
 #[serde(default)]
 pub struct Settings {
     pub notifications: Notifications,
+    pub openai_prompts: OpenAiPrompts,
+}
+
+/// The OpenAI stored-prompt ids a user chose for their call analysis (`pmpt_…`), from the
+/// settings page. Kept as the user's choice; nothing in the pipeline calls OpenAI yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OpenAiPrompts {
+    pub individual: Option<String>,
+    pub complete: Option<String>,
+}
+
+impl OpenAiPrompts {
+    /// Each id empty (cleared) or an OpenAI prompt id: `pmpt_` and letters, digits, `_`, `-`.
+    pub fn checked(self) -> AppResult<Self> {
+        let check = |field: &str, id: Option<String>| -> AppResult<Option<String>> {
+            let Some(id) = id.map(|i| i.trim().to_string()).filter(|i| !i.is_empty()) else {
+                return Ok(None);
+            };
+            let ok = id.len() <= 100
+                && id.strip_prefix("pmpt_").is_some_and(|rest| {
+                    !rest.is_empty()
+                        && rest
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                });
+            if ok {
+                Ok(Some(id))
+            } else {
+                Err(AppError::validation(
+                    field,
+                    "must be an OpenAI prompt id like pmpt_68b1c2…",
+                ))
+            }
+        };
+        Ok(Self {
+            individual: check("openai_individual_prompt_id", self.individual)?,
+            complete: check("openai_complete_prompt_id", self.complete)?,
+        })
+    }
 }
 
 impl Settings {
@@ -104,7 +144,7 @@ pub async fn create_in<C: ConnectionTrait>(
     new: NewUser,
 ) -> AppResult<(users::Model, bool)> {
     let now = Utc::now();
-    let id = crate::ids::new();
+    let id = crate::ids::next();
     let row = users::ActiveModel {
         id: Set(id),
         email: Set(new.email.clone()),
@@ -229,6 +269,7 @@ pub struct ProfileUpdate {
     pub timezone: Option<String>,
     pub default_region: Option<String>,
     pub notifications: Option<Notifications>,
+    pub openai_prompts: Option<OpenAiPrompts>,
 }
 
 fn bounded(field: &str, value: String, max: usize) -> AppResult<Option<String>> {
@@ -310,9 +351,14 @@ pub fn profile_change(user: &users::Model, update: ProfileUpdate) -> AppResult<u
         }
         active.timezone = Set(tz);
     }
-    if let Some(notifications) = update.notifications {
+    if update.notifications.is_some() || update.openai_prompts.is_some() {
         let mut settings = Settings::of(user);
-        settings.notifications = notifications;
+        if let Some(notifications) = update.notifications {
+            settings.notifications = notifications;
+        }
+        if let Some(prompts) = update.openai_prompts {
+            settings.openai_prompts = prompts.checked()?;
+        }
         active.settings = Set(serde_json::to_value(settings).unwrap_or_default());
     }
     active.updated_at = Set(Utc::now());

@@ -43,7 +43,7 @@ pub async fn receive(
     }
     let txn = crate::db::begin_write(&services.db).await?;
     let row = webhook_events::ActiveModel {
-        id: Set(crate::ids::new()),
+        id: Set(crate::ids::next()),
         provider: Set(delivery.provider.into()),
         event_type: Set(delivery.event_type.chars().take(120).collect()),
         external_id: Set(delivery.external_id.into()),

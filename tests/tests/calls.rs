@@ -41,7 +41,7 @@ fn caller(number: Option<&str>) -> Value {
 async fn add_contact(app: &TestApp, user_id: Uuid, phone: &str, do_not_call: bool) -> Uuid {
     let now = Utc::now();
     contacts::ActiveModel {
-        id: Set(shared::ids::new()),
+        id: Set(shared::ids::next()),
         user_id: Set(user_id),
         name: Set("Grace Hopper".into()),
         phone_e164: Set(phone.into()),

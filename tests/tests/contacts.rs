@@ -192,7 +192,7 @@ on_both_backends!(
         let bulk: Value = app
             .post(
                 "/api/contacts/bulk-delete",
-                json!({"ids": [ana["id"], shared::ids::new()]}),
+                json!({"ids": [ana["id"], shared::ids::next()]}),
                 Some(&other),
             )
             .await

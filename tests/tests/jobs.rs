@@ -416,7 +416,7 @@ async fn a_backlog_beyond_the_lua_unpack_limit_drains() {
         queue.push(
             JobKind::ConversationEvent,
             JobMessage {
-                job_id: shared::ids::new(),
+                job_id: shared::ids::next(),
             },
         )
     });

@@ -145,7 +145,7 @@ on_both_backends!(
             "invalid_parameter",
         )
         .await;
-        let unknown = shared::ids::new();
+        let unknown = shared::ids::next();
         expect_error(
             app.post(
                 &format!("/api/notifications/{unknown}/read"),

@@ -72,7 +72,7 @@ async fn create_link_in<C: ConnectionTrait>(
     let token = tokens::random_token();
     let now = Utc::now();
     auth_tokens::ActiveModel {
-        id: Set(crate::ids::new()),
+        id: Set(crate::ids::next()),
         user_id: Set(user_id),
         purpose: Set(purpose.into()),
         token_hash: Set(tokens::hash_token(&token)),
@@ -133,8 +133,8 @@ async fn issue_session_in<C: ConnectionTrait>(
 ) -> AppResult<(Session, Uuid)> {
     let refresh = tokens::random_token();
     let now = Utc::now();
-    let id = crate::ids::new();
-    let family = family.unwrap_or_else(crate::ids::new);
+    let id = crate::ids::next();
+    let family = family.unwrap_or_else(crate::ids::next);
     refresh_tokens::ActiveModel {
         id: Set(id),
         user_id: Set(user.id),
@@ -248,8 +248,50 @@ pub async fn register(
     Ok(session)
 }
 
-/// Confirms an email address (after sign-up or an email change).
+/// Whether `token` is a sign-up link already used for an address that is verified.
+async fn already_verified(services: &Services, token: &str) -> AppResult<bool> {
+    let Some(row) = auth_tokens::Entity::find()
+        .filter(auth_tokens::Column::TokenHash.eq(tokens::hash_token(token.trim())))
+        .one(&services.db)
+        .await?
+    else {
+        return Ok(false);
+    };
+    if row.purpose != PURPOSE_VERIFY || row.used_at.is_none() {
+        return Ok(false);
+    }
+    Ok(users::Entity::find_by_id(row.user_id)
+        .one(&services.db)
+        .await?
+        .is_some_and(|user| user.email_verified_at.is_some()))
+}
+
+fn verified_already() -> AppError {
+    AppError::bad_request(
+        "already_verified",
+        "This email address is already verified; continue to your dashboard",
+    )
+}
+
+/// Confirms an email address (after sign-up or an email change). A sign-up link used again
+/// once its address is verified says so (`already_verified`) rather than "invalid link" — the
+/// frontend's page posts its token again after the first success, and people click twice. It
+/// is an error on purpose: that page re-posts after every success, so a second success would
+/// keep it posting until the browser's own request limit signs the user out.
 pub async fn verify_email(services: &Services, token: &str) -> AppResult<users::Model> {
+    if already_verified(services, token).await? {
+        return Err(verified_already());
+    }
+    match verify_once(services, token).await {
+        // A concurrent request spent the link first.
+        Err(e) if e.reason() == "invalid_token" && already_verified(services, token).await? => {
+            Err(verified_already())
+        }
+        other => other,
+    }
+}
+
+async fn verify_once(services: &Services, token: &str) -> AppResult<users::Model> {
     let txn = crate::db::begin_write(&services.db).await?;
     let link = consume_link_in(&txn, token, &[PURPOSE_VERIFY, PURPOSE_CHANGE_EMAIL]).await?;
     let user = users::Entity::find_by_id(link.user_id)

@@ -94,7 +94,7 @@ pub async fn create_purchase(
         .ok_or_else(|| AppError::validation("credits", "amount too large"))?;
     let now = Utc::now();
     let purchase = purchases::ActiveModel {
-        id: Set(crate::ids::new()),
+        id: Set(crate::ids::next()),
         user_id: Set(user.id),
         credits: Set(credits),
         amount_cents: Set(amount),

@@ -385,7 +385,7 @@ pub async fn start(
     let now = Utc::now();
     let txn = crate::db::begin_write(&services.db).await?;
     let row = contact_imports::ActiveModel {
-        id: Set(crate::ids::new()),
+        id: Set(crate::ids::next()),
         user_id: Set(user_id),
         filename: Set(filename),
         format: Set(parsed.format.as_str().into()),

@@ -231,7 +231,7 @@ impl Valid {
 
     pub fn into_row(self, user_id: Uuid, now: DateTime<Utc>) -> contacts::ActiveModel {
         contacts::ActiveModel {
-            id: Set(crate::ids::new()),
+            id: Set(crate::ids::next()),
             user_id: Set(user_id),
             name: Set(self.name),
             phone_e164: Set(self.phone_e164),

@@ -344,7 +344,7 @@ pub(super) async fn apply(
     let mut leads = Vec::new();
     for &(r, call) in &written {
         turns.extend(r.turns.iter().map(|turn| transcripts::ActiveModel {
-            id: sea_orm::Set(crate::ids::new()),
+            id: sea_orm::Set(crate::ids::next()),
             call_id: sea_orm::Set(call.id),
             seq: sea_orm::Set(turn.seq),
             speaker: sea_orm::Set(turn.speaker.into()),
@@ -548,7 +548,7 @@ async fn contacts_of<C: sea_orm::ConnectionTrait>(
         let rows: Vec<contacts::ActiveModel> = by_number
             .iter()
             .map(|((user_id, phone), (raw, name))| contacts::ActiveModel {
-                id: sea_orm::Set(crate::ids::new()),
+                id: sea_orm::Set(crate::ids::next()),
                 user_id: sea_orm::Set(*user_id),
                 name: sea_orm::Set(name.unwrap_or(phone).to_string()),
                 phone_e164: sea_orm::Set(phone.clone()),

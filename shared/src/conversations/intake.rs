@@ -123,7 +123,7 @@ pub async fn receive(
                 .await
                 .map_err(AppError::internal)??;
                 let key = envelope.dedup_key();
-                let blob = format!("incoming/{}.json", crate::ids::new());
+                let blob = format!("incoming/{}.json", crate::ids::next());
                 services
                     .blobs
                     .put_file(&blob, &path)

@@ -177,7 +177,7 @@ impl LeadScores {
         let [intent_l, urgency_l, budget_l, fit_l, engagement_l] = self.levels.clone();
         let [intent, urgency, budget, fit, engagement] = self.scores.map(|s| s as i32);
         lead_analytics::ActiveModel {
-            id: Set(crate::ids::new()),
+            id: Set(crate::ids::next()),
             call_id: Set(call_id),
             user_id: Set(user_id),
             contact_id: Set(contact_id),

@@ -274,7 +274,7 @@ fn int(v: &Value, path: &[&str]) -> Option<i64> {
 fn new_call(agent: &agents::Model, conversation: &str, direction: &str) -> calls::Model {
     let now = Utc::now();
     calls::Model {
-        id: crate::ids::new(),
+        id: crate::ids::next(),
         user_id: agent.user_id,
         agent_id: Some(agent.id),
         contact_id: None,

@@ -48,7 +48,7 @@ pub async fn create<Db: ConnectionTrait>(
 ) -> Result<jobs::Model, sea_orm::DbErr> {
     let now = Utc::now();
     let row = jobs::ActiveModel {
-        id: Set(crate::ids::new()),
+        id: Set(crate::ids::next()),
         kind: Set(kind.as_str().into()),
         subject_id: Set(subject_id),
         status: Set(JobStatus::Queued.as_str().into()),

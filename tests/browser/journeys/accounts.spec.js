@@ -1,5 +1,5 @@
 // Sign-up to settings (contract §4.1–4.7), as a new user goes through them.
-import { test, expect, inbox, linkTo, newEmail, signUp, signIn, registered, googleAccount, PASSWORD } from './harness.js';
+import { test, expect, inbox, linkTo, newEmail, openLink, signUp, signIn, registered, googleAccount, PASSWORD } from './harness.js';
 
 test('sign up, verify by the emailed link, see 15 credits, keep the session across a reload', async ({ page, watched }) => {
   const email = newEmail('ana');
@@ -10,28 +10,46 @@ test('sign up, verify by the emailed link, see 15 credits, keep the session acro
 
   // The emailed link opens the frontend's page, which verifies and opens the gate.
   const [mail] = await inbox(email, 1);
-  await page.goto(linkTo(mail, '/verify-email'));
-  await expect(page.getByRole('heading', { name: 'Email Verified Successfully!' })).toBeVisible();
-  await page.goto('/dashboard');
-  await expect(page.getByRole('heading', { name: 'Verify Your Email' })).toHaveCount(0);
-  await expect(page.getByText(/Welcome/).first()).toBeVisible();
+  allowRepost(watched);
+  const tab = await openLink(page, linkTo(mail, '/verify-email'));
+  await expect(tab.getByText('Email verified successfully!', { exact: true }).first()).toBeVisible();
+  // The page takes the user to the dashboard itself (reloading it meanwhile would abort the
+  // page's own session check, which signs the user out: the page's doing, not the API's).
+  await tab.waitForURL((url) => url.pathname === '/dashboard');
+  await expect(tab.getByRole('heading', { name: 'Verify Your Email' })).toHaveCount(0);
+  await expect(tab.getByText('Welcome Ana Ruiz!')).toBeVisible();
+  await expect(tab.getByText('15', { exact: true }).first()).toBeVisible();
 
-  // A reload keeps the session (validate) and the user.
-  await page.reload();
-  await expect(page.getByRole('heading', { name: 'Verify Your Email' })).toHaveCount(0);
-  expect(await page.evaluate(() => localStorage.getItem('auth_token'))).toBeTruthy();
-  await watched.noErrorToast();
+  // A reload keeps the session (validate) and the user; so does the gate's "I've verified".
+  await tab.reload();
+  await expect(tab.getByRole('heading', { name: 'Verify Your Email' })).toHaveCount(0);
+  await expect(tab.getByText('Welcome Ana Ruiz!')).toBeVisible();
+  expect(await tab.evaluate(() => localStorage.getItem('auth_token'))).toBeTruthy();
+  await watched.noErrorToast(tab);
 });
 
+/**
+ * The verification page posts its token again after every success (its effect depends on a
+ * function the auth context recreates each render); the API answers the repeat 400
+ * `already_verified`, which ends the loop. A second success would keep it posting until the
+ * browser's own request limit signs the user out.
+ */
+function allowRepost(watched) {
+  watched.allow(400, '/api/email/verify', 'the verification page posting its token again');
+}
+
 /** A verified user on the dashboard: sign up through the form, open the emailed link. */
-async function verifiedOnDashboard(page, name, email) {
+async function verifiedOnDashboard(page, watched, name, email) {
   await signUp(page, { name, email });
   await expect(page.getByRole('heading', { name: 'Verify Your Email' })).toBeVisible();
   const [mail] = await inbox(email, 1);
-  await page.goto(linkTo(mail, '/verify-email'));
-  await expect(page.getByRole('heading', { name: 'Email Verified Successfully!' })).toBeVisible();
-  await page.goto('/dashboard');
-  await expect(page.getByRole('heading', { name: 'Verify Your Email' })).toHaveCount(0);
+  allowRepost(watched);
+  const tab = await openLink(page, linkTo(mail, '/verify-email'));
+  await expect(tab.getByText('Email verified successfully!', { exact: true }).first()).toBeVisible();
+  await tab.waitForURL((url) => url.pathname === '/dashboard');
+  await expect(tab.getByRole('heading', { name: 'Verify Your Email' })).toHaveCount(0);
+  await expect(tab.getByText(`Welcome ${name}!`)).toBeVisible();
+  return tab;
 }
 
 async function openSettings(page) {
@@ -42,54 +60,54 @@ async function openSettings(page) {
 
 test('settings show and save every profile field, and the password change keeps the session', async ({ page, watched }) => {
   const email = newEmail('ben');
-  await verifiedOnDashboard(page, 'Ben Okafor', email);
-  await openSettings(page);
-  await expect(page.getByLabel('Name', { exact: true })).toHaveValue('Ben Okafor');
-  await expect(page.getByLabel('Email', { exact: true })).toHaveValue(email);
+  const tab = await verifiedOnDashboard(page, watched, 'Ben Okafor', email);
+  await openSettings(tab);
+  await expect(tab.getByLabel(/^Name\b/)).toHaveValue('Ben Okafor');
+  await expect(tab.getByLabel(/^Email\b/)).toHaveValue(email);
 
-  await page.getByRole('button', { name: 'Edit Profile' }).click();
-  await page.getByLabel('Organization', { exact: true }).fill('Okafor Solar');
-  await page.getByLabel('Website', { exact: true }).fill('okafor.example');
-  await page.getByLabel('Location', { exact: true }).fill('Lagos');
-  await page.getByLabel('Bio', { exact: true }).fill('Sells rooftop solar.');
-  await page.getByRole('button', { name: 'Save Changes' }).click();
-  await expect(page.getByText('Profile updated successfully!')).toBeVisible();
+  await tab.getByRole('button', { name: 'Edit Profile' }).click();
+  await tab.getByLabel(/^Organization\b/).fill('Okafor Solar');
+  await tab.getByLabel(/^Website\b/).fill('https://okafor.example');
+  await tab.getByLabel(/^Location\b/).fill('Lagos');
+  await tab.getByLabel(/^Bio\b/).fill('Sells rooftop solar.');
+  await tab.getByRole('button', { name: 'Save Changes' }).click();
+  await expect(tab.getByText('Profile updated successfully!').first()).toBeVisible();
 
   // What was saved is what a reload shows.
-  await page.reload();
-  await openSettings(page);
-  await expect(page.getByLabel('Organization', { exact: true })).toHaveValue('Okafor Solar');
-  await expect(page.getByLabel('Website', { exact: true })).toHaveValue('https://okafor.example');
-  await expect(page.getByLabel('Location', { exact: true })).toHaveValue('Lagos');
-  await expect(page.getByLabel('Bio', { exact: true })).toHaveValue('Sells rooftop solar.');
+  await tab.reload();
+  await openSettings(tab);
+  await expect(tab.getByLabel(/^Organization\b/)).toHaveValue('Okafor Solar');
+  await expect(tab.getByLabel(/^Website\b/)).toHaveValue('https://okafor.example');
+  await expect(tab.getByLabel(/^Location\b/)).toHaveValue('Lagos');
+  await expect(tab.getByLabel(/^Bio\b/)).toHaveValue('Sells rooftop solar.');
 
   // The password: the session that changed it lives on.
-  await page.getByRole('button', { name: 'Edit Profile' }).click();
-  await page.getByLabel('Current Password', { exact: true }).fill(PASSWORD);
-  await page.getByLabel('New Password', { exact: true }).fill('Another-Roof-2027');
-  await page.getByLabel('Confirm New Password', { exact: true }).fill('Another-Roof-2027');
-  await page.getByRole('button', { name: 'Save Changes' }).click();
-  await page.getByRole('button', { name: 'Yes, Update Password' }).click();
-  await expect(page.getByText(/password/i).filter({ hasText: /updated|changed/i }).first()).toBeVisible();
-  await page.reload();
-  await expect(page.getByRole('heading', { name: 'Verify Your Email' })).toHaveCount(0);
-  await openSettings(page);
-  await watched.noErrorToast();
+  await tab.getByRole('button', { name: 'Edit Profile' }).click();
+  await tab.getByLabel(/^Current Password\b/).fill(PASSWORD);
+  await tab.getByLabel(/^New Password\b/).fill('Another-Roof-2027');
+  await tab.getByLabel(/^Confirm New Password\b/).fill('Another-Roof-2027');
+  await tab.getByRole('button', { name: 'Save Changes' }).click();
+  await tab.getByRole('button', { name: 'Yes, Update Password' }).click();
+  await expect(tab.getByText(/password/i).filter({ hasText: /updated|changed/i }).first()).toBeVisible();
+  await tab.reload();
+  await expect(tab.getByRole('heading', { name: 'Verify Your Email' })).toHaveCount(0);
+  await openSettings(tab);
+  await watched.noErrorToast(tab);
 
   // Signing out, then in with the new password.
-  await page.getByRole('button', { name: /Ben Okafor|ben-/i }).first().click();
-  await page.getByRole('button', { name: 'Logout' }).click();
-  await expect(page.getByPlaceholder('Enter your password')).toBeVisible();
-  await signIn(page, email, 'Another-Roof-2027');
-  await expect(page.getByText('Profile Information').or(page.getByText(/Welcome/)).first()).toBeVisible();
+  await tab.getByRole('button', { name: 'A', exact: true }).click();
+  await tab.getByRole('button', { name: 'Logout' }).click();
+  await expect(tab.getByPlaceholder('Enter your password')).toBeVisible();
+  await signIn(tab, email, 'Another-Roof-2027');
+  await expect(tab.getByText('Profile Information').or(tab.getByText(/Welcome/)).first()).toBeVisible();
 });
 
 test('the credit banner and widgets show the welcome credits', async ({ page, watched }) => {
   const email = newEmail('cora');
-  await verifiedOnDashboard(page, 'Cora Ng', email);
-  await openSettings(page);
-  await expect(page.getByText('15', { exact: true }).first()).toBeVisible();
-  await watched.noErrorToast();
+  const tab = await verifiedOnDashboard(page, watched, 'Cora Ng', email);
+  await openSettings(tab);
+  await expect(tab.getByText('15', { exact: true }).first()).toBeVisible();
+  await watched.noErrorToast(tab);
 });
 
 test('Google: a new account is created and signed in @google', async ({ page, watched }) => {
@@ -105,8 +123,8 @@ test('Google: a new account is created and signed in @google', async ({ page, wa
   await page.goto('/dashboard');
   await expect(page.getByRole('heading', { name: 'Verify Your Email' })).toHaveCount(0);
   await openSettings(page);
-  await expect(page.getByLabel('Email', { exact: true })).toHaveValue(email);
-  await expect(page.getByLabel('Name', { exact: true })).toHaveValue('Gus Grant');
+  await expect(page.getByLabel(/^Email\b/)).toHaveValue(email);
+  await expect(page.getByLabel(/^Name\b/)).toHaveValue('Gus Grant');
 });
 
 test('a wrong password shows the form\'s text, three lock the account', async ({ page, watched }) => {
@@ -139,26 +157,30 @@ test('forgot password: the emailed link resets it, the new password signs in', a
   await page.getByRole('button', { name: 'Reset Password' }).click();
   await page.waitForURL((url) => url.pathname === '/');
   await signIn(page, email, 'Brand-New-Pass-7');
-  await expect(page.getByRole('heading', { name: 'Verify Your Email' })).toBeVisible();
+  // The emailed link proved the address too: straight to the dashboard.
+  await expect(page.getByText('Welcome Dev Rao!')).toBeVisible();
   await watched.noErrorToast();
 });
 
 test('the session survives the frontend\'s parallel refreshes @refresh', async ({ page, watched }) => {
-  // With 4-minute tokens the frontend refreshes before every request, many at once with one
-  // refresh token: each must get the same new pair, or the user is signed out.
+  // With 330-second tokens, 30 s after signing in the token is inside the frontend's 5-minute
+  // refresh threshold: opening Settings then refreshes before each of the four requests it
+  // sends at once, with one refresh token. Each must get the same new pair, or the user is
+  // signed out.
   const email = newEmail('rex');
   const refreshes = [];
-  page.on('response', (r) => {
+  page.context().on('response', (r) => {
     if (new URL(r.url()).pathname === '/api/auth/refresh') refreshes.push(r.status());
   });
-  await verifiedOnDashboard(page, 'Rex Park', email);
-  for (let i = 0; i < 3; i++) {
-    await openSettings(page);
-    await page.reload();
-  }
-  await expect(page.getByRole('heading', { name: 'Verify Your Email' })).toHaveCount(0);
-  expect(await page.evaluate(() => localStorage.getItem('auth_token'))).toBeTruthy();
-  expect(refreshes.length).toBeGreaterThan(1);
-  expect(refreshes.every((s) => s === 200)).toBe(true);
-  await watched.noErrorToast();
+  const tab = await verifiedOnDashboard(page, watched, 'Rex Park', email);
+  // Waiting out the token's first 30 s is the point of this journey.
+  await tab.waitForTimeout(32_000);
+  await openSettings(tab);
+  await expect(tab.getByLabel(/^Name\b/)).toHaveValue('Rex Park');
+  await tab.reload();
+  await expect(tab.getByText('Welcome Rex Park!')).toBeVisible();
+  expect(await tab.evaluate(() => localStorage.getItem('auth_token'))).toBeTruthy();
+  expect(refreshes.length, 'the frontend refreshed in parallel').toBeGreaterThan(1);
+  expect(refreshes.every((s) => s === 200), `refresh answers ${refreshes}`).toBe(true);
+  await watched.noErrorToast(tab);
 });

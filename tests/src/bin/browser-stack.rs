@@ -9,8 +9,8 @@
 //! the fake Google. It prints `ready` once both listen; SIGTERM or Ctrl-C stops it.
 //!
 //! `browser-stack <postgres|sqlite>`; `API_PORT` (3900), `CONTROL_PORT` (3901),
-//! `FRONTEND_URL` (http://localhost:8080), `ACCESS_TOKEN_TTL_SECS` (the default 900; under 300
-//! the frontend refreshes before every request, in parallel).
+//! `FRONTEND_URL` (http://localhost:8080), `ACCESS_TOKEN_TTL_SECS` (the default 900; with 330 the
+//! frontend refreshes 30 s after each sign-in, before every request, in parallel).
 
 use std::sync::Arc;
 
@@ -120,8 +120,9 @@ async fn main() -> anyhow::Result<()> {
         if let Some(ttl) = access_ttl {
             c.access_token_ttl_secs = ttl;
         }
-        // The budgets a real deployment has: the journeys must live within them.
-        c.auth_rate_per_ip_per_min = 20;
+        // A real deployment's per-email sign-in budget; the per-IP one is larger because every
+        // journey (and its direct registrations) comes from the same loopback address.
+        c.auth_rate_per_ip_per_min = 600;
         c.auth_rate_per_email_per_min = 5;
     })
     .await;
