@@ -47,6 +47,7 @@ pub struct LoginRequest {
 /// `refreshToken`: the client's spelling.
 #[derive(Debug, Object)]
 #[oai(example, rename_all = "camelCase")]
+#[oai(skip_serializing_if_is_none)]
 pub struct RefreshRequest {
     #[oai(validator(max_length = 128))]
     pub refresh_token: String,
@@ -55,6 +56,7 @@ pub struct RefreshRequest {
 /// Signing out: the body the client sends is `{}`; a refresh token may name the session.
 #[derive(Debug, Object)]
 #[oai(example, rename_all = "camelCase")]
+#[oai(skip_serializing_if_is_none)]
 pub struct LogoutRequest {
     #[oai(validator(max_length = 128))]
     pub refresh_token: Option<String>,
@@ -62,6 +64,7 @@ pub struct LogoutRequest {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TokenRequest {
     #[oai(validator(max_length = 128))]
     pub token: String,
@@ -69,6 +72,7 @@ pub struct TokenRequest {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct EmailRequest {
     #[oai(validator(max_length = 254))]
     pub email: String,
@@ -76,6 +80,7 @@ pub struct EmailRequest {
 
 #[derive(Debug, Object)]
 #[oai(example, rename_all = "camelCase")]
+#[oai(skip_serializing_if_is_none)]
 pub struct ResetPasswordRequest {
     #[oai(validator(max_length = 128))]
     pub token: String,
@@ -96,6 +101,7 @@ pub struct ChangeEmailRequest {
 /// A signed-in session, as the client stores it (register, login, refresh).
 #[derive(Debug, Object)]
 #[oai(example, rename_all = "camelCase")]
+#[oai(skip_serializing_if_is_none)]
 pub struct Session {
     pub message: String,
     /// Short-lived JWT for `Authorization: Bearer` (claims `sub`, `exp`, `sid`, …).
@@ -125,6 +131,7 @@ impl Session {
 /// `GET /api/auth/validate`.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Validated {
     pub user: SessionUser,
     pub timestamp: Timestamp,
@@ -133,6 +140,7 @@ pub struct Validated {
 /// `POST /api/email/verify`: the verified account, briefly.
 #[derive(Debug, Object)]
 #[oai(example, rename_all = "camelCase")]
+#[oai(skip_serializing_if_is_none)]
 pub struct VerifiedUser {
     pub id: uuid::Uuid,
     pub email: String,
@@ -141,6 +149,7 @@ pub struct VerifiedUser {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Verified {
     pub success: bool,
     pub message: String,
@@ -151,6 +160,7 @@ pub struct Verified {
 /// `POST /api/email/send-verification`.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct VerificationSent {
     pub success: bool,
     pub message: String,
@@ -161,6 +171,7 @@ pub struct VerificationSent {
 /// `POST /api/email/validate-reset-token`.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TokenValid {
     pub success: bool,
     pub valid: bool,
@@ -232,6 +243,10 @@ api_errors!(ResetErrors {
     400 => BadToken: "Unknown, used or expired link (`invalid_token`, `token_expired`), a weak password or an invalid field (`validation_error`).",
     403 => Disabled: "Built-in accounts are disabled (`builtin_auth_disabled`).",
     429 => TooMany: "Too many attempts from this client (`rate_limited`); see Retry-After.",
+});
+
+api_errors!(CallbackErrors {
+    400 => Invalid: "A parameter with a NUL character (`invalid_parameter`), refused before the sign-in is looked at; everything else redirects.",
 });
 
 api_errors!(ChangeErrors {
@@ -344,13 +359,13 @@ impl AuthApi {
     #[oai(path = "/google/callback", method = "get")]
     async fn google_callback(
         &self,
-        #[oai(validator(max_length = 2048))] code: Query<Option<String>>,
-        #[oai(validator(max_length = 512))] state: Query<Option<String>>,
-        #[oai(validator(max_length = 128))] error: Query<Option<String>>,
-        #[oai(name = "sb_google_state", validator(max_length = 4096))] cookie: Cookie<
-            Option<String>,
-        >,
-    ) -> Redirect {
+        code: Query<Option<String>>,
+        state: Query<Option<String>>,
+        error: Query<Option<String>>,
+        #[oai(name = "sb_google_state")] cookie: Cookie<Option<String>>,
+    ) -> Result<Redirect, CallbackErrors> {
+        // Whatever arrives here, the browser goes back to the frontend: no 4xx page a person
+        // would be stranded on. Absurd lengths are a failed sign-in like any other.
         let config = self.services.settings().await;
         let clear = Some(google::clear_cookie());
         if let Some(error) = error.0 {
@@ -360,21 +375,28 @@ impl AuthApi {
                 .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .take(64)
                 .collect();
-            return Redirect::Found(google::frontend_failure(&config, &reason), clear);
+            return Ok(Redirect::Found(
+                google::frontend_failure(&config, &reason),
+                clear,
+            ));
         }
-        let (Some(code), Some(state)) = (code.0, state.0) else {
-            return Redirect::Found(
+        let bounded = |v: Option<String>, max: usize| v.filter(|v| v.len() <= max);
+        let (Some(code), Some(state)) = (bounded(code.0, 2048), bounded(state.0, 512)) else {
+            return Ok(Redirect::Found(
                 google::frontend_failure(&config, "google_sign_in_failed"),
                 clear,
-            );
+            ));
         };
-        match google::finish(&self.services, &config, &code, &state, cookie.0.as_deref()).await {
-            Ok(signed) => Redirect::Found(google::frontend_success(&config, &signed), clear),
-            Err(e) => {
-                tracing::warn!(reason = %e.reason(), "Google sign-in failed");
-                Redirect::Found(google::frontend_failure(&config, &e.reason()), clear)
-            }
-        }
+        Ok(
+            match google::finish(&self.services, &config, &code, &state, cookie.0.as_deref()).await
+            {
+                Ok(signed) => Redirect::Found(google::frontend_success(&config, &signed), clear),
+                Err(e) => {
+                    tracing::warn!(reason = %e.reason(), "Google sign-in failed");
+                    Redirect::Found(google::frontend_failure(&config, &e.reason()), clear)
+                }
+            },
+        )
     }
 
     /// Change email

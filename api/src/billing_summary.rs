@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     api_errors,
+    pagination::{DEFAULT_LIMIT, MAX_LIMIT, total_pages},
     security::Auth,
     tags::Tag,
     wire::{Timestamp, ts},
@@ -18,6 +19,7 @@ const AVERAGE_DAYS: i64 = 30;
 
 #[derive(Debug, Object)]
 #[oai(example, rename_all = "camelCase")]
+#[oai(skip_serializing_if_is_none)]
 pub struct BalanceData {
     pub credits: i64,
     pub user_id: Uuid,
@@ -25,6 +27,7 @@ pub struct BalanceData {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct BalanceEnvelope {
     pub success: bool,
     pub data: BalanceData,
@@ -49,6 +52,7 @@ pub struct CreditStats {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct StatsEnvelope {
     pub success: bool,
     pub data: CreditStats,
@@ -93,6 +97,7 @@ impl From<ledger::Model> for Transaction {
 
 #[derive(Debug, Object)]
 #[oai(example, rename_all = "camelCase")]
+#[oai(skip_serializing_if_is_none)]
 pub struct HistorySummary {
     pub total_purchased: i64,
     pub total_used: i64,
@@ -102,6 +107,7 @@ pub struct HistorySummary {
 
 #[derive(Debug, Object)]
 #[oai(example, rename_all = "camelCase")]
+#[oai(skip_serializing_if_is_none)]
 pub struct HistoryPage {
     pub transactions: Vec<Transaction>,
     pub total: u64,
@@ -113,6 +119,7 @@ pub struct HistoryPage {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct HistoryEnvelope {
     pub success: bool,
     pub data: HistoryPage,
@@ -187,7 +194,7 @@ impl BillingSummaryApi {
         auth: Auth,
         #[oai(default = "first_page", validator(minimum(value = "1")))] page: Query<u64>,
         #[oai(
-            default = "twenty",
+            default = "default_limit",
             validator(minimum(value = "1"), maximum(value = "100"))
         )]
         limit: Query<u64>,
@@ -210,7 +217,7 @@ impl BillingSummaryApi {
                 total,
                 page: page.0,
                 limit: limit.0,
-                total_pages: total.div_ceil(limit.0),
+                total_pages: total_pages(total, limit.0),
                 summary: HistorySummary {
                     total_purchased: totals.purchased,
                     total_used: totals.used,
@@ -226,6 +233,9 @@ fn first_page() -> u64 {
     1
 }
 
-fn twenty() -> u64 {
-    20
+fn default_limit() -> u64 {
+    DEFAULT_LIMIT
 }
+
+// The bound of `limit` above is the literal the validator needs.
+const _: () = assert!(MAX_LIMIT == 100);

@@ -33,6 +33,10 @@ enum Command {
         /// Email of the account to promote.
         #[arg(long)]
         email: String,
+        /// Make it a `super_admin`, who may also change the platform configuration (the
+        /// frontend shows Configuration only to this role).
+        #[arg(long)]
+        super_admin: bool,
     },
 }
 
@@ -58,12 +62,21 @@ pub async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
-        Command::CreateAdmin { email } => {
+        Command::CreateAdmin { email, super_admin } => {
             let migrate = config.auto_migrate;
             let services = Services::start(config, migrate).await?;
-            match shared::users::promote_admin(&services.db, &email).await {
+            let role = if super_admin {
+                shared::users::ROLE_SUPER_ADMIN
+            } else {
+                shared::users::ROLE_ADMIN
+            };
+            match shared::users::promote_admin(&services.db, &email, role).await {
                 Ok(user) => {
-                    println!("{} is now an admin", user.email);
+                    println!(
+                        "{} is now a{} {role}",
+                        user.email,
+                        if super_admin { "" } else { "n" }
+                    );
                     Ok(())
                 }
                 Err(e) => {

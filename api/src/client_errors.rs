@@ -10,19 +10,21 @@ use crate::{admin::AdminAuth, api_errors, security::optional_claims, tags::Tag, 
 /// Longest text kept from any one field of a report.
 const FIELD_CHARS: usize = 2_000;
 
-/// What an error boundary sends; other fields are ignored.
+/// What an error boundary sends; other fields are ignored. The lengths keep a report well
+/// under the body limit.
 #[derive(Debug, Object)]
 #[oai(example, rename_all = "camelCase")]
+#[oai(skip_serializing_if_is_none)]
 pub struct ClientErrorReport {
-    #[oai(validator(max_length = 20000))]
+    #[oai(nullable, validator(max_length = 2000))]
     pub message: Option<String>,
-    #[oai(validator(max_length = 100000))]
+    #[oai(nullable, validator(max_length = 16000))]
     pub stack: Option<String>,
-    #[oai(validator(max_length = 100000))]
+    #[oai(nullable, validator(max_length = 16000))]
     pub component_stack: Option<String>,
-    #[oai(validator(max_length = 4000))]
+    #[oai(nullable, validator(max_length = 2000))]
     pub url: Option<String>,
-    #[oai(validator(max_length = 1000))]
+    #[oai(nullable, validator(max_length = 500))]
     pub user_agent: Option<String>,
 }
 

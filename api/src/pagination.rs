@@ -33,3 +33,67 @@ impl<T: ParseFromJSON + ToJSON + Send + Sync> Page<T> {
         }
     }
 }
+
+/// The client's user-side lists (calls, contacts, leads) take `limit` and `offset` and read
+/// this beside their rows.
+#[derive(Debug, Clone, PartialEq, Eq, Object)]
+#[oai(example, rename_all = "camelCase")]
+pub struct Pagination {
+    /// Rows across all pages.
+    pub total: u64,
+    pub limit: u64,
+    pub offset: u64,
+    /// Whether rows follow this page.
+    pub has_more: bool,
+}
+
+impl Pagination {
+    pub fn new(total: u64, limit: u64, offset: u64) -> Self {
+        Self {
+            total,
+            limit,
+            offset,
+            has_more: offset.saturating_add(limit) < total,
+        }
+    }
+}
+
+impl poem_openapi::types::Example for Pagination {
+    fn example() -> Self {
+        Self::new(212, 20, 40)
+    }
+}
+
+/// The client's numbered lists (admin tables, the credit history) take `page` from 1 and
+/// `limit`, and read `total`, `page`, `limit` and this.
+pub fn total_pages(total: u64, limit: u64) -> u64 {
+    total.div_ceil(limit.max(1))
+}
+
+/// Default and bound of `limit` in the client's lists.
+pub const DEFAULT_LIMIT: u64 = 20;
+pub const MAX_LIMIT: u64 = 100;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clients_pagination_vocabulary() {
+        assert_eq!(
+            Pagination::new(45, 20, 20),
+            Pagination {
+                total: 45,
+                limit: 20,
+                offset: 20,
+                has_more: true
+            }
+        );
+        assert!(!Pagination::new(45, 20, 40).has_more);
+        assert!(!Pagination::new(0, 20, 0).has_more);
+        assert_eq!(
+            (total_pages(45, 20), total_pages(40, 20), total_pages(0, 20)),
+            (3, 2, 0)
+        );
+    }
+}

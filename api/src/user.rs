@@ -205,6 +205,7 @@ impl From<user_rows::Model> for SessionUser {
 /// `GET /api/user/profile`.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ProfileEnvelope {
     pub user: SessionUser,
 }
@@ -214,24 +215,25 @@ pub struct ProfileEnvelope {
 /// sign-in address needs the password and a link to the new one.
 #[derive(Debug, Object)]
 #[oai(example, rename_all = "camelCase")]
+#[oai(skip_serializing_if_is_none)]
 pub struct ProfileForm {
-    #[oai(validator(max_length = 120))]
+    #[oai(nullable, validator(max_length = 120))]
     pub name: MaybeUndefined<String>,
-    #[oai(validator(max_length = 254))]
+    #[oai(nullable, validator(max_length = 254))]
     pub email: MaybeUndefined<String>,
-    #[oai(validator(max_length = 120))]
+    #[oai(nullable, validator(max_length = 120))]
     pub company: MaybeUndefined<String>,
-    #[oai(validator(max_length = 200))]
+    #[oai(nullable, validator(max_length = 200))]
     pub website: MaybeUndefined<String>,
-    #[oai(validator(max_length = 100))]
+    #[oai(nullable, validator(max_length = 100))]
     pub location: MaybeUndefined<String>,
-    #[oai(validator(max_length = 500))]
+    #[oai(nullable, validator(max_length = 500))]
     pub bio: MaybeUndefined<String>,
-    #[oai(validator(max_length = 32))]
+    #[oai(nullable, validator(max_length = 32))]
     pub phone: MaybeUndefined<String>,
-    #[oai(validator(max_length = 64))]
+    #[oai(nullable, validator(max_length = 64))]
     pub timezone: MaybeUndefined<String>,
-    #[oai(validator(max_length = 2, min_length = 2))]
+    #[oai(nullable, validator(max_length = 2, min_length = 2))]
     pub default_region: MaybeUndefined<String>,
 }
 
@@ -247,6 +249,7 @@ fn field(value: MaybeUndefined<String>) -> Option<String> {
 /// `PUT /api/user/profile`: the saved user replaces the form's data.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ProfileSaved {
     pub success: bool,
     pub data: SessionUser,
@@ -254,6 +257,7 @@ pub struct ProfileSaved {
 
 #[derive(Debug, Object)]
 #[oai(example, rename_all = "camelCase")]
+#[oai(skip_serializing_if_is_none)]
 pub struct PasswordChange {
     #[oai(validator(max_length = 256))]
     pub current_password: String,
@@ -266,6 +270,7 @@ pub struct PasswordChange {
 /// on while every other one ends.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PasswordChanged {
     pub success: bool,
     pub message: String,
@@ -275,6 +280,7 @@ pub struct PasswordChanged {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CreditBalance {
     pub success: bool,
     pub credits: i64,
@@ -284,6 +290,7 @@ pub struct CreditBalance {
 /// The balance's state, as the credit banner and widget colour it.
 #[derive(Debug, Object)]
 #[oai(example, rename_all = "camelCase")]
+#[oai(skip_serializing_if_is_none)]
 pub struct CreditState {
     pub current: i64,
     /// `healthy` (> 15), `warning` (> 5), `critical` (> 0) or `depleted`.
@@ -296,6 +303,7 @@ pub struct CreditState {
 
 #[derive(Debug, Object)]
 #[oai(example, rename_all = "camelCase")]
+#[oai(skip_serializing_if_is_none)]
 pub struct Capabilities {
     pub can_initiate_calls: bool,
     pub can_create_campaigns: bool,
@@ -304,6 +312,7 @@ pub struct Capabilities {
 
 #[derive(Debug, Object)]
 #[oai(example, rename_all = "camelCase")]
+#[oai(skip_serializing_if_is_none)]
 pub struct CreditWarnings {
     pub show_banner: bool,
     pub banner_message: Option<String>,
@@ -314,6 +323,7 @@ pub struct CreditWarnings {
 
 #[derive(Debug, Object)]
 #[oai(example, rename_all = "camelCase")]
+#[oai(skip_serializing_if_is_none)]
 pub struct TopUpAdvice {
     pub suggested_top_up: i64,
     /// `low`, `medium` or `high`.
@@ -323,6 +333,7 @@ pub struct TopUpAdvice {
 /// `GET /api/user/credit-status`: the site-wide banner and the Overview widget.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct CreditStatus {
     pub success: bool,
     pub credits: CreditState,
@@ -334,6 +345,7 @@ pub struct CreditStatus {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct LoginStatusUser {
     pub id: Uuid,
     pub email: String,
@@ -343,6 +355,7 @@ pub struct LoginStatusUser {
 
 #[derive(Debug, Object)]
 #[oai(example, rename_all = "camelCase")]
+#[oai(skip_serializing_if_is_none)]
 pub struct LoginWarnings {
     pub show_banner: bool,
     pub message: Option<String>,
@@ -357,6 +370,7 @@ pub struct LoginWarnings {
 /// `GET /api/user/login-status`: the Overview's welcome banner.
 #[derive(Debug, Object)]
 #[oai(example, rename_all = "camelCase")]
+#[oai(skip_serializing_if_is_none)]
 pub struct LoginStatus {
     pub success: bool,
     pub user: LoginStatusUser,
@@ -367,6 +381,7 @@ pub struct LoginStatus {
 /// The client's notification switches (snake_case, as its settings components send them).
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NotificationPreferences {
     pub low_credit_alerts: bool,
     pub credits_added_emails: bool,
@@ -388,6 +403,7 @@ impl From<&Notifications> for NotificationPreferences {
 /// The switches to change; absent ones stay as they are.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PreferencesChange {
     pub low_credit_alerts: Option<bool>,
     pub credits_added_emails: Option<bool>,
@@ -397,6 +413,7 @@ pub struct PreferencesChange {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PreferencesEnvelope {
     pub success: bool,
     pub preferences: NotificationPreferences,
@@ -405,6 +422,7 @@ pub struct PreferencesEnvelope {
 /// The OpenAI prompt ids of the settings page's card (snake_case, as it sends them).
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PromptConfig {
     pub openai_individual_prompt_id: Option<String>,
     pub openai_complete_prompt_id: Option<String>,
@@ -414,6 +432,7 @@ pub struct PromptConfig {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PromptDefaults {
     pub individual: Option<String>,
     pub complete: Option<String>,
@@ -421,6 +440,7 @@ pub struct PromptDefaults {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PromptEnvelope {
     pub success: bool,
     pub data: PromptConfig,
@@ -429,10 +449,11 @@ pub struct PromptEnvelope {
 /// The ids to keep; `null` or `""` clears one, an absent one stays.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct PromptChange {
-    #[oai(validator(max_length = 100))]
+    #[oai(nullable, validator(max_length = 100))]
     pub openai_individual_prompt_id: MaybeUndefined<String>,
-    #[oai(validator(max_length = 100))]
+    #[oai(nullable, validator(max_length = 100))]
     pub openai_complete_prompt_id: MaybeUndefined<String>,
 }
 

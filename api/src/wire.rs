@@ -80,6 +80,7 @@ pub fn ts(t: Option<DateTime<Utc>>) -> Option<Timestamp> {
 /// `{ success: true, message }` and the time: what the client's account answers carry.
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Done {
     pub success: bool,
     pub message: String,

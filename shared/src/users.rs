@@ -397,8 +397,16 @@ pub async fn make_admin(db: &DatabaseConnection, user: users::Model) -> AppResul
     Ok(user)
 }
 
-/// Makes the account with this email an admin (the `api create-admin` command).
-pub async fn promote_admin(db: &DatabaseConnection, email: &str) -> AppResult<users::Model> {
+/// Gives the account with this email an admin role, `admin` or `super_admin` (the
+/// `api create-admin` command).
+pub async fn promote_admin(
+    db: &DatabaseConnection,
+    email: &str,
+    role: &str,
+) -> AppResult<users::Model> {
+    if !is_admin_role(role) {
+        return Err(AppError::validation("role", "must be admin or super_admin"));
+    }
     let email = normalize_email(email)?;
     let user = users::Entity::find()
         .filter(users::Column::Email.eq(email.as_str()))
@@ -406,7 +414,7 @@ pub async fn promote_admin(db: &DatabaseConnection, email: &str) -> AppResult<us
         .await?
         .ok_or_else(|| AppError::not_found("user"))?;
     let mut active: users::ActiveModel = user.into();
-    active.role = Set(ROLE_ADMIN.into());
+    active.role = Set(role.into());
     active.updated_at = Set(Utc::now());
     Ok(active.update(db).await?)
 }

@@ -828,6 +828,36 @@ on_both_backends!(
             .unwrap()
             .unwrap();
         assert_eq!(ops.role, "admin");
+        // A super admin: the role the frontend's Configuration menu needs, an admin everywhere.
+        let (root, _) = tests::users::signed_in(&app, "root@example.com").await;
+        let out = app
+            .command(env!("CARGO_BIN_EXE_test-api"))
+            .args([
+                "create-admin",
+                "--email",
+                "root@example.com",
+                "--super-admin",
+            ])
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let me: Value = app
+            .get("/api/auth/validate", Some(&root))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["user"]["role"], "super_admin");
+        assert_eq!(
+            app.get("/api/admin/users", Some(&root)).await.status(),
+            200,
+            "a super admin is an admin"
+        );
         let missing = app
             .command(env!("CARGO_BIN_EXE_test-api"))
             .args(["create-admin", "--email", "ghost@example.com"])

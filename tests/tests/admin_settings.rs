@@ -21,7 +21,7 @@ const EL_AGENT: &str = "agent_settings_1";
 
 async fn admin(app: &TestApp, email: &str) -> String {
     let (token, _) = signed_in(app, email).await;
-    shared::users::promote_admin(&app.services.db, email)
+    shared::users::promote_admin(&app.services.db, email, shared::users::ROLE_ADMIN)
         .await
         .unwrap();
     token

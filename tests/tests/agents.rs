@@ -656,9 +656,13 @@ on_both_backends!(
         let owner = token(&app, "owner@example.com").await;
         let other = token(&app, "other@example.com").await;
         let (root, _) = tests::users::signed_in(&app, "root@example.com").await;
-        shared::users::promote_admin(&app.services.db, "root@example.com")
-            .await
-            .unwrap();
+        shared::users::promote_admin(
+            &app.services.db,
+            "root@example.com",
+            shared::users::ROLE_ADMIN,
+        )
+        .await
+        .unwrap();
         let created: Value = app
             .post("/api/agents", sales_agent(), Some(&owner))
             .await

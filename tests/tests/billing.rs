@@ -758,9 +758,13 @@ on_both_backends!(
         })
         .await;
         let (root, _) = tests::users::signed_in(&app, "root@example.com").await;
-        shared::users::promote_admin(&app.services.db, "root@example.com")
-            .await
-            .unwrap();
+        shared::users::promote_admin(
+            &app.services.db,
+            "root@example.com",
+            shared::users::ROLE_ADMIN,
+        )
+        .await
+        .unwrap();
         let (busy_token, busy) = verified_user(&app, "busy@example.com").await;
         let (_, quiet) = verified_user(&app, "quiet@example.com").await;
         let busy_agent = post_call::insert_agent(&app, busy.parse().unwrap(), "agent_busy").await;

@@ -252,3 +252,49 @@ fn consume(
         JobQueue::Sqlite { .. } => run!(queue.sqlite_storage(kind).expect("sqlite queue")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        pin::Pin,
+        sync::{
+            Arc,
+            atomic::{AtomicUsize, Ordering},
+        },
+        task::Context,
+    };
+
+    use futures::{Stream, task::ArcWake};
+
+    use super::*;
+
+    struct Wakes(AtomicUsize);
+
+    impl ArcWake for Wakes {
+        fn wake_by_ref(arc_self: &Arc<Self>) {
+            arc_self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// The consumer is polled only when woken: after a tick that found nothing, the clock
+    /// itself must wake it a period later (apalis' own interval did not, so jobs waited for
+    /// the 30 s heartbeat).
+    #[tokio::test(start_paused = true)]
+    async fn every_tick_arms_the_next_one() {
+        let wakes = Arc::new(Wakes(AtomicUsize::new(0)));
+        let waker = futures::task::waker(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut ticks = Ticks::every(Duration::from_millis(250));
+        assert!(Pin::new(&mut ticks).poll_next(&mut cx).is_pending());
+        tokio::time::advance(Duration::from_millis(251)).await;
+        assert!(Pin::new(&mut ticks).poll_next(&mut cx).is_ready());
+        let before = wakes.0.load(Ordering::SeqCst);
+        // Nobody polls now: only the armed timer can wake the consumer.
+        tokio::time::advance(Duration::from_millis(251)).await;
+        tokio::task::yield_now().await;
+        assert!(
+            wakes.0.load(Ordering::SeqCst) > before,
+            "the next tick woke the consumer"
+        );
+    }
+}

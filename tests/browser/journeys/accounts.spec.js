@@ -8,8 +8,11 @@ test('sign up, verify by the emailed link, see 15 credits, keep the session acro
   await expect(page.getByRole('heading', { name: 'Verify Your Email' })).toBeVisible();
   await expect(page.getByText(email)).toBeVisible();
 
-  // The emailed link opens the frontend's page, which verifies and opens the gate.
-  const [mail] = await inbox(email, 1);
+  // "Resend" sends a second link; the emailed link opens the frontend's page, which verifies
+  // and opens the gate.
+  await inbox(email, 1);
+  await page.getByRole('button', { name: 'Resend Verification Email' }).click();
+  const mail = (await inbox(email, 2))[1];
   allowRepost(watched);
   const tab = await openLink(page, linkTo(mail, '/verify-email'));
   await expect(tab.getByText('Email verified successfully!', { exact: true }).first()).toBeVisible();
@@ -19,6 +22,8 @@ test('sign up, verify by the emailed link, see 15 credits, keep the session acro
   await expect(tab.getByRole('heading', { name: 'Verify Your Email' })).toHaveCount(0);
   await expect(tab.getByText('Welcome Ana Ruiz!')).toBeVisible();
   await expect(tab.getByText('15', { exact: true }).first()).toBeVisible();
+  // The Overview's welcome banner, from the sign-in status.
+  await expect(tab.getByText('Welcome back! You have 15 credits remaining.')).toBeVisible();
 
   // A reload keeps the session (validate) and the user; so does the gate's "I've verified".
   await tab.reload();

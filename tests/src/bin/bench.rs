@@ -284,6 +284,24 @@ async fn main() {
     }
 }
 
+/// Queues one short email job, as the product does (row and doorbell).
+async fn queue_mail(app: &TestApp, to: String) {
+    email::queue_email(
+        &app.services.db,
+        app.config(),
+        &app.services.queue,
+        OutgoingEmail {
+            user_id: None,
+            to,
+            subject: "Benchmark".into(),
+            text_body: "hello".into(),
+            html_body: None,
+        },
+    )
+    .await
+    .expect("queued");
+}
+
 /// How long a job waits between enqueue and its start, on an otherwise idle worker with the
 /// production poll interval: one email at a time after a pause of 0.3–1.5 s (long enough for
 /// the consumers to go idle), each timed from its enqueue until the SMTP sink has it (a
@@ -297,20 +315,7 @@ async fn job_start_latency(backend: Backend) {
     for i in 0..jobs {
         tokio::time::sleep(Duration::from_millis(300 + (i as u64 * 397) % 1200)).await;
         let started = Instant::now();
-        email::queue_email(
-            &app.services.db,
-            app.config(),
-            &app.services.queue,
-            OutgoingEmail {
-                user_id: None,
-                to: format!("latency{i}@example.com"),
-                subject: "Latency".into(),
-                text_body: "hello".into(),
-                html_body: None,
-            },
-        )
-        .await
-        .expect("queued");
+        queue_mail(&app, format!("latency{i}@example.com")).await;
         app.smtp.wait_for(i + 1, Duration::from_secs(120)).await;
         latencies.push(started.elapsed());
     }
@@ -383,20 +388,7 @@ async fn emails(backend: Backend, n: usize, concurrency: usize) {
     })
     .await;
     for i in 0..n {
-        email::queue_email(
-            &app.services.db,
-            app.config(),
-            &app.services.queue,
-            OutgoingEmail {
-                user_id: None,
-                to: format!("bench{i}@example.com"),
-                subject: "Benchmark".into(),
-                text_body: "hello".into(),
-                html_body: None,
-            },
-        )
-        .await
-        .expect("queued");
+        queue_mail(&app, format!("bench{i}@example.com")).await;
     }
     let started = Instant::now();
     let (stop, worker) = app.start_worker_in_process();
