@@ -303,19 +303,30 @@ async fn queue_mail(app: &TestApp, to: String) {
 }
 
 /// How long a job waits between enqueue and its start, on an otherwise idle worker with the
-/// production poll interval: one email at a time after a pause of 0.3–1.5 s (long enough for
-/// the consumers to go idle), each timed from its enqueue until the SMTP sink has it (a
-/// loopback SMTP send is under a millisecond, so this is the start latency).
+/// production poll interval: one email at a time after a pause (`LATENCY_PAUSE_MS`, default
+/// 300–1,500 ms; idle consumers), each timed from its enqueue until the SMTP sink has it (a
+/// loopback SMTP send is under a millisecond, so this is the start latency). `LATENCY_JOBS`
+/// (40) sets how many.
 async fn job_start_latency(backend: Backend) {
     let app = TestApp::spawn_with(backend, WorkerMode::InProcess, production_timings).await;
     // Let the consumers register and go idle first.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let jobs = 40;
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    let jobs = env("LATENCY_JOBS").unwrap_or(40) as usize;
+    let pause = env("LATENCY_PAUSE_MS");
+    // `LATENCY_VIA=http`: each job is a sign-up's verification email, enqueued by the gateway.
+    let via_http = std::env::var("LATENCY_VIA").is_ok_and(|v| v == "http");
     let mut latencies = Vec::with_capacity(jobs);
     for i in 0..jobs {
-        tokio::time::sleep(Duration::from_millis(300 + (i as u64 * 397) % 1200)).await;
+        let wait = pause.unwrap_or(300 + (i as u64 * 397) % 1200);
+        tokio::time::sleep(Duration::from_millis(wait)).await;
         let started = Instant::now();
-        queue_mail(&app, format!("latency{i}@example.com")).await;
+        if via_http {
+            // A sign-up, whose verification email is the job.
+            tests::users::register(&app, &format!("latency{i}@example.com")).await;
+        } else {
+            queue_mail(&app, format!("latency{i}@example.com")).await;
+        }
         app.smtp.wait_for(i + 1, Duration::from_secs(120)).await;
         latencies.push(started.elapsed());
     }
