@@ -152,13 +152,16 @@ pub fn openapi_service(
     )
     .description(format!(
         "Backend of the Switchboard AI calling-agent platform.\n\n\
-         Sign in with `POST /api/auth/login` (or Stack Auth) and send the access token as \
-         `Authorization: Bearer <token>`. Lists take `page` (from 1) and `per_page` (≤ 100) \
-         and answer `items`, `page`, `per_page`, `total`. Times are UTC RFC 3339.\n\n\
-         ## Errors\n\nEvery error has the body \
-         `{{ \"error\": {{ \"code\", \"message\", \"details\"?, \"timestamp\" }} }}`; \
-         `code` is stable, `message` is for people. Each endpoint lists its statuses with \
-         the codes they carry; all codes:\n\n{}",
+         Sign in with `POST /api/auth/login` (or Stack Auth) and send the access token (`token`) \
+         as `Authorization: Bearer <token>`. The shapes are those of the client's frontend; \
+         lists not yet moved to its vocabulary take `page` (from 1) and `per_page` (≤ 100) \
+         and answer `items`, `page`, `per_page`, `total`. Times are UTC RFC 3339 \
+         (`2026-12-01T08:04:06.698Z` where the frontend reads them).\n\n\
+         ## Errors\n\nEvery error has the body `{{ \"success\": false, \"error\": {{ \"code\", \
+         \"reason\", \"message\", \"details\"?, \"timestamp\" }} }}`: `code` is one of the \
+         client's own codes below, `reason` the fine-grained stable cause, `message` is for \
+         people; an invalid field is 400 with `details: {{<field>: message}}`. Each endpoint \
+         lists its statuses with the reasons they carry:\n\n{}",
         crate::error::error_code_table()
     ))
 }
