@@ -86,6 +86,43 @@ async fn create_link_in<C: ConnectionTrait>(
     Ok(token)
 }
 
+/// The stored row of an emailed link token, whatever its state.
+async fn find_link<C: ConnectionTrait>(
+    db: &C,
+    token: &str,
+) -> AppResult<Option<auth_tokens::Model>> {
+    Ok(auth_tokens::Entity::find()
+        .filter(auth_tokens::Column::TokenHash.eq(tokens::hash_token(token.trim())))
+        .one(db)
+        .await?)
+}
+
+fn invalid_link() -> AppError {
+    AppError::bad_request(
+        "invalid_token",
+        "this link is invalid or has already been used",
+    )
+}
+
+/// The link token if it is one of `purposes`, unused and unexpired.
+async fn usable_link_in<C: ConnectionTrait>(
+    db: &C,
+    token: &str,
+    purposes: &[&str],
+) -> AppResult<auth_tokens::Model> {
+    let row = find_link(db, token)
+        .await?
+        .filter(|row| purposes.contains(&row.purpose.as_str()) && row.used_at.is_none())
+        .ok_or_else(invalid_link)?;
+    if row.expires_at < Utc::now() {
+        return Err(AppError::bad_request(
+            "token_expired",
+            "this link has expired; request a new one",
+        ));
+    }
+    Ok(row)
+}
+
 /// Marks a link token used and returns it; fails for unknown, used, expired or
 /// wrong-purpose tokens. The conditional update makes a double use impossible.
 async fn consume_link_in<C: ConnectionTrait>(
@@ -93,24 +130,7 @@ async fn consume_link_in<C: ConnectionTrait>(
     token: &str,
     purposes: &[&str],
 ) -> AppResult<auth_tokens::Model> {
-    let invalid = || {
-        AppError::bad_request(
-            "invalid_token",
-            "this link is invalid or has already been used",
-        )
-    };
-    let row = auth_tokens::Entity::find()
-        .filter(auth_tokens::Column::TokenHash.eq(tokens::hash_token(token.trim())))
-        .one(txn)
-        .await?
-        .filter(|row| purposes.contains(&row.purpose.as_str()))
-        .ok_or_else(invalid)?;
-    if row.expires_at < Utc::now() {
-        return Err(AppError::bad_request(
-            "token_expired",
-            "this link has expired; request a new one",
-        ));
-    }
+    let row = usable_link_in(txn, token, purposes).await?;
     let used = auth_tokens::Entity::update_many()
         .col_expr(auth_tokens::Column::UsedAt, Expr::value(Utc::now()))
         .filter(auth_tokens::Column::Id.eq(row.id))
@@ -118,7 +138,7 @@ async fn consume_link_in<C: ConnectionTrait>(
         .exec(txn)
         .await?;
     if used.rows_affected == 0 {
-        return Err(invalid());
+        return Err(invalid_link());
     }
     Ok(row)
 }
@@ -250,11 +270,7 @@ pub async fn register(
 
 /// Whether `token` is a sign-up link already used for an address that is verified.
 async fn already_verified(services: &Services, token: &str) -> AppResult<bool> {
-    let Some(row) = auth_tokens::Entity::find()
-        .filter(auth_tokens::Column::TokenHash.eq(tokens::hash_token(token.trim())))
-        .one(&services.db)
-        .await?
-    else {
+    let Some(row) = find_link(&services.db, token).await? else {
         return Ok(false);
     };
     if row.purpose != PURPOSE_VERIFY || row.used_at.is_none() {
@@ -451,6 +467,17 @@ async fn record_failed_login(services: &Services, user: &users::Model) -> AppRes
     Ok(invalid_credentials())
 }
 
+/// The stored row of a refresh token, whatever its state.
+async fn find_refresh(
+    db: &DatabaseConnection,
+    token: &str,
+) -> AppResult<Option<refresh_tokens::Model>> {
+    Ok(refresh_tokens::Entity::find()
+        .filter(refresh_tokens::Column::TokenHash.eq(tokens::hash_token(token.trim())))
+        .one(db)
+        .await?)
+}
+
 /// Revokes every live refresh token of a family (reuse detected, or logout).
 async fn revoke_family<C: ConnectionTrait>(db: &C, family: Uuid) -> AppResult<()> {
     refresh_tokens::Entity::update_many()
@@ -462,23 +489,30 @@ async fn revoke_family<C: ConnectionTrait>(db: &C, family: Uuid) -> AppResult<()
     Ok(())
 }
 
-/// Revokes all of a user's refresh tokens and invalidates their access tokens.
-async fn end_all_sessions_in<C: ConnectionTrait>(txn: &C, user_id: Uuid) -> AppResult<()> {
-    refresh_tokens::Entity::update_many()
+/// Revokes a user's refresh tokens — all but the session `keep` names, if any — and
+/// invalidates every access token (the epoch moves on). Returns the new epoch.
+async fn end_sessions_in<C: ConnectionTrait>(
+    txn: &C,
+    user: &users::Model,
+    keep: Option<Uuid>,
+) -> AppResult<i32> {
+    let mut others = refresh_tokens::Entity::update_many()
         .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(Utc::now()))
-        .filter(refresh_tokens::Column::UserId.eq(user_id))
-        .filter(refresh_tokens::Column::RevokedAt.is_null())
-        .exec(txn)
-        .await?;
+        .filter(refresh_tokens::Column::UserId.eq(user.id))
+        .filter(refresh_tokens::Column::RevokedAt.is_null());
+    if let Some(family) = keep {
+        others = others.filter(refresh_tokens::Column::FamilyId.ne(family));
+    }
+    others.exec(txn).await?;
     users::Entity::update_many()
         .col_expr(
             users::Column::SessionEpoch,
             Expr::col(users::Column::SessionEpoch).add(1),
         )
-        .filter(users::Column::Id.eq(user_id))
+        .filter(users::Column::Id.eq(user.id))
         .exec(txn)
         .await?;
-    Ok(())
+    Ok(user.session_epoch + 1)
 }
 
 /// The key that seals a spent token's successor: derived from the spent token itself, which
@@ -566,12 +600,9 @@ pub async fn refresh(services: &Services, token: &str) -> AppResult<Session> {
     let token = token.trim();
     let invalid =
         || AppError::unauthorized("invalid_refresh_token", "the refresh token is not valid");
-    let find = || {
-        refresh_tokens::Entity::find()
-            .filter(refresh_tokens::Column::TokenHash.eq(tokens::hash_token(token)))
-            .one(&services.db)
-    };
-    let row = find().await?.ok_or_else(invalid)?;
+    let row = find_refresh(&services.db, token)
+        .await?
+        .ok_or_else(invalid)?;
     if row.revoked_at.is_some() || row.replaced_by.is_some() {
         return replayed(services, &row, token).await;
     }
@@ -613,7 +644,9 @@ pub async fn refresh(services: &Services, token: &str) -> AppResult<Session> {
         // Spent concurrently by a parallel request, which has committed by now: the same
         // rule as a replay (its pair within the grace window, else a reuse).
         drop(txn);
-        let row = find().await?.ok_or_else(invalid)?;
+        let row = find_refresh(&services.db, token)
+            .await?
+            .ok_or_else(invalid)?;
         return replayed(services, &row, token).await;
     }
     txn.commit().await?;
@@ -644,10 +677,7 @@ pub async fn logout(
     session: Option<Uuid>,
 ) -> AppResult<()> {
     if let Some(token) = refresh_token.map(str::trim).filter(|t| !t.is_empty())
-        && let Some(row) = refresh_tokens::Entity::find()
-            .filter(refresh_tokens::Column::TokenHash.eq(tokens::hash_token(token)))
-            .one(&services.db)
-            .await?
+        && let Some(row) = find_refresh(&services.db, token).await?
     {
         revoke_family(&services.db, row.family_id).await?;
     }
@@ -660,23 +690,7 @@ pub async fn logout(
 /// The reset link's token, checked without spending it (the reset page asks before it shows
 /// the form).
 pub async fn check_reset_token(services: &Services, token: &str) -> AppResult<()> {
-    let row = auth_tokens::Entity::find()
-        .filter(auth_tokens::Column::TokenHash.eq(tokens::hash_token(token.trim())))
-        .one(&services.db)
-        .await?
-        .filter(|row| row.purpose == PURPOSE_RESET && row.used_at.is_none())
-        .ok_or_else(|| {
-            AppError::bad_request(
-                "invalid_token",
-                "this link is invalid or has already been used",
-            )
-        })?;
-    if row.expires_at < Utc::now() {
-        return Err(AppError::bad_request(
-            "token_expired",
-            "this link has expired; request a new one",
-        ));
-    }
+    usable_link_in(&services.db, token, &[PURPOSE_RESET]).await?;
     Ok(())
 }
 
@@ -745,7 +759,7 @@ pub async fn reset_password(services: &Services, token: &str, new_password: &str
         active.email_verified_at = Set(Some(Utc::now()));
     }
     let user = active.update(&txn).await?;
-    end_all_sessions_in(&txn, user.id).await?;
+    end_sessions_in(&txn, &user, None).await?;
     txn.commit().await?;
     tracing::info!(user_id = %user.id, "password reset; all sessions ended");
     Ok(())
@@ -787,26 +801,11 @@ pub async fn change_password(
     active.password_hash = Set(Some(hash));
     active.updated_at = Set(Utc::now());
     let user = active.update(&txn).await?;
-    let mut others = refresh_tokens::Entity::update_many()
-        .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(Utc::now()))
-        .filter(refresh_tokens::Column::UserId.eq(user.id))
-        .filter(refresh_tokens::Column::RevokedAt.is_null());
-    if let Some(family) = current_session {
-        others = others.filter(refresh_tokens::Column::FamilyId.ne(family));
-    }
-    others.exec(&txn).await?;
-    users::Entity::update_many()
-        .col_expr(
-            users::Column::SessionEpoch,
-            Expr::col(users::Column::SessionEpoch).add(1),
-        )
-        .filter(users::Column::Id.eq(user.id))
-        .exec(&txn)
-        .await?;
+    let epoch = end_sessions_in(&txn, &user, current_session).await?;
     let access = services
         .auth
         .access
-        .issue(user.id, user.session_epoch + 1, current_session)?;
+        .issue(user.id, epoch, current_session)?;
     txn.commit().await?;
     tracing::info!(user_id = %user.id, "password changed; other sessions ended");
     Ok(access)
