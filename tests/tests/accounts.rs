@@ -587,6 +587,19 @@ on_both_backends!(
             let err = expect_error(put(body).await.unwrap(), 400, "validation_error").await;
             assert!(err["error"]["details"][field].is_string(), "{err}");
         }
+        // Nothing of the refused edits was written.
+        let untouched: Value = app
+            .get("/api/user/profile", Some(&access))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(untouched["user"]["email"], "pat@example.com");
+        assert_eq!(untouched["user"]["timezone"], "UTC");
+        assert_eq!(untouched["user"]["defaultRegion"], "US");
+        for absent in ["phone", "website"] {
+            assert!(untouched["user"].get(absent).is_none(), "{untouched}");
+        }
         // What the settings form sends: every field, empty ones as null.
         let ok = put(json!({
             "name": "Pat Doe", "email": "pat@example.com", "company": "Acme",
