@@ -11,10 +11,10 @@ use poem_openapi::{
 };
 use shared::{
     AppError, AppResult, Services,
-    admin_users::{self as service, AgentFilter, UserFilter},
-    audit::{self, Actor, AuditFilter},
+    accounts::audit::{self, Actor, AuditFilter},
+    admin::inbox,
+    admin::users::{self as service, AgentFilter, UserFilter},
     entities::{audit_log, webhook_events},
-    webhook_inbox,
 };
 use uuid::Uuid;
 
@@ -489,7 +489,7 @@ impl AdminApi {
         per_page: Query<u64>,
     ) -> Result<Json<Page<WebhookEvent>>, AdminErrors> {
         auth.admin(&self.services, req).await?;
-        let (rows, total) = webhook_inbox::list(
+        let (rows, total) = inbox::list(
             &self.services.db,
             provider.0.as_deref(),
             status.0.as_deref(),
@@ -513,7 +513,7 @@ impl AdminApi {
         id: Path<Uuid>,
     ) -> Result<Json<WebhookEventDetail>, AdminErrors> {
         auth.admin(&self.services, req).await?;
-        let event = webhook_inbox::get(&self.services.db, id.0).await?;
+        let event = inbox::get(&self.services.db, id.0).await?;
         let payload = (event.payload.len() <= SHOWN_PAYLOAD_BYTES)
             .then(|| serde_json::from_slice(&event.payload).ok())
             .flatten();
@@ -535,7 +535,7 @@ impl AdminApi {
         id: Path<Uuid>,
     ) -> Result<Json<WebhookEvent>, AdminErrors> {
         let actor = auth.admin(&self.services, req).await?;
-        let event = webhook_inbox::replay(&self.services, &actor, id.0).await?;
+        let event = inbox::replay(&self.services, &actor, id.0).await?;
         Ok(Json((&event).into()))
     }
 
@@ -550,7 +550,7 @@ impl AdminApi {
         req: &Request,
     ) -> Result<Json<SystemHealth>, AdminErrors> {
         auth.admin(&self.services, req).await?;
-        let h = shared::system_health::check(&self.services).await?;
+        let h = shared::admin::health::check(&self.services).await?;
         let state = |r: Result<(), String>| r.err().unwrap_or_else(|| "ok".into());
         Ok(Json(SystemHealth {
             database: state(h.database),

@@ -3,7 +3,7 @@
 use chrono::{Days, NaiveDate, Utc};
 use poem::Request;
 use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
-use shared::{Services, platform_analytics as service};
+use shared::{Services, admin::analytics as service};
 use uuid::Uuid;
 
 use crate::{

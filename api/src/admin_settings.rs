@@ -8,7 +8,7 @@ use poem::Request;
 use poem_openapi::{Object, OpenApi, payload::Json};
 use shared::{
     Services,
-    settings::{self, Kind, SettingView},
+    platform::settings::{self, Kind, SettingView},
 };
 use uuid::Uuid;
 

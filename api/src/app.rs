@@ -9,7 +9,7 @@ use poem::{
     middleware::Cors,
 };
 use poem_openapi::OpenApiService;
-use shared::{Services, live::LiveHub};
+use shared::{Services, platform::live::LiveHub};
 use tokio_util::sync::CancellationToken;
 
 use crate::{

@@ -10,7 +10,7 @@ use poem_openapi::{
 };
 use shared::{
     Services,
-    auth::{accounts, google},
+    accounts::auth::{accounts, google},
 };
 
 use crate::{

@@ -6,7 +6,7 @@ use poem_openapi::{
     param::{Path, Query},
     payload::Json,
 };
-use shared::{Services, billing, entities::purchases};
+use shared::{Services, entities::purchases, money::billing};
 use uuid::Uuid;
 
 use crate::{

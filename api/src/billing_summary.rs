@@ -3,7 +3,7 @@
 //! in the background, so they answer 2xx whenever the caller is signed in.
 
 use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
-use shared::{Services, credits, entities::credit_transactions as ledger};
+use shared::{Services, entities::credit_transactions as ledger, money::credits};
 use uuid::Uuid;
 
 use crate::{

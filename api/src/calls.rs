@@ -9,7 +9,7 @@ use poem_openapi::{
 };
 use shared::{
     AppError, Services,
-    call_history::{self, CallFilter, CallSort},
+    calls::history::{self, CallFilter, CallSort},
     calls::{self as service, StartCall},
     entities::{calls, lead_analytics},
 };
@@ -72,7 +72,7 @@ pub struct Call {
 impl From<calls::Model> for Call {
     fn from(c: calls::Model) -> Self {
         Self {
-            recording_url: shared::transcripts::recording_url(&c),
+            recording_url: shared::calls::transcripts::recording_url(&c),
             summary: c.summary,
             summary_title: c.summary_title,
             call_successful: c.call_successful,
@@ -165,10 +165,10 @@ pub struct CallListRow {
     pub has_recording: bool,
 }
 
-impl From<call_history::CallRow> for CallListRow {
-    fn from(row: call_history::CallRow) -> Self {
+impl From<history::CallRow> for CallListRow {
+    fn from(row: history::CallRow) -> Self {
         Self {
-            duration: call_history::clock(row.call.duration_secs),
+            duration: history::clock(row.call.duration_secs),
             has_recording: row.call.recording_key.is_some(),
             contact_name: row.contact.as_ref().map(|c| c.name.clone()),
             contact_phone: row.contact.as_ref().map(|c| c.phone_e164.clone()),
@@ -311,7 +311,7 @@ pub(crate) fn matches_in(
         .iter()
         .enumerate()
         .filter_map(|(i, t)| {
-            let parts = shared::transcripts::highlight(&t.text, q)?;
+            let parts = shared::calls::transcripts::highlight(&t.text, q)?;
             Some(TranscriptMatch {
                 segment: i as u32,
                 speaker: t.speaker.clone(),
@@ -510,7 +510,7 @@ impl CallApi {
             order: order.0,
         })?;
         let (rows, total) =
-            call_history::list(&self.services.db, me.id, &filter, page.0, per_page.0).await?;
+            history::list(&self.services.db, me.id, &filter, page.0, per_page.0).await?;
         Ok(Json(Page::of(rows, page.0, per_page.0, total)))
     }
 
@@ -559,7 +559,7 @@ impl CallApi {
             sort: None,
             order: None,
         })?;
-        let export = call_history::CallExport {
+        let export = history::CallExport {
             db: self.services.db.clone(),
             user_id: me.id,
             filter,
@@ -605,7 +605,7 @@ impl CallApi {
         let me = auth.user(&self.services).await?;
         let db = &self.services.db;
         let call = service::get(db, me.id, id.0).await?;
-        let turns = shared::transcripts::turns(db, call.id).await?;
+        let turns = shared::calls::transcripts::turns(db, call.id).await?;
         let matches = q.0.as_deref().map(|q| matches_in(&turns, q));
         Ok(Json(Transcript {
             id: call.id,

@@ -8,7 +8,8 @@ use poem_openapi::{
     payload::Json,
 };
 use shared::{
-    Services, call_history,
+    Services,
+    calls::history,
     calls::{self as service, CHANNEL_CHAT},
 };
 use uuid::Uuid;
@@ -117,7 +118,7 @@ impl ChatApi {
             order: order.0,
         })?;
         let (rows, total) =
-            call_history::list(&self.services.db, me.id, &filter, page.0, per_page.0).await?;
+            history::list(&self.services.db, me.id, &filter, page.0, per_page.0).await?;
         Ok(Json(Page::of(rows, page.0, per_page.0, total)))
     }
 
@@ -136,7 +137,7 @@ impl ChatApi {
         let db = &self.services.db;
         let chat = service::of_channel(db, me.id, id.0, CHANNEL_CHAT).await?;
         let lead = service::lead_of(db, chat.id).await?;
-        let turns = shared::transcripts::turns(db, chat.id).await?;
+        let turns = shared::calls::transcripts::turns(db, chat.id).await?;
         let matches = q.0.as_deref().map(|q| matches_in(&turns, q));
         let visitor = &chat.metadata["visitor"];
         let field = |k: &str| visitor.get(k).and_then(|v| v.as_str()).map(String::from);

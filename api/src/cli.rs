@@ -4,7 +4,7 @@
 //! an encryption key rotation.
 
 use clap::{Parser, Subcommand};
-use shared::{Services, telemetry};
+use shared::{Services, platform::telemetry};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
@@ -57,8 +57,8 @@ pub async fn main() -> anyhow::Result<()> {
             crate::serve(services, listener, shutdown).await
         }
         Command::Migrate => {
-            let db = shared::db::connect(&config).await?;
-            shared::db::migrate(&db).await?;
+            let db = shared::platform::db::connect(&config).await?;
+            shared::services::prepare_database(&db).await?;
             tracing::info!("migrations applied");
             Ok(())
         }
@@ -66,11 +66,11 @@ pub async fn main() -> anyhow::Result<()> {
             let migrate = config.auto_migrate;
             let services = Services::start(config, migrate).await?;
             let role = if super_admin {
-                shared::users::ROLE_SUPER_ADMIN
+                shared::accounts::users::ROLE_SUPER_ADMIN
             } else {
-                shared::users::ROLE_ADMIN
+                shared::accounts::users::ROLE_ADMIN
             };
-            match shared::users::promote_admin(&services.db, &email, role).await {
+            match shared::accounts::users::promote_admin(&services.db, &email, role).await {
                 Ok(user) => {
                     println!(
                         "{} is now a{} {role}",
@@ -86,14 +86,14 @@ pub async fn main() -> anyhow::Result<()> {
             }
         }
         Command::RebuildCounters => {
-            let db = shared::db::connect(&config).await?;
+            let db = shared::platform::db::connect(&config).await?;
             let calls = shared::dashboard::rollups::rebuild(&db).await?;
             println!("dashboard counters rebuilt from {calls} finished calls");
             Ok(())
         }
         Command::ReencryptSettings => {
-            let db = shared::db::connect(&config).await?;
-            let count = shared::system_config::reencrypt(&db, &config).await?;
+            let db = shared::platform::db::connect(&config).await?;
+            let count = shared::platform::system_config::reencrypt(&db, &config).await?;
             println!("{count} stored secrets sealed under the current CONFIG_ENCRYPTION_KEY");
             Ok(())
         }
@@ -106,7 +106,7 @@ pub async fn main() -> anyhow::Result<()> {
                 database_url: format!("sqlite://{}/spec.db?mode=rwc", scratch.path().display()),
                 redis_url: None,
                 data_dir: scratch.path().to_path_buf(),
-                jwt_secret: Some(shared::auth::tokens::random_token()),
+                jwt_secret: Some(shared::accounts::auth::tokens::random_token()),
                 ..config
             };
             let services = Services::start(offline, false).await?;

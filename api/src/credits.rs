@@ -4,8 +4,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use poem_openapi::{Enum, Object, OpenApi, param::Query, payload::Json};
 use shared::{
     AppError, Services,
-    credits::{self, HistoryFilter, TxKind},
     entities::credit_transactions,
+    money::credits::{self, HistoryFilter, TxKind},
 };
 use uuid::Uuid;
 

@@ -4,7 +4,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use poem_openapi::{Enum, Object, OpenApi, param::Query, payload::Json};
 use shared::{
-    Services, call_history,
+    Services,
+    calls::history,
     contacts::import,
     dashboard::{
         self as service, Counters, Granularity, Period, PeriodName,
@@ -462,10 +463,11 @@ impl DashboardApi {
         let me = auth.user(&self.services).await?;
         let db = &self.services.db;
         let n = limit.0;
-        let calls = call_history::latest(db, me.id, n).await?;
+        let calls = history::latest(db, me.id, n).await?;
         let leads = service::latest_leads(db, me.id, n).await?;
         let (imports, _) = import::list(db, me.id, 1, n).await?;
-        let (purchases, _) = shared::billing::list_purchases(&self.services, me.id, 1, n).await?;
+        let (purchases, _) =
+            shared::money::billing::list_purchases(&self.services, me.id, 1, n).await?;
         Ok(Json(RecentActivity {
             calls: calls.into_iter().map(Into::into).collect(),
             leads: leads

@@ -86,15 +86,18 @@ impl FileResponse {
     }
 
     /// An export in the format asked for, named `<name>-<date>.<ext>`.
-    pub async fn export<E: shared::tabular::Export>(
+    pub async fn export<E: shared::platform::tabular::Export>(
         format: ExportFormat,
         name: &str,
         export: E,
     ) -> shared::AppResult<Self> {
         match format {
-            ExportFormat::Csv => Ok(FileResponse::csv(name, shared::tabular::csv_stream(export))),
+            ExportFormat::Csv => Ok(FileResponse::csv(
+                name,
+                shared::platform::tabular::csv_stream(export),
+            )),
             ExportFormat::Xlsx => {
-                let file = shared::tabular::xlsx_file(&export).await?;
+                let file = shared::platform::tabular::xlsx_file(&export).await?;
                 FileResponse::xlsx(name, file).await
             }
         }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use poem::web::sse::Event;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::EventStream};
-use shared::{Services, live::LiveHub};
+use shared::{Services, platform::live::LiveHub};
 
 use crate::{api_errors, security::Auth, tags::Tag};
 

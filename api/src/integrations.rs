@@ -7,7 +7,7 @@ use poem_openapi::{
     param::{Header, Path},
     payload::Json,
 };
-use shared::{Services, entities::integration_keys, integrations};
+use shared::{Services, accounts::integrations, entities::integration_keys};
 use uuid::Uuid;
 
 use crate::{api_errors, contacts::Contact, raw_json::RawJson, security::Auth, tags::Tag};

@@ -9,8 +9,8 @@ use poem_openapi::{
 };
 use shared::{
     AppError, Services,
-    call_history::clock,
-    leads::{self as service, Channel, LeadFilter, LeadSort},
+    calls::history::clock,
+    contacts::leads::{self as service, Channel, LeadFilter, LeadSort},
 };
 use uuid::Uuid;
 

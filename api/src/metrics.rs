@@ -7,7 +7,7 @@ use crate::error::{ErrorBody, error_response};
 
 #[handler]
 async fn metrics(services: Data<&Services>) -> Response {
-    match shared::monitoring::render(&services).await {
+    match shared::platform::monitoring::render(&services).await {
         Ok(text) => Response::builder()
             .content_type("text/plain; version=0.0.4; charset=utf-8")
             .body(text),

@@ -49,7 +49,7 @@ impl<E: Endpoint> Endpoint for RequestIdEndpoint<E> {
             .and_then(|v| v.to_str().ok())
             .filter(|v| acceptable_id(v))
             .map(String::from)
-            .unwrap_or_else(|| shared::ids::next().to_string());
+            .unwrap_or_else(|| shared::platform::ids::next().to_string());
         let method = req.method().clone();
         let path = req.uri().path().to_string();
         let span = tracing::info_span!(
@@ -69,7 +69,7 @@ impl<E: Endpoint> Endpoint for RequestIdEndpoint<E> {
             };
             let status = resp.status().as_u16();
             let elapsed = started.elapsed();
-            shared::monitoring::http_request(method.as_str(), &path, status, elapsed);
+            shared::platform::monitoring::http_request(method.as_str(), &path, status, elapsed);
             let latency_ms = elapsed.as_secs_f64() * 1000.0;
             if status >= 500 {
                 tracing::error!(status, latency_ms, "request");

@@ -6,7 +6,7 @@ use poem_openapi::{
     param::{Path, Query},
     payload::Json,
 };
-use shared::{Services, entities::notifications as rows, notifications};
+use shared::{Services, accounts::notifications, entities::notifications as rows};
 use uuid::Uuid;
 
 use crate::{

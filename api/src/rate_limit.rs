@@ -17,7 +17,7 @@ use poem::{
     http::{HeaderValue, Method, StatusCode},
 };
 use sha2::{Digest, Sha256};
-use shared::{AppError, AppResult, Services, jobs::JobQueue};
+use shared::{AppError, AppResult, Services};
 
 use crate::error::{ErrorBody, error_response};
 
@@ -66,12 +66,12 @@ fn now_secs() -> u64 {
 
 impl RateLimiter {
     pub fn new(services: &Services) -> Self {
-        let store = match &services.queue {
-            JobQueue::Redis { conn, prefix } => Store::Redis {
+        let store = match &services.redis {
+            Some(conn) => Store::Redis {
                 conn: conn.clone(),
-                prefix: prefix.clone(),
+                prefix: services.config.queue_prefix.clone(),
             },
-            JobQueue::Sqlite { .. } => Store::Local(Mutex::default()),
+            None => Store::Local(Mutex::default()),
         };
         Self { store }
     }

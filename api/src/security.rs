@@ -7,7 +7,7 @@ use poem_openapi::{
 };
 use shared::{
     AppResult, Services,
-    auth::{Credential, CurrentUser},
+    accounts::auth::{Credential, CurrentUser},
     entities::users,
 };
 
@@ -68,7 +68,7 @@ impl Auth {
 pub fn optional_claims(
     services: &Services,
     req: &poem::Request,
-) -> Option<shared::auth::tokens::AccessClaims> {
+) -> Option<shared::accounts::auth::tokens::AccessClaims> {
     let header = req.headers().get(poem::http::header::AUTHORIZATION)?;
     let token = header.to_str().ok()?.strip_prefix("Bearer ")?.trim();
     services.auth.access.verify(token).ok()

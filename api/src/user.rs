@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use poem_openapi::{Object, OpenApi, payload::Json, types::MaybeUndefined};
 use shared::{
     Services,
+    accounts::users::{self, Notifications, ProfileUpdate, Settings},
     entities::users as user_rows,
-    users::{self, Notifications, ProfileUpdate, Settings},
 };
 use uuid::Uuid;
 
@@ -457,7 +457,7 @@ pub struct PromptChange {
     pub openai_complete_prompt_id: MaybeUndefined<String>,
 }
 
-fn prompt_config(prompts: shared::users::OpenAiPrompts) -> PromptEnvelope {
+fn prompt_config(prompts: shared::accounts::users::OpenAiPrompts) -> PromptEnvelope {
     PromptEnvelope {
         success: true,
         data: PromptConfig {
@@ -631,7 +631,7 @@ impl UserApi {
     ) -> Result<Json<PasswordChanged>, UpdateErrors> {
         let session = auth.session_id(&self.services);
         let me = auth.user(&self.services).await?;
-        let token = shared::auth::accounts::change_password(
+        let token = shared::accounts::auth::accounts::change_password(
             &self.services,
             me.id,
             session,

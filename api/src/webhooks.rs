@@ -3,10 +3,10 @@
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Header, payload::Json};
 use shared::{
     Services,
-    billing::stripe_events,
-    conversations,
-    jobs::JobKind,
-    webhooks::{self, Delivery},
+    calls::conversations,
+    money::billing::stripe_events,
+    platform::inbox::{self, Delivery},
+    platform::jobs::JobKind,
 };
 
 use crate::{api_errors, raw_json::RawJson, tags::Tag};
@@ -110,7 +110,7 @@ impl WebhookApi {
             &body,
             signature.0.as_deref(),
         )?;
-        let new = webhooks::receive(
+        let new = inbox::receive(
             &self.services,
             JobKind::StripeEvent,
             Delivery {

@@ -1,45 +1,31 @@
 //! Switchboard's domain crate: configuration, errors, entities, services and job payloads,
-//! shared by the gateway, the worker and the tests.
+//! shared by the gateway, the worker and the tests. One folder per part of the domain; the
+//! README's "Where things live" maps them.
 
-pub mod admin_users;
+/// What every feature stands on: configuration, database, errors, ids, jobs, live events,
+/// storage, mail, the webhook inbox, logs and metrics. Imports no feature.
+pub mod platform;
+
+/// Sign-in and accounts: authentication, users, notifications, the audit log, per-user keys.
+pub mod accounts;
+/// Admins' views and actions over every account.
+pub mod admin;
+/// Agents and their ElevenLabs copies.
 pub mod agents;
-pub mod audit;
-pub mod auth;
-pub mod billing;
-pub mod call_history;
+/// Calls and chats: dialing, the post-call pipeline, history, transcripts.
 pub mod calls;
-pub mod config;
+/// Contacts, their imports and exports, phone numbers, lead intelligence.
 pub mod contacts;
-pub mod conversations;
-pub mod credits;
+/// The Overview's counters and charts.
 pub mod dashboard;
-pub mod db;
-pub mod elevenlabs;
-pub mod email;
+/// The database's tables as sea-orm entities.
 pub mod entities;
-pub mod error;
-pub mod error_code;
-pub mod ids;
-pub mod integrations;
-pub mod jobs;
-pub mod leads;
-pub mod live;
-pub mod monitoring;
-pub mod notifications;
-pub mod phone;
-pub mod platform_analytics;
+/// Credits and what buys them: the ledger, purchases, Stripe events.
+pub mod money;
 pub mod services;
-pub mod settings;
-pub mod storage;
-pub mod system_config;
-pub mod system_health;
-pub mod tabular;
-pub mod telemetry;
-pub mod transcripts;
-pub mod users;
-pub mod webhook_inbox;
-pub mod webhooks;
 
-pub use config::Config;
-pub use error::{AppError, AppResult, ErrorCode};
+pub use platform::{
+    config::Config,
+    error::{AppError, AppResult, ErrorCode},
+};
 pub use services::Services;

@@ -6,12 +6,12 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     Config,
-    auth::Authenticator,
-    db,
-    error::AppResult,
-    jobs::JobQueue,
-    settings::Settings,
-    storage::{BlobStore, FileStore},
+    accounts::auth::Authenticator,
+    platform::db,
+    platform::error::AppResult,
+    platform::jobs::JobQueue,
+    platform::settings::Settings,
+    platform::storage::{BlobStore, FileStore},
 };
 
 #[derive(Clone)]
@@ -19,9 +19,12 @@ pub struct Services {
     pub config: Arc<Config>,
     pub db: DatabaseConnection,
     pub queue: JobQueue,
+    /// The process's Redis connection when `REDIS_URL` is set: the queue travels on it, and the
+    /// gateway's rate limits count on it.
+    pub redis: Option<redis::aio::ConnectionManager>,
     pub auth: Arc<Authenticator>,
     /// Short-lived copies of ElevenLabs listings (voices, phone numbers, agent names).
-    pub listing_cache: crate::elevenlabs::ListingCache,
+    pub listing_cache: crate::agents::elevenlabs::ListingCache,
     /// Recordings and large webhook bodies.
     pub blobs: Arc<dyn BlobStore>,
     /// The configuration with the values admins changed at run time.
@@ -36,16 +39,32 @@ impl std::fmt::Debug for Services {
     }
 }
 
+/// Migrates the database, then fills what a migration cannot compute in SQL alone: a database
+/// upgraded from before the dashboard counters gets them from its calls. Start-up and
+/// `api migrate` call this; `db` itself knows nothing of the features it stores.
+pub async fn prepare_database(db: &DatabaseConnection) -> AppResult<()> {
+    db::migrate(db).await?;
+    if crate::dashboard::rollups::needs_rebuild(db).await? {
+        let calls = crate::dashboard::rollups::rebuild(db).await?;
+        tracing::info!(calls, "dashboard counters rebuilt");
+    }
+    Ok(())
+}
+
 impl Services {
     /// Connects to the database (migrating it when `migrate`) and to the queue.
     pub async fn start(config: Config, migrate: bool) -> AppResult<Self> {
         // Metrics recorded before the recorder exists are lost: install it first.
-        crate::monitoring::handle();
+        crate::platform::monitoring::handle();
         let db = db::connect(&config).await?;
         if migrate {
-            db::migrate(&db).await?;
+            prepare_database(&db).await?;
         }
-        let queue = JobQueue::connect(&config, &db).await?;
+        let redis = match &config.redis_url {
+            Some(url) => Some(crate::platform::jobs::connect_redis(url).await?),
+            None => None,
+        };
+        let queue = JobQueue::connect(&config, &db, redis.clone()).await?;
         let auth = Arc::new(Authenticator::new(&config)?);
         let blobs = Arc::new(FileStore::new(config.storage_dir()));
         let config = Arc::new(config);
@@ -54,6 +73,7 @@ impl Services {
             config,
             db,
             queue,
+            redis,
             auth,
             listing_cache: Default::default(),
             blobs,

@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 use shared::{
     Config,
-    billing::stripe_events,
+    calls::conversations::{self, Envelope, lead},
     contacts::sheet::{self, Format},
-    conversations::{self, Envelope, lead},
+    money::billing::stripe_events,
 };
 
 const SECRET: &str = "wsec_property_test_secret";

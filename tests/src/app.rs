@@ -6,8 +6,8 @@ use std::{process::Stdio, sync::Once, time::Duration};
 use sea_orm::{ConnectionTrait, Database};
 use shared::{
     Config, Services,
-    config::{MailTransport, SmtpTls},
-    jobs,
+    platform::config::{MailTransport, SmtpTls},
+    platform::jobs,
 };
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -42,9 +42,9 @@ pub fn test_redis_url() -> String {
 fn init() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        shared::telemetry::install_crypto_provider();
+        shared::platform::telemetry::install_crypto_provider();
         let _ = tracing_subscriber::fmt()
-            .with_env_filter(shared::telemetry::log_filter(
+            .with_env_filter(shared::platform::telemetry::log_filter(
                 &std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into()),
             ))
             .with_test_writer()

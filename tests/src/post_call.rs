@@ -92,7 +92,7 @@ pub fn audio(agent_id: &str, conversation_id: &str, audio: &[u8]) -> Value {
 pub async fn insert_agent(app: &TestApp, user: Uuid, el_agent: &str) -> agents::Model {
     let now = Utc::now();
     agents::ActiveModel {
-        id: Set(shared::ids::next()),
+        id: Set(shared::platform::ids::next()),
         user_id: Set(user),
         elevenlabs_agent_id: Set(Some(el_agent.into())),
         kind: Set("call".into()),

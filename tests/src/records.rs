@@ -22,7 +22,7 @@ pub struct CallRow<'a> {
 pub async fn call(app: &TestApp, row: CallRow<'_>) -> calls::Model {
     let now = Utc::now();
     calls::ActiveModel {
-        id: Set(shared::ids::next()),
+        id: Set(shared::platform::ids::next()),
         user_id: Set(row.user),
         agent_id: Set(row.agent),
         contact_id: Set(row.contact),
@@ -61,7 +61,7 @@ pub async fn lead(
     total: i32,
 ) -> lead_analytics::Model {
     let lead = lead_analytics::ActiveModel {
-        id: Set(shared::ids::next()),
+        id: Set(shared::platform::ids::next()),
         call_id: Set(call.id),
         user_id: Set(call.user_id),
         contact_id: Set(call.contact_id),

@@ -10,9 +10,13 @@ use uuid::Uuid;
 
 async fn admin(app: &TestApp, email: &str) -> (String, Uuid) {
     let (token, id) = signed_in(app, email).await;
-    shared::users::promote_admin(&app.services.db, email, shared::users::ROLE_ADMIN)
-        .await
-        .unwrap();
+    shared::accounts::users::promote_admin(
+        &app.services.db,
+        email,
+        shared::accounts::users::ROLE_ADMIN,
+    )
+    .await
+    .unwrap();
     (token, id)
 }
 

@@ -21,9 +21,13 @@ const EL_AGENT: &str = "agent_settings_1";
 
 async fn admin(app: &TestApp, email: &str) -> String {
     let (token, _) = signed_in(app, email).await;
-    shared::users::promote_admin(&app.services.db, email, shared::users::ROLE_ADMIN)
-        .await
-        .unwrap();
+    shared::accounts::users::promote_admin(
+        &app.services.db,
+        email,
+        shared::accounts::users::ROLE_ADMIN,
+    )
+    .await
+    .unwrap();
     token
 }
 
@@ -376,7 +380,7 @@ async fn the_encryption_key_can_be_rotated() {
     };
     let only_new = |rows: &[system_config::Model]| {
         rows.iter()
-            .map(|row| shared::system_config::decode(&rotated, row).ok())
+            .map(|row| shared::platform::system_config::decode(&rotated, row).ok())
             .collect::<Vec<_>>()
     };
     use sea_orm::EntityTrait;

@@ -578,10 +578,10 @@ async fn an_admin_set_key_overrides_the_environment() {
         "the key never appears"
     );
 
-    shared::system_config::set_secret(
+    shared::platform::system_config::set_secret(
         &app.services.db,
         app.config(),
-        shared::system_config::ELEVENLABS_API_KEY,
+        shared::platform::system_config::ELEVENLABS_API_KEY,
         elevenlabs::API_KEY,
         None,
     )
@@ -590,7 +590,7 @@ async fn an_admin_set_key_overrides_the_environment() {
     // Written behind the service's back: tell this process to re-read its settings.
     app.services.settings.invalidate();
     let stored = shared::entities::system_config::Entity::find_by_id(
-        shared::system_config::ELEVENLABS_API_KEY.to_string(),
+        shared::platform::system_config::ELEVENLABS_API_KEY.to_string(),
     )
     .one(&app.services.db)
     .await
@@ -656,10 +656,10 @@ on_both_backends!(
         let owner = token(&app, "owner@example.com").await;
         let other = token(&app, "other@example.com").await;
         let (root, _) = tests::users::signed_in(&app, "root@example.com").await;
-        shared::users::promote_admin(
+        shared::accounts::users::promote_admin(
             &app.services.db,
             "root@example.com",
-            shared::users::ROLE_ADMIN,
+            shared::accounts::users::ROLE_ADMIN,
         )
         .await
         .unwrap();

@@ -7,8 +7,8 @@ use std::time::Duration;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 use shared::{
-    credits::{self, Entry, TxKind},
     entities::{credit_transactions, purchases, users, webhook_events},
+    money::credits::{self, Entry, TxKind},
 };
 use tests::{
     Backend, TestApp, WorkerMode, expect_error, on_both_backends,
@@ -558,7 +558,7 @@ on_both_backends!(
             async move {
                 match i % 4 {
                     0 => {
-                        let txn = shared::db::begin_write(&db).await.unwrap();
+                        let txn = shared::platform::db::begin_write(&db).await.unwrap();
                         credits::charge_call(
                             &txn,
                             user_id,
@@ -648,14 +648,18 @@ on_both_backends!(
             ("c2", 60, agent_a),
             ("c3", 61, agent_b),
         ] {
-            let txn = shared::db::begin_write(&app.services.db).await.unwrap();
+            let txn = shared::platform::db::begin_write(&app.services.db)
+                .await
+                .unwrap();
             credits::charge_call(&txn, user_id, conversation, Some(secs), Some(agent), None)
                 .await
                 .unwrap();
             txn.commit().await.unwrap();
         }
         // Missing and negative durations are refused.
-        let txn = shared::db::begin_write(&app.services.db).await.unwrap();
+        let txn = shared::platform::db::begin_write(&app.services.db)
+            .await
+            .unwrap();
         assert!(
             credits::charge_call(&txn, user_id, "c4", None, None, None)
                 .await
@@ -728,7 +732,9 @@ on_both_backends!(
         credits::require_positive_balance(&app.services.db, user_id)
             .await
             .unwrap();
-        let txn = shared::db::begin_write(&app.services.db).await.unwrap();
+        let txn = shared::platform::db::begin_write(&app.services.db)
+            .await
+            .unwrap();
         credits::charge_call(&txn, user_id, "c6", Some(20 * 60), None, None)
             .await
             .unwrap();
@@ -758,10 +764,10 @@ on_both_backends!(
         })
         .await;
         let (root, _) = tests::users::signed_in(&app, "root@example.com").await;
-        shared::users::promote_admin(
+        shared::accounts::users::promote_admin(
             &app.services.db,
             "root@example.com",
-            shared::users::ROLE_ADMIN,
+            shared::accounts::users::ROLE_ADMIN,
         )
         .await
         .unwrap();

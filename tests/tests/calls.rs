@@ -6,8 +6,8 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
 use shared::{
-    credits::{self, Entry, TxKind},
     entities::{calls, contacts},
+    money::credits::{self, Entry, TxKind},
 };
 use tests::{
     Backend, TestApp, WorkerMode,
@@ -41,7 +41,7 @@ fn caller(number: Option<&str>) -> Value {
 async fn add_contact(app: &TestApp, user_id: Uuid, phone: &str, do_not_call: bool) -> Uuid {
     let now = Utc::now();
     contacts::ActiveModel {
-        id: Set(shared::ids::next()),
+        id: Set(shared::platform::ids::next()),
         user_id: Set(user_id),
         name: Set("Grace Hopper".into()),
         phone_e164: Set(phone.into()),

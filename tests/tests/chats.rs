@@ -7,8 +7,8 @@ use std::time::Duration;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use shared::{
-    config::ChatBilling,
     entities::{agents, credit_transactions},
+    platform::config::ChatBilling,
 };
 use tests::{
     Backend, TestApp, WorkerMode,
@@ -254,7 +254,7 @@ on_both_backends!(
 
         // No credits, no chat.
         let mut user: shared::entities::users::ActiveModel =
-            shared::users::get(&app.services.db, me)
+            shared::accounts::users::get(&app.services.db, me)
                 .await
                 .unwrap()
                 .into();

@@ -192,7 +192,7 @@ on_both_backends!(
         let bulk: Value = app
             .post(
                 "/api/contacts/bulk-delete",
-                json!({"ids": [ana["id"], shared::ids::next()]}),
+                json!({"ids": [ana["id"], shared::platform::ids::next()]}),
                 Some(&other),
             )
             .await

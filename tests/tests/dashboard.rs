@@ -186,7 +186,7 @@ on_both_backends!(
         let now = Utc::now();
         for (credits, at) in [(100, now - chrono::TimeDelta::hours(1)), (250, now)] {
             purchases::ActiveModel {
-                id: Set(shared::ids::next()),
+                id: Set(shared::platform::ids::next()),
                 user_id: Set(me),
                 credits: Set(credits),
                 amount_cents: Set(credits * 10),

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, EntityTrait};
 use shared::{
-    email::{self, OutgoingEmail},
     entities::{background_jobs, email_outbox},
-    jobs::{self, JobKind, JobMessage, JobQueue},
+    platform::email::{self, OutgoingEmail},
+    platform::jobs::{self, JobKind, JobMessage, JobQueue},
 };
 use tests::{Backend, TestApp, WorkerMode, on_both_backends};
 
@@ -308,7 +308,7 @@ on_both_backends!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_default_writes_mail_to_the_outbox_directory() {
     let app = TestApp::spawn_with(Backend::Sqlite, WorkerMode::InProcess, |c| {
-        c.mail_transport = shared::config::MailTransport::File;
+        c.mail_transport = shared::platform::config::MailTransport::File;
     })
     .await;
     let row = queue_test_email(&app, "outbox@example.com").await;
@@ -416,7 +416,7 @@ async fn a_backlog_beyond_the_lua_unpack_limit_drains() {
         queue.push(
             JobKind::ConversationEvent,
             JobMessage {
-                job_id: shared::ids::next(),
+                job_id: shared::platform::ids::next(),
             },
         )
     });

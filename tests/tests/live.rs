@@ -145,7 +145,7 @@ on_both_backends!(
             "invalid_parameter",
         )
         .await;
-        let unknown = shared::ids::next();
+        let unknown = shared::platform::ids::next();
         expect_error(
             app.post(
                 &format!("/api/notifications/{unknown}/read"),
@@ -165,7 +165,7 @@ async fn one_user_cannot_hold_unbounded_streams() {
     let app = TestApp::spawn_with(Backend::Sqlite, WorkerMode::None, |_| {}).await;
     let (token, _) = signed_in(&app, "streams@example.com").await;
     let mut open = Vec::new();
-    for _ in 0..shared::live::MAX_STREAMS_PER_USER {
+    for _ in 0..shared::platform::live::MAX_STREAMS_PER_USER {
         open.push(SseStream::open(&app, &token).await);
     }
     let resp = app.get("/api/events", Some(&token)).await;
@@ -196,11 +196,11 @@ async fn events_cross_gateway_replicas() {
     let other = shared::Services::start(app.config().clone(), false)
         .await
         .unwrap();
-    shared::live::publish(
+    shared::platform::live::publish(
         &other,
-        vec![shared::live::LiveEvent::new(
+        vec![shared::platform::live::LiveEvent::new(
             user_id,
-            shared::live::LiveKind::ImportProgress,
+            shared::platform::live::LiveKind::ImportProgress,
             serde_json::json!({"import_id": "x", "processed_rows": 5}),
         )],
     )

@@ -172,7 +172,7 @@ on_both_backends!(
             .await
             .unwrap()
             .unwrap();
-        shared::conversations::apply(&app.services, inbox.id)
+        shared::calls::conversations::apply(&app.services, inbox.id)
             .await
             .unwrap();
         assert_eq!(balance(&app, &token).await, 12);

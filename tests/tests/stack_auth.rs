@@ -4,8 +4,8 @@
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use shared::{
-    config::AuthMode,
     entities::{credit_transactions, users},
+    platform::config::AuthMode,
 };
 use tests::{
     Backend, TestApp, WorkerMode, expect_error,

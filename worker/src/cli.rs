@@ -1,6 +1,6 @@
 //! The `worker` process entry point, shared by the binary and the tests' worker process.
 
-use shared::{Services, telemetry};
+use shared::{Services, platform::telemetry};
 use tokio_util::sync::CancellationToken;
 
 use crate::WorkerState;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use shared::{
     AppResult, Services,
-    email::{Mailer, Mailers},
+    platform::email::{Mailer, Mailers},
 };
 
 pub use monitor::run;
@@ -46,7 +46,7 @@ impl WorkerState {
         ));
         // The consumers' combined concurrency, as when each held its own jobs.
         let job_slots = Arc::new(tokio::sync::Semaphore::new(
-            services.config.worker_concurrency * shared::jobs::JobKind::ALL.len(),
+            services.config.worker_concurrency * shared::platform::jobs::JobKind::ALL.len(),
         ));
         Ok(Arc::new(Self {
             services,

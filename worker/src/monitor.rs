@@ -5,7 +5,7 @@
 use std::{sync::Arc, time::Duration};
 
 use apalis::prelude::*;
-use shared::jobs::{JobKind, JobMessage, JobQueue};
+use shared::platform::jobs::{JobKind, JobMessage, JobQueue};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 

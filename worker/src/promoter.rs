@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use shared::jobs::JobKind;
+use shared::platform::jobs::JobKind;
 use tokio_util::sync::CancellationToken;
 
 use crate::WorkerState;

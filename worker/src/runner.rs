@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use shared::{
     entities::background_jobs::Model as BackgroundJob,
-    jobs::{self, JobError, JobKind, JobStatus},
+    platform::jobs::{self, JobError, JobKind, JobStatus},
 };
 use uuid::Uuid;
 
@@ -52,7 +52,7 @@ pub async fn process_many(state: &WorkerState, job_ids: &[Uuid]) {
         tracing::debug!(events = events.len(), "applying post-call events together");
         let started = Instant::now();
         let outcomes = within_timeout(config, async {
-            Ok(shared::conversations::apply_jobs(&state.services, &events).await)
+            Ok(shared::calls::conversations::apply_jobs(&state.services, &events).await)
         })
         .await
         // A batch that ran out of time: every job of it is retried.
@@ -116,7 +116,7 @@ fn report(
         Ok(_) => "retried",
         Err(_) => "unrecorded",
     };
-    shared::monitoring::job_finished(&job.kind, counted, elapsed);
+    shared::platform::monitoring::job_finished(&job.kind, counted, elapsed);
     match (outcome, recorded) {
         (Ok(()), Ok(_)) => tracing::info!(elapsed_ms, "job succeeded"),
         (Err(e), Ok(JobStatus::Failed)) => {
@@ -139,13 +139,13 @@ async fn execute(state: &WorkerState, job: &BackgroundJob) -> Result<(), JobErro
         }
         Some(JobKind::ConversationEvent) => {
             // `process_many` applies these together; one alone is the same work.
-            shared::conversations::apply(&state.services, job.subject_id).await
+            shared::calls::conversations::apply(&state.services, job.subject_id).await
         }
         Some(JobKind::ContactImport) => {
             shared::contacts::import::run(&state.services, job.subject_id).await
         }
         Some(JobKind::StripeEvent) => {
-            shared::billing::stripe_events::apply(&state.services, job.subject_id).await
+            shared::money::billing::stripe_events::apply(&state.services, job.subject_id).await
         }
         None => Err(JobError::Permanent(format!(
             "unknown job kind {}",

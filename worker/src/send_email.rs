@@ -1,6 +1,6 @@
 //! The `send_email` job: deliver one `email_outbox` row.
 
-use shared::{email, jobs::JobError};
+use shared::{platform::email, platform::jobs::JobError};
 use uuid::Uuid;
 
 use crate::WorkerState;

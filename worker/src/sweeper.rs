@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use shared::jobs;
+use shared::platform::jobs;
 use tokio_util::sync::CancellationToken;
 
 use crate::{WorkerState, runner};

@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::{ContactFilter, custom_fields_of, filtered, tags_of};
 use crate::{
     entities::contacts,
-    error::{AppError, AppResult},
-    tabular::{EXPORT_PAGE, Export},
+    platform::error::{AppError, AppResult},
+    platform::tabular::{EXPORT_PAGE, Export},
 };
 
 const FIXED: [&str; 10] = [

@@ -23,9 +23,9 @@ use super::{
 use crate::{
     Services,
     entities::{contact_imports, contacts},
-    error::{AppError, AppResult},
-    jobs::{self, JobError, JobKind},
-    live::{LiveEvent, LiveKind},
+    platform::error::{AppError, AppResult},
+    platform::jobs::{self, JobError, JobKind},
+    platform::live::{LiveEvent, LiveKind},
 };
 
 pub const STATUS_QUEUED: &str = "queued";
@@ -243,7 +243,7 @@ pub fn parse(
 /// A phone cell as typed, or recovered: Excel drops the leading `+` of numbers stored as
 /// numbers, so digits that are no number of the home region are tried as international.
 fn phone_of(raw: &str, region: &str) -> Option<String> {
-    if let Ok(e164) = crate::phone::normalize("phone", raw, region) {
+    if let Ok(e164) = crate::contacts::phone::normalize("phone", raw, region) {
         return Some(e164);
     }
     let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
@@ -252,7 +252,7 @@ fn phone_of(raw: &str, region: &str) -> Option<String> {
             .chars()
             .all(|c| c.is_ascii_digit() || " -().".contains(c))
     {
-        return crate::phone::normalize("phone", &format!("+{digits}"), region).ok();
+        return crate::contacts::phone::normalize("phone", &format!("+{digits}"), region).ok();
     }
     None
 }
@@ -383,9 +383,9 @@ pub async fn start(
     };
     let parsed = parsed?;
     let now = Utc::now();
-    let txn = crate::db::begin_write(&services.db).await?;
+    let txn = crate::platform::db::begin_write(&services.db).await?;
     let row = contact_imports::ActiveModel {
-        id: Set(crate::ids::next()),
+        id: Set(crate::platform::ids::next()),
         user_id: Set(user_id),
         filename: Set(filename),
         format: Set(parsed.format.as_str().into()),
@@ -493,7 +493,7 @@ pub async fn run(services: &Services, import_id: Uuid) -> Result<(), JobError> {
             row.error = Set(Some(e.to_string()));
             row.updated_at = Set(Utc::now());
             let row = sea_orm::ActiveModelTrait::update(row, db).await?;
-            crate::live::publish(services, vec![progress_event(&row)]).await;
+            crate::platform::live::publish(services, vec![progress_event(&row)]).await;
             return Ok(());
         }
     };
@@ -510,7 +510,7 @@ pub async fn run(services: &Services, import_id: Uuid) -> Result<(), JobError> {
     let start = current.processed_rows.max(0) as usize;
     let batch_size = (outcomes.len() / 20).clamp(MIN_BATCH, MAX_BATCH);
     for batch in outcomes[start.min(outcomes.len())..].chunks(batch_size) {
-        let txn = crate::db::begin_write(db).await?;
+        let txn = crate::platform::db::begin_write(db).await?;
         let now = Utc::now();
         let mut fresh = Vec::new();
         let mut skipped: Vec<(usize, &str, String)> = Vec::new();
@@ -603,7 +603,7 @@ pub async fn run(services: &Services, import_id: Uuid) -> Result<(), JobError> {
             .exec(&txn)
             .await?;
         txn.commit().await?;
-        crate::live::publish(services, vec![progress_event(&current)]).await;
+        crate::platform::live::publish(services, vec![progress_event(&current)]).await;
     }
     let mut row: contact_imports::ActiveModel = current.into();
     row.status = Set(STATUS_COMPLETED.into());
@@ -617,7 +617,7 @@ pub async fn run(services: &Services, import_id: Uuid) -> Result<(), JobError> {
         invalid = done.invalid,
         "contact import completed"
     );
-    crate::live::publish(services, vec![progress_event(&done)]).await;
+    crate::platform::live::publish(services, vec![progress_event(&done)]).await;
     Ok(())
 }
 

@@ -3,6 +3,8 @@
 
 pub mod export;
 pub mod import;
+pub mod leads;
+pub mod phone;
 pub mod sheet;
 
 use std::collections::BTreeMap;
@@ -20,7 +22,7 @@ use uuid::Uuid;
 
 use crate::{
     entities::{calls, contacts},
-    error::{AppError, AppResult},
+    platform::error::{AppError, AppResult},
 };
 
 pub const MAX_TAGS: usize = 20;
@@ -76,7 +78,7 @@ pub fn valid_name(name: &str) -> AppResult<String> {
 
 pub fn valid_email(email: Option<String>) -> AppResult<Option<String>> {
     trimmed(email)
-        .map(|e| crate::users::normalize_email(&e))
+        .map(|e| crate::accounts::users::normalize_email(&e))
         .transpose()
 }
 
@@ -165,7 +167,7 @@ impl Valid {
     /// A new contact's fields: name and phone are required.
     pub fn new(input: ContactInput, region: &str) -> AppResult<Self> {
         let raw = input.phone.clone().unwrap_or_default();
-        let phone_e164 = crate::phone::normalize("phone_number", &raw, region)?;
+        let phone_e164 = crate::contacts::phone::normalize("phone_number", &raw, region)?;
         Self::with_phone(input, phone_e164, raw.trim().to_string())
     }
 
@@ -193,7 +195,7 @@ impl Valid {
     fn merged(current: &contacts::Model, input: ContactInput, region: &str) -> AppResult<Self> {
         let (phone_e164, phone_raw) = match input.phone {
             Some(raw) => (
-                crate::phone::normalize("phone_number", &raw, region)?,
+                crate::contacts::phone::normalize("phone_number", &raw, region)?,
                 raw.trim().to_string(),
             ),
             None => (current.phone_e164.clone(), current.phone_raw.clone()),
@@ -231,7 +233,7 @@ impl Valid {
 
     pub fn into_row(self, user_id: Uuid, now: DateTime<Utc>) -> contacts::ActiveModel {
         contacts::ActiveModel {
-            id: Set(crate::ids::next()),
+            id: Set(crate::platform::ids::next()),
             user_id: Set(user_id),
             name: Set(self.name),
             phone_e164: Set(self.phone_e164),
@@ -261,7 +263,9 @@ pub fn custom_fields_of(contact: &contacts::Model) -> BTreeMap<String, String> {
 
 /// The user's default region for numbers written without a country code.
 pub async fn region_of(db: &DatabaseConnection, user_id: Uuid) -> AppResult<String> {
-    Ok(crate::users::get(db, user_id).await?.default_region)
+    Ok(crate::accounts::users::get(db, user_id)
+        .await?
+        .default_region)
 }
 
 /// The user's contact with this E.164 number.
@@ -538,7 +542,7 @@ pub async fn list(
     per_page: u64,
 ) -> AppResult<(Vec<contacts::Model>, u64)> {
     let select = sorted(user_id, filter, db.get_database_backend());
-    Ok(crate::db::page_of(
+    Ok(crate::platform::db::page_of(
         db,
         select,
         contacts::Column::Id,

@@ -6,7 +6,7 @@ use std::io::Cursor;
 
 use calamine::{Data, Reader};
 
-use crate::error::{AppError, AppResult};
+use crate::platform::error::{AppError, AppResult};
 
 /// Uncompressed bytes an archive may expand to, and how much more than its compressed size.
 const MAX_EXPANDED_BYTES: u64 = 200 * 1024 * 1024;

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::{
     entities::{agents, call_rollups, contacts, lead_analytics},
-    error::AppResult,
+    platform::error::AppResult,
 };
 pub use period::{Bucket, Granularity, Period, PeriodName};
 pub use rollups::Counters;

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::{
     calls::{STATUS_COMPLETED, STATUS_FAILED},
     entities::{call_rollups as rollups, calls, lead_analytics},
-    error::AppResult,
+    platform::error::AppResult,
 };
 
 use rollups::Column as C;
@@ -309,7 +309,7 @@ pub fn between_in(
 /// difference after the rebuild commits, so nothing is lost or counted twice.
 pub async fn rebuild(db: &DatabaseConnection) -> AppResult<u64> {
     const PAGE: u64 = 5_000;
-    let txn = crate::db::begin_write(db).await?;
+    let txn = crate::platform::db::begin_write(db).await?;
     if txn.get_database_backend() == DatabaseBackend::Postgres {
         txn.execute_unprepared("LOCK TABLE call_rollups IN SHARE ROW EXCLUSIVE MODE")
             .await?;

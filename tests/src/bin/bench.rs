@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use futures::{StreamExt, stream};
 use serde_json::json;
-use shared::email::{self, OutgoingEmail};
+use shared::platform::email::{self, OutgoingEmail};
 use tests::{
     Backend, TestApp, WorkerMode,
     measure::{ms, percentile},

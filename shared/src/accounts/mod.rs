@@ -1,0 +1,5 @@
+pub mod audit;
+pub mod auth;
+pub mod integrations;
+pub mod notifications;
+pub mod users;

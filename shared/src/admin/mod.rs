@@ -1,0 +1,4 @@
+pub mod analytics;
+pub mod health;
+pub mod inbox;
+pub mod users;

@@ -1,0 +1,609 @@
+//! `post_call_transcription` events applied together: the calls, contacts, transcript turns,
+//! lead analytics, dashboard counters, charges and inbox rows of every event of a batch are
+//! each written with one statement, in one transaction that also finishes the events' jobs.
+//! A batch of one is the single-event case; nothing else applies transcriptions.
+//!
+//! Each statement writes its rows in a fixed order (conversation, owner and number, counter
+//! key, user id) and the statements come in the same order in every batch, so two batches
+//! touching the same owners lock their rows in the same order instead of deadlocking.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, TimeZone, Utc};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, TryIntoModel, sea_query::OnConflict,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{app_to_job, crossed_low_balance, int, lead, new_call, non_empty, text, visitor_of};
+use crate::{
+    Services,
+    accounts::notifications::{self, NewNotification},
+    calls::STATUS_COMPLETED,
+    dashboard::rollups,
+    entities::{
+        agents, background_jobs, calls, contacts, lead_analytics, transcripts, webhook_events,
+    },
+    money::credits::{self, Entry, TxKind},
+    platform::inbox,
+    platform::jobs::{self, JobError},
+    platform::live::{LiveEvent, LiveKind},
+};
+
+/// Rows per multi-row insert: far below either database's bound on parameters per statement.
+const ROWS_PER_INSERT: usize = 1_000;
+
+/// Longest conversation taken at its word (a week); a longer one is recorded as a problem.
+const MAX_DURATION_SECS: i64 = 7 * 24 * 3600;
+
+/// Removes NUL characters from every string of an event: valid JSON, but PostgreSQL stores
+/// them in neither text nor JSON columns, so one would make the event fail forever.
+pub(super) fn without_nul(value: &mut Value) {
+    match value {
+        Value::String(s) if s.contains('\0') => *s = s.replace('\0', ""),
+        Value::Array(items) => items.iter_mut().for_each(without_nul),
+        Value::Object(fields) => {
+            if fields.keys().any(|k| k.contains('\0')) {
+                *fields = std::mem::take(fields)
+                    .into_iter()
+                    .map(|(k, v)| (k.replace('\0', ""), v))
+                    .collect();
+            }
+            fields.values_mut().for_each(without_nul)
+        }
+        _ => {}
+    }
+}
+
+/// One stored transcription event with its agent.
+pub(super) struct Transcription {
+    pub row: webhook_events::Model,
+    pub agent: agents::Model,
+    pub event: Value,
+}
+
+/// What an event says, read before the transaction.
+struct Report<'a> {
+    row: &'a webhook_events::Model,
+    agent: &'a agents::Model,
+    conversation: String,
+    is_chat: bool,
+    duration: Option<i64>,
+    direction: String,
+    external: Option<String>,
+    contact_name: Option<String>,
+    turns: Vec<Turn>,
+    full_text: String,
+    scores: lead::LeadScores,
+    charged: i64,
+    summary: Option<String>,
+    summary_title: Option<String>,
+    call_successful: Option<String>,
+    started: Option<DateTime<Utc>>,
+    metadata: Value,
+    problems: Vec<String>,
+}
+
+struct Turn {
+    seq: i32,
+    speaker: &'static str,
+    text: String,
+    time_in_call_secs: i32,
+    tool_calls: Option<Value>,
+}
+
+fn read<'a>(
+    t: &'a Transcription,
+    chat_billing: crate::platform::config::ChatBilling,
+) -> Result<Report<'a>, JobError> {
+    let data = &t.event["data"];
+    let conversation = text(data, &["conversation_id"])
+        .unwrap_or_default()
+        .to_string();
+    let mut problems = Vec::new();
+    let duration = int(data, &["metadata", "call_duration_secs"])
+        .filter(|secs| (0..=MAX_DURATION_SECS).contains(secs));
+    if duration.is_none() {
+        problems.push("metadata.call_duration_secs missing or invalid".to_string());
+    }
+    let direction = text(data, &["metadata", "phone_call", "direction"])
+        .unwrap_or("inbound")
+        .to_string();
+    // A chat agent's conversation is a chat: no telephony, its own metering rule.
+    let is_chat = t.agent.kind == crate::agents::KIND_CHAT;
+    let visitor = is_chat.then(|| visitor_of(data));
+    let external = text(data, &["metadata", "phone_call", "external_number"])
+        .or_else(|| {
+            visitor
+                .as_ref()
+                .and_then(|v| v.get("phone"))
+                .and_then(Value::as_str)
+        })
+        .map(String::from);
+    let variables = ["conversation_initiation_client_data", "dynamic_variables"];
+    let contact_name = text(data, &[variables[0], variables[1], "name"])
+        .or_else(|| text(data, &[variables[0], variables[1], "contact_name"]))
+        .map(String::from);
+    let raw_turns = data.get("transcript").and_then(Value::as_array);
+    if raw_turns.is_none() {
+        problems.push("transcript missing".into());
+    }
+    let mut lines = Vec::new();
+    let turns: Vec<Turn> = raw_turns
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(seq, turn)| {
+            let message = turn.get("message").and_then(Value::as_str)?;
+            let speaker = if turn.get("role").and_then(Value::as_str) == Some("agent") {
+                "agent"
+            } else {
+                "user"
+            };
+            lines.push(format!("{speaker}: {message}"));
+            let calls = non_empty(turn.get("tool_calls"));
+            let results = non_empty(turn.get("tool_results"));
+            Some(Turn {
+                seq: seq as i32,
+                speaker,
+                text: message.into(),
+                time_in_call_secs: turn
+                    .get("time_in_call_secs")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0) as i32,
+                tool_calls: (calls.is_some() || results.is_some())
+                    .then(|| json!({"calls": calls, "results": results})),
+            })
+        })
+        .collect();
+    let analysis = &data["analysis"];
+    let charged = match duration {
+        Some(secs) if is_chat => credits::chat_cost(chat_billing, secs).map_err(app_to_job)?,
+        Some(secs) => credits::call_cost(secs).map_err(app_to_job)?,
+        None => 0,
+    };
+    let mut metadata = json!({
+        "termination_reason": text(data, &["metadata", "termination_reason"]),
+        "cost": int(data, &["metadata", "cost"]),
+        "main_language": text(data, &["metadata", "main_language"]),
+    });
+    if let Some(visitor) = &visitor {
+        metadata["visitor"] = visitor.clone();
+    }
+    if !problems.is_empty() {
+        metadata["problems"] = json!(problems);
+        tracing::warn!(conversation, ?problems, "post-call event was incomplete");
+    }
+    Ok(Report {
+        row: &t.row,
+        agent: &t.agent,
+        conversation,
+        is_chat,
+        duration,
+        direction,
+        external,
+        contact_name,
+        turns,
+        full_text: lines.join("\n"),
+        scores: lead::parse(analysis),
+        charged,
+        summary: text(analysis, &["transcript_summary"]).map(String::from),
+        summary_title: text(analysis, &["call_summary_title"]).map(String::from),
+        call_successful: text(analysis, &["call_successful"]).map(String::from),
+        started: int(data, &["metadata", "start_time_unix_secs"])
+            .and_then(|t| Utc.timestamp_opt(t, 0).single()),
+        metadata,
+        problems,
+    })
+}
+
+/// Applies the events and, in the same transaction, finishes `jobs`.
+pub(super) async fn apply(
+    services: &Services,
+    events: &[Transcription],
+    jobs: &[background_jobs::Model],
+) -> Result<(), JobError> {
+    // Read before the transaction: nothing waits for another connection while holding one.
+    let settings = services.settings().await;
+    let reports = events
+        .iter()
+        .map(|t| read(t, settings.chat_billing))
+        .collect::<Result<Vec<_>, _>>()?;
+    let txn = crate::platform::db::begin_write(&services.db).await?;
+
+    // The calls as they are: a completed one was applied before and is only acknowledged.
+    let conversations: Vec<&str> = reports.iter().map(|r| r.conversation.as_str()).collect();
+    let before: HashMap<String, calls::Model> = calls::Entity::find()
+        .filter(calls::Column::ElevenlabsConversationId.is_in(conversations))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .filter_map(|c| Some((c.elevenlabs_conversation_id.clone()?, c)))
+        .collect();
+    let mut owners: Vec<(Uuid, Option<Uuid>)> = Vec::new();
+    let mut todo = Vec::new();
+    for report in reports {
+        owners.push((report.row.id, Some(report.agent.user_id)));
+        match before.get(&report.conversation) {
+            Some(call) if call.status == STATUS_COMPLETED => {}
+            _ => todo.push(report),
+        }
+    }
+    // One conversation, one report (the inbox keeps one event per type and conversation).
+    todo.sort_by(|a, b| a.conversation.cmp(&b.conversation));
+    todo.dedup_by(|a, b| a.conversation == b.conversation);
+
+    let contacts = contacts_of(&txn, &todo, &before).await?;
+    let now = Utc::now();
+
+    // The calls, created or completed in one upsert (the recording may have created one
+    // meanwhile: its row is completed, keeping its id and recording).
+    let rows: Vec<calls::ActiveModel> = todo
+        .iter()
+        .map(|r| {
+            let mut call = before
+                .get(&r.conversation)
+                .cloned()
+                .unwrap_or_else(|| new_call(r.agent, &r.conversation, &r.direction));
+            call.status = STATUS_COMPLETED.into();
+            call.duration_secs = r.duration.unwrap_or(0) as i32;
+            call.credits_charged = r.charged;
+            call.summary = r.summary.clone();
+            call.summary_title = r.summary_title.clone();
+            call.call_successful = r.call_successful.clone();
+            call.contact_id = contacts.get(&r.conversation).map(|c| c.id);
+            call.direction = r.direction.clone();
+            if let Some(number) = r.external.as_ref().filter(|_| !r.is_chat) {
+                call.phone_number = Some(number.clone());
+            }
+            if r.started.is_some() {
+                call.started_at = r.started;
+            }
+            call.metadata = r.metadata.clone();
+            call.transcript_text = Some(r.full_text.clone());
+            call.lead_score = Some(r.scores.total as i32);
+            call.lead_tag = Some(r.scores.tag.clone());
+            call.completed_at = Some(now);
+            call.updated_at = now;
+            calls::ActiveModel::from(call)
+        })
+        .collect();
+    let mut after: HashMap<String, calls::Model> = HashMap::new();
+    if !rows.is_empty() {
+        use calls::Column as C;
+        let completed = calls::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::column(C::ElevenlabsConversationId)
+                    .update_columns([
+                        C::Status,
+                        C::DurationSecs,
+                        C::CreditsCharged,
+                        C::Summary,
+                        C::SummaryTitle,
+                        C::CallSuccessful,
+                        C::ContactId,
+                        C::Direction,
+                        C::PhoneNumber,
+                        C::StartedAt,
+                        C::Metadata,
+                        C::TranscriptText,
+                        C::LeadScore,
+                        C::LeadTag,
+                        C::CompletedAt,
+                        C::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_with_returning(&txn)
+            .await?;
+        for call in completed {
+            if let Some(conversation) = call.elevenlabs_conversation_id.clone() {
+                after.insert(conversation, call);
+            }
+        }
+    }
+
+    // Turns and lead scores are replaced as a whole, so a repeat cannot duplicate them; a call
+    // that did not exist before has neither.
+    let earlier: Vec<Uuid> = todo
+        .iter()
+        .filter_map(|r| before.get(&r.conversation).map(|c| c.id))
+        .collect();
+    let mut old_leads: HashMap<Uuid, lead_analytics::Model> = HashMap::new();
+    if !earlier.is_empty() {
+        old_leads = lead_analytics::Entity::find()
+            .filter(lead_analytics::Column::CallId.is_in(earlier.clone()))
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|l| (l.call_id, l))
+            .collect();
+        transcripts::Entity::delete_many()
+            .filter(transcripts::Column::CallId.is_in(earlier.clone()))
+            .exec(&txn)
+            .await?;
+        lead_analytics::Entity::delete_many()
+            .filter(lead_analytics::Column::CallId.is_in(earlier))
+            .exec(&txn)
+            .await?;
+    }
+    // Each report with its call as written.
+    let written = todo
+        .iter()
+        .map(|r| {
+            after
+                .get(&r.conversation)
+                .map(|call| (r, call))
+                .ok_or_else(|| {
+                    JobError::Retryable(format!("call of {} not written", r.conversation))
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut turns = Vec::new();
+    let mut leads = Vec::new();
+    for &(r, call) in &written {
+        turns.extend(r.turns.iter().map(|turn| transcripts::ActiveModel {
+            id: sea_orm::Set(crate::platform::ids::next()),
+            call_id: sea_orm::Set(call.id),
+            seq: sea_orm::Set(turn.seq),
+            speaker: sea_orm::Set(turn.speaker.into()),
+            text: sea_orm::Set(turn.text.clone()),
+            time_in_call_secs: sea_orm::Set(turn.time_in_call_secs),
+            tool_calls: sea_orm::Set(turn.tool_calls.clone()),
+            created_at: sea_orm::Set(now),
+        }));
+        leads.push(r.scores.to_row(call.id, r.agent.user_id, call.contact_id));
+    }
+    for chunk in turns.chunks(ROWS_PER_INSERT) {
+        transcripts::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    let mut lead_of: HashMap<Uuid, lead_analytics::Model> = HashMap::new();
+    for chunk in leads.chunks(ROWS_PER_INSERT) {
+        lead_analytics::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    for row in leads {
+        let lead = row.try_into_model()?;
+        lead_of.insert(lead.call_id, lead);
+    }
+
+    // Each contact's interaction counts once: this point is reached only when its call
+    // becomes completed. In contact order, like every other batch.
+    let mut interactions: Vec<(Uuid, &calls::Model, &lead_analytics::Model)> = Vec::new();
+    for &(_, call) in &written {
+        if let (Some(contact), Some(lead)) = (call.contact_id, lead_of.get(&call.id)) {
+            interactions.push((contact, call, lead));
+        }
+    }
+    interactions.sort_by_key(|(contact, _, _)| *contact);
+    for (contact, call, lead) in &interactions {
+        crate::contacts::record_interaction(&txn, *contact, call, lead, now)
+            .await
+            .map_err(app_to_job)?;
+    }
+
+    // The dashboard counters, then the charges last: they lock the owners' balance rows, which
+    // every call of those owners waits on until the commit.
+    let mut moves = Vec::new();
+    for &(r, call) in &written {
+        let old = before.get(&r.conversation);
+        moves.push((
+            old.map(|c| (c, old_leads.get(&c.id))),
+            (call, lead_of.get(&call.id)),
+        ));
+    }
+    rollups::shift_many(&txn, &moves)
+        .await
+        .map_err(app_to_job)?;
+    inbox::mark_many(&txn, &owners, inbox::STATUS_PROCESSED)
+        .await
+        .map_err(app_to_job)?;
+    // The charge: once per conversation, even below zero; a free chat writes nothing.
+    let charges: Vec<(&Report, Entry)> = written
+        .iter()
+        .filter_map(|&(r, call)| {
+            let secs = r.duration.filter(|_| r.charged > 0 || !r.is_chat)?;
+            let kind = if r.is_chat { "Chat" } else { "Call" };
+            let mut entry = Entry::new(
+                r.agent.user_id,
+                TxKind::Usage,
+                -r.charged,
+                format!("call:{}", r.conversation),
+            )
+            .describe(format!("{kind} of {}:{:02}", secs / 60, secs % 60));
+            entry.agent_id = Some(r.agent.id);
+            entry.call_id = Some(call.id);
+            Some((r, entry))
+        })
+        .collect();
+    let (charged, entries): (Vec<&Report>, Vec<Entry>) = charges.into_iter().unzip();
+    let applied = credits::apply_many_in(&txn, entries)
+        .await
+        .map_err(app_to_job)?;
+    let mut credit_events: HashMap<&str, LiveEvent> = HashMap::new();
+    let mut low: BTreeSet<Uuid> = BTreeSet::new();
+    for (r, applied) in charged.iter().zip(&applied) {
+        if applied.created && crossed_low_balance(settings.low_balance_threshold, &applied.row) {
+            low.insert(applied.row.user_id);
+        }
+        if let Some(event) = applied.live_event() {
+            credit_events.insert(r.conversation.as_str(), event);
+        }
+    }
+
+    let mut events = Vec::new();
+    for &(r, call) in &written {
+        let lead = lead_of
+            .get(&call.id)
+            .ok_or_else(|| JobError::Retryable("lead not written".into()))?;
+        events.push(LiveEvent::new(
+            r.agent.user_id,
+            LiveKind::CallCompleted,
+            json!({
+                "call_id": call.id,
+                "channel": call.channel,
+                "conversation_id": r.conversation,
+                "agent_id": r.agent.id,
+                "contact_id": call.contact_id,
+                "status": call.status,
+                "duration_secs": call.duration_secs,
+                "credits_charged": r.charged,
+                "summary_title": call.summary_title,
+            }),
+        ));
+        events.push(LiveEvent::new(
+            r.agent.user_id,
+            LiveKind::LeadScored,
+            json!({
+                "call_id": call.id,
+                "contact_id": call.contact_id,
+                "lead_id": lead.id,
+                "total_score": lead.total_score,
+                "lead_status_tag": lead.lead_status_tag,
+                "derived": lead.data_collection["derived"],
+            }),
+        ));
+        events.extend(credit_events.remove(r.conversation.as_str()));
+        if !r.problems.is_empty() {
+            let (_, event) = notifications::create_in(
+                &txn,
+                NewNotification {
+                    user_id: r.agent.user_id,
+                    kind: notifications::KIND_CALL_INCOMPLETE,
+                    title: "A call report arrived incomplete".into(),
+                    body: format!(
+                        "ElevenLabs sent the report of conversation {} without: {}. What arrived is saved.",
+                        r.conversation,
+                        r.problems.join("; ")
+                    ),
+                    data: json!({"call_id": call.id, "conversation_id": r.conversation, "problems": r.problems}),
+                },
+            )
+            .await
+            .map_err(app_to_job)?;
+            events.push(event);
+        }
+    }
+    let mut warnings = Vec::new();
+    for user_id in &low {
+        let (job, event) =
+            super::warn_low_balance(services, &txn, *user_id, settings.low_balance_threshold)
+                .await?;
+        events.push(event);
+        warnings.push(job);
+    }
+    jobs::complete_many(&txn, jobs).await?;
+    txn.commit().await?;
+    for job in &warnings {
+        crate::platform::jobs::ring(&services.db, &services.queue, job).await;
+    }
+    crate::platform::live::publish(services, events).await;
+    Ok(())
+}
+
+/// Each report's contact, by conversation: the call's own when it has one, else the owner's
+/// contact with the caller's number, created if new (in owner and number order).
+async fn contacts_of<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    reports: &[Report<'_>],
+    before: &HashMap<String, calls::Model>,
+) -> Result<HashMap<String, contacts::Model>, JobError> {
+    let mut by_id: Vec<(&str, Uuid)> = Vec::new();
+    let mut by_number: BTreeMap<(Uuid, String), (&str, Option<&str>)> = BTreeMap::new();
+    let mut wanted: Vec<(&str, (Uuid, String))> = Vec::new();
+    for r in reports {
+        let known = before.get(&r.conversation).and_then(|c| c.contact_id);
+        match (known, &r.external) {
+            (Some(id), _) => by_id.push((&r.conversation, id)),
+            (None, Some(raw)) => {
+                let Ok(phone) = crate::contacts::phone::normalize("external_number", raw, "US")
+                else {
+                    continue;
+                };
+                let key = (r.agent.user_id, phone);
+                by_number
+                    .entry(key.clone())
+                    .or_insert((raw, r.contact_name.as_deref()));
+                wanted.push((&r.conversation, key));
+            }
+            (None, None) => {}
+        }
+    }
+    let mut found: HashMap<(Uuid, String), contacts::Model> = HashMap::new();
+    let mut by_uuid: HashMap<Uuid, contacts::Model> = HashMap::new();
+    if !by_id.is_empty() {
+        by_uuid = contacts::Entity::find()
+            .filter(contacts::Column::Id.is_in(by_id.iter().map(|(_, id)| *id)))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+    }
+    if !by_number.is_empty() {
+        let now = Utc::now();
+        let rows: Vec<contacts::ActiveModel> = by_number
+            .iter()
+            .map(|((user_id, phone), (raw, name))| contacts::ActiveModel {
+                id: sea_orm::Set(crate::platform::ids::next()),
+                user_id: sea_orm::Set(*user_id),
+                name: sea_orm::Set(name.unwrap_or(phone).to_string()),
+                phone_e164: sea_orm::Set(phone.clone()),
+                phone_raw: sea_orm::Set(raw.to_string()),
+                email: sea_orm::Set(None),
+                company: sea_orm::Set(None),
+                tags: sea_orm::Set(json!([])),
+                notes: sea_orm::Set(None),
+                custom_fields: sea_orm::Set(json!({})),
+                do_not_call: sea_orm::Set(false),
+                last_call_summary: sea_orm::Set(None),
+                last_interaction_at: sea_orm::Set(None),
+                created_at: sea_orm::Set(now),
+                updated_at: sea_orm::Set(now),
+                ..Default::default()
+            })
+            .collect();
+        let created = contacts::Entity::insert_many(rows)
+            .on_conflict(
+                OnConflict::columns([contacts::Column::UserId, contacts::Column::PhoneE164])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_with_returning(txn)
+            .await?;
+        for contact in created {
+            found.insert((contact.user_id, contact.phone_e164.clone()), contact);
+        }
+        let missing = by_number
+            .keys()
+            .filter(|key| !found.contains_key(*key))
+            .fold(Condition::any(), |any, (user_id, phone)| {
+                any.add(
+                    Condition::all()
+                        .add(contacts::Column::UserId.eq(*user_id))
+                        .add(contacts::Column::PhoneE164.eq(phone.as_str())),
+                )
+            });
+        if !missing.is_empty() {
+            for contact in contacts::Entity::find().filter(missing).all(txn).await? {
+                found.insert((contact.user_id, contact.phone_e164.clone()), contact);
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    for (conversation, id) in by_id {
+        if let Some(contact) = by_uuid.get(&id) {
+            out.insert(conversation.to_string(), contact.clone());
+        }
+    }
+    for (conversation, key) in wanted {
+        if let Some(contact) = found.get(&key) {
+            out.insert(conversation.to_string(), contact.clone());
+        }
+    }
+    Ok(out)
+}

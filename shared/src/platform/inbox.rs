@@ -1,0 +1,264 @@
+//! The webhook inbox: a verified delivery is stored with its job in one transaction and
+//! answered at once; the worker applies it later. The provider's id is the deduplication key,
+//! so a redelivery is a no-op.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    sea_query::{Expr, ExprTrait, OnConflict},
+};
+use uuid::Uuid;
+
+use crate::{
+    Services,
+    entities::webhook_events,
+    platform::error::{AppError, AppResult},
+    platform::jobs::{self, JobKind},
+};
+
+pub const STATUS_RECEIVED: &str = "received";
+pub const STATUS_PROCESSED: &str = "processed";
+/// Verified, but names nothing of ours (an unknown purchase or agent): kept for admins.
+pub const STATUS_UNROUTABLE: &str = "unroutable";
+/// An event type we do not act on.
+pub const STATUS_IGNORED: &str = "ignored";
+
+/// A verified delivery to store.
+pub struct Delivery<'a> {
+    pub provider: &'static str,
+    pub external_id: &'a str,
+    pub event_type: &'a str,
+    pub payload: &'a [u8],
+}
+
+/// Stores the delivery and its job unless it was seen before; returns whether it is new.
+/// The queue being down does not fail the delivery: the sweeper delivers the job later.
+pub async fn receive(
+    services: &Services,
+    kind: JobKind,
+    delivery: Delivery<'_>,
+) -> AppResult<bool> {
+    if delivery.external_id.is_empty() || delivery.external_id.len() > 255 {
+        return Err(AppError::bad_request(
+            "invalid_event",
+            "the event has no usable id",
+        ));
+    }
+    let txn = crate::platform::db::begin_write(&services.db).await?;
+    let row = webhook_events::ActiveModel {
+        id: Set(crate::platform::ids::next()),
+        provider: Set(delivery.provider.into()),
+        event_type: Set(delivery.event_type.chars().take(120).collect()),
+        external_id: Set(delivery.external_id.into()),
+        payload: Set(delivery.payload.to_vec()),
+        status: Set(STATUS_RECEIVED.into()),
+        error: Set(None),
+        user_id: Set(None),
+        received_at: Set(Utc::now()),
+        processed_at: Set(None),
+    };
+    let inserted = webhook_events::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                webhook_events::Column::Provider,
+                webhook_events::Column::ExternalId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_with_returning(&txn)
+        .await;
+    let row = match inserted {
+        Ok(row) => row,
+        // With RETURNING, a conflict surfaces as "no row returned".
+        Err(sea_orm::DbErr::RecordNotInserted | sea_orm::DbErr::RecordNotFound(_)) => {
+            crate::platform::monitoring::webhook_received(delivery.provider, "duplicate");
+            return Ok(false);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let job = jobs::create(&txn, &services.config, kind, row.id).await?;
+    txn.commit().await?;
+    jobs::ring(&services.db, &services.queue, &job).await;
+    crate::platform::monitoring::webhook_received(delivery.provider, "stored");
+    Ok(true)
+}
+
+/// Records how an inbox row was handled.
+pub async fn mark<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    status: &str,
+    error: Option<String>,
+    user_id: Option<Uuid>,
+) -> AppResult<()> {
+    webhook_events::Entity::update_many()
+        .col_expr(
+            webhook_events::Column::Status,
+            sea_orm::sea_query::Expr::value(status),
+        )
+        .col_expr(
+            webhook_events::Column::Error,
+            sea_orm::sea_query::Expr::value(error),
+        )
+        .col_expr(
+            webhook_events::Column::UserId,
+            sea_orm::sea_query::Expr::value(user_id),
+        )
+        .col_expr(
+            webhook_events::Column::ProcessedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(webhook_events::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// `mark` for several events at once, each with its owner (`CASE` on the id): one statement.
+pub async fn mark_many<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    owners: &[(Uuid, Option<Uuid>)],
+    status: &str,
+) -> AppResult<()> {
+    use sea_orm::sea_query::{CaseStatement, Expr};
+    if owners.is_empty() {
+        return Ok(());
+    }
+    let owner = owners
+        .iter()
+        .fold(CaseStatement::new(), |case, (id, user)| {
+            case.case(webhook_events::Column::Id.eq(*id), Expr::val(*user))
+        });
+    webhook_events::Entity::update_many()
+        .col_expr(webhook_events::Column::Status, Expr::value(status))
+        .col_expr(
+            webhook_events::Column::Error,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(webhook_events::Column::UserId, Expr::Case(Box::new(owner)))
+        .col_expr(webhook_events::Column::ProcessedAt, Expr::value(Utc::now()))
+        .filter(webhook_events::Column::Id.is_in(owners.iter().map(|(id, _)| *id)))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The stored event a job should apply, with its parsed JSON. `None` when there is nothing to
+/// do: already applied, or unreadable (then marked `failed` for admins, never retried).
+pub async fn pending(
+    db: &sea_orm::DatabaseConnection,
+    inbox_id: Uuid,
+) -> Result<Option<(webhook_events::Model, serde_json::Value)>, crate::platform::jobs::JobError> {
+    Ok(pending_many(db, &[inbox_id]).await?.pop())
+}
+
+/// `pending` for several rows in one read; rows already applied (or unreadable, now marked
+/// failed) are left out.
+pub async fn pending_many(
+    db: &sea_orm::DatabaseConnection,
+    inbox_ids: &[Uuid],
+) -> Result<Vec<(webhook_events::Model, serde_json::Value)>, crate::platform::jobs::JobError> {
+    if inbox_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = webhook_events::Entity::find()
+        .filter(webhook_events::Column::Id.is_in(inbox_ids.iter().copied()))
+        .all(db)
+        .await?;
+    // A job whose row is gone fails for good, in a batch as alone (a failed batch is applied
+    // again one event at a time, so only that job fails).
+    if rows.len() < inbox_ids.len() {
+        let gone: Vec<String> = inbox_ids
+            .iter()
+            .filter(|id| !rows.iter().any(|row| row.id == **id))
+            .map(Uuid::to_string)
+            .collect();
+        return Err(crate::platform::jobs::JobError::Permanent(format!(
+            "inbox row {} is gone",
+            gone.join(", ")
+        )));
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        if row.status != STATUS_RECEIVED {
+            continue;
+        }
+        match serde_json::from_slice(&row.payload) {
+            Ok(event) => out.push((row, event)),
+            Err(e) => {
+                tracing::warn!(event = %row.external_id, error = %e, "unreadable webhook event");
+                settle(
+                    db,
+                    &row,
+                    "failed",
+                    Some(format!("unreadable event: {e}")),
+                    None,
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `mark` for jobs: a database error is worth a retry.
+pub async fn settle<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    row: &webhook_events::Model,
+    status: &str,
+    error: Option<String>,
+    user_id: Option<Uuid>,
+) -> Result<(), crate::platform::jobs::JobError> {
+    mark(db, row.id, status, error, user_id)
+        .await
+        .map_err(|e| crate::platform::jobs::JobError::Retryable(e.to_string()))
+}
+
+#[derive(Debug, Clone)]
+pub struct InboxCount {
+    pub provider: String,
+    pub status: String,
+    pub count: i64,
+}
+
+/// Stored events by provider and status.
+pub async fn counts(db: &impl ConnectionTrait) -> Result<Vec<InboxCount>, sea_orm::DbErr> {
+    let inbox: Vec<(String, String, i64)> = webhook_events::Entity::find()
+        .select_only()
+        .column(webhook_events::Column::Provider)
+        .column(webhook_events::Column::Status)
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .group_by(webhook_events::Column::Provider)
+        .group_by(webhook_events::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(inbox
+        .into_iter()
+        .map(|(provider, status, count)| InboxCount {
+            provider,
+            status,
+            count,
+        })
+        .collect())
+}
+
+/// Each provider and when it last delivered.
+pub async fn last_deliveries(
+    db: &impl ConnectionTrait,
+) -> Result<Vec<(String, DateTime<Utc>)>, sea_orm::DbErr> {
+    let last_webhooks: Vec<(String, Option<DateTime<Utc>>)> = webhook_events::Entity::find()
+        .select_only()
+        .column(webhook_events::Column::Provider)
+        .column_as(Expr::col(webhook_events::Column::ReceivedAt).max(), "last")
+        .group_by(webhook_events::Column::Provider)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(last_webhooks
+        .into_iter()
+        .filter_map(|(p, at)| Some((p, at?)))
+        .collect())
+}

@@ -1,0 +1,15 @@
+pub mod config;
+pub mod db;
+pub mod email;
+pub mod error;
+pub mod error_code;
+pub mod ids;
+pub mod inbox;
+pub mod jobs;
+pub mod live;
+pub mod monitoring;
+pub mod settings;
+pub mod storage;
+pub mod system_config;
+pub mod tabular;
+pub mod telemetry;
