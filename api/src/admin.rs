@@ -9,6 +9,13 @@ use poem_openapi::{
     param::{Path, Query},
     payload::Json,
 };
+use shared::entities::{
+    agents::{AgentStatus, SyncState},
+    background_jobs::JobKind,
+    calls::Channel,
+    users::{Role, UserStatus},
+    webhook_events::InboxStatus,
+};
 use shared::{
     AppError, AppResult, Services,
     accounts::audit::{self, Actor, AuditFilter},
@@ -82,9 +89,8 @@ pub struct AdminUserDetail {
 #[oai(example)]
 #[oai(skip_serializing_if_is_none)]
 pub struct AdminUserUpdate {
-    /// `user` or `admin`.
-    #[oai(validator(max_length = 16))]
-    pub role: Option<String>,
+    /// `user` or `admin` (`super_admin` is given only by `api create-admin`).
+    pub role: Option<Role>,
     /// The fields a user may change on their own profile.
     #[oai(flatten)]
     pub profile: UpdateProfile,
@@ -156,8 +162,7 @@ pub struct WebhookEvent {
     pub event_type: String,
     /// The provider's id (the deduplication key).
     pub external_id: String,
-    /// `received`, `processed`, `unroutable`, `ignored` or `failed`.
-    pub status: String,
+    pub status: InboxStatus,
     pub error: Option<String>,
     pub user_id: Option<Uuid>,
     pub payload_bytes: u64,
@@ -172,7 +177,7 @@ impl From<&webhook_events::Model> for WebhookEvent {
             provider: e.provider.clone(),
             event_type: e.event_type.clone(),
             external_id: e.external_id.clone(),
-            status: e.status.clone(),
+            status: e.status,
             error: e.error.clone(),
             user_id: e.user_id,
             payload_bytes: e.payload.len() as u64,
@@ -185,8 +190,7 @@ impl From<&webhook_events::Model> for WebhookEvent {
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct QueueHealth {
-    /// The job kind (`conversation_event`, `stripe_event`, `send_email`, …).
-    pub kind: String,
+    pub kind: JobKind,
     pub queued: i64,
     pub running: i64,
     /// Jobs that gave up after their attempts (see `background_jobs.last_error`).
@@ -198,7 +202,7 @@ pub struct QueueHealth {
 #[oai(skip_serializing_if_is_none)]
 pub struct InboxCount {
     pub provider: String,
-    pub status: String,
+    pub status: InboxStatus,
     pub count: i64,
 }
 
@@ -281,8 +285,8 @@ impl AdminApi {
         auth: AdminAuth,
         req: &Request,
         #[oai(validator(max_length = 200))] q: Query<Option<String>>,
-        #[oai(validator(max_length = 16))] status: Query<Option<String>>,
-        #[oai(validator(max_length = 16))] role: Query<Option<String>>,
+        status: Query<Option<UserStatus>>,
+        role: Query<Option<Role>>,
         created_from: Query<Option<DateTime<Utc>>>,
         created_to: Query<Option<DateTime<Utc>>>,
         min_balance: Query<Option<i64>>,
@@ -476,7 +480,7 @@ impl AdminApi {
         auth: AdminAuth,
         req: &Request,
         #[oai(validator(max_length = 32))] provider: Query<Option<String>>,
-        #[oai(validator(max_length = 32))] status: Query<Option<String>>,
+        status: Query<Option<InboxStatus>>,
         #[oai(
             default = "default_page",
             validator(minimum(value = "1"), maximum(value = "100000"))
@@ -492,7 +496,7 @@ impl AdminApi {
         let (rows, total) = inbox::list(
             &self.services.db,
             provider.0.as_deref(),
-            status.0.as_deref(),
+            status.0,
             page.0,
             per_page.0,
         )
@@ -596,9 +600,9 @@ impl AdminApi {
         auth: AdminAuth,
         req: &Request,
         owner_id: Query<Option<Uuid>>,
-        #[oai(name = "type", validator(max_length = 16))] kind: Query<Option<String>>,
-        #[oai(validator(max_length = 16))] status: Query<Option<String>>,
-        #[oai(validator(max_length = 16))] sync_state: Query<Option<String>>,
+        #[oai(name = "type")] kind: Query<Option<Channel>>,
+        status: Query<Option<AgentStatus>>,
+        sync_state: Query<Option<SyncState>>,
         #[oai(
             default = "default_page",
             validator(minimum(value = "1"), maximum(value = "100000"))

@@ -8,7 +8,10 @@ use poem_openapi::{
 };
 use shared::{
     Services,
-    agents::{self as service, AgentInput, LeadQuestion as LeadQuestionInput},
+    agents::{
+        self as service, AgentInput, AgentStatus, Channel, LeadQuestion as LeadQuestionInput,
+        SyncState,
+    },
     entities::agents,
 };
 use uuid::Uuid;
@@ -19,22 +22,6 @@ use crate::{
     security::Auth,
     tags::Tag,
 };
-
-#[derive(Debug, Clone, Copy, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum AgentType {
-    /// A voice agent that takes and makes phone calls (the frontend's CallAgent).
-    Call,
-    /// A text-only agent (the frontend's ChatAgent).
-    Chat,
-}
-
-#[derive(Debug, Clone, Copy, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum AgentStatus {
-    Draft,
-    Active,
-}
 
 #[derive(Debug, Clone, Copy, Enum)]
 #[oai(rename_all = "snake_case")]
@@ -66,7 +53,7 @@ pub struct AgentRequest {
     #[oai(validator(max_length = 120))]
     pub name: Option<String>,
     #[oai(rename = "type")]
-    pub agent_type: Option<AgentType>,
+    pub agent_type: Option<Channel>,
     pub status: Option<AgentStatus>,
     #[oai(validator(max_length = 2000))]
     pub description: Option<String>,
@@ -95,14 +82,6 @@ pub struct AgentRequest {
 
 impl From<AgentRequest> for AgentInput {
     fn from(r: AgentRequest) -> Self {
-        let kind = r.agent_type.map(|t| match t {
-            AgentType::Call => service::KIND_CALL.to_string(),
-            AgentType::Chat => service::KIND_CHAT.to_string(),
-        });
-        let status = r.status.map(|s| match s {
-            AgentStatus::Draft => service::STATUS_DRAFT.to_string(),
-            AgentStatus::Active => service::STATUS_ACTIVE.to_string(),
-        });
         let lead_questions = r.lead_questions.map(|qs| {
             qs.into_iter()
                 .map(|q| LeadQuestionInput {
@@ -120,8 +99,8 @@ impl From<AgentRequest> for AgentInput {
         });
         AgentInput {
             name: r.name,
-            kind,
-            status,
+            kind: r.agent_type,
+            status: r.status,
             description: r.description,
             language: r.language,
             voice_id: r.voice_id,
@@ -188,13 +167,13 @@ pub struct Agent {
     pub description: Option<String>,
     /// `call` or `chat`.
     #[oai(rename = "type")]
-    pub agent_type: String,
+    pub agent_type: Channel,
     /// `draft` or `active`; only active agents take calls.
-    pub status: String,
+    pub status: AgentStatus,
     pub is_active: bool,
     /// `synced` when ElevenLabs has the latest configuration; `pending`, `deleting` or
     /// `failed` after ElevenLabs was unavailable.
-    pub sync_status: String,
+    pub sync_status: SyncState,
     /// Why the last sync failed (with `sync_status: failed`).
     pub sync_error: Option<String>,
     /// ElevenLabs phone number id the agent calls from.
@@ -211,7 +190,7 @@ impl From<agents::Model> for Agent {
             id: a.id,
             user_id: a.user_id,
             elevenlabs_agent_id: a.elevenlabs_agent_id,
-            is_active: a.status == service::STATUS_ACTIVE,
+            is_active: a.status == service::AgentStatus::Active,
             name: a.name,
             description: a.description,
             agent_type: a.kind,
@@ -345,7 +324,7 @@ impl AgentApi {
     async fn list(
         &self,
         auth: Auth,
-        #[oai(name = "type")] agent_type: Query<Option<AgentType>>,
+        #[oai(name = "type")] agent_type: Query<Option<Channel>>,
         #[oai(
             default = "default_page",
             validator(minimum(value = "1"), maximum(value = "100000"))
@@ -358,11 +337,8 @@ impl AgentApi {
         per_page: Query<u64>,
     ) -> Result<Json<AgentPage>, AgentErrors> {
         let me = auth.user(&self.services).await?;
-        let kind = agent_type.0.map(|t| match t {
-            AgentType::Call => service::KIND_CALL,
-            AgentType::Chat => service::KIND_CHAT,
-        });
-        let (rows, total) = service::list(&self.services, &me, kind, page.0, per_page.0).await?;
+        let (rows, total) =
+            service::list(&self.services, &me, agent_type.0, page.0, per_page.0).await?;
         let ids: Vec<Uuid> = rows.iter().map(|a| a.id).collect();
         let mut stats = service::stats(&self.services, &ids).await?;
         let live = service::live_names(&self.services).await;

@@ -6,6 +6,7 @@ use poem_openapi::{
     param::{Path, Query},
     payload::Json,
 };
+use shared::entities::purchases::PurchaseStatus;
 use shared::{Services, entities::purchases, money::billing};
 use uuid::Uuid;
 
@@ -34,8 +35,7 @@ pub struct Purchase {
     /// In the currency's minor unit (cents).
     pub amount_cents: i64,
     pub currency: String,
-    /// `pending`, `paid`, `failed`, `expired` or `refunded`.
-    pub status: String,
+    pub status: PurchaseStatus,
     /// Stripe Checkout page to send the buyer to (while pending).
     pub checkout_url: Option<String>,
     pub receipt_url: Option<String>,

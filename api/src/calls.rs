@@ -10,7 +10,7 @@ use poem_openapi::{
 use shared::{
     AppError, Services,
     calls::history::{self, CallFilter, CallSort},
-    calls::{self as service, StartCall},
+    calls::{self as service, CallStatus, Channel, Direction, StartCall},
     entities::{calls, lead_analytics},
 };
 use uuid::Uuid;
@@ -50,10 +50,8 @@ pub struct Call {
     pub contact_id: Option<Uuid>,
     pub elevenlabs_conversation_id: Option<String>,
     pub phone_number: Option<String>,
-    /// `outbound` or `inbound`.
-    pub direction: String,
-    /// `initiated`, `in_progress`, `completed` or `failed`.
-    pub status: String,
+    pub direction: Direction,
+    pub status: CallStatus,
     pub failure_reason: Option<String>,
     pub duration_secs: i32,
     /// Started minutes, as charged.
@@ -186,22 +184,6 @@ pub enum CallSortBy {
     CreatedAt,
     Duration,
     Credits,
-}
-
-#[derive(Debug, Clone, Copy, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum CallStatus {
-    Initiated,
-    InProgress,
-    Completed,
-    Failed,
-}
-
-#[derive(Debug, Clone, Copy, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum Direction {
-    Inbound,
-    Outbound,
 }
 
 #[derive(Debug, Clone, Copy, Enum)]
@@ -343,7 +325,7 @@ pub(crate) fn segments(turns: Vec<shared::entities::transcripts::Model>) -> Vec<
 /// The call list's query parameters (the export takes the same).
 pub struct CallParams {
     /// `call` for the call list, `chat` for the chat list.
-    pub channel: &'static str,
+    pub channel: Channel,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub agent_id: Option<Uuid>,
@@ -386,22 +368,8 @@ pub(crate) fn call_filter(p: CallParams) -> Result<CallFilter, AppError> {
         to: p.to,
         agent_id: p.agent_id,
         contact_id: p.contact_id,
-        status: p.status.map(|s| {
-            match s {
-                CallStatus::Initiated => "initiated",
-                CallStatus::InProgress => "in_progress",
-                CallStatus::Completed => "completed",
-                CallStatus::Failed => "failed",
-            }
-            .to_string()
-        }),
-        direction: p.direction.map(|d| {
-            match d {
-                Direction::Inbound => "inbound",
-                Direction::Outbound => "outbound",
-            }
-            .to_string()
-        }),
+        status: p.status,
+        direction: p.direction,
         lead_status: p.lead_status,
         min_score: p.min_score,
         max_score: p.max_score,
@@ -493,7 +461,7 @@ impl CallApi {
     ) -> Result<Json<Page<CallListRow>>, CallErrors> {
         let me = auth.user(&self.services).await?;
         let filter = call_filter(CallParams {
-            channel: shared::calls::CHANNEL_CALL,
+            channel: shared::calls::Channel::Call,
             from: from.0,
             to: to.0,
             agent_id: agent_id.0,
@@ -543,7 +511,7 @@ impl CallApi {
     ) -> Result<FileResponse, CallErrors> {
         let me = auth.user(&self.services).await?;
         let filter = call_filter(CallParams {
-            channel: shared::calls::CHANNEL_CALL,
+            channel: shared::calls::Channel::Call,
             from: from.0,
             to: to.0,
             agent_id: agent_id.0,

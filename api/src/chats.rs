@@ -7,10 +7,11 @@ use poem_openapi::{
     param::{Path, Query},
     payload::Json,
 };
+use shared::calls::CallStatus;
 use shared::{
     Services,
     calls::history,
-    calls::{self as service, CHANNEL_CHAT},
+    calls::{self as service, Channel},
 };
 use uuid::Uuid;
 
@@ -18,8 +19,8 @@ use crate::{
     api_errors,
     billing::{default_page, default_per_page},
     calls::{
-        Call, CallListRow, CallParams, CallSortBy, CallStatus, LeadAnalytics, Order,
-        SpeakerSegment, TranscriptMatch, call_filter, matches_in, segments,
+        Call, CallListRow, CallParams, CallSortBy, LeadAnalytics, Order, SpeakerSegment,
+        TranscriptMatch, call_filter, matches_in, segments,
     },
     pagination::Page,
     security::Auth,
@@ -101,7 +102,7 @@ impl ChatApi {
     ) -> Result<Json<Page<CallListRow>>, ChatErrors> {
         let me = auth.user(&self.services).await?;
         let filter = call_filter(CallParams {
-            channel: CHANNEL_CHAT,
+            channel: Channel::Chat,
             from: from.0,
             to: to.0,
             agent_id: agent_id.0,
@@ -135,7 +136,7 @@ impl ChatApi {
     ) -> Result<Json<ChatDetail>, ChatErrors> {
         let me = auth.user(&self.services).await?;
         let db = &self.services.db;
-        let chat = service::of_channel(db, me.id, id.0, CHANNEL_CHAT).await?;
+        let chat = service::of_channel(db, me.id, id.0, Channel::Chat).await?;
         let lead = service::lead_of(db, chat.id).await?;
         let turns = shared::calls::transcripts::turns(db, chat.id).await?;
         let matches = q.0.as_deref().map(|q| matches_in(&turns, q));

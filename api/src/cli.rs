@@ -66,9 +66,9 @@ pub async fn main() -> anyhow::Result<()> {
             let migrate = config.auto_migrate;
             let services = Services::start(config, migrate).await?;
             let role = if super_admin {
-                shared::accounts::users::ROLE_SUPER_ADMIN
+                shared::accounts::users::Role::SuperAdmin
             } else {
-                shared::accounts::users::ROLE_ADMIN
+                shared::accounts::users::Role::Admin
             };
             match shared::accounts::users::promote_admin(&services.db, &email, role).await {
                 Ok(user) => {

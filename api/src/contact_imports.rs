@@ -9,6 +9,7 @@ use poem_openapi::{
     payload::Json,
     types::multipart::Upload,
 };
+use shared::entities::contact_imports::ImportStatus;
 use shared::{AppError, Services, contacts::import, entities::contact_imports};
 use uuid::Uuid;
 
@@ -49,8 +50,7 @@ pub struct ContactImport {
     pub filename: String,
     /// `xlsx`, `xls`, `ods` or `csv`.
     pub format: String,
-    /// `queued`, `processing`, `completed` or `failed`.
-    pub status: String,
+    pub status: ImportStatus,
     pub total_rows: i32,
     pub processed_rows: i32,
     pub imported: i32,

@@ -282,10 +282,10 @@ pub enum ChannelParam {
     All,
 }
 
-fn channel_of(channel: Option<ChannelParam>) -> Option<&'static str> {
+fn channel_of(channel: Option<ChannelParam>) -> Option<shared::calls::Channel> {
     match channel {
-        Some(ChannelParam::Call) => Some(shared::calls::CHANNEL_CALL),
-        Some(ChannelParam::Chat) => Some(shared::calls::CHANNEL_CHAT),
+        Some(ChannelParam::Call) => Some(shared::calls::Channel::Call),
+        Some(ChannelParam::Chat) => Some(shared::calls::Channel::Chat),
         Some(ChannelParam::All) | None => None,
     }
 }

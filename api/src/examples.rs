@@ -551,7 +551,7 @@ examples! {
     }));
     SystemHealth => json!({
         "database": "ok", "queue": "ok",
-        "queues": [{ "kind": "post_call", "queued": 0, "running": 1, "failed": 0 }],
+        "queues": [{ "kind": "conversation_event", "queued": 0, "running": 1, "failed": 0 }],
         "webhooks": [{ "provider": "elevenlabs", "status": "processed", "count": 4120 }],
         "last_webhooks": [{ "provider": "elevenlabs", "received_at": LATER }]
     });

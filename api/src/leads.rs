@@ -9,8 +9,9 @@ use poem_openapi::{
 };
 use shared::{
     AppError, Services,
+    calls::Channel,
     calls::history::clock,
-    contacts::leads::{self as service, Channel, LeadFilter, LeadSort},
+    contacts::leads::{self as service, LeadFilter, LeadSort},
 };
 use uuid::Uuid;
 
@@ -89,9 +90,8 @@ pub struct ScorePoint {
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct Interaction {
-    /// `call` or `chat`.
     #[oai(rename = "type")]
-    pub kind: String,
+    pub kind: Channel,
     pub call: Call,
     pub agent_name: Option<String>,
     /// `m:ss`.
@@ -321,7 +321,7 @@ impl LeadApi {
                 .timeline
                 .into_iter()
                 .map(|i| Interaction {
-                    kind: i.call.channel.clone(),
+                    kind: i.call.channel,
                     duration: clock(i.call.duration_secs),
                     total_score: i.lead.as_ref().map(|l| l.total_score),
                     lead_status_tag: i.lead.as_ref().map(|l| l.lead_status_tag.clone()),

@@ -6,6 +6,7 @@ use poem_openapi::{
     param::{Path, Query},
     payload::Json,
 };
+use shared::entities::notifications::NotificationKind;
 use shared::{Services, accounts::notifications, entities::notifications as rows};
 use uuid::Uuid;
 
@@ -21,8 +22,7 @@ use crate::{
 #[oai(skip_serializing_if_is_none)]
 pub struct Notification {
     pub id: Uuid,
-    /// `low_balance`, `call_incomplete`, …
-    pub kind: String,
+    pub kind: NotificationKind,
     pub title: String,
     pub body: String,
     /// What the notification is about (ids, figures).

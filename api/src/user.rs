@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use poem_openapi::{Object, OpenApi, payload::Json, types::MaybeUndefined};
+use shared::entities::users::{Role, UserStatus};
 use shared::{
     Services,
     accounts::users::{self, Notifications, ProfileUpdate, Settings},
@@ -67,10 +68,8 @@ pub struct User {
     pub is_active: bool,
     /// `email` for built-in accounts; `stack` (or the social provider) otherwise.
     pub auth_provider: String,
-    /// `user` or `admin`.
-    pub role: String,
-    /// `active` or `suspended`.
-    pub status: String,
+    pub role: Role,
+    pub status: UserStatus,
     pub email_verified: bool,
     pub company: Option<String>,
     /// E.164.
@@ -87,7 +86,7 @@ impl From<user_rows::Model> for User {
         let notifications = Settings::of(&u).notifications.into();
         Self {
             id: u.id,
-            is_active: u.status == users::STATUS_ACTIVE,
+            is_active: u.status == users::UserStatus::Active,
             email_verified: u.email_verified_at.is_some(),
             email: u.email,
             name: u.name,
@@ -157,8 +156,7 @@ pub struct SessionUser {
     pub email_verified: bool,
     /// False when the account is suspended.
     pub is_active: bool,
-    /// `user`, `admin` or `super_admin`.
-    pub role: String,
+    pub role: Role,
     /// `email`, `google` or `stack`.
     pub auth_provider: String,
     pub created_at: Timestamp,
@@ -180,7 +178,7 @@ impl From<user_rows::Model> for SessionUser {
     fn from(u: user_rows::Model) -> Self {
         Self {
             id: u.id,
-            is_active: u.status == users::STATUS_ACTIVE,
+            is_active: u.status == users::UserStatus::Active,
             email_verified: u.email_verified_at.is_some(),
             display_name: u.name.clone().unwrap_or_else(|| u.email.clone()),
             email: u.email,

@@ -4,7 +4,10 @@
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use serde_json::json;
-use shared::entities::{calls, lead_analytics};
+use shared::entities::{
+    calls::{self, CallStatus, Channel, Direction},
+    lead_analytics,
+};
 use uuid::Uuid;
 
 use crate::TestApp;
@@ -15,7 +18,7 @@ pub struct CallRow<'a> {
     pub agent: Option<Uuid>,
     pub contact: Option<Uuid>,
     pub secs: i32,
-    pub status: &'a str,
+    pub status: CallStatus,
     pub success: Option<&'a str>,
 }
 
@@ -26,11 +29,11 @@ pub async fn call(app: &TestApp, row: CallRow<'_>) -> calls::Model {
         user_id: Set(row.user),
         agent_id: Set(row.agent),
         contact_id: Set(row.contact),
-        channel: Set("call".into()),
-        direction: Set("outbound".into()),
+        channel: Set(Channel::Call),
+        direction: Set(Direction::Outbound),
         elevenlabs_conversation_id: Set(Some(format!("conv_{}", Uuid::new_v4().simple()))),
         phone_number: Set(Some("+14155552671".into())),
-        status: Set(row.status.into()),
+        status: Set(row.status),
         failure_reason: Set(None),
         duration_secs: Set(row.secs),
         credits_charged: Set(i64::from((row.secs + 59) / 60)),

@@ -840,7 +840,7 @@ on_both_backends!(
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(ops.role, "admin");
+        assert_eq!(ops.role, shared::entities::users::Role::Admin);
         // A super admin: the role the frontend's Configuration menu needs, an admin everywhere.
         let (root, _) = tests::users::signed_in(&app, "root@example.com").await;
         let out = app
@@ -896,7 +896,7 @@ on_both_backends!(
             .unwrap()
             .unwrap();
         let mut active: users::ActiveModel = user.into();
-        active.status = Set("suspended".into());
+        active.status = Set(shared::entities::users::UserStatus::Suspended);
         active.update(&app.services.db).await.unwrap();
 
         for path in ["/api/user/profile", "/api/user/credits"] {

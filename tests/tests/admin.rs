@@ -13,7 +13,7 @@ async fn admin(app: &TestApp, email: &str) -> (String, Uuid) {
     shared::accounts::users::promote_admin(
         &app.services.db,
         email,
-        shared::accounts::users::ROLE_ADMIN,
+        shared::accounts::users::Role::Admin,
     )
     .await
     .unwrap();

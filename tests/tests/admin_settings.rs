@@ -24,7 +24,7 @@ async fn admin(app: &TestApp, email: &str) -> String {
     shared::accounts::users::promote_admin(
         &app.services.db,
         email,
-        shared::accounts::users::ROLE_ADMIN,
+        shared::accounts::users::Role::Admin,
     )
     .await
     .unwrap();

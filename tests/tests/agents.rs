@@ -492,7 +492,7 @@ async fn add_call(
             agent: Some(agent),
             contact: None,
             secs,
-            status,
+            status: sea_orm::ActiveEnum::try_from_value(&status.to_string()).unwrap(),
             success,
         },
     )
@@ -659,7 +659,7 @@ on_both_backends!(
         shared::accounts::users::promote_admin(
             &app.services.db,
             "root@example.com",
-            shared::accounts::users::ROLE_ADMIN,
+            shared::accounts::users::Role::Admin,
         )
         .await
         .unwrap();

@@ -232,7 +232,10 @@ on_both_backends!(
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(row.status, "refunded");
+        assert_eq!(
+            row.status,
+            shared::entities::purchases::PurchaseStatus::Refunded
+        );
         assert_eq!(row.refunded_credits, 50);
     }
 );
@@ -295,7 +298,7 @@ on_both_backends!(
             .await
             .unwrap()
             .into_iter()
-            .map(|e| e.status)
+            .map(|e| e.status.to_string())
             .collect();
         assert_eq!(
             &statuses[..4],
@@ -767,7 +770,7 @@ on_both_backends!(
         shared::accounts::users::promote_admin(
             &app.services.db,
             "root@example.com",
-            shared::accounts::users::ROLE_ADMIN,
+            shared::accounts::users::Role::Admin,
         )
         .await
         .unwrap();

@@ -44,7 +44,7 @@ async fn seed(
             agent,
             contact,
             secs,
-            status,
+            status: sea_orm::ActiveEnum::try_from_value(&status.to_string()).unwrap(),
             success: None,
         },
     )
@@ -54,7 +54,7 @@ async fn seed(
     }
     let id = call.id;
     let mut active: calls::ActiveModel = call.into();
-    active.direction = Set(direction.into());
+    active.direction = Set(sea_orm::ActiveEnum::try_from_value(&direction.to_string()).unwrap());
     active.transcript_text = Set(Some(transcript.into()));
     active.update(&app.services.db).await.unwrap();
     id

@@ -312,7 +312,7 @@ on_both_backends!(
                 .await
                 .unwrap()
                 .unwrap();
-            if row.status == "completed" {
+            if row.status == shared::calls::CallStatus::Completed {
                 assert_eq!(row.duration_secs, 133);
                 assert_eq!(row.credits_charged, 3);
                 break;

@@ -41,7 +41,7 @@ fn chat_event(conversation: &str) -> Value {
 async fn chat_agent(app: &TestApp, user: Uuid) -> agents::Model {
     let agent = post_call::insert_agent(app, user, EL_CHAT).await;
     let mut active: agents::ActiveModel = agent.into();
-    active.kind = Set("chat".into());
+    active.kind = Set(shared::calls::Channel::Chat);
     active.update(&app.services.db).await.unwrap()
 }
 

@@ -39,7 +39,7 @@ async fn scored_call(app: &TestApp, user: Uuid, contact: Uuid, tag: &str, total:
             agent: None,
             contact: Some(contact),
             secs: 60,
-            status: "completed",
+            status: shared::calls::CallStatus::Completed,
             success: None,
         },
     )

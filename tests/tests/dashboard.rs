@@ -191,7 +191,7 @@ on_both_backends!(
                 credits: Set(credits),
                 amount_cents: Set(credits * 10),
                 currency: Set("usd".into()),
-                status: Set("paid".into()),
+                status: Set(shared::entities::purchases::PurchaseStatus::Paid),
                 stripe_checkout_session_id: Set(None),
                 stripe_payment_intent_id: Set(None),
                 stripe_charge_id: Set(None),
@@ -259,7 +259,7 @@ async fn call_at(
             agent: Some(agent),
             contact: None,
             secs: 90,
-            status: "completed",
+            status: shared::calls::CallStatus::Completed,
             success: Some("success"),
         },
     )

@@ -85,7 +85,7 @@ on_both_backends!(
     |backend: Backend| async move {
         let app = TestApp::spawn_with(backend, WorkerMode::None, |_| {}).await;
         let row = queue_test_email(&app, "ada@example.test").await;
-        assert_eq!(row.status, email::STATUS_PENDING);
+        assert_eq!(row.status, email::EmailStatus::Pending);
 
         let worker = app.start_worker_process(env!("CARGO_BIN_EXE_test-worker"));
         let mails = app.smtp.wait_for(1, WAIT).await;
@@ -106,10 +106,10 @@ on_both_backends!(
         );
 
         let sent = outbox_row(&app, row.id).await;
-        assert_eq!(sent.status, email::STATUS_SENT);
+        assert_eq!(sent.status, email::EmailStatus::Sent);
         assert!(sent.sent_at.is_some());
         let job = job_for(&app, row.id).await;
-        assert_eq!(job.status, "succeeded");
+        assert_eq!(job.status, shared::platform::jobs::JobStatus::Succeeded);
         assert_eq!(job.attempts, 1);
         assert!(
             job.locked_by
@@ -141,8 +141,14 @@ on_both_backends!(
         let mails = app.smtp.wait_for(1, WAIT).await;
         app.wait_for_jobs(WAIT).await;
         assert_eq!(mails.len(), 1);
-        assert_eq!(outbox_row(&app, row.id).await.status, email::STATUS_SENT);
-        assert_eq!(job_for(&app, row.id).await.status, "succeeded");
+        assert_eq!(
+            outbox_row(&app, row.id).await.status,
+            email::EmailStatus::Sent
+        );
+        assert_eq!(
+            job_for(&app, row.id).await.status,
+            shared::platform::jobs::JobStatus::Succeeded
+        );
         stop.cancel();
         handle.await.expect("join").expect("worker stops cleanly");
     }
@@ -159,7 +165,7 @@ on_both_backends!(
         let elapsed = started.elapsed();
 
         let job = job_for(&app, row.id).await;
-        assert_eq!(job.status, "failed");
+        assert_eq!(job.status, shared::platform::jobs::JobStatus::Failed);
         assert_eq!(job.attempts, app.config().job_max_attempts);
         assert!(
             job.last_error
@@ -172,7 +178,10 @@ on_both_backends!(
         assert!(job.finished_at.is_some());
         assert_eq!(app.smtp.refused(), 3, "one SMTP transaction per attempt");
         assert!(app.smtp.received().is_empty());
-        assert_eq!(outbox_row(&app, row.id).await.status, email::STATUS_PENDING);
+        assert_eq!(
+            outbox_row(&app, row.id).await.status,
+            email::EmailStatus::Pending
+        );
         // Two waits between three attempts: at least 0.8 × (100 ms + 200 ms) of backoff.
         assert!(
             elapsed >= Duration::from_millis(240),
@@ -189,10 +198,13 @@ on_both_backends!(
         let row = queue_test_email(&app, "flaky@example.test").await;
         app.wait_for_jobs(WAIT).await;
         let job = job_for(&app, row.id).await;
-        assert_eq!(job.status, "succeeded");
+        assert_eq!(job.status, shared::platform::jobs::JobStatus::Succeeded);
         assert_eq!(job.attempts, 3);
         assert_eq!(app.smtp.received().len(), 1);
-        assert_eq!(outbox_row(&app, row.id).await.status, email::STATUS_SENT);
+        assert_eq!(
+            outbox_row(&app, row.id).await.status,
+            email::EmailStatus::Sent
+        );
     }
 );
 
@@ -204,7 +216,7 @@ on_both_backends!(
         let row = queue_test_email(&app, "nobody@example.test").await;
         app.wait_for_jobs(WAIT).await;
         let job = job_for(&app, row.id).await;
-        assert_eq!(job.status, "failed");
+        assert_eq!(job.status, shared::platform::jobs::JobStatus::Failed);
         assert_eq!(job.attempts, 1);
         assert_eq!(app.smtp.refused(), 1);
     }
@@ -274,7 +286,7 @@ async fn ready_reports_503_when_redis_is_down() {
     // A job recorded while Redis is down is kept; the producer does not fail.
     let row = queue_test_email(&app, "later@example.test").await;
     let job = job_for(&app, row.id).await;
-    assert_eq!(job.status, "queued");
+    assert_eq!(job.status, shared::platform::jobs::JobStatus::Queued);
     assert!(job.enqueued_at.is_none(), "left for the sweeper");
 }
 
@@ -287,7 +299,7 @@ on_both_backends!(
         let worker = app.start_worker_process(env!("CARGO_BIN_EXE_test-worker"));
         // Wait until the worker holds the job, then ask it to stop.
         let deadline = tokio::time::Instant::now() + WAIT;
-        while job_for(&app, row.id).await.status != "running" {
+        while job_for(&app, row.id).await.status != shared::platform::jobs::JobStatus::Running {
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "the worker never claimed the job"
@@ -298,7 +310,8 @@ on_both_backends!(
         assert!(status.success(), "clean exit: {status}");
         let job = job_for(&app, row.id).await;
         assert_eq!(
-            job.status, "succeeded",
+            job.status,
+            shared::platform::jobs::JobStatus::Succeeded,
             "the in-flight job finished before exit: {job:?}"
         );
         assert_eq!(app.smtp.received().len(), 1);
@@ -320,7 +333,10 @@ async fn the_embedded_default_writes_mail_to_the_outbox_directory() {
     let text = std::fs::read_to_string(&path).expect("message file written");
     assert!(text.contains("To: outbox@example.com"));
     assert!(text.contains("Subject: Verify your email"));
-    assert_eq!(outbox_row(&app, row.id).await.status, email::STATUS_SENT);
+    assert_eq!(
+        outbox_row(&app, row.id).await.status,
+        email::EmailStatus::Sent
+    );
     assert!(app.smtp.received().is_empty());
 }
 
@@ -446,7 +462,10 @@ async fn a_backlog_beyond_the_lua_unpack_limit_drains() {
         .wait_for_to("after-backlog@example.com", 1, WAIT)
         .await;
     app.wait_for_jobs(WAIT).await;
-    assert_eq!(job_for(&app, outbox.id).await.status, "succeeded");
+    assert_eq!(
+        job_for(&app, outbox.id).await.status,
+        shared::platform::jobs::JobStatus::Succeeded
+    );
     stop.cancel();
     worker.await.unwrap().unwrap();
 }
@@ -471,5 +490,8 @@ async fn consumers_survive_a_redis_restart() {
     let outbox = queue_test_email(&app, "after@example.com").await;
     app.smtp.wait_for_to("after@example.com", 1, WAIT).await;
     app.wait_for_jobs(WAIT).await;
-    assert_eq!(job_for(&app, outbox.id).await.status, "succeeded");
+    assert_eq!(
+        job_for(&app, outbox.id).await.status,
+        shared::platform::jobs::JobStatus::Succeeded
+    );
 }

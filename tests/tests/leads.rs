@@ -73,7 +73,7 @@ on_both_backends!(
         let closer = post_call::insert_agent(&app, me, "agent_closer").await;
         let chat = post_call::insert_agent(&app, me, "agent_chat").await;
         let mut active: agents::ActiveModel = chat.into();
-        active.kind = Set("chat".into());
+        active.kind = Set(shared::agents::Channel::Chat);
         active.update(&app.services.db).await.unwrap();
         post_call::insert_agent(&app, other, "agent_rival").await;
 

@@ -59,10 +59,10 @@ on_both_backends!(
             .await
             .unwrap()
             .expect("call stored");
-        assert_eq!(call.status, "completed");
+        assert_eq!(call.status, shared::calls::CallStatus::Completed);
         assert_eq!(call.duration_secs, 133);
         assert_eq!(call.credits_charged, 3);
-        assert_eq!(call.direction, "outbound");
+        assert_eq!(call.direction, shared::calls::Direction::Outbound);
         assert_eq!(call.call_successful.as_deref(), Some("success"));
         assert_eq!(
             call.summary.as_deref(),
@@ -216,15 +216,15 @@ on_both_backends!(
             .unwrap()
             .unwrap();
         assert_eq!(
-            (busy.status.as_str(), busy.failure_reason.as_deref()),
-            ("failed", Some("busy"))
+            (busy.status, busy.failure_reason.as_deref()),
+            (shared::calls::CallStatus::Failed, Some("busy"))
         );
         let statuses: Vec<(String, String)> = webhook_events::Entity::find()
             .all(db)
             .await
             .unwrap()
             .into_iter()
-            .map(|e| (e.external_id, e.status))
+            .map(|e| (e.external_id, e.status.to_string()))
             .collect();
         assert!(statuses.contains(&(
             "post_call_transcription:conv_stranger".into(),
@@ -236,7 +236,7 @@ on_both_backends!(
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(partial_call.status, "completed");
+        assert_eq!(partial_call.status, shared::calls::CallStatus::Completed);
         let problems = partial_call.metadata["problems"].to_string();
         assert!(
             problems.contains("transcript") && problems.contains("duration"),
@@ -414,7 +414,7 @@ async fn intake_keeps_working_while_redis_is_down() {
         .await
         .unwrap()
         .expect("processed");
-    assert_eq!(call.status, "completed");
+    assert_eq!(call.status, shared::calls::CallStatus::Completed);
     stop.cancel();
     let _ = worker.await;
 }
@@ -493,8 +493,8 @@ on_both_backends!(
             .unwrap()
             .unwrap();
         assert_eq!(
-            (call.status.as_str(), call.recording_key),
-            ("completed", Some(key))
+            (call.status, call.recording_key),
+            (shared::calls::CallStatus::Completed, Some(key))
         );
 
         // A small recording travels inside the inbox row instead.
@@ -710,7 +710,10 @@ on_both_backends!(
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(stray.status, "unroutable");
+        assert_eq!(
+            stray.status,
+            shared::entities::webhook_events::InboxStatus::Unroutable
+        );
         // The dashboard counters agree with the calls.
         let overview: Value = app
             .get("/api/dashboard/overview?period=7d", Some(&owners[0].0))

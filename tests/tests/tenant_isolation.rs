@@ -47,7 +47,7 @@ on_both_backends!(
         let agent = post_call::insert_agent(&app, owner_id, "agent_iso_call").await;
         let chat_agent = post_call::insert_agent(&app, owner_id, "agent_iso_chat").await;
         let mut chat_row = chat_agent.clone().into_active_model();
-        chat_row.kind = Set("chat".into());
+        chat_row.kind = Set(shared::calls::Channel::Chat);
         chat_row.update(db).await.unwrap();
         let call_event = post_call::transcription("agent_iso_call", "conv_iso_call");
         let mut chat_event = post_call::transcription("agent_iso_chat", "conv_iso_chat");

@@ -8,6 +8,7 @@ pub mod runner;
 pub mod send_email;
 pub mod sweeper;
 
+use sea_orm::Iterable;
 use std::sync::Arc;
 
 use shared::{
@@ -46,7 +47,7 @@ impl WorkerState {
         ));
         // The consumers' combined concurrency, as when each held its own jobs.
         let job_slots = Arc::new(tokio::sync::Semaphore::new(
-            services.config.worker_concurrency * shared::platform::jobs::JobKind::ALL.len(),
+            services.config.worker_concurrency * shared::platform::jobs::JobKind::iter().count(),
         ));
         Ok(Arc::new(Self {
             services,

@@ -2,6 +2,7 @@
 //! under a supervisor that starts a fresh one when its backend fails, plus the sweeper and the
 //! promoter beside them, and a graceful stop that lets in-flight jobs finish.
 
+use sea_orm::Iterable;
 use std::{sync::Arc, time::Duration};
 
 use apalis::prelude::*;
@@ -105,16 +106,15 @@ pub async fn run(state: Arc<WorkerState>, shutdown: CancellationToken) -> anyhow
     tracing::info!(worker_id = %state.worker_id, queue = ?state.services.queue, "worker starting");
 
     // Before the first fetch: a backlog left in the scheduled set would fail it.
-    for &kind in JobKind::ALL {
+    for kind in JobKind::iter() {
         let _ = state.services.queue.promote_due(kind).await;
     }
     let (batches, waiting) = mpsc::unbounded_channel();
     let gatherer = tokio::spawn(gather(state.clone(), waiting, shutdown.clone()));
     let sweeper = tokio::spawn(sweeper::run(state.clone(), shutdown.clone()));
     let promoter = tokio::spawn(promoter::run(state.clone(), shutdown.clone()));
-    let consumers: Vec<_> = JobKind::ALL
-        .iter()
-        .map(|&kind| {
+    let consumers: Vec<_> = JobKind::iter()
+        .map(|kind| {
             tokio::spawn(supervise(
                 state.clone(),
                 kind,
@@ -163,12 +163,12 @@ async fn supervise(
         }
         match result {
             Ok(()) => tracing::warn!(
-                kind = kind.as_str(),
+                kind = kind.to_string(),
                 ?pause,
                 "queue consumer stopped; restarting"
             ),
             Err(error) => {
-                tracing::warn!(kind = kind.as_str(), %error, ?pause, "queue consumer failed; restarting")
+                tracing::warn!(kind = kind.to_string(), %error, ?pause, "queue consumer failed; restarting")
             }
         }
         tokio::select! {
@@ -225,7 +225,7 @@ fn consume(
     shutdown: CancellationToken,
 ) -> futures::future::BoxFuture<'static, Result<(), WorkerError>> {
     let config = &state.services.config;
-    let name = format!("{}:{}:{generation}", state.worker_id, kind.as_str());
+    let name = format!("{}:{}:{generation}", state.worker_id, kind);
     let poll = Duration::from_millis(config.queue_poll_interval_ms);
     let signal = async move {
         shutdown.cancelled().await;

@@ -38,7 +38,7 @@ pub async fn process_many(state: &WorkerState, job_ids: &[Uuid]) {
     }
     let (events, others): (Vec<_>, Vec<_>) = claimed
         .into_iter()
-        .partition(|job| JobKind::parse(&job.kind) == Some(JobKind::ConversationEvent));
+        .partition(|job| job.kind == JobKind::ConversationEvent);
     for job in others {
         let started = Instant::now();
         let outcome = within_timeout(config, execute(state, &job)).await;
@@ -116,7 +116,7 @@ fn report(
         Ok(_) => "retried",
         Err(_) => "unrecorded",
     };
-    shared::platform::monitoring::job_finished(&job.kind, counted, elapsed);
+    shared::platform::monitoring::job_finished(job.kind, counted, elapsed);
     match (outcome, recorded) {
         (Ok(()), Ok(_)) => tracing::info!(elapsed_ms, "job succeeded"),
         (Err(e), Ok(JobStatus::Failed)) => {
@@ -131,25 +131,21 @@ fn report(
 }
 
 async fn execute(state: &WorkerState, job: &BackgroundJob) -> Result<(), JobError> {
-    match JobKind::parse(&job.kind) {
-        Some(JobKind::SendEmail) => send_email::run(state, job.subject_id).await,
-        Some(JobKind::AgentSync) => {
+    match job.kind {
+        JobKind::SendEmail => send_email::run(state, job.subject_id).await,
+        JobKind::AgentSync => {
             let last = job.attempts >= job.max_attempts;
             shared::agents::sync(&state.services, job.subject_id, last).await
         }
-        Some(JobKind::ConversationEvent) => {
+        JobKind::ConversationEvent => {
             // `process_many` applies these together; one alone is the same work.
             shared::calls::conversations::apply(&state.services, job.subject_id).await
         }
-        Some(JobKind::ContactImport) => {
+        JobKind::ContactImport => {
             shared::contacts::import::run(&state.services, job.subject_id).await
         }
-        Some(JobKind::StripeEvent) => {
+        JobKind::StripeEvent => {
             shared::money::billing::stripe_events::apply(&state.services, job.subject_id).await
         }
-        None => Err(JobError::Permanent(format!(
-            "unknown job kind {}",
-            job.kind
-        ))),
     }
 }

@@ -1,6 +1,8 @@
 //! In-app notifications: created in the transaction of whatever caused them (so a retried job
 //! cannot notify twice), listed with read/unread marks, and pushed to the live stream.
 
+pub use crate::entities::notifications::NotificationKind;
+
 use chrono::Utc;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -15,15 +17,10 @@ use crate::{
     platform::live::{LiveEvent, LiveKind},
 };
 
-pub const KIND_LOW_BALANCE: &str = "low_balance";
-pub const KIND_CALL_INCOMPLETE: &str = "call_incomplete";
-pub const KIND_CALL_FAILED: &str = "call_failed";
-pub const KIND_CREDITS_PURCHASED: &str = "credits_purchased";
-
 /// A notification to create.
 pub struct NewNotification {
     pub user_id: Uuid,
-    pub kind: &'static str,
+    pub kind: NotificationKind,
     pub title: String,
     pub body: String,
     pub data: Value,
@@ -38,7 +35,7 @@ pub async fn create_in<C: ConnectionTrait>(
     let row = notifications::ActiveModel {
         id: Set(crate::platform::ids::next()),
         user_id: Set(new.user_id),
-        kind: Set(new.kind.into()),
+        kind: Set(new.kind),
         title: Set(new.title),
         body: Set(new.body),
         data: Set(new.data),

@@ -1,5 +1,7 @@
 //! Users: creation (with the one-time free credits), profiles and settings, roles.
 
+pub use crate::entities::users::{Role, UserStatus};
+
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
@@ -14,19 +16,6 @@ use crate::{
     money::credits::{self, Entry, TxKind},
     platform::error::{AppError, AppResult},
 };
-
-pub const ROLE_USER: &str = "user";
-pub const ROLE_ADMIN: &str = "admin";
-/// An admin who may also change the platform's configuration (the frontend's admin menu shows
-/// Configuration only to this role).
-pub const ROLE_SUPER_ADMIN: &str = "super_admin";
-
-/// Whether a role opens the admin area.
-pub fn is_admin_role(role: &str) -> bool {
-    role == ROLE_ADMIN || role == ROLE_SUPER_ADMIN
-}
-pub const STATUS_ACTIVE: &str = "active";
-pub const STATUS_SUSPENDED: &str = "suspended";
 
 /// Lower-cased and trimmed; rejects what is not an email address.
 pub fn normalize_email(email: &str) -> AppResult<String> {
@@ -157,8 +146,8 @@ pub async fn create_in<C: ConnectionTrait>(
         timezone: Set("UTC".into()),
         default_region: Set("US".into()),
         settings: Set(serde_json::to_value(Settings::default()).unwrap_or_default()),
-        role: Set(ROLE_USER.into()),
-        status: Set(STATUS_ACTIVE.into()),
+        role: Set(Role::User),
+        status: Set(UserStatus::Active),
         suspended_reason: Set(None),
         email_verified_at: Set(new.email_verified.then_some(now)),
         failed_logins: Set(0),
@@ -379,7 +368,7 @@ fn url_like(site: &str) -> bool {
 /// Whether `ADMIN_EMAILS` names this user. Only a verified address counts: otherwise anyone
 /// could register an admin's address first.
 pub fn listed_as_admin(config: &Config, user: &users::Model) -> bool {
-    !is_admin_role(&user.role)
+    !user.role.is_admin()
         && user.email_verified_at.is_some()
         && config
             .admin_emails
@@ -390,7 +379,7 @@ pub fn listed_as_admin(config: &Config, user: &users::Model) -> bool {
 /// Sets the admin role (from `ADMIN_EMAILS` on authentication).
 pub async fn make_admin(db: &DatabaseConnection, user: users::Model) -> AppResult<users::Model> {
     let mut active: users::ActiveModel = user.into();
-    active.role = Set(ROLE_ADMIN.into());
+    active.role = Set(Role::Admin);
     active.updated_at = Set(Utc::now());
     let user = active.update(db).await?;
     tracing::info!(user_id = %user.id, "promoted to admin by ADMIN_EMAILS");
@@ -402,9 +391,9 @@ pub async fn make_admin(db: &DatabaseConnection, user: users::Model) -> AppResul
 pub async fn promote_admin(
     db: &DatabaseConnection,
     email: &str,
-    role: &str,
+    role: Role,
 ) -> AppResult<users::Model> {
-    if !is_admin_role(role) {
+    if !role.is_admin() {
         return Err(AppError::validation("role", "must be admin or super_admin"));
     }
     let email = normalize_email(email)?;
@@ -414,7 +403,7 @@ pub async fn promote_admin(
         .await?
         .ok_or_else(|| AppError::not_found("user"))?;
     let mut active: users::ActiveModel = user.into();
-    active.role = Set(role.into());
+    active.role = Set(role);
     active.updated_at = Set(Utc::now());
     Ok(active.update(db).await?)
 }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::{
     entities::{agents, call_rollups as rollups, credit_transactions as ledger, purchases, users},
-    money::billing::{STATUS_PAID, STATUS_REFUNDED},
+    money::billing::PurchaseStatus,
     money::credits::TxKind,
     platform::error::{AppError, AppResult},
 };
@@ -212,7 +212,7 @@ pub async fn report(db: &DatabaseConnection, from: NaiveDate, to: NaiveDate) -> 
         .column_as(utc_day(backend, "purchases", "paid_at"), "day")
         .column(purchases::Column::Currency)
         .column_as(sum("amount_cents"), "cents")
-        .filter(purchases::Column::Status.is_in([STATUS_PAID, STATUS_REFUNDED]))
+        .filter(purchases::Column::Status.is_in([PurchaseStatus::Paid, PurchaseStatus::Refunded]))
         .filter(purchases::Column::PaidAt.gte(start))
         .filter(purchases::Column::PaidAt.lt(end))
         .group_by(Expr::cust("1"))

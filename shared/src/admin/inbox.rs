@@ -15,7 +15,7 @@ use crate::{
     accounts::audit::{self, Actor},
     entities::{background_jobs, webhook_events},
     platform::error::{AppError, AppResult},
-    platform::inbox::{STATUS_PROCESSED, STATUS_RECEIVED},
+    platform::inbox::InboxStatus,
     platform::jobs::{self, JobKind},
 };
 
@@ -31,7 +31,7 @@ fn kind_of(provider: &str) -> Option<JobKind> {
 pub async fn list(
     db: &DatabaseConnection,
     provider: Option<&str>,
-    status: Option<&str>,
+    status: Option<InboxStatus>,
     page: u64,
     per_page: u64,
 ) -> AppResult<(Vec<webhook_events::Model>, u64)> {
@@ -73,7 +73,7 @@ async fn job_of<C: sea_orm::ConnectionTrait>(
         return Ok(None);
     };
     Ok(background_jobs::Entity::find()
-        .filter(background_jobs::Column::Kind.eq(kind.as_str()))
+        .filter(background_jobs::Column::Kind.eq(kind))
         .filter(background_jobs::Column::SubjectId.eq(event.id))
         .one(db)
         .await?)
@@ -91,7 +91,7 @@ pub async fn replay(
     let event = crate::platform::db::one_for_update(&txn, webhook_events::Entity::find_by_id(id))
         .await?
         .ok_or_else(|| AppError::not_found("webhook_event"))?;
-    if event.status == STATUS_PROCESSED {
+    if event.status == InboxStatus::Processed {
         return Err(AppError::conflict(
             "already_processed",
             "this event was applied; replaying it would change nothing",
@@ -103,8 +103,8 @@ pub async fn replay(
     let job = job_of(&txn, &event).await?;
     let gave_up = job
         .as_ref()
-        .is_some_and(|j| j.status == jobs::JobStatus::Failed.as_str());
-    if event.status == STATUS_RECEIVED && !gave_up {
+        .is_some_and(|j| j.status == jobs::JobStatus::Failed);
+    if event.status == InboxStatus::Received && !gave_up {
         return Err(AppError::conflict(
             "still_pending",
             "this event is still waiting for its job",
@@ -112,7 +112,7 @@ pub async fn replay(
     }
     let before = json!({"status": event.status, "error": event.error});
     let mut active: webhook_events::ActiveModel = event.into();
-    active.status = Set(STATUS_RECEIVED.into());
+    active.status = Set(InboxStatus::Received);
     active.error = Set(None);
     active.processed_at = Set(None);
     let event = active.update(&txn).await?;

@@ -17,8 +17,9 @@ use crate::{
     Services,
     accounts::audit::{self, Actor},
     accounts::auth::CurrentUser,
-    accounts::users::{ROLE_ADMIN, ROLE_USER, STATUS_ACTIVE, STATUS_SUSPENDED},
+    accounts::users::{Role, UserStatus},
     agents::{AgentInput, Applied},
+    agents::{AgentStatus, Channel, SyncState},
     contacts::{like_pattern, lower_like},
     entities::{agents, calls, credit_transactions, purchases, users},
     money::credits::{self, Entry, TxKind},
@@ -29,8 +30,8 @@ use crate::{
 pub struct UserFilter {
     /// Part of the email or name.
     pub search: Option<String>,
-    pub status: Option<String>,
-    pub role: Option<String>,
+    pub status: Option<UserStatus>,
+    pub role: Option<Role>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
     pub min_balance: Option<i64>,
@@ -53,10 +54,10 @@ pub async fn list(
         );
     }
     if let Some(status) = &f.status {
-        q = q.filter(users::Column::Status.eq(status.as_str()));
+        q = q.filter(users::Column::Status.eq(*status));
     }
     if let Some(role) = &f.role {
-        q = q.filter(users::Column::Role.eq(role.as_str()));
+        q = q.filter(users::Column::Role.eq(*role));
     }
     if let Some(from) = f.created_from {
         q = q.filter(users::Column::CreatedAt.gte(from));
@@ -164,10 +165,10 @@ async fn guard_access<C: ConnectionTrait>(
             "admins cannot suspend or demote themselves",
         ));
     }
-    if target.role == ROLE_ADMIN && target.status == STATUS_ACTIVE {
+    if target.role == Role::Admin && target.status == UserStatus::Active {
         let others = users::Entity::find()
-            .filter(users::Column::Role.eq(ROLE_ADMIN))
-            .filter(users::Column::Status.eq(STATUS_ACTIVE))
+            .filter(users::Column::Role.eq(Role::Admin))
+            .filter(users::Column::Status.eq(UserStatus::Active))
             .filter(users::Column::Id.ne(target.id))
             .count(txn)
             .await?;
@@ -228,13 +229,10 @@ pub async fn update_user(
     db: &DatabaseConnection,
     actor: &Actor,
     id: Uuid,
-    role: Option<String>,
+    role: Option<Role>,
     profile: crate::accounts::users::ProfileUpdate,
 ) -> AppResult<users::Model> {
-    if let Some(role) = &role
-        && role != ROLE_ADMIN
-        && role != ROLE_USER
-    {
+    if role == Some(Role::SuperAdmin) {
         return Err(AppError::validation("role", "must be `user` or `admin`"));
     }
     let profile_changes = profile.name.is_some()
@@ -254,7 +252,7 @@ pub async fn update_user(
             return Ok(None);
         }
         let mut active = crate::accounts::users::profile_change(user, profile)?;
-        let demotes = new_role.as_deref() == Some(ROLE_USER);
+        let demotes = new_role == Some(Role::User);
         if let Some(role) = new_role {
             active.role = Set(role);
         }
@@ -276,9 +274,9 @@ pub async fn suspend(
         return Err(AppError::validation("reason", "is required"));
     }
     change_user(db, actor, id, "user.suspended", |user| {
-        Ok((user.status != STATUS_SUSPENDED).then(|| {
+        Ok((user.status != UserStatus::Suspended).then(|| {
             let mut active: users::ActiveModel = user.clone().into();
-            active.status = Set(STATUS_SUSPENDED.into());
+            active.status = Set(UserStatus::Suspended);
             active.suspended_reason = Set(Some(reason.into()));
             active.session_epoch = Set(user.session_epoch + 1);
             (true, active)
@@ -293,9 +291,9 @@ pub async fn reactivate(
     id: Uuid,
 ) -> AppResult<users::Model> {
     change_user(db, actor, id, "user.reactivated", |user| {
-        Ok((user.status != STATUS_ACTIVE).then(|| {
+        Ok((user.status != UserStatus::Active).then(|| {
             let mut active: users::ActiveModel = user.clone().into();
-            active.status = Set(STATUS_ACTIVE.into());
+            active.status = Set(UserStatus::Active);
             active.suspended_reason = Set(None);
             (false, active)
         }))
@@ -355,9 +353,9 @@ pub async fn adjust_credits(
 #[derive(Debug, Clone, Default)]
 pub struct AgentFilter {
     pub owner_id: Option<Uuid>,
-    pub kind: Option<String>,
-    pub status: Option<String>,
-    pub sync_state: Option<String>,
+    pub kind: Option<Channel>,
+    pub status: Option<AgentStatus>,
+    pub sync_state: Option<SyncState>,
 }
 
 /// Every tenant's agents with their owners' emails, newest first.
@@ -372,13 +370,13 @@ pub async fn agents(
         q = q.filter(agents::Column::UserId.eq(owner));
     }
     if let Some(kind) = &f.kind {
-        q = q.filter(agents::Column::Kind.eq(kind.as_str()));
+        q = q.filter(agents::Column::Kind.eq(*kind));
     }
     if let Some(status) = &f.status {
-        q = q.filter(agents::Column::Status.eq(status.as_str()));
+        q = q.filter(agents::Column::Status.eq(*status));
     }
     if let Some(sync) = &f.sync_state {
-        q = q.filter(agents::Column::SyncState.eq(sync.as_str()));
+        q = q.filter(agents::Column::SyncState.eq(*sync));
     }
     let sorted = q
         .order_by_desc(agents::Column::CreatedAt)
@@ -421,12 +419,12 @@ pub async fn deactivate_agent(
     let agent = crate::platform::db::one_for_update(&txn, agents::Entity::find_by_id(id))
         .await?
         .ok_or_else(|| AppError::not_found("agent"))?;
-    if agent.status == crate::agents::STATUS_DRAFT {
+    if agent.status == crate::agents::AgentStatus::Draft {
         return Ok(agent);
     }
     let before = json!({"status": agent.status});
     let mut active: agents::ActiveModel = agent.into();
-    active.status = Set(crate::agents::STATUS_DRAFT.into());
+    active.status = Set(crate::agents::AgentStatus::Draft);
     active.updated_at = Set(Utc::now());
     let agent = active.update(&txn).await?;
     audit::record_in(

@@ -2,6 +2,9 @@
 //! configuration; we keep the owner, type, status, a cached name and description, and the
 //! ElevenLabs agent id. Every query is scoped to the owner.
 
+pub use crate::entities::agents::{AgentStatus, SyncState};
+pub use crate::entities::calls::Channel;
+
 pub mod elevenlabs;
 
 use chrono::Utc;
@@ -20,18 +23,6 @@ use crate::{
     entities::agents,
     platform::error::{AppError, AppResult},
 };
-
-pub const KIND_CALL: &str = "call";
-pub const KIND_CHAT: &str = "chat";
-pub const STATUS_DRAFT: &str = "draft";
-pub const STATUS_ACTIVE: &str = "active";
-pub const SYNC_SYNCED: &str = "synced";
-/// Waiting for ElevenLabs: created or changed here, not there yet.
-pub const SYNC_PENDING: &str = "pending";
-/// Deleted here, being deleted there.
-pub const SYNC_DELETING: &str = "deleting";
-/// ElevenLabs never took the change; `sync_error` says why.
-pub const SYNC_FAILED: &str = "failed";
 
 /// Whether a change was applied on ElevenLabs now, or deferred to a job because ElevenLabs
 /// was unavailable (the API answers 202 for those).
@@ -80,8 +71,8 @@ pub struct LeadQuestion {
 #[derive(Debug, Clone, Default)]
 pub struct AgentInput {
     pub name: Option<String>,
-    pub kind: Option<String>,
-    pub status: Option<String>,
+    pub kind: Option<Channel>,
+    pub status: Option<AgentStatus>,
     pub description: Option<String>,
     pub language: Option<String>,
     pub voice_id: Option<String>,
@@ -144,21 +135,6 @@ fn validate(input: &AgentInput, creating: bool) -> AppResult<()> {
     check_len("voice_id", &input.voice_id, 1, 100)?;
     check_len("llm", &input.llm, 1, 100)?;
     check_len("phone_number_id", &input.phone_number_id, 0, 100)?;
-    if let Some(kind) = &input.kind
-        && kind != KIND_CALL
-        && kind != KIND_CHAT
-    {
-        return Err(AppError::validation("type", "must be `call` or `chat`"));
-    }
-    if let Some(status) = &input.status
-        && status != STATUS_DRAFT
-        && status != STATUS_ACTIVE
-    {
-        return Err(AppError::validation(
-            "status",
-            "must be `draft` or `active`",
-        ));
-    }
     if let Some(lang) = &input.language
         && !(2..=8).contains(&lang.len())
     {
@@ -218,7 +194,7 @@ fn set_path(root: &mut Value, path: &[&str], value: Value) {
 }
 
 /// The ElevenLabs body for the input: the raw pass-through first, the typed fields over it.
-fn elevenlabs_body(input: &AgentInput, kind: Option<&str>) -> Value {
+fn elevenlabs_body(input: &AgentInput, kind: Option<Channel>) -> Value {
     let mut config = input
         .conversation_config
         .clone()
@@ -239,7 +215,7 @@ fn elevenlabs_body(input: &AgentInput, kind: Option<&str>) -> Value {
         set_path(
             &mut config,
             &["conversation", "text_only"],
-            json!(kind == KIND_CHAT),
+            json!(kind == Channel::Chat),
         );
     }
     let mut body = json!({});
@@ -284,8 +260,8 @@ pub async fn create(
     input: AgentInput,
 ) -> AppResult<Applied<agents::Model>> {
     validate(&input, true)?;
-    let kind = input.kind.clone().unwrap_or_else(|| KIND_CALL.into());
-    let mut body = elevenlabs_body(&input, Some(&kind));
+    let kind = input.kind.unwrap_or(Channel::Call);
+    let mut body = elevenlabs_body(&input, Some(kind));
     if body.get("conversation_config").is_none() {
         body["conversation_config"] = json!({});
     }
@@ -319,16 +295,15 @@ pub async fn create(
         user_id: Set(user.id),
         elevenlabs_agent_id: Set(el_id.clone()),
         kind: Set(kind),
-        status: Set(input.status.clone().unwrap_or_else(|| STATUS_ACTIVE.into())),
+        status: Set(input.status.unwrap_or(AgentStatus::Active)),
         name: Set(input.name.clone().unwrap_or_default().trim().to_string()),
         description: Set(input.description.clone()),
         config: Set(body),
         sync_state: Set(if el_id.is_some() {
-            SYNC_SYNCED
+            SyncState::Synced
         } else {
-            SYNC_PENDING
-        }
-        .into()),
+            SyncState::Pending
+        }),
         sync_error: Set(None),
         phone_number_id: Set(input
             .phone_number_id
@@ -391,7 +366,7 @@ pub async fn get(services: &Services, user: &CurrentUser, id: Uuid) -> AppResult
 pub async fn list(
     services: &Services,
     user: &CurrentUser,
-    kind: Option<&str>,
+    kind: Option<Channel>,
     page: u64,
     per_page: u64,
 ) -> AppResult<(Vec<agents::Model>, u64)> {
@@ -440,12 +415,12 @@ pub async fn update(
         ));
     }
     let agent = get(services, user, id).await?;
-    if agent.sync_state == SYNC_DELETING {
+    if agent.sync_state == SyncState::Deleting {
         return Err(AppError::not_found("agent"));
     }
     let patch = elevenlabs_body(&input, None);
     let has_patch = patch.as_object().is_some_and(|o| !o.is_empty());
-    let mut deferred = agent.sync_state == SYNC_PENDING;
+    let mut deferred = agent.sync_state == SyncState::Pending;
     if has_patch && !deferred {
         let el_id = agent
             .elevenlabs_agent_id
@@ -493,7 +468,7 @@ pub async fn update(
     merge(&mut pending, &patch);
     config["pending_patch"] = pending;
     active.config = Set(config);
-    active.sync_state = Set(SYNC_PENDING.into());
+    active.sync_state = Set(SyncState::Pending);
     let txn = crate::platform::db::begin_write(&services.db).await?;
     let row = active.update(&txn).await?;
     let job = schedule_sync(&txn, services, row.id).await?;
@@ -523,7 +498,7 @@ pub async fn delete(services: &Services, user: &CurrentUser, id: Uuid) -> AppRes
             Ok(()) => {}
             Err(e) if unavailable(&e) => {
                 let mut active: agents::ActiveModel = agent.into();
-                active.sync_state = Set(SYNC_DELETING.into());
+                active.sync_state = Set(SyncState::Deleting);
                 active.updated_at = Set(Utc::now());
                 let txn = crate::platform::db::begin_write(&services.db).await?;
                 let row = active.update(&txn).await?;
@@ -575,7 +550,7 @@ pub async fn sync(
     let retryable = unavailable(&e) || matches!(e, AppError::RateLimited { .. });
     if !retryable || last_attempt {
         let mut active: agents::ActiveModel = agent.into();
-        active.sync_state = Set(SYNC_FAILED.into());
+        active.sync_state = Set(SyncState::Failed);
         active.sync_error = Set(Some(e.public_message()));
         active.updated_at = Set(Utc::now());
         active.update(&services.db).await?;
@@ -588,14 +563,14 @@ pub async fn sync(
 }
 
 async fn push(services: &Services, agent: &agents::Model) -> AppResult<()> {
-    match agent.sync_state.as_str() {
-        SYNC_DELETING => {
+    match agent.sync_state {
+        SyncState::Deleting => {
             if let Some(el_id) = &agent.elevenlabs_agent_id {
                 delete_remote(services, el_id).await?;
             }
             agent.clone().delete(&services.db).await?;
         }
-        SYNC_PENDING => {
+        SyncState::Pending => {
             let mut config = agent.config.clone();
             let pending = config
                 .as_object_mut()
@@ -646,7 +621,7 @@ async fn push(services: &Services, agent: &agents::Model) -> AppResult<()> {
             let mut active: agents::ActiveModel = agent.clone().into();
             active.elevenlabs_agent_id = Set(Some(el_id));
             active.config = Set(config);
-            active.sync_state = Set(SYNC_SYNCED.into());
+            active.sync_state = Set(SyncState::Synced);
             active.sync_error = Set(None);
             active.updated_at = Set(Utc::now());
             active.update(&services.db).await?;
@@ -873,7 +848,7 @@ mod tests {
             ),
             ..Default::default()
         };
-        let body = elevenlabs_body(&input, Some(KIND_CHAT));
+        let body = elevenlabs_body(&input, Some(Channel::Chat));
         assert_eq!(body["name"], "Sales");
         assert_eq!(body["conversation_config"]["agent"]["language"], "en");
         assert_eq!(body["conversation_config"]["agent"]["max_duration"], 60);
@@ -914,13 +889,13 @@ pub async fn chat_session(
     id: Uuid,
 ) -> AppResult<ChatSession> {
     let agent = get(services, user, id).await?;
-    if agent.kind != KIND_CHAT {
+    if agent.kind != Channel::Chat {
         return Err(AppError::conflict(
             "not_a_chat_agent",
             "this is a call agent; chat sessions need a chat agent",
         ));
     }
-    if agent.status != STATUS_ACTIVE {
+    if agent.status != AgentStatus::Active {
         return Err(AppError::conflict(
             "agent_inactive",
             "activate the agent before opening chats with it",
@@ -929,7 +904,7 @@ pub async fn chat_session(
     let el_id = agent
         .elevenlabs_agent_id
         .clone()
-        .filter(|_| agent.sync_state == SYNC_SYNCED)
+        .filter(|_| agent.sync_state == SyncState::Synced)
         .ok_or_else(|| {
             AppError::conflict(
                 "agent_not_synced",

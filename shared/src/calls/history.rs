@@ -30,15 +30,15 @@ pub struct CallFilter {
     pub to: Option<DateTime<Utc>>,
     pub agent_id: Option<Uuid>,
     pub contact_id: Option<Uuid>,
-    pub status: Option<String>,
-    pub direction: Option<String>,
+    pub status: Option<crate::calls::CallStatus>,
+    pub direction: Option<crate::calls::Direction>,
     pub lead_status: Option<String>,
     pub min_score: Option<i32>,
     pub max_score: Option<i32>,
     pub min_duration: Option<i32>,
     pub max_duration: Option<i32>,
     /// `call` or `chat`; both when unset.
-    pub channel: Option<&'static str>,
+    pub channel: Option<crate::calls::Channel>,
     /// Contact name or number, or words of the transcript.
     pub search: Option<String>,
     pub sort: CallSort,
@@ -73,10 +73,10 @@ fn unsearched(user_id: Uuid, f: &CallFilter) -> Select<calls::Entity> {
         q = q.filter(calls::Column::ContactId.eq(contact));
     }
     if let Some(status) = &f.status {
-        q = q.filter(calls::Column::Status.eq(status.as_str()));
+        q = q.filter(calls::Column::Status.eq(*status));
     }
     if let Some(direction) = &f.direction {
-        q = q.filter(calls::Column::Direction.eq(direction.as_str()));
+        q = q.filter(calls::Column::Direction.eq(*direction));
     }
     if let Some(min) = f.min_duration {
         q = q.filter(calls::Column::DurationSecs.gte(min));
@@ -379,8 +379,8 @@ fn export_cells(row: &CallRow) -> Vec<String> {
             .unwrap_or_default(),
         c.phone_number.clone().unwrap_or_default(),
         row.agent_name.clone().unwrap_or_default(),
-        c.direction.clone(),
-        c.status.clone(),
+        c.direction.to_string(),
+        c.status.to_string(),
         clock(c.duration_secs),
         c.duration_secs.to_string(),
         c.credits_charged.to_string(),

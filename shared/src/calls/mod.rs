@@ -1,6 +1,8 @@
 //! Calls: starting outbound calls through ElevenLabs. The call row starts `initiated` with the
 //! conversation id; the post-call webhook completes it.
 
+pub use crate::entities::calls::{CallStatus, Channel, Direction};
+
 pub mod conversations;
 pub mod history;
 pub mod transcripts;
@@ -17,19 +19,11 @@ use crate::{
     Services,
     accounts::auth::CurrentUser,
     agents::elevenlabs::{ElevenLabs, Retry},
-    agents::{self, KIND_CALL, STATUS_ACTIVE},
+    agents::{self, AgentStatus},
     entities::{calls, contacts},
     money::credits,
     platform::error::{AppError, AppResult},
 };
-
-/// Phone calls and text chats share the table; `channel` tells them apart.
-pub const CHANNEL_CALL: &str = "call";
-pub const CHANNEL_CHAT: &str = "chat";
-pub const STATUS_INITIATED: &str = "initiated";
-pub const STATUS_IN_PROGRESS: &str = "in_progress";
-pub const STATUS_COMPLETED: &str = "completed";
-pub const STATUS_FAILED: &str = "failed";
 
 /// Who to call, and with what.
 #[derive(Debug, Clone, Default)]
@@ -66,19 +60,19 @@ pub async fn start(
         }
     }
     let agent = agents::get(services, user, req.agent_id).await?;
-    if agent.kind != KIND_CALL {
+    if agent.kind != Channel::Call {
         return Err(conflict(
             "agent_not_callable",
             "chat agents cannot place phone calls",
         ));
     }
-    if agent.sync_state != agents::SYNC_SYNCED {
+    if agent.sync_state != agents::SyncState::Synced {
         return Err(conflict(
             "agent_not_synced",
             "the agent is not on ElevenLabs yet; try again shortly",
         ));
     }
-    if agent.status != STATUS_ACTIVE {
+    if agent.status != AgentStatus::Active {
         return Err(conflict(
             "agent_inactive",
             "activate the agent before it takes calls",
@@ -126,7 +120,7 @@ pub async fn start(
     credits::require_positive_balance(db, user.id).await?;
     let in_flight = calls::Entity::find()
         .filter(calls::Column::UserId.eq(user.id))
-        .filter(calls::Column::Status.is_in([STATUS_INITIATED, STATUS_IN_PROGRESS]))
+        .filter(calls::Column::Status.is_in([CallStatus::Initiated, CallStatus::InProgress]))
         .count(db)
         .await?;
     if in_flight >= services.config.max_concurrent_calls {
@@ -182,11 +176,11 @@ pub async fn start(
         user_id: Set(user.id),
         agent_id: Set(Some(agent.id)),
         contact_id: Set(contact_id),
-        channel: Set("call".into()),
-        direction: Set("outbound".into()),
+        channel: Set(Channel::Call),
+        direction: Set(Direction::Outbound),
         elevenlabs_conversation_id: Set(None),
         phone_number: Set(Some(to_number.clone())),
-        status: Set(STATUS_INITIATED.into()),
+        status: Set(CallStatus::Initiated),
         failure_reason: Set(None),
         duration_secs: Set(0),
         credits_charged: Set(0),
@@ -239,7 +233,7 @@ pub async fn start(
                 .and_then(Value::as_str)
                 .unwrap_or("the call was not placed")
                 .to_string();
-            active.status = Set(STATUS_FAILED.into());
+            active.status = Set(CallStatus::Failed);
             active.failure_reason = Set(Some(message.clone()));
             active.update(db).await?;
             Err(AppError::Provider {
@@ -248,7 +242,7 @@ pub async fn start(
             })
         }
         (Err(e), _) => {
-            active.status = Set(STATUS_FAILED.into());
+            active.status = Set(CallStatus::Failed);
             active.failure_reason = Set(Some(e.public_message()));
             active.update(db).await?;
             Err(e)
@@ -270,7 +264,7 @@ pub async fn reconcile(services: &Services, limit: u64) -> AppResult<usize> {
     let cutoff =
         Utc::now() - chrono::Duration::seconds(services.config.call_reconcile_after_secs as i64);
     let stuck = calls::Entity::find()
-        .filter(calls::Column::Status.is_in([STATUS_INITIATED, STATUS_IN_PROGRESS]))
+        .filter(calls::Column::Status.is_in([CallStatus::Initiated, CallStatus::InProgress]))
         .filter(calls::Column::ElevenlabsConversationId.is_not_null())
         .filter(calls::Column::UpdatedAt.lt(cutoff))
         .limit(limit)
@@ -279,10 +273,10 @@ pub async fn reconcile(services: &Services, limit: u64) -> AppResult<usize> {
     let client = ElevenLabs::for_services(services).await?;
     for call in &stuck {
         let conversation = call.elevenlabs_conversation_id.clone().unwrap_or_default();
-        let touch = |status: Option<(&str, &str)>| {
+        let touch = |status: Option<(CallStatus, &str)>| {
             let mut active: calls::ActiveModel = call.clone().into();
             if let Some((status, reason)) = status {
-                active.status = Set(status.into());
+                active.status = Set(status);
                 active.failure_reason = Set(Some(reason.into()));
             }
             active.updated_at = Set(Utc::now());
@@ -300,9 +294,12 @@ pub async fn reconcile(services: &Services, limit: u64) -> AppResult<usize> {
         let data = match answer {
             Ok(data) => data,
             Err(AppError::NotFound { .. }) => {
-                touch(Some((STATUS_FAILED, "conversation unknown to ElevenLabs")))
-                    .update(db)
-                    .await?;
+                touch(Some((
+                    CallStatus::Failed,
+                    "conversation unknown to ElevenLabs",
+                )))
+                .update(db)
+                .await?;
                 continue;
             }
             Err(e) => {
@@ -351,7 +348,7 @@ pub async fn get(
     user_id: Uuid,
     id: Uuid,
 ) -> AppResult<calls::Model> {
-    of_channel(db, user_id, id, CHANNEL_CALL).await
+    of_channel(db, user_id, id, Channel::Call).await
 }
 
 /// The user's call or chat `id`, only in `channel` (another's, or the other kind, is a 404).
@@ -359,7 +356,7 @@ pub async fn of_channel(
     db: &sea_orm::DatabaseConnection,
     user_id: Uuid,
     id: Uuid,
-    channel: &'static str,
+    channel: Channel,
 ) -> AppResult<calls::Model> {
     calls::Entity::find_by_id(id)
         .filter(calls::Column::UserId.eq(user_id))
@@ -367,7 +364,7 @@ pub async fn of_channel(
         .one(db)
         .await?
         .ok_or_else(|| {
-            AppError::not_found(if channel == CHANNEL_CHAT {
+            AppError::not_found(if channel == Channel::Chat {
                 "chat"
             } else {
                 "call"

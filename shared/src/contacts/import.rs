@@ -4,6 +4,8 @@
 //! batches. Each batch commits with the import's counters, so progress is visible as it goes and
 //! a re-run resumes after the last committed batch: nothing is imported twice.
 
+pub use crate::entities::contact_imports::ImportStatus;
+
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::Utc;
@@ -27,11 +29,6 @@ use crate::{
     platform::jobs::{self, JobError, JobKind},
     platform::live::{LiveEvent, LiveKind},
 };
-
-pub const STATUS_QUEUED: &str = "queued";
-pub const STATUS_PROCESSING: &str = "processing";
-pub const STATUS_COMPLETED: &str = "completed";
-pub const STATUS_FAILED: &str = "failed";
 
 /// Rows per transaction (and per progress update): about 20 updates per file, within bounds
 /// that keep small files visibly moving and one insert under the databases' parameter limits.
@@ -391,7 +388,7 @@ pub async fn start(
         format: Set(parsed.format.as_str().into()),
         file: Set(bytes),
         column_mapping: Set(json!(explicit)),
-        status: Set(STATUS_QUEUED.into()),
+        status: Set(ImportStatus::Queued),
         total_rows: Set(parsed.rows.len() as i32),
         processed_rows: Set(0),
         imported: Set(0),
@@ -468,7 +465,7 @@ pub async fn run(services: &Services, import_id: Uuid) -> Result<(), JobError> {
         .one(db)
         .await?
         .ok_or_else(|| JobError::Permanent(format!("import {import_id} is gone")))?;
-    if import.status == STATUS_COMPLETED || import.status == STATUS_FAILED {
+    if import.status == ImportStatus::Completed || import.status == ImportStatus::Failed {
         return Ok(());
     }
     let region = super::region_of(db, import.user_id).await.map_err(to_job)?;
@@ -489,7 +486,7 @@ pub async fn run(services: &Services, import_id: Uuid) -> Result<(), JobError> {
         Err(e) => {
             // Checked at upload, so only a changed parser gets here: record it, do not retry.
             let mut row: contact_imports::ActiveModel = import.into();
-            row.status = Set(STATUS_FAILED.into());
+            row.status = Set(ImportStatus::Failed);
             row.error = Set(Some(e.to_string()));
             row.updated_at = Set(Utc::now());
             let row = sea_orm::ActiveModelTrait::update(row, db).await?;
@@ -499,9 +496,9 @@ pub async fn run(services: &Services, import_id: Uuid) -> Result<(), JobError> {
     };
 
     let mut current = import;
-    if current.status == STATUS_QUEUED {
+    if current.status == ImportStatus::Queued {
         let mut row: contact_imports::ActiveModel = current.into();
-        row.status = Set(STATUS_PROCESSING.into());
+        row.status = Set(ImportStatus::Processing);
         row.updated_at = Set(Utc::now());
         current = sea_orm::ActiveModelTrait::update(row, db).await?;
     }
@@ -606,7 +603,7 @@ pub async fn run(services: &Services, import_id: Uuid) -> Result<(), JobError> {
         crate::platform::live::publish(services, vec![progress_event(&current)]).await;
     }
     let mut row: contact_imports::ActiveModel = current.into();
-    row.status = Set(STATUS_COMPLETED.into());
+    row.status = Set(ImportStatus::Completed);
     row.completed_at = Set(Some(Utc::now()));
     row.updated_at = Set(Utc::now());
     let done = sea_orm::ActiveModelTrait::update(row, db).await?;

@@ -14,7 +14,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
-    calls::STATUS_COMPLETED,
+    calls::CallStatus,
+    calls::Channel,
     contacts::search_condition,
     entities::{agents, calls, contacts, lead_analytics},
     platform::error::{AppError, AppResult},
@@ -29,12 +30,6 @@ pub enum LeadSort {
     #[default]
     Recency,
     Score,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Call,
-    Chat,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -253,7 +248,7 @@ pub async fn profile(db: &DatabaseConnection, user_id: Uuid, id: Uuid) -> AppRes
     let finished = calls::Entity::find()
         .filter(calls::Column::UserId.eq(user_id))
         .filter(calls::Column::ContactId.eq(id))
-        .filter(calls::Column::Status.eq(STATUS_COMPLETED));
+        .filter(calls::Column::Status.eq(CallStatus::Completed));
     let timeline_total = finished.clone().count(db).await?;
     let calls = finished
         .order_by_desc(calls::Column::CreatedAt)

@@ -57,7 +57,7 @@ async fn total<C: ConnectionTrait>(
     db: &C,
     user_id: Uuid,
     period: &Period,
-    channel: Option<&str>,
+    channel: Option<crate::calls::Channel>,
 ) -> AppResult<Counters> {
     let row = db
         .query_one(&sums(
@@ -73,7 +73,7 @@ pub async fn overview(
     db: &DatabaseConnection,
     user_id: Uuid,
     period: &Period,
-    channel: Option<&str>,
+    channel: Option<crate::calls::Channel>,
 ) -> AppResult<(Counters, Counters)> {
     let current = total(db, user_id, period, channel).await?;
     let previous = total(db, user_id, &period.previous(), channel).await?;
@@ -103,7 +103,7 @@ pub async fn analytics(
     user_id: Uuid,
     period: &Period,
     granularity: Granularity,
-    channel: Option<&str>,
+    channel: Option<crate::calls::Channel>,
 ) -> AppResult<Analytics> {
     let buckets = period.buckets(granularity);
     let mut series: Vec<Counters> = vec![Counters::default(); buckets.len()];

@@ -14,7 +14,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    calls::{STATUS_COMPLETED, STATUS_FAILED},
+    calls::CallStatus,
     entities::{call_rollups as rollups, calls, lead_analytics},
     platform::error::AppResult,
 };
@@ -109,8 +109,8 @@ impl Counters {
     /// What one call (with its lead score, if any) adds to its hour: only finished calls count.
     pub fn of(call: &calls::Model, lead: Option<&lead_analytics::Model>) -> Counters {
         let mut c = Counters::default();
-        let completed = call.status == STATUS_COMPLETED;
-        if !completed && call.status != STATUS_FAILED {
+        let completed = call.status == CallStatus::Completed;
+        if !completed && call.status != CallStatus::Failed {
             return c;
         }
         c.add(C::Calls, 1);
@@ -123,7 +123,7 @@ impl Counters {
             c.add(C::Failed, 1);
         }
         c.add(
-            if call.direction == "inbound" {
+            if call.direction == crate::calls::Direction::Inbound {
                 C::Inbound
             } else {
                 C::Outbound
@@ -284,7 +284,7 @@ pub fn between_in(
     user_id: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    channel: Option<&str>,
+    channel: Option<crate::calls::Channel>,
 ) -> Select<rollups::Entity> {
     let select = between(user_id, from, to);
     let Some(channel) = channel else {
@@ -294,9 +294,9 @@ pub fn between_in(
         .column(crate::entities::agents::Column::Id)
         .from(crate::entities::agents::Entity)
         .and_where(Expr::col(crate::entities::agents::Column::UserId).eq(user_id))
-        .and_where(Expr::col(crate::entities::agents::Column::Kind).eq(crate::agents::KIND_CHAT))
+        .and_where(Expr::col(crate::entities::agents::Column::Kind).eq(crate::calls::Channel::Chat))
         .to_owned();
-    if channel == crate::calls::CHANNEL_CHAT {
+    if channel == crate::calls::Channel::Chat {
         select.filter(C::AgentId.in_subquery(chat_agents))
     } else {
         select.filter(C::AgentId.not_in_subquery(chat_agents))
@@ -320,7 +320,7 @@ pub async fn rebuild(db: &DatabaseConnection) -> AppResult<u64> {
     loop {
         // Keyset pages: an offset would rescan everything before it on every page.
         let mut q = calls::Entity::find()
-            .filter(calls::Column::Status.is_in([STATUS_COMPLETED, STATUS_FAILED]))
+            .filter(calls::Column::Status.is_in([CallStatus::Completed, CallStatus::Failed]))
             .order_by_asc(calls::Column::Id)
             .limit(PAGE);
         if let Some(last) = after {
@@ -359,7 +359,7 @@ pub async fn needs_rebuild(db: &DatabaseConnection) -> AppResult<bool> {
         return Ok(false);
     }
     Ok(calls::Entity::find()
-        .filter(calls::Column::Status.is_in([STATUS_COMPLETED, STATUS_FAILED]))
+        .filter(calls::Column::Status.is_in([CallStatus::Completed, CallStatus::Failed]))
         .limit(1)
         .one(db)
         .await?

@@ -10,17 +10,67 @@ pub struct Model {
     pub id: Uuid,
     pub user_id: Uuid,
     pub elevenlabs_agent_id: Option<String>,
-    pub kind: String,
-    pub status: String,
+    pub kind: super::calls::Channel,
+    pub status: AgentStatus,
     pub name: String,
     pub description: Option<String>,
     #[sea_orm(column_type = "JsonBinary")]
     pub config: Json,
-    pub sync_state: String,
+    pub sync_state: SyncState,
     pub sync_error: Option<String>,
     pub phone_number_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+}
+
+/// Whether an agent can take calls.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    poem_openapi::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum AgentStatus {
+    Draft,
+    Active,
+}
+
+/// How the agent's ElevenLabs copy stands against ours.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    poem_openapi::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum SyncState {
+    /// ElevenLabs has our latest version.
+    Synced,
+    /// A change waits for ElevenLabs (its `agent_sync` job retries).
+    Pending,
+    /// Deleted here; the ElevenLabs copy is still to be deleted.
+    Deleting,
+    /// ElevenLabs refused the change for good.
+    Failed,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,7 +14,7 @@ pub struct Model {
     pub file: Vec<u8>,
     #[sea_orm(column_type = "JsonBinary")]
     pub column_mapping: Json,
-    pub status: String,
+    pub status: ImportStatus,
     pub total_rows: i32,
     pub processed_rows: i32,
     pub imported: i32,
@@ -26,6 +26,30 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub completed_at: Option<DateTimeUtc>,
+}
+
+/// Where a contact upload stands.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    poem_openapi::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum ImportStatus {
+    Queued,
+    Processing,
+    Completed,
+    Failed,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -20,3 +20,32 @@ pub mod system_config;
 pub mod transcripts;
 pub mod users;
 pub mod webhook_events;
+
+/// Logs and labels show a vocabulary word as it is stored.
+macro_rules! display_as_stored {
+    ($($word:ty),* $(,)?) => {$(
+        impl std::fmt::Display for $word {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&sea_orm::ActiveEnum::to_value(self))
+            }
+        }
+    )*};
+}
+
+display_as_stored!(
+    agents::AgentStatus,
+    agents::SyncState,
+    auth_tokens::TokenPurpose,
+    background_jobs::JobKind,
+    background_jobs::JobStatus,
+    calls::CallStatus,
+    calls::Channel,
+    calls::Direction,
+    contact_imports::ImportStatus,
+    email_outbox::EmailStatus,
+    notifications::NotificationKind,
+    purchases::PurchaseStatus,
+    users::Role,
+    users::UserStatus,
+    webhook_events::InboxStatus,
+);

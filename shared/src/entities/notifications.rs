@@ -9,7 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub user_id: Uuid,
-    pub kind: String,
+    pub kind: NotificationKind,
     pub title: String,
     #[sea_orm(column_type = "Text")]
     pub body: String,
@@ -17,6 +17,30 @@ pub struct Model {
     pub data: Json,
     pub read_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+}
+
+/// What an in-app notification is about.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    poem_openapi::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum NotificationKind {
+    LowBalance,
+    CallIncomplete,
+    CallFailed,
+    CreditsPurchased,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

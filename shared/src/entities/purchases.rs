@@ -12,7 +12,7 @@ pub struct Model {
     pub credits: i64,
     pub amount_cents: i64,
     pub currency: String,
-    pub status: String,
+    pub status: PurchaseStatus,
     pub stripe_checkout_session_id: Option<String>,
     pub stripe_payment_intent_id: Option<String>,
     pub stripe_charge_id: Option<String>,
@@ -22,6 +22,35 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub paid_at: Option<DateTimeUtc>,
+}
+
+/// Where a credit purchase stands with Stripe.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    poem_openapi::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum PurchaseStatus {
+    /// Checkout opened, not paid.
+    Pending,
+    /// Paid: its credits are in the ledger.
+    Paid,
+    Failed,
+    /// The checkout session expired unpaid.
+    Expired,
+    /// Refunded: its credits left the ledger.
+    Refunded,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,8 +19,8 @@ pub struct Model {
     pub default_region: String,
     #[sea_orm(column_type = "JsonBinary")]
     pub settings: Json,
-    pub role: String,
-    pub status: String,
+    pub role: Role,
+    pub status: UserStatus,
     pub suspended_reason: Option<String>,
     pub email_verified_at: Option<DateTimeUtc>,
     pub failed_logins: i32,
@@ -35,6 +35,59 @@ pub struct Model {
     pub bio: Option<String>,
     /// The Google account (`sub`) this user signs in with, once linked.
     pub google_subject: Option<String>,
+}
+
+/// What an account may do.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    poem_openapi::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum Role {
+    User,
+    Admin,
+    /// An admin who also manages admins.
+    SuperAdmin,
+}
+
+/// Whether an account may sign in.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    poem_openapi::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum UserStatus {
+    Active,
+    Suspended,
+}
+
+impl Role {
+    /// Whether the role opens the admin area.
+    pub fn is_admin(self) -> bool {
+        matches!(self, Role::Admin | Role::SuperAdmin)
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

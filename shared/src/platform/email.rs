@@ -1,6 +1,8 @@
 //! Outgoing email: queue a message (an `email_outbox` row plus its `send_email` job, in one
 //! transaction) and deliver it with lettre — over SMTP, or into files in the embedded mode.
 
+pub use crate::entities::email_outbox::EmailStatus;
+
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use chrono::Utc;
@@ -18,9 +20,6 @@ use crate::{
     platform::error::{AppError, AppResult},
     platform::jobs::{self, JobError, JobKind, JobQueue},
 };
-
-pub const STATUS_PENDING: &str = "pending";
-pub const STATUS_SENT: &str = "sent";
 
 /// An email to queue.
 #[derive(Debug, Clone)]
@@ -49,7 +48,7 @@ pub async fn queue_email_in<C: ConnectionTrait>(
         subject: Set(email.subject),
         text_body: Set(email.text_body),
         html_body: Set(email.html_body),
-        status: Set(STATUS_PENDING.into()),
+        status: Set(EmailStatus::Pending),
         provider_message_id: Set(None),
         sent_at: Set(None),
         created_at: Set(Utc::now()),
@@ -227,12 +226,12 @@ pub async fn deliver(
             "email {email_id} does not exist"
         )));
     };
-    if row.status == STATUS_SENT {
+    if row.status == EmailStatus::Sent {
         return Ok(());
     }
     let answer = mailer.send(&row).await?;
     let mut active: email_outbox::ActiveModel = row.into();
-    active.status = Set(STATUS_SENT.into());
+    active.status = Set(EmailStatus::Sent);
     active.provider_message_id = Set(Some(answer));
     active.sent_at = Set(Some(Utc::now()));
     email_outbox::Entity::update(active).exec(db).await?;

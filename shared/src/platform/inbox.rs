@@ -2,6 +2,8 @@
 //! answered at once; the worker applies it later. The provider's id is the deduplication key,
 //! so a redelivery is a no-op.
 
+pub use crate::entities::webhook_events::InboxStatus;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set,
@@ -16,13 +18,6 @@ use crate::{
     platform::error::{AppError, AppResult},
     platform::jobs::{self, JobKind},
 };
-
-pub const STATUS_RECEIVED: &str = "received";
-pub const STATUS_PROCESSED: &str = "processed";
-/// Verified, but names nothing of ours (an unknown purchase or agent): kept for admins.
-pub const STATUS_UNROUTABLE: &str = "unroutable";
-/// An event type we do not act on.
-pub const STATUS_IGNORED: &str = "ignored";
 
 /// A verified delivery to store.
 pub struct Delivery<'a> {
@@ -52,7 +47,7 @@ pub async fn receive(
         event_type: Set(delivery.event_type.chars().take(120).collect()),
         external_id: Set(delivery.external_id.into()),
         payload: Set(delivery.payload.to_vec()),
-        status: Set(STATUS_RECEIVED.into()),
+        status: Set(InboxStatus::Received),
         error: Set(None),
         user_id: Set(None),
         received_at: Set(Utc::now()),
@@ -89,7 +84,7 @@ pub async fn receive(
 pub async fn mark<C: sea_orm::ConnectionTrait>(
     db: &C,
     id: Uuid,
-    status: &str,
+    status: InboxStatus,
     error: Option<String>,
     user_id: Option<Uuid>,
 ) -> AppResult<()> {
@@ -120,7 +115,7 @@ pub async fn mark<C: sea_orm::ConnectionTrait>(
 pub async fn mark_many<C: sea_orm::ConnectionTrait>(
     db: &C,
     owners: &[(Uuid, Option<Uuid>)],
-    status: &str,
+    status: InboxStatus,
 ) -> AppResult<()> {
     use sea_orm::sea_query::{CaseStatement, Expr};
     if owners.is_empty() {
@@ -182,7 +177,7 @@ pub async fn pending_many(
     }
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        if row.status != STATUS_RECEIVED {
+        if row.status != InboxStatus::Received {
             continue;
         }
         match serde_json::from_slice(&row.payload) {
@@ -192,7 +187,7 @@ pub async fn pending_many(
                 settle(
                     db,
                     &row,
-                    "failed",
+                    InboxStatus::Failed,
                     Some(format!("unreadable event: {e}")),
                     None,
                 )
@@ -207,7 +202,7 @@ pub async fn pending_many(
 pub async fn settle<C: sea_orm::ConnectionTrait>(
     db: &C,
     row: &webhook_events::Model,
-    status: &str,
+    status: InboxStatus,
     error: Option<String>,
     user_id: Option<Uuid>,
 ) -> Result<(), crate::platform::jobs::JobError> {
@@ -219,13 +214,13 @@ pub async fn settle<C: sea_orm::ConnectionTrait>(
 #[derive(Debug, Clone)]
 pub struct InboxCount {
     pub provider: String,
-    pub status: String,
+    pub status: InboxStatus,
     pub count: i64,
 }
 
 /// Stored events by provider and status.
 pub async fn counts(db: &impl ConnectionTrait) -> Result<Vec<InboxCount>, sea_orm::DbErr> {
-    let inbox: Vec<(String, String, i64)> = webhook_events::Entity::find()
+    let inbox: Vec<(String, InboxStatus, i64)> = webhook_events::Entity::find()
         .select_only()
         .column(webhook_events::Column::Provider)
         .column(webhook_events::Column::Status)

@@ -1,6 +1,8 @@
 //! Built-in accounts: register, verify email, sign in with lockout, rotating refresh tokens
 //! with reuse detection, password reset and change, email change.
 
+pub use crate::entities::auth_tokens::TokenPurpose;
+
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait,
@@ -13,17 +15,13 @@ use uuid::Uuid;
 use super::{passwords, tokens};
 use crate::{
     Config, Services,
-    accounts::users::{NewUser, STATUS_SUSPENDED, normalize_email},
+    accounts::users::{NewUser, UserStatus, normalize_email},
     entities::{auth_tokens, background_jobs, refresh_tokens, users},
     platform::config::AuthMode,
     platform::email::{self, OutgoingEmail},
     platform::error::{AppError, AppResult},
     platform::jobs,
 };
-
-pub const PURPOSE_VERIFY: &str = "verify_email";
-pub const PURPOSE_RESET: &str = "reset_password";
-pub const PURPOSE_CHANGE_EMAIL: &str = "change_email";
 
 /// A signed-in session: a short-lived access token and a rotating refresh token.
 #[derive(Debug, Clone)]
@@ -65,7 +63,7 @@ async fn ring_all(services: &Services, jobs_to_ring: &[background_jobs::Model]) 
 async fn create_link_in<C: ConnectionTrait>(
     txn: &C,
     user_id: Uuid,
-    purpose: &str,
+    purpose: TokenPurpose,
     new_email: Option<String>,
     ttl_secs: u64,
 ) -> AppResult<String> {
@@ -74,7 +72,7 @@ async fn create_link_in<C: ConnectionTrait>(
     auth_tokens::ActiveModel {
         id: Set(crate::platform::ids::next()),
         user_id: Set(user_id),
-        purpose: Set(purpose.into()),
+        purpose: Set(purpose),
         token_hash: Set(tokens::hash_token(&token)),
         new_email: Set(new_email),
         expires_at: Set(now + Duration::seconds(ttl_secs as i64)),
@@ -108,11 +106,11 @@ fn invalid_link() -> AppError {
 async fn usable_link_in<C: ConnectionTrait>(
     db: &C,
     token: &str,
-    purposes: &[&str],
+    purposes: &[TokenPurpose],
 ) -> AppResult<auth_tokens::Model> {
     let row = find_link(db, token)
         .await?
-        .filter(|row| purposes.contains(&row.purpose.as_str()) && row.used_at.is_none())
+        .filter(|row| purposes.contains(&row.purpose) && row.used_at.is_none())
         .ok_or_else(invalid_link)?;
     if row.expires_at < Utc::now() {
         return Err(AppError::bad_request(
@@ -128,7 +126,7 @@ async fn usable_link_in<C: ConnectionTrait>(
 async fn consume_link_in<C: ConnectionTrait>(
     txn: &C,
     token: &str,
-    purposes: &[&str],
+    purposes: &[TokenPurpose],
 ) -> AppResult<auth_tokens::Model> {
     let row = usable_link_in(txn, token, purposes).await?;
     let used = auth_tokens::Entity::update_many()
@@ -192,7 +190,7 @@ async fn queue_verification_in<C: ConnectionTrait>(
     let token = create_link_in(
         txn,
         user_id,
-        PURPOSE_VERIFY,
+        TokenPurpose::VerifyEmail,
         None,
         config.verification_token_ttl_secs,
     )
@@ -273,7 +271,7 @@ async fn already_verified(services: &Services, token: &str) -> AppResult<bool> {
     let Some(row) = find_link(&services.db, token).await? else {
         return Ok(false);
     };
-    if row.purpose != PURPOSE_VERIFY || row.used_at.is_none() {
+    if row.purpose != TokenPurpose::VerifyEmail || row.used_at.is_none() {
         return Ok(false);
     }
     Ok(users::Entity::find_by_id(row.user_id)
@@ -309,13 +307,18 @@ pub async fn verify_email(services: &Services, token: &str) -> AppResult<users::
 
 async fn verify_once(services: &Services, token: &str) -> AppResult<users::Model> {
     let txn = crate::platform::db::begin_write(&services.db).await?;
-    let link = consume_link_in(&txn, token, &[PURPOSE_VERIFY, PURPOSE_CHANGE_EMAIL]).await?;
+    let link = consume_link_in(
+        &txn,
+        token,
+        &[TokenPurpose::VerifyEmail, TokenPurpose::ChangeEmail],
+    )
+    .await?;
     let user = users::Entity::find_by_id(link.user_id)
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("user"))?;
     let mut active: users::ActiveModel = user.into();
-    if link.purpose == PURPOSE_CHANGE_EMAIL {
+    if link.purpose == TokenPurpose::ChangeEmail {
         let new_email = link.new_email.clone().unwrap_or_default();
         let taken = users::Entity::find()
             .filter(users::Column::Email.eq(new_email.as_str()))
@@ -378,7 +381,7 @@ pub async fn login(services: &Services, email: &str, password: &str) -> AppResul
     if !passwords::verify(password, &hash).await {
         return Err(record_failed_login(services, &user).await?);
     }
-    if user.status == STATUS_SUSPENDED {
+    if user.status == UserStatus::Suspended {
         return Err(AppError::forbidden(
             "account_suspended",
             "this account is suspended",
@@ -614,7 +617,7 @@ pub async fn refresh(services: &Services, token: &str) -> AppResult<Session> {
         ));
     }
     let user = crate::accounts::users::get(&services.db, row.user_id).await?;
-    if user.status == STATUS_SUSPENDED {
+    if user.status == UserStatus::Suspended {
         return Err(AppError::forbidden(
             "account_suspended",
             "this account is suspended",
@@ -691,7 +694,7 @@ pub async fn logout(
 /// The reset link's token, checked without spending it (the reset page asks before it shows
 /// the form).
 pub async fn check_reset_token(services: &Services, token: &str) -> AppResult<()> {
-    usable_link_in(&services.db, token, &[PURPOSE_RESET]).await?;
+    usable_link_in(&services.db, token, &[TokenPurpose::ResetPassword]).await?;
     Ok(())
 }
 
@@ -710,7 +713,7 @@ pub async fn forgot_password(services: &Services, email: &str) -> AppResult<()> 
     let token = create_link_in(
         &txn,
         user.id,
-        PURPOSE_RESET,
+        TokenPurpose::ResetPassword,
         None,
         config.reset_token_ttl_secs,
     )
@@ -743,7 +746,7 @@ pub async fn reset_password(services: &Services, token: &str, new_password: &str
     let config = &services.config;
     require_builtin(config)?;
     let txn = crate::platform::db::begin_write(&services.db).await?;
-    let link = consume_link_in(&txn, token, &[PURPOSE_RESET]).await?;
+    let link = consume_link_in(&txn, token, &[TokenPurpose::ResetPassword]).await?;
     let user = users::Entity::find_by_id(link.user_id)
         .one(&txn)
         .await?
@@ -837,7 +840,7 @@ pub async fn change_email(
     let token = create_link_in(
         &txn,
         user.id,
-        PURPOSE_CHANGE_EMAIL,
+        TokenPurpose::ChangeEmail,
         Some(new_email.clone()),
         config.verification_token_ttl_secs,
     )

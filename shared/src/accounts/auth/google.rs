@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::accounts::{self, Session};
 use crate::{
     Config, Services,
-    accounts::users::{NewUser, STATUS_SUSPENDED, normalize_email},
+    accounts::users::{NewUser, UserStatus, normalize_email},
     entities::users,
     platform::error::{AppError, AppResult},
 };
@@ -280,7 +280,7 @@ async fn sign_in(services: &Services, config: &Config, who: GoogleUser) -> AppRe
             }
         }
     };
-    if user.status == STATUS_SUSPENDED {
+    if user.status == UserStatus::Suspended {
         return Err(AppError::forbidden(
             "account_suspended",
             "this account is suspended",

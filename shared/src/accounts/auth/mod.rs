@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::{
     Config,
-    accounts::users::{NewUser, STATUS_SUSPENDED, is_admin_role},
+    accounts::users::{NewUser, Role, UserStatus},
     entities::users,
     platform::config::AuthMode,
     platform::error::{AppError, AppResult},
@@ -26,14 +26,14 @@ use tokens::AccessTokens;
 pub struct CurrentUser {
     pub id: Uuid,
     pub email: String,
-    pub role: String,
-    pub status: String,
+    pub role: Role,
+    pub status: UserStatus,
     pub email_verified: bool,
 }
 
 impl CurrentUser {
     pub fn is_admin(&self) -> bool {
-        is_admin_role(&self.role)
+        self.role.is_admin()
     }
 
     /// Calls and purchases need a verified email.
@@ -54,8 +54,8 @@ impl From<&users::Model> for CurrentUser {
         Self {
             id: u.id,
             email: u.email.clone(),
-            role: u.role.clone(),
-            status: u.status.clone(),
+            role: u.role,
+            status: u.status,
             email_verified: u.email_verified_at.is_some(),
         }
     }
@@ -164,7 +164,7 @@ impl Authenticator {
                 ));
             }
         };
-        if user.status == STATUS_SUSPENDED {
+        if user.status == UserStatus::Suspended {
             return Err(AppError::forbidden(
                 "account_suspended",
                 "this account is suspended",

@@ -159,7 +159,7 @@ pub(super) async fn attach(
     };
 
     let txn = crate::platform::db::begin_write(&services.db).await?;
-    let (call, _) = call_for(&txn, agent, &conversation, "inbound")
+    let (call, _) = call_for(&txn, agent, &conversation, crate::calls::Direction::Inbound)
         .await
         .map_err(app_to_job)?;
     let key = format!("recordings/{}.mp3", call.id);
@@ -178,7 +178,7 @@ pub(super) async fn attach(
     inbox::settle(
         &txn,
         row,
-        inbox::STATUS_PROCESSED,
+        inbox::InboxStatus::Processed,
         None,
         Some(agent.user_id),
     )
@@ -202,7 +202,7 @@ async fn fail(
     inbox::settle(
         &services.db,
         row,
-        "failed",
+        inbox::InboxStatus::Failed,
         Some(why.into()),
         Some(agent.user_id),
     )

@@ -20,7 +20,8 @@ use super::{app_to_job, crossed_low_balance, int, lead, new_call, non_empty, tex
 use crate::{
     Services,
     accounts::notifications::{self, NewNotification},
-    calls::STATUS_COMPLETED,
+    calls::CallStatus,
+    calls::Direction,
     dashboard::rollups,
     entities::{
         agents, background_jobs, calls, contacts, lead_analytics, transcripts, webhook_events,
@@ -70,7 +71,7 @@ struct Report<'a> {
     conversation: String,
     is_chat: bool,
     duration: Option<i64>,
-    direction: String,
+    direction: Direction,
     external: Option<String>,
     contact_name: Option<String>,
     turns: Vec<Turn>,
@@ -107,11 +108,14 @@ fn read<'a>(
     if duration.is_none() {
         problems.push("metadata.call_duration_secs missing or invalid".to_string());
     }
-    let direction = text(data, &["metadata", "phone_call", "direction"])
-        .unwrap_or("inbound")
-        .to_string();
+    // ElevenLabs says `inbound` or `outbound`; a conversation without telephony was started by
+    // its visitor. The raw payload stays in the inbox.
+    let direction = match text(data, &["metadata", "phone_call", "direction"]) {
+        Some("outbound") => Direction::Outbound,
+        _ => Direction::Inbound,
+    };
     // A chat agent's conversation is a chat: no telephony, its own metering rule.
-    let is_chat = t.agent.kind == crate::agents::KIND_CHAT;
+    let is_chat = t.agent.kind == crate::agents::Channel::Chat;
     let visitor = is_chat.then(|| visitor_of(data));
     let external = text(data, &["metadata", "phone_call", "external_number"])
         .or_else(|| {
@@ -226,7 +230,7 @@ pub(super) async fn apply(
     for report in reports {
         owners.push((report.row.id, Some(report.agent.user_id)));
         match before.get(&report.conversation) {
-            Some(call) if call.status == STATUS_COMPLETED => {}
+            Some(call) if call.status == CallStatus::Completed => {}
             _ => todo.push(report),
         }
     }
@@ -245,15 +249,15 @@ pub(super) async fn apply(
             let mut call = before
                 .get(&r.conversation)
                 .cloned()
-                .unwrap_or_else(|| new_call(r.agent, &r.conversation, &r.direction));
-            call.status = STATUS_COMPLETED.into();
+                .unwrap_or_else(|| new_call(r.agent, &r.conversation, r.direction));
+            call.status = CallStatus::Completed;
             call.duration_secs = r.duration.unwrap_or(0) as i32;
             call.credits_charged = r.charged;
             call.summary = r.summary.clone();
             call.summary_title = r.summary_title.clone();
             call.call_successful = r.call_successful.clone();
             call.contact_id = contacts.get(&r.conversation).map(|c| c.id);
-            call.direction = r.direction.clone();
+            call.direction = r.direction;
             if let Some(number) = r.external.as_ref().filter(|_| !r.is_chat) {
                 call.phone_number = Some(number.clone());
             }
@@ -399,7 +403,7 @@ pub(super) async fn apply(
     rollups::shift_many(&txn, &moves)
         .await
         .map_err(app_to_job)?;
-    inbox::mark_many(&txn, &owners, inbox::STATUS_PROCESSED)
+    inbox::mark_many(&txn, &owners, inbox::InboxStatus::Processed)
         .await
         .map_err(app_to_job)?;
     // The charge: once per conversation, even below zero; a free chat writes nothing.
@@ -473,7 +477,7 @@ pub(super) async fn apply(
                 &txn,
                 NewNotification {
                     user_id: r.agent.user_id,
-                    kind: notifications::KIND_CALL_INCOMPLETE,
+                    kind: notifications::NotificationKind::CallIncomplete,
                     title: "A call report arrived incomplete".into(),
                     body: format!(
                         "ElevenLabs sent the report of conversation {} without: {}. What arrived is saved.",

@@ -23,7 +23,8 @@ use uuid::Uuid;
 use crate::{
     Config, Services,
     accounts::notifications::{self, NewNotification},
-    calls::{STATUS_COMPLETED, STATUS_FAILED},
+    calls::CallStatus,
+    calls::Direction,
     dashboard::rollups,
     entities::{agents, background_jobs, calls, webhook_events},
     platform::error::{AppError, AppResult},
@@ -223,7 +224,7 @@ async fn apply_together(
             inbox::settle(
                 &services.db,
                 &row,
-                inbox::STATUS_UNROUTABLE,
+                inbox::InboxStatus::Unroutable,
                 Some(format!("unknown agent {el_agent}")),
                 None,
             )
@@ -243,7 +244,7 @@ async fn apply_together(
                 inbox::settle(
                     &services.db,
                     &row,
-                    inbox::STATUS_IGNORED,
+                    inbox::InboxStatus::Ignored,
                     None,
                     Some(agent.user_id),
                 )
@@ -271,23 +272,19 @@ fn int(v: &Value, path: &[&str]) -> Option<i64> {
 }
 
 /// A conversation's call as first seen in a webhook (not started through us).
-fn new_call(agent: &agents::Model, conversation: &str, direction: &str) -> calls::Model {
+fn new_call(agent: &agents::Model, conversation: &str, direction: Direction) -> calls::Model {
     let now = Utc::now();
     calls::Model {
         id: crate::platform::ids::next(),
         user_id: agent.user_id,
         agent_id: Some(agent.id),
         contact_id: None,
-        channel: if agent.kind == crate::agents::KIND_CHAT {
-            crate::calls::CHANNEL_CHAT
-        } else {
-            crate::calls::CHANNEL_CALL
-        }
-        .into(),
-        direction: direction.into(),
+        // A chat agent's conversations are chats: the agent's kind is its channel.
+        channel: agent.kind,
+        direction,
         elevenlabs_conversation_id: Some(conversation.into()),
         phone_number: None,
-        status: crate::calls::STATUS_IN_PROGRESS.into(),
+        status: crate::calls::CallStatus::InProgress,
         failure_reason: None,
         duration_secs: 0,
         credits_charged: 0,
@@ -312,7 +309,7 @@ pub(crate) async fn call_for<C: sea_orm::ConnectionTrait>(
     txn: &C,
     agent: &agents::Model,
     conversation: &str,
-    direction: &str,
+    direction: Direction,
 ) -> AppResult<(calls::Model, bool)> {
     let row = calls::ActiveModel::from(new_call(agent, conversation, direction));
     let inserted = calls::Entity::insert(row)
@@ -348,11 +345,11 @@ async fn initiation_failure(
         .unwrap_or("unknown")
         .to_string();
     let txn = crate::platform::db::begin_write(&services.db).await?;
-    let (call, _) = call_for(&txn, agent, conversation, "outbound")
+    let (call, _) = call_for(&txn, agent, conversation, Direction::Outbound)
         .await
         .map_err(app_to_job)?;
     let mut events = Vec::new();
-    if call.status != STATUS_COMPLETED && call.status != STATUS_FAILED {
+    if call.status != CallStatus::Completed && call.status != CallStatus::Failed {
         events.push(LiveEvent::new(
             agent.user_id,
             LiveKind::CallFailed,
@@ -360,7 +357,7 @@ async fn initiation_failure(
         ));
         let before = call.clone();
         let mut active: calls::ActiveModel = call.into();
-        active.status = Set(STATUS_FAILED.into());
+        active.status = Set(CallStatus::Failed);
         active.failure_reason = Set(Some(reason));
         active.completed_at = Set(Some(Utc::now()));
         active.updated_at = Set(Utc::now());
@@ -372,7 +369,7 @@ async fn initiation_failure(
     inbox::settle(
         &txn,
         row,
-        inbox::STATUS_PROCESSED,
+        inbox::InboxStatus::Processed,
         None,
         Some(agent.user_id),
     )
@@ -457,7 +454,7 @@ async fn warn_low_balance<C: sea_orm::ConnectionTrait>(
         txn,
         NewNotification {
             user_id,
-            kind: notifications::KIND_LOW_BALANCE,
+            kind: notifications::NotificationKind::LowBalance,
             title: "Credits are running low".into(),
             body: format!(
                 "Your balance is {} credits. Buy credits to keep your agents calling.",

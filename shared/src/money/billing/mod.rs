@@ -1,6 +1,8 @@
 //! Buying credits through Stripe Checkout, and the purchase history. Credits are granted only
 //! by a verified Stripe event (see `stripe_events`), never by the buyer's redirect.
 
+pub use crate::entities::purchases::PurchaseStatus;
+
 pub mod receipt;
 pub mod stripe_events;
 
@@ -24,12 +26,6 @@ use crate::{
     entities::purchases,
     platform::error::{AppError, AppResult},
 };
-
-pub const STATUS_PENDING: &str = "pending";
-pub const STATUS_PAID: &str = "paid";
-pub const STATUS_FAILED: &str = "failed";
-pub const STATUS_EXPIRED: &str = "expired";
-pub const STATUS_REFUNDED: &str = "refunded";
 
 async fn stripe_client(services: &Services) -> AppResult<stripe::Client> {
     let config = services.settings().await;
@@ -99,7 +95,7 @@ pub async fn create_purchase(
         credits: Set(credits),
         amount_cents: Set(amount),
         currency: Set(config.credit_currency.clone()),
-        status: Set(STATUS_PENDING.into()),
+        status: Set(PurchaseStatus::Pending),
         stripe_checkout_session_id: Set(None),
         stripe_payment_intent_id: Set(None),
         stripe_charge_id: Set(None),
@@ -172,7 +168,7 @@ pub async fn create_purchase(
             Ok(active.update(&services.db).await?)
         }
         Err(e) => {
-            active.status = Set(STATUS_FAILED.into());
+            active.status = Set(PurchaseStatus::Failed);
             active.update(&services.db).await?;
             Err(provider_error(e))
         }

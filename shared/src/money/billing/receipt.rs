@@ -7,11 +7,11 @@ use crate::{
     platform::error::{AppError, AppResult},
 };
 
-use super::{STATUS_PAID, STATUS_REFUNDED};
+use super::PurchaseStatus;
 
 /// Renders an A4 receipt. Only paid (or since refunded) purchases have one.
 pub fn render(purchase: &purchases::Model, user: &users::Model) -> AppResult<Vec<u8>> {
-    if purchase.status != STATUS_PAID && purchase.status != STATUS_REFUNDED {
+    if purchase.status != PurchaseStatus::Paid && purchase.status != PurchaseStatus::Refunded {
         return Err(AppError::conflict(
             "purchase_not_paid",
             "only paid purchases have a receipt",
@@ -57,7 +57,7 @@ pub fn render(purchase: &purchases::Model, user: &users::Model) -> AppResult<Vec
                 .clone()
                 .unwrap_or_else(|| "-".into()),
         ),
-        ("Status", purchase.status.clone()),
+        ("Status", purchase.status.to_string()),
     ];
     for (i, (label, value)) in lines.iter().enumerate() {
         let y = Mm(235.0 - 10.0 * i as f32);

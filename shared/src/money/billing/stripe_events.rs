@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{STATUS_EXPIRED, STATUS_FAILED, STATUS_PAID, STATUS_PENDING, STATUS_REFUNDED};
+use super::PurchaseStatus;
 use crate::{
     Config, Services,
     entities::{purchases, webhook_events},
@@ -79,12 +79,12 @@ pub async fn apply(services: &Services, inbox_id: Uuid) -> Result<(), JobError> 
             fulfil(services, &row, object).await
         }
         "checkout.session.async_payment_failed" => {
-            close(services, &row, object, STATUS_FAILED).await
+            close(services, &row, object, PurchaseStatus::Failed).await
         }
-        "checkout.session.expired" => close(services, &row, object, STATUS_EXPIRED).await,
+        "checkout.session.expired" => close(services, &row, object, PurchaseStatus::Expired).await,
         "charge.refunded" => refund(services, &row, object).await,
         "charge.succeeded" => receipt_url(services, &row, object).await,
-        _ => inbox::settle(&services.db, &row, inbox::STATUS_IGNORED, None, None).await,
+        _ => inbox::settle(&services.db, &row, inbox::InboxStatus::Ignored, None, None).await,
     }
 }
 
@@ -126,7 +126,7 @@ async fn unroutable(
     inbox::settle(
         &services.db,
         row,
-        inbox::STATUS_UNROUTABLE,
+        inbox::InboxStatus::Unroutable,
         Some(why.into()),
         None,
     )
@@ -140,7 +140,7 @@ async fn fulfil(
 ) -> Result<(), JobError> {
     if str_at(session, "payment_status") != Some("paid") {
         // Completed but not paid yet (a delayed method): `async_payment_succeeded` follows.
-        return inbox::settle(&services.db, row, inbox::STATUS_PROCESSED, None, None).await;
+        return inbox::settle(&services.db, row, inbox::InboxStatus::Processed, None, None).await;
     }
     let Some(purchase) = purchase_of_session(services, session).await? else {
         return unroutable(services, row, "no purchase for this checkout session").await;
@@ -162,7 +162,7 @@ async fn fulfil(
     let mut ring = Vec::new();
     if applied.created {
         let mut active: purchases::ActiveModel = purchase.clone().into();
-        active.status = Set(STATUS_PAID.into());
+        active.status = Set(PurchaseStatus::Paid);
         active.paid_at = Set(Some(Utc::now()));
         active.stripe_checkout_session_id = Set(Some(session_id.clone()));
         active.stripe_payment_intent_id = Set(intent.or(purchase.stripe_payment_intent_id.clone()));
@@ -193,7 +193,7 @@ async fn fulfil(
     inbox::settle(
         &txn,
         row,
-        inbox::STATUS_PROCESSED,
+        inbox::InboxStatus::Processed,
         None,
         Some(purchase.user_id),
     )
@@ -210,7 +210,7 @@ async fn close(
     services: &Services,
     row: &webhook_events::Model,
     session: &Value,
-    status: &str,
+    status: PurchaseStatus,
 ) -> Result<(), JobError> {
     let Some(purchase) = purchase_of_session(services, session).await? else {
         return unroutable(services, row, "no purchase for this checkout session").await;
@@ -226,13 +226,13 @@ async fn close(
             sea_orm::sea_query::Expr::value(Utc::now()),
         )
         .filter(purchases::Column::Id.eq(purchase.id))
-        .filter(purchases::Column::Status.eq(STATUS_PENDING))
+        .filter(purchases::Column::Status.eq(PurchaseStatus::Pending))
         .exec(&services.db)
         .await?;
     inbox::settle(
         &services.db,
         row,
-        inbox::STATUS_PROCESSED,
+        inbox::InboxStatus::Processed,
         None,
         Some(purchase.user_id),
     )
@@ -292,7 +292,7 @@ async fn refund(
             active.refunded_credits = Set(target);
             active.stripe_charge_id = Set(Some(charge_id));
             if refunded == amount {
-                active.status = Set(STATUS_REFUNDED.into());
+                active.status = Set(PurchaseStatus::Refunded);
             }
             active.updated_at = Set(Utc::now());
             active.update(&txn).await?;
@@ -301,7 +301,7 @@ async fn refund(
     inbox::settle(
         &txn,
         row,
-        inbox::STATUS_PROCESSED,
+        inbox::InboxStatus::Processed,
         None,
         Some(purchase.user_id),
     )
@@ -321,7 +321,7 @@ async fn receipt_url(
         str_at(charge, "payment_intent"),
         str_at(charge, "receipt_url"),
     ) else {
-        return inbox::settle(&services.db, row, inbox::STATUS_IGNORED, None, None).await;
+        return inbox::settle(&services.db, row, inbox::InboxStatus::Ignored, None, None).await;
     };
     let purchase = purchases::Entity::find()
         .filter(purchases::Column::StripePaymentIntentId.eq(intent))
@@ -340,7 +340,7 @@ async fn receipt_url(
     inbox::settle(
         &services.db,
         row,
-        inbox::STATUS_PROCESSED,
+        inbox::InboxStatus::Processed,
         None,
         Some(purchase.user_id),
     )

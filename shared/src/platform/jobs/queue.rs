@@ -84,7 +84,7 @@ impl JobQueue {
 
     /// The queue a kind's messages travel on, e.g. `switchboard:send_email`.
     pub fn queue_name(&self, kind: JobKind) -> String {
-        format!("{}:{}", self.prefix(), kind.as_str())
+        format!("{}:{}", self.prefix(), kind)
     }
 
     /// The namespace of this deployment's keys (`QUEUE_PREFIX`).

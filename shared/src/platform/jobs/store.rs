@@ -7,36 +7,17 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, EntityTrait, Iterable, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
 
-use super::{JobKind, JobMessage, JobQueue};
+use super::{JobKind, JobMessage, JobQueue, JobStatus};
 use crate::{
     entities::background_jobs::{self as jobs, Column as Col, Entity as Jobs},
     platform::config::Config,
 };
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobStatus {
-    Queued,
-    Running,
-    Succeeded,
-    Failed,
-}
-
-impl JobStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobStatus::Queued => "queued",
-            JobStatus::Running => "running",
-            JobStatus::Succeeded => "succeeded",
-            JobStatus::Failed => "failed",
-        }
-    }
-}
 
 /// Records a job for `subject_id`, inside the caller's transaction so the job exists exactly
 /// when its subject does. A second call for the same subject returns the existing row.
@@ -49,9 +30,9 @@ pub async fn create<Db: ConnectionTrait>(
     let now = Utc::now();
     let row = jobs::ActiveModel {
         id: Set(crate::platform::ids::next()),
-        kind: Set(kind.as_str().into()),
+        kind: Set(kind),
         subject_id: Set(subject_id),
-        status: Set(JobStatus::Queued.as_str().into()),
+        status: Set(JobStatus::Queued),
         attempts: Set(0),
         max_attempts: Set(config.job_max_attempts),
         last_error: Set(None),
@@ -68,7 +49,7 @@ pub async fn create<Db: ConnectionTrait>(
         .exec(db)
         .await?;
     Jobs::find()
-        .filter(Col::Kind.eq(kind.as_str()))
+        .filter(Col::Kind.eq(kind))
         .filter(Col::SubjectId.eq(subject_id))
         .one(db)
         .await?
@@ -84,12 +65,12 @@ pub async fn rearm<Db: ConnectionTrait>(
     subject_id: Uuid,
 ) -> Result<jobs::Model, sea_orm::DbErr> {
     let job = create(db, config, kind, subject_id).await?;
-    if job.status != JobStatus::Succeeded.as_str() && job.status != JobStatus::Failed.as_str() {
+    if job.status != JobStatus::Succeeded && job.status != JobStatus::Failed {
         return Ok(job);
     }
     let now = Utc::now();
     Jobs::update_many()
-        .col_expr(Col::Status, Expr::value(JobStatus::Queued.as_str()))
+        .col_expr(Col::Status, Expr::value(JobStatus::Queued))
         .col_expr(Col::Attempts, Expr::value(0))
         .col_expr(Col::LastError, Expr::value(Option::<String>::None))
         .col_expr(Col::NextAttemptAt, Expr::value(now))
@@ -108,10 +89,7 @@ pub async fn rearm<Db: ConnectionTrait>(
 /// Rings the doorbell for a committed job. A queue that is down is not an error: the row stays
 /// undelivered and the sweeper rings again.
 pub async fn ring<Db: ConnectionTrait>(db: &Db, queue: &JobQueue, job: &jobs::Model) {
-    let Some(kind) = JobKind::parse(&job.kind) else {
-        tracing::error!(job_id = %job.id, kind = %job.kind, "unknown job kind");
-        return;
-    };
+    let kind = job.kind;
     match mark_rung(db, job.id, job.enqueued_at).await {
         Ok(true) => {}
         Ok(false) => return,
@@ -161,16 +139,16 @@ pub async fn claim_many<Db: ConnectionTrait>(
     let claimable = sea_orm::Condition::any()
         .add(
             sea_orm::Condition::all()
-                .add(Col::Status.eq(JobStatus::Queued.as_str()))
+                .add(Col::Status.eq(JobStatus::Queued))
                 .add(Col::NextAttemptAt.lte(now)),
         )
         .add(
             sea_orm::Condition::all()
-                .add(Col::Status.eq(JobStatus::Running.as_str()))
+                .add(Col::Status.eq(JobStatus::Running))
                 .add(Col::LockedUntil.lt(now)),
         );
     Jobs::update_many()
-        .col_expr(Col::Status, Expr::value(JobStatus::Running.as_str()))
+        .col_expr(Col::Status, Expr::value(JobStatus::Running))
         .col_expr(Col::Attempts, Expr::col(Col::Attempts).add(1))
         .col_expr(Col::LockedBy, Expr::value(worker))
         .col_expr(Col::LockedUntil, Expr::value(until))
@@ -208,12 +186,12 @@ pub async fn complete_many<Db: ConnectionTrait>(
     });
     let now = Utc::now();
     let res = Jobs::update_many()
-        .col_expr(Col::Status, Expr::value(JobStatus::Succeeded.as_str()))
+        .col_expr(Col::Status, Expr::value(JobStatus::Succeeded))
         .col_expr(Col::LastError, Expr::value(Option::<String>::None))
         .col_expr(Col::LockedUntil, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(Col::FinishedAt, Expr::value(now))
         .col_expr(Col::UpdatedAt, Expr::value(now))
-        .filter(Col::Status.eq(JobStatus::Running.as_str()))
+        .filter(Col::Status.eq(JobStatus::Running))
         .filter(held)
         .exec(db)
         .await?;
@@ -238,13 +216,13 @@ pub async fn fail<Db: ConnectionTrait>(
         .col_expr(Col::UpdatedAt, Expr::value(now));
     let status = if exhausted {
         update = update
-            .col_expr(Col::Status, Expr::value(JobStatus::Failed.as_str()))
+            .col_expr(Col::Status, Expr::value(JobStatus::Failed))
             .col_expr(Col::FinishedAt, Expr::value(now));
         JobStatus::Failed
     } else {
         let next = now + backoff(config, job.attempts);
         update = update
-            .col_expr(Col::Status, Expr::value(JobStatus::Queued.as_str()))
+            .col_expr(Col::Status, Expr::value(JobStatus::Queued))
             .col_expr(Col::NextAttemptAt, Expr::value(next))
             // Not rung yet: the sweeper delivers it once it is due.
             .col_expr(Col::EnqueuedAt, Expr::value(Option::<DateTime<Utc>>::None));
@@ -252,7 +230,7 @@ pub async fn fail<Db: ConnectionTrait>(
     };
     update
         .filter(Col::Id.eq(job.id))
-        .filter(Col::Status.eq(JobStatus::Running.as_str()))
+        .filter(Col::Status.eq(JobStatus::Running))
         .filter(Col::LockedBy.eq(job.locked_by.clone()))
         .exec(db)
         .await?;
@@ -290,7 +268,7 @@ pub async fn due_for_delivery<Db: ConnectionTrait>(
     let overdue = sea_orm::Condition::any()
         .add(
             sea_orm::Condition::all()
-                .add(Col::Status.eq(JobStatus::Queued.as_str()))
+                .add(Col::Status.eq(JobStatus::Queued))
                 .add(Col::NextAttemptAt.lte(now))
                 .add(
                     sea_orm::Condition::any()
@@ -300,7 +278,7 @@ pub async fn due_for_delivery<Db: ConnectionTrait>(
         )
         .add(
             sea_orm::Condition::all()
-                .add(Col::Status.eq(JobStatus::Running.as_str()))
+                .add(Col::Status.eq(JobStatus::Running))
                 .add(Col::LockedUntil.lt(now)),
         );
     let rows = Jobs::find()
@@ -312,8 +290,7 @@ pub async fn due_for_delivery<Db: ConnectionTrait>(
     Ok(rows
         .into_iter()
         .map(|job| SweepCandidate {
-            exhausted: job.status == JobStatus::Running.as_str()
-                && job.attempts >= job.max_attempts,
+            exhausted: job.status == JobStatus::Running && job.attempts >= job.max_attempts,
             job,
         })
         .collect())
@@ -339,14 +316,14 @@ pub async fn mark_rung<Db: ConnectionTrait>(
 /// Jobs not finished yet (queued or running); tests wait for this to reach zero.
 pub async fn pending_count<Db: ConnectionTrait>(db: &Db) -> Result<u64, sea_orm::DbErr> {
     Jobs::find()
-        .filter(Col::Status.is_in([JobStatus::Queued.as_str(), JobStatus::Running.as_str()]))
+        .filter(Col::Status.is_in([JobStatus::Queued, JobStatus::Running]))
         .count(db)
         .await
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct QueueHealth {
-    pub kind: String,
+    pub kind: JobKind,
     pub queued: i64,
     pub running: i64,
     pub failed: i64,
@@ -358,38 +335,36 @@ pub struct QueueHealth {
 /// health report and `/metrics` show.
 pub async fn depths(db: &impl ConnectionTrait) -> Result<Vec<QueueHealth>, sea_orm::DbErr> {
     // Finished jobs are left out: they are most of the table and say nothing about health.
-    let rows: Vec<(String, String, i64, Option<DateTime<Utc>>)> = Jobs::find()
+    let rows: Vec<(JobKind, JobStatus, i64, Option<DateTime<Utc>>)> = Jobs::find()
         .select_only()
         .column(Col::Kind)
         .column(Col::Status)
         .column_as(Expr::cust("COUNT(*)"), "n")
         .column_as(Expr::col(Col::CreatedAt).min(), "oldest")
-        .filter(Col::Status.is_in([
-            JobStatus::Queued.as_str(),
-            JobStatus::Running.as_str(),
-            JobStatus::Failed.as_str(),
-        ]))
+        .filter(Col::Status.is_in([JobStatus::Queued, JobStatus::Running, JobStatus::Failed]))
         .group_by(Col::Kind)
         .group_by(Col::Status)
         .into_tuple()
         .all(db)
         .await?;
-    let mut queues: Vec<QueueHealth> = JobKind::ALL
-        .iter()
-        .map(|k| QueueHealth {
-            kind: k.as_str().into(),
-            ..Default::default()
+    let mut queues: Vec<QueueHealth> = JobKind::iter()
+        .map(|kind| QueueHealth {
+            kind,
+            queued: 0,
+            running: 0,
+            failed: 0,
+            oldest_pending_at: None,
         })
         .collect();
     for (kind, status, n, oldest) in rows {
         let Some(q) = queues.iter_mut().find(|q| q.kind == kind) else {
             continue;
         };
-        if status == JobStatus::Failed.as_str() {
+        if status == JobStatus::Failed {
             q.failed = n;
             continue;
         }
-        if status == JobStatus::Queued.as_str() {
+        if status == JobStatus::Queued {
             q.queued = n;
         } else {
             q.running = n;

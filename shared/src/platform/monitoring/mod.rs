@@ -57,7 +57,11 @@ pub fn http_request(method: &str, path: &str, status: u16, elapsed: Duration) {
 }
 
 /// A job attempt's end: `succeeded`, `retried` or `failed`.
-pub fn job_finished(kind: &str, outcome: &'static str, elapsed: Duration) {
+pub fn job_finished(
+    kind: crate::platform::jobs::JobKind,
+    outcome: &'static str,
+    elapsed: Duration,
+) {
     counter!("jobs_total", "kind" => kind.to_string(), "outcome" => outcome).increment(1);
     histogram!("job_duration_seconds", "kind" => kind.to_string()).record(elapsed.as_secs_f64());
 }

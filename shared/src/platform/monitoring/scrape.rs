@@ -13,17 +13,17 @@ use crate::{Services, entities::credit_transactions as ledger, platform::error::
 pub async fn render(services: &Services) -> AppResult<String> {
     let handle = handle();
     for q in &crate::platform::jobs::depths(&services.db).await? {
-        gauge!("jobs_queued", "kind" => q.kind.clone()).set(q.queued as f64);
-        gauge!("jobs_running", "kind" => q.kind.clone()).set(q.running as f64);
-        gauge!("jobs_failed", "kind" => q.kind.clone()).set(q.failed as f64);
+        gauge!("jobs_queued", "kind" => q.kind.to_string()).set(q.queued as f64);
+        gauge!("jobs_running", "kind" => q.kind.to_string()).set(q.running as f64);
+        gauge!("jobs_failed", "kind" => q.kind.to_string()).set(q.failed as f64);
         let age = q
             .oldest_pending_at
             .map(|t| (chrono::Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0)
             .unwrap_or(0.0);
-        gauge!("jobs_oldest_pending_age_seconds", "kind" => q.kind.clone()).set(age);
+        gauge!("jobs_oldest_pending_age_seconds", "kind" => q.kind.to_string()).set(age);
     }
     for c in &crate::platform::inbox::counts(&services.db).await? {
-        gauge!("webhook_inbox_events", "provider" => c.provider.clone(), "status" => c.status.clone())
+        gauge!("webhook_inbox_events", "provider" => c.provider.clone(), "status" => c.status.to_string())
             .set(c.count as f64);
     }
     let totals: Vec<(String, i64, i64)> = ledger::Entity::find()
