@@ -3,7 +3,11 @@
 //! in the background, so they answer 2xx whenever the caller is signed in.
 
 use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
-use shared::{Services, entities::credit_transactions as ledger, money::credits};
+use shared::{
+    Services,
+    entities::credit_transactions as ledger,
+    money::credits::{self, TxKind},
+};
 use uuid::Uuid;
 
 use crate::{
@@ -65,9 +69,8 @@ pub struct StatsEnvelope {
 pub struct Transaction {
     pub id: Uuid,
     pub user_id: Uuid,
-    /// `purchase`, `usage`, `bonus`, `admin_adjustment` or `refund`.
     #[oai(rename = "type")]
-    pub kind: String,
+    pub kind: TxKind,
     /// Signed: positive adds credits.
     pub amount: i64,
     pub balance_after: i64,

@@ -10,7 +10,11 @@ use poem_openapi::{
     types::multipart::Upload,
 };
 use shared::entities::contact_imports::ImportStatus;
-use shared::{AppError, Services, contacts::import, entities::contact_imports};
+use shared::{
+    AppError, Services,
+    contacts::{import, sheet::Format},
+    entities::contact_imports,
+};
 use uuid::Uuid;
 
 use crate::{
@@ -48,8 +52,7 @@ pub struct SkippedRow {
 pub struct ContactImport {
     pub id: Uuid,
     pub filename: String,
-    /// `xlsx`, `xls`, `ods` or `csv`.
-    pub format: String,
+    pub format: Format,
     pub status: ImportStatus,
     pub total_rows: i32,
     pub processed_rows: i32,

@@ -1,7 +1,7 @@
 //! The signed-in user's ledger: transaction history and usage summary.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use poem_openapi::{Enum, Object, OpenApi, param::Query, payload::Json};
+use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
 use shared::{
     AppError, Services,
     entities::credit_transactions,
@@ -17,28 +17,6 @@ use crate::{
     tags::Tag,
 };
 
-#[derive(Debug, Clone, Copy, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum TransactionType {
-    Bonus,
-    Purchase,
-    Usage,
-    Refund,
-    AdminAdjustment,
-}
-
-impl From<TransactionType> for TxKind {
-    fn from(t: TransactionType) -> Self {
-        match t {
-            TransactionType::Bonus => TxKind::Bonus,
-            TransactionType::Purchase => TxKind::Purchase,
-            TransactionType::Usage => TxKind::Usage,
-            TransactionType::Refund => TxKind::Refund,
-            TransactionType::AdminAdjustment => TxKind::AdminAdjustment,
-        }
-    }
-}
-
 /// One ledger entry.
 #[derive(Debug, Object)]
 #[oai(example)]
@@ -46,9 +24,8 @@ impl From<TransactionType> for TxKind {
 pub struct CreditTransaction {
     pub id: Uuid,
     pub user_id: Uuid,
-    /// `bonus`, `purchase`, `usage`, `refund` or `admin_adjustment`.
     #[oai(rename = "type")]
-    pub kind: String,
+    pub kind: TxKind,
     /// Signed: negative for usage and refunds.
     pub amount: i64,
     pub balance_after: i64,
@@ -139,7 +116,7 @@ impl CreditsApi {
     async fn transactions(
         &self,
         auth: Auth,
-        #[oai(name = "type")] kind: Query<Option<TransactionType>>,
+        #[oai(name = "type")] kind: Query<Option<TxKind>>,
         from: Query<Option<DateTime<Utc>>>,
         to: Query<Option<DateTime<Utc>>>,
         #[oai(
@@ -156,7 +133,7 @@ impl CreditsApi {
         let me = auth.user(&self.services).await?;
         check_range(from.0, to.0)?;
         let filter = HistoryFilter {
-            kind: kind.0.map(Into::into),
+            kind: kind.0,
             from: from.0,
             to: to.0,
         };

@@ -5,7 +5,10 @@ use std::time::Duration;
 use futures::StreamExt;
 use poem::web::sse::Event;
 use poem_openapi::{ApiResponse, Object, OpenApi, payload::EventStream};
-use shared::{Services, platform::live::LiveHub};
+use shared::{
+    Services,
+    platform::live::{LiveHub, LiveKind},
+};
 
 use crate::{api_errors, security::Auth, tags::Tag};
 
@@ -14,10 +17,9 @@ use crate::{api_errors, security::Auth, tags::Tag};
 #[oai(example)]
 #[oai(skip_serializing_if_is_none)]
 pub struct LiveMessage {
-    /// `ready`, `call_completed`, `call_failed`, `lead_scored`, `credits_changed`,
-    /// `import_progress`, `notification` or `resync` (refetch: this connection lost events).
+    /// `resync`: this connection lost events, refetch.
     #[oai(rename = "type")]
-    pub kind: String,
+    pub kind: LiveKind,
     pub data: serde_json::Value,
 }
 
@@ -64,9 +66,9 @@ impl EventsApi {
             EventStream::new(stream)
                 .keep_alive(Duration::from_secs(15))
                 .to_event(|message| {
-                    let kind = message.kind.clone();
+                    let kind = message.kind;
                     let json = serde_json::json!({"type": message.kind, "data": message.data});
-                    Event::message(json.to_string()).event_type(kind)
+                    Event::message(json.to_string()).event_type(kind.to_string())
                 }),
         ))
     }

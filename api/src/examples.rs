@@ -518,7 +518,7 @@ examples! {
     });
     MarkedRead => json!({ "updated": 3 });
     LiveMessage => json!({
-        "type": "call.completed",
+        "type": "call_completed",
         "data": { "call_id": CALL, "status": "completed", "duration_secs": 268, "credits_charged": 5 }
     });
     Received => json!({ "received": true, "new": true });

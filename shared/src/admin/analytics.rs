@@ -176,8 +176,8 @@ pub async fn report(db: &DatabaseConnection, from: NaiveDate, to: NaiveDate) -> 
         .await?
         .unwrap_or(0);
 
-    let purchase = TxKind::Purchase.as_str();
-    let usage = TxKind::Usage.as_str();
+    let purchase = TxKind::Purchase.to_string();
+    let usage = TxKind::Usage.to_string();
     let credits: Vec<(String, i64, i64)> = ledger::Entity::find()
         .select_only()
         .column_as(utc_day(backend, "credit_transactions", "created_at"), "day")

@@ -117,7 +117,7 @@ pub async fn detail(db: &DatabaseConnection, id: Uuid) -> AppResult<UserDetail> 
             "used",
         )
         .filter(credit_transactions::Column::UserId.eq(id))
-        .filter(credit_transactions::Column::Kind.eq(TxKind::Usage.as_str()))
+        .filter(credit_transactions::Column::Kind.eq(TxKind::Usage))
         .into_tuple()
         .one(db)
         .await?;

@@ -385,7 +385,7 @@ pub async fn start(
         id: Set(crate::platform::ids::next()),
         user_id: Set(user_id),
         filename: Set(filename),
-        format: Set(parsed.format.as_str().into()),
+        format: Set(parsed.format),
         file: Set(bytes),
         column_mapping: Set(json!(explicit)),
         status: Set(ImportStatus::Queued),

@@ -2,6 +2,8 @@
 //! (the `csv` crate). The format is decided by the bytes, not the name, so a mislabelled,
 //! encrypted, corrupt or bomb-like file fails with its own error code before any row is used.
 
+pub use crate::entities::contact_imports::Format;
+
 use std::io::Cursor;
 
 use calamine::{Data, Reader};
@@ -11,31 +13,6 @@ use crate::platform::error::{AppError, AppResult};
 /// Uncompressed bytes an archive may expand to, and how much more than its compressed size.
 const MAX_EXPANDED_BYTES: u64 = 200 * 1024 * 1024;
 const MAX_EXPANSION_RATIO: u64 = 200;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Xlsx,
-    Xls,
-    Ods,
-    Csv,
-}
-
-impl Format {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Xlsx => "xlsx",
-            Format::Xls => "xls",
-            Format::Ods => "ods",
-            Format::Csv => "csv",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Format::Xlsx, Format::Xls, Format::Ods, Format::Csv]
-            .into_iter()
-            .find(|f| f.as_str() == s)
-    }
-}
 
 fn unreadable(code: &'static str, message: impl Into<String>) -> AppError {
     AppError::Unprocessable {
@@ -100,11 +77,7 @@ pub fn detect(filename: &str, bytes: &[u8]) -> AppResult<Format> {
         (Some(claim), actual) if claim != actual && !(claim == Format::Xls && is_cfb) => {
             Err(unreadable(
                 "mislabelled_file",
-                format!(
-                    "the file is named .{} but its content is not a {} file",
-                    claim.as_str(),
-                    claim.as_str()
-                ),
+                format!("the file is named .{claim} but its content is not a {claim} file"),
             ))
         }
         (_, actual) => Ok(actual),

@@ -10,7 +10,7 @@ pub struct Model {
     pub id: Uuid,
     pub user_id: Uuid,
     pub filename: String,
-    pub format: String,
+    pub format: Format,
     pub file: Vec<u8>,
     #[sea_orm(column_type = "JsonBinary")]
     pub column_mapping: Json,
@@ -50,6 +50,30 @@ pub enum ImportStatus {
     Processing,
     Completed,
     Failed,
+}
+
+/// The spreadsheet format of an upload.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    poem_openapi::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum Format {
+    Xlsx,
+    Xls,
+    Ods,
+    Csv,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

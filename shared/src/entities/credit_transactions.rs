@@ -9,7 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub user_id: Uuid,
-    pub kind: String,
+    pub kind: TxKind,
     pub amount: i64,
     pub balance_after: i64,
     pub reference: String,
@@ -20,6 +20,31 @@ pub struct Model {
     pub purchase_id: Option<Uuid>,
     pub agent_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
+}
+
+/// The kinds the frontend shows.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    poem_openapi::Enum,
+)]
+#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum TxKind {
+    Bonus,
+    Purchase,
+    Usage,
+    Refund,
+    AdminAdjustment,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,6 +2,8 @@
 //! row with a unique `reference`, and the user's balance changed in the same transaction.
 //! Applying a reference twice is a no-op that returns the original row.
 
+pub use crate::entities::credit_transactions::TxKind;
+
 use chrono::Utc;
 use sea_orm::{
     ActiveValue::Set,
@@ -14,28 +16,6 @@ use crate::{
     entities::{credit_transactions as ledger, users},
     platform::error::{AppError, AppResult},
 };
-
-/// The kinds the frontend shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TxKind {
-    Bonus,
-    Purchase,
-    Usage,
-    Refund,
-    AdminAdjustment,
-}
-
-impl TxKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TxKind::Bonus => "bonus",
-            TxKind::Purchase => "purchase",
-            TxKind::Usage => "usage",
-            TxKind::Refund => "refund",
-            TxKind::AdminAdjustment => "admin_adjustment",
-        }
-    }
-}
 
 /// One movement of credits.
 #[derive(Debug, Clone)]
@@ -80,7 +60,7 @@ impl Entry {
         ledger::ActiveModel {
             id: Set(crate::platform::ids::next()),
             user_id: Set(self.user_id),
-            kind: Set(self.kind.as_str().into()),
+            kind: Set(self.kind),
             amount: Set(self.amount),
             balance_after: Set(balance_after),
             reference: Set(self.reference),
@@ -287,24 +267,10 @@ pub struct HistoryFilter {
     pub to: Option<chrono::DateTime<Utc>>,
 }
 
-impl TxKind {
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Bonus,
-            Self::Purchase,
-            Self::Usage,
-            Self::Refund,
-            Self::AdminAdjustment,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
-}
-
 fn history_query(user_id: Uuid, filter: &HistoryFilter) -> sea_orm::Select<ledger::Entity> {
     let mut query = ledger::Entity::find().filter(ledger::Column::UserId.eq(user_id));
     if let Some(kind) = filter.kind {
-        query = query.filter(ledger::Column::Kind.eq(kind.as_str()));
+        query = query.filter(ledger::Column::Kind.eq(kind));
     }
     if let Some(from) = filter.from {
         query = query.filter(ledger::Column::CreatedAt.gte(from));
@@ -348,7 +314,7 @@ pub struct Totals {
 /// `numeric` SUM decodes as an integer on both backends).
 pub async fn totals<C: ConnectionTrait>(db: &C, user_id: Uuid) -> AppResult<Totals> {
     use sea_orm::QuerySelect;
-    let rows: Vec<(String, i64, i64)> = ledger::Entity::find()
+    let rows: Vec<(TxKind, i64, i64)> = ledger::Entity::find()
         .select_only()
         .column(ledger::Column::Kind)
         .column_as(
@@ -364,13 +330,12 @@ pub async fn totals<C: ConnectionTrait>(db: &C, user_id: Uuid) -> AppResult<Tota
     let mut totals = Totals::default();
     for (kind, total, n) in rows {
         totals.transactions += n;
-        match TxKind::parse(&kind) {
-            Some(TxKind::Purchase) => totals.purchased += total,
-            Some(TxKind::Usage) => totals.used -= total,
-            Some(TxKind::Bonus) => totals.bonus += total,
-            Some(TxKind::AdminAdjustment) => totals.adjustments += total,
-            Some(TxKind::Refund) => totals.refunded += total,
-            None => {}
+        match kind {
+            TxKind::Purchase => totals.purchased += total,
+            TxKind::Usage => totals.used -= total,
+            TxKind::Bonus => totals.bonus += total,
+            TxKind::AdminAdjustment => totals.adjustments += total,
+            TxKind::Refund => totals.refunded += total,
         }
     }
     Ok(totals)

@@ -6,6 +6,8 @@
 //! Transport follows the job queue: Redis pub/sub when the queue is Redis, otherwise the
 //! `live_events` table (embedded mode), which gateways poll by id.
 
+pub use crate::entities::live_events::LiveKind;
+
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, OnceLock},
@@ -31,41 +33,11 @@ use crate::{
     platform::jobs::JobQueue,
 };
 
-/// What happened, as the stream's SSE `event:` name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LiveKind {
-    CallCompleted,
-    CallFailed,
-    LeadScored,
-    CreditsChanged,
-    ImportProgress,
-    Notification,
-    /// First on every stream: the subscription is live.
-    Ready,
-    /// This connection fell behind and lost events: refetch.
-    Resync,
-}
-
-impl LiveKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LiveKind::CallCompleted => "call_completed",
-            LiveKind::CallFailed => "call_failed",
-            LiveKind::LeadScored => "lead_scored",
-            LiveKind::CreditsChanged => "credits_changed",
-            LiveKind::ImportProgress => "import_progress",
-            LiveKind::Notification => "notification",
-            LiveKind::Ready => "ready",
-            LiveKind::Resync => "resync",
-        }
-    }
-}
-
 /// One event for one user.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct LiveEvent {
     pub user_id: Uuid,
-    pub kind: String,
+    pub kind: LiveKind,
     pub data: Value,
 }
 
@@ -73,7 +45,7 @@ impl LiveEvent {
     pub fn new(user_id: Uuid, kind: LiveKind, data: Value) -> Self {
         Self {
             user_id,
-            kind: kind.as_str().into(),
+            kind,
             data,
         }
     }
@@ -110,7 +82,7 @@ pub async fn publish(services: &Services, events: Vec<LiveEvent>) {
             let now = Utc::now();
             let rows = events.iter().map(|e| live_events::ActiveModel {
                 user_id: Set(e.user_id),
-                kind: Set(e.kind.clone()),
+                kind: Set(e.kind),
                 data: Set(e.data.clone()),
                 created_at: Set(now),
                 ..Default::default()
