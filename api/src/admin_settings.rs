@@ -8,7 +8,8 @@ use poem::Request;
 use poem_openapi::{Object, OpenApi, payload::Json};
 use shared::{
     Services,
-    platform::settings::{self, Kind, SettingView},
+    admin::settings::{self, SettingView},
+    platform::settings::Kind,
 };
 use uuid::Uuid;
 

@@ -189,6 +189,17 @@ impl FakeElevenLabs {
             .await;
     }
 
+    /// Answers the next `times` dials (outbound-call requests) with `response` instead.
+    pub async fn refuse_dials(&self, times: u64, response: ResponseTemplate) {
+        Mock::given(matchers::method("POST"))
+            .and(matchers::path_regex("/outbound-call$"))
+            .respond_with(response)
+            .up_to_n_times(times)
+            .with_priority(1)
+            .mount(&self.server)
+            .await;
+    }
+
     pub fn agent(&self, id: &str) -> Option<Value> {
         self.agents.lock().unwrap().get(id).cloned()
     }

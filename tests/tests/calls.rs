@@ -145,6 +145,73 @@ on_both_backends!(
     }
 );
 
+on_both_backends!(
+    a_refused_dial_fails_the_call_and_counts_it,
+    |backend: Backend| async move {
+        use sea_orm::QueryOrder;
+        use shared::{dashboard::rollups, entities::call_rollups};
+        let fake = FakeElevenLabs::start().await;
+        let app = calls_app(backend, &fake).await;
+        let (token, user_id) = verified_user(&app, "refused@example.com").await;
+        let twilio = agent(&app, &token, caller(Some(TWILIO_NUMBER_ID))).await;
+        let kept = || async {
+            call_rollups::Entity::find()
+                .order_by_asc(call_rollups::Column::Hour)
+                .order_by_asc(call_rollups::Column::AgentId)
+                .all(&app.services.db)
+                .await
+                .unwrap()
+        };
+
+        // ElevenLabs answers but does not place the call, then refuses outright.
+        fake.refuse_dials(
+            1,
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(json!({"success": false, "message": "Number unreachable"})),
+        )
+        .await;
+        let refused = app
+            .post(
+                "/api/calls",
+                json!({"agent_id": twilio["id"], "to_number": "+14155552671"}),
+                Some(&token),
+            )
+            .await;
+        let body = expect_error(refused, 502, "provider_error").await;
+        assert!(body.to_string().contains("Number unreachable"), "{body}");
+        fake.refuse_dials(
+            1,
+            wiremock::ResponseTemplate::new(400).set_body_json(
+                json!({"detail": {"status": "invalid_number", "message": "Bad number"}}),
+            ),
+        )
+        .await;
+        let refused = app
+            .post(
+                "/api/calls",
+                json!({"agent_id": twilio["id"], "to_number": "+14155552672"}),
+                Some(&token),
+            )
+            .await;
+        let body = expect_error(refused, 502, "provider_error").await;
+        assert!(body.to_string().contains("Bad number"), "{body}");
+
+        let rows = calls::Entity::find().all(&app.services.db).await.unwrap();
+        assert_eq!(rows.len(), 2);
+        for row in &rows {
+            assert_eq!(row.status, shared::calls::CallStatus::Failed);
+            assert!(row.failure_reason.is_some() && row.completed_at.is_some());
+        }
+        // The failures count in the dashboard, exactly as a rebuild from the calls counts them.
+        let counted = kept().await;
+        assert_eq!(counted.len(), 1);
+        assert_eq!(counted[0].user_id.to_string(), user_id);
+        assert_eq!((counted[0].calls, counted[0].failed), (2, 2));
+        rollups::rebuild(&app.services.db).await.unwrap();
+        assert_eq!(kept().await, counted);
+    }
+);
+
 on_both_backends!(calls_are_refused_clearly, |backend: Backend| async move {
     let fake = FakeElevenLabs::start().await;
     let app = calls_app(backend, &fake).await;

@@ -15,9 +15,7 @@ const WAIT: Duration = Duration::from_secs(30);
 
 async fn queue_test_email(app: &TestApp, to: &str) -> email_outbox::Model {
     email::queue_email(
-        &app.services.db,
-        app.config(),
-        &app.services.queue,
+        &app.services,
         OutgoingEmail {
             user_id: None,
             to: to.into(),

@@ -6,10 +6,6 @@ use uuid::Uuid;
 use crate::WorkerState;
 
 pub async fn run(state: &WorkerState, email_id: Uuid) -> Result<(), JobError> {
-    let mailer = state
-        .mailers
-        .get(&state.services)
-        .await
-        .map_err(|e| JobError::Retryable(e.to_string()))?;
+    let mailer = state.mailers.get(&state.services).await?;
     email::deliver(&state.services.db, &mailer, email_id).await
 }

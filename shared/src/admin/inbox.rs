@@ -14,6 +14,7 @@ use crate::{
     Services,
     accounts::audit::{self, Actor},
     entities::{background_jobs, webhook_events},
+    platform::after_commit::AfterCommit,
     platform::error::{AppError, AppResult},
     platform::inbox::InboxStatus,
     platform::jobs::{self, JobKind},
@@ -126,7 +127,6 @@ pub async fn replay(
         json!({"status": event.status, "job_id": job.id}),
     )
     .await?;
-    txn.commit().await?;
-    jobs::ring(&services.db, &services.queue, &job).await;
+    AfterCommit::ringing(job).commit(services, txn).await?;
     Ok(event)
 }

@@ -1,4 +1,5 @@
 pub mod analytics;
 pub mod health;
 pub mod inbox;
+pub mod settings;
 pub mod users;

@@ -21,6 +21,7 @@ use crate::{
     accounts::auth::CurrentUser,
     agents::elevenlabs::{ElevenLabs, Retry},
     entities::agents,
+    platform::after_commit::AfterCommit,
     platform::error::{AppError, AppResult},
 };
 
@@ -324,14 +325,15 @@ pub async fn create(
     .await;
     match saved {
         Ok((row, job)) => {
-            txn.commit().await?;
-            match job {
-                Some(job) => {
-                    crate::platform::jobs::ring(&services.db, &services.queue, &job).await;
-                    tracing::warn!(agent_id = %row.id, "ElevenLabs unavailable; agent creation deferred");
-                    Ok(Applied::Deferred(row))
-                }
-                None => Ok(Applied::Now(row)),
+            let deferred = job.is_some();
+            let mut after = AfterCommit::new();
+            after.ring_all(job);
+            after.commit(services, txn).await?;
+            if deferred {
+                tracing::warn!(agent_id = %row.id, "ElevenLabs unavailable; agent creation deferred");
+                Ok(Applied::Deferred(row))
+            } else {
+                Ok(Applied::Now(row))
             }
         }
         Err(e) => {
@@ -472,8 +474,7 @@ pub async fn update(
     let txn = crate::platform::db::begin_write(&services.db).await?;
     let row = active.update(&txn).await?;
     let job = schedule_sync(&txn, services, row.id).await?;
-    txn.commit().await?;
-    crate::platform::jobs::ring(&services.db, &services.queue, &job).await;
+    AfterCommit::ringing(job).commit(services, txn).await?;
     Ok(Applied::Deferred(row))
 }
 
@@ -503,8 +504,7 @@ pub async fn delete(services: &Services, user: &CurrentUser, id: Uuid) -> AppRes
                 let txn = crate::platform::db::begin_write(&services.db).await?;
                 let row = active.update(&txn).await?;
                 let job = schedule_sync(&txn, services, row.id).await?;
-                txn.commit().await?;
-                crate::platform::jobs::ring(&services.db, &services.queue, &job).await;
+                AfterCommit::ringing(job).commit(services, txn).await?;
                 return Ok(Applied::Deferred(()));
             }
             Err(e) => return Err(e),
@@ -547,19 +547,16 @@ pub async fn sync(
     };
     let outcome = push(services, &agent).await;
     let Err(e) = outcome else { return Ok(()) };
-    let retryable = unavailable(&e) || matches!(e, AppError::RateLimited { .. });
-    if !retryable || last_attempt {
+    let message = e.public_message();
+    let error = JobError::from(e);
+    if !error.is_retryable() || last_attempt {
         let mut active: agents::ActiveModel = agent.into();
         active.sync_state = Set(SyncState::Failed);
-        active.sync_error = Set(Some(e.public_message()));
+        active.sync_error = Set(Some(message));
         active.updated_at = Set(Utc::now());
         active.update(&services.db).await?;
     }
-    Err(if retryable {
-        JobError::Retryable(e.to_string())
-    } else {
-        JobError::Permanent(e.to_string())
-    })
+    Err(error)
 }
 
 async fn push(services: &Services, agent: &agents::Model) -> AppResult<()> {

@@ -5,6 +5,7 @@ pub use crate::entities::calls::{CallStatus, Channel, Direction};
 
 pub mod conversations;
 pub mod history;
+pub mod lifecycle;
 pub mod transcripts;
 
 use chrono::Utc;
@@ -40,15 +41,48 @@ fn conflict(code: &'static str, message: &str) -> AppError {
     AppError::conflict(code, message)
 }
 
-/// Starts an outbound call from an active call agent.
+/// Starts an outbound call from an active call agent: checks what the call needs, writes the
+/// call `initiated`, then asks ElevenLabs to dial. A refused dial fails the call through its
+/// lifecycle (counted, announced) and returns the provider's reason.
 pub async fn start(
     services: &Services,
     user: &CurrentUser,
     req: StartCall,
 ) -> AppResult<calls::Model> {
-    let db = &services.db;
     user.require_verified_email()?;
-    for (key, value) in &req.dynamic_variables {
+    check_variables(&req.dynamic_variables)?;
+    let agent = agents::get(services, user, req.agent_id).await?;
+    let caller = Caller::of(&agent)?;
+    let callee = callee(services, user, &req).await?;
+    check_capacity(services, user).await?;
+    let client = ElevenLabs::for_services(services).await?;
+    let (provider, path) = dial_path(&client, &caller.phone_number_id).await?;
+
+    // The row exists before ElevenLabs dials, so a crash in between leaves a trace.
+    let call = open(services, user, &agent, &callee, provider).await?;
+    let mut variables = callee.variables;
+    variables.extend(req.dynamic_variables);
+    let body = json!({
+        "agent_id": caller.elevenlabs_agent_id,
+        "agent_phone_number_id": caller.phone_number_id,
+        "to_number": callee.number,
+        "conversation_initiation_client_data": {"dynamic_variables": Value::Object(variables)},
+    });
+    let answer = client
+        .request(
+            Method::POST,
+            path,
+            Some(&body),
+            Retry::OnlyIfUnsent,
+            "agent",
+        )
+        .await;
+    dialled(services, call, answer).await
+}
+
+/// Prompt variables are flat: short keys with string, number or boolean values.
+fn check_variables(variables: &Map<String, Value>) -> AppResult<()> {
+    for (key, value) in variables {
         if key.is_empty()
             || key.len() > 64
             || !(value.is_string() || value.is_number() || value.is_boolean())
@@ -59,37 +93,58 @@ pub async fn start(
             ));
         }
     }
-    let agent = agents::get(services, user, req.agent_id).await?;
-    if agent.kind != Channel::Call {
-        return Err(conflict(
-            "agent_not_callable",
-            "chat agents cannot place phone calls",
-        ));
+    Ok(())
+}
+
+/// The agent as ElevenLabs knows it, when it can place a call.
+struct Caller {
+    elevenlabs_agent_id: String,
+    phone_number_id: String,
+}
+
+impl Caller {
+    fn of(agent: &crate::entities::agents::Model) -> AppResult<Caller> {
+        if agent.kind != Channel::Call {
+            return Err(conflict(
+                "agent_not_callable",
+                "chat agents cannot place phone calls",
+            ));
+        }
+        if agent.sync_state != agents::SyncState::Synced {
+            return Err(conflict(
+                "agent_not_synced",
+                "the agent is not on ElevenLabs yet; try again shortly",
+            ));
+        }
+        if agent.status != AgentStatus::Active {
+            return Err(conflict(
+                "agent_inactive",
+                "activate the agent before it takes calls",
+            ));
+        }
+        match (&agent.elevenlabs_agent_id, &agent.phone_number_id) {
+            (Some(el_agent), Some(number)) => Ok(Caller {
+                elevenlabs_agent_id: el_agent.clone(),
+                phone_number_id: number.clone(),
+            }),
+            _ => Err(conflict(
+                "agent_has_no_phone_number",
+                "give the agent a phone number to call from",
+            )),
+        }
     }
-    if agent.sync_state != agents::SyncState::Synced {
-        return Err(conflict(
-            "agent_not_synced",
-            "the agent is not on ElevenLabs yet; try again shortly",
-        ));
-    }
-    if agent.status != AgentStatus::Active {
-        return Err(conflict(
-            "agent_inactive",
-            "activate the agent before it takes calls",
-        ));
-    }
-    let (Some(el_agent), Some(phone_number_id)) = (
-        agent.elevenlabs_agent_id.clone(),
-        agent.phone_number_id.clone(),
-    ) else {
-        return Err(conflict(
-            "agent_has_no_phone_number",
-            "give the agent a phone number to call from",
-        ));
-    };
-    let profile = crate::accounts::users::get(db, user.id).await?;
-    let mut variables = Map::new();
-    let (to_number, contact_id) = match (req.contact_id, &req.to_number) {
+}
+
+/// Who is called: a contact of the user's (with its variables) or a number.
+struct Callee {
+    number: String,
+    contact_id: Option<Uuid>,
+    variables: Map<String, Value>,
+}
+
+async fn callee(services: &Services, user: &CurrentUser, req: &StartCall) -> AppResult<Callee> {
+    let db = &services.db;
+    match (req.contact_id, &req.to_number) {
         (Some(contact_id), _) => {
             let contact = contacts::Entity::find_by_id(contact_id)
                 .filter(contacts::Column::UserId.eq(user.id))
@@ -102,39 +157,56 @@ pub async fn start(
                     "this contact asked not to be called",
                 ));
             }
-            variables.extend(crate::contacts::dynamic_variables(&contact));
-            (contact.phone_e164, Some(contact.id))
+            Ok(Callee {
+                variables: crate::contacts::dynamic_variables(&contact),
+                number: contact.phone_e164,
+                contact_id: Some(contact.id),
+            })
         }
-        (None, Some(raw)) => (
-            crate::contacts::phone::normalize("to_number", raw, &profile.default_region)?,
-            None,
-        ),
-        (None, None) => {
-            return Err(AppError::validation(
-                "to_number",
-                "give a contact_id or a to_number",
-            ));
+        (None, Some(raw)) => {
+            let profile = crate::accounts::users::get(db, user.id).await?;
+            Ok(Callee {
+                number: crate::contacts::phone::normalize(
+                    "to_number",
+                    raw,
+                    &profile.default_region,
+                )?,
+                contact_id: None,
+                variables: Map::new(),
+            })
         }
-    };
-    variables.extend(req.dynamic_variables);
+        (None, None) => Err(AppError::validation(
+            "to_number",
+            "give a contact_id or a to_number",
+        )),
+    }
+}
+
+/// Credit left, and fewer calls in flight than the limit.
+async fn check_capacity(services: &Services, user: &CurrentUser) -> AppResult<()> {
+    let db = &services.db;
     credits::require_positive_balance(db, user.id).await?;
     let in_flight = calls::Entity::find()
         .filter(calls::Column::UserId.eq(user.id))
         .filter(calls::Column::Status.is_in([CallStatus::Initiated, CallStatus::InProgress]))
         .count(db)
         .await?;
-    if in_flight >= services.config.max_concurrent_calls {
+    let limit = services.config.max_concurrent_calls;
+    if in_flight >= limit {
         return Err(AppError::RateLimited {
             code: "concurrency_limit",
-            message: format!(
-                "at most {} calls at once",
-                services.config.max_concurrent_calls
-            ),
+            message: format!("at most {limit} calls at once"),
             retry_after_secs: 30,
         });
     }
+    Ok(())
+}
 
-    let client = ElevenLabs::for_services(services).await?;
+/// The telephony provider of the agent's number and the endpoint that dials through it.
+async fn dial_path(
+    client: &ElevenLabs,
+    phone_number_id: &str,
+) -> AppResult<(String, &'static str)> {
     let numbers = client
         .request(
             Method::GET,
@@ -147,9 +219,8 @@ pub async fn start(
     let provider = numbers
         .as_array()
         .and_then(|list| {
-            list.iter().find(|n| {
-                n.get("phone_number_id").and_then(Value::as_str) == Some(phone_number_id.as_str())
-            })
+            list.iter()
+                .find(|n| n.get("phone_number_id").and_then(Value::as_str) == Some(phone_number_id))
         })
         .and_then(|n| n.get("provider").and_then(Value::as_str).map(String::from))
         .ok_or_else(|| {
@@ -168,18 +239,27 @@ pub async fn start(
             });
         }
     };
+    Ok((provider, path))
+}
 
-    // The row exists before ElevenLabs dials, so a crash in between leaves a trace.
+/// The call row, `initiated`, before the dial.
+async fn open(
+    services: &Services,
+    user: &CurrentUser,
+    agent: &crate::entities::agents::Model,
+    callee: &Callee,
+    provider: String,
+) -> AppResult<calls::Model> {
     let now = Utc::now();
     let call = calls::ActiveModel {
         id: Set(crate::platform::ids::next()),
         user_id: Set(user.id),
         agent_id: Set(Some(agent.id)),
-        contact_id: Set(contact_id),
+        contact_id: Set(callee.contact_id),
         channel: Set(Channel::Call),
         direction: Set(Direction::Outbound),
         elevenlabs_conversation_id: Set(None),
-        phone_number: Set(Some(to_number.clone())),
+        phone_number: Set(Some(callee.number.clone())),
         status: Set(CallStatus::Initiated),
         failure_reason: Set(None),
         duration_secs: Set(0),
@@ -196,58 +276,42 @@ pub async fn start(
         transcript_text: Set(None),
         lead_score: Set(None),
         lead_tag: Set(None),
-    }
-    .insert(db)
-    .await?;
-    let body = json!({
-        "agent_id": el_agent,
-        "agent_phone_number_id": phone_number_id,
-        "to_number": to_number,
-        "conversation_initiation_client_data": {"dynamic_variables": Value::Object(variables)},
-    });
-    let answer = client
-        .request(
-            Method::POST,
-            path,
-            Some(&body),
-            Retry::OnlyIfUnsent,
-            "agent",
-        )
-        .await;
-    let mut active: calls::ActiveModel = call.into();
-    active.updated_at = Set(Utc::now());
+    };
+    Ok(call.insert(&services.db).await?)
+}
+
+/// Records ElevenLabs' answer to the dial: the conversation id of a placed call, or the failure
+/// of a refused one (then the provider's reason is the caller's error).
+async fn dialled(
+    services: &Services,
+    call: calls::Model,
+    answer: AppResult<Value>,
+) -> AppResult<calls::Model> {
     let conversation = answer.as_ref().ok().and_then(|a| {
         a.get("success").and_then(Value::as_bool).filter(|ok| *ok)?;
         a.get("conversation_id")
             .and_then(Value::as_str)
             .map(String::from)
     });
-    match (answer, conversation) {
+    let refusal = match (answer, conversation) {
         (Ok(_), Some(conversation)) => {
+            let mut active: calls::ActiveModel = call.into();
             active.elevenlabs_conversation_id = Set(Some(conversation));
-            Ok(active.update(db).await?)
+            active.updated_at = Set(Utc::now());
+            return Ok(active.update(&services.db).await?);
         }
-        (Ok(answer), None) => {
-            let message = answer
+        (Ok(answer), None) => AppError::Provider {
+            code: "provider_error",
+            message: answer
                 .get("message")
                 .and_then(Value::as_str)
                 .unwrap_or("the call was not placed")
-                .to_string();
-            active.status = Set(CallStatus::Failed);
-            active.failure_reason = Set(Some(message.clone()));
-            active.update(db).await?;
-            Err(AppError::Provider {
-                code: "provider_error",
-                message,
-            })
-        }
-        (Err(e), _) => {
-            active.status = Set(CallStatus::Failed);
-            active.failure_reason = Set(Some(e.public_message()));
-            active.update(db).await?;
-            Err(e)
-        }
-    }
+                .to_string(),
+        },
+        (Err(e), _) => e,
+    };
+    lifecycle::fail_alone(services, call, refusal.public_message()).await?;
+    Err(refusal)
 }
 
 /// Calls whose webhook never came: each call still in flight `CALL_RECONCILE_AFTER_SECS` after
@@ -273,12 +337,9 @@ pub async fn reconcile(services: &Services, limit: u64) -> AppResult<usize> {
     let client = ElevenLabs::for_services(services).await?;
     for call in &stuck {
         let conversation = call.elevenlabs_conversation_id.clone().unwrap_or_default();
-        let touch = |status: Option<(CallStatus, &str)>| {
+        // Looked at now: the next look is another interval away.
+        let touch = || {
             let mut active: calls::ActiveModel = call.clone().into();
-            if let Some((status, reason)) = status {
-                active.status = Set(status);
-                active.failure_reason = Set(Some(reason.into()));
-            }
             active.updated_at = Set(Utc::now());
             active
         };
@@ -294,12 +355,8 @@ pub async fn reconcile(services: &Services, limit: u64) -> AppResult<usize> {
         let data = match answer {
             Ok(data) => data,
             Err(AppError::NotFound { .. }) => {
-                touch(Some((
-                    CallStatus::Failed,
-                    "conversation unknown to ElevenLabs",
-                )))
-                .update(db)
-                .await?;
+                lifecycle::fail_alone(services, call.clone(), "conversation unknown to ElevenLabs")
+                    .await?;
                 continue;
             }
             Err(e) => {
@@ -319,7 +376,7 @@ pub async fn reconcile(services: &Services, limit: u64) -> AppResult<usize> {
             ),
             _ => {
                 // Still running there: look again after another interval.
-                touch(None).update(db).await?;
+                touch().update(db).await?;
                 continue;
             }
         };
@@ -336,7 +393,7 @@ pub async fn reconcile(services: &Services, limit: u64) -> AppResult<usize> {
             },
         )
         .await?;
-        touch(None).update(db).await?;
+        touch().update(db).await?;
         tracing::info!(%conversation, "stuck call reconciled from ElevenLabs");
     }
     Ok(stuck.len())

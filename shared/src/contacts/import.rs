@@ -25,6 +25,7 @@ use super::{
 use crate::{
     Services,
     entities::{contact_imports, contacts},
+    platform::after_commit::AfterCommit,
     platform::error::{AppError, AppResult},
     platform::jobs::{self, JobError, JobKind},
     platform::live::{LiveEvent, LiveKind},
@@ -404,8 +405,7 @@ pub async fn start(
         .exec_with_returning(&txn)
         .await?;
     let job = jobs::create(&txn, &config, JobKind::ContactImport, row.id).await?;
-    txn.commit().await?;
-    jobs::ring(&services.db, &services.queue, &job).await;
+    AfterCommit::ringing(job).commit(services, txn).await?;
     Ok(row)
 }
 
@@ -454,10 +454,6 @@ fn progress_event(row: &contact_imports::Model) -> LiveEvent {
     )
 }
 
-fn to_job(e: AppError) -> JobError {
-    JobError::Retryable(e.to_string())
-}
-
 /// The import job; safe to run any number of times.
 pub async fn run(services: &Services, import_id: Uuid) -> Result<(), JobError> {
     let db = &services.db;
@@ -468,7 +464,7 @@ pub async fn run(services: &Services, import_id: Uuid) -> Result<(), JobError> {
     if import.status == ImportStatus::Completed || import.status == ImportStatus::Failed {
         return Ok(());
     }
-    let region = super::region_of(db, import.user_id).await.map_err(to_job)?;
+    let region = super::region_of(db, import.user_id).await?;
     let explicit: Option<BTreeMap<String, String>> =
         serde_json::from_value(import.column_mapping.clone()).unwrap_or_default();
     let filename = import.filename.clone();
@@ -599,8 +595,9 @@ pub async fn run(services: &Services, import_id: Uuid) -> Result<(), JobError> {
             .filter(contact_imports::Column::Id.eq(current.id))
             .exec(&txn)
             .await?;
-        txn.commit().await?;
-        crate::platform::live::publish(services, vec![progress_event(&current)]).await;
+        let mut after = AfterCommit::new();
+        after.publish([progress_event(&current)]);
+        after.commit(services, txn).await?;
     }
     let mut row: contact_imports::ActiveModel = current.into();
     row.status = Set(ImportStatus::Completed);

@@ -568,7 +568,7 @@ pub async fn record_interaction<C: sea_orm::ConnectionTrait>(
     at: DateTime<Utc>,
 ) -> AppResult<()> {
     use sea_orm::sea_query::ExprTrait;
-    let count = if call.channel == crate::calls::Channel::Chat {
+    let count = if call.channel == calls::Channel::Chat {
         contacts::Column::ChatCount
     } else {
         contacts::Column::CallCount

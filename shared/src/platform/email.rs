@@ -15,10 +15,12 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait
 use uuid::Uuid;
 
 use crate::{
+    Services,
     entities::{background_jobs, email_outbox},
+    platform::after_commit::AfterCommit,
     platform::config::{Config, MailTransport, SmtpTls},
     platform::error::{AppError, AppResult},
-    platform::jobs::{self, JobError, JobKind, JobQueue},
+    platform::jobs::{self, JobError, JobKind},
 };
 
 /// An email to queue.
@@ -62,15 +64,13 @@ pub async fn queue_email_in<C: ConnectionTrait>(
 
 /// Stores the message and its job in one transaction, then rings the queue.
 pub async fn queue_email(
-    db: &DatabaseConnection,
-    config: &Config,
-    queue: &JobQueue,
+    services: &Services,
     email: OutgoingEmail,
 ) -> AppResult<email_outbox::Model> {
-    let txn = crate::platform::db::begin_write(db).await?;
-    let (row, job) = queue_email_in(&txn, config, email).await?;
-    txn.commit().await?;
-    jobs::ring(db, queue, &job).await;
+    let txn = crate::platform::db::begin_write(&services.db).await?;
+    let config = services.settings().await;
+    let (row, job) = queue_email_in(&txn, &config, email).await?;
+    AfterCommit::ringing(job).commit(services, txn).await?;
     Ok(row)
 }
 

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::{
     Services,
     entities::webhook_events,
+    platform::after_commit::AfterCommit,
     platform::error::{AppError, AppResult},
     platform::jobs::{self, JobKind},
 };
@@ -74,8 +75,7 @@ pub async fn receive(
         Err(e) => return Err(e.into()),
     };
     let job = jobs::create(&txn, &services.config, kind, row.id).await?;
-    txn.commit().await?;
-    jobs::ring(&services.db, &services.queue, &job).await;
+    AfterCommit::ringing(job).commit(services, txn).await?;
     crate::platform::monitoring::webhook_received(delivery.provider, "stored");
     Ok(true)
 }
@@ -208,7 +208,7 @@ pub async fn settle<C: sea_orm::ConnectionTrait>(
 ) -> Result<(), crate::platform::jobs::JobError> {
     mark(db, row.id, status, error, user_id)
         .await
-        .map_err(|e| crate::platform::jobs::JobError::Retryable(e.to_string()))
+        .map_err(crate::platform::jobs::JobError::from)
 }
 
 #[derive(Debug, Clone)]

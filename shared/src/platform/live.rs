@@ -30,7 +30,6 @@ use crate::{
     Services,
     entities::live_events,
     platform::error::{AppError, AppResult},
-    platform::jobs::JobQueue,
 };
 
 /// One event for one user.
@@ -56,8 +55,8 @@ const LOG_RETENTION: Duration = Duration::from_secs(10 * 60);
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
 const POLL_BATCH: u64 = 500;
 
-fn channel(queue: &JobQueue) -> String {
-    format!("{}:live", queue.prefix())
+fn channel(services: &Services) -> String {
+    format!("{}:live", services.config.queue_prefix)
 }
 
 /// Sends events to the users' streams; call after the transaction that caused them commits.
@@ -65,11 +64,11 @@ pub async fn publish(services: &Services, events: Vec<LiveEvent>) {
     if events.is_empty() {
         return;
     }
-    let result = match &services.queue {
-        JobQueue::Redis { conn, .. } => {
+    let result = match &services.redis {
+        Some(conn) => {
             let mut conn = conn.clone();
             let mut pipe = redis::pipe();
-            let channel = channel(&services.queue);
+            let channel = channel(services);
             for event in &events {
                 pipe.publish(&channel, serde_json::to_string(event).unwrap_or_default())
                     .ignore();
@@ -78,7 +77,7 @@ pub async fn publish(services: &Services, events: Vec<LiveEvent>) {
                 .await
                 .map_err(|e| e.to_string())
         }
-        JobQueue::Sqlite { .. } => {
+        None => {
             let now = Utc::now();
             let rows = events.iter().map(|e| live_events::ActiveModel {
                 user_id: Set(e.user_id),
@@ -221,9 +220,9 @@ impl LiveHub {
         self.inner.started.get_or_init(|| {
             let inner = self.inner.clone();
             tokio::spawn(async move {
-                match inner.services.queue.clone() {
-                    JobQueue::Redis { .. } => follow_redis(&inner).await,
-                    JobQueue::Sqlite { .. } => follow_log(&inner).await,
+                match inner.services.redis {
+                    Some(_) => follow_redis(&inner).await,
+                    None => follow_log(&inner).await,
                 }
             });
         });
@@ -240,7 +239,7 @@ async fn follow_redis(inner: &HubInner) {
     let Some(url) = inner.services.config.redis_url.clone() else {
         return;
     };
-    let channel = channel(&inner.services.queue);
+    let channel = channel(&inner.services);
     let mut backoff = Duration::from_millis(200);
     loop {
         let connected = async {

@@ -1,3 +1,4 @@
+pub mod after_commit;
 pub mod config;
 pub mod db;
 pub mod email;

@@ -287,9 +287,7 @@ async fn main() {
 /// Queues one short email job, as the product does (row and doorbell).
 async fn queue_mail(app: &TestApp, to: String) {
     email::queue_email(
-        &app.services.db,
-        app.config(),
-        &app.services.queue,
+        &app.services,
         OutgoingEmail {
             user_id: None,
             to,

@@ -17,10 +17,10 @@ use crate::{
     Config, Services,
     accounts::users::{NewUser, UserStatus, normalize_email},
     entities::{auth_tokens, background_jobs, refresh_tokens, users},
+    platform::after_commit::AfterCommit,
     platform::config::AuthMode,
     platform::email::{self, OutgoingEmail},
     platform::error::{AppError, AppResult},
-    platform::jobs,
 };
 
 /// A signed-in session: a short-lived access token and a rotating refresh token.
@@ -50,13 +50,6 @@ fn invalid_credentials() -> AppError {
 fn email_taken() -> AppError {
     // The sign-up form looks for "already exists" in the message.
     AppError::conflict("email_taken", "A user with this email already exists")
-}
-
-/// Rings the jobs created inside a committed transaction.
-async fn ring_all(services: &Services, jobs_to_ring: &[background_jobs::Model]) {
-    for job in jobs_to_ring {
-        jobs::ring(&services.db, &services.queue, job).await;
-    }
 }
 
 /// Creates a single-use link token; only its hash is stored.
@@ -260,8 +253,7 @@ pub async fn register(
     }
     let job = queue_verification_in(&txn, config, user.id, &email).await?;
     let (session, _) = issue_session_in(&txn, services, user, None).await?;
-    txn.commit().await?;
-    ring_all(services, &[job]).await;
+    AfterCommit::ringing(job).commit(services, txn).await?;
     tracing::info!(user_id = %session.user.id, "account registered");
     Ok(session)
 }
@@ -354,8 +346,7 @@ pub async fn send_verification(services: &Services, user_id: Uuid) -> AppResult<
     let config = &*services.settings().await;
     let txn = crate::platform::db::begin_write(&services.db).await?;
     let job = queue_verification_in(&txn, config, user.id, &user.email).await?;
-    txn.commit().await?;
-    ring_all(services, &[job]).await;
+    AfterCommit::ringing(job).commit(services, txn).await?;
     Ok(user)
 }
 
@@ -464,8 +455,7 @@ async fn record_failed_login(services: &Services, user: &users::Model) -> AppRes
         },
     )
     .await?;
-    txn.commit().await?;
-    ring_all(services, &[job]).await;
+    AfterCommit::ringing(job).commit(services, txn).await?;
     tracing::warn!(user_id = %user.id, "account locked after failed sign-ins");
     Ok(invalid_credentials())
 }
@@ -736,8 +726,7 @@ pub async fn forgot_password(services: &Services, email: &str) -> AppResult<()> 
         },
     )
     .await?;
-    txn.commit().await?;
-    ring_all(services, &[job]).await;
+    AfterCommit::ringing(job).commit(services, txn).await?;
     Ok(())
 }
 
@@ -851,7 +840,6 @@ pub async fn change_email(
         verification_email(config, user.id, &new_email, &token),
     )
     .await?;
-    txn.commit().await?;
-    ring_all(services, &[job]).await;
+    AfterCommit::ringing(job).commit(services, txn).await?;
     Ok(())
 }

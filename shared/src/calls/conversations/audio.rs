@@ -10,7 +10,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
-use super::{app_to_job, call_for, text};
+use super::{call_for, text};
 use crate::{
     Services,
     entities::{agents, calls, webhook_events},
@@ -159,9 +159,7 @@ pub(super) async fn attach(
     };
 
     let txn = crate::platform::db::begin_write(&services.db).await?;
-    let (call, _) = call_for(&txn, agent, &conversation, crate::calls::Direction::Inbound)
-        .await
-        .map_err(app_to_job)?;
+    let (call, _) = call_for(&txn, agent, &conversation, crate::calls::Direction::Inbound).await?;
     let key = format!("recordings/{}.mp3", call.id);
     // Moved in before the commit: a crash in between leaves a recording a retry rewrites.
     if let Err(e) = services.blobs.put_file(&key, &scratch).await {

@@ -16,17 +16,18 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{app_to_job, crossed_low_balance, int, lead, new_call, non_empty, text, visitor_of};
+use super::{crossed_low_balance, int, lead, new_call, non_empty, text, visitor_of};
 use crate::{
     Services,
     accounts::notifications::{self, NewNotification},
     calls::CallStatus,
     calls::Direction,
-    dashboard::rollups,
+    calls::lifecycle,
     entities::{
         agents, background_jobs, calls, contacts, lead_analytics, transcripts, webhook_events,
     },
     money::credits::{self, Entry, TxKind},
+    platform::after_commit::AfterCommit,
     platform::inbox,
     platform::jobs::{self, JobError},
     platform::live::{LiveEvent, LiveKind},
@@ -163,8 +164,8 @@ fn read<'a>(
         .collect();
     let analysis = &data["analysis"];
     let charged = match duration {
-        Some(secs) if is_chat => credits::chat_cost(chat_billing, secs).map_err(app_to_job)?,
-        Some(secs) => credits::call_cost(secs).map_err(app_to_job)?,
+        Some(secs) if is_chat => credits::chat_cost(chat_billing, secs)?,
+        Some(secs) => credits::call_cost(secs)?,
         None => 0,
     };
     let mut metadata = json!({
@@ -243,14 +244,13 @@ pub(super) async fn apply(
 
     // The calls, created or completed in one upsert (the recording may have created one
     // meanwhile: its row is completed, keeping its id and recording).
-    let rows: Vec<calls::ActiveModel> = todo
+    let rows: Vec<calls::Model> = todo
         .iter()
         .map(|r| {
             let mut call = before
                 .get(&r.conversation)
                 .cloned()
                 .unwrap_or_else(|| new_call(r.agent, &r.conversation, r.direction));
-            call.status = CallStatus::Completed;
             call.duration_secs = r.duration.unwrap_or(0) as i32;
             call.credits_charged = r.charged;
             call.summary = r.summary.clone();
@@ -268,45 +268,10 @@ pub(super) async fn apply(
             call.transcript_text = Some(r.full_text.clone());
             call.lead_score = Some(r.scores.total as i32);
             call.lead_tag = Some(r.scores.tag.clone());
-            call.completed_at = Some(now);
-            call.updated_at = now;
-            calls::ActiveModel::from(call)
+            call
         })
         .collect();
-    let mut after: HashMap<String, calls::Model> = HashMap::new();
-    if !rows.is_empty() {
-        use calls::Column as C;
-        let completed = calls::Entity::insert_many(rows)
-            .on_conflict(
-                OnConflict::column(C::ElevenlabsConversationId)
-                    .update_columns([
-                        C::Status,
-                        C::DurationSecs,
-                        C::CreditsCharged,
-                        C::Summary,
-                        C::SummaryTitle,
-                        C::CallSuccessful,
-                        C::ContactId,
-                        C::Direction,
-                        C::PhoneNumber,
-                        C::StartedAt,
-                        C::Metadata,
-                        C::TranscriptText,
-                        C::LeadScore,
-                        C::LeadTag,
-                        C::CompletedAt,
-                        C::UpdatedAt,
-                    ])
-                    .to_owned(),
-            )
-            .exec_with_returning(&txn)
-            .await?;
-        for call in completed {
-            if let Some(conversation) = call.elevenlabs_conversation_id.clone() {
-                after.insert(conversation, call);
-            }
-        }
-    }
+    let after = lifecycle::complete_many(&txn, rows).await?;
 
     // Turns and lead scores are replaced as a whole, so a repeat cannot duplicate them; a call
     // that did not exist before has neither.
@@ -385,9 +350,7 @@ pub(super) async fn apply(
     }
     interactions.sort_by_key(|(contact, _, _)| *contact);
     for (contact, call, lead) in &interactions {
-        crate::contacts::record_interaction(&txn, *contact, call, lead, now)
-            .await
-            .map_err(app_to_job)?;
+        crate::contacts::record_interaction(&txn, *contact, call, lead, now).await?;
     }
 
     // The dashboard counters, then the charges last: they lock the owners' balance rows, which
@@ -400,12 +363,8 @@ pub(super) async fn apply(
             (call, lead_of.get(&call.id)),
         ));
     }
-    rollups::shift_many(&txn, &moves)
-        .await
-        .map_err(app_to_job)?;
-    inbox::mark_many(&txn, &owners, inbox::InboxStatus::Processed)
-        .await
-        .map_err(app_to_job)?;
+    let completions = lifecycle::count_completions(&txn, &moves).await?;
+    inbox::mark_many(&txn, &owners, inbox::InboxStatus::Processed).await?;
     // The charge: once per conversation, even below zero; a free chat writes nothing.
     let charges: Vec<(&Report, Entry)> = written
         .iter()
@@ -425,9 +384,7 @@ pub(super) async fn apply(
         })
         .collect();
     let (charged, entries): (Vec<&Report>, Vec<Entry>) = charges.into_iter().unzip();
-    let applied = credits::apply_many_in(&txn, entries)
-        .await
-        .map_err(app_to_job)?;
+    let applied = credits::apply_many_in(&txn, entries).await?;
     let mut credit_events: HashMap<&str, LiveEvent> = HashMap::new();
     let mut low: BTreeSet<Uuid> = BTreeSet::new();
     for (r, applied) in charged.iter().zip(&applied) {
@@ -440,25 +397,11 @@ pub(super) async fn apply(
     }
 
     let mut events = Vec::new();
-    for &(r, call) in &written {
+    for (&(r, call), completed) in written.iter().zip(completions) {
         let lead = lead_of
             .get(&call.id)
             .ok_or_else(|| JobError::Retryable("lead not written".into()))?;
-        events.push(LiveEvent::new(
-            r.agent.user_id,
-            LiveKind::CallCompleted,
-            json!({
-                "call_id": call.id,
-                "channel": call.channel,
-                "conversation_id": r.conversation,
-                "agent_id": r.agent.id,
-                "contact_id": call.contact_id,
-                "status": call.status,
-                "duration_secs": call.duration_secs,
-                "credits_charged": r.charged,
-                "summary_title": call.summary_title,
-            }),
-        ));
+        events.push(completed);
         events.push(LiveEvent::new(
             r.agent.user_id,
             LiveKind::LeadScored,
@@ -487,8 +430,7 @@ pub(super) async fn apply(
                     data: json!({"call_id": call.id, "conversation_id": r.conversation, "problems": r.problems}),
                 },
             )
-            .await
-            .map_err(app_to_job)?;
+            .await?;
             events.push(event);
         }
     }
@@ -501,11 +443,10 @@ pub(super) async fn apply(
         warnings.push(job);
     }
     jobs::complete_many(&txn, jobs).await?;
-    txn.commit().await?;
-    for job in &warnings {
-        crate::platform::jobs::ring(&services.db, &services.queue, job).await;
-    }
-    crate::platform::live::publish(services, events).await;
+    let mut after = AfterCommit::new();
+    after.ring_all(warnings);
+    after.publish(events);
+    after.commit(services, txn).await?;
     Ok(())
 }
 

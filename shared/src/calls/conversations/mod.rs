@@ -11,10 +11,7 @@ pub use intake::{Intake, receive};
 
 use chrono::Utc;
 use hmac::{Hmac, KeyInit, Mac};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter,
-    sea_query::OnConflict,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::OnConflict};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -23,14 +20,13 @@ use uuid::Uuid;
 use crate::{
     Config, Services,
     accounts::notifications::{self, NewNotification},
-    calls::CallStatus,
     calls::Direction,
-    dashboard::rollups,
     entities::{agents, background_jobs, calls, webhook_events},
+    platform::after_commit::AfterCommit,
     platform::error::{AppError, AppResult},
     platform::inbox,
     platform::jobs::JobError,
-    platform::live::{LiveEvent, LiveKind},
+    platform::live::LiveEvent,
 };
 
 /// Oldest and most future-dated signature timestamps accepted (ElevenLabs' SDKs use 30 min).
@@ -154,10 +150,6 @@ impl Envelope {
     pub fn dedup_key(&self) -> String {
         format!("{}:{}", self.event_type, self.data.conversation_id)
     }
-}
-
-pub(crate) fn app_to_job(e: AppError) -> JobError {
-    JobError::Retryable(e.to_string())
 }
 
 /// Applies one stored ElevenLabs event; safe to run any number of times.
@@ -345,27 +337,8 @@ async fn initiation_failure(
         .unwrap_or("unknown")
         .to_string();
     let txn = crate::platform::db::begin_write(&services.db).await?;
-    let (call, _) = call_for(&txn, agent, conversation, Direction::Outbound)
-        .await
-        .map_err(app_to_job)?;
-    let mut events = Vec::new();
-    if call.status != CallStatus::Completed && call.status != CallStatus::Failed {
-        events.push(LiveEvent::new(
-            agent.user_id,
-            LiveKind::CallFailed,
-            json!({"call_id": call.id, "conversation_id": conversation, "failure_reason": reason}),
-        ));
-        let before = call.clone();
-        let mut active: calls::ActiveModel = call.into();
-        active.status = Set(CallStatus::Failed);
-        active.failure_reason = Set(Some(reason));
-        active.completed_at = Set(Some(Utc::now()));
-        active.updated_at = Set(Utc::now());
-        let failed = active.update(&txn).await?;
-        rollups::shift(&txn, Some((&before, None)), (&failed, None))
-            .await
-            .map_err(app_to_job)?;
-    }
+    let (call, _) = call_for(&txn, agent, conversation, Direction::Outbound).await?;
+    let failed = crate::calls::lifecycle::fail(&txn, call, reason).await?;
     inbox::settle(
         &txn,
         row,
@@ -374,8 +347,9 @@ async fn initiation_failure(
         Some(agent.user_id),
     )
     .await?;
-    txn.commit().await?;
-    crate::platform::live::publish(services, events).await;
+    let mut after = AfterCommit::new();
+    after.publish(failed.map(|(_, event)| event));
+    after.commit(services, txn).await?;
     Ok(())
 }
 
@@ -431,9 +405,7 @@ async fn warn_low_balance<C: sea_orm::ConnectionTrait>(
     user_id: Uuid,
     threshold: i64,
 ) -> Result<(crate::entities::background_jobs::Model, LiveEvent), JobError> {
-    let user = crate::accounts::users::get_in(txn, user_id)
-        .await
-        .map_err(app_to_job)?;
+    let user = crate::accounts::users::get_in(txn, user_id).await?;
     let (_, job) = crate::platform::email::queue_email_in(
         txn,
         &services.config,
@@ -448,8 +420,7 @@ async fn warn_low_balance<C: sea_orm::ConnectionTrait>(
             html_body: None,
         },
     )
-    .await
-    .map_err(app_to_job)?;
+    .await?;
     let (_, event) = notifications::create_in(
         txn,
         NewNotification {
@@ -463,7 +434,6 @@ async fn warn_low_balance<C: sea_orm::ConnectionTrait>(
             data: json!({"balance": user.credits, "threshold": threshold}),
         },
     )
-    .await
-    .map_err(app_to_job)?;
+    .await?;
     Ok((job, event))
 }

@@ -13,10 +13,11 @@ use crate::{
     Config, Services,
     entities::{purchases, webhook_events},
     money::credits::{self, Entry, TxKind},
+    platform::after_commit::AfterCommit,
     platform::email::{self, OutgoingEmail},
     platform::error::{AppError, AppResult},
     platform::inbox,
-    platform::jobs::{self, JobError},
+    platform::jobs::JobError,
 };
 
 /// The envelope fields the intake needs.
@@ -88,10 +89,6 @@ pub async fn apply(services: &Services, inbox_id: Uuid) -> Result<(), JobError> 
     }
 }
 
-fn app_to_job(e: AppError) -> JobError {
-    JobError::Retryable(e.to_string())
-}
-
 /// The purchase a Checkout Session belongs to: by our id in its metadata or client reference,
 /// else by the session id.
 async fn purchase_of_session(
@@ -158,8 +155,9 @@ async fn fulfil(
     .describe(format!("Purchase of {} credits", purchase.credits));
     entry.purchase_id = Some(purchase.id);
     entry.stripe_payment_id = intent.clone();
-    let applied = credits::apply_in(&txn, entry).await.map_err(app_to_job)?;
-    let mut ring = Vec::new();
+    let applied = credits::apply_in(&txn, entry).await?;
+    let mut after = AfterCommit::new();
+    after.publish(applied.live_event());
     if applied.created {
         let mut active: purchases::ActiveModel = purchase.clone().into();
         active.status = Set(PurchaseStatus::Paid);
@@ -168,9 +166,7 @@ async fn fulfil(
         active.stripe_payment_intent_id = Set(intent.or(purchase.stripe_payment_intent_id.clone()));
         active.updated_at = Set(Utc::now());
         active.update(&txn).await?;
-        let user = crate::accounts::users::get_in(&txn, purchase.user_id)
-            .await
-            .map_err(app_to_job)?;
+        let user = crate::accounts::users::get_in(&txn, purchase.user_id).await?;
         let amount = super::format_amount(purchase.amount_cents, &purchase.currency);
         let (_, job) = email::queue_email_in(
             &txn,
@@ -186,9 +182,8 @@ async fn fulfil(
                 html_body: None,
             },
         )
-        .await
-        .map_err(app_to_job)?;
-        ring.push(job);
+        .await?;
+        after.ring(job);
     }
     inbox::settle(
         &txn,
@@ -198,11 +193,7 @@ async fn fulfil(
         Some(purchase.user_id),
     )
     .await?;
-    txn.commit().await?;
-    for job in &ring {
-        jobs::ring(&services.db, &services.queue, job).await;
-    }
-    crate::platform::live::publish(services, applied.live_event().into_iter().collect()).await;
+    after.commit(services, txn).await?;
     Ok(())
 }
 
@@ -285,7 +276,7 @@ async fn refund(
         .describe(format!("Refund of {delta} credits"));
         entry.purchase_id = Some(purchase.id);
         entry.stripe_payment_id = Some(intent.to_string());
-        let applied = credits::apply_in(&txn, entry).await.map_err(app_to_job)?;
+        let applied = credits::apply_in(&txn, entry).await?;
         events.extend(applied.live_event());
         if applied.created {
             let mut active: purchases::ActiveModel = purchase.clone().into();
@@ -306,8 +297,9 @@ async fn refund(
         Some(purchase.user_id),
     )
     .await?;
-    txn.commit().await?;
-    crate::platform::live::publish(services, events).await;
+    let mut after = AfterCommit::new();
+    after.publish(events);
+    after.commit(services, txn).await?;
     Ok(())
 }
 

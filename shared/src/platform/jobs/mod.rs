@@ -5,6 +5,8 @@ mod queue;
 mod store;
 
 use serde::{Deserialize, Serialize};
+
+use crate::platform::error::AppError;
 use uuid::Uuid;
 
 pub use crate::entities::background_jobs::{JobKind, JobStatus};
@@ -29,6 +31,43 @@ pub enum JobError {
     /// Will never succeed (the subject row is gone, the input is invalid): fail at once.
     #[error("{0}")]
     Permanent(String),
+}
+
+impl JobError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, JobError::Retryable(_))
+    }
+}
+
+/// Whether another attempt can succeed decides. A provider down or erring on its side
+/// (`provider_unavailable`), the queue down, a rate limit, the database, an internal error (a
+/// pool exhausted, a bug a deploy fixes) retry with backoff; the subject gone, invalid input, a
+/// conflict, or a provider refusing the request itself (`provider_error`, a 4xx) fail at once,
+/// since no retry changes them.
+impl From<AppError> for JobError {
+    fn from(e: AppError) -> Self {
+        let message = e.to_string();
+        match e {
+            AppError::Unavailable { .. }
+            | AppError::Provider {
+                code: "provider_unavailable",
+                ..
+            }
+            | AppError::RateLimited { .. }
+            | AppError::Database(_)
+            | AppError::Internal(_) => JobError::Retryable(message),
+            AppError::Provider { .. }
+            | AppError::BadRequest { .. }
+            | AppError::Validation { .. }
+            | AppError::Unprocessable { .. }
+            | AppError::Unauthorized { .. }
+            | AppError::InsufficientCredits { .. }
+            | AppError::Forbidden { .. }
+            | AppError::NotFound { .. }
+            | AppError::Conflict { .. }
+            | AppError::PayloadTooLarge { .. } => JobError::Permanent(message),
+        }
+    }
 }
 
 impl From<sea_orm::DbErr> for JobError {
