@@ -203,7 +203,8 @@ fn read<'a>(
     })
 }
 
-/// Applies the events and, in the same transaction, finishes `jobs`.
+/// Applies the events and, in the same transaction, finishes `jobs`. The phases below run in
+/// this order in every batch (see the module's note on lock order).
 pub(super) async fn apply(
     services: &Services,
     events: &[Transcription],
@@ -217,16 +218,96 @@ pub(super) async fn apply(
         .collect::<Result<Vec<_>, _>>()?;
     let txn = crate::platform::db::begin_write(&services.db).await?;
 
-    // The calls as they are: a completed one was applied before and is only acknowledged.
+    let Pending {
+        before,
+        owners,
+        todo,
+    } = pending(&txn, reports).await?;
+    let contacts = contacts_of(&txn, &todo, &before).await?;
+    let now = Utc::now();
+    // The calls, created or completed in one upsert (the recording may have created one
+    // meanwhile: its row is completed, keeping its id and recording).
+    let after = lifecycle::complete_many(&txn, completed_calls(&todo, &before, &contacts)).await?;
+    let written = todo
+        .iter()
+        .map(|r| {
+            after
+                .get(&r.conversation)
+                .map(|call| (r, call))
+                .ok_or_else(|| {
+                    JobError::Retryable(format!("call of {} not written", r.conversation))
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let old_leads = clear_earlier(&txn, &todo, &before).await?;
+    let lead_of = write_turns_and_leads(&txn, &written, now).await?;
+    record_interactions(&txn, &written, &lead_of, now).await?;
+
+    // The dashboard counters, then the charges last: they lock the owners' balance rows, which
+    // every call of those owners waits on until the commit.
+    let moves: Vec<_> = written
+        .iter()
+        .map(|&(r, call)| {
+            let old = before.get(&r.conversation);
+            (
+                old.map(|c| (c, old_leads.get(&c.id))),
+                (call, lead_of.get(&call.id)),
+            )
+        })
+        .collect();
+    let completions = lifecycle::count_completions(&txn, &moves).await?;
+    inbox::mark_many(&txn, &owners, inbox::InboxStatus::Processed).await?;
+    let Charged {
+        mut credit_events,
+        low,
+    } = charge(&txn, &written, settings.low_balance_threshold).await?;
+
+    let mut events = Vec::new();
+    for (&(r, call), completed) in written.iter().zip(completions) {
+        let (scored, notice) = announce(&txn, r, call, &lead_of).await?;
+        events.push(completed);
+        events.push(scored);
+        events.extend(credit_events.remove(r.conversation.as_str()));
+        events.extend(notice);
+    }
+    let mut warnings = Vec::new();
+    for user_id in &low {
+        let (job, event) =
+            super::warn_low_balance(services, &txn, *user_id, settings.low_balance_threshold)
+                .await?;
+        events.push(event);
+        warnings.push(job);
+    }
+    jobs::complete_many(&txn, jobs).await?;
+    let mut after = AfterCommit::new();
+    after.ring_all(warnings);
+    after.publish(events);
+    after.commit(services, txn).await?;
+    Ok(())
+}
+
+/// The batch's calls as they are, every event's inbox owner, and the reports still to apply.
+struct Pending<'a> {
+    before: HashMap<String, calls::Model>,
+    owners: Vec<(Uuid, Option<Uuid>)>,
+    todo: Vec<Report<'a>>,
+}
+
+/// A completed call was applied before and is only acknowledged; one conversation, one report
+/// (the inbox keeps one event per type and conversation).
+async fn pending<'a, C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    reports: Vec<Report<'a>>,
+) -> Result<Pending<'a>, JobError> {
     let conversations: Vec<&str> = reports.iter().map(|r| r.conversation.as_str()).collect();
     let before: HashMap<String, calls::Model> = calls::Entity::find()
         .filter(calls::Column::ElevenlabsConversationId.is_in(conversations))
-        .all(&txn)
+        .all(txn)
         .await?
         .into_iter()
         .filter_map(|c| Some((c.elevenlabs_conversation_id.clone()?, c)))
         .collect();
-    let mut owners: Vec<(Uuid, Option<Uuid>)> = Vec::new();
+    let mut owners = Vec::new();
     let mut todo = Vec::new();
     for report in reports {
         owners.push((report.row.id, Some(report.agent.user_id)));
@@ -235,17 +316,22 @@ pub(super) async fn apply(
             _ => todo.push(report),
         }
     }
-    // One conversation, one report (the inbox keeps one event per type and conversation).
     todo.sort_by(|a, b| a.conversation.cmp(&b.conversation));
     todo.dedup_by(|a, b| a.conversation == b.conversation);
+    Ok(Pending {
+        before,
+        owners,
+        todo,
+    })
+}
 
-    let contacts = contacts_of(&txn, &todo, &before).await?;
-    let now = Utc::now();
-
-    // The calls, created or completed in one upsert (the recording may have created one
-    // meanwhile: its row is completed, keeping its id and recording).
-    let rows: Vec<calls::Model> = todo
-        .iter()
+/// Each report's call with what the report says, for `lifecycle::complete_many`.
+fn completed_calls(
+    todo: &[Report<'_>],
+    before: &HashMap<String, calls::Model>,
+    contacts: &HashMap<String, contacts::Model>,
+) -> Vec<calls::Model> {
+    todo.iter()
         .map(|r| {
             let mut call = before
                 .get(&r.conversation)
@@ -270,11 +356,16 @@ pub(super) async fn apply(
             call.lead_tag = Some(r.scores.tag.clone());
             call
         })
-        .collect();
-    let after = lifecycle::complete_many(&txn, rows).await?;
+        .collect()
+}
 
-    // Turns and lead scores are replaced as a whole, so a repeat cannot duplicate them; a call
-    // that did not exist before has neither.
+/// Turns and lead scores are replaced as a whole, so a repeat cannot duplicate them; a call
+/// that did not exist before has neither. Returns the lead scores removed, by call.
+async fn clear_earlier<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    todo: &[Report<'_>],
+    before: &HashMap<String, calls::Model>,
+) -> Result<HashMap<Uuid, lead_analytics::Model>, JobError> {
     let earlier: Vec<Uuid> = todo
         .iter()
         .filter_map(|r| before.get(&r.conversation).map(|c| c.id))
@@ -283,35 +374,32 @@ pub(super) async fn apply(
     if !earlier.is_empty() {
         old_leads = lead_analytics::Entity::find()
             .filter(lead_analytics::Column::CallId.is_in(earlier.clone()))
-            .all(&txn)
+            .all(txn)
             .await?
             .into_iter()
             .map(|l| (l.call_id, l))
             .collect();
         transcripts::Entity::delete_many()
             .filter(transcripts::Column::CallId.is_in(earlier.clone()))
-            .exec(&txn)
+            .exec(txn)
             .await?;
         lead_analytics::Entity::delete_many()
             .filter(lead_analytics::Column::CallId.is_in(earlier))
-            .exec(&txn)
+            .exec(txn)
             .await?;
     }
-    // Each report with its call as written.
-    let written = todo
-        .iter()
-        .map(|r| {
-            after
-                .get(&r.conversation)
-                .map(|call| (r, call))
-                .ok_or_else(|| {
-                    JobError::Retryable(format!("call of {} not written", r.conversation))
-                })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    Ok(old_leads)
+}
+
+/// Each call's transcript turns and lead score, in multi-row inserts; returns the scores by call.
+async fn write_turns_and_leads<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    written: &[(&Report<'_>, &calls::Model)],
+    now: DateTime<Utc>,
+) -> Result<HashMap<Uuid, lead_analytics::Model>, JobError> {
     let mut turns = Vec::new();
     let mut leads = Vec::new();
-    for &(r, call) in &written {
+    for &(r, call) in written {
         turns.extend(r.turns.iter().map(|turn| transcripts::ActiveModel {
             id: sea_orm::Set(crate::platform::ids::next()),
             call_id: sea_orm::Set(call.id),
@@ -326,13 +414,13 @@ pub(super) async fn apply(
     }
     for chunk in turns.chunks(ROWS_PER_INSERT) {
         transcripts::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await?;
     }
     let mut lead_of: HashMap<Uuid, lead_analytics::Model> = HashMap::new();
     for chunk in leads.chunks(ROWS_PER_INSERT) {
         lead_analytics::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await?;
     }
     for row in leads {
@@ -340,32 +428,43 @@ pub(super) async fn apply(
         lead_of.insert(lead.call_id, lead);
     }
 
-    // Each contact's interaction counts once: this point is reached only when its call
-    // becomes completed. In contact order, like every other batch.
+    Ok(lead_of)
+}
+
+/// Each contact's interaction counts once: this point is reached only when its call becomes
+/// completed. In contact order, like every other batch.
+async fn record_interactions<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    written: &[(&Report<'_>, &calls::Model)],
+    lead_of: &HashMap<Uuid, lead_analytics::Model>,
+    now: DateTime<Utc>,
+) -> Result<(), JobError> {
     let mut interactions: Vec<(Uuid, &calls::Model, &lead_analytics::Model)> = Vec::new();
-    for &(_, call) in &written {
+    for &(_, call) in written {
         if let (Some(contact), Some(lead)) = (call.contact_id, lead_of.get(&call.id)) {
             interactions.push((contact, call, lead));
         }
     }
     interactions.sort_by_key(|(contact, _, _)| *contact);
     for (contact, call, lead) in &interactions {
-        crate::contacts::record_interaction(&txn, *contact, call, lead, now).await?;
+        crate::contacts::record_interaction(txn, *contact, call, lead, now).await?;
     }
+    Ok(())
+}
 
-    // The dashboard counters, then the charges last: they lock the owners' balance rows, which
-    // every call of those owners waits on until the commit.
-    let mut moves = Vec::new();
-    for &(r, call) in &written {
-        let old = before.get(&r.conversation);
-        moves.push((
-            old.map(|c| (c, old_leads.get(&c.id))),
-            (call, lead_of.get(&call.id)),
-        ));
-    }
-    let completions = lifecycle::count_completions(&txn, &moves).await?;
-    inbox::mark_many(&txn, &owners, inbox::InboxStatus::Processed).await?;
-    // The charge: once per conversation, even below zero; a free chat writes nothing.
+/// What the charges changed: the ledger's live events by conversation, and the owners whose
+/// balance just crossed the low-balance threshold.
+struct Charged<'a> {
+    credit_events: HashMap<&'a str, LiveEvent>,
+    low: BTreeSet<Uuid>,
+}
+
+/// The charge: once per conversation, even below zero; a free chat writes nothing.
+async fn charge<'a, C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    written: &[(&'a Report<'_>, &calls::Model)],
+    low_balance_threshold: i64,
+) -> Result<Charged<'a>, JobError> {
     let charges: Vec<(&Report, Entry)> = written
         .iter()
         .filter_map(|&(r, call)| {
@@ -384,11 +483,11 @@ pub(super) async fn apply(
         })
         .collect();
     let (charged, entries): (Vec<&Report>, Vec<Entry>) = charges.into_iter().unzip();
-    let applied = credits::apply_many_in(&txn, entries).await?;
+    let applied = credits::apply_many_in(txn, entries).await?;
     let mut credit_events: HashMap<&str, LiveEvent> = HashMap::new();
     let mut low: BTreeSet<Uuid> = BTreeSet::new();
     for (r, applied) in charged.iter().zip(&applied) {
-        if applied.created && crossed_low_balance(settings.low_balance_threshold, &applied.row) {
+        if applied.created && crossed_low_balance(low_balance_threshold, &applied.row) {
             low.insert(applied.row.user_id);
         }
         if let Some(event) = applied.live_event() {
@@ -396,58 +495,51 @@ pub(super) async fn apply(
         }
     }
 
-    let mut events = Vec::new();
-    for (&(r, call), completed) in written.iter().zip(completions) {
-        let lead = lead_of
-            .get(&call.id)
-            .ok_or_else(|| JobError::Retryable("lead not written".into()))?;
-        events.push(completed);
-        events.push(LiveEvent::new(
-            r.agent.user_id,
-            LiveKind::LeadScored,
-            json!({
-                "call_id": call.id,
-                "contact_id": call.contact_id,
-                "lead_id": lead.id,
-                "total_score": lead.total_score,
-                "lead_status_tag": lead.lead_status_tag,
-                "derived": lead.data_collection["derived"],
-            }),
-        ));
-        events.extend(credit_events.remove(r.conversation.as_str()));
-        if !r.problems.is_empty() {
-            let (_, event) = notifications::create_in(
-                &txn,
-                NewNotification {
-                    user_id: r.agent.user_id,
-                    kind: notifications::NotificationKind::CallIncomplete,
-                    title: "A call report arrived incomplete".into(),
-                    body: format!(
-                        "ElevenLabs sent the report of conversation {} without: {}. What arrived is saved.",
-                        r.conversation,
-                        r.problems.join("; ")
-                    ),
-                    data: json!({"call_id": call.id, "conversation_id": r.conversation, "problems": r.problems}),
-                },
-            )
-            .await?;
-            events.push(event);
-        }
+    Ok(Charged { credit_events, low })
+}
+
+/// The live events of one applied report after its completion: its lead score and, when the
+/// report arrived incomplete, the owner's notification (written now).
+async fn announce<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    r: &Report<'_>,
+    call: &calls::Model,
+    lead_of: &HashMap<Uuid, lead_analytics::Model>,
+) -> Result<(LiveEvent, Option<LiveEvent>), JobError> {
+    let lead = lead_of
+        .get(&call.id)
+        .ok_or_else(|| JobError::Retryable("lead not written".into()))?;
+    let scored = LiveEvent::new(
+        r.agent.user_id,
+        LiveKind::LeadScored,
+        json!({
+            "call_id": call.id,
+            "contact_id": call.contact_id,
+            "lead_id": lead.id,
+            "total_score": lead.total_score,
+            "lead_status_tag": lead.lead_status_tag,
+            "derived": lead.data_collection["derived"],
+        }),
+    );
+    if r.problems.is_empty() {
+        return Ok((scored, None));
     }
-    let mut warnings = Vec::new();
-    for user_id in &low {
-        let (job, event) =
-            super::warn_low_balance(services, &txn, *user_id, settings.low_balance_threshold)
-                .await?;
-        events.push(event);
-        warnings.push(job);
-    }
-    jobs::complete_many(&txn, jobs).await?;
-    let mut after = AfterCommit::new();
-    after.ring_all(warnings);
-    after.publish(events);
-    after.commit(services, txn).await?;
-    Ok(())
+    let (_, event) = notifications::create_in(
+        txn,
+        NewNotification {
+            user_id: r.agent.user_id,
+            kind: notifications::NotificationKind::CallIncomplete,
+            title: "A call report arrived incomplete".into(),
+            body: format!(
+                "ElevenLabs sent the report of conversation {} without: {}. What arrived is saved.",
+                r.conversation,
+                r.problems.join("; ")
+            ),
+            data: json!({"call_id": call.id, "conversation_id": r.conversation, "problems": r.problems}),
+        },
+    )
+    .await?;
+    Ok((scored, Some(event)))
 }
 
 /// Each report's contact, by conversation: the call's own when it has one, else the owner's
