@@ -28,10 +28,10 @@ use uuid::Uuid;
 use crate::{
     agents::{Agent, AgentRequest, Updated},
     api_errors,
-    billing::{Purchase, default_page, default_per_page},
+    billing::Purchase,
     credits::CreditTransaction,
     middleware::RequestIdValue,
-    pagination::Page,
+    pagination::{Page, default_page, default_per_page},
     security::{BearerToken, StackToken},
     tags::Tag,
     user::{UpdateProfile, User},

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::{
     api_errors,
-    billing::{default_page, default_per_page},
+    pagination::{default_page, default_per_page},
     security::Auth,
     tags::Tag,
 };

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::{
     api_errors,
-    pagination::{DEFAULT_PER_PAGE, Page},
+    pagination::{Page, default_page, default_per_page},
     security::Auth,
     tags::Tag,
 };
@@ -212,12 +212,4 @@ impl BillingApi {
                 .into(),
         ))
     }
-}
-
-pub fn default_page() -> u64 {
-    1
-}
-
-pub fn default_per_page() -> u64 {
-    DEFAULT_PER_PAGE
 }

@@ -17,9 +17,8 @@ use uuid::Uuid;
 
 use crate::{
     api_errors,
-    billing::{default_page, default_per_page},
     download::{ExportFormat, FileResponse, default_format},
-    pagination::Page,
+    pagination::{Page, SortOrder, default_page, default_per_page},
     security::Auth,
     tags::Tag,
 };
@@ -186,13 +185,6 @@ pub enum CallSortBy {
     Credits,
 }
 
-#[derive(Debug, Clone, Copy, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum Order {
-    Asc,
-    Desc,
-}
-
 #[derive(Debug, Object)]
 #[oai(example)]
 #[oai(skip_serializing_if_is_none)]
@@ -339,7 +331,7 @@ pub struct CallParams {
     pub max_duration: Option<i32>,
     pub q: Option<String>,
     pub sort: Option<CallSortBy>,
-    pub order: Option<Order>,
+    pub order: Option<SortOrder>,
 }
 
 pub(crate) fn call_filter(p: CallParams) -> Result<CallFilter, AppError> {
@@ -381,7 +373,7 @@ pub(crate) fn call_filter(p: CallParams) -> Result<CallFilter, AppError> {
             CallSortBy::Duration => CallSort::Duration,
             CallSortBy::Credits => CallSort::Credits,
         },
-        descending: !matches!(p.order, Some(Order::Asc)),
+        descending: !matches!(p.order, Some(SortOrder::Asc)),
     })
 }
 
@@ -447,7 +439,7 @@ impl CallApi {
         #[oai(validator(minimum(value = "0")))] max_duration: Query<Option<i32>>,
         #[oai(validator(max_length = 200))] q: Query<Option<String>>,
         sort: Query<Option<CallSortBy>>,
-        order: Query<Option<Order>>,
+        order: Query<Option<SortOrder>>,
         #[oai(
             default = "default_page",
             validator(minimum(value = "1"), maximum(value = "100000"))

@@ -17,12 +17,11 @@ use uuid::Uuid;
 
 use crate::{
     api_errors,
-    billing::{default_page, default_per_page},
     calls::{
-        Call, CallListRow, CallParams, CallSortBy, LeadAnalytics, Order, SpeakerSegment,
-        TranscriptMatch, call_filter, matches_in, segments,
+        Call, CallListRow, CallParams, CallSortBy, LeadAnalytics, SpeakerSegment, TranscriptMatch,
+        call_filter, matches_in, segments,
     },
-    pagination::Page,
+    pagination::{Page, SortOrder, default_page, default_per_page},
     security::Auth,
     tags::Tag,
 };
@@ -88,7 +87,7 @@ impl ChatApi {
         #[oai(validator(minimum(value = "0")))] max_duration: Query<Option<i32>>,
         #[oai(validator(max_length = 200))] q: Query<Option<String>>,
         sort: Query<Option<CallSortBy>>,
-        order: Query<Option<Order>>,
+        order: Query<Option<SortOrder>>,
         #[oai(
             default = "default_page",
             validator(minimum(value = "1"), maximum(value = "100000"))

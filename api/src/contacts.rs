@@ -19,9 +19,8 @@ use uuid::Uuid;
 
 use crate::{
     api_errors,
-    billing::{default_page, default_per_page},
     download::{ExportFormat, FileResponse, default_format},
-    pagination::Page,
+    pagination::{Page, SortOrder, default_page, default_per_page},
     security::Auth,
     tags::Tag,
 };
@@ -149,13 +148,6 @@ pub enum ContactSort {
     UpdatedAt,
     Name,
     LastInteractionAt,
-}
-
-#[derive(Debug, Clone, Copy, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum SortOrder {
-    Asc,
-    Desc,
 }
 
 #[derive(ApiResponse)]

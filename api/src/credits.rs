@@ -11,8 +11,7 @@ use uuid::Uuid;
 
 use crate::{
     api_errors,
-    billing::{default_page, default_per_page},
-    pagination::Page,
+    pagination::{Page, default_page, default_per_page},
     security::Auth,
     tags::Tag,
 };

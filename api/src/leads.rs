@@ -17,11 +17,10 @@ use uuid::Uuid;
 
 use crate::{
     api_errors,
-    billing::{default_page, default_per_page},
-    calls::{Call, LeadAnalytics, Order},
+    calls::{Call, LeadAnalytics},
     contacts::Contact,
     download::{ExportFormat, FileResponse, default_format},
-    pagination::Page,
+    pagination::{Page, SortOrder, default_page, default_per_page},
     security::Auth,
     tags::Tag,
 };
@@ -157,7 +156,7 @@ pub struct LeadParams {
     pub to: Option<DateTime<Utc>>,
     pub q: Option<String>,
     pub sort: Option<LeadSortBy>,
-    pub order: Option<Order>,
+    pub order: Option<SortOrder>,
 }
 
 fn lead_filter(p: LeadParams) -> Result<LeadFilter, AppError> {
@@ -190,7 +189,7 @@ fn lead_filter(p: LeadParams) -> Result<LeadFilter, AppError> {
             LeadSortBy::Recency => LeadSort::Recency,
             LeadSortBy::Score => LeadSort::Score,
         },
-        descending: !matches!(p.order, Some(Order::Asc)),
+        descending: !matches!(p.order, Some(SortOrder::Asc)),
     })
 }
 
@@ -224,7 +223,7 @@ impl LeadApi {
         to: Query<Option<DateTime<Utc>>>,
         #[oai(validator(max_length = 200))] q: Query<Option<String>>,
         sort: Query<Option<LeadSortBy>>,
-        order: Query<Option<Order>>,
+        order: Query<Option<SortOrder>>,
         #[oai(
             default = "default_page",
             validator(minimum(value = "1"), maximum(value = "100000"))

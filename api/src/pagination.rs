@@ -1,13 +1,31 @@
 //! Page-based pagination shared by list endpoints.
 
 use poem_openapi::{
-    Object,
+    Enum, Object,
     types::{ParseFromJSON, ToJSON},
 };
 
 /// Defaults and bounds of `page` / `per_page`.
 pub const DEFAULT_PER_PAGE: u64 = 25;
 pub const MAX_PER_PAGE: u64 = 100;
+
+/// `page` when a list request names none.
+pub fn default_page() -> u64 {
+    1
+}
+
+/// `per_page` when a list request names none.
+pub fn default_per_page() -> u64 {
+    DEFAULT_PER_PAGE
+}
+
+/// The direction of a list's sort (`order=asc|desc`); each list has its own default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum SortOrder {
+    Asc,
+    Desc,
+}
 
 /// One page of results with what a table needs to draw its pager.
 #[derive(Debug, Object)]
