@@ -106,7 +106,7 @@ pub async fn main() -> anyhow::Result<()> {
                 database_url: format!("sqlite://{}/spec.db?mode=rwc", scratch.path().display()),
                 redis_url: None,
                 data_dir: scratch.path().to_path_buf(),
-                jwt_secret: Some(shared::accounts::auth::tokens::random_token()),
+                jwt_secret: Some(shared::accounts::auth::tokens::random_token().into()),
                 ..config
             };
             let services = Services::start(offline, false).await?;

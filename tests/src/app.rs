@@ -95,7 +95,7 @@ pub async fn test_config(backend: Backend, dir: &std::path::Path, smtp: &SmtpSin
         api_rate_per_ip_per_min: 1_000_000,
         api_rate_per_user_per_min: 1_000_000,
         upload_rate_per_min: 10_000,
-        jwt_secret: Some(format!("test-secret-{}", uuid::Uuid::new_v4().simple())),
+        jwt_secret: Some(format!("test-secret-{}", uuid::Uuid::new_v4().simple()).into()),
         public_base_url: "http://switchboard.test".into(),
         ..Config::default()
     };

@@ -41,6 +41,32 @@ macro_rules! on_both_backends {
     };
 }
 
+/// A response checked and decoded in one call: the status is asserted first (the body is in
+/// the panic message when it is not the expected one), then the body is decoded.
+#[allow(async_fn_in_trait)]
+pub trait Decode {
+    /// Expects exactly `status`.
+    async fn expect_json<T: serde::de::DeserializeOwned>(self, status: u16) -> T;
+    /// Expects a success (2xx): for calls whose exact status another test pins down.
+    async fn success_json<T: serde::de::DeserializeOwned>(self) -> T;
+}
+
+impl Decode for reqwest::Response {
+    async fn expect_json<T: serde::de::DeserializeOwned>(self, status: u16) -> T {
+        let got = self.status().as_u16();
+        let text = self.text().await.expect("a response body");
+        assert_eq!(got, status, "unexpected status; body: {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("undecodable body ({e}): {text}"))
+    }
+
+    async fn success_json<T: serde::de::DeserializeOwned>(self) -> T {
+        let got = self.status();
+        let text = self.text().await.expect("a response body");
+        assert!(got.is_success(), "status {got}; body: {text}");
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("undecodable body ({e}): {text}"))
+    }
+}
+
 /// Asserts the status and the common error body with its fine-grained `reason`, and that its
 /// `code` is the client's code for them; returns the body.
 pub async fn expect_error(resp: reqwest::Response, status: u16, reason: &str) -> serde_json::Value {

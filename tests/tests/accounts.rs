@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use shared::entities::{credit_transactions, users};
 use tests::{
-    Backend, TestApp, WorkerMode, expect_error, on_both_backends,
+    Backend, Decode, TestApp, WorkerMode, expect_error, on_both_backends,
     users::{PASSWORD, register},
 };
 
@@ -102,32 +102,28 @@ on_both_backends!(the_whole_builtin_flow, |backend: Backend| async move {
     let validated: Value = app
         .get("/api/auth/validate", Some(&access))
         .await
-        .json()
-        .await
-        .unwrap();
+        .success_json()
+        .await;
     assert_eq!(validated["user"]["emailVerified"], true);
 
     // Sign in; the profile shows the verified email and the balance.
     let session = login(&app, "ada@example.com", PASSWORD)
         .await
-        .json::<Value>()
-        .await
-        .unwrap();
+        .success_json::<Value>()
+        .await;
     let access = token(&session, "token");
     let profile: Value = app
         .get("/api/user/profile", Some(&access))
         .await
-        .json()
-        .await
-        .unwrap();
+        .success_json()
+        .await;
     assert_eq!(profile["user"]["emailVerified"], true);
     assert_eq!(profile["user"]["credits"], 15);
     let credits: Value = app
         .get("/api/user/credits", Some(&access))
         .await
-        .json()
-        .await
-        .unwrap();
+        .success_json()
+        .await;
     assert_eq!(credits["credits"], 15);
 
     // Refresh rotates. The client refreshes in parallel with one token: every one of those
@@ -143,8 +139,7 @@ on_both_backends!(the_whole_builtin_flow, |backend: Backend| async move {
     .await;
     let mut pairs = Vec::new();
     for resp in parallel {
-        assert_eq!(resp.status(), 200);
-        let body: Value = resp.json().await.unwrap();
+        let body: Value = resp.expect_json(200).await;
         pairs.push((token(&body, "token"), token(&body, "refreshToken")));
     }
     assert!(pairs.windows(2).all(|w| w[0] == w[1]), "{pairs:?}");
@@ -158,9 +153,8 @@ on_both_backends!(the_whole_builtin_flow, |backend: Backend| async move {
             None,
         )
         .await
-        .json()
-        .await
-        .unwrap();
+        .success_json()
+        .await;
     assert_eq!(token(&replay, "refreshToken"), second_refresh);
     // The client refreshed again with the new token meanwhile: a late replay of the first one
     // gets where the chain is now, not a spent pair.
@@ -171,9 +165,8 @@ on_both_backends!(the_whole_builtin_flow, |backend: Backend| async move {
             None,
         )
         .await
-        .json()
-        .await
-        .unwrap();
+        .success_json()
+        .await;
     let third_refresh = token(&third, "refreshToken");
     let late: Value = app
         .post(
@@ -182,9 +175,8 @@ on_both_backends!(the_whole_builtin_flow, |backend: Backend| async move {
             None,
         )
         .await
-        .json()
-        .await
-        .unwrap();
+        .success_json()
+        .await;
     assert_eq!(token(&late, "refreshToken"), third_refresh);
     // After the window, a replay is a reuse and takes the whole family down.
     tokio::time::sleep(Duration::from_millis(GRACE_SECS * 1000 + 300)).await;
@@ -209,9 +201,8 @@ on_both_backends!(the_whole_builtin_flow, |backend: Backend| async move {
     // A new session, then a password reset by email ends it.
     let session = login(&app, "ada@example.com", PASSWORD)
         .await
-        .json::<Value>()
-        .await
-        .unwrap();
+        .success_json::<Value>()
+        .await;
     let (old_access, old_refresh) = (token(&session, "token"), token(&session, "refreshToken"));
     let forgot = app
         .post(
@@ -233,9 +224,8 @@ on_both_backends!(the_whole_builtin_flow, |backend: Backend| async move {
                 None,
             )
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(check, json!({"success": true, "valid": true}));
     }
     expect_error(
@@ -266,8 +256,7 @@ on_both_backends!(the_whole_builtin_flow, |backend: Backend| async move {
             None,
         )
         .await;
-    assert_eq!(reset.status(), 200);
-    let reset: Value = reset.json().await.unwrap();
+    let reset: Value = reset.expect_json(200).await;
     assert_eq!(reset["success"], true);
     expect_error(
         app.get("/api/user/profile", Some(&old_access)).await,
@@ -290,8 +279,7 @@ on_both_backends!(the_whole_builtin_flow, |backend: Backend| async move {
     )
     .await;
     let session = login(&app, "ada@example.com", "a brand new passphrase").await;
-    assert_eq!(session.status(), 200);
-    let session: Value = session.json().await.unwrap();
+    let session: Value = session.expect_json(200).await;
 
     // Signing out as the client does (`{}`, no token) answers 200 and changes nothing; with
     // the access token it ends that session; signing out again is harmless.
@@ -477,9 +465,8 @@ on_both_backends!(change_password_and_email, |backend: Backend| async move {
     // A second session of the same account (another browser).
     let other: Value = login(&app, "kat@example.com", PASSWORD)
         .await
-        .json()
-        .await
-        .unwrap();
+        .success_json()
+        .await;
     let change = |current: &str| {
         app.send(
             reqwest::Method::PUT,
@@ -493,8 +480,7 @@ on_both_backends!(change_password_and_email, |backend: Backend| async move {
     // The settings form shows this message as it is.
     assert_eq!(err["error"]["message"], "Current password is incorrect");
     let changed = change(PASSWORD).await;
-    assert_eq!(changed.status(), 200);
-    let changed: Value = changed.json().await.unwrap();
+    let changed: Value = changed.expect_json(200).await;
     // The caller's session lives on: the new access token (which the client's response
     // interceptor stores) works and its refresh token still refreshes; the other session ends.
     let access = token(&changed, "token");
@@ -558,9 +544,8 @@ on_both_backends!(change_password_and_email, |backend: Backend| async move {
     let profile: Value = app
         .get("/api/user/profile", Some(&access))
         .await
-        .json()
-        .await
-        .unwrap();
+        .success_json()
+        .await;
     assert_eq!(profile["user"]["email"], "kat.new@example.com");
 });
 
@@ -591,9 +576,8 @@ on_both_backends!(
         let untouched: Value = app
             .get("/api/user/profile", Some(&access))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(untouched["user"]["email"], "pat@example.com");
         assert_eq!(untouched["user"]["timezone"], "UTC");
         assert_eq!(untouched["user"]["defaultRegion"], "US");
@@ -608,8 +592,7 @@ on_both_backends!(
         }))
         .await
         .unwrap();
-        assert_eq!(ok.status(), 200);
-        let saved: Value = ok.json().await.unwrap();
+        let saved: Value = ok.expect_json(200).await;
         assert_eq!(saved["success"], true);
         assert_eq!(saved["data"]["phone"], "+33612345678");
         assert_eq!(saved["data"]["website"], "https://acme.example");
@@ -627,18 +610,16 @@ on_both_backends!(
         let profile: Value = app
             .get("/api/user/profile", Some(&access))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(profile["user"]["website"], "https://acme.example");
 
         // Notification preferences, as the settings page reads and writes them.
         let prefs: Value = app
             .get("/api/user-notifications/preferences", Some(&access))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(prefs["preferences"]["low_credit_alerts"], true);
         let changed: Value = app
             .send(
@@ -648,9 +629,8 @@ on_both_backends!(
                 Some(&access),
             )
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(changed["preferences"]["low_credit_alerts"], false);
         assert_eq!(changed["preferences"]["credits_added_emails"], true);
 
@@ -659,9 +639,8 @@ on_both_backends!(
         let prompts: Value = app
             .get("/api/openai-prompts/my-prompts", Some(&access))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert!(
             prompts["data"]["openai_individual_prompt_id"].is_null(),
             "{prompts}"
@@ -676,9 +655,8 @@ on_both_backends!(
         };
         let kept: Value = put_prompts(json!({"openai_individual_prompt_id": "pmpt_68b1c2d3"}))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(kept["data"]["openai_individual_prompt_id"], "pmpt_68b1c2d3");
         let bad = put_prompts(json!({"openai_complete_prompt_id": "DROP TABLE"})).await;
         let err = expect_error(bad, 400, "validation_error").await;
@@ -741,7 +719,13 @@ on_both_backends!(
         let app = TestApp::spawn(backend).await;
         let session = register(&app, "tok@example.com").await;
         let id = session["user"]["id"].as_str().unwrap().to_string();
-        let secret = app.config().jwt_secret.clone().unwrap();
+        let secret = app
+            .config()
+            .jwt_secret
+            .clone()
+            .unwrap()
+            .expose()
+            .to_string();
         let now = chrono::Utc::now().timestamp();
         let mint = |claims: Value, secret: &str| {
             jsonwebtoken::encode(
@@ -802,9 +786,8 @@ on_both_backends!(
         let profile: Value = app
             .get("/api/user/profile", Some(&access))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(profile["user"]["role"], "user");
         let mails = app.smtp.wait_for(1, WAIT).await;
         app.post(
@@ -816,9 +799,8 @@ on_both_backends!(
         let profile: Value = app
             .get("/api/user/profile", Some(&access))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(profile["user"]["role"], "admin");
 
         // `api create-admin` promotes an existing account, and fails clearly for an unknown one.
@@ -862,9 +844,8 @@ on_both_backends!(
         let me: Value = app
             .get("/api/auth/validate", Some(&root))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(me["user"]["role"], "super_admin");
         assert_eq!(
             app.get("/api/admin/users", Some(&root)).await.status(),
@@ -927,7 +908,7 @@ on_both_backends!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_contract_documents_auth_endpoints_and_schemes() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let spec: Value = app.get("/openapi.json", None).await.json().await.unwrap();
+    let spec: Value = app.get("/openapi.json", None).await.success_json().await;
     let schemes = &spec["components"]["securitySchemes"];
     assert_eq!(schemes["BearerToken"]["scheme"], "bearer");
     assert_eq!(schemes["StackToken"]["name"], "x-stack-access-token");

@@ -5,7 +5,7 @@
 
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
-use tests::{Backend, TestApp, expect_error, on_both_backends, users::signed_in};
+use tests::{Backend, Decode, TestApp, expect_error, on_both_backends, users::signed_in};
 use uuid::Uuid;
 
 async fn admin(app: &TestApp, email: &str) -> (String, Uuid) {
@@ -25,7 +25,7 @@ on_both_backends!(
     |backend: Backend| async move {
         let app = TestApp::spawn(backend).await;
         let (member, _) = signed_in(&app, "member@example.com").await;
-        let spec: Value = app.get("/openapi.json", None).await.json().await.unwrap();
+        let spec: Value = app.get("/openapi.json", None).await.success_json().await;
         let mut checked = 0;
         for (path, ops) in spec["paths"].as_object().unwrap() {
             if !path.starts_with("/api/admin") {
@@ -83,24 +83,21 @@ on_both_backends!(
         let list: Value = app
             .get("/api/admin/users?q=MEMBER", Some(&root))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(list["total"], 1);
         assert_eq!(list["items"][0]["email"], "member@example.com");
         let admins: Value = app
             .get("/api/admin/users?role=admin", Some(&root))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(admins["total"], 1);
         let all: Value = app
             .get("/api/admin/users?per_page=2", Some(&root))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(
             (
                 all["total"].as_u64(),
@@ -125,9 +122,8 @@ on_both_backends!(
         let detail: Value = app
             .get(&format!("/api/admin/users/{member_id}"), Some(&root))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(
             (detail["agents"].as_u64(), detail["calls"].as_u64()),
             (Some(0), Some(0))
@@ -144,9 +140,8 @@ on_both_backends!(
         let after: Value = app
             .get("/api/user/credits", Some(&member))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(after["credits"].as_i64().unwrap(), before + 25);
         let rows = app
             .services
@@ -210,9 +205,8 @@ on_both_backends!(
         let suspended: Value = app
             .get(&format!("/api/admin/users/{member_id}"), Some(&root))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(suspended["status"], "suspended");
         assert_eq!(suspended["suspended_reason"], "chargeback fraud");
         let resp = app
@@ -306,9 +300,8 @@ on_both_backends!(
                 Some(&root),
             )
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(edited["name"], "Mia Member");
         assert_eq!(edited["phone"], "+442079460958");
 
@@ -341,9 +334,8 @@ on_both_backends!(
         let filtered: Value = app
             .get("/api/admin/audit-log?action=user.suspended", Some(&root))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(filtered["total"], 1);
 
         // The database itself keeps the log append-only.
@@ -386,17 +378,15 @@ on_both_backends!(
                 Some(&root),
             )
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(list["total"], 1);
         let id = list["items"][0]["id"].as_str().unwrap().to_string();
         let detail: Value = app
             .get(&format!("/api/admin/webhooks/{id}"), Some(&root))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(
             detail["payload"]["data"]["conversation_id"],
             "conv_replayed"
@@ -429,9 +419,8 @@ on_both_backends!(
         let detail: Value = app
             .get(&format!("/api/admin/webhooks/{id}"), Some(&root))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(detail["status"], "processed");
         let calls = app
             .services
@@ -468,9 +457,8 @@ on_both_backends!(
         let log: Value = app
             .get("/api/admin/audit-log?action=webhook.replayed", Some(&root))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(log["total"], 1);
     }
 );

@@ -7,7 +7,7 @@ use std::{process::Stdio, time::Duration};
 use serde_json::{Value, json};
 use shared::entities::system_config;
 use tests::{
-    Backend, TestApp, WorkerMode, expect_error, on_both_backends,
+    Backend, Decode, TestApp, WorkerMode, expect_error, on_both_backends,
     post_call::{self, SECRET},
     users::{register, signed_in},
 };
@@ -64,9 +64,8 @@ on_both_backends!(
         let before: Value = app
             .get("/api/admin/settings", Some(&root))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(setting(&before, "stripe_secret_key")["value"], Value::Null);
         assert_eq!(setting(&before, "credit_price_cents")["value"], 10);
         assert_eq!(setting(&before, "credit_price_cents")["source"], "startup");
@@ -114,9 +113,8 @@ on_both_backends!(
         let unchanged: Value = app
             .get("/api/admin/settings", Some(&root))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(unchanged, before, "a refused change changes nothing");
 
         // A valid change: secrets come back masked and are sealed at rest.
@@ -154,9 +152,8 @@ on_both_backends!(
         let pricing: Value = app
             .get("/api/billing/pricing", Some(&member))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(pricing["credit_price_cents"], 25);
         assert_eq!(pricing["min_credits"], 10);
         assert_eq!(pricing["available"], true);
@@ -195,8 +192,7 @@ on_both_backends!(
             json!({"credit_price_cents": null, "elevenlabs_webhook_secrets": null}),
         )
         .await;
-        assert_eq!(reset.status(), 200);
-        let reset: Value = reset.json().await.unwrap();
+        let reset: Value = reset.expect_json(200).await;
         assert_eq!(setting(&reset, "credit_price_cents")["value"], 10);
         assert_eq!(setting(&reset, "credit_price_cents")["source"], "startup");
         let event = post_call::transcription(EL_AGENT, "conv_rotated_out");

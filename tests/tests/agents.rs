@@ -5,7 +5,7 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 use shared::entities::agents;
 use tests::{
-    Backend, TestApp, WorkerMode,
+    Backend, Decode, TestApp, WorkerMode,
     elevenlabs::{self, FakeElevenLabs},
     expect_error,
     fake_http::ResponseTemplate,
@@ -64,8 +64,7 @@ on_both_backends!(
         let token = token(&app, "maker@example.com").await;
 
         let created = app.post("/api/agents", sales_agent(), Some(&token)).await;
-        assert_eq!(created.status(), 201);
-        let agent: Value = created.json().await.unwrap();
+        let agent: Value = created.expect_json(201).await;
         assert_eq!(agent["type"], "call");
         assert_eq!(agent["status"], "active");
         assert_eq!(agent["is_active"], true);
@@ -102,17 +101,15 @@ on_both_backends!(
         let list: Value = app
             .get("/api/agents", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(list["total"], 1);
         assert_eq!(list["items"][0]["id"], id);
         let config: Value = app
             .get(&format!("/api/agents/{id}/config"), Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(config["agent_id"], el_id);
 
         let patched = send(
@@ -123,8 +120,7 @@ on_both_backends!(
             Some(json!({"name": "Closer", "first_message": "Hello again", "status": "draft"})),
         )
         .await;
-        assert_eq!(patched.status(), 200);
-        let patched: Value = patched.json().await.unwrap();
+        let patched: Value = patched.expect_json(200).await;
         assert_eq!(
             (patched["name"].as_str(), patched["status"].as_str()),
             (Some("Closer"), Some("draft"))
@@ -173,9 +169,8 @@ on_both_backends!(
         let chat: Value = app
             .post("/api/agents", chat, Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         let remote = fake
             .agent(chat["elevenlabs_agent_id"].as_str().unwrap())
             .unwrap();
@@ -186,16 +181,14 @@ on_both_backends!(
         let chats: Value = app
             .get("/api/agents?type=chat", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(chats["total"], 1);
         let calls: Value = app
             .get("/api/agents?type=call", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(calls["total"], 0);
     }
 );
@@ -231,9 +224,8 @@ on_both_backends!(
         let agent: Value = app
             .post("/api/agents", sales_agent(), Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         let config = format!("/api/agents/{}/config", agent["id"].as_str().unwrap());
 
         // Two 500s, then success: retried.
@@ -304,9 +296,8 @@ on_both_backends!(
         let agent: Value = app
             .post("/api/agents", sales_agent(), Some(&owner))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         let id = agent["id"].as_str().unwrap();
         for (method, path, body) in [
             (reqwest::Method::GET, format!("/api/agents/{id}"), None),
@@ -333,9 +324,8 @@ on_both_backends!(
         let theirs: Value = app
             .get("/api/agents", Some(&other))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(theirs["total"], 0);
         assert_eq!(
             fake.agent(agent["elevenlabs_agent_id"].as_str().unwrap())
@@ -370,13 +360,12 @@ on_both_backends!(
         // Create: three 500s exhaust the request's attempts → 202 pending; the job creates it.
         fake.fail_next(3, elevenlabs::server_error()).await;
         let resp = app.post("/api/agents", sales_agent(), Some(&token)).await;
-        assert_eq!(resp.status(), 202);
-        let pending: Value = resp.json().await.unwrap();
+        let pending: Value = resp.expect_json(202).await;
         assert_eq!(pending["sync_status"], "pending");
         assert!(pending["elevenlabs_agent_id"].is_null());
         app.wait_for_jobs(wait).await;
         let path = format!("/api/agents/{}", pending["id"].as_str().unwrap());
-        let synced: Value = app.get(&path, Some(&token)).await.json().await.unwrap();
+        let synced: Value = app.get(&path, Some(&token)).await.success_json().await;
         assert_eq!(synced["sync_status"], "synced");
         let el_id = synced["elevenlabs_agent_id"]
             .as_str()
@@ -403,7 +392,7 @@ on_both_backends!(
             remote["conversation_config"]["agent"]["first_message"],
             "Yo"
         );
-        let synced: Value = app.get(&path, Some(&token)).await.json().await.unwrap();
+        let synced: Value = app.get(&path, Some(&token)).await.success_json().await;
         assert_eq!(
             (synced["name"].as_str(), synced["sync_status"].as_str()),
             (Some("Renamed"), Some("synced"))
@@ -424,11 +413,10 @@ on_both_backends!(
         // Down for longer than the job's attempts: the agent shows the failure.
         fake.fail_next(1000, elevenlabs::server_error()).await;
         let resp = app.post("/api/agents", sales_agent(), Some(&token)).await;
-        assert_eq!(resp.status(), 202);
-        let failing: Value = resp.json().await.unwrap();
+        let failing: Value = resp.expect_json(202).await;
         app.wait_for_jobs(wait).await;
         let path = format!("/api/agents/{}", failing["id"].as_str().unwrap());
-        let failed: Value = app.get(&path, Some(&token)).await.json().await.unwrap();
+        let failed: Value = app.get(&path, Some(&token)).await.success_json().await;
         assert_eq!(failed["sync_status"], "failed");
         assert!(
             failed["sync_error"]
@@ -448,18 +436,16 @@ async fn voices_and_phone_numbers_come_from_elevenlabs() {
     let voices: Value = app
         .get("/api/agents/voices", Some(&token))
         .await
-        .json()
-        .await
-        .unwrap();
+        .success_json()
+        .await;
     assert_eq!(voices[0]["voice_id"], "voice_rachel");
     assert_eq!(voices[0]["labels"]["accent"], "american");
     assert_eq!(voices.as_array().unwrap().len(), 2);
     let numbers: Value = app
         .get("/api/agents/phone-numbers", Some(&token))
         .await
-        .json()
-        .await
-        .unwrap();
+        .success_json()
+        .await;
     assert_eq!(numbers[0]["provider"], "twilio");
     assert_eq!(numbers[1]["provider"], "sip_trunk");
     // Reused for a minute: an outage right after does not show.
@@ -513,9 +499,8 @@ on_both_backends!(
         let agent: Value = app
             .post("/api/agents", sales_agent(), Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         let id: uuid::Uuid = agent["id"].as_str().unwrap().parse().unwrap();
         add_call(&app, user, id, 90, "completed", Some("success"), Some(80)).await;
         add_call(&app, user, id, 30, "completed", Some("failure"), Some(60)).await;
@@ -526,9 +511,8 @@ on_both_backends!(
         let list: Value = app
             .get("/api/agents", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(list["stale"], true);
         let stats = &list["items"][0]["stats"];
         assert_eq!(stats["calls"], 3);
@@ -544,17 +528,15 @@ on_both_backends!(
         let list: Value = app
             .get("/api/agents", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(list["stale"], false);
         assert_eq!(list["items"][0]["name"], "Renamed upstream");
         let one: Value = app
             .get(&format!("/api/agents/{id}"), Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(one["stats"]["calls"], 3);
     }
 );
@@ -625,9 +607,8 @@ async fn a_silent_elevenlabs_times_out_cleanly() {
     let agent: Value = app
         .post("/api/agents", sales_agent(), Some(&token))
         .await
-        .json()
-        .await
-        .unwrap();
+        .success_json()
+        .await;
     fake.fail_next(
         2,
         elevenlabs::server_error().set_delay(std::time::Duration::from_secs(3)),
@@ -666,9 +647,8 @@ on_both_backends!(
         let created: Value = app
             .post("/api/agents", sales_agent(), Some(&owner))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         let id = created["id"].as_str().unwrap().to_string();
         let el_id = created["elevenlabs_agent_id"].as_str().unwrap().to_string();
         let mut chat = sales_agent();
@@ -683,16 +663,14 @@ on_both_backends!(
         let all: Value = app
             .get("/api/admin/agents", Some(&root))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(all["total"], 2);
         let calls: Value = app
             .get("/api/admin/agents?type=call", Some(&root))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(calls["total"], 1);
         assert_eq!(calls["items"][0]["owner_email"], "owner@example.com");
         let owner_id = calls["items"][0]["user_id"].as_str().unwrap();
@@ -702,9 +680,8 @@ on_both_backends!(
                 Some(&root),
             )
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(mine["total"], 1);
         assert_eq!(mine["items"][0]["id"], id);
 
@@ -712,9 +689,8 @@ on_both_backends!(
         let config: Value = app
             .get(&format!("/api/admin/agents/{id}/config"), Some(&root))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(config["name"], "Sales caller");
         let changed = app
             .send(
@@ -734,9 +710,8 @@ on_both_backends!(
         let seen: Value = app
             .get(&format!("/api/agents/{id}"), Some(&owner))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(seen["name"], "Renamed by support");
         // The owner's checks apply to admins too; unknown agents are 404.
         let bad = app
@@ -774,9 +749,8 @@ on_both_backends!(
                 Some(&root),
             )
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(off["status"], "draft");
         let (log, actions) = tests::users::audit_log(&app, &root).await;
         assert_eq!(actions, ["agent.deactivated", "agent.updated"]);

@@ -11,7 +11,7 @@ use shared::{
     money::credits::{self, Entry, TxKind},
 };
 use tests::{
-    Backend, TestApp, WorkerMode, expect_error, on_both_backends,
+    Backend, Decode, TestApp, WorkerMode, expect_error, on_both_backends,
     stripe::{self, FakeStripe, WEBHOOK_SECRET},
     users::{PASSWORD, verified_user},
 };
@@ -47,9 +47,8 @@ async fn balance(app: &TestApp, token: &str) -> i64 {
     let body: Value = app
         .get("/api/user/credits", Some(token))
         .await
-        .json()
-        .await
-        .unwrap();
+        .success_json()
+        .await;
     body["credits"].as_i64().unwrap()
 }
 
@@ -134,9 +133,8 @@ on_both_backends!(
                 Some(&token),
             )
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(row["status"], "paid");
         let grants = credit_transactions::Entity::find()
             .filter(credit_transactions::Column::Kind.eq("purchase"))
@@ -166,7 +164,7 @@ on_both_backends!(
             "/api/billing/purchases/{}",
             purchase["id"].as_str().unwrap()
         );
-        let row: Value = app.get(&path, Some(&token)).await.json().await.unwrap();
+        let row: Value = app.get(&path, Some(&token)).await.success_json().await;
         assert_eq!(row["receipt_url"], "https://pay.stripe.com/receipts/test_1");
 
         // Our PDF receipt.
@@ -193,18 +191,16 @@ on_both_backends!(
         let history: Value = app
             .get("/api/credits/transactions?type=purchase", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(history["total"], 1);
         assert_eq!(history["items"][0]["type"], "purchase");
         assert_eq!(history["items"][0]["stripe_payment_id"], "pi_test_1");
         let purchases: Value = app
             .get("/api/billing/purchases", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(purchases["total"], 1);
 
         // Refunds: half, then the rest (Stripe reports cumulative amounts).
@@ -323,7 +319,7 @@ on_both_backends!(
                 "/api/billing/purchases/{}",
                 purchase["id"].as_str().unwrap()
             );
-            let row: Value = app.get(&path, Some(&token)).await.json().await.unwrap();
+            let row: Value = app.get(&path, Some(&token)).await.success_json().await;
             assert_eq!(row["status"], status);
         }
         assert_eq!(balance(&app, &token).await, 75);
@@ -434,9 +430,8 @@ on_both_backends!(purchases_are_validated, |backend: Backend| async move {
             None,
         )
         .await
-        .json()
-        .await
-        .unwrap();
+        .success_json()
+        .await;
     let resp = app
         .post(
             "/api/billing/purchases",
@@ -513,9 +508,8 @@ async fn purchases_without_stripe_configured_are_503() {
             None,
         )
         .await
-        .json()
-        .await
-        .unwrap();
+        .success_json()
+        .await;
     let mails = app.smtp.wait_for(1, WAIT).await;
     app.post(
         "/api/email/verify",
@@ -678,9 +672,8 @@ on_both_backends!(
         let usage: Value = app
             .get("/api/credits/usage", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(usage["total_credits"], 6);
         assert_eq!(usage["per_day"].as_array().unwrap().len(), 1);
         assert_eq!(usage["per_day"][0]["credits"], 6);
@@ -718,9 +711,8 @@ on_both_backends!(
         let page: Value = app
             .get("/api/credits/transactions?per_page=2&page=2", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(page["total"], 4);
         assert_eq!(page["items"].as_array().unwrap().len(), 2);
         expect_error(
@@ -813,9 +805,8 @@ on_both_backends!(
         let report: Value = app
             .get("/api/admin/analytics", Some(&root))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(report["users_total"], 3);
         assert_eq!(report["users_new"], 3);
         assert_eq!(report["users_active"], 2);
@@ -852,9 +843,8 @@ on_both_backends!(
                 Some(&root),
             )
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(old["days"].as_array().unwrap().len(), 7);
         assert_eq!(old["calls"], 0);
         assert_eq!(old["top_users"], json!([]));

@@ -5,7 +5,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use serde_json::{Value, json};
 use shared::entities::calls;
 use tests::{
-    Backend, TestApp, expect_error, on_both_backends, post_call,
+    Backend, Decode, TestApp, expect_error, on_both_backends, post_call,
     records::{self, CallRow},
     users::signed_in,
 };
@@ -19,9 +19,8 @@ async fn contact(app: &TestApp, token: &str, name: &str, phone: &str) -> Uuid {
             Some(token),
         )
         .await
-        .json()
-        .await
-        .unwrap();
+        .success_json()
+        .await;
     body["id"].as_str().unwrap().parse().unwrap()
 }
 
@@ -126,9 +125,8 @@ on_both_backends!(
         let all: Value = app
             .get("/api/calls", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(all["total"], 3, "another tenant's call never shows");
         let first = all["items"]
             .as_array()
@@ -207,9 +205,8 @@ on_both_backends!(
         let past: Value = app
             .get("/api/calls?q=eve&per_page=1&page=3", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(past["total"], 1);
         assert_eq!(past["items"], json!([]));
         let future = "2999-01-01T00:00:00Z";
@@ -221,9 +218,8 @@ on_both_backends!(
         let page: Value = app
             .get("/api/calls?per_page=2&page=2", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(
             (
                 page["total"].as_u64(),
@@ -234,9 +230,8 @@ on_both_backends!(
         let beyond: Value = app
             .get("/api/calls?page=9", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert!(beyond["items"].as_array().unwrap().is_empty());
 
         for (query, status, code) in [
@@ -297,9 +292,8 @@ on_both_backends!(
         let theirs: Value = app
             .get("/api/calls", Some(&other_token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(theirs["total"], 1);
     }
 );

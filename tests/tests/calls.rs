@@ -10,7 +10,7 @@ use shared::{
     money::credits::{self, Entry, TxKind},
 };
 use tests::{
-    Backend, TestApp, WorkerMode,
+    Backend, Decode, TestApp, WorkerMode,
     elevenlabs::{self, FakeElevenLabs, SIP_NUMBER_ID, TWILIO_NUMBER_ID},
     expect_error, on_both_backends,
     users::{register, verified_user},
@@ -76,8 +76,7 @@ on_both_backends!(
         let started = app
         .post("/api/calls", json!({"agent_id": twilio["id"], "to_number": "(415) 555-2671", "dynamic_variables": {"offer": "10% off", "vip": true}}), Some(&token))
         .await;
-        assert_eq!(started.status(), 201);
-        let call: Value = started.json().await.unwrap();
+        let call: Value = started.expect_json(201).await;
         assert_eq!(call["status"], "initiated");
         assert_eq!(call["direction"], "outbound");
         assert_eq!(call["phone_number"], "+14155552671");
@@ -107,8 +106,7 @@ on_both_backends!(
                 Some(&token),
             )
             .await;
-        assert_eq!(resp.status(), 201);
-        let call: Value = resp.json().await.unwrap();
+        let call: Value = resp.expect_json(201).await;
         assert_eq!(call["contact_id"], contact.to_string());
         let (path, body) = fake.outbound.lock().unwrap()[1].clone();
         assert_eq!(path, "/v1/convai/sip-trunk/outbound-call");
@@ -357,9 +355,8 @@ on_both_backends!(
                 Some(&token),
             )
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         let conversation = call["elevenlabs_conversation_id"]
             .as_str()
             .unwrap()
@@ -394,9 +391,8 @@ on_both_backends!(
         let body: Value = app
             .get("/api/user/credits", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(body["credits"], 12);
     }
 );

@@ -11,7 +11,7 @@ use shared::{
     platform::config::ChatBilling,
 };
 use tests::{
-    Backend, TestApp, WorkerMode,
+    Backend, Decode, TestApp, WorkerMode,
     elevenlabs::{self, FakeElevenLabs},
     expect_error, on_both_backends,
     post_call::{self, SECRET},
@@ -220,8 +220,7 @@ on_both_backends!(
             let token = &token;
             async move {
                 let resp = app.post("/api/agents", body, Some(token)).await;
-                assert_eq!(resp.status(), 201);
-                let agent: Value = resp.json().await.unwrap();
+                let agent: Value = resp.expect_json(201).await;
                 agent["id"].as_str().unwrap().to_string()
             }
         };
@@ -241,8 +240,7 @@ on_both_backends!(
         };
 
         let opened = session(chat.clone(), token.clone()).await;
-        assert_eq!(opened.status(), 200);
-        let opened: Value = opened.json().await.unwrap();
+        let opened: Value = opened.expect_json(200).await;
         let el_id = opened["elevenlabs_agent_id"].as_str().unwrap();
         assert!(opened["signed_url"].as_str().unwrap().starts_with("wss://"));
         assert!(opened["signed_url"].as_str().unwrap().contains(el_id));

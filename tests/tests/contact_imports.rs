@@ -8,7 +8,7 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 use shared::entities::{contact_imports, contacts};
 use tests::{
-    Backend, TestApp, WorkerMode, expect_error, on_both_backends,
+    Backend, Decode, TestApp, WorkerMode, expect_error, on_both_backends,
     sheets::{self, Cell::*},
     sse::SseStream,
     users::signed_in,
@@ -57,8 +57,7 @@ async fn import(
     mapping: Option<&str>,
 ) -> Value {
     let resp = upload(app, token, filename, bytes, mapping).await;
-    assert_eq!(resp.status(), 202);
-    let accepted: Value = resp.json().await.unwrap();
+    let accepted: Value = resp.expect_json(202).await;
     assert_eq!(accepted["status"], "queued");
     finished(app, token, accepted["id"].as_str().unwrap()).await
 }
@@ -69,9 +68,8 @@ async fn finished(app: &TestApp, token: &str, id: &str) -> Value {
         let body: Value = app
             .get(&format!("/api/contacts/imports/{id}"), Some(token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         if body["status"] == "completed" || body["status"] == "failed" {
             return body;
         }
@@ -230,9 +228,8 @@ on_both_backends!(
         let list: Value = app
             .get("/api/contacts?sort=name", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         let phones: Vec<&str> = list["items"]
             .as_array()
             .unwrap()
@@ -296,16 +293,14 @@ on_both_backends!(
         let skinner: Value = app
             .get("/api/contacts?q=skinner", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(skinner["items"][0]["phone_number"], "+33698765432");
         let fox: Value = app
             .get("/api/contacts?q=mulder", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(fox["items"][0]["phone_number"], "+442079460958");
         assert_eq!(fox["items"][0]["custom_fields"]["city"], "Oxford");
         // Headers nobody could guess, mapped explicitly.
@@ -322,17 +317,15 @@ on_both_backends!(
         let quinn: Value = app
             .get("/api/contacts?q=quinn", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(quinn["items"][0]["phone_number"], "+14155550150");
 
         let imports: Value = app
             .get("/api/contacts/imports", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(imports["total"], 5);
     }
 );
@@ -489,9 +482,8 @@ on_both_backends!(bad_files_import_nothing, |backend: Backend| async move {
     let theirs: Value = app
         .get("/api/contacts/imports", Some(&other))
         .await
-        .json()
-        .await
-        .unwrap();
+        .success_json()
+        .await;
     assert_eq!(theirs["total"], 0);
 });
 

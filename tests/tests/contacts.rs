@@ -4,7 +4,7 @@
 use chrono::Utc;
 use reqwest::Method;
 use serde_json::{Value, json};
-use tests::{Backend, TestApp, expect_error, on_both_backends, users::signed_in};
+use tests::{Backend, Decode, TestApp, expect_error, on_both_backends, users::signed_in};
 use uuid::Uuid;
 
 async fn create(app: &TestApp, token: &str, body: Value) -> Value {
@@ -120,9 +120,8 @@ on_both_backends!(
         let got: Value = app
             .get(&format!("/api/contacts/{id}"), Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(got["custom_fields"]["plan"], "pro");
         let path = format!("/api/contacts/{id}");
         expect_error(app.get(&path, Some(&other)).await, 404, "contact_not_found").await;
@@ -156,9 +155,8 @@ on_both_backends!(
                 Some(&token),
             )
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(updated["email"], Value::Null);
         assert_eq!(updated["do_not_call"], true);
         assert_eq!(updated["company"], "Northwind", "absent fields are kept");
@@ -196,9 +194,8 @@ on_both_backends!(
                 Some(&other),
             )
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(bulk["deleted"], 0);
         let empty = app
             .post(
@@ -215,9 +212,8 @@ on_both_backends!(
                 Some(&token),
             )
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(bulk["deleted"], 1);
         assert_eq!(
             app.send(Method::DELETE, &path, None, Some(&token))

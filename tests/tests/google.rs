@@ -6,7 +6,7 @@
 use sea_orm::{EntityTrait, PaginatorTrait};
 use shared::entities::users;
 use tests::{
-    Backend, TestApp, WorkerMode,
+    Backend, Decode, TestApp, WorkerMode,
     google::{FakeGoogle, GoogleAccount},
     on_both_backends,
     users::register,
@@ -100,9 +100,8 @@ on_both_backends!(
         let me: serde_json::Value = app
             .get("/api/auth/validate", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(me["user"]["authProvider"], "google");
         assert_eq!(me["user"]["emailVerified"], true);
         assert_eq!(me["user"]["credits"], 15);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tests::{
-    Backend, TestApp, WorkerMode,
+    Backend, Decode, TestApp, WorkerMode,
     elevenlabs::{self, FakeElevenLabs},
     expect_error, on_both_backends, post_call,
     users::register,
@@ -346,8 +346,7 @@ on_both_backends!(
         )
         .await
         .unwrap();
-        assert_eq!(resp.status(), 201);
-        let stored: Value = resp.json().await.unwrap();
+        let stored: Value = resp.expect_json(201).await;
         assert_eq!(stored["name"], "Robert'); DROP TABLE contacts;--");
 
         // SQL metacharacters and NULs in query parameters; negative and huge numbers.

@@ -5,7 +5,9 @@ use reqwest::Method;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use serde_json::{Value, json};
 use shared::entities::agents;
-use tests::{Backend, TestApp, expect_error, on_both_backends, post_call, users::signed_in};
+use tests::{
+    Backend, Decode, TestApp, expect_error, on_both_backends, post_call, users::signed_in,
+};
 
 const EL_AGENT: &str = "agent_caller_lookup_0000000";
 
@@ -13,8 +15,7 @@ async fn new_secret(app: &TestApp, token: &str) -> (String, String) {
     let resp = app
         .post("/api/integrations/keys", json!({}), Some(token))
         .await;
-    assert_eq!(resp.status(), 201);
-    let body: Value = resp.json().await.unwrap();
+    let body: Value = resp.expect_json(201).await;
     (
         body["secret"].as_str().unwrap().to_string(),
         body["key"]["id"].as_str().unwrap().to_string(),
@@ -71,9 +72,8 @@ on_both_backends!(
         let known = json!({"caller_id": "+14155550123", "agent_id": EL_AGENT, "called_number": "+14155550100", "call_sid": "CA1"});
         let body: Value = init(&app, Some(&secret), &known.to_string())
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(body["type"], "conversation_initiation_client_data");
         let vars = &body["dynamic_variables"];
         assert_eq!(vars["contact_name"], "Dana Reyes");
@@ -90,9 +90,8 @@ on_both_backends!(
         let stranger = json!({"caller_id": "+14155559999", "agent_id": EL_AGENT});
         let body: Value = init(&app, Some(&secret), &stranger.to_string())
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(body["dynamic_variables"]["contact_name"], "");
         assert_eq!(
             body["dynamic_variables"]["plan"], "",
@@ -119,9 +118,8 @@ on_both_backends!(
         // Tool lookup: any format; others' secrets see only their own contacts.
         let found: Value = lookup(&app, &secret, "(415) 555-0123")
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(found["name"], "Dana Reyes");
         expect_error(
             lookup(&app, &secret, "+14155559999").await,
@@ -138,9 +136,8 @@ on_both_backends!(
         .await;
         let body: Value = init(&app, Some(&other_secret), &known.to_string())
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(
             body["dynamic_variables"]["contact_name"], "",
             "another tenant's caller is unknown"
@@ -164,9 +161,8 @@ on_both_backends!(
         let keys: Value = app
             .get("/api/integrations/keys", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(keys.as_array().unwrap().len(), 2);
         assert!(keys.to_string().find(&first_key).is_none());
         let path = format!("/api/integrations/keys/{second_key}");

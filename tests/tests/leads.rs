@@ -10,7 +10,7 @@ use shared::{
     entities::agents,
 };
 use tests::{
-    Backend, TestApp, WorkerMode, expect_error, on_both_backends,
+    Backend, Decode, TestApp, WorkerMode, expect_error, on_both_backends,
     post_call::{self, SECRET, Scored},
     users::signed_in,
 };
@@ -133,9 +133,8 @@ on_both_backends!(
                 Some(&token),
             )
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
 
         // Newest interaction first by default.
         assert_eq!(
@@ -145,9 +144,8 @@ on_both_backends!(
         let body: Value = app
             .get("/api/leads", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(body["total"], 3);
         let ann = &body["items"][0];
         assert_eq!(ann["interaction_count"], 2);
@@ -207,9 +205,8 @@ on_both_backends!(
         let page: Value = app
             .get("/api/leads?per_page=2&page=9", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(page["total"], 3, "an empty page past the end still counts");
         assert_eq!(names(&app, &other_token, "").await, ["Rex Rival"]);
 
@@ -241,9 +238,8 @@ on_both_backends!(
         let profile: Value = app
             .get(&format!("/api/leads/{ann_id}"), Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         let trend: Vec<i64> = profile["score_history"]
             .as_array()
             .unwrap()
@@ -283,9 +279,8 @@ on_both_backends!(
         let rival_body: Value = app
             .get("/api/leads", Some(&other_token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         let rival_id = rival_body["items"][0]["id"].as_str().unwrap();
         expect_error(
             app.get(&format!("/api/leads/{rival_id}"), Some(&token))

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tests::{
-    Backend, TestApp, WorkerMode, expect_error, on_both_backends,
+    Backend, Decode, TestApp, WorkerMode, expect_error, on_both_backends,
     post_call::{self, SECRET},
     sse::SseStream,
     users::signed_in,
@@ -58,9 +58,8 @@ on_both_backends!(
         let list: Value = app
             .get("/api/notifications", Some(&owner_token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(
             (list["total"].as_u64(), list["unread_count"].as_u64()),
             (Some(1), Some(1))
@@ -81,9 +80,8 @@ on_both_backends!(
         let other_list: Value = app
             .get("/api/notifications", Some(&other_token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(other_list["total"], 0);
 
         let read: Value = app
@@ -93,16 +91,14 @@ on_both_backends!(
                 Some(&owner_token),
             )
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(read["read"], true);
         let unread: Value = app
             .get("/api/notifications?unread=true", Some(&owner_token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(
             (unread["total"].as_u64(), unread["unread_count"].as_u64()),
             (Some(0), Some(0))
@@ -114,9 +110,8 @@ on_both_backends!(
                 Some(&owner_token),
             )
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(all["updated"], 0);
 
         // Bad input.

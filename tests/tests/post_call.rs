@@ -10,7 +10,7 @@ use shared::entities::{
     calls, contacts, credit_transactions, lead_analytics, transcripts, webhook_events,
 };
 use tests::{
-    Backend, TestApp, WorkerMode, expect_error, on_both_backends,
+    Backend, Decode, TestApp, WorkerMode, expect_error, on_both_backends,
     post_call::{self, SECRET},
     users::register,
 };
@@ -35,9 +35,8 @@ async fn balance(app: &TestApp, token: &str) -> i64 {
     let body: Value = app
         .get("/api/user/credits", Some(token))
         .await
-        .json()
-        .await
-        .unwrap();
+        .success_json()
+        .await;
     body["credits"].as_i64().unwrap()
 }
 
@@ -129,9 +128,8 @@ on_both_backends!(
         let detail: Value = app
             .get(&format!("/api/calls/{}", call.id), Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(detail["status"], "completed");
         assert_eq!(detail["duration_minutes"], 3);
         assert_eq!(detail["lead_analytics"]["total_score"], 13);
@@ -143,9 +141,8 @@ on_both_backends!(
                 Some(&token),
             )
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(transcript["speaker_segments"].as_array().unwrap().len(), 5);
         assert_eq!(transcript["speaker_segments"][1]["timestamp"], 4);
         assert_eq!(transcript["matches"].as_array().unwrap().len(), 1);
@@ -254,9 +251,8 @@ on_both_backends!(
         let notes: Value = app
             .get("/api/notifications", Some(&token))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(notes["total"], 1, "{notes}");
         assert_eq!(notes["items"][0]["kind"], "call_incomplete");
         assert_eq!(
@@ -718,9 +714,8 @@ on_both_backends!(
         let overview: Value = app
             .get("/api/dashboard/overview?period=7d", Some(&owners[0].0))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(overview["total_calls"]["value"], 6.0, "{overview}");
     }
 );

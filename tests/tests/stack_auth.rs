@@ -8,7 +8,7 @@ use shared::{
     platform::config::AuthMode,
 };
 use tests::{
-    Backend, TestApp, WorkerMode, expect_error,
+    Backend, Decode, TestApp, WorkerMode, expect_error,
     fake_http::{Mock, MockServer, ResponseTemplate, matchers},
     jwt::{EcKey, jwks, now, unsigned},
     on_both_backends,
@@ -66,8 +66,7 @@ on_both_backends!(
 
         let token = key.sign(&claims("user_a"));
         let resp = profile_with_stack_header(&app, &token).await;
-        assert_eq!(resp.status(), 200);
-        let body: Value = resp.json().await.unwrap();
+        let body: Value = resp.expect_json(200).await;
         let profile = &body["user"];
         assert_eq!(profile["email"], "user_a@example.com");
         assert_eq!(profile["authProvider"], "stack");

@@ -7,7 +7,7 @@ use std::time::Duration;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
 use serde_json::{Value, json};
 use tests::{
-    Backend, TestApp, WorkerMode, on_both_backends, post_call,
+    Backend, Decode, TestApp, WorkerMode, on_both_backends, post_call,
     stripe::{self, FakeStripe},
     users::{signed_in, verified_user},
 };
@@ -66,30 +66,26 @@ on_both_backends!(
         let call = first(
             app.get("/api/calls", Some(&owner))
                 .await
-                .json()
-                .await
-                .unwrap(),
+                .success_json()
+                .await,
         );
         let chat = first(
             app.get("/api/chats", Some(&owner))
                 .await
-                .json()
-                .await
-                .unwrap(),
+                .success_json()
+                .await,
         );
         let contact = first(
             app.get("/api/contacts", Some(&owner))
                 .await
-                .json()
-                .await
-                .unwrap(),
+                .success_json()
+                .await,
         );
         let notification = first(
             app.get("/api/notifications", Some(&owner))
                 .await
-                .json()
-                .await
-                .unwrap(),
+                .success_json()
+                .await,
         );
         let form = reqwest::multipart::Form::new().part(
             "file",
@@ -114,15 +110,13 @@ on_both_backends!(
                 Some(&owner),
             )
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         let key: Value = app
             .post("/api/integrations/keys", json!({}), Some(&owner))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         app.wait_for_jobs(WAIT).await;
 
         // Which resource each path's id names.
@@ -147,7 +141,7 @@ on_both_backends!(
             Some(id)
         };
 
-        let spec: Value = app.get("/openapi.json", None).await.json().await.unwrap();
+        let spec: Value = app.get("/openapi.json", None).await.success_json().await;
         let mut checked = Vec::new();
         let mut unmapped = Vec::new();
         for (path, ops) in spec["paths"].as_object().unwrap() {
@@ -205,9 +199,8 @@ on_both_backends!(
         let notifications: Value = app
             .get("/api/notifications", Some(&owner))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(
             notifications["unread_count"], 1,
             "the stranger read nothing"
@@ -215,9 +208,8 @@ on_both_backends!(
         let keys: Value = app
             .get("/api/integrations/keys", Some(&owner))
             .await
-            .json()
-            .await
-            .unwrap();
+            .success_json()
+            .await;
         assert_eq!(keys.as_array().unwrap().len(), 1, "the key is not revoked");
     }
 );

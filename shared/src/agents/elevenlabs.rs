@@ -65,7 +65,10 @@ impl ElevenLabs {
         Self {
             http,
             base: config.elevenlabs_api_base.trim_end_matches('/').to_string(),
-            api_key: config.elevenlabs_api_key.clone(),
+            api_key: config
+                .elevenlabs_api_key
+                .as_ref()
+                .map(|k| k.expose().to_string()),
             max_attempts: config.elevenlabs_max_attempts,
             backoff_base: Duration::from_millis(config.elevenlabs_backoff_base_ms),
             max_retry_after: Duration::from_secs(config.elevenlabs_max_retry_after_secs),

@@ -10,6 +10,8 @@ use figment::{
 };
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use super::secret::Secret;
+
 /// The shortest access-token lifetime the client's frontend can live with (it refreshes once
 /// fewer than 300 s are left).
 pub const MIN_ACCESS_TOKEN_TTL_SECS: u64 = 330;
@@ -78,7 +80,7 @@ pub struct Config {
     pub smtp_host: Option<String>,
     pub smtp_port: u16,
     pub smtp_username: Option<String>,
-    pub smtp_password: Option<String>,
+    pub smtp_password: Option<Secret>,
     /// `starttls` (default), `tls` or `none` (only for a local relay).
     pub smtp_tls: SmtpTls,
     pub smtp_timeout_secs: u64,
@@ -88,7 +90,7 @@ pub struct Config {
     pub auth_mode: AuthMode,
     /// HMAC key for access tokens (at least 32 characters). Unset in the embedded mode: a
     /// random key is generated once and kept in `<DATA_DIR>/jwt-secret`.
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<Secret>,
     pub access_token_ttl_secs: u64,
     pub refresh_token_ttl_secs: u64,
     /// Seconds during which a spent refresh token presented again gets the same new pair
@@ -121,7 +123,7 @@ pub struct Config {
     pub hsts: bool,
     /// Google sign-in (OAuth 2 authorization code): on when both are set.
     pub google_client_id: Option<String>,
-    pub google_client_secret: Option<String>,
+    pub google_client_secret: Option<Secret>,
     /// Google's endpoints; changed only to point tests at a fake.
     pub google_auth_url: String,
     pub google_token_url: String,
@@ -135,9 +137,9 @@ pub struct Config {
     /// Least time between two JWKS fetches triggered by unknown key ids.
     pub stack_jwks_min_refetch_secs: u64,
     /// Stripe secret key (`sk_…`); purchases answer 503 without it.
-    pub stripe_secret_key: Option<String>,
+    pub stripe_secret_key: Option<Secret>,
     /// Signing secret of the Stripe webhook endpoint (`whsec_…`).
-    pub stripe_webhook_secret: Option<String>,
+    pub stripe_webhook_secret: Option<Secret>,
     /// Stripe's API (tests point it at a fake).
     pub stripe_api_base: String,
     /// Price of one credit in the currency's minor unit (cents).
@@ -150,7 +152,7 @@ pub struct Config {
     pub checkout_success_url: Option<String>,
     pub checkout_cancel_url: Option<String>,
     /// ElevenLabs API key (`xi-api-key`); agent and call endpoints answer 503 without it.
-    pub elevenlabs_api_key: Option<String>,
+    pub elevenlabs_api_key: Option<Secret>,
     pub elevenlabs_api_base: String,
     pub elevenlabs_timeout_secs: u64,
     /// Attempts per idempotent request (408/409/429/5xx and connection errors are retried).
@@ -165,17 +167,17 @@ pub struct Config {
     pub max_concurrent_calls: u64,
     /// Secrets of the ElevenLabs post-call webhook; two may be listed during a rotation.
     #[serde(deserialize_with = "comma_list")]
-    pub elevenlabs_webhook_secrets: Vec<String>,
+    pub elevenlabs_webhook_secrets: Vec<Secret>,
     /// A call still `initiated`/`in_progress` this long after its last change is looked up on
     /// ElevenLabs (its webhook may have been lost).
     pub call_reconcile_after_secs: u64,
     /// Base64 of 32 random bytes: the AES-256-GCM key that encrypts secrets admins store in
     /// `system_config` (e.g. `openssl rand -base64 32`). Without it, such secrets cannot be set.
-    pub config_encryption_key: Option<String>,
+    pub config_encryption_key: Option<Secret>,
     /// Keys used before a rotation of `CONFIG_ENCRYPTION_KEY`: values they sealed still open
     /// until `api reencrypt-settings` seals them under the current key.
     #[serde(deserialize_with = "comma_list")]
-    pub config_encryption_previous_keys: Vec<String>,
+    pub config_encryption_previous_keys: Vec<Secret>,
     /// How often each process re-reads the settings admins change at run time: a change
     /// reaches every gateway and worker replica within this time.
     pub settings_refresh_ms: u64,
@@ -333,6 +335,11 @@ impl Default for Config {
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(pub String);
 
+/// A configuration error naming its variable.
+fn bad(var: &str, why: &str) -> Result<(), ConfigError> {
+    Err(ConfigError(format!("{var}: {why}")))
+}
+
 impl Config {
     /// Loads defaults, then `SWITCHBOARD_CONFIG` (a TOML file, if set), then the environment.
     pub fn load() -> Result<Self, ConfigError> {
@@ -380,71 +387,25 @@ impl Config {
 
     /// Checks what types alone cannot; each message names the variable.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let bad = |var: &str, why: &str| Err(ConfigError(format!("{var}: {why}")));
+        self.check_server()?;
+        self.check_database()?;
+        self.check_jobs()?;
+        self.check_uploads()?;
+        self.check_mail()?;
+        self.check_auth()?;
+        self.check_billing()?;
+        self.check_elevenlabs()?;
+        self.check_stored_settings()?;
+        Ok(())
+    }
+
+    /// The HTTP side: listening, origins and links, body size, rate limits, timeouts.
+    fn check_server(&self) -> Result<(), ConfigError> {
         if self.port == 0 {
             return bad("PORT", "must be between 1 and 65535");
         }
-        if !(self.is_sqlite() || self.is_postgres()) {
-            return bad("DATABASE_URL", "must start with sqlite:// or postgres://");
-        }
-        if let Some(url) = &self.redis_url
-            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
-        {
-            return bad("REDIS_URL", "must start with redis:// or rediss://");
-        }
-        if self.is_postgres() && self.redis_url.is_none() {
-            return bad(
-                "REDIS_URL",
-                "is required with a PostgreSQL DATABASE_URL (the embedded queue lives in SQLite)",
-            );
-        }
-        if self.database_max_connections == 0 {
-            return bad("DATABASE_MAX_CONNECTIONS", "must be at least 1");
-        }
-        if self.queue_prefix.is_empty() || self.queue_prefix.contains(char::is_whitespace) {
-            return bad("QUEUE_PREFIX", "must be a non-empty word");
-        }
-        if self.worker_concurrency == 0 {
-            return bad("WORKER_CONCURRENCY", "must be at least 1");
-        }
-        if self.queue_poll_interval_ms == 0 {
-            return bad("QUEUE_POLL_INTERVAL_MS", "must be at least 1");
-        }
-        if self.job_max_attempts < 1 {
-            return bad("JOB_MAX_ATTEMPTS", "must be at least 1");
-        }
-        if self.job_lease_secs <= self.job_timeout_secs {
-            return bad("JOB_LEASE_SECS", "must be longer than JOB_TIMEOUT_SECS");
-        }
-        if self.sweeper_interval_ms == 0 {
-            return bad("SWEEPER_INTERVAL_MS", "must be at least 1");
-        }
         if self.max_body_bytes == 0 {
             return bad("MAX_BODY_BYTES", "must be at least 1");
-        }
-        if self.import_max_rows == 0 {
-            return bad("IMPORT_MAX_ROWS", "must be at least 1");
-        }
-        if self.import_max_bytes == 0 {
-            return bad("IMPORT_MAX_BYTES", "must be at least 1");
-        }
-        if self.recording_max_bytes < self.max_body_bytes {
-            return bad("RECORDING_MAX_BYTES", "must be at least MAX_BODY_BYTES");
-        }
-        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
-            return bad(
-                "MAIL_FROM",
-                "must be an address like `Name <user@example.com>`",
-            );
-        }
-        if self.mail_transport == MailTransport::Smtp && self.smtp_host.is_none() {
-            return bad("SMTP_HOST", "is required when MAIL_TRANSPORT=smtp");
-        }
-        if self.smtp_username.is_some() != self.smtp_password.is_some() {
-            return bad(
-                "SMTP_PASSWORD",
-                "SMTP_USERNAME and SMTP_PASSWORD must be set together",
-            );
         }
         for origin in &self.cors_origins {
             if !(origin.starts_with("http://") || origin.starts_with("https://")) {
@@ -464,8 +425,113 @@ impl Config {
                 return bad(var, "must start with http:// or https://");
             }
         }
+        for (name, rate) in [
+            ("AUTH_RATE_PER_IP_PER_MIN", self.auth_rate_per_ip_per_min),
+            (
+                "AUTH_RATE_PER_EMAIL_PER_MIN",
+                self.auth_rate_per_email_per_min,
+            ),
+            ("API_RATE_PER_IP_PER_MIN", self.api_rate_per_ip_per_min),
+            ("API_RATE_PER_USER_PER_MIN", self.api_rate_per_user_per_min),
+            ("UPLOAD_RATE_PER_MIN", self.upload_rate_per_min),
+            (
+                "WEBHOOK_RATE_PER_IP_PER_MIN",
+                self.webhook_rate_per_ip_per_min,
+            ),
+        ] {
+            if rate == 0 {
+                return bad(name, "rate limits must be at least 1");
+            }
+        }
+        if self.request_timeout_secs == 0 {
+            return bad("REQUEST_TIMEOUT_SECS", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The database and the queue's Redis.
+    fn check_database(&self) -> Result<(), ConfigError> {
+        if !(self.is_sqlite() || self.is_postgres()) {
+            return bad("DATABASE_URL", "must start with sqlite:// or postgres://");
+        }
+        if let Some(url) = &self.redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return bad("REDIS_URL", "must start with redis:// or rediss://");
+        }
+        if self.is_postgres() && self.redis_url.is_none() {
+            return bad(
+                "REDIS_URL",
+                "is required with a PostgreSQL DATABASE_URL (the embedded queue lives in SQLite)",
+            );
+        }
+        if self.database_max_connections == 0 {
+            return bad("DATABASE_MAX_CONNECTIONS", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The job pipeline: queue names, workers, retries, leases, the sweeper.
+    fn check_jobs(&self) -> Result<(), ConfigError> {
+        if self.queue_prefix.is_empty() || self.queue_prefix.contains(char::is_whitespace) {
+            return bad("QUEUE_PREFIX", "must be a non-empty word");
+        }
+        if self.worker_concurrency == 0 {
+            return bad("WORKER_CONCURRENCY", "must be at least 1");
+        }
+        if self.queue_poll_interval_ms == 0 {
+            return bad("QUEUE_POLL_INTERVAL_MS", "must be at least 1");
+        }
+        if self.job_max_attempts < 1 {
+            return bad("JOB_MAX_ATTEMPTS", "must be at least 1");
+        }
+        if self.job_lease_secs <= self.job_timeout_secs {
+            return bad("JOB_LEASE_SECS", "must be longer than JOB_TIMEOUT_SECS");
+        }
+        if self.sweeper_interval_ms == 0 {
+            return bad("SWEEPER_INTERVAL_MS", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// Imports and recordings.
+    fn check_uploads(&self) -> Result<(), ConfigError> {
+        if self.import_max_rows == 0 {
+            return bad("IMPORT_MAX_ROWS", "must be at least 1");
+        }
+        if self.import_max_bytes == 0 {
+            return bad("IMPORT_MAX_BYTES", "must be at least 1");
+        }
+        if self.recording_max_bytes < self.max_body_bytes {
+            return bad("RECORDING_MAX_BYTES", "must be at least MAX_BODY_BYTES");
+        }
+        Ok(())
+    }
+
+    /// Outgoing mail.
+    fn check_mail(&self) -> Result<(), ConfigError> {
+        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return bad(
+                "MAIL_FROM",
+                "must be an address like `Name <user@example.com>`",
+            );
+        }
+        if self.mail_transport == MailTransport::Smtp && self.smtp_host.is_none() {
+            return bad("SMTP_HOST", "is required when MAIL_TRANSPORT=smtp");
+        }
+        if self.smtp_username.is_some() != self.smtp_password.is_some() {
+            return bad(
+                "SMTP_PASSWORD",
+                "SMTP_USERNAME and SMTP_PASSWORD must be set together",
+            );
+        }
+        Ok(())
+    }
+
+    /// Sign-in: the token key and lifetimes, lockout, passwords, free credits, Stack Auth.
+    fn check_auth(&self) -> Result<(), ConfigError> {
         match &self.jwt_secret {
-            Some(secret) if secret.len() < 32 => {
+            Some(secret) if secret.expose().len() < 32 => {
                 return bad("JWT_SECRET", "must be at least 32 characters");
             }
             None if self.is_postgres() && self.auth_mode == AuthMode::Builtin => {
@@ -497,27 +563,14 @@ impl Config {
         if self.free_credits < 0 {
             return bad("FREE_CREDITS", "must not be negative");
         }
-        for (name, rate) in [
-            ("AUTH_RATE_PER_IP_PER_MIN", self.auth_rate_per_ip_per_min),
-            (
-                "AUTH_RATE_PER_EMAIL_PER_MIN",
-                self.auth_rate_per_email_per_min,
-            ),
-            ("API_RATE_PER_IP_PER_MIN", self.api_rate_per_ip_per_min),
-            ("API_RATE_PER_USER_PER_MIN", self.api_rate_per_user_per_min),
-            ("UPLOAD_RATE_PER_MIN", self.upload_rate_per_min),
-            (
-                "WEBHOOK_RATE_PER_IP_PER_MIN",
-                self.webhook_rate_per_ip_per_min,
-            ),
-        ] {
-            if rate == 0 {
-                return bad(name, "rate limits must be at least 1");
-            }
+        if self.auth_mode == AuthMode::StackAuth && self.stack_project_id.is_none() {
+            return bad("STACK_PROJECT_ID", "is required when AUTH_MODE=stack_auth");
         }
-        if self.request_timeout_secs == 0 {
-            return bad("REQUEST_TIMEOUT_SECS", "must be at least 1");
-        }
+        Ok(())
+    }
+
+    /// Prices, purchase bounds and the Stripe keys.
+    fn check_billing(&self) -> Result<(), ConfigError> {
         if self.credit_price_cents < 1 {
             return bad("CREDIT_PRICE_CENTS", "must be at least 1");
         }
@@ -536,18 +589,23 @@ impl Config {
             );
         }
         if let Some(key) = &self.stripe_secret_key
-            && !(key.starts_with("sk_") || key.starts_with("rk_"))
+            && !(key.expose().starts_with("sk_") || key.expose().starts_with("rk_"))
         {
             return bad("STRIPE_SECRET_KEY", "must be a Stripe secret key (sk_…)");
         }
         if let Some(secret) = &self.stripe_webhook_secret
-            && !secret.starts_with("whsec_")
+            && !secret.expose().starts_with("whsec_")
         {
             return bad(
                 "STRIPE_WEBHOOK_SECRET",
                 "must be a webhook signing secret (whsec_…)",
             );
         }
+        Ok(())
+    }
+
+    /// The ElevenLabs client.
+    fn check_elevenlabs(&self) -> Result<(), ConfigError> {
         if self.elevenlabs_max_attempts == 0 || self.elevenlabs_timeout_secs == 0 {
             return bad(
                 "ELEVENLABS_MAX_ATTEMPTS",
@@ -559,6 +617,11 @@ impl Config {
         {
             return bad("ELEVENLABS_API_BASE", "must start with http:// or https://");
         }
+        Ok(())
+    }
+
+    /// The keys that encrypt stored settings, and how often they are re-read.
+    fn check_stored_settings(&self) -> Result<(), ConfigError> {
         let keys = self
             .config_encryption_key
             .iter()
@@ -569,16 +632,13 @@ impl Config {
             .map(|k| ("CONFIG_ENCRYPTION_PREVIOUS_KEYS", k));
         for (var, key) in keys.chain(previous) {
             use base64::Engine;
-            let decoded = base64::engine::general_purpose::STANDARD.decode(key.trim());
+            let decoded = base64::engine::general_purpose::STANDARD.decode(key.expose().trim());
             if decoded.map(|k| k.len()) != Ok(32) {
                 return bad(var, "must be the base64 of exactly 32 bytes");
             }
         }
         if self.settings_refresh_ms == 0 {
             return bad("SETTINGS_REFRESH_MS", "must be at least 1");
-        }
-        if self.auth_mode == AuthMode::StackAuth && self.stack_project_id.is_none() {
-            return bad("STACK_PROJECT_ID", "is required when AUTH_MODE=stack_auth");
         }
         Ok(())
     }
@@ -638,7 +698,7 @@ impl Config {
 }
 
 /// Accepts `a,b,c` (how an environment variable carries a list) as well as a real list.
-fn comma_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+fn comma_list<'de, D: Deserializer<'de>, T: From<String>>(d: D) -> Result<Vec<T>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum List {
@@ -650,9 +710,9 @@ fn comma_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> 
             .split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(String::from)
+            .map(|s| T::from(s.to_string()))
             .collect(),
-        List::Many(v) => v,
+        List::Many(v) => v.into_iter().map(T::from).collect(),
     })
 }
 
@@ -713,7 +773,7 @@ mod tests {
             let c = Config::load().expect("loads");
             assert_eq!(c.port, 5000);
             assert_eq!(c.worker_concurrency, 2);
-            assert_eq!(c.smtp_password.as_deref(), Some("s3cret"));
+            assert_eq!(c.smtp_password.as_ref().map(Secret::expose), Some("s3cret"));
             Ok(())
         });
     }

@@ -20,6 +20,7 @@ use crate::{
     Config,
     entities::system_config,
     platform::error::{AppError, AppResult},
+    platform::secret::Secret,
 };
 
 /// The admin-settable ElevenLabs API key.
@@ -36,12 +37,16 @@ fn cipher_for(key: &str) -> AppResult<Aes256Gcm> {
 }
 
 fn current_cipher(config: &Config) -> AppResult<Aes256Gcm> {
-    let key = config.config_encryption_key.as_deref().ok_or_else(|| {
-        AppError::unavailable(
-            "encryption_not_configured",
-            "CONFIG_ENCRYPTION_KEY is not set; secrets cannot be stored",
-        )
-    })?;
+    let key = config
+        .config_encryption_key
+        .as_ref()
+        .map(Secret::expose)
+        .ok_or_else(|| {
+            AppError::unavailable(
+                "encryption_not_configured",
+                "CONFIG_ENCRYPTION_KEY is not set; secrets cannot be stored",
+            )
+        })?;
     cipher_for(key)
 }
 
@@ -80,7 +85,7 @@ fn open(config: &Config, key: &str, stored: &str) -> AppResult<String> {
         .iter()
         .chain(&config.config_encryption_previous_keys);
     for candidate in keys {
-        if let Some(plain) = open_with(&cipher_for(candidate)?, stored) {
+        if let Some(plain) = open_with(&cipher_for(candidate.expose())?, stored) {
             return Ok(plain);
         }
     }
@@ -218,13 +223,13 @@ mod tests {
         let old = STANDARD.encode([7u8; 32]);
         let new = STANDARD.encode([9u8; 32]);
         let before = Config {
-            config_encryption_key: Some(old.clone()),
+            config_encryption_key: Some(old.clone().into()),
             ..Config::default()
         };
         let sealed = seal(&before, "\"sk_test_123456789\"").unwrap();
         let rotated = Config {
-            config_encryption_key: Some(new.clone()),
-            config_encryption_previous_keys: vec![old],
+            config_encryption_key: Some(new.clone().into()),
+            config_encryption_previous_keys: vec![old.into()],
             ..Config::default()
         };
         assert_eq!(
@@ -232,7 +237,7 @@ mod tests {
             "\"sk_test_123456789\""
         );
         let forgotten = Config {
-            config_encryption_key: Some(new),
+            config_encryption_key: Some(new.into()),
             ..Config::default()
         };
         assert!(open(&forgotten, "k", &sealed).is_err());

@@ -19,7 +19,7 @@ use futures::{StreamExt, stream};
 use serde_json::json;
 use shared::platform::email::{self, OutgoingEmail};
 use tests::{
-    Backend, TestApp, WorkerMode,
+    Backend, Decode, TestApp, WorkerMode,
     measure::{ms, percentile},
     post_call, stripe,
     users::register,
@@ -228,7 +228,7 @@ async fn import_contacts(backend: Backend, rows: usize) {
     let body: serde_json::Value = resp.json().await.unwrap();
     let path = format!("/api/contacts/imports/{}", body["id"].as_str().unwrap());
     loop {
-        let status: serde_json::Value = app.get(&path, Some(&token)).await.json().await.unwrap();
+        let status: serde_json::Value = app.get(&path, Some(&token)).await.success_json().await;
         if status["status"] == "completed" {
             assert_eq!(status["imported"].as_u64(), Some(rows as u64));
             break;

@@ -54,10 +54,12 @@ struct Credentials {
 
 fn credentials(config: &Config) -> AppResult<Credentials> {
     match (&config.google_client_id, &config.google_client_secret) {
-        (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => Ok(Credentials {
-            id: id.clone(),
-            secret: secret.clone(),
-        }),
+        (Some(id), Some(secret)) if !id.is_empty() && !secret.expose().is_empty() => {
+            Ok(Credentials {
+                id: id.clone(),
+                secret: secret.expose().to_string(),
+            })
+        }
         _ => Err(AppError::unavailable(
             "google_not_configured",
             "Google sign-in is not configured (GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET)",

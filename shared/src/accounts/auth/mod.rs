@@ -79,7 +79,7 @@ pub struct Authenticator {
 impl Authenticator {
     pub fn new(config: &Config) -> AppResult<Self> {
         let secret = match &config.jwt_secret {
-            Some(secret) => secret.clone(),
+            Some(secret) => secret.expose().to_string(),
             None => embedded_secret(&config.data_dir)?,
         };
         let stack = match config.auth_mode {

@@ -75,7 +75,7 @@ impl SignatureCheck {
         let macs = config
             .elevenlabs_webhook_secrets
             .iter()
-            .filter_map(|secret| Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok())
+            .filter_map(|secret| Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).ok())
             .map(|mut mac| {
                 mac.update(timestamp.to_string().as_bytes());
                 mac.update(b".");

@@ -25,16 +25,21 @@ use crate::{
     accounts::auth::CurrentUser,
     entities::purchases,
     platform::error::{AppError, AppResult},
+    platform::secret::Secret,
 };
 
 async fn stripe_client(services: &Services) -> AppResult<stripe::Client> {
     let config = services.settings().await;
-    let key = config.stripe_secret_key.as_deref().ok_or_else(|| {
-        AppError::unavailable(
-            "payments_not_configured",
-            "credit purchases are not available yet",
-        )
-    })?;
+    let key = config
+        .stripe_secret_key
+        .as_ref()
+        .map(Secret::expose)
+        .ok_or_else(|| {
+            AppError::unavailable(
+                "payments_not_configured",
+                "credit purchases are not available yet",
+            )
+        })?;
     let mut base = config.stripe_api_base.clone();
     if !base.ends_with('/') {
         base.push('/');

@@ -18,6 +18,7 @@ use crate::{
     platform::error::{AppError, AppResult},
     platform::inbox,
     platform::jobs::JobError,
+    platform::secret::Secret,
 };
 
 /// The envelope fields the intake needs.
@@ -31,12 +32,16 @@ pub struct Envelope {
 /// Verifies `Stripe-Signature` over the raw body (any `v1` may match, 300 s tolerance,
 /// constant-time) with async-stripe, then reads the envelope.
 pub fn verify(config: &Config, payload: &[u8], signature: Option<&str>) -> AppResult<Envelope> {
-    let secret = config.stripe_webhook_secret.as_deref().ok_or_else(|| {
-        AppError::unavailable(
-            "payments_not_configured",
-            "the Stripe webhook secret is not configured",
-        )
-    })?;
+    let secret = config
+        .stripe_webhook_secret
+        .as_ref()
+        .map(Secret::expose)
+        .ok_or_else(|| {
+            AppError::unavailable(
+                "payments_not_configured",
+                "the Stripe webhook secret is not configured",
+            )
+        })?;
     let signature = signature.ok_or_else(|| {
         AppError::bad_request(
             "missing_signature",
