@@ -207,7 +207,7 @@ impl BillingApi {
     async fn get(&self, auth: Auth, id: Path<Uuid>) -> Result<Json<Purchase>, GetErrors> {
         let me = auth.user(&self.services).await?;
         Ok(Json(
-            billing::get_purchase(&self.services, me.id, id.0)
+            billing::get_purchase(&self.services, me.owner(), id.0)
                 .await?
                 .into(),
         ))

@@ -534,7 +534,7 @@ impl CallApi {
     async fn get(&self, auth: Auth, id: Path<Uuid>) -> Result<Json<CallDetail>, CallErrors> {
         let me = auth.user(&self.services).await?;
         let db = &self.services.db;
-        let call = service::get(db, me.id, id.0).await?;
+        let call = service::get(db, me.owner(), id.0).await?;
         let lead = service::lead_of(db, call.id).await?;
         let problems = call.metadata["problems"]
             .as_array()
@@ -564,7 +564,7 @@ impl CallApi {
     ) -> Result<Json<Transcript>, CallErrors> {
         let me = auth.user(&self.services).await?;
         let db = &self.services.db;
-        let call = service::get(db, me.id, id.0).await?;
+        let call = service::get(db, me.owner(), id.0).await?;
         let turns = shared::calls::transcripts::turns(db, call.id).await?;
         let matches = q.0.as_deref().map(|q| matches_in(&turns, q));
         Ok(Json(Transcript {

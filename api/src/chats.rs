@@ -135,7 +135,7 @@ impl ChatApi {
     ) -> Result<Json<ChatDetail>, ChatErrors> {
         let me = auth.user(&self.services).await?;
         let db = &self.services.db;
-        let chat = service::of_channel(db, me.id, id.0, Channel::Chat).await?;
+        let chat = service::of_channel(db, me.owner(), id.0, Channel::Chat).await?;
         let lead = service::lead_of(db, chat.id).await?;
         let turns = shared::calls::transcripts::turns(db, chat.id).await?;
         let matches = q.0.as_deref().map(|q| matches_in(&turns, q));

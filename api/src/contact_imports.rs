@@ -186,7 +186,7 @@ impl ImportApi {
     #[oai(path = "/:id", method = "get")]
     async fn get(&self, auth: Auth, id: Path<Uuid>) -> Result<Json<ContactImport>, ImportErrors> {
         let me = auth.user(&self.services).await?;
-        let row = import::get(&self.services.db, me.id, id.0).await?;
+        let row = import::get(&self.services.db, me.owner(), id.0).await?;
         Ok(Json(row.into()))
     }
 }

@@ -365,7 +365,7 @@ impl ContactApi {
     async fn get(&self, auth: Auth, id: Path<Uuid>) -> Result<Json<Contact>, ContactErrors> {
         let me = auth.user(&self.services).await?;
         let db = &self.services.db;
-        let row = service::get(db, me.id, id.0).await?;
+        let row = service::get(db, me.owner(), id.0).await?;
         Ok(Json(Contact::of(row)))
     }
 

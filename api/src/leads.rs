@@ -304,7 +304,7 @@ impl LeadApi {
     #[oai(path = "/:id", method = "get")]
     async fn get(&self, auth: Auth, id: Path<Uuid>) -> Result<Json<LeadProfile>, LeadErrors> {
         let me = auth.user(&self.services).await?;
-        let p = service::profile(&self.services.db, me.id, id.0).await?;
+        let p = service::profile(&self.services.db, me.owner(), id.0).await?;
         Ok(Json(LeadProfile {
             score_history: p
                 .history

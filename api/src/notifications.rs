@@ -122,7 +122,7 @@ impl NotificationApi {
         id: Path<Uuid>,
     ) -> Result<Json<Notification>, NotificationErrors> {
         let me = auth.user(&self.services).await?;
-        let row = notifications::mark_read(&self.services.db, me.id, id.0).await?;
+        let row = notifications::mark_read(&self.services.db, me.owner(), id.0).await?;
         Ok(Json(row.into()))
     }
 

@@ -13,8 +13,10 @@ use uuid::Uuid;
 
 use crate::{
     entities::notifications,
-    platform::error::{AppError, AppResult},
+    platform::error::AppResult,
+    platform::ids::UserId,
     platform::live::{LiveEvent, LiveKind},
+    platform::owned,
 };
 
 /// A notification to create.
@@ -91,14 +93,10 @@ pub async fn list(
 /// Marks one of the user's notifications read (idempotent); another user's id is not found.
 pub async fn mark_read(
     db: &DatabaseConnection,
-    user_id: Uuid,
+    owner: UserId,
     id: Uuid,
 ) -> AppResult<notifications::Model> {
-    let row = notifications::Entity::find_by_id(id)
-        .filter(notifications::Column::UserId.eq(user_id))
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("notification"))?;
+    let row = owned::find::<notifications::Entity, _>(db, owner, id).await?;
     if row.read_at.is_some() {
         return Ok(row);
     }

@@ -180,11 +180,7 @@ pub async fn create(
 
 /// The user's agent; another user's is not found.
 pub async fn get(services: &Services, user: &CurrentUser, id: Uuid) -> AppResult<agents::Model> {
-    agents::Entity::find_by_id(id)
-        .filter(agents::Column::UserId.eq(user.id))
-        .one(&services.db)
-        .await?
-        .ok_or_else(|| AppError::not_found("agent"))
+    crate::platform::owned::find::<agents::Entity, _>(&services.db, user.owner(), id).await
 }
 
 pub async fn list(

@@ -24,6 +24,8 @@ use crate::{
     entities::{calls, contacts},
     money::credits,
     platform::error::{AppError, AppResult},
+    platform::ids::UserId,
+    platform::owned,
 };
 
 /// Who to call, and with what.
@@ -146,11 +148,7 @@ async fn callee(services: &Services, user: &CurrentUser, req: &StartCall) -> App
     let db = &services.db;
     match (req.contact_id, &req.to_number) {
         (Some(contact_id), _) => {
-            let contact = contacts::Entity::find_by_id(contact_id)
-                .filter(contacts::Column::UserId.eq(user.id))
-                .one(db)
-                .await?
-                .ok_or_else(|| AppError::not_found("contact"))?;
+            let contact = owned::find::<contacts::Entity, _>(db, user.owner(), contact_id).await?;
             if contact.do_not_call {
                 return Err(conflict(
                     "contact_do_not_call",
@@ -402,31 +400,26 @@ pub async fn reconcile(services: &Services, limit: u64) -> AppResult<usize> {
 /// One of the user's calls; another user's is not found.
 pub async fn get(
     db: &sea_orm::DatabaseConnection,
-    user_id: Uuid,
+    owner: UserId,
     id: Uuid,
 ) -> AppResult<calls::Model> {
-    of_channel(db, user_id, id, Channel::Call).await
+    of_channel(db, owner, id, Channel::Call).await
 }
 
 /// The user's call or chat `id`, only in `channel` (another's, or the other kind, is a 404).
 pub async fn of_channel(
     db: &sea_orm::DatabaseConnection,
-    user_id: Uuid,
+    owner: UserId,
     id: Uuid,
     channel: Channel,
 ) -> AppResult<calls::Model> {
-    calls::Entity::find_by_id(id)
-        .filter(calls::Column::UserId.eq(user_id))
-        .filter(calls::Column::Channel.eq(channel))
-        .one(db)
-        .await?
-        .ok_or_else(|| {
-            AppError::not_found(if channel == Channel::Chat {
-                "chat"
-            } else {
-                "call"
-            })
-        })
+    let what = if channel == Channel::Chat {
+        "chat"
+    } else {
+        "call"
+    };
+    let also = sea_orm::Condition::all().add(calls::Column::Channel.eq(channel));
+    owned::find_where::<calls::Entity, _>(db, owner, id, also, what).await
 }
 
 /// The call's lead score, if it was scored.
@@ -447,7 +440,7 @@ pub async fn recording_path(
     user_id: Uuid,
     id: Uuid,
 ) -> AppResult<std::path::PathBuf> {
-    let call = get(&services.db, user_id, id).await?;
+    let call = get(&services.db, UserId(user_id), id).await?;
     let key = call
         .recording_key
         .ok_or_else(|| AppError::not_found("recording"))?;

@@ -27,8 +27,10 @@ use crate::{
     entities::{contact_imports, contacts},
     platform::after_commit::AfterCommit,
     platform::error::{AppError, AppResult},
+    platform::ids::UserId,
     platform::jobs::{self, JobError, JobKind},
     platform::live::{LiveEvent, LiveKind},
+    platform::owned,
 };
 
 /// Rows per transaction (and per progress update): about 20 updates per file, within bounds
@@ -412,14 +414,10 @@ pub async fn start(
 /// One of the user's imports; another user's is not found.
 pub async fn get(
     db: &DatabaseConnection,
-    user_id: Uuid,
+    owner: UserId,
     id: Uuid,
 ) -> AppResult<contact_imports::Model> {
-    contact_imports::Entity::find_by_id(id)
-        .filter(contact_imports::Column::UserId.eq(user_id))
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("import"))
+    owned::find::<contact_imports::Entity, _>(db, owner, id).await
 }
 
 /// The user's imports, newest first.

@@ -19,6 +19,8 @@ use crate::{
     contacts::search_condition,
     entities::{agents, calls, contacts, lead_analytics},
     platform::error::{AppError, AppResult},
+    platform::ids::UserId,
+    platform::owned,
 };
 
 /// The most interactions a profile's timeline lists (the newest).
@@ -227,26 +229,23 @@ pub struct Profile {
 
 /// The lead profile of one of the user's contacts that has interacted; anything else is not
 /// found.
-pub async fn profile(db: &DatabaseConnection, user_id: Uuid, id: Uuid) -> AppResult<Profile> {
-    let contact = contacts::Entity::find_by_id(id)
-        .filter(contacts::Column::UserId.eq(user_id))
-        .filter(contacts::Column::InteractionCount.gt(0))
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("lead"))?;
+pub async fn profile(db: &DatabaseConnection, owner: UserId, id: Uuid) -> AppResult<Profile> {
+    let interacted = sea_orm::Condition::all().add(contacts::Column::InteractionCount.gt(0));
+    let contact =
+        owned::find_where::<contacts::Entity, _>(db, owner, id, interacted, "lead").await?;
     let lead = enrich(db, vec![contact])
         .await?
         .pop()
         .ok_or_else(|| AppError::not_found("lead"))?;
     let history = lead_analytics::Entity::find()
-        .filter(lead_analytics::Column::UserId.eq(user_id))
+        .filter(lead_analytics::Column::UserId.eq(owner))
         .filter(lead_analytics::Column::ContactId.eq(id))
         .order_by_asc(lead_analytics::Column::CreatedAt)
         .order_by_asc(lead_analytics::Column::Id)
         .all(db)
         .await?;
     let finished = calls::Entity::find()
-        .filter(calls::Column::UserId.eq(user_id))
+        .filter(calls::Column::UserId.eq(owner))
         .filter(calls::Column::ContactId.eq(id))
         .filter(calls::Column::Status.eq(CallStatus::Completed));
     let timeline_total = finished.clone().count(db).await?;

@@ -23,6 +23,8 @@ use uuid::Uuid;
 use crate::{
     entities::{calls, contacts},
     platform::error::{AppError, AppResult},
+    platform::ids::UserId,
+    platform::owned,
 };
 
 pub const MAX_TAGS: usize = 20;
@@ -314,12 +316,8 @@ pub async fn create(
 }
 
 /// One of the user's contacts; another user's is not found.
-pub async fn get(db: &DatabaseConnection, user_id: Uuid, id: Uuid) -> AppResult<contacts::Model> {
-    contacts::Entity::find_by_id(id)
-        .filter(contacts::Column::UserId.eq(user_id))
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::not_found("contact"))
+pub async fn get(db: &DatabaseConnection, owner: UserId, id: Uuid) -> AppResult<contacts::Model> {
+    owned::find::<contacts::Entity, _>(db, owner, id).await
 }
 
 pub async fn update(
@@ -328,7 +326,7 @@ pub async fn update(
     id: Uuid,
     input: ContactInput,
 ) -> AppResult<contacts::Model> {
-    let current = get(db, user_id, id).await?;
+    let current = get(db, UserId(user_id), id).await?;
     let region = region_of(db, user_id).await?;
     let valid = Valid::merged(&current, input, &region)?;
     if valid.phone_e164 != current.phone_e164

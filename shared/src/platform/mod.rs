@@ -9,6 +9,7 @@ pub mod inbox;
 pub mod jobs;
 pub mod live;
 pub mod monitoring;
+pub mod owned;
 pub mod secret;
 pub mod settings;
 pub mod storage;

@@ -32,6 +32,11 @@ pub struct CurrentUser {
 }
 
 impl CurrentUser {
+    /// The caller as the owner tenant scoping filters on.
+    pub fn owner(&self) -> crate::platform::ids::UserId {
+        crate::platform::ids::UserId(self.id)
+    }
+
     pub fn is_admin(&self) -> bool {
         self.role.is_admin()
     }

@@ -25,6 +25,8 @@ use crate::{
     accounts::auth::CurrentUser,
     entities::purchases,
     platform::error::{AppError, AppResult},
+    platform::ids::UserId,
+    platform::owned,
     platform::secret::Secret,
 };
 
@@ -198,19 +200,15 @@ pub async fn list_purchases(
 /// One purchase of the user; another user's purchase is not found.
 pub async fn get_purchase(
     services: &Services,
-    user_id: Uuid,
+    owner: UserId,
     id: Uuid,
 ) -> AppResult<purchases::Model> {
-    purchases::Entity::find_by_id(id)
-        .filter(purchases::Column::UserId.eq(user_id))
-        .one(&services.db)
-        .await?
-        .ok_or_else(|| AppError::not_found("purchase"))
+    owned::find::<purchases::Entity, _>(&services.db, owner, id).await
 }
 
 /// The PDF receipt of one of the user's paid purchases.
 pub async fn receipt_pdf(services: &Services, user_id: Uuid, id: Uuid) -> AppResult<Vec<u8>> {
-    let purchase = get_purchase(services, user_id, id).await?;
+    let purchase = get_purchase(services, UserId(user_id), id).await?;
     let user = crate::accounts::users::get(&services.db, user_id).await?;
     receipt::render(&purchase, &user)
 }
