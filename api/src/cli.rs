@@ -4,7 +4,7 @@
 //! an encryption key rotation.
 
 use clap::{Parser, Subcommand};
-use shared::{Services, platform::telemetry};
+use shared::platform::telemetry;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
@@ -48,7 +48,7 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Serve => {
             let addr = format!("{}:{}", config.host, config.port);
             let migrate = config.auto_migrate;
-            let services = Services::start(config, migrate).await?;
+            let services = shared::startup::start(config, migrate).await?;
             let listener = tokio::net::TcpListener::bind(&addr)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (HOST/PORT): {e}"))?;
@@ -58,13 +58,13 @@ pub async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate => {
             let db = shared::platform::db::connect(&config).await?;
-            shared::services::prepare_database(&db).await?;
+            shared::startup::prepare_database(&db).await?;
             tracing::info!("migrations applied");
             Ok(())
         }
         Command::CreateAdmin { email, super_admin } => {
             let migrate = config.auto_migrate;
-            let services = Services::start(config, migrate).await?;
+            let services = shared::startup::start(config, migrate).await?;
             let role = if super_admin {
                 shared::accounts::users::Role::SuperAdmin
             } else {
@@ -109,7 +109,7 @@ pub async fn main() -> anyhow::Result<()> {
                 jwt_secret: Some(shared::accounts::auth::tokens::random_token().into()),
                 ..config
             };
-            let services = Services::start(offline, false).await?;
+            let services = shared::startup::start(offline, false).await?;
             println!("{}", crate::openapi_json(&services));
             Ok(())
         }

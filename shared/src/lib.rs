@@ -23,6 +23,8 @@ pub mod entities;
 /// Credits and what buys them: the ledger, purchases, Stripe events.
 pub mod money;
 pub mod services;
+/// Process start-up: connect, migrate and prepare, assemble `Services`.
+pub mod startup;
 
 pub use platform::{
     config::Config,

@@ -6,8 +6,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     Config,
-    accounts::auth::Authenticator,
-    platform::db,
+    platform::credentials::Authenticator,
     platform::error::AppResult,
     platform::jobs::JobQueue,
     platform::settings::Settings,
@@ -24,7 +23,7 @@ pub struct Services {
     pub redis: Option<redis::aio::ConnectionManager>,
     pub auth: Arc<Authenticator>,
     /// Short-lived copies of ElevenLabs listings (voices, phone numbers, agent names).
-    pub listing_cache: crate::agents::elevenlabs::ListingCache,
+    pub listing_cache: crate::platform::cache::ListingCache,
     /// Recordings and large webhook bodies.
     pub blobs: Arc<dyn BlobStore>,
     /// The configuration with the values admins changed at run time.
@@ -39,27 +38,11 @@ impl std::fmt::Debug for Services {
     }
 }
 
-/// Migrates the database, then fills what a migration cannot compute in SQL alone: a database
-/// upgraded from before the dashboard counters gets them from its calls. Start-up and
-/// `api migrate` call this; `db` itself knows nothing of the features it stores.
-pub async fn prepare_database(db: &DatabaseConnection) -> AppResult<()> {
-    db::migrate(db).await?;
-    if crate::dashboard::rollups::needs_rebuild(db).await? {
-        let calls = crate::dashboard::rollups::rebuild(db).await?;
-        tracing::info!(calls, "dashboard counters rebuilt");
-    }
-    Ok(())
-}
-
 impl Services {
-    /// Connects to the database (migrating it when `migrate`) and to the queue.
-    pub async fn start(config: Config, migrate: bool) -> AppResult<Self> {
-        // Metrics recorded before the recorder exists are lost: install it first.
-        crate::platform::monitoring::handle();
-        let db = db::connect(&config).await?;
-        if migrate {
-            prepare_database(&db).await?;
-        }
+    /// Everything a process holds around its database connection: the queue, Redis, the
+    /// credential verifiers, the blob store and the settings cache. `startup::start` connects,
+    /// prepares the database and calls this.
+    pub async fn assemble(config: Config, db: DatabaseConnection) -> AppResult<Self> {
         let redis = match &config.redis_url {
             Some(url) => Some(crate::platform::jobs::connect_redis(url).await?),
             None => None,

@@ -151,7 +151,9 @@ impl TestApp {
         config.embedded_worker = Some(worker == WorkerMode::InProcess);
         tweak(&mut config);
         config.validate().expect("test configuration is valid");
-        let services = Services::start(config, true).await.expect("services start");
+        let services = shared::startup::start(config, true)
+            .await
+            .expect("services start");
         let listener = tokio::net::TcpListener::bind(bind).await.expect("bind");
         let address = format!("http://{}", listener.local_addr().expect("addr"));
         let shutdown = CancellationToken::new();

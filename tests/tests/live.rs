@@ -188,7 +188,7 @@ async fn events_cross_gateway_replicas() {
     let mut stream = SseStream::open(&app, &token).await;
     assert_eq!(stream.next(WAIT).await.unwrap().event, "ready");
     // What another process would do after its commit.
-    let other = shared::Services::start(app.config().clone(), false)
+    let other = shared::startup::start(app.config().clone(), false)
         .await
         .unwrap();
     shared::platform::live::publish(

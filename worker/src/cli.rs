@@ -1,6 +1,6 @@
 //! The `worker` process entry point, shared by the binary and the tests' worker process.
 
-use shared::{Services, platform::telemetry};
+use shared::platform::telemetry;
 use tokio_util::sync::CancellationToken;
 
 use crate::WorkerState;
@@ -9,7 +9,7 @@ use crate::WorkerState;
 pub async fn main() -> anyhow::Result<()> {
     let config = telemetry::start_process();
     let migrate = config.auto_migrate;
-    let services = Services::start(config, migrate).await?;
+    let services = shared::startup::start(config, migrate).await?;
     let state = WorkerState::new(services)?;
     let shutdown = CancellationToken::new();
     tokio::spawn(telemetry::cancel_on_signal(shutdown.clone()));

@@ -13,11 +13,7 @@ use crate::{
     platform::error::{AppError, AppResult},
 };
 
-/// Answers of slow-changing listings (voices, phone numbers), kept briefly. One per process,
-/// held by `Services`.
-pub type ListingCache = std::sync::Arc<
-    std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, Value)>>,
->;
+pub use crate::platform::cache::ListingCache;
 
 #[derive(Clone)]
 pub struct ElevenLabs {

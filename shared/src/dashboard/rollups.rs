@@ -14,7 +14,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    calls::CallStatus,
+    entities::calls::CallStatus,
     entities::{call_rollups as rollups, calls, lead_analytics},
     platform::error::AppResult,
 };
@@ -123,7 +123,7 @@ impl Counters {
             c.add(C::Failed, 1);
         }
         c.add(
-            if call.direction == crate::calls::Direction::Inbound {
+            if call.direction == crate::entities::calls::Direction::Inbound {
                 C::Inbound
             } else {
                 C::Outbound
@@ -284,7 +284,7 @@ pub fn between_in(
     user_id: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    channel: Option<crate::calls::Channel>,
+    channel: Option<crate::entities::calls::Channel>,
 ) -> Select<rollups::Entity> {
     let select = between(user_id, from, to);
     let Some(channel) = channel else {
@@ -294,9 +294,12 @@ pub fn between_in(
         .column(crate::entities::agents::Column::Id)
         .from(crate::entities::agents::Entity)
         .and_where(Expr::col(crate::entities::agents::Column::UserId).eq(user_id))
-        .and_where(Expr::col(crate::entities::agents::Column::Kind).eq(crate::calls::Channel::Chat))
+        .and_where(
+            Expr::col(crate::entities::agents::Column::Kind)
+                .eq(crate::entities::calls::Channel::Chat),
+        )
         .to_owned();
-    if channel == crate::calls::Channel::Chat {
+    if channel == crate::entities::calls::Channel::Chat {
         select.filter(C::AgentId.in_subquery(chat_agents))
     } else {
         select.filter(C::AgentId.not_in_subquery(chat_agents))

@@ -1,5 +1,7 @@
 pub mod after_commit;
+pub mod cache;
 pub mod config;
+pub mod credentials;
 pub mod db;
 pub mod email;
 pub mod error;

@@ -4,22 +4,18 @@
 pub mod accounts;
 pub mod google;
 pub mod passwords;
-pub mod stack;
-pub mod tokens;
+pub use crate::platform::credentials::{stack, tokens};
 
-use std::path::Path;
-
+use sea_orm::EntityTrait;
 use uuid::Uuid;
 
+pub use crate::platform::credentials::Authenticator;
 use crate::{
     Config,
     accounts::users::{NewUser, Role, UserStatus},
     entities::users,
-    platform::config::AuthMode,
     platform::error::{AppError, AppResult},
 };
-use stack::StackVerifier;
-use tokens::AccessTokens;
 
 /// The authenticated caller every endpoint works with.
 #[derive(Debug, Clone)]
@@ -75,34 +71,7 @@ pub enum Credential {
     StackHeader(String),
 }
 
-pub struct Authenticator {
-    pub mode: AuthMode,
-    pub access: AccessTokens,
-    stack: Option<StackVerifier>,
-}
-
 impl Authenticator {
-    pub fn new(config: &Config) -> AppResult<Self> {
-        let secret = match &config.jwt_secret {
-            Some(secret) => secret.expose().to_string(),
-            None => embedded_secret(&config.data_dir)?,
-        };
-        let stack = match config.auth_mode {
-            AuthMode::StackAuth => Some(StackVerifier::new(
-                config.stack_jwks_url().unwrap_or_default(),
-                config.stack_issuer().unwrap_or_default(),
-                config.stack_project_id.clone().unwrap_or_default(),
-                std::time::Duration::from_secs(config.stack_jwks_min_refetch_secs),
-            )),
-            AuthMode::Builtin => None,
-        };
-        Ok(Self {
-            mode: config.auth_mode,
-            access: AccessTokens::new(secret.as_bytes(), config.access_token_ttl_secs),
-            stack,
-        })
-    }
-
     /// Verifies the credential and loads (in Stack Auth mode: creates on first sight) the
     /// user. Suspended users are refused here, so no endpoint can forget to.
     pub async fn authenticate(
@@ -181,35 +150,4 @@ impl Authenticator {
             Ok(user)
         }
     }
-}
-
-use sea_orm::EntityTrait;
-
-/// The embedded mode's signing key: generated once, kept in the data directory (mode 0600).
-fn embedded_secret(data_dir: &Path) -> AppResult<String> {
-    let path = data_dir.join("jwt-secret");
-    if let Ok(secret) = std::fs::read_to_string(&path)
-        && secret.trim().len() >= 32
-    {
-        return Ok(secret.trim().to_string());
-    }
-    std::fs::create_dir_all(data_dir).map_err(|e| AppError::internal(format!("DATA_DIR: {e}")))?;
-    let secret = tokens::random_token();
-    #[cfg(unix)]
-    {
-        use std::{io::Write, os::unix::fs::OpenOptionsExt};
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| AppError::internal(format!("{}: {e}", path.display())))?;
-        file.write_all(secret.as_bytes())
-            .map_err(|e| AppError::internal(e.to_string()))?;
-    }
-    #[cfg(not(unix))]
-    std::fs::write(&path, &secret).map_err(|e| AppError::internal(e.to_string()))?;
-    tracing::warn!(path = %path.display(), "JWT_SECRET not set; generated one for the embedded mode");
-    Ok(secret)
 }
