@@ -23,54 +23,26 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
-/// Whether an agent can take calls.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    poem_openapi::Enum,
-)]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-#[oai(rename_all = "snake_case")]
-pub enum AgentStatus {
-    Draft,
-    Active,
+vocabulary! {
+    /// Whether an agent can take calls.
+    pub enum AgentStatus {
+        Draft,
+        Active,
+    }
 }
 
-/// How the agent's ElevenLabs copy stands against ours.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    poem_openapi::Enum,
-)]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-#[oai(rename_all = "snake_case")]
-pub enum SyncState {
-    /// ElevenLabs has our latest version.
-    Synced,
-    /// A change waits for ElevenLabs (its `agent_sync` job retries).
-    Pending,
-    /// Deleted here; the ElevenLabs copy is still to be deleted.
-    Deleting,
-    /// ElevenLabs refused the change for good.
-    Failed,
+vocabulary! {
+    /// How the agent's ElevenLabs copy stands against ours.
+    pub enum SyncState {
+        /// ElevenLabs has our latest version.
+        Synced,
+        /// A change waits for ElevenLabs (its `agent_sync` job retries).
+        Pending,
+        /// Deleted here; the ElevenLabs copy is still to be deleted.
+        Deleting,
+        /// ElevenLabs refused the change for good.
+        Failed,
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

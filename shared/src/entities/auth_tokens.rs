@@ -17,27 +17,13 @@ pub struct Model {
     pub created_at: DateTimeUtc,
 }
 
-/// What an emailed link does.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    poem_openapi::Enum,
-)]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-#[oai(rename_all = "snake_case")]
-pub enum TokenPurpose {
-    VerifyEmail,
-    ResetPassword,
-    ChangeEmail,
+vocabulary! {
+    /// What an emailed link does.
+    pub enum TokenPurpose {
+        VerifyEmail,
+        ResetPassword,
+        ChangeEmail,
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -23,59 +23,31 @@ pub struct Model {
     pub finished_at: Option<DateTimeUtc>,
 }
 
-/// Every kind of job; each names the table its `subject_id` points into.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    poem_openapi::Enum,
-)]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-#[oai(rename_all = "snake_case")]
-pub enum JobKind {
-    /// Deliver one `email_outbox` row.
-    SendEmail,
-    /// Apply one Stripe event from the `webhook_events` inbox.
-    StripeEvent,
-    /// Bring one agent's ElevenLabs copy up to date after ElevenLabs was unavailable.
-    AgentSync,
-    /// Apply one ElevenLabs post-call event from the `webhook_events` inbox.
-    ConversationEvent,
-    /// Import the rows of one `contact_imports` upload.
-    ContactImport,
+vocabulary! {
+    /// Every kind of job; each names the table its `subject_id` points into.
+    pub enum JobKind {
+        /// Deliver one `email_outbox` row.
+        SendEmail,
+        /// Apply one Stripe event from the `webhook_events` inbox.
+        StripeEvent,
+        /// Bring one agent's ElevenLabs copy up to date after ElevenLabs was unavailable.
+        AgentSync,
+        /// Apply one ElevenLabs post-call event from the `webhook_events` inbox.
+        ConversationEvent,
+        /// Import the rows of one `contact_imports` upload.
+        ContactImport,
+    }
 }
 
-/// Where a job is: waiting (or due for a retry), claimed by a worker, or finished.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    poem_openapi::Enum,
-)]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-#[oai(rename_all = "snake_case")]
-pub enum JobStatus {
-    Queued,
-    Running,
-    Succeeded,
-    /// Gave up: attempts spent, or an error no retry can mend.
-    Failed,
+vocabulary! {
+    /// Where a job is: waiting (or due for a retry), claimed by a worker, or finished.
+    pub enum JobStatus {
+        Queued,
+        Running,
+        Succeeded,
+        /// Gave up: attempts spent, or an error no retry can mend.
+        Failed,
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -37,80 +37,38 @@ pub struct Model {
     pub lead_tag: Option<String>,
 }
 
-/// Whether a conversation was a phone call or a text chat; an agent's kind is the channel it
-/// serves.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    poem_openapi::Enum,
-)]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-#[oai(rename_all = "snake_case")]
-pub enum Channel {
-    /// A phone call (a voice agent).
-    Call,
-    /// A text chat (a chat agent).
-    Chat,
+vocabulary! {
+    /// Whether a conversation was a phone call or a text chat; an agent's kind is the channel it
+    /// serves.
+    pub enum Channel {
+        /// A phone call (a voice agent).
+        Call,
+        /// A text chat (a chat agent).
+        Chat,
+    }
 }
 
-/// Who started a conversation.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    poem_openapi::Enum,
-)]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-#[oai(rename_all = "snake_case")]
-pub enum Direction {
-    Inbound,
-    Outbound,
+vocabulary! {
+    /// Who started a conversation.
+    pub enum Direction {
+        Inbound,
+        Outbound,
+    }
 }
 
-/// Where a call is in its life. `initiated` and `in_progress` end in `completed` or `failed`;
-/// only `calls::lifecycle` moves a call between them.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    poem_openapi::Enum,
-)]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-#[oai(rename_all = "snake_case")]
-pub enum CallStatus {
-    /// Dialled (or a chat opened); no post-call event yet.
-    Initiated,
-    /// Talking.
-    InProgress,
-    /// The post-call event arrived: the call happened.
-    Completed,
-    /// ElevenLabs refused the dial, or the call did not connect.
-    Failed,
+vocabulary! {
+    /// Where a call is in its life. `initiated` and `in_progress` end in `completed` or `failed`;
+    /// only `calls::lifecycle` moves a call between them.
+    pub enum CallStatus {
+        /// Dialled (or a chat opened); no post-call event yet.
+        Initiated,
+        /// Talking.
+        InProgress,
+        /// The post-call event arrived: the call happened.
+        Completed,
+        /// ElevenLabs refused the dial, or the call did not connect.
+        Failed,
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -28,52 +28,24 @@ pub struct Model {
     pub completed_at: Option<DateTimeUtc>,
 }
 
-/// Where a contact upload stands.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    poem_openapi::Enum,
-)]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-#[oai(rename_all = "snake_case")]
-pub enum ImportStatus {
-    Queued,
-    Processing,
-    Completed,
-    Failed,
+vocabulary! {
+    /// Where a contact upload stands.
+    pub enum ImportStatus {
+        Queued,
+        Processing,
+        Completed,
+        Failed,
+    }
 }
 
-/// The spreadsheet format of an upload.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    poem_openapi::Enum,
-)]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-#[oai(rename_all = "snake_case")]
-pub enum Format {
-    Xlsx,
-    Xls,
-    Ods,
-    Csv,
+vocabulary! {
+    /// The spreadsheet format of an upload.
+    pub enum Format {
+        Xlsx,
+        Xls,
+        Ods,
+        Csv,
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -22,29 +22,15 @@ pub struct Model {
     pub created_at: DateTimeUtc,
 }
 
-/// The kinds the frontend shows.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    poem_openapi::Enum,
-)]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-#[oai(rename_all = "snake_case")]
-pub enum TxKind {
-    Bonus,
-    Purchase,
-    Usage,
-    Refund,
-    AdminAdjustment,
+vocabulary! {
+    /// The kinds the frontend shows.
+    pub enum TxKind {
+        Bonus,
+        Purchase,
+        Usage,
+        Refund,
+        AdminAdjustment,
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,26 +19,12 @@ pub struct Model {
     pub created_at: DateTimeUtc,
 }
 
-/// Whether an outgoing message has left.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    poem_openapi::Enum,
-)]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-#[oai(rename_all = "snake_case")]
-pub enum EmailStatus {
-    Pending,
-    Sent,
+vocabulary! {
+    /// Whether an outgoing message has left.
+    pub enum EmailStatus {
+        Pending,
+        Sent,
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,34 +15,20 @@ pub struct Model {
     pub created_at: DateTimeUtc,
 }
 
-/// What happened, as the stream's SSE `event:` name.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    poem_openapi::Enum,
-)]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-#[oai(rename_all = "snake_case")]
-pub enum LiveKind {
-    CallCompleted,
-    CallFailed,
-    LeadScored,
-    CreditsChanged,
-    ImportProgress,
-    Notification,
-    /// First on every stream: the subscription is live.
-    Ready,
-    /// This connection fell behind and lost events: refetch.
-    Resync,
+vocabulary! {
+    /// What happened, as the stream's SSE `event:` name.
+    pub enum LiveKind {
+        CallCompleted,
+        CallFailed,
+        LeadScored,
+        CreditsChanged,
+        ImportProgress,
+        Notification,
+        /// First on every stream: the subscription is live.
+        Ready,
+        /// This connection fell behind and lost events: refetch.
+        Resync,
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,39 @@
 //! One module per table, mirroring the migration column for column.
 
+/// Declares a word list of the typed vocabulary (a status, a kind, a role): stored as its
+/// snake_case word in a text column, read and written by the API as that same word, iterable,
+/// and shown by `Display` as it is stored (logs and labels).
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            Hash,
+            sea_orm::EnumIter,
+            sea_orm::DeriveActiveEnum,
+            serde::Serialize,
+            serde::Deserialize,
+            poem_openapi::Enum,
+        )]
+        #[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
+        #[serde(rename_all = "snake_case")]
+        #[oai(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),*
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&sea_orm::ActiveEnum::to_value(self))
+            }
+        }
+    };
+}
+
 pub mod agents;
 pub mod audit_log;
 pub mod auth_tokens;
@@ -20,35 +54,3 @@ pub mod system_config;
 pub mod transcripts;
 pub mod users;
 pub mod webhook_events;
-
-/// Logs and labels show a vocabulary word as it is stored.
-macro_rules! display_as_stored {
-    ($($word:ty),* $(,)?) => {$(
-        impl std::fmt::Display for $word {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(&sea_orm::ActiveEnum::to_value(self))
-            }
-        }
-    )*};
-}
-
-display_as_stored!(
-    agents::AgentStatus,
-    agents::SyncState,
-    auth_tokens::TokenPurpose,
-    background_jobs::JobKind,
-    background_jobs::JobStatus,
-    calls::CallStatus,
-    calls::Channel,
-    calls::Direction,
-    contact_imports::Format,
-    contact_imports::ImportStatus,
-    credit_transactions::TxKind,
-    live_events::LiveKind,
-    email_outbox::EmailStatus,
-    notifications::NotificationKind,
-    purchases::PurchaseStatus,
-    users::Role,
-    users::UserStatus,
-    webhook_events::InboxStatus,
-);

@@ -19,28 +19,14 @@ pub struct Model {
     pub created_at: DateTimeUtc,
 }
 
-/// What an in-app notification is about.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    poem_openapi::Enum,
-)]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-#[oai(rename_all = "snake_case")]
-pub enum NotificationKind {
-    LowBalance,
-    CallIncomplete,
-    CallFailed,
-    CreditsPurchased,
+vocabulary! {
+    /// What an in-app notification is about.
+    pub enum NotificationKind {
+        LowBalance,
+        CallIncomplete,
+        CallFailed,
+        CreditsPurchased,
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -24,33 +24,19 @@ pub struct Model {
     pub paid_at: Option<DateTimeUtc>,
 }
 
-/// Where a credit purchase stands with Stripe.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    poem_openapi::Enum,
-)]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-#[oai(rename_all = "snake_case")]
-pub enum PurchaseStatus {
-    /// Checkout opened, not paid.
-    Pending,
-    /// Paid: its credits are in the ledger.
-    Paid,
-    Failed,
-    /// The checkout session expired unpaid.
-    Expired,
-    /// Refunded: its credits left the ledger.
-    Refunded,
+vocabulary! {
+    /// Where a credit purchase stands with Stripe.
+    pub enum PurchaseStatus {
+        /// Checkout opened, not paid.
+        Pending,
+        /// Paid: its credits are in the ledger.
+        Paid,
+        Failed,
+        /// The checkout session expired unpaid.
+        Expired,
+        /// Refunded: its credits left the ledger.
+        Refunded,
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -37,50 +37,22 @@ pub struct Model {
     pub google_subject: Option<String>,
 }
 
-/// What an account may do.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    poem_openapi::Enum,
-)]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-#[oai(rename_all = "snake_case")]
-pub enum Role {
-    User,
-    Admin,
-    /// An admin who also manages admins.
-    SuperAdmin,
+vocabulary! {
+    /// What an account may do.
+    pub enum Role {
+        User,
+        Admin,
+        /// An admin who also manages admins.
+        SuperAdmin,
+    }
 }
 
-/// Whether an account may sign in.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    poem_openapi::Enum,
-)]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-#[oai(rename_all = "snake_case")]
-pub enum UserStatus {
-    Active,
-    Suspended,
+vocabulary! {
+    /// Whether an account may sign in.
+    pub enum UserStatus {
+        Active,
+        Suspended,
+    }
 }
 
 impl Role {

@@ -19,34 +19,20 @@ pub struct Model {
     pub processed_at: Option<DateTimeUtc>,
 }
 
-/// Where a stored webhook delivery stands.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    Serialize,
-    Deserialize,
-    poem_openapi::Enum,
-)]
-#[sea_orm(rs_type = "String", db_type = "Text", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-#[oai(rename_all = "snake_case")]
-pub enum InboxStatus {
-    /// Stored; its job applies it.
-    Received,
-    /// Applied.
-    Processed,
-    /// Verified, but names nothing of ours (an unknown purchase or agent): kept for admins.
-    Unroutable,
-    /// An event type we do not act on.
-    Ignored,
-    /// Unreadable, or its job gave up: an admin may replay it once.
-    Failed,
+vocabulary! {
+    /// Where a stored webhook delivery stands.
+    pub enum InboxStatus {
+        /// Stored; its job applies it.
+        Received,
+        /// Applied.
+        Processed,
+        /// Verified, but names nothing of ours (an unknown purchase or agent): kept for admins.
+        Unroutable,
+        /// An event type we do not act on.
+        Ignored,
+        /// Unreadable, or its job gave up: an admin may replay it once.
+        Failed,
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
