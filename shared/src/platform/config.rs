@@ -335,6 +335,11 @@ impl Default for Config {
 #[error("invalid configuration: {0}")]
 pub struct ConfigError(pub String);
 
+/// Whether a URL setting names an HTTP(S) address.
+fn is_http(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
+}
+
 /// A configuration error naming its variable.
 fn bad(var: &str, why: &str) -> Result<(), ConfigError> {
     Err(ConfigError(format!("{var}: {why}")))
@@ -408,20 +413,18 @@ impl Config {
             return bad("MAX_BODY_BYTES", "must be at least 1");
         }
         for origin in &self.cors_origins {
-            if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+            if !is_http(origin) {
                 return bad(
                     "CORS_ORIGINS",
                     "each origin must start with http:// or https://",
                 );
             }
         }
-        if !(self.public_base_url.starts_with("http://")
-            || self.public_base_url.starts_with("https://"))
-        {
-            return bad("PUBLIC_BASE_URL", "must start with http:// or https://");
-        }
-        for (var, url) in [("FRONTEND_URL", &self.frontend_url)] {
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
+        for (var, url) in [
+            ("PUBLIC_BASE_URL", &self.public_base_url),
+            ("FRONTEND_URL", &self.frontend_url),
+        ] {
+            if !is_http(url) {
                 return bad(var, "must start with http:// or https://");
             }
         }
@@ -612,9 +615,7 @@ impl Config {
                 "attempts and timeout must be at least 1",
             );
         }
-        if !(self.elevenlabs_api_base.starts_with("http://")
-            || self.elevenlabs_api_base.starts_with("https://"))
-        {
+        if !is_http(&self.elevenlabs_api_base) {
             return bad("ELEVENLABS_API_BASE", "must start with http:// or https://");
         }
         Ok(())
