@@ -162,16 +162,7 @@ pub async fn create(
             drop(txn);
             // Do not leave an orphan on ElevenLabs when our insert fails.
             if let Some(el_id) = el_id {
-                let _ = client(services)
-                    .await?
-                    .request(
-                        Method::DELETE,
-                        &format!("/v1/convai/agents/{el_id}"),
-                        None,
-                        Retry::Idempotent,
-                        "agent",
-                    )
-                    .await;
+                let _ = delete_remote(services, &el_id).await;
             }
             Err(e)
         }
