@@ -198,12 +198,12 @@ pub fn build_app(services: &Services, hub: LiveHub) -> impl Endpoint + 'static {
     let spec = api.spec_endpoint();
     let config = &services.config;
     let cors = Cors::new()
-        .allow_origins(config.cors_origins.iter().map(String::as_str))
+        .allow_origins(config.server.cors_origins.iter().map(String::as_str))
         .allow_credentials(true)
         .expose_header("x-request-id")
         .max_age(600);
     let mut routes = Route::new();
-    if config.metrics_port.is_none() {
+    if config.server.metrics_port.is_none() {
         routes = routes.at("/metrics", crate::metrics::endpoint(services));
     }
     routes
@@ -213,19 +213,19 @@ pub fn build_app(services: &Services, hub: LiveHub) -> impl Endpoint + 'static {
         .at("/openapi.json", spec)
         .with(NoNul)
         .with(BodyLimit {
-            limit: config.max_body_bytes,
+            limit: config.server.max_body_bytes,
             routes: vec![
                 ("/webhooks/elevenlabs", RouteLimit::Streamed),
                 // The file plus the multipart framing around it.
                 (
                     "/api/contacts/imports",
-                    RouteLimit::Setting(|config| config.import_max_bytes + 64 * 1024),
+                    RouteLimit::Setting(|config| config.uploads.import_max_bytes + 64 * 1024),
                 ),
             ],
             services: services.clone(),
         })
         .with(RequestTimeout(Duration::from_secs(
-            config.request_timeout_secs,
+            config.server.request_timeout_secs,
         )))
         .with(RateLimit {
             services: services.clone(),
@@ -235,7 +235,7 @@ pub fn build_app(services: &Services, hub: LiveHub) -> impl Endpoint + 'static {
         .catch_all_error(|err| async move { from_poem_error(err) })
         .with(allowed)
         .with(SecurityHeaders {
-            hsts: config.hsts,
+            hsts: config.server.hsts,
             docs_policy,
         })
         .with(RequestId)
@@ -248,16 +248,16 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let worker = if services.config.runs_embedded_worker() {
+    let worker = if services.config.jobs.runs_embedded_worker() {
         let state = worker::WorkerState::new(services.clone())?;
         Some(tokio::spawn(worker::run(state, shutdown.clone())))
     } else {
         None
     };
-    let metrics = match services.config.metrics_port {
+    let metrics = match services.config.server.metrics_port {
         Some(port) => {
             let listener =
-                tokio::net::TcpListener::bind((services.config.host.as_str(), port)).await?;
+                tokio::net::TcpListener::bind((services.config.server.host.as_str(), port)).await?;
             let server = Server::new_with_acceptor(TcpAcceptor::from_tokio(listener)?);
             let endpoint = crate::metrics::app(&services);
             let stop = shutdown.clone();
@@ -274,7 +274,7 @@ pub async fn serve(
     tracing::info!(addresses = ?addr, embedded_worker = worker.is_some(), "gateway listening");
     let hub = LiveHub::new(services.clone(), shutdown.clone());
     let app = build_app(&services, hub).into_endpoint();
-    let timeout = Duration::from_secs(services.config.shutdown_timeout_secs);
+    let timeout = Duration::from_secs(services.config.jobs.shutdown_timeout_secs);
     let signal = {
         let shutdown = shutdown.clone();
         async move { shutdown.cancelled().await }

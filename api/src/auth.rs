@@ -265,7 +265,7 @@ pub struct AuthApi {
 
 impl AuthApi {
     async fn check_email(&self, email: &str) -> Result<(), shared::AppError> {
-        let limit = self.services.config.auth_rate_per_email_per_min;
+        let limit = self.services.config.limits.auth_rate_per_email_per_min;
         self.limiter.check_email(limit, email).await
     }
 }
@@ -473,7 +473,7 @@ impl EmailApi {
         &self,
         body: Json<EmailRequest>,
     ) -> Result<Json<Done>, EmailActionErrors> {
-        let limit = self.services.config.auth_rate_per_email_per_min;
+        let limit = self.services.config.limits.auth_rate_per_email_per_min;
         self.limiter.check_email(limit, &body.email).await?;
         accounts::forgot_password(&self.services, &body.email).await?;
         Ok(Json(Done::new(

@@ -137,11 +137,11 @@ impl BillingApi {
         auth.user(&self.services).await?;
         let config = self.services.settings().await;
         Ok(Json(Pricing {
-            credit_price_cents: config.credit_price_cents,
-            currency: config.credit_currency.clone(),
-            min_credits: config.purchase_min_credits,
-            max_credits: config.purchase_max_credits,
-            available: config.stripe_secret_key.is_some(),
+            credit_price_cents: config.billing.credit_price_cents,
+            currency: config.billing.credit_currency.clone(),
+            min_credits: config.billing.purchase_min_credits,
+            max_credits: config.billing.purchase_max_credits,
+            available: config.billing.stripe_secret_key.is_some(),
         }))
     }
 

@@ -46,8 +46,8 @@ pub async fn main() -> anyhow::Result<()> {
     let config = telemetry::start_process();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            let addr = format!("{}:{}", config.host, config.port);
-            let migrate = config.auto_migrate;
+            let addr = format!("{}:{}", config.server.host, config.server.port);
+            let migrate = config.database.auto_migrate;
             let services = shared::startup::start(config, migrate).await?;
             let listener = tokio::net::TcpListener::bind(&addr)
                 .await
@@ -63,7 +63,7 @@ pub async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::CreateAdmin { email, super_admin } => {
-            let migrate = config.auto_migrate;
+            let migrate = config.database.auto_migrate;
             let services = shared::startup::start(config, migrate).await?;
             let role = if super_admin {
                 shared::accounts::users::Role::SuperAdmin
@@ -102,13 +102,12 @@ pub async fn main() -> anyhow::Result<()> {
             // throwaway database and key in a temporary directory, so printing it touches no
             // database and leaves nothing behind (no `./data`, no JWT secret file).
             let scratch = tempfile::tempdir()?;
-            let offline = shared::Config {
-                database_url: format!("sqlite://{}/spec.db?mode=rwc", scratch.path().display()),
-                redis_url: None,
-                data_dir: scratch.path().to_path_buf(),
-                jwt_secret: Some(shared::accounts::auth::tokens::random_token().into()),
-                ..config
-            };
+            let mut offline = config;
+            offline.database.url =
+                format!("sqlite://{}/spec.db?mode=rwc", scratch.path().display());
+            offline.jobs.redis_url = None;
+            offline.server.data_dir = scratch.path().to_path_buf();
+            offline.auth.jwt_secret = Some(shared::accounts::auth::tokens::random_token().into());
             let services = shared::startup::start(offline, false).await?;
             println!("{}", crate::openapi_json(&services));
             Ok(())

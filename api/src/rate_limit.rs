@@ -69,7 +69,7 @@ impl RateLimiter {
         let store = match &services.redis {
             Some(conn) => Store::Redis {
                 conn: conn.clone(),
-                prefix: services.config.queue_prefix.clone(),
+                prefix: services.config.jobs.queue_prefix.clone(),
             },
             None => Store::Local(Mutex::default()),
         };
@@ -165,7 +165,7 @@ fn budgets(req: &Request, services: &Services) -> Vec<(&'static str, u32, String
         .or_else(|| req.headers().get("x-stack-access-token"))
         .map(|token| subject(token.as_bytes()));
     if path.starts_with("/webhooks/") {
-        return vec![("webhook", config.webhook_rate_per_ip_per_min, ip)];
+        return vec![("webhook", config.limits.webhook_rate_per_ip_per_min, ip)];
     }
     if !path.starts_with("/api/") {
         // Probes, metrics and the documentation are not budgeted.
@@ -186,22 +186,26 @@ fn budgets(req: &Request, services: &Services) -> Vec<(&'static str, u32, String
     if guessable && req.method() == Method::POST {
         // Always the sign-in budget, with a token or without: a made-up bearer header must not
         // trade it for the API's larger one.
-        let mut spent = vec![("auth", config.auth_rate_per_ip_per_min, ip)];
+        let mut spent = vec![("auth", config.limits.auth_rate_per_ip_per_min, ip)];
         if let Some(session) = session {
-            spent.push(("api-user", config.api_rate_per_user_per_min, session));
+            spent.push(("api-user", config.limits.api_rate_per_user_per_min, session));
         }
         return spent;
     }
-    let mut spent = vec![("api", config.api_rate_per_ip_per_min, ip.clone())];
+    let mut spent = vec![("api", config.limits.api_rate_per_ip_per_min, ip.clone())];
     if let Some(session) = &session {
         spent.push((
             "api-user",
-            config.api_rate_per_user_per_min,
+            config.limits.api_rate_per_user_per_min,
             session.clone(),
         ));
     }
     if path == "/api/contacts/imports" && req.method() == Method::POST {
-        spent.push(("upload", config.upload_rate_per_min, session.unwrap_or(ip)));
+        spent.push((
+            "upload",
+            config.limits.upload_rate_per_min,
+            session.unwrap_or(ip),
+        ));
     }
     spent
 }

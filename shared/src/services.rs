@@ -43,7 +43,7 @@ impl Services {
     /// credential verifiers, the blob store and the settings cache. `startup::start` connects,
     /// prepares the database and calls this.
     pub async fn assemble(config: Config, db: DatabaseConnection) -> AppResult<Self> {
-        let redis = match &config.redis_url {
+        let redis = match &config.jobs.redis_url {
             Some(url) => Some(crate::platform::jobs::connect_redis(url).await?),
             None => None,
         };

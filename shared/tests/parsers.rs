@@ -18,11 +18,10 @@ use shared::{
 const SECRET: &str = "wsec_property_test_secret";
 
 fn config() -> Config {
-    Config {
-        elevenlabs_webhook_secrets: vec![SECRET.into()],
-        stripe_webhook_secret: Some("whsec_property".into()),
-        ..Config::default()
-    }
+    let mut config = Config::default();
+    config.elevenlabs.webhook_secrets = vec![SECRET.into()];
+    config.billing.stripe_webhook_secret = Some("whsec_property".into());
+    config
 }
 
 fn sign(secret: &str, t: i64, body: &[u8]) -> String {

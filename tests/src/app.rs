@@ -6,7 +6,7 @@ use std::{process::Stdio, sync::Once, time::Duration};
 use sea_orm::{ConnectionTrait, Database};
 use shared::{
     Config, Services,
-    platform::config::{MailTransport, SmtpTls},
+    platform::config::{Limits, MailTransport, SmtpTls},
     platform::jobs,
 };
 use tokio::task::JoinHandle;
@@ -70,42 +70,45 @@ async fn fresh_pg_database() -> String {
 
 /// A configuration for one test: fast sweeps and backoff so retries finish in milliseconds.
 pub async fn test_config(backend: Backend, dir: &std::path::Path, smtp: &SmtpSink) -> Config {
-    let mut config = Config {
-        data_dir: dir.to_path_buf(),
-        queue_prefix: format!("sbtest_{}", uuid::Uuid::new_v4().simple()),
-        worker_name: "test-worker".into(),
-        sweeper_interval_ms: 100,
-        queue_poll_interval_ms: 50,
-        job_backoff_base_ms: 100,
-        job_backoff_max_secs: 2,
-        job_redeliver_after_secs: 1,
-        job_max_attempts: 3,
-        job_timeout_secs: 10,
-        job_lease_secs: 30,
-        shutdown_timeout_secs: 5,
-        mail_transport: MailTransport::Smtp,
-        smtp_host: Some("127.0.0.1".into()),
-        smtp_port: smtp.port(),
-        smtp_tls: SmtpTls::None,
-        smtp_timeout_secs: 5,
-        max_body_bytes: 64 * 1024,
-        // Generous: tests of the limits lower them explicitly.
+    let mut config = Config::default();
+    config.server.data_dir = dir.to_path_buf();
+    config.server.max_body_bytes = 64 * 1024;
+    config.server.public_base_url = "http://switchboard.test".into();
+    let jobs = &mut config.jobs;
+    jobs.queue_prefix = format!("sbtest_{}", uuid::Uuid::new_v4().simple());
+    jobs.worker_name = "test-worker".into();
+    jobs.sweeper_interval_ms = 100;
+    jobs.queue_poll_interval_ms = 50;
+    jobs.backoff_base_ms = 100;
+    jobs.backoff_max_secs = 2;
+    jobs.redeliver_after_secs = 1;
+    jobs.max_attempts = 3;
+    jobs.timeout_secs = 10;
+    jobs.lease_secs = 30;
+    jobs.shutdown_timeout_secs = 5;
+    let mail = &mut config.mail;
+    mail.transport = MailTransport::Smtp;
+    mail.smtp_host = Some("127.0.0.1".into());
+    mail.smtp_port = smtp.port();
+    mail.smtp_tls = SmtpTls::None;
+    mail.smtp_timeout_secs = 5;
+    // Generous: tests of the limits lower them explicitly.
+    config.limits = Limits {
         auth_rate_per_ip_per_min: 10_000,
         auth_rate_per_email_per_min: 1_000,
         api_rate_per_ip_per_min: 1_000_000,
         api_rate_per_user_per_min: 1_000_000,
         upload_rate_per_min: 10_000,
-        jwt_secret: Some(format!("test-secret-{}", uuid::Uuid::new_v4().simple()).into()),
-        public_base_url: "http://switchboard.test".into(),
-        ..Config::default()
+        ..Limits::default()
     };
+    config.auth.jwt_secret = Some(format!("test-secret-{}", uuid::Uuid::new_v4().simple()).into());
     match backend {
         Backend::Postgres => {
-            config.database_url = fresh_pg_database().await;
-            config.redis_url = Some(test_redis_url());
+            config.database.url = fresh_pg_database().await;
+            config.jobs.redis_url = Some(test_redis_url());
         }
         Backend::Sqlite => {
-            config.database_url = format!("sqlite://{}/switchboard.db?mode=rwc", dir.display());
+            config.database.url = format!("sqlite://{}/switchboard.db?mode=rwc", dir.display());
         }
     }
     config
@@ -148,7 +151,7 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let smtp = SmtpSink::start().await;
         let mut config = test_config(backend, dir.path(), &smtp).await;
-        config.embedded_worker = Some(worker == WorkerMode::InProcess);
+        config.jobs.embedded_worker = Some(worker == WorkerMode::InProcess);
         tweak(&mut config);
         config.validate().expect("test configuration is valid");
         let services = shared::startup::start(config, true)
@@ -302,11 +305,9 @@ impl Drop for TestApp {
 
 /// The configuration as the environment variables a separate process would read.
 pub fn config_env(config: &Config) -> Vec<(String, Option<String>)> {
-    let serde_json::Value::Object(map) = serde_json::to_value(config).expect("config serialises")
-    else {
-        unreachable!("config is a struct")
-    };
-    map.into_iter()
+    config
+        .to_flat()
+        .into_iter()
         .map(|(key, value)| {
             let value = match value {
                 serde_json::Value::Null => None,

@@ -175,10 +175,10 @@ impl FakeGoogle {
 
     /// Points a configuration at this fake.
     pub fn configure(&self, c: &mut shared::Config) {
-        c.google_client_id = Some(CLIENT_ID.into());
-        c.google_client_secret = Some(CLIENT_SECRET.into());
-        c.google_auth_url = self.auth_url();
-        c.google_token_url = self.token_url();
-        c.google_userinfo_url = self.userinfo_url();
+        c.google.client_id = Some(CLIENT_ID.into());
+        c.google.client_secret = Some(CLIENT_SECRET.into());
+        c.google.auth_url = self.auth_url();
+        c.google.token_url = self.token_url();
+        c.google.userinfo_url = self.userinfo_url();
     }
 }

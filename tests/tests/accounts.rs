@@ -32,7 +32,7 @@ const GRACE_SECS: u64 = 2;
 
 on_both_backends!(the_whole_builtin_flow, |backend: Backend| async move {
     let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
-        c.refresh_reuse_grace_secs = GRACE_SECS
+        c.auth.refresh_reuse_grace_secs = GRACE_SECS
     })
     .await;
 
@@ -56,7 +56,7 @@ on_both_backends!(the_whole_builtin_flow, |backend: Backend| async move {
     assert_eq!(mails[0].to, vec!["ada@example.com".to_string()]);
     assert!(mails[0].decoded().contains(&format!(
         "{}/verify-email?token=",
-        app.config().frontend_url
+        app.config().server.frontend_url
     )));
 
     // The gate's "Resend" sends a second link; verify through it; a link works once.
@@ -425,7 +425,7 @@ on_both_backends!(
     sign_in_endpoints_are_rate_limited,
     |backend: Backend| async move {
         let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
-            c.auth_rate_per_email_per_min = 2
+            c.limits.auth_rate_per_email_per_min = 2
         })
         .await;
         for _ in 0..2 {
@@ -721,6 +721,7 @@ on_both_backends!(
         let id = session["user"]["id"].as_str().unwrap().to_string();
         let secret = app
             .config()
+            .auth
             .jwt_secret
             .clone()
             .unwrap()
@@ -777,7 +778,7 @@ on_both_backends!(
     admins_come_only_from_admin_emails_or_the_cli,
     |backend: Backend| async move {
         let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
-            c.admin_emails = vec!["Boss@Example.com".into()];
+            c.auth.admin_emails = vec!["Boss@Example.com".into()];
         })
         .await;
         // Registering the listed address is not enough: it must be verified first.

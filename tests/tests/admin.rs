@@ -359,7 +359,7 @@ on_both_backends!(
     an_unapplied_webhook_is_replayed_once,
     |backend: Backend| async move {
         let app = tests::TestApp::spawn_with(backend, tests::WorkerMode::InProcess, |c| {
-            c.elevenlabs_webhook_secrets = vec![tests::post_call::SECRET.into()];
+            c.elevenlabs.webhook_secrets = vec![tests::post_call::SECRET.into()];
         })
         .await;
         let (root, _) = admin(&app, "root@example.com").await;

@@ -54,8 +54,8 @@ on_both_backends!(
     settings_are_checked_masked_audited_and_applied,
     |backend: Backend| async move {
         let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
-            c.config_encryption_key = Some(ENCRYPTION_KEY.into());
-            c.elevenlabs_webhook_secrets = vec![SECRET.into()];
+            c.settings.encryption_key = Some(ENCRYPTION_KEY.into());
+            c.elevenlabs.webhook_secrets = vec![SECRET.into()];
         })
         .await;
         let root = admin(&app, "root@example.com").await;
@@ -242,9 +242,9 @@ fn start_captured(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_running_worker_applies_changes_and_no_secret_is_logged() {
     let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::None, |c| {
-        c.config_encryption_key = Some(ENCRYPTION_KEY.into());
-        c.elevenlabs_webhook_secrets = vec![SECRET.into()];
-        c.settings_refresh_ms = 200;
+        c.settings.encryption_key = Some(ENCRYPTION_KEY.into());
+        c.elevenlabs.webhook_secrets = vec![SECRET.into()];
+        c.settings.refresh_ms = 200;
     })
     .await;
     let second_relay = tests::smtp::SmtpSink::start().await;
@@ -363,17 +363,15 @@ async fn a_running_worker_applies_changes_and_no_secret_is_logged() {
 async fn the_encryption_key_can_be_rotated() {
     const NEW_KEY: &str = "ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
     let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::InProcess, |c| {
-        c.config_encryption_key = Some(ENCRYPTION_KEY.into());
+        c.settings.encryption_key = Some(ENCRYPTION_KEY.into());
     })
     .await;
     let root = admin(&app, "root@example.com").await;
     let stored = patch(&app, &root, json!({"stripe_secret_key": STRIPE_KEY})).await;
     assert_eq!(stored.status(), 200);
 
-    let rotated = shared::Config {
-        config_encryption_key: Some(NEW_KEY.into()),
-        ..app.config().clone()
-    };
+    let mut rotated = app.config().clone();
+    rotated.settings.encryption_key = Some(NEW_KEY.into());
     let only_new = |rows: &[system_config::Model]| {
         rows.iter()
             .map(|row| shared::platform::system_config::decode(&rotated, row).ok())

@@ -16,10 +16,10 @@ use tests::{
 async fn agents_app(backend: Backend, fake: &FakeElevenLabs) -> TestApp {
     let base = fake.uri();
     TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
-        c.elevenlabs_api_key = Some(elevenlabs::API_KEY.into());
-        c.elevenlabs_api_base = base;
-        c.elevenlabs_backoff_base_ms = 10;
-        c.elevenlabs_max_retry_after_secs = 2;
+        c.elevenlabs.api_key = Some(elevenlabs::API_KEY.into());
+        c.elevenlabs.api_base = base;
+        c.elevenlabs.backoff_base_ms = 10;
+        c.elevenlabs.max_retry_after_secs = 2;
     })
     .await
 }
@@ -546,10 +546,10 @@ async fn an_admin_set_key_overrides_the_environment() {
     let fake = FakeElevenLabs::start().await;
     let base = fake.uri();
     let app = TestApp::spawn_with(Backend::Sqlite, WorkerMode::InProcess, |c| {
-        c.elevenlabs_api_key = Some("xi_stale_key_from_the_environment".into());
-        c.elevenlabs_api_base = base;
-        c.elevenlabs_backoff_base_ms = 10;
-        c.config_encryption_key = Some("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into());
+        c.elevenlabs.api_key = Some("xi_stale_key_from_the_environment".into());
+        c.elevenlabs.api_base = base;
+        c.elevenlabs.backoff_base_ms = 10;
+        c.settings.encryption_key = Some("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into());
     })
     .await;
     let token = token(&app, "keys@example.com").await;
@@ -596,11 +596,11 @@ async fn a_silent_elevenlabs_times_out_cleanly() {
     let fake = FakeElevenLabs::start().await;
     let base = fake.uri();
     let app = TestApp::spawn_with(Backend::Sqlite, WorkerMode::InProcess, |c| {
-        c.elevenlabs_api_key = Some(elevenlabs::API_KEY.into());
-        c.elevenlabs_api_base = base;
-        c.elevenlabs_backoff_base_ms = 10;
-        c.elevenlabs_timeout_secs = 1;
-        c.elevenlabs_max_attempts = 2;
+        c.elevenlabs.api_key = Some(elevenlabs::API_KEY.into());
+        c.elevenlabs.api_base = base;
+        c.elevenlabs.backoff_base_ms = 10;
+        c.elevenlabs.timeout_secs = 1;
+        c.elevenlabs.max_attempts = 2;
     })
     .await;
     let token = token(&app, "slow@example.com").await;

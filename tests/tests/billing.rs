@@ -21,9 +21,9 @@ const WAIT: Duration = Duration::from_secs(30);
 async fn billing_app(backend: Backend, fake: &FakeStripe) -> TestApp {
     let base = fake.api_base();
     TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
-        c.stripe_secret_key = Some(stripe::SECRET_KEY.into());
-        c.stripe_webhook_secret = Some(WEBHOOK_SECRET.into());
-        c.stripe_api_base = base;
+        c.billing.stripe_secret_key = Some(stripe::SECRET_KEY.into());
+        c.billing.stripe_webhook_secret = Some(WEBHOOK_SECRET.into());
+        c.billing.stripe_api_base = base;
     })
     .await
 }
@@ -752,10 +752,10 @@ on_both_backends!(
         let fake = FakeStripe::start().await;
         let base = fake.api_base();
         let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
-            c.stripe_secret_key = Some(stripe::SECRET_KEY.into());
-            c.stripe_webhook_secret = Some(WEBHOOK_SECRET.into());
-            c.stripe_api_base = base;
-            c.elevenlabs_webhook_secrets = vec![post_call::SECRET.into()];
+            c.billing.stripe_secret_key = Some(stripe::SECRET_KEY.into());
+            c.billing.stripe_webhook_secret = Some(WEBHOOK_SECRET.into());
+            c.billing.stripe_api_base = base;
+            c.elevenlabs.webhook_secrets = vec![post_call::SECRET.into()];
         })
         .await;
         let (root, _) = tests::users::signed_in(&app, "root@example.com").await;

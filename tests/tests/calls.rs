@@ -20,10 +20,10 @@ use uuid::Uuid;
 async fn calls_app(backend: Backend, fake: &FakeElevenLabs) -> TestApp {
     let base = fake.uri();
     TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
-        c.elevenlabs_api_key = Some(elevenlabs::API_KEY.into());
-        c.elevenlabs_api_base = base;
-        c.elevenlabs_backoff_base_ms = 10;
-        c.max_concurrent_calls = 3;
+        c.elevenlabs.api_key = Some(elevenlabs::API_KEY.into());
+        c.elevenlabs.api_base = base;
+        c.elevenlabs.backoff_base_ms = 10;
+        c.elevenlabs.max_concurrent_calls = 3;
     })
     .await
 }
@@ -340,10 +340,10 @@ on_both_backends!(
         let fake = FakeElevenLabs::start().await;
         let base = fake.uri();
         let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
-            c.elevenlabs_api_key = Some(elevenlabs::API_KEY.into());
-            c.elevenlabs_api_base = base;
-            c.elevenlabs_backoff_base_ms = 10;
-            c.call_reconcile_after_secs = 1;
+            c.elevenlabs.api_key = Some(elevenlabs::API_KEY.into());
+            c.elevenlabs.api_base = base;
+            c.elevenlabs.backoff_base_ms = 10;
+            c.elevenlabs.call_reconcile_after_secs = 1;
         })
         .await;
         let (token, _) = verified_user(&app, "lost-webhook@example.com").await;

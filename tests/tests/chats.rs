@@ -63,7 +63,7 @@ on_both_backends!(
     a_chat_is_processed_end_to_end_and_kept_apart_from_calls,
     |backend: Backend| async move {
         let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
-            c.elevenlabs_webhook_secrets = vec![SECRET.into()];
+            c.elevenlabs.webhook_secrets = vec![SECRET.into()];
         })
         .await;
         let (token, me) = signed_up(&app, "chats@example.com").await;
@@ -174,8 +174,8 @@ on_both_backends!(
 async fn chat_metering_follows_its_setting() {
     for (billing, cost) in [(ChatBilling::PerConversation, 1), (ChatBilling::Free, 0)] {
         let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::InProcess, |c| {
-            c.elevenlabs_webhook_secrets = vec![SECRET.into()];
-            c.chat_billing = billing;
+            c.elevenlabs.webhook_secrets = vec![SECRET.into()];
+            c.elevenlabs.chat_billing = billing;
         })
         .await;
         let (token, me) = signed_up(&app, "metered@example.com").await;
@@ -205,8 +205,8 @@ on_both_backends!(
         let fake = FakeElevenLabs::start().await;
         let base = fake.uri();
         let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
-            c.elevenlabs_api_key = Some(elevenlabs::API_KEY.into());
-            c.elevenlabs_api_base = base;
+            c.elevenlabs.api_key = Some(elevenlabs::API_KEY.into());
+            c.elevenlabs.api_base = base;
         })
         .await;
         let (token, me) = signed_up(&app, "widget@example.com").await;

@@ -332,7 +332,7 @@ on_both_backends!(
 
 on_both_backends!(bad_files_import_nothing, |backend: Backend| async move {
     let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
-        c.import_max_bytes = 512 * 1024;
+        c.uploads.import_max_bytes = 512 * 1024;
     })
     .await;
     let (token, _) = signed_in(&app, "careful@example.com").await;

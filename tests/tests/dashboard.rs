@@ -40,7 +40,7 @@ on_both_backends!(
     counters_follow_the_pipeline_exactly,
     |backend: Backend| async move {
         let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
-            c.elevenlabs_webhook_secrets = vec![SECRET.into()];
+            c.elevenlabs.webhook_secrets = vec![SECRET.into()];
         })
         .await;
         let (token, me) = signed_in(&app, "kpis@example.com").await;

@@ -135,9 +135,9 @@ fn services_script() -> std::process::Command {
 async fn postgres_restarted_under_load_loses_nothing() {
     let _one = ONE_AT_A_TIME.lock().await;
     let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::InProcess, |c| {
-        c.elevenlabs_webhook_secrets = vec![post_call::SECRET.into()];
-        c.job_max_attempts = 20;
-        c.job_backoff_base_ms = 100;
+        c.elevenlabs.webhook_secrets = vec![post_call::SECRET.into()];
+        c.jobs.max_attempts = 20;
+        c.jobs.backoff_base_ms = 100;
     })
     .await;
     let agents = accounts(&app, "pgr").await;
@@ -165,9 +165,9 @@ async fn redis_restarted_under_load_loses_nothing() {
     let mut redis = PrivateRedis::start().await;
     let url = redis.url();
     let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::InProcess, |c| {
-        c.redis_url = Some(url);
-        c.elevenlabs_webhook_secrets = vec![post_call::SECRET.into()];
-        c.job_max_attempts = 20;
+        c.jobs.redis_url = Some(url);
+        c.elevenlabs.webhook_secrets = vec![post_call::SECRET.into()];
+        c.jobs.max_attempts = 20;
     })
     .await;
     let agents = accounts(&app, "rdr").await;
@@ -186,11 +186,11 @@ async fn redis_restarted_under_load_loses_nothing() {
 async fn a_worker_killed_again_and_again_applies_each_event_once() {
     let _one = ONE_AT_A_TIME.lock().await;
     let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::None, |c| {
-        c.elevenlabs_webhook_secrets = vec![post_call::SECRET.into()];
-        c.job_max_attempts = 50;
-        c.job_lease_secs = 3;
-        c.job_timeout_secs = 2;
-        c.job_redeliver_after_secs = 2;
+        c.elevenlabs.webhook_secrets = vec![post_call::SECRET.into()];
+        c.jobs.max_attempts = 50;
+        c.jobs.lease_secs = 3;
+        c.jobs.timeout_secs = 2;
+        c.jobs.redeliver_after_secs = 2;
     })
     .await;
     let agents = accounts(&app, "kill").await;

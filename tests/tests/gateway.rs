@@ -239,7 +239,7 @@ on_both_backends!(
     oversized_bodies_are_refused_with_413,
     |backend: Backend| async move {
         let app = TestApp::spawn(backend).await;
-        let limit = app.config().max_body_bytes;
+        let limit = app.config().server.max_body_bytes;
         let big = vec![b'a'; limit + 1];
         let resp = app
             .client

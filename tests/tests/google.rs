@@ -181,7 +181,10 @@ async fn without_google_configured_the_button_says_so() {
         .await
         .unwrap();
     let to = location(&resp);
-    assert!(to.as_str().starts_with(&app.config().frontend_url), "{to}");
+    assert!(
+        to.as_str().starts_with(&app.config().server.frontend_url),
+        "{to}"
+    );
     assert_eq!(
         param(&to, "error").as_deref(),
         Some("google_not_configured")

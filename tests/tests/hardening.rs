@@ -20,7 +20,10 @@ async fn token(app: &TestApp, email: &str) -> String {
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
-    let app = TestApp::spawn_with(Backend::Sqlite, WorkerMode::InProcess, |c| c.hsts = true).await;
+    let app = TestApp::spawn_with(Backend::Sqlite, WorkerMode::InProcess, |c| {
+        c.server.hsts = true
+    })
+    .await;
     for path in ["/health", "/api/agents", "/no/such/route"] {
         let resp = app.client.get(app.url(path)).send().await.unwrap();
         let headers = resp.headers();
@@ -77,13 +80,13 @@ on_both_backends!(
     request_budgets_are_enforced_per_ip_session_email_upload_and_webhook,
     |backend: Backend| async move {
         let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
-            c.api_rate_per_user_per_min = 5;
-            c.api_rate_per_ip_per_min = 12;
-            c.upload_rate_per_min = 1;
-            c.webhook_rate_per_ip_per_min = 3;
-            c.auth_rate_per_ip_per_min = 4;
-            c.auth_rate_per_email_per_min = 2;
-            c.elevenlabs_webhook_secrets = vec![post_call::SECRET.into()];
+            c.limits.api_rate_per_user_per_min = 5;
+            c.limits.api_rate_per_ip_per_min = 12;
+            c.limits.upload_rate_per_min = 1;
+            c.limits.webhook_rate_per_ip_per_min = 3;
+            c.limits.auth_rate_per_ip_per_min = 4;
+            c.limits.auth_rate_per_email_per_min = 2;
+            c.elevenlabs.webhook_secrets = vec![post_call::SECRET.into()];
         })
         .await;
         // Sign-in endpoints: two registrations (the IP's budget is four).
@@ -173,7 +176,7 @@ on_both_backends!(
 #[tokio::test]
 async fn budgets_are_shared_by_replicas_through_redis() {
     let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::InProcess, |c| {
-        c.api_rate_per_user_per_min = 3;
+        c.limits.api_rate_per_user_per_min = 3;
     })
     .await;
     let session = token(&app, "shared@example.com").await;
@@ -195,7 +198,7 @@ async fn budgets_are_shared_by_replicas_through_redis() {
 #[tokio::test]
 async fn uploads_have_their_own_budget() {
     let app = TestApp::spawn_with(Backend::Sqlite, WorkerMode::None, |c| {
-        c.upload_rate_per_min = 1;
+        c.limits.upload_rate_per_min = 1;
     })
     .await;
     let session = token(&app, "uploader@example.com").await;
@@ -222,9 +225,9 @@ async fn a_slow_request_is_answered_503_at_the_timeout() {
     let fake = FakeElevenLabs::start().await;
     let base = fake.uri();
     let app = TestApp::spawn_with(Backend::Sqlite, WorkerMode::InProcess, |c| {
-        c.elevenlabs_api_key = Some(elevenlabs::API_KEY.into());
-        c.elevenlabs_api_base = base;
-        c.request_timeout_secs = 1;
+        c.elevenlabs.api_key = Some(elevenlabs::API_KEY.into());
+        c.elevenlabs.api_base = base;
+        c.server.request_timeout_secs = 1;
     })
     .await;
     let session = token(&app, "patient@example.com").await;

@@ -164,7 +164,7 @@ on_both_backends!(
 
         let job = job_for(&app, row.id).await;
         assert_eq!(job.status, shared::platform::jobs::JobStatus::Failed);
-        assert_eq!(job.attempts, app.config().job_max_attempts);
+        assert_eq!(job.attempts, app.config().jobs.max_attempts);
         assert!(
             job.last_error
                 .as_deref()
@@ -257,7 +257,7 @@ async fn ready_reports_503_when_redis_is_down() {
     let mut redis = tests::redis_server::PrivateRedis::start().await;
     let url = redis.url();
     let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::None, |c| {
-        c.redis_url = Some(url)
+        c.jobs.redis_url = Some(url)
     })
     .await;
     let ok = app
@@ -319,7 +319,7 @@ on_both_backends!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_default_writes_mail_to_the_outbox_directory() {
     let app = TestApp::spawn_with(Backend::Sqlite, WorkerMode::InProcess, |c| {
-        c.mail_transport = shared::platform::config::MailTransport::File;
+        c.mail.transport = shared::platform::config::MailTransport::File;
     })
     .await;
     let row = queue_test_email(&app, "outbox@example.com").await;
@@ -401,7 +401,7 @@ async fn the_cli_migrates_and_prints_the_contract() {
 /// Lengths of a kind's apalis-redis active list and scheduled set.
 async fn redis_backlog(app: &TestApp, kind: JobKind) -> (u64, u64) {
     let queue = app.services.queue.queue_name(kind);
-    let client = redis::Client::open(app.config().redis_url.clone().unwrap()).unwrap();
+    let client = redis::Client::open(app.config().jobs.redis_url.clone().unwrap()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let active: u64 = redis::cmd("LLEN")
         .arg(format!("{queue}:active"))
@@ -421,8 +421,8 @@ async fn redis_backlog(app: &TestApp, kind: JobKind) -> (u64, u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backlog_beyond_the_lua_unpack_limit_drains() {
     let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::None, |c| {
-        c.job_redeliver_after_secs = 600;
-        c.worker_concurrency = 16;
+        c.jobs.redeliver_after_secs = 600;
+        c.jobs.worker_concurrency = 16;
     })
     .await;
     let queue = &app.services.queue;
@@ -475,8 +475,8 @@ async fn consumers_survive_a_redis_restart() {
     let mut redis = tests::redis_server::PrivateRedis::start().await;
     let url = redis.url();
     let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::InProcess, |c| {
-        c.redis_url = Some(url);
-        c.job_redeliver_after_secs = 600;
+        c.jobs.redis_url = Some(url);
+        c.jobs.redeliver_after_secs = 600;
     })
     .await;
     queue_test_email(&app, "before@example.com").await;

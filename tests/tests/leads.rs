@@ -21,7 +21,7 @@ const WAIT: Duration = Duration::from_secs(30);
 /// An app whose worker runs in-process and accepts webhooks signed with `SECRET`.
 pub async fn app(backend: Backend) -> TestApp {
     TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
-        c.elevenlabs_webhook_secrets = vec![SECRET.into()];
+        c.elevenlabs.webhook_secrets = vec![SECRET.into()];
     })
     .await
 }

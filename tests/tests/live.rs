@@ -18,8 +18,8 @@ on_both_backends!(
     a_processed_call_streams_to_its_owner_only,
     |backend: Backend| async move {
         let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
-            c.elevenlabs_webhook_secrets = vec![SECRET.into()];
-            c.low_balance_threshold = 12;
+            c.elevenlabs.webhook_secrets = vec![SECRET.into()];
+            c.billing.low_balance_threshold = 12;
         })
         .await;
         let (owner_token, owner) = signed_in(&app, "owner@example.com").await;

@@ -21,7 +21,7 @@ fn has(text: &str, series: &str, labels: &[&str]) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_webhooks_jobs_queues_and_the_ledger_are_measured() {
     let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::InProcess, |c| {
-        c.elevenlabs_webhook_secrets = vec![SECRET.into()];
+        c.elevenlabs.webhook_secrets = vec![SECRET.into()];
     })
     .await;
     let session = register(&app, "measured@example.com").await;
@@ -114,7 +114,7 @@ async fn metrics_can_have_a_port_of_their_own() {
         probe.local_addr().unwrap().port()
     };
     let app = TestApp::spawn_with(Backend::Sqlite, WorkerMode::InProcess, |c| {
-        c.metrics_port = Some(port);
+        c.server.metrics_port = Some(port);
     })
     .await;
     assert_eq!(app.get("/metrics", None).await.status(), 404);

@@ -21,7 +21,7 @@ const EL_AGENT: &str = "agent_01jz8example0000000000000";
 
 async fn app_with_agent(backend: Backend) -> (TestApp, String, Uuid) {
     let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
-        c.elevenlabs_webhook_secrets = vec!["wsec_old_secret_being_rotated".into(), SECRET.into()];
+        c.elevenlabs.webhook_secrets = vec!["wsec_old_secret_being_rotated".into(), SECRET.into()];
     })
     .await;
     let session = register(&app, "owner@example.com").await;
@@ -347,8 +347,8 @@ on_both_backends!(
     crossing_the_low_balance_threshold_warns_once,
     |backend: Backend| async move {
         let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
-            c.elevenlabs_webhook_secrets = vec![SECRET.into()];
-            c.low_balance_threshold = 12;
+            c.elevenlabs.webhook_secrets = vec![SECRET.into()];
+            c.billing.low_balance_threshold = 12;
         })
         .await;
         let session = register(&app, "low@example.com").await;
@@ -379,8 +379,8 @@ async fn intake_keeps_working_while_redis_is_down() {
     let mut redis = tests::redis_server::PrivateRedis::start().await;
     let url = redis.url();
     let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::None, |c| {
-        c.redis_url = Some(url);
-        c.elevenlabs_webhook_secrets = vec![SECRET.into()];
+        c.jobs.redis_url = Some(url);
+        c.elevenlabs.webhook_secrets = vec![SECRET.into()];
     })
     .await;
     let session = register(&app, "redis-down@example.com").await;
@@ -426,8 +426,8 @@ on_both_backends!(
     call_audio_streams_to_storage_under_a_size_cap,
     |backend: Backend| async move {
         let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
-            c.elevenlabs_webhook_secrets = vec![SECRET.into()];
-            c.recording_max_bytes = 8 * 1024 * 1024;
+            c.elevenlabs.webhook_secrets = vec![SECRET.into()];
+            c.uploads.recording_max_bytes = 8 * 1024 * 1024;
         })
         .await;
         let session = register(&app, "audio@example.com").await;
@@ -534,9 +534,9 @@ on_both_backends!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_mid_transaction_leaves_nothing_half_done() {
     let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::None, |c| {
-        c.elevenlabs_webhook_secrets = vec![SECRET.into()];
-        c.job_timeout_secs = 10;
-        c.job_lease_secs = 12;
+        c.elevenlabs.webhook_secrets = vec![SECRET.into()];
+        c.jobs.timeout_secs = 10;
+        c.jobs.lease_secs = 12;
     })
     .await;
     let session = register(&app, "killed@example.com").await;
@@ -605,7 +605,7 @@ on_both_backends!(
     |backend: Backend| async move {
         // Stored while no worker runs, so the worker meets a backlog and applies it in batches.
         let app = TestApp::spawn_with(backend, WorkerMode::None, |c| {
-            c.elevenlabs_webhook_secrets = vec![SECRET.into()];
+            c.elevenlabs.webhook_secrets = vec![SECRET.into()];
         })
         .await;
         let db = &app.services.db;

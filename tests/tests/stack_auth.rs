@@ -39,10 +39,10 @@ async fn serve_jwks(server: &MockServer, keys: &[&EcKey]) {
 async fn stack_app(backend: Backend, jwks_server: &MockServer) -> TestApp {
     let url = format!("{}/jwks.json", jwks_server.uri());
     TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
-        c.auth_mode = AuthMode::StackAuth;
-        c.stack_project_id = Some(PROJECT.into());
-        c.stack_jwks_url = Some(url);
-        c.stack_jwks_min_refetch_secs = 0;
+        c.auth.mode = AuthMode::StackAuth;
+        c.stack.project_id = Some(PROJECT.into());
+        c.stack.jwks_url = Some(url);
+        c.stack.jwks_min_refetch_secs = 0;
     })
     .await
 }

@@ -32,9 +32,9 @@ on_both_backends!(
         let stripe_fake = FakeStripe::start().await;
         let stripe_base = stripe_fake.api_base();
         let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
-            c.elevenlabs_webhook_secrets = vec![post_call::SECRET.into()];
-            c.stripe_secret_key = Some(stripe::SECRET_KEY.into());
-            c.stripe_api_base = stripe_base;
+            c.elevenlabs.webhook_secrets = vec![post_call::SECRET.into()];
+            c.billing.stripe_secret_key = Some(stripe::SECRET_KEY.into());
+            c.billing.stripe_api_base = stripe_base;
         })
         .await;
         let db = &app.services.db;

@@ -8,7 +8,7 @@ use crate::WorkerState;
 /// Loads the configuration, connects, and runs until SIGTERM/Ctrl-C.
 pub async fn main() -> anyhow::Result<()> {
     let config = telemetry::start_process();
-    let migrate = config.auto_migrate;
+    let migrate = config.database.auto_migrate;
     let services = shared::startup::start(config, migrate).await?;
     let state = WorkerState::new(services)?;
     let shutdown = CancellationToken::new();

@@ -41,13 +41,14 @@ impl WorkerState {
         Mailer::from_config(&services.config)?;
         let host = gethostname::gethostname().to_string_lossy().into_owned();
         let suffix: String = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
-        let worker_id = format!("{}-{host}-{suffix}", services.config.worker_name);
+        let worker_id = format!("{}-{host}-{suffix}", services.config.jobs.worker_name);
         let sweeper_slots = Arc::new(tokio::sync::Semaphore::new(
-            services.config.worker_concurrency,
+            services.config.jobs.worker_concurrency,
         ));
         // The consumers' combined concurrency, as when each held its own jobs.
         let job_slots = Arc::new(tokio::sync::Semaphore::new(
-            services.config.worker_concurrency * shared::platform::jobs::JobKind::iter().count(),
+            services.config.jobs.worker_concurrency
+                * shared::platform::jobs::JobKind::iter().count(),
         ));
         Ok(Arc::new(Self {
             services,

@@ -125,7 +125,7 @@ pub async fn run(state: Arc<WorkerState>, shutdown: CancellationToken) -> anyhow
         .collect();
 
     shutdown.cancelled().await;
-    let grace = Duration::from_secs(config.shutdown_timeout_secs);
+    let grace = Duration::from_secs(config.jobs.shutdown_timeout_secs);
     let _ = tokio::time::timeout(grace, futures::future::join_all(consumers)).await;
     let _ = sweeper.await;
     let _ = promoter.await;
@@ -226,7 +226,7 @@ fn consume(
 ) -> futures::future::BoxFuture<'static, Result<(), WorkerError>> {
     let config = &state.services.config;
     let name = format!("{}:{}:{generation}", state.worker_id, kind);
-    let poll = Duration::from_millis(config.queue_poll_interval_ms);
+    let poll = Duration::from_millis(config.jobs.queue_poll_interval_ms);
     let signal = async move {
         shutdown.cancelled().await;
         Ok::<(), std::io::Error>(())
@@ -240,7 +240,7 @@ fn consume(
                     .data(state.clone())
                     .data(kind)
                     .data(batches.clone())
-                    .concurrency(config.worker_concurrency)
+                    .concurrency(config.jobs.worker_concurrency)
                     .catch_panic()
                     .build(handle)
                     .run_until(signal),

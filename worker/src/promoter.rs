@@ -12,7 +12,8 @@ use crate::WorkerState;
 
 pub async fn run(state: Arc<WorkerState>, shutdown: CancellationToken) {
     let queue = &state.services.queue;
-    let interval = std::time::Duration::from_millis(state.services.config.queue_poll_interval_ms);
+    let interval =
+        std::time::Duration::from_millis(state.services.config.jobs.queue_poll_interval_ms);
     loop {
         for kind in JobKind::iter() {
             match queue.promote_due(kind).await {

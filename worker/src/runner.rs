@@ -22,7 +22,7 @@ pub async fn process(state: &WorkerState, job_id: Uuid) {
 pub async fn process_many(state: &WorkerState, job_ids: &[Uuid]) {
     let db = &state.services.db;
     let config = &state.services.config;
-    let claimed = match jobs::claim_many(db, job_ids, &state.worker_id, config.job_lease()).await {
+    let claimed = match jobs::claim_many(db, job_ids, &state.worker_id, config.jobs.lease()).await {
         Ok(claimed) => claimed,
         Err(e) => {
             // The rows are untouched; the sweeper rings them again once the database is back.
@@ -73,12 +73,12 @@ async fn within_timeout<T>(
     config: &shared::Config,
     work: impl std::future::Future<Output = Result<T, JobError>>,
 ) -> Result<T, JobError> {
-    tokio::time::timeout(config.job_timeout(), work)
+    tokio::time::timeout(config.jobs.timeout(), work)
         .await
         .unwrap_or_else(|_| {
             Err(JobError::Retryable(format!(
                 "timed out after {} s",
-                config.job_timeout_secs
+                config.jobs.timeout_secs
             )))
         })
 }

@@ -15,7 +15,7 @@ use crate::{WorkerState, runner};
 const BATCH: u64 = 500;
 
 pub async fn run(state: Arc<WorkerState>, shutdown: CancellationToken) {
-    let interval = state.services.config.sweeper_interval();
+    let interval = state.services.config.jobs.sweeper_interval();
     loop {
         match sweep_once(&state).await {
             Ok(0) => {}

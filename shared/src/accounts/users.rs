@@ -190,13 +190,13 @@ pub async fn create_in<C: ConnectionTrait>(
         // The email belongs to another account than this external id.
         AppError::conflict("email_taken", "an account with this email already exists")
     })?;
-    if created && config.free_credits > 0 {
+    if created && config.billing.free_credits > 0 {
         credits::apply_in(
             txn,
             Entry::new(
                 user.id,
                 TxKind::Bonus,
-                config.free_credits,
+                config.billing.free_credits,
                 format!("signup:{}", user.id),
             )
             .describe("Welcome credits"),
@@ -371,6 +371,7 @@ pub fn listed_as_admin(config: &Config, user: &users::Model) -> bool {
     !user.role.is_admin()
         && user.email_verified_at.is_some()
         && config
+            .auth
             .admin_emails
             .iter()
             .any(|a| a.trim().eq_ignore_ascii_case(&user.email))

@@ -30,10 +30,8 @@ pub struct SettingView {
 
 /// The start-up configuration's values by key, unset ones (null, empty list) left out.
 fn startup_values(startup: &Config) -> Map<String, Value> {
-    let Ok(Value::Object(fields)) = serde_json::to_value(startup) else {
-        return Map::new();
-    };
-    fields
+    startup
+        .to_flat()
         .into_iter()
         .filter(|(_, v)| !(v.is_null() || v.as_array().is_some_and(Vec::is_empty)))
         .collect()

@@ -55,19 +55,20 @@ impl ElevenLabs {
     pub fn from_config(config: &Config) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(config.elevenlabs_timeout_secs))
+            .timeout(Duration::from_secs(config.elevenlabs.timeout_secs))
             .build()
             .expect("reqwest client");
         Self {
             http,
-            base: config.elevenlabs_api_base.trim_end_matches('/').to_string(),
+            base: config.elevenlabs.api_base.trim_end_matches('/').to_string(),
             api_key: config
-                .elevenlabs_api_key
+                .elevenlabs
+                .api_key
                 .as_ref()
                 .map(|k| k.expose().to_string()),
-            max_attempts: config.elevenlabs_max_attempts,
-            backoff_base: Duration::from_millis(config.elevenlabs_backoff_base_ms),
-            max_retry_after: Duration::from_secs(config.elevenlabs_max_retry_after_secs),
+            max_attempts: config.elevenlabs.max_attempts,
+            backoff_base: Duration::from_millis(config.elevenlabs.backoff_base_ms),
+            max_retry_after: Duration::from_secs(config.elevenlabs.max_retry_after_secs),
             cache: ListingCache::default(),
         }
     }

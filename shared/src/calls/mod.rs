@@ -189,7 +189,7 @@ async fn check_capacity(services: &Services, user: &CurrentUser) -> AppResult<()
         .filter(calls::Column::Status.is_in([CallStatus::Initiated, CallStatus::InProgress]))
         .count(db)
         .await?;
-    let limit = services.config.max_concurrent_calls;
+    let limit = services.config.elevenlabs.max_concurrent_calls;
     if in_flight >= limit {
         return Err(AppError::RateLimited {
             code: "concurrency_limit",
@@ -323,8 +323,8 @@ pub async fn reconcile(services: &Services, limit: u64) -> AppResult<usize> {
         platform::jobs::JobKind,
     };
     let db = &services.db;
-    let cutoff =
-        Utc::now() - chrono::Duration::seconds(services.config.call_reconcile_after_secs as i64);
+    let cutoff = Utc::now()
+        - chrono::Duration::seconds(services.config.elevenlabs.call_reconcile_after_secs as i64);
     let stuck = calls::Entity::find()
         .filter(calls::Column::Status.is_in([CallStatus::Initiated, CallStatus::InProgress]))
         .filter(calls::Column::ElevenlabsConversationId.is_not_null())

@@ -364,13 +364,13 @@ pub async fn start(
     explicit: Option<BTreeMap<String, String>>,
 ) -> AppResult<contact_imports::Model> {
     let config = services.settings().await;
-    if bytes.len() > config.import_max_bytes {
+    if bytes.len() > config.uploads.import_max_bytes {
         return Err(AppError::PayloadTooLarge {
-            limit: config.import_max_bytes,
+            limit: config.uploads.import_max_bytes,
         });
     }
     let filename: String = filename.chars().take(255).collect();
-    let max_rows = config.import_max_rows;
+    let max_rows = config.uploads.import_max_rows;
     let (bytes, parsed) = {
         let filename = filename.clone();
         let explicit = explicit.clone();

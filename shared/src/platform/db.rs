@@ -17,8 +17,8 @@ use crate::{
 /// Opens the configured database. For SQLite the file's directory is created first and the
 /// connection is tuned for one writer with concurrent readers (WAL, a busy timeout).
 pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
-    if config.is_sqlite() {
-        let options = SqliteConnectOptions::from_str(&config.database_url)
+    if config.database.is_sqlite() {
+        let options = SqliteConnectOptions::from_str(&config.database.url)
             .map_err(|e| AppError::internal(format!("DATABASE_URL: {e}")))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -33,7 +33,7 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
             })?;
         }
         let pool = SqlitePoolOptions::new()
-            .max_connections(config.database_max_connections)
+            .max_connections(config.database.max_connections)
             .acquire_timeout(Duration::from_secs(15))
             .connect_with(options)
             .await
@@ -44,9 +44,9 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
             })?;
         Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
     } else {
-        let mut options = ConnectOptions::new(config.database_url.clone());
+        let mut options = ConnectOptions::new(config.database.url.clone());
         options
-            .max_connections(config.database_max_connections)
+            .max_connections(config.database.max_connections)
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5))
             .sqlx_logging(false);

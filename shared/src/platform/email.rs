@@ -113,20 +113,21 @@ impl Mailers {
 impl Mailer {
     pub fn from_config(config: &Config) -> AppResult<Self> {
         let from: Mailbox = config
-            .mail_from
+            .mail
+            .from
             .parse()
             .map_err(|e| AppError::internal(format!("MAIL_FROM: {e}")))?;
-        match config.mail_transport {
+        match config.mail.transport {
             MailTransport::File => Ok(Mailer::File {
                 dir: config.outbox_dir(),
                 from,
             }),
             MailTransport::Smtp => {
-                let host = config.smtp_host.as_deref().unwrap_or_default();
+                let host = config.mail.smtp_host.as_deref().unwrap_or_default();
                 let smtp_error = |e: lettre::transport::smtp::Error| {
                     AppError::internal(format!("SMTP_HOST: {e}"))
                 };
-                let mut builder = match config.smtp_tls {
+                let mut builder = match config.mail.smtp_tls {
                     SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
                         .map_err(smtp_error)?,
                     SmtpTls::Tls => {
@@ -135,9 +136,11 @@ impl Mailer {
                     SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
                 };
                 builder = builder
-                    .port(config.smtp_port)
-                    .timeout(Some(Duration::from_secs(config.smtp_timeout_secs)));
-                if let (Some(user), Some(pass)) = (&config.smtp_username, &config.smtp_password) {
+                    .port(config.mail.smtp_port)
+                    .timeout(Some(Duration::from_secs(config.mail.smtp_timeout_secs)));
+                if let (Some(user), Some(pass)) =
+                    (&config.mail.smtp_username, &config.mail.smtp_password)
+                {
                     builder = builder
                         .credentials(Credentials::new(user.clone(), pass.expose().to_string()));
                 }

@@ -56,7 +56,7 @@ const POLL_INTERVAL: Duration = Duration::from_millis(250);
 const POLL_BATCH: u64 = 500;
 
 fn channel(services: &Services) -> String {
-    format!("{}:live", services.config.queue_prefix)
+    format!("{}:live", services.config.jobs.queue_prefix)
 }
 
 /// Sends events to the users' streams; call after the transaction that caused them commits.
@@ -236,7 +236,7 @@ impl LiveHub {
 
 /// Subscribes to the Redis channel, reconnecting with backoff while Redis is away.
 async fn follow_redis(inner: &HubInner) {
-    let Some(url) = inner.services.config.redis_url.clone() else {
+    let Some(url) = inner.services.config.jobs.redis_url.clone() else {
         return;
     };
     let channel = channel(&inner.services);

@@ -38,7 +38,8 @@ fn cipher_for(key: &str) -> AppResult<Aes256Gcm> {
 
 fn current_cipher(config: &Config) -> AppResult<Aes256Gcm> {
     let key = config
-        .config_encryption_key
+        .settings
+        .encryption_key
         .as_ref()
         .map(Secret::expose)
         .ok_or_else(|| {
@@ -81,9 +82,10 @@ fn seal(config: &Config, plain: &str) -> AppResult<String> {
 /// Opens a sealed value with the current key or, after a rotation, a previous one.
 fn open(config: &Config, key: &str, stored: &str) -> AppResult<String> {
     let keys = config
-        .config_encryption_key
+        .settings
+        .encryption_key
         .iter()
-        .chain(&config.config_encryption_previous_keys);
+        .chain(&config.settings.encryption_previous_keys);
     for candidate in keys {
         if let Some(plain) = open_with(&cipher_for(candidate.expose())?, stored) {
             return Ok(plain);
@@ -222,24 +224,21 @@ mod tests {
     fn values_sealed_under_a_previous_key_still_open() {
         let old = STANDARD.encode([7u8; 32]);
         let new = STANDARD.encode([9u8; 32]);
-        let before = Config {
-            config_encryption_key: Some(old.clone().into()),
-            ..Config::default()
+        let keys = |current: &str, previous: Vec<String>| {
+            let mut config = Config::default();
+            config.settings.encryption_key = Some(current.into());
+            config.settings.encryption_previous_keys =
+                previous.into_iter().map(Into::into).collect();
+            config
         };
+        let before = keys(&old, vec![]);
         let sealed = seal(&before, "\"sk_test_123456789\"").unwrap();
-        let rotated = Config {
-            config_encryption_key: Some(new.clone().into()),
-            config_encryption_previous_keys: vec![old.into()],
-            ..Config::default()
-        };
+        let rotated = keys(&new, vec![old]);
         assert_eq!(
             open(&rotated, "k", &sealed).unwrap(),
             "\"sk_test_123456789\""
         );
-        let forgotten = Config {
-            config_encryption_key: Some(new.into()),
-            ..Config::default()
-        };
+        let forgotten = keys(&new, vec![]);
         assert!(open(&forgotten, "k", &sealed).is_err());
     }
 }

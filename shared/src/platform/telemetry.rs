@@ -21,9 +21,9 @@ pub fn log_filter(level: &str) -> EnvFilter {
 
 /// Pretty or JSON logs at `LOG_LEVEL`, every line passed through `redact` on its way out.
 pub fn init_logging(config: &Config) {
-    let filter = log_filter(&config.log_level);
+    let filter = log_filter(&config.server.log_level);
     let registry = tracing_subscriber::registry().with(filter);
-    let _ = match config.log_format {
+    let _ = match config.server.log_format {
         LogFormat::Json => registry
             .with(
                 fmt::layer()

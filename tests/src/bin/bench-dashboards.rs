@@ -64,10 +64,10 @@ async fn main() -> anyhow::Result<()> {
     };
     let kept = std::env::var("BENCH_DATABASE_URL").ok();
     let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::None, |c| {
-        c.log_level = "error".into();
-        c.database_max_connections = 16;
+        c.server.log_level = "error".into();
+        c.database.max_connections = 16;
         if let Some(url) = &kept {
-            c.database_url = url.clone();
+            c.database.url = url.clone();
         }
     })
     .await;

@@ -122,22 +122,22 @@ async fn fixed_rate(app: &TestApp, run: &str, rate: u64) {
 /// quick; measure with the production timings instead.
 fn production_timings(c: &mut shared::Config) {
     let defaults = shared::Config::default();
-    c.sweeper_interval_ms = defaults.sweeper_interval_ms;
-    c.job_redeliver_after_secs = defaults.job_redeliver_after_secs;
-    c.queue_poll_interval_ms = defaults.queue_poll_interval_ms;
-    c.job_lease_secs = defaults.job_lease_secs;
-    c.job_timeout_secs = defaults.job_timeout_secs;
-    c.log_level = "error".into();
+    c.jobs.sweeper_interval_ms = defaults.jobs.sweeper_interval_ms;
+    c.jobs.redeliver_after_secs = defaults.jobs.redeliver_after_secs;
+    c.jobs.queue_poll_interval_ms = defaults.jobs.queue_poll_interval_ms;
+    c.jobs.lease_secs = defaults.jobs.lease_secs;
+    c.jobs.timeout_secs = defaults.jobs.timeout_secs;
+    c.server.log_level = "error".into();
 }
 
 /// Events stored with the worker off, then one worker applies them all.
 async fn process(backend: Backend, n: usize, concurrency: usize, tenants: usize) {
     let app = TestApp::spawn_with(backend, WorkerMode::None, |c| {
         production_timings(c);
-        c.elevenlabs_webhook_secrets = vec![post_call::SECRET.into()];
-        c.worker_concurrency = concurrency;
-        c.database_max_connections = (concurrency as u32 + 8).max(16);
-        c.log_level = "error".into();
+        c.elevenlabs.webhook_secrets = vec![post_call::SECRET.into()];
+        c.jobs.worker_concurrency = concurrency;
+        c.database.max_connections = (concurrency as u32 + 8).max(16);
+        c.server.log_level = "error".into();
     })
     .await;
     for tenant in 0..tenants {
@@ -196,8 +196,8 @@ async fn process(backend: Backend, n: usize, concurrency: usize, tenants: usize)
 async fn import_contacts(backend: Backend, rows: usize) {
     let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
         production_timings(c);
-        c.import_max_rows = rows;
-        c.import_max_bytes = 64 * 1024 * 1024;
+        c.uploads.import_max_rows = rows;
+        c.uploads.import_max_bytes = 64 * 1024 * 1024;
     })
     .await;
     let session = register(&app, "importer@example.com").await;
@@ -331,7 +331,7 @@ async fn job_start_latency(backend: Backend) {
     latencies.sort();
     println!(
         "job enqueue → start ({backend:?}, {jobs} jobs one at a time, poll {} ms): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        app.config().queue_poll_interval_ms,
+        app.config().jobs.queue_poll_interval_ms,
         ms(percentile(&latencies, 0.50)),
         ms(percentile(&latencies, 0.99)),
         ms(*latencies.last().expect("latencies")),
@@ -344,10 +344,10 @@ async fn job_start_latency(backend: Backend) {
 async fn intake(backend: Backend, n: usize, concurrency: usize, rates: &[u64]) {
     let app = TestApp::spawn_with(backend, WorkerMode::None, |c| {
         production_timings(c);
-        c.stripe_webhook_secret = Some(stripe::WEBHOOK_SECRET.into());
-        c.elevenlabs_webhook_secrets = vec![post_call::SECRET.into()];
-        c.database_max_connections = 32;
-        c.log_level = "error".into();
+        c.billing.stripe_webhook_secret = Some(stripe::WEBHOOK_SECRET.into());
+        c.elevenlabs.webhook_secrets = vec![post_call::SECRET.into()];
+        c.database.max_connections = 32;
+        c.server.log_level = "error".into();
     })
     .await;
     let started = Instant::now();
@@ -393,7 +393,7 @@ async fn intake(backend: Backend, n: usize, concurrency: usize, rates: &[u64]) {
 async fn emails(backend: Backend, n: usize, concurrency: usize) {
     let app = TestApp::spawn_with(backend, WorkerMode::None, |c| {
         production_timings(c);
-        c.worker_concurrency = concurrency;
+        c.jobs.worker_concurrency = concurrency;
     })
     .await;
     for i in 0..n {

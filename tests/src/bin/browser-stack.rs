@@ -107,23 +107,23 @@ async fn main() -> anyhow::Result<()> {
         Backend::Sqlite => WorkerMode::InProcess,
     };
     let app = TestApp::spawn_at(&format!("127.0.0.1:{port}"), backend, worker, |c| {
-        c.frontend_url = frontend.clone();
-        c.cors_origins = vec![frontend.clone()];
-        c.public_base_url = format!("http://localhost:{port}");
-        c.elevenlabs_api_key = Some(elevenlabs::API_KEY.into());
-        c.elevenlabs_api_base = el_base;
-        c.elevenlabs_webhook_secrets = vec![post_call::SECRET.into()];
-        c.stripe_secret_key = Some(stripe::SECRET_KEY.into());
-        c.stripe_webhook_secret = Some(stripe::WEBHOOK_SECRET.into());
-        c.stripe_api_base = pay_base;
+        c.server.frontend_url = frontend.clone();
+        c.server.cors_origins = vec![frontend.clone()];
+        c.server.public_base_url = format!("http://localhost:{port}");
+        c.elevenlabs.api_key = Some(elevenlabs::API_KEY.into());
+        c.elevenlabs.api_base = el_base;
+        c.elevenlabs.webhook_secrets = vec![post_call::SECRET.into()];
+        c.billing.stripe_secret_key = Some(stripe::SECRET_KEY.into());
+        c.billing.stripe_webhook_secret = Some(stripe::WEBHOOK_SECRET.into());
+        c.billing.stripe_api_base = pay_base;
         google.configure(c);
         if let Some(ttl) = access_ttl {
-            c.access_token_ttl_secs = ttl;
+            c.auth.access_token_ttl_secs = ttl;
         }
         // A real deployment's per-email sign-in budget; the per-IP one is larger because every
         // journey (and its direct registrations) comes from the same loopback address.
-        c.auth_rate_per_ip_per_min = 600;
-        c.auth_rate_per_email_per_min = 5;
+        c.limits.auth_rate_per_ip_per_min = 600;
+        c.limits.auth_rate_per_email_per_min = 5;
     })
     .await;
     // Production's shape: the gateway only enqueues; the worker binary beside this one runs.

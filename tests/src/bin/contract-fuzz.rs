@@ -25,13 +25,13 @@ async fn main() -> anyhow::Result<()> {
     let pay = FakeStripe::start().await;
     let (el_base, pay_base) = (el.uri(), pay.api_base());
     let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::InProcess, |c| {
-        c.elevenlabs_api_key = Some(elevenlabs::API_KEY.into());
-        c.elevenlabs_api_base = el_base;
-        c.elevenlabs_webhook_secrets = vec![post_call::SECRET.into()];
-        c.stripe_secret_key = Some(stripe::SECRET_KEY.into());
-        c.stripe_webhook_secret = Some("whsec_contract_fuzz".into());
-        c.stripe_api_base = pay_base;
-        c.log_level = "error".into();
+        c.elevenlabs.api_key = Some(elevenlabs::API_KEY.into());
+        c.elevenlabs.api_base = el_base;
+        c.elevenlabs.webhook_secrets = vec![post_call::SECRET.into()];
+        c.billing.stripe_secret_key = Some(stripe::SECRET_KEY.into());
+        c.billing.stripe_webhook_secret = Some("whsec_contract_fuzz".into());
+        c.billing.stripe_api_base = pay_base;
+        c.server.log_level = "error".into();
     })
     .await;
 

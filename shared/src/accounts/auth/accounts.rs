@@ -33,7 +33,7 @@ pub struct Session {
 }
 
 fn require_builtin(config: &Config) -> AppResult<()> {
-    match config.auth_mode {
+    match config.auth.mode {
         AuthMode::Builtin => Ok(()),
         AuthMode::StackAuth => Err(AppError::forbidden(
             "builtin_auth_disabled",
@@ -151,7 +151,7 @@ async fn issue_session_in<C: ConnectionTrait>(
         user_id: Set(user.id),
         family_id: Set(family),
         token_hash: Set(tokens::hash_token(&refresh)),
-        expires_at: Set(now + Duration::seconds(services.config.refresh_token_ttl_secs as i64)),
+        expires_at: Set(now + Duration::seconds(services.config.auth.refresh_token_ttl_secs as i64)),
         revoked_at: Set(None),
         replaced_by: Set(None),
         created_at: Set(now),
@@ -185,7 +185,7 @@ async fn queue_verification_in<C: ConnectionTrait>(
         user_id,
         TokenPurpose::VerifyEmail,
         None,
-        config.verification_token_ttl_secs,
+        config.auth.verification_token_ttl_secs,
     )
     .await?;
     let (_, job) =
@@ -195,7 +195,7 @@ async fn queue_verification_in<C: ConnectionTrait>(
 
 fn verification_email(config: &Config, user_id: Uuid, to: &str, token: &str) -> OutgoingEmail {
     // The frontend's page verifies the token and opens its verification gate.
-    let link = format!("{}/verify-email?token={token}", config.frontend_url);
+    let link = format!("{}/verify-email?token={token}", config.server.frontend_url);
     OutgoingEmail {
         user_id: Some(user_id),
         to: to.into(),
@@ -203,12 +203,12 @@ fn verification_email(config: &Config, user_id: Uuid, to: &str, token: &str) -> 
         text_body: format!(
             "Welcome to Switchboard!\n\nConfirm your email address by opening this link:\n{link}\n\n\
              The link expires in {} hours. If you did not sign up, ignore this message.\n",
-            config.verification_token_ttl_secs / 3600
+            config.auth.verification_token_ttl_secs / 3600
         ),
         html_body: Some(format!(
             "<p>Welcome to Switchboard!</p><p><a href=\"{link}\">Confirm your email address</a></p>\
              <p>The link expires in {} hours. If you did not sign up, ignore this message.</p>",
-            config.verification_token_ttl_secs / 3600
+            config.auth.verification_token_ttl_secs / 3600
         )),
     }
 }
@@ -224,7 +224,7 @@ pub async fn register(
     let config = &*services.settings().await;
     require_builtin(config)?;
     let email = normalize_email(email)?;
-    passwords::check_strength(password, &email, config.password_min_length)?;
+    passwords::check_strength(password, &email, config.auth.password_min_length)?;
     let name = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     if name.as_ref().is_some_and(|n| n.chars().count() > 120) {
         return Err(AppError::validation(
@@ -426,19 +426,19 @@ async fn record_failed_login(services: &Services, user: &users::Model) -> AppRes
         .await?
         .map(|u| u.failed_logins)
         .unwrap_or_default();
-    if failures < config.login_max_failures {
+    if failures < config.auth.login_max_failures {
         txn.commit().await?;
         return Ok(invalid_credentials());
     }
     let now = Utc::now();
-    let until = now + Duration::seconds(config.login_lock_secs as i64);
+    let until = now + Duration::seconds(config.auth.login_lock_secs as i64);
     users::Entity::update_many()
         .col_expr(users::Column::FailedLogins, Expr::value(0))
         .col_expr(users::Column::LockedUntil, Expr::value(until))
         .filter(users::Column::Id.eq(user.id))
         .exec(&txn)
         .await?;
-    let minutes = config.login_lock_secs.div_ceil(60);
+    let minutes = config.auth.login_lock_secs.div_ceil(60);
     let (_, job) = email::queue_email_in(
         &txn,
         config,
@@ -449,7 +449,7 @@ async fn record_failed_login(services: &Services, user: &users::Model) -> AppRes
             text_body: format!(
                 "We locked your account for {minutes} minutes after {failures} failed sign-in attempts.\n\
                  If this was not you, reset your password: {}/forgot-password\n",
-                config.frontend_url
+                config.server.frontend_url
             ),
             html_body: None,
         },
@@ -547,7 +547,7 @@ async fn successor_within_grace(
     spent: &refresh_tokens::Model,
     token: &str,
 ) -> AppResult<Option<Session>> {
-    let grace = Duration::seconds(services.config.refresh_reuse_grace_secs as i64);
+    let grace = Duration::seconds(services.config.auth.refresh_reuse_grace_secs as i64);
     let (mut row, mut token) = (spent.clone(), token.to_string());
     for _ in 0..MAX_SUCCESSOR_HOPS {
         let (Some(sealed), Some(replaced_at), Some(next_id)) = (
@@ -705,10 +705,13 @@ pub async fn forgot_password(services: &Services, email: &str) -> AppResult<()> 
         user.id,
         TokenPurpose::ResetPassword,
         None,
-        config.reset_token_ttl_secs,
+        config.auth.reset_token_ttl_secs,
     )
     .await?;
-    let link = format!("{}/reset-password?token={token}", config.frontend_url);
+    let link = format!(
+        "{}/reset-password?token={token}",
+        config.server.frontend_url
+    );
     let (_, job) = email::queue_email_in(
         &txn,
         config,
@@ -720,7 +723,7 @@ pub async fn forgot_password(services: &Services, email: &str) -> AppResult<()> 
                 "Someone asked to reset the password of your Switchboard account.\n\
                  Choose a new password here (the link expires in {} minutes):\n{link}\n\n\
                  Reset token: {token}\n\nIf this was not you, ignore this message.\n",
-                config.reset_token_ttl_secs / 60
+                config.auth.reset_token_ttl_secs / 60
             ),
             html_body: None,
         },
@@ -740,7 +743,7 @@ pub async fn reset_password(services: &Services, token: &str, new_password: &str
         .one(&txn)
         .await?
         .ok_or_else(|| AppError::not_found("user"))?;
-    passwords::check_strength(new_password, &user.email, config.password_min_length)?;
+    passwords::check_strength(new_password, &user.email, config.auth.password_min_length)?;
     let hash = passwords::hash(new_password).await?;
     let mut active: users::ActiveModel = user.into();
     active.password_hash = Set(Some(hash));
@@ -787,7 +790,7 @@ pub async fn change_password(
     require_builtin(config)?;
     let user = crate::accounts::users::get(&services.db, user_id).await?;
     check_current_password(&user, current).await?;
-    passwords::check_strength(new_password, &user.email, config.password_min_length)?;
+    passwords::check_strength(new_password, &user.email, config.auth.password_min_length)?;
     let hash = passwords::hash(new_password).await?;
     let txn = crate::platform::db::begin_write(&services.db).await?;
     let mut active: users::ActiveModel = user.into();
@@ -831,7 +834,7 @@ pub async fn change_email(
         user.id,
         TokenPurpose::ChangeEmail,
         Some(new_email.clone()),
-        config.verification_token_ttl_secs,
+        config.auth.verification_token_ttl_secs,
     )
     .await?;
     let (_, job) = email::queue_email_in(

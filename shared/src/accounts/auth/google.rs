@@ -53,7 +53,7 @@ struct Credentials {
 }
 
 fn credentials(config: &Config) -> AppResult<Credentials> {
-    match (&config.google_client_id, &config.google_client_secret) {
+    match (&config.google.client_id, &config.google.client_secret) {
         (Some(id), Some(secret)) if !id.is_empty() && !secret.expose().is_empty() => {
             Ok(Credentials {
                 id: id.clone(),
@@ -71,7 +71,7 @@ fn credentials(config: &Config) -> AppResult<Credentials> {
 pub fn callback_url(config: &Config) -> String {
     format!(
         "{}/api/auth/google/callback",
-        config.public_base_url.trim_end_matches('/')
+        config.server.public_base_url.trim_end_matches('/')
     )
 }
 
@@ -84,7 +84,7 @@ pub fn start(services: &Services, config: &Config) -> AppResult<Start> {
     let creds = credentials(config)?;
     let client = BasicClient::new(ClientId::new(creds.id))
         .set_client_secret(ClientSecret::new(creds.secret))
-        .set_auth_uri(AuthUrl::new(config.google_auth_url.clone()).map_err(bad_url)?)
+        .set_auth_uri(AuthUrl::new(config.google.auth_url.clone()).map_err(bad_url)?)
         .set_redirect_uri(RedirectUrl::new(callback_url(config)).map_err(bad_url)?);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state) = client
@@ -102,7 +102,7 @@ pub fn start(services: &Services, config: &Config) -> AppResult<Start> {
         verifier: verifier.secret().clone(),
     };
     let value = services.auth.access.sign_claims(&claims)?;
-    let secure = if config.public_base_url.starts_with("https://") {
+    let secure = if config.server.public_base_url.starts_with("https://") {
         "; Secure"
     } else {
         ""
@@ -183,7 +183,7 @@ pub async fn finish(
     }
     let client = BasicClient::new(ClientId::new(creds.id))
         .set_client_secret(ClientSecret::new(creds.secret))
-        .set_token_uri(TokenUrl::new(config.google_token_url.clone()).map_err(bad_url)?)
+        .set_token_uri(TokenUrl::new(config.google.token_url.clone()).map_err(bad_url)?)
         .set_redirect_uri(RedirectUrl::new(callback_url(config)).map_err(bad_url)?);
     let http = Http(
         reqwest::Client::builder()
@@ -203,7 +203,7 @@ pub async fn finish(
         })?;
     let who: GoogleUser = http
         .0
-        .get(&config.google_userinfo_url)
+        .get(&config.google.userinfo_url)
         .bearer_auth(token.access_token().secret())
         .send()
         .await
@@ -318,7 +318,7 @@ pub fn frontend_failure(config: &Config, reason: &str) -> String {
 }
 
 fn frontend_url(config: &Config, path: &str, params: &[(&str, String)]) -> String {
-    let base = format!("{}{path}", config.frontend_url.trim_end_matches('/'));
+    let base = format!("{}{path}", config.server.frontend_url.trim_end_matches('/'));
     reqwest::Url::parse_with_params(&base, params)
         .map(String::from)
         .unwrap_or(base)

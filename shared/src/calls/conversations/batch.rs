@@ -214,7 +214,7 @@ pub(super) async fn apply(
     let settings = services.settings().await;
     let reports = events
         .iter()
-        .map(|t| read(t, settings.chat_billing))
+        .map(|t| read(t, settings.elevenlabs.chat_billing))
         .collect::<Result<Vec<_>, _>>()?;
     let txn = crate::platform::db::begin_write(&services.db).await?;
 
@@ -260,7 +260,7 @@ pub(super) async fn apply(
     let Charged {
         mut credit_events,
         low,
-    } = charge(&txn, &written, settings.low_balance_threshold).await?;
+    } = charge(&txn, &written, settings.billing.low_balance_threshold).await?;
 
     let mut events = Vec::new();
     for (&(r, call), completed) in written.iter().zip(completions) {
@@ -272,9 +272,13 @@ pub(super) async fn apply(
     }
     let mut warnings = Vec::new();
     for user_id in &low {
-        let (job, event) =
-            super::warn_low_balance(services, &txn, *user_id, settings.low_balance_threshold)
-                .await?;
+        let (job, event) = super::warn_low_balance(
+            services,
+            &txn,
+            *user_id,
+            settings.billing.low_balance_threshold,
+        )
+        .await?;
         events.push(event);
         warnings.push(job);
     }

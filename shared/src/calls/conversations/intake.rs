@@ -34,7 +34,8 @@ struct Spool {
 
 impl Spool {
     async fn write(&mut self, services: &Services, chunk: &[u8]) -> std::io::Result<()> {
-        if self.file.is_none() && self.memory.len() + chunk.len() <= services.config.max_body_bytes
+        if self.file.is_none()
+            && self.memory.len() + chunk.len() <= services.config.server.max_body_bytes
         {
             self.memory.extend_from_slice(chunk);
             return Ok(());
@@ -70,7 +71,7 @@ pub async fn receive(
     let now = chrono::Utc::now().timestamp();
     let config = services.settings().await;
     let mut check = SignatureCheck::start(&config, signature, now)?;
-    let limit = config.recording_max_bytes;
+    let limit = config.uploads.recording_max_bytes;
     let mut spool = Spool {
         memory: Vec::new(),
         file: None,

@@ -44,7 +44,7 @@ pub struct SignatureCheck {
 impl SignatureCheck {
     /// Parses the header and rejects a stale or future timestamp before the body is read.
     pub fn start(config: &Config, header: Option<&str>, now: i64) -> AppResult<Self> {
-        if config.elevenlabs_webhook_secrets.is_empty() {
+        if config.elevenlabs.webhook_secrets.is_empty() {
             return Err(AppError::unavailable(
                 "webhook_not_configured",
                 "the ElevenLabs webhook secret is not configured",
@@ -73,7 +73,8 @@ impl SignatureCheck {
             ));
         }
         let macs = config
-            .elevenlabs_webhook_secrets
+            .elevenlabs
+            .webhook_secrets
             .iter()
             .filter_map(|secret| Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()).ok())
             .map(|mut mac| {
@@ -415,7 +416,7 @@ async fn warn_low_balance<C: sea_orm::ConnectionTrait>(
             subject: "Your Switchboard credits are running low".into(),
             text_body: format!(
                 "Your balance is {} credits after your last call. Buy credits to keep your agents calling: {}/credits\n",
-                user.credits, services.config.frontend_url
+                user.credits, services.config.server.frontend_url
             ),
             html_body: None,
         },

@@ -33,6 +33,7 @@ use crate::{
 async fn stripe_client(services: &Services) -> AppResult<stripe::Client> {
     let config = services.settings().await;
     let key = config
+        .billing
         .stripe_secret_key
         .as_ref()
         .map(Secret::expose)
@@ -42,7 +43,7 @@ async fn stripe_client(services: &Services) -> AppResult<stripe::Client> {
                 "credit purchases are not available yet",
             )
         })?;
-    let mut base = config.stripe_api_base.clone();
+    let mut base = config.billing.stripe_api_base.clone();
     if !base.ends_with('/') {
         base.push('/');
     }
@@ -82,18 +83,20 @@ pub async fn create_purchase(
 ) -> AppResult<purchases::Model> {
     let config = services.settings().await;
     user.require_verified_email()?;
-    if credits < config.purchase_min_credits || credits > config.purchase_max_credits {
+    if credits < config.billing.purchase_min_credits
+        || credits > config.billing.purchase_max_credits
+    {
         return Err(AppError::validation(
             "credits",
             format!(
                 "must be between {} and {}",
-                config.purchase_min_credits, config.purchase_max_credits
+                config.billing.purchase_min_credits, config.billing.purchase_max_credits
             ),
         ));
     }
     let client = stripe_client(services).await?;
     let amount = credits
-        .checked_mul(config.credit_price_cents)
+        .checked_mul(config.billing.credit_price_cents)
         .ok_or_else(|| AppError::validation("credits", "amount too large"))?;
     let now = Utc::now();
     let purchase = purchases::ActiveModel {
@@ -101,7 +104,7 @@ pub async fn create_purchase(
         user_id: Set(user.id),
         credits: Set(credits),
         amount_cents: Set(amount),
-        currency: Set(config.credit_currency.clone()),
+        currency: Set(config.billing.credit_currency.clone()),
         status: Set(PurchaseStatus::Pending),
         stripe_checkout_session_id: Set(None),
         stripe_payment_intent_id: Set(None),
@@ -122,22 +125,28 @@ pub async fn create_purchase(
         ("credits".to_string(), credits.to_string()),
     ]);
     let currency: stripe_types::Currency = config
+        .billing
         .credit_currency
         .parse()
         .map_err(|_| AppError::internal("CREDIT_CURRENCY is not a Stripe currency"))?;
     let mut price = CreateCheckoutSessionLineItemsPriceData::new(currency);
-    price.unit_amount = Some(config.credit_price_cents);
+    price.unit_amount = Some(config.billing.credit_price_cents);
     price.product_data = Some(ProductData::new("Switchboard call credits"));
     let mut line = CreateCheckoutSessionLineItems::new();
     line.price_data = Some(price);
     line.quantity = Some(credits as u64);
     let mut intent = CreateCheckoutSessionPaymentIntentData::new();
     intent.metadata = Some(metadata.clone());
-    let frontend = config.frontend_url.trim_end_matches('/');
-    let success = config.checkout_success_url.clone().unwrap_or_else(|| {
-        format!("{frontend}/credits?checkout=success&session_id={{CHECKOUT_SESSION_ID}}")
-    });
+    let frontend = config.server.frontend_url.trim_end_matches('/');
+    let success = config
+        .billing
+        .checkout_success_url
+        .clone()
+        .unwrap_or_else(|| {
+            format!("{frontend}/credits?checkout=success&session_id={{CHECKOUT_SESSION_ID}}")
+        });
     let cancel = config
+        .billing
         .checkout_cancel_url
         .clone()
         .unwrap_or_else(|| format!("{frontend}/credits?checkout=cancelled"));

@@ -33,6 +33,7 @@ pub struct Envelope {
 /// constant-time) with async-stripe, then reads the envelope.
 pub fn verify(config: &Config, payload: &[u8], signature: Option<&str>) -> AppResult<Envelope> {
     let secret = config
+        .billing
         .stripe_webhook_secret
         .as_ref()
         .map(Secret::expose)

@@ -24,22 +24,22 @@ pub struct Authenticator {
 
 impl Authenticator {
     pub fn new(config: &Config) -> AppResult<Self> {
-        let secret = match &config.jwt_secret {
+        let secret = match &config.auth.jwt_secret {
             Some(secret) => secret.expose().to_string(),
-            None => embedded_secret(&config.data_dir)?,
+            None => embedded_secret(&config.server.data_dir)?,
         };
-        let stack = match config.auth_mode {
+        let stack = match config.auth.mode {
             AuthMode::StackAuth => Some(StackVerifier::new(
-                config.stack_jwks_url().unwrap_or_default(),
-                config.stack_issuer().unwrap_or_default(),
-                config.stack_project_id.clone().unwrap_or_default(),
-                std::time::Duration::from_secs(config.stack_jwks_min_refetch_secs),
+                config.stack.jwks_url_or_default().unwrap_or_default(),
+                config.stack.issuer_or_default().unwrap_or_default(),
+                config.stack.project_id.clone().unwrap_or_default(),
+                std::time::Duration::from_secs(config.stack.jwks_min_refetch_secs),
             )),
             AuthMode::Builtin => None,
         };
         Ok(Self {
-            mode: config.auth_mode,
-            access: AccessTokens::new(secret.as_bytes(), config.access_token_ttl_secs),
+            mode: config.auth.mode,
+            access: AccessTokens::new(secret.as_bytes(), config.auth.access_token_ttl_secs),
             stack,
         })
     }

@@ -67,11 +67,11 @@ impl JobQueue {
         db: &DatabaseConnection,
         redis: Option<ConnectionManager>,
     ) -> AppResult<Self> {
-        let prefix = config.queue_prefix.clone();
+        let prefix = config.jobs.queue_prefix.clone();
         if let Some(conn) = redis {
             return Ok(JobQueue::Redis { conn, prefix });
         }
-        if !config.is_sqlite() {
+        if !config.database.is_sqlite() {
             return Err(AppError::internal("REDIS_URL is required without SQLite"));
         }
         let pool = db.get_sqlite_connection_pool().clone();

@@ -34,7 +34,7 @@ pub async fn create<Db: ConnectionTrait>(
         subject_id: Set(subject_id),
         status: Set(JobStatus::Queued),
         attempts: Set(0),
-        max_attempts: Set(config.job_max_attempts),
+        max_attempts: Set(config.jobs.max_attempts),
         last_error: Set(None),
         next_attempt_at: Set(now),
         enqueued_at: Set(None),
@@ -241,9 +241,10 @@ pub async fn fail<Db: ConnectionTrait>(
 pub fn backoff(config: &Config, attempts: i32) -> Duration {
     let exp = attempts.clamp(1, 30) as u32 - 1;
     let base = config
-        .job_backoff_base_ms
+        .jobs
+        .backoff_base_ms
         .saturating_mul(1u64 << std::cmp::min(exp, 20));
-    let capped = std::cmp::min(base, config.job_backoff_max_secs.saturating_mul(1000));
+    let capped = std::cmp::min(base, config.jobs.backoff_max_secs.saturating_mul(1000));
     let jitter = rand::rng().random_range(0.8..=1.2);
     Duration::from_millis((capped as f64 * jitter) as u64)
 }
@@ -264,7 +265,7 @@ pub async fn due_for_delivery<Db: ConnectionTrait>(
     limit: u64,
 ) -> Result<Vec<SweepCandidate>, sea_orm::DbErr> {
     let now = Utc::now();
-    let redeliver_before = now - chrono::Duration::seconds(config.job_redeliver_after_secs as i64);
+    let redeliver_before = now - chrono::Duration::seconds(config.jobs.redeliver_after_secs as i64);
     let overdue = sea_orm::Condition::any()
         .add(
             sea_orm::Condition::all()
