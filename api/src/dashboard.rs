@@ -2,7 +2,7 @@
 //! (OverviewCharts) and the latest activity.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use poem_openapi::{Enum, Object, OpenApi, param::Query, payload::Json};
+use poem_openapi::{Enum, Object, OpenApi, Union, param::Query, payload::Json};
 use shared::{
     Services,
     calls::history,
@@ -11,6 +11,7 @@ use shared::{
         self as service, Counters, Granularity, Period, PeriodName,
         period::parse_tz,
         rollups::{CTAS, SCORE_COLUMNS, SCORE_RANGES},
+        screen::{self, COLORS, QUALITY},
     },
     entities::call_rollups::Column as C,
 };
@@ -23,6 +24,7 @@ use crate::{
     contact_imports::ContactImport,
     security::Auth,
     tags::Tag,
+    wire::Timestamp,
 };
 
 #[derive(Debug, Clone, Copy, Enum)]
@@ -218,6 +220,149 @@ pub struct Analytics {
     pub cta_funnel: Vec<FunnelStage>,
 }
 
+/// A KPI card's value: a count, or a figure already formatted (`"8.4"`, `"87.5%"`).
+#[derive(Debug, Union)]
+pub enum KpiValue {
+    Number(f64),
+    Text(String),
+}
+
+/// One card of the Overview's KPI grid.
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase", skip_serializing_if_is_none)]
+pub struct Kpi {
+    pub label: String,
+    pub value: KpiValue,
+    /// The card's tooltip.
+    pub description: String,
+    /// Change against the previous period of the same length, in percent; absent when the
+    /// previous period had nothing to compare with.
+    pub delta: Option<f64>,
+    /// A share shown next to the value, in percent.
+    pub percentage: Option<f64>,
+    /// What the change is measured against, e.g. `vs previous 30 days`.
+    pub compare: String,
+}
+
+impl From<screen::Kpi> for Kpi {
+    fn from(k: screen::Kpi) -> Self {
+        Self {
+            label: k.label.into(),
+            value: match k.value {
+                screen::KpiValue::Number(n) => KpiValue::Number(n),
+                screen::KpiValue::Text(t) => KpiValue::Text(t),
+            },
+            description: k.description,
+            delta: k.delta,
+            percentage: k.percentage,
+            compare: k.compare,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct OverviewCredits {
+    /// The balance now.
+    pub current: i64,
+    /// Credits the period's calls and chats used.
+    pub used_this_month: i64,
+    pub remaining: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct AgentTally {
+    pub total: i64,
+    pub active: i64,
+    pub draft: i64,
+}
+
+/// The Overview: the frontend's KPI cards, with the detailed metrics besides.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct OverviewData {
+    pub kpis: Vec<Kpi>,
+    pub credits: OverviewCredits,
+    pub agents: AgentTally,
+    #[oai(flatten)]
+    pub metrics: Overview,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct OverviewEnvelope {
+    pub success: bool,
+    pub data: OverviewData,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct LeadsPoint {
+    /// `YYYY-MM-DD` (or `YYYY-MM-DDTHH:MM` for hourly charts) in the user's zone.
+    pub date: String,
+    pub chat_leads: i64,
+    pub call_leads: i64,
+    pub total: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct InteractionsPoint {
+    pub date: String,
+    pub chat: i64,
+    pub call: i64,
+    pub total: i64,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct LeadQuality {
+    /// `Hot`, `Warm` or `Cold`.
+    pub name: String,
+    pub chat_count: i64,
+    pub call_count: i64,
+    pub color: String,
+}
+
+#[derive(Debug, Object)]
+pub struct FunnelStep {
+    /// `Leads Captured`, `Interacted`, `Qualified`, `Demo Booked`, `Converted`.
+    pub name: String,
+    pub value: i64,
+    pub fill: String,
+}
+
+#[derive(Debug, Object)]
+pub struct SourceSlice {
+    /// `Inbound` or `Outbound`.
+    pub name: String,
+    /// The word the frontend's source filter compares with (`inbound`, `outbound`).
+    pub source: String,
+    pub value: i64,
+    pub color: String,
+}
+
+/// The Overview's charts, with the detailed breakdown besides.
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct AnalyticsData {
+    pub leads_over_time_data: Vec<LeadsPoint>,
+    pub interactions_over_time_data: Vec<InteractionsPoint>,
+    pub lead_quality_data: Vec<LeadQuality>,
+    pub engagement_funnel_data: Vec<FunnelStep>,
+    pub source_breakdown_data: Vec<SourceSlice>,
+    /// When these figures were read.
+    pub last_refresh: Timestamp,
+    #[oai(flatten)]
+    pub breakdown: Analytics,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct AnalyticsEnvelope {
+    pub success: bool,
+    pub data: AnalyticsData,
+}
+
 #[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct RecentLead {
@@ -246,6 +391,39 @@ fn percent(c: &Counters, part: C, whole: C) -> f64 {
     c.ratio(part, whole) * 100.0
 }
 
+/// The detailed metrics of a period against the one before it.
+fn metrics(period: &Period, now: &Counters, before: &Counters, balance: i64) -> Overview {
+    let m = |f: &dyn Fn(&Counters) -> f64| metric(now, before, f);
+    let count = |column: C| move |c: &Counters| c.get(column) as f64;
+    let cta_rate = |column: C| move |c: &Counters| percent(c, column, C::Scored);
+    Overview {
+        period: period.into(),
+        previous_period: (&period.previous()).into(),
+        total_calls: m(&count(C::Calls)),
+        connected_calls: m(&count(C::Connected)),
+        failed_calls: m(&count(C::Failed)),
+        success_rate: m(&|c| percent(c, C::Successful, C::Connected)),
+        total_minutes: m(&Counters::minutes),
+        average_minutes: m(&Counters::average_minutes),
+        credits_used: m(&count(C::Credits)),
+        credits_remaining: balance,
+        scored_calls: m(&count(C::Scored)),
+        leads_by_tag: LeadsByTag {
+            hot: m(&count(C::Hot)),
+            warm: m(&count(C::Warm)),
+            cold: m(&count(C::Cold)),
+        },
+        average_lead_score: m(&|c| c.average_score().unwrap_or(0.0)),
+        conversion: Conversion {
+            pricing_rate: m(&cta_rate(C::CtaPricing)),
+            demo_rate: m(&cta_rate(C::CtaDemo)),
+            followup_rate: m(&cta_rate(C::CtaFollowup)),
+            sample_rate: m(&cta_rate(C::CtaSample)),
+            escalation_rate: m(&cta_rate(C::CtaEscalated)),
+        },
+    }
+}
+
 pub struct DashboardApi {
     pub services: Services,
 }
@@ -257,9 +435,10 @@ impl DashboardApi {
         from: Option<NaiveDate>,
         to: Option<NaiveDate>,
         tz: Option<&str>,
+        default: PeriodParam,
     ) -> shared::AppResult<Period> {
         let tz = parse_tz(tz.unwrap_or(&me.timezone))?;
-        let name = match period.unwrap_or(PeriodParam::Days7) {
+        let name = match period.unwrap_or(default) {
             PeriodParam::Today => PeriodName::Today,
             PeriodParam::Days7 => PeriodName::Days7,
             PeriodParam::Days30 => PeriodName::Days30,
@@ -294,9 +473,11 @@ fn channel_of(channel: Option<ChannelParam>) -> Option<shared::calls::Channel> {
 impl DashboardApi {
     /// Overview KPIs
     ///
-    /// For a period of whole days in the user's time zone (`tz`, default the profile's): the
-    /// last 7 days by default, `today`, `30d`, `90d`, or `custom` with `from` and `to` (days,
-    /// inclusive). Every KPI comes with its value in the previous period of the same length.
+    /// The Overview's KPI cards (`kpis`: label, value, description, delta, percentage,
+    /// compare), credits and agent counts, and the detailed metrics, each with its value in the
+    /// previous period of the same length. The period is whole days in the user's time zone
+    /// (`tz`, default the profile's): the last 30 days by default (as the client's earlier
+    /// backend), `today`, `7d`, `90d`, or `custom` with `from` and `to` (days, inclusive).
     #[oai(path = "/overview", method = "get")]
     async fn overview(
         &self,
@@ -306,38 +487,38 @@ impl DashboardApi {
         to: Query<Option<NaiveDate>>,
         #[oai(validator(max_length = 64))] tz: Query<Option<String>>,
         channel: Query<Option<ChannelParam>>,
-    ) -> Result<Json<Overview>, DashboardErrors> {
+    ) -> Result<Json<OverviewEnvelope>, DashboardErrors> {
         let me = auth.account(&self.services).await?;
-        let period = Self::period(&me, period.0, from.0, to.0, tz.0.as_deref())?;
-        let (now, before) =
-            service::overview(&self.services.db, me.id, &period, channel_of(channel.0)).await?;
-        let m = |f: &dyn Fn(&Counters) -> f64| metric(&now, &before, f);
-        let count = |column: C| move |c: &Counters| c.get(column) as f64;
-        let cta_rate = |column: C| move |c: &Counters| percent(c, column, C::Scored);
-        Ok(Json(Overview {
-            period: (&period).into(),
-            previous_period: (&period.previous()).into(),
-            total_calls: m(&count(C::Calls)),
-            connected_calls: m(&count(C::Connected)),
-            failed_calls: m(&count(C::Failed)),
-            success_rate: m(&|c| percent(c, C::Successful, C::Connected)),
-            total_minutes: m(&Counters::minutes),
-            average_minutes: m(&Counters::average_minutes),
-            credits_used: m(&count(C::Credits)),
-            credits_remaining: me.credits,
-            scored_calls: m(&count(C::Scored)),
-            leads_by_tag: LeadsByTag {
-                hot: m(&count(C::Hot)),
-                warm: m(&count(C::Warm)),
-                cold: m(&count(C::Cold)),
-            },
-            average_lead_score: m(&|c| c.average_score().unwrap_or(0.0)),
-            conversion: Conversion {
-                pricing_rate: m(&cta_rate(C::CtaPricing)),
-                demo_rate: m(&cta_rate(C::CtaDemo)),
-                followup_rate: m(&cta_rate(C::CtaFollowup)),
-                sample_rate: m(&cta_rate(C::CtaSample)),
-                escalation_rate: m(&cta_rate(C::CtaEscalated)),
+        let db = &self.services.db;
+        let period = Self::period(
+            &me,
+            period.0,
+            from.0,
+            to.0,
+            tz.0.as_deref(),
+            PeriodParam::Days30,
+        )?;
+        let (now, before) = service::overview(db, me.id, &period, channel_of(channel.0)).await?;
+        let inputs = screen::kpi_inputs(db, me.id, &period).await?;
+        let tally = service::agent_tally(db, me.id).await?;
+        Ok(Json(OverviewEnvelope {
+            success: true,
+            data: OverviewData {
+                kpis: screen::kpis(&inputs, period.days())
+                    .into_iter()
+                    .map(Into::into)
+                    .collect(),
+                credits: OverviewCredits {
+                    current: me.credits,
+                    used_this_month: inputs.now.get(C::Credits),
+                    remaining: me.credits,
+                },
+                agents: AgentTally {
+                    total: tally.total,
+                    active: tally.active,
+                    draft: tally.draft,
+                },
+                metrics: metrics(&period, &now, &before, me.credits),
             },
         }))
     }
@@ -359,9 +540,16 @@ impl DashboardApi {
         #[oai(validator(max_length = 64))] tz: Query<Option<String>>,
         granularity: Query<Option<GranularityParam>>,
         channel: Query<Option<ChannelParam>>,
-    ) -> Result<Json<Analytics>, DashboardErrors> {
+    ) -> Result<Json<AnalyticsEnvelope>, DashboardErrors> {
         let me = auth.account(&self.services).await?;
-        let period = Self::period(&me, period.0, from.0, to.0, tz.0.as_deref())?;
+        let period = Self::period(
+            &me,
+            period.0,
+            from.0,
+            to.0,
+            tz.0.as_deref(),
+            PeriodParam::Days7,
+        )?;
         let granularity = period.granularity(granularity.0.map(|g| match g {
             GranularityParam::Hour => Granularity::Hour,
             GranularityParam::Day => Granularity::Day,
@@ -374,6 +562,7 @@ impl DashboardApi {
             channel_of(channel.0),
         )
         .await?;
+        let points = screen::by_channel(&self.services.db, me.id, &period, a.granularity).await?;
         let total = &a.total;
         let mut funnel = vec![FunnelStage {
             stage: "scored_calls".into(),
@@ -385,7 +574,7 @@ impl DashboardApi {
             count: total.get(*column),
             rate: round2(percent(total, *column, C::Scored)),
         }));
-        Ok(Json(Analytics {
+        let breakdown = Analytics {
             period: (&period).into(),
             granularity: a.granularity.as_str().into(),
             series: a
@@ -444,6 +633,10 @@ impl DashboardApi {
                 })
                 .collect(),
             cta_funnel: funnel,
+        };
+        Ok(Json(AnalyticsEnvelope {
+            success: true,
+            data: charts(&points, breakdown),
         }))
     }
 
@@ -481,6 +674,64 @@ impl DashboardApi {
             imports: imports.into_iter().map(Into::into).collect(),
             purchases: purchases.into_iter().map(Into::into).collect(),
         }))
+    }
+}
+
+/// The frontend's seven charts (five computed; see `screen`) from the per-channel buckets.
+fn charts(points: &[screen::ChannelPoint], breakdown: Analytics) -> AnalyticsData {
+    let (call, chat) = screen::total_of(points);
+    let both = call.plus(&chat);
+    let colored = |i: usize| COLORS[i % COLORS.len()].to_string();
+    AnalyticsData {
+        leads_over_time_data: points
+            .iter()
+            .map(|p| LeadsPoint {
+                date: p.bucket.label.clone(),
+                chat_leads: p.chat.get(C::Scored),
+                call_leads: p.call.get(C::Scored),
+                total: p.chat.get(C::Scored) + p.call.get(C::Scored),
+            })
+            .collect(),
+        interactions_over_time_data: points
+            .iter()
+            .map(|p| InteractionsPoint {
+                date: p.bucket.label.clone(),
+                chat: p.chat.get(C::Calls),
+                call: p.call.get(C::Calls),
+                total: p.chat.get(C::Calls) + p.call.get(C::Calls),
+            })
+            .collect(),
+        lead_quality_data: QUALITY
+            .iter()
+            .enumerate()
+            .map(|(i, (name, column))| LeadQuality {
+                name: (*name).into(),
+                chat_count: chat.get(*column),
+                call_count: call.get(*column),
+                color: colored(i),
+            })
+            .collect(),
+        engagement_funnel_data: screen::funnel(&both)
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, value))| FunnelStep {
+                name: name.into(),
+                value,
+                fill: colored(i),
+            })
+            .collect(),
+        source_breakdown_data: screen::sources(&both)
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, source, value))| SourceSlice {
+                name: name.into(),
+                source: source.into(),
+                value,
+                color: colored(i),
+            })
+            .collect(),
+        last_refresh: Timestamp::now(),
+        breakdown,
     }
 }
 

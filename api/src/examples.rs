@@ -30,7 +30,7 @@ use crate::{
     contact_imports::ContactImport,
     contacts::{BulkDelete, Contact, CreateContact, Deleted, UpdateContact},
     credits::{CreditTransaction, UsageSummary},
-    dashboard::{Analytics, Overview, RecentActivity},
+    dashboard::{Analytics, AnalyticsEnvelope, Overview, OverviewEnvelope, RecentActivity},
     events::LiveMessage,
     health::{Health, Readiness},
     integrations::{IntegrationKey, NewIntegrationKey},
@@ -472,6 +472,39 @@ examples! {
             { "stage": "demo", "count": 14, "rate": 0.15 }
         ]
     });
+    OverviewEnvelope => json!({ "success": true, "data": with(of::<Overview>(), json!({
+        "kpis": [
+            { "label": "Total Unique Leads", "value": 90.0, "delta": 20.0, "compare": "vs previous 30 days",
+              "description": "Conversations of the last 30 days that produced a lead score" },
+            { "label": "Leads Converted", "value": 18.0, "percentage": 20.0, "delta": 50.0,
+              "compare": "vs previous 30 days", "description": "Leads tagged Hot; the share is of all scored leads" },
+            { "label": "Call Success Rate", "value": "68.8%", "delta": 10.0, "compare": "vs previous 30 days",
+              "description": "Connected phone calls ElevenLabs evaluated as successful" }
+        ],
+        "credits": { "current": 120, "usedThisMonth": 452, "remaining": 120 },
+        "agents": { "total": 3, "active": 2, "draft": 1 }
+    })) });
+    AnalyticsEnvelope => json!({ "success": true, "data": with(of::<Analytics>(), json!({
+        "leadsOverTimeData": [{ "date": "2026-11-20", "chatLeads": 4, "callLeads": 11, "total": 15 }],
+        "interactionsOverTimeData": [{ "date": "2026-11-20", "chat": 5, "call": 18, "total": 23 }],
+        "leadQualityData": [
+            { "name": "Hot", "chatCount": 1, "callCount": 3, "color": "#1A6262" },
+            { "name": "Warm", "chatCount": 2, "callCount": 5, "color": "#91C499" },
+            { "name": "Cold", "chatCount": 1, "callCount": 3, "color": "#E1A940" }
+        ],
+        "engagementFunnelData": [
+            { "name": "Leads Captured", "value": 23, "fill": "#1A6262" },
+            { "name": "Interacted", "value": 20, "fill": "#91C499" },
+            { "name": "Qualified", "value": 11, "fill": "#E1A940" },
+            { "name": "Demo Booked", "value": 3, "fill": "#FF6700" },
+            { "name": "Converted", "value": 4, "fill": "#6366f1" }
+        ],
+        "sourceBreakdownData": [
+            { "name": "Inbound", "source": "inbound", "value": 9, "color": "#1A6262" },
+            { "name": "Outbound", "source": "outbound", "value": 14, "color": "#91C499" }
+        ],
+        "lastRefresh": LATER
+    })) });
     RecentActivity => json!({
         "calls": [of::<CallListRow>()],
         "leads": [{ "contact_id": CONTACT, "contact_name": "Jordan Lee", "lead_analytics": of::<LeadAnalytics>() }],

@@ -89,6 +89,27 @@ pub fn audio(agent_id: &str, conversation_id: &str, audio: &[u8]) -> Value {
 }
 
 /// An active, synced call agent of `user` with the ElevenLabs id `el_agent`.
+/// The same report as a chat agent's: no phone call, the visitor's details from the widget.
+pub fn into_chat(mut event: Value) -> Value {
+    let data = &mut event["data"];
+    if let Some(metadata) = data["metadata"].as_object_mut() {
+        metadata.remove("phone_call");
+    }
+    data["metadata"]["text_only"] = json!(true);
+    data["conversation_initiation_client_data"]["dynamic_variables"] = json!({
+        "name": "Vera Visitor", "email": "vera@example.com", "phone": "+1 415 555 0188"
+    });
+    event
+}
+
+/// `insert_agent`, of the chat kind.
+pub async fn insert_chat_agent(app: &TestApp, user: Uuid, el_agent: &str) -> agents::Model {
+    let agent = insert_agent(app, user, el_agent).await;
+    let mut active: agents::ActiveModel = agent.into();
+    active.kind = Set(shared::calls::Channel::Chat);
+    active.update(&app.services.db).await.expect("chat agent")
+}
+
 pub async fn insert_agent(app: &TestApp, user: Uuid, el_agent: &str) -> agents::Model {
     let now = Utc::now();
     agents::ActiveModel {

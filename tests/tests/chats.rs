@@ -25,24 +25,11 @@ const EL_CALL: &str = "agent_call_1";
 
 /// A chat agent's report: no phone call, the visitor's details from the widget.
 fn chat_event(conversation: &str) -> Value {
-    let mut event = post_call::transcription(EL_CHAT, conversation);
-    let data = &mut event["data"];
-    data["metadata"]
-        .as_object_mut()
-        .unwrap()
-        .remove("phone_call");
-    data["metadata"]["text_only"] = json!(true);
-    data["conversation_initiation_client_data"]["dynamic_variables"] = json!({
-        "name": "Vera Visitor", "email": "vera@example.com", "phone": "+1 415 555 0188"
-    });
-    event
+    post_call::into_chat(post_call::transcription(EL_CHAT, conversation))
 }
 
 async fn chat_agent(app: &TestApp, user: Uuid) -> agents::Model {
-    let agent = post_call::insert_agent(app, user, EL_CHAT).await;
-    let mut active: agents::ActiveModel = agent.into();
-    active.kind = Set(shared::calls::Channel::Chat);
-    active.update(&app.services.db).await.unwrap()
+    post_call::insert_chat_agent(app, user, EL_CHAT).await
 }
 
 async fn signed_up(app: &TestApp, email: &str) -> (String, Uuid) {
@@ -146,7 +133,7 @@ on_both_backends!(
                     token,
                     &format!("/api/dashboard/overview?period=today&channel={channel}"),
                 )
-                .await["total_calls"]["value"]
+                .await["data"]["total_calls"]["value"]
                     .as_f64()
                     .unwrap()
             }
@@ -160,7 +147,7 @@ on_both_backends!(
             "/api/dashboard/analytics?period=today&channel=chat",
         )
         .await;
-        assert_eq!(analytics["agents"].as_array().unwrap().len(), 1);
+        assert_eq!(analytics["data"]["agents"].as_array().unwrap().len(), 1);
         let leads = get(&app, &token, "/api/leads?type=chat").await;
         assert_eq!(leads["total"], 1);
         assert_eq!(leads["items"][0]["contact"]["name"], "Vera Visitor");

@@ -20,10 +20,17 @@ use tests::{
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// The body; for the Overview's two endpoints, what their `{success, data}` envelope holds.
 async fn get(app: &TestApp, token: &str, path: &str) -> Value {
     let resp = app.get(path, Some(token)).await;
     assert_eq!(resp.status(), 200, "{path}");
-    resp.json().await.unwrap()
+    let body: Value = resp.json().await.unwrap();
+    if path.starts_with("/api/dashboard/overview") || path.starts_with("/api/dashboard/analytics") {
+        assert_eq!(body["success"], true, "{path}: {body}");
+        body["data"].clone()
+    } else {
+        body
+    }
 }
 
 async fn all_rollups(app: &TestApp) -> Vec<call_rollups::Model> {
@@ -464,5 +471,288 @@ on_both_backends!(
         ] {
             expect_error(app.get(path, None).await, 401, "missing_token").await;
         }
+    }
+);
+
+fn kpi<'a>(overview: &'a Value, label: &str) -> &'a Value {
+    overview["kpis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["label"] == label)
+        .unwrap_or_else(|| panic!("no {label} card in {overview}"))
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+on_both_backends!(
+    the_overview_screen_shows_what_a_recount_gives,
+    |backend: Backend| async move {
+        let app = TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
+            c.elevenlabs.webhook_secrets = vec![SECRET.into()];
+        })
+        .await;
+        let (token, me) = signed_in(&app, "screen@example.com").await;
+
+        // A new account: the frontend's zero state, seven empty days ending today.
+        let o = get(&app, &token, "/api/dashboard/overview").await;
+        let cards = o["kpis"].as_array().unwrap();
+        let labels: Vec<&str> = cards.iter().map(|k| k["label"].as_str().unwrap()).collect();
+        assert_eq!(
+            labels,
+            [
+                "Total Unique Leads",
+                "Total Interactions",
+                "Leads Converted"
+            ]
+        );
+        for (card, wording) in
+            cards
+                .iter()
+                .zip(["No leads yet", "No interactions yet", "No conversions yet"])
+        {
+            assert_eq!(card["value"], 0.0);
+            assert_eq!(card["description"], wording);
+            assert_eq!(card["compare"], "vs previous 30 days");
+            assert!(card.get("delta").is_none(), "nothing to compare: {card}");
+        }
+        assert_eq!(o["credits"]["current"], 15);
+        assert_eq!(o["agents"], json!({"total": 0, "active": 0, "draft": 0}));
+        let a = get(&app, &token, "/api/dashboard/analytics").await;
+        let today = Utc::now().date_naive();
+        let days: Vec<String> = (0..7)
+            .rev()
+            .map(|n| {
+                (today - chrono::Days::new(n))
+                    .format("%Y-%m-%d")
+                    .to_string()
+            })
+            .collect();
+        for chart in ["leadsOverTimeData", "interactionsOverTimeData"] {
+            let dates: Vec<&str> = a[chart]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["date"].as_str().unwrap())
+                .collect();
+            assert_eq!(dates, days, "{chart}");
+            assert!(a[chart].as_array().unwrap().iter().all(|p| p["total"] == 0));
+        }
+        let names = |chart: &str| -> Vec<String> {
+            a[chart]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["name"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(names("leadQualityData"), ["Hot", "Warm", "Cold"]);
+        assert_eq!(
+            names("engagementFunnelData"),
+            [
+                "Leads Captured",
+                "Interacted",
+                "Qualified",
+                "Demo Booked",
+                "Converted"
+            ]
+        );
+        assert_eq!(names("sourceBreakdownData"), ["Inbound", "Outbound"]);
+        assert!(a["lastRefresh"].as_str().unwrap().ends_with('Z'));
+
+        // Calls and chats through signed webhooks, each delivered twice.
+        post_call::insert_agent(&app, me, "agent_screen_call").await;
+        post_call::insert_chat_agent(&app, me, "agent_screen_chat").await;
+        let scored = |agent: &str, conv: &str, total, tag, ctas, successful| {
+            post_call::scored_transcription(
+                agent,
+                conv,
+                Scored {
+                    number: "+14155550301",
+                    name: "Lead",
+                    total,
+                    tag,
+                    ctas,
+                    successful,
+                    secs: 95,
+                },
+            )
+        };
+        let events = [
+            scored(
+                "agent_screen_call",
+                "conv_s1",
+                14,
+                "Hot",
+                &["demo_clicked"][..],
+                true,
+            ),
+            scored("agent_screen_call", "conv_s2", 9, "Warm", &[][..], false),
+            scored("agent_screen_call", "conv_s3", 3, "Cold", &[][..], true),
+            post_call::initiation_failure("agent_screen_call", "conv_s4", "no-answer"),
+            post_call::into_chat(scored(
+                "agent_screen_chat",
+                "conv_s5",
+                12,
+                "Hot",
+                &[][..],
+                true,
+            )),
+            post_call::into_chat(scored(
+                "agent_screen_chat",
+                "conv_s6",
+                7,
+                "Warm",
+                &[][..],
+                true,
+            )),
+        ];
+        for event in events.iter().chain(events.iter()) {
+            assert_eq!(post_call::deliver(&app, event, None).await.status(), 200);
+        }
+        app.wait_for_jobs(WAIT).await;
+
+        // The recount, from the rows themselves.
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        use shared::entities::{
+            calls::{self, CallStatus, Channel, Direction},
+            lead_analytics,
+        };
+        let db = &app.services.db;
+        let rows: Vec<calls::Model> = calls::Entity::find()
+            .filter(calls::Column::UserId.eq(me))
+            .all(db)
+            .await
+            .unwrap();
+        let finished: Vec<&calls::Model> = rows
+            .iter()
+            .filter(|c| matches!(c.status, CallStatus::Completed | CallStatus::Failed))
+            .collect();
+        let leads: Vec<(lead_analytics::Model, Channel)> = lead_analytics::Entity::find()
+            .filter(lead_analytics::Column::UserId.eq(me))
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| {
+                let channel = rows.iter().find(|c| c.id == l.call_id).unwrap().channel;
+                (l, channel)
+            })
+            .collect();
+        let tagged = |tag: &str, channel: Option<Channel>| {
+            leads
+                .iter()
+                .filter(|(l, c)| l.lead_status_tag == tag && channel.is_none_or(|ch| ch == *c))
+                .count() as f64
+        };
+        assert_eq!(finished.len(), 6, "five conversations and one failed dial");
+        assert_eq!(leads.len(), 5);
+
+        let o = get(&app, &token, "/api/dashboard/overview").await;
+        assert_eq!(kpi(&o, "Total Unique Leads")["value"], leads.len() as f64);
+        assert_eq!(
+            kpi(&o, "Total Interactions")["value"],
+            finished.len() as f64
+        );
+        let hot = tagged("Hot", None);
+        assert_eq!(kpi(&o, "Leads Converted")["value"], hot);
+        assert_eq!(
+            kpi(&o, "Leads Converted")["percentage"],
+            round1(hot / leads.len() as f64 * 100.0)
+        );
+        let hours: std::collections::BTreeSet<_> = finished
+            .iter()
+            .map(|c| shared::dashboard::rollups::hour_of(c.created_at))
+            .collect();
+        assert_eq!(
+            kpi(&o, "Avg. Conversations per Hour")["value"],
+            round1(finished.len() as f64 / hours.len() as f64)
+        );
+        let mean =
+            leads.iter().map(|(l, _)| l.total_score as f64).sum::<f64>() / leads.len() as f64;
+        assert_eq!(kpi(&o, "Avg. Lead Score")["value"], format!("{mean:.1}"));
+        let connected_calls: Vec<_> = finished
+            .iter()
+            .filter(|c| c.channel == Channel::Call && c.status == CallStatus::Completed)
+            .collect();
+        let successful = connected_calls
+            .iter()
+            .filter(|c| c.call_successful.as_deref() == Some("success"))
+            .count() as f64;
+        assert_eq!(
+            kpi(&o, "Call Success Rate")["value"],
+            format!("{:.1}%", successful / connected_calls.len() as f64 * 100.0)
+        );
+        assert_eq!(o["agents"], json!({"total": 2, "active": 2, "draft": 0}));
+
+        let a = get(&app, &token, "/api/dashboard/analytics").await;
+        let on = |channel: Channel| finished.iter().filter(|c| c.channel == channel).count();
+        let last = |chart: &str| a[chart].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(
+            last("interactionsOverTimeData"),
+            json!({"date": days[6], "chat": on(Channel::Chat), "call": on(Channel::Call),
+                   "total": finished.len()})
+        );
+        let leads_on = |channel: Channel| leads.iter().filter(|(_, c)| *c == channel).count();
+        assert_eq!(
+            last("leadsOverTimeData"),
+            json!({"date": days[6], "chatLeads": leads_on(Channel::Chat),
+                   "callLeads": leads_on(Channel::Call), "total": leads.len()})
+        );
+        for (i, tag) in ["Hot", "Warm", "Cold"].into_iter().enumerate() {
+            let point = &a["leadQualityData"][i];
+            assert_eq!(
+                point["chatCount"],
+                tagged(tag, Some(Channel::Chat)),
+                "{tag}"
+            );
+            assert_eq!(
+                point["callCount"],
+                tagged(tag, Some(Channel::Call)),
+                "{tag}"
+            );
+        }
+        let demo = leads
+            .iter()
+            .filter(|(l, _)| l.cta_interactions["demo_clicked"] == true)
+            .count();
+        let funnel: Vec<i64> = a["engagementFunnelData"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["value"].as_i64().unwrap())
+            .collect();
+        let completed = finished
+            .iter()
+            .filter(|c| c.status == CallStatus::Completed)
+            .count();
+        assert_eq!(
+            funnel,
+            [
+                finished.len(),
+                completed,
+                (hot + tagged("Warm", None)) as usize,
+                demo,
+                hot as usize
+            ]
+            .map(|n| n as i64)
+        );
+        let by_direction =
+            |d: Direction| finished.iter().filter(|c| c.direction == d).count() as i64;
+        assert_eq!(
+            a["sourceBreakdownData"][0]["value"],
+            by_direction(Direction::Inbound)
+        );
+        assert_eq!(a["sourceBreakdownData"][0]["source"], "inbound");
+        assert_eq!(
+            a["sourceBreakdownData"][1]["value"],
+            by_direction(Direction::Outbound)
+        );
+        // The kept counters are what a rebuild from the calls gives.
+        let kept = all_rollups(&app).await;
+        shared::dashboard::rollups::rebuild(db).await.unwrap();
+        assert_eq!(kept, all_rollups(&app).await);
     }
 );

@@ -716,6 +716,6 @@ on_both_backends!(
             .await
             .success_json()
             .await;
-        assert_eq!(overview["total_calls"]["value"], 6.0, "{overview}");
+        assert_eq!(overview["data"]["total_calls"]["value"], 6.0, "{overview}");
     }
 );

@@ -5,6 +5,7 @@
 
 pub mod period;
 pub mod rollups;
+pub mod screen;
 
 use std::collections::HashMap;
 
@@ -80,6 +81,44 @@ pub async fn overview(
     Ok((current, previous))
 }
 
+/// The counters of each hour of a period that had any.
+pub async fn per_hour(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    period: &Period,
+    channel: Option<crate::calls::Channel>,
+) -> AppResult<Vec<(chrono::DateTime<chrono::Utc>, Counters)>> {
+    let rows = db
+        .query_all(&sums(
+            rollups::between_in(user_id, period.from, period.to, channel),
+            Some(call_rollups::Column::Hour),
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("", "hour")?, counters_of(row)?)))
+        .collect()
+}
+
+/// The counters of each bucket of a period, in the order of `period.buckets(granularity)`.
+pub async fn series(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    period: &Period,
+    granularity: Granularity,
+    channel: Option<crate::calls::Channel>,
+) -> AppResult<Vec<Counters>> {
+    let mut series = vec![Counters::default(); period.buckets(granularity).len()];
+    for (hour, counters) in per_hour(db, user_id, period, channel).await? {
+        if let Some(slot) = period
+            .bucket_of(granularity, hour)
+            .and_then(|i| series.get_mut(i))
+        {
+            *slot = slot.plus(&counters);
+        }
+    }
+    Ok(series)
+}
+
 /// One agent's share of a period.
 #[derive(Debug, Clone)]
 pub struct AgentCounters {
@@ -105,26 +144,9 @@ pub async fn analytics(
     granularity: Granularity,
     channel: Option<crate::calls::Channel>,
 ) -> AppResult<Analytics> {
+    let series = series(db, user_id, period, granularity, channel).await?;
+    let total = series.iter().fold(Counters::default(), |t, c| t.plus(c));
     let buckets = period.buckets(granularity);
-    let mut series: Vec<Counters> = vec![Counters::default(); buckets.len()];
-    let per_hour = db
-        .query_all(&sums(
-            rollups::between_in(user_id, period.from, period.to, channel),
-            Some(call_rollups::Column::Hour),
-        ))
-        .await?;
-    let mut total = Counters::default();
-    for row in &per_hour {
-        let hour = row.try_get::<chrono::DateTime<chrono::Utc>>("", "hour")?;
-        let counters = counters_of(row)?;
-        total = total.plus(&counters);
-        if let Some(slot) = period
-            .bucket_of(granularity, hour)
-            .and_then(|i| series.get_mut(i))
-        {
-            *slot = slot.plus(&counters);
-        }
-    }
     let per_agent = db
         .query_all(&sums(
             rollups::between_in(user_id, period.from, period.to, channel),
@@ -157,6 +179,31 @@ pub async fn analytics(
         series: buckets.into_iter().zip(series).collect(),
         total,
         agents,
+    })
+}
+
+/// How many agents a user has, and in which state.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AgentTally {
+    pub total: i64,
+    pub active: i64,
+    pub draft: i64,
+}
+
+pub async fn agent_tally(db: &DatabaseConnection, user_id: Uuid) -> AppResult<AgentTally> {
+    use crate::entities::agents::AgentStatus;
+    let statuses: Vec<AgentStatus> = agents::Entity::find()
+        .select_only()
+        .column(agents::Column::Status)
+        .filter(agents::Column::UserId.eq(user_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let count = |s: AgentStatus| statuses.iter().filter(|x| **x == s).count() as i64;
+    Ok(AgentTally {
+        total: statuses.len() as i64,
+        active: count(AgentStatus::Active),
+        draft: count(AgentStatus::Draft),
     })
 }
 

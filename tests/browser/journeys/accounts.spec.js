@@ -1,5 +1,5 @@
 // Sign-up to settings (contract §4.1–4.7), as a new user goes through them.
-import { test, expect, inbox, linkTo, newEmail, openLink, signUp, signIn, registered, googleAccount, PASSWORD } from './harness.js';
+import { test, expect, inbox, linkTo, newEmail, openLink, signUp, signIn, registered, googleAccount, allowRepost, verifiedOnDashboard, PASSWORD } from './harness.js';
 
 test('sign up, verify by the emailed link, see 15 credits, keep the session across a reload', async ({ page, watched }) => {
   const email = newEmail('ana');
@@ -32,30 +32,6 @@ test('sign up, verify by the emailed link, see 15 credits, keep the session acro
   expect(await tab.evaluate(() => localStorage.getItem('auth_token'))).toBeTruthy();
   await watched.noErrorToast(tab);
 });
-
-/**
- * The verification page posts its token again after every success (its effect depends on a
- * function the auth context recreates each render); the API answers the repeat 400
- * `already_verified`, which ends the loop. A second success would keep it posting until the
- * browser's own request limit signs the user out.
- */
-function allowRepost(watched) {
-  watched.allow(400, '/api/email/verify', 'the verification page posting its token again');
-}
-
-/** A verified user on the dashboard: sign up through the form, open the emailed link. */
-async function verifiedOnDashboard(page, watched, name, email) {
-  await signUp(page, { name, email });
-  await expect(page.getByRole('heading', { name: 'Verify Your Email' })).toBeVisible();
-  const [mail] = await inbox(email, 1);
-  allowRepost(watched);
-  const tab = await openLink(page, linkTo(mail, '/verify-email'));
-  await expect(tab.getByText('Email verified successfully!', { exact: true }).first()).toBeVisible();
-  await tab.waitForURL((url) => url.pathname === '/dashboard');
-  await expect(tab.getByRole('heading', { name: 'Verify Your Email' })).toHaveCount(0);
-  await expect(tab.getByText(`Welcome ${name}!`)).toBeVisible();
-  return tab;
-}
 
 async function openSettings(page) {
   await page.getByText('Settings', { exact: true }).first().click();

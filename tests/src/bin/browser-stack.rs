@@ -6,7 +6,10 @@
 //! A small control server on `CONTROL_PORT` lets the journeys read what a person would find in
 //! their inbox: `GET /mail?to=<address>` answers the messages sent there (subject, text and
 //! links), and `POST /google` with `{sub, email, email_verified, name}` says who is signed in at
-//! the fake Google. It prints `ready` once both listen; SIGTERM or Ctrl-C stops it.
+//! the fake Google. `POST /conversations` with `{email, conversations: [{chat, total, tag,
+//! ctas, successful}]}` delivers ElevenLabs' post-call reports for that user's agents (a call
+//! agent and a chat agent, created on first use) as signed webhooks, and answers once the jobs
+//! they started have finished. It prints `ready` once both listen; SIGTERM or Ctrl-C stops it.
 //!
 //! `browser-stack <postgres|sqlite>`; `API_PORT` (3900), `CONTROL_PORT` (3901),
 //! `FRONTEND_URL` (http://localhost:8080), `ACCESS_TOKEN_TTL_SECS` (the default 900; with 330 the
@@ -80,6 +83,89 @@ fn google_as(Json(who): Json<GoogleAs>, google: Data<&Arc<FakeGoogle>>) -> &'sta
     "ok"
 }
 
+#[derive(serde::Deserialize)]
+struct Conversations {
+    email: String,
+    conversations: Vec<Conversation>,
+}
+
+#[derive(serde::Deserialize)]
+struct Conversation {
+    #[serde(default)]
+    chat: bool,
+    total: i64,
+    tag: String,
+    #[serde(default)]
+    ctas: Vec<String>,
+    successful: bool,
+}
+
+/// Delivers one user's conversations as ElevenLabs reports them, signed, to the gateway.
+#[handler]
+async fn conversations(
+    Json(req): Json<Conversations>,
+    app: Data<&Arc<TestApp>>,
+) -> poem::Result<Json<Value>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use shared::entities::{agents, users};
+    let db = &app.services.db;
+    let internal = poem::error::InternalServerError;
+    let user = users::Entity::find()
+        .filter(users::Column::Email.eq(req.email.to_lowercase()))
+        .one(db)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| {
+            poem::Error::from_string("no such user", poem::http::StatusCode::NOT_FOUND)
+        })?;
+    let (call_agent, chat_agent) = (
+        format!("agent_{}_call", user.id.simple()),
+        format!("agent_{}_chat", user.id.simple()),
+    );
+    let known = |id: String| async move {
+        agents::Entity::find()
+            .filter(agents::Column::ElevenlabsAgentId.eq(id))
+            .one(db)
+            .await
+            .map(|a| a.is_some())
+    };
+    if !known(call_agent.clone()).await.map_err(internal)? {
+        post_call::insert_agent(&app, user.id, &call_agent).await;
+        post_call::insert_chat_agent(&app, user.id, &chat_agent).await;
+    }
+    for c in &req.conversations {
+        let agent = if c.chat { &chat_agent } else { &call_agent };
+        let ctas: Vec<&str> = c.ctas.iter().map(String::as_str).collect();
+        let event = post_call::scored_transcription(
+            agent,
+            &format!("conv_{}", shared::platform::ids::next().simple()),
+            post_call::Scored {
+                number: "+14155550399",
+                name: "Browser Lead",
+                total: c.total,
+                tag: &c.tag,
+                ctas: &ctas,
+                successful: c.successful,
+                secs: 95,
+            },
+        );
+        let event = if c.chat {
+            post_call::into_chat(event)
+        } else {
+            event
+        };
+        let status = post_call::deliver(&app, &event, None).await.status();
+        if status != 200 {
+            return Err(poem::Error::from_string(
+                format!("the webhook answered {status}"),
+                poem::http::StatusCode::BAD_GATEWAY,
+            ));
+        }
+    }
+    app.wait_for_jobs(std::time::Duration::from_secs(60)).await;
+    Ok(Json(json!({ "delivered": req.conversations.len() })))
+}
+
 #[handler]
 fn health() -> &'static str {
     "ok"
@@ -136,14 +222,17 @@ async fn main() -> anyhow::Result<()> {
         Backend::Sqlite => None,
     };
     let sink = Arc::new(app.smtp.clone());
+    let app = Arc::new(app);
     let control = Route::new()
         .at("/mail", get(mail))
         .at("/google", poem::post(google_as))
+        .at("/conversations", poem::post(conversations))
         .at("/health", get(health))
         .data(sink)
-        .data(google.clone());
+        .data(google.clone())
+        .data(app.clone());
     let listener = TcpListener::bind(format!("127.0.0.1:{control_port}"));
-    let server = tokio::spawn(Server::new(listener).run(control));
+    let mut server = tokio::spawn(Server::new(listener).run(control));
     println!(
         "ready {} control http://127.0.0.1:{control_port}",
         app.address
@@ -152,8 +241,13 @@ async fn main() -> anyhow::Result<()> {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
-        _ = server => {}
+        _ = &mut server => {}
     }
-    app.stop().await;
+    // The control server holds the app too: stop it first, then the app gracefully.
+    server.abort();
+    let _ = server.await;
+    if let Ok(app) = Arc::try_unwrap(app) {
+        app.stop().await;
+    }
     Ok(())
 }
