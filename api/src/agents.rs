@@ -18,9 +18,10 @@ use uuid::Uuid;
 
 use crate::{
     api_errors,
-    pagination::{default_page, default_per_page},
+    pagination::{Pagination, default_page},
     security::Auth,
     tags::Tag,
+    wire::Timestamp,
 };
 
 #[derive(Debug, Clone, Copy, Enum)]
@@ -142,17 +143,113 @@ impl From<service::AgentStats> for AgentStats {
     }
 }
 
-/// A page of agents.
+/// What the frontend calls an agent's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum AgentKind {
+    CallAgent,
+    ChatAgent,
+}
+
+impl From<Channel> for AgentKind {
+    fn from(c: Channel) -> Self {
+        match c {
+            Channel::Call => AgentKind::CallAgent,
+            Channel::Chat => AgentKind::ChatAgent,
+        }
+    }
+}
+
+/// An agent as the Agent Manager, the sidebar and the call-log pickers show it.
+#[derive(Debug, Object)]
+#[oai(example, rename_all = "camelCase", skip_serializing_if_is_none)]
+pub struct ManagedAgent {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    #[oai(rename = "type")]
+    pub kind: AgentKind,
+    /// `call` or `chat`.
+    pub agent_type: Channel,
+    /// `active` or `draft`; only active agents take calls.
+    pub status: AgentStatus,
+    pub is_active: bool,
+    /// The language's English name (`English`); `languageCode` is ElevenLabs' code.
+    pub language: Option<String>,
+    pub language_code: Option<String>,
+    /// The LLM ElevenLabs runs the agent's prompt on, when its configuration names one.
+    pub model: Option<String>,
+    /// Finished calls or chats.
+    pub conversations: i64,
+    /// The owner's credit balance (what the agent can still spend).
+    pub credits_remaining: i64,
+    /// Creation day as the manager prints it, `Nov 06, 2025` (UTC).
+    pub created: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Completed calls ElevenLabs judged successful, in whole percent.
+    pub success_rate: i64,
+    /// Average length, `1.5m`.
+    pub avg_duration: String,
+    pub elevenlabs_agent_id: Option<String>,
+    /// `synced`, `pending`, `deleting` or `failed` (see the agent read).
+    pub sync_status: SyncState,
+    pub phone_number_id: Option<String>,
+}
+
+impl ManagedAgent {
+    pub fn new(a: agents::Model, stats: &service::AgentStats, balance: i64) -> Self {
+        use service::display;
+        let code = display::language_code(&a.config).map(str::to_string);
+        Self {
+            id: a.id,
+            user_id: a.user_id,
+            language: code.as_deref().map(display::language_name),
+            model: display::model(&a.config).map(str::to_string),
+            language_code: code,
+            conversations: stats.calls,
+            credits_remaining: balance,
+            created: a.created_at.format("%b %d, %Y").to_string(),
+            created_at: a.created_at.into(),
+            updated_at: a.updated_at.into(),
+            success_rate: display::success_percent(stats),
+            avg_duration: display::average_duration(stats),
+            is_active: a.status == AgentStatus::Active,
+            name: a.name,
+            description: a.description,
+            kind: a.kind.into(),
+            agent_type: a.kind,
+            status: a.status,
+            elevenlabs_agent_id: a.elevenlabs_agent_id,
+            sync_status: a.sync_state,
+            phone_number_id: a.phone_number_id,
+        }
+    }
+}
+
+/// `GET /api/agents`: the frontend maps over `data`, so it is the bare list.
 #[derive(Debug, Object)]
 #[oai(example)]
-#[oai(skip_serializing_if_is_none)]
-pub struct AgentPage {
-    pub items: Vec<Agent>,
-    pub page: u64,
-    pub per_page: u64,
-    pub total: u64,
+pub struct AgentList {
+    pub success: bool,
+    pub data: Vec<ManagedAgent>,
+    pub pagination: Pagination,
     /// True when ElevenLabs could not be asked and names come from our copy.
     pub stale: bool,
+}
+
+/// `GET /api/agents/test-connection`.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct ConnectionTest {
+    pub success: bool,
+    pub data: Connected,
+}
+
+#[derive(Debug, Object)]
+pub struct Connected {
+    /// Whether ElevenLabs accepted our key just now.
+    pub connected: bool,
 }
 
 /// An agent as the agent manager shows it.
@@ -317,9 +414,10 @@ pub struct AgentApi {
 impl AgentApi {
     /// List agents
     ///
-    /// The user's agents, newest first, with call statistics (calls, minutes, credits, average
-    /// lead score, success rate). Names come from ElevenLabs when it answers; otherwise from our
-    /// copy and `stale` is true. Filter by `type`.
+    /// The user's agents, newest first, as the Agent Manager shows them: type, status,
+    /// language, model, conversations, success rate and average duration. Names come from
+    /// ElevenLabs when it answers; otherwise from our copy and `stale` is true. Filter by
+    /// `type` (`call` or `chat`); `page` and `limit` (default 100) page through long lists.
     #[oai(path = "/", method = "get")]
     async fn list(
         &self,
@@ -331,39 +429,52 @@ impl AgentApi {
         )]
         page: Query<u64>,
         #[oai(
-            default = "default_per_page",
+            default = "default_agent_limit",
             validator(minimum(value = "1"), maximum(value = "100"))
         )]
-        per_page: Query<u64>,
-    ) -> Result<Json<AgentPage>, AgentErrors> {
-        let me = auth.user(&self.services).await?;
+        limit: Query<u64>,
+    ) -> Result<Json<AgentList>, AgentErrors> {
+        let account = auth.account(&self.services).await?;
+        let me = shared::accounts::auth::CurrentUser::from(&account);
         let (rows, total) =
-            service::list(&self.services, &me, agent_type.0, page.0, per_page.0).await?;
+            service::list(&self.services, &me, agent_type.0, page.0, limit.0).await?;
         let ids: Vec<Uuid> = rows.iter().map(|a| a.id).collect();
         let mut stats = service::stats(&self.services, &ids).await?;
         let live = service::live_names(&self.services).await;
-        let items = rows
+        let data = rows
             .into_iter()
-            .map(|row| {
-                let live_name = row
+            .map(|mut row| {
+                if let Some(name) = row
                     .elevenlabs_agent_id
                     .as_ref()
-                    .and_then(|el| live.as_ref()?.get(el).cloned());
-                let id = row.id;
-                let mut agent = Agent::from(row);
-                if let Some(name) = live_name {
-                    agent.name = name;
+                    .and_then(|el| live.as_ref()?.get(el).cloned())
+                {
+                    row.name = name;
                 }
-                agent.stats = Some(stats.remove(&id).unwrap_or_default().into());
-                agent
+                let stats = stats.remove(&row.id).unwrap_or_default();
+                ManagedAgent::new(row, &stats, account.credits)
             })
             .collect();
-        Ok(Json(AgentPage {
-            items,
-            page: page.0,
-            per_page: per_page.0,
-            total,
+        Ok(Json(AgentList {
+            success: true,
+            data,
+            pagination: Pagination::new(total, limit.0, (page.0 - 1) * limit.0),
             stale: live.is_none(),
+        }))
+    }
+
+    /// Test the ElevenLabs connection
+    ///
+    /// Whether ElevenLabs accepts the platform's key now (the Agent Manager's "Test
+    /// connection"). A refusal or an outage is `connected: false`, not an error.
+    #[oai(path = "/test-connection", method = "get")]
+    async fn test_connection(&self, auth: Auth) -> Result<Json<ConnectionTest>, AgentErrors> {
+        auth.user(&self.services).await?;
+        Ok(Json(ConnectionTest {
+            success: true,
+            data: Connected {
+                connected: service::connected(&self.services).await,
+            },
         }))
     }
 
@@ -535,4 +646,8 @@ impl AgentApi {
             service::Applied::Deferred(()) => Deleted::Pending,
         })
     }
+}
+
+fn default_agent_limit() -> u64 {
+    100
 }

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     admin::AdminApi,
+    admin_agents::AdminAgentsApi,
     admin_analytics::AdminAnalyticsApi,
     admin_settings::AdminSettingsApi,
     agents::AgentApi,
@@ -50,7 +51,12 @@ pub type Apis = (
     (CallApi, ChatApi),
     LeadApi,
     // poem-openapi implements tuples of up to 16 APIs; the admin area's are one of them.
-    (AdminApi, AdminSettingsApi, AdminAnalyticsApi),
+    (
+        AdminApi,
+        AdminAgentsApi,
+        AdminSettingsApi,
+        AdminAnalyticsApi,
+    ),
     DashboardApi,
     ImportApi,
     ContactApi,
@@ -104,6 +110,9 @@ pub fn openapi_service(
             },
             (
                 AdminApi {
+                    services: services.clone(),
+                },
+                AdminAgentsApi {
                     services: services.clone(),
                 },
                 AdminSettingsApi {

@@ -11,9 +11,13 @@ use crate::{
         AdminAgent, AdminUserDetail, AdminUserUpdate, AuditRecord, CreditAdjustment, Suspension,
         SystemHealth, WebhookEvent, WebhookEventDetail,
     },
+    admin_agents::{AgentRegistration, Assignment},
     admin_analytics::PlatformAnalytics,
     admin_settings::{SettingsChange, SettingsList},
-    agents::{Agent, AgentPage, AgentRequest, ChatSession, PhoneNumber, Voice},
+    agents::{
+        Agent, AgentList, AgentRequest, ChatSession, ConnectionTest, ManagedAgent, PhoneNumber,
+        Voice,
+    },
     auth::{
         ChangeEmailRequest, EmailRequest, LoginRequest, LogoutRequest, RefreshRequest,
         RegisterRequest, ResetPasswordRequest, Session, TokenRequest, TokenValid, Validated,
@@ -298,9 +302,27 @@ examples! {
             "average_lead_score": 61.4, "success_rate": 0.58
         }
     });
-    AgentPage => json!({
-        "items": [of::<Agent>()], "page": 1, "per_page": 25, "total": 1, "stale": false
+    ManagedAgent => json!({
+        "id": AGENT, "userId": USER, "name": "Solar qualifier",
+        "description": "Calls inbound leads back within the hour.", "type": "CallAgent",
+        "agentType": "call", "status": "active", "isActive": true, "language": "English",
+        "languageCode": "en", "model": "gpt-4o-mini", "conversations": 412,
+        "creditsRemaining": 1200, "created": "Oct 02, 2026",
+        "createdAt": "2026-10-02T09:20:00.000Z", "updatedAt": "2026-11-20T14:03:12.000Z",
+        "successRate": 58, "avgDuration": "3.7m", "elevenlabsAgentId": ELEVENLABS_AGENT,
+        "syncStatus": "synced", "phoneNumberId": "phnum_01jbq9a1b2c3d4e5f6g7h8j9k0"
     });
+    AgentList => json!({
+        "success": true, "data": [of::<ManagedAgent>()],
+        "pagination": { "total": 1, "limit": 100, "offset": 0, "hasMore": false }, "stale": false
+    });
+    ConnectionTest => json!({ "success": true, "data": { "connected": true } });
+    AgentRegistration => json!({
+        "bolna_agent_id": ELEVENLABS_AGENT, "name": "Solar qualifier",
+        "description": "Calls inbound leads back within the hour.", "agent_type": "call",
+        "is_active": true, "assignToUserId": USER
+    });
+    Assignment => json!({ "userId": USER });
     ChatSession => json!({
         "agent_id": AGENT, "elevenlabs_agent_id": ELEVENLABS_AGENT,
         "signed_url": "wss://api.elevenlabs.io/v1/convai/conversation?agent_id=agent_01jbq7w3y4d5e6f7g8h9j0k1m2&conversation_signature=cvtkn_01jbqa",

@@ -2,6 +2,7 @@
 //! thin: parse, authorize, call one `shared` service, map the result.
 
 pub mod admin;
+pub mod admin_agents;
 pub mod admin_analytics;
 pub mod admin_settings;
 pub mod agents;

@@ -103,8 +103,8 @@ on_both_backends!(
             .await
             .success_json()
             .await;
-        assert_eq!(list["total"], 1);
-        assert_eq!(list["items"][0]["id"], id);
+        assert_eq!(list["pagination"]["total"], 1);
+        assert_eq!(list["data"][0]["id"], id);
         let config: Value = app
             .get(&format!("/api/agents/{id}/config"), Some(&token))
             .await
@@ -183,13 +183,15 @@ on_both_backends!(
             .await
             .success_json()
             .await;
-        assert_eq!(chats["total"], 1);
+        assert_eq!(chats["pagination"]["total"], 1);
+        assert_eq!(chats["data"][0]["type"], "ChatAgent");
         let calls: Value = app
             .get("/api/agents?type=call", Some(&token))
             .await
             .success_json()
             .await;
-        assert_eq!(calls["total"], 0);
+        assert_eq!(calls["pagination"]["total"], 0);
+        assert_eq!(calls["data"], json!([]));
     }
 );
 
@@ -326,7 +328,7 @@ on_both_backends!(
             .await
             .success_json()
             .await;
-        assert_eq!(theirs["total"], 0);
+        assert_eq!(theirs["data"], json!([]));
         assert_eq!(
             fake.agent(agent["elevenlabs_agent_id"].as_str().unwrap())
                 .unwrap()["name"],
@@ -514,13 +516,20 @@ on_both_backends!(
             .success_json()
             .await;
         assert_eq!(list["stale"], true);
-        let stats = &list["items"][0]["stats"];
-        assert_eq!(stats["calls"], 3);
-        assert_eq!(stats["minutes"], 2.0);
-        assert_eq!(stats["credits_used"], 3);
-        assert_eq!(stats["success_rate"], 0.5);
-        assert_eq!(stats["average_lead_score"], 70.0);
-        assert!(stats["last_call_at"].is_string());
+        // The Agent Manager's card: conversations, whole-percent success, minutes per call.
+        let card = &list["data"][0];
+        assert_eq!(card["conversations"], 3);
+        assert_eq!(card["successRate"], 50);
+        assert_eq!(card["avgDuration"], "0.7m");
+        assert_eq!(card["type"], "CallAgent");
+        assert_eq!(card["status"], "active");
+        assert_eq!(card["language"], "English");
+        assert_eq!(card["languageCode"], "en");
+        assert_eq!(card["model"], "gpt-4o-mini");
+        assert_eq!(card["creditsRemaining"], 15);
+        assert_eq!(card["userId"], user.to_string());
+        let created = chrono::Utc::now().format("%b %d, %Y").to_string();
+        assert_eq!(card["created"], created);
 
         // Renamed on ElevenLabs directly: the live name shows.
         let el_id = agent["elevenlabs_agent_id"].as_str().unwrap().to_string();
@@ -531,7 +540,7 @@ on_both_backends!(
             .success_json()
             .await;
         assert_eq!(list["stale"], false);
-        assert_eq!(list["items"][0]["name"], "Renamed upstream");
+        assert_eq!(list["data"][0]["name"], "Renamed upstream");
         let one: Value = app
             .get(&format!("/api/agents/{id}"), Some(&token))
             .await

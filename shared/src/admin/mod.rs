@@ -1,3 +1,4 @@
+pub mod agents;
 pub mod analytics;
 pub mod health;
 pub mod inbox;

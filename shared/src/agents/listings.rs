@@ -34,6 +34,24 @@ pub async fn live_names(services: &Services) -> Option<std::collections::HashMap
     )
 }
 
+/// Whether ElevenLabs accepts the platform's key now: one uncached, unretried request (the
+/// answer is for a person pressing "Test connection", who should not wait through backoff).
+pub async fn connected(services: &Services) -> bool {
+    let Ok(client) = client(services).await else {
+        return false;
+    };
+    client
+        .request(
+            reqwest::Method::GET,
+            "/v1/convai/agents?page_size=1",
+            None,
+            super::elevenlabs::Retry::OnlyIfUnsent,
+            "agent",
+        )
+        .await
+        .is_ok()
+}
+
 /// How long voice and phone-number listings are reused.
 const LISTING_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 

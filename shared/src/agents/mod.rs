@@ -6,6 +6,7 @@ pub use crate::entities::agents::{AgentStatus, SyncState};
 pub use crate::entities::calls::Channel;
 
 mod chat;
+pub mod display;
 pub mod elevenlabs;
 mod input;
 mod listings;
@@ -15,7 +16,7 @@ mod sync;
 pub use chat::{ChatSession, chat_session};
 pub use input::{AgentInput, LeadQuestion};
 use input::{elevenlabs_body, merge, validate};
-pub use listings::{live_names, phone_numbers, voices};
+pub use listings::{connected, live_names, phone_numbers, voices};
 pub use stats::{AgentStats, stats};
 pub use sync::sync;
 
