@@ -13,9 +13,10 @@ use crate::{admin::AdminAuth, agents::ManagedAgent, api_errors, tags::Tag};
 #[derive(Debug, Object)]
 #[oai(example)]
 pub struct AgentRegistration {
-    /// The agent's id on ElevenLabs (the form's field keeps its earlier provider's name).
-    #[oai(validator(min_length = 1, max_length = 100))]
-    pub bolna_agent_id: String,
+    /// The agent's id on ElevenLabs (the form's field keeps its earlier provider's name);
+    /// required.
+    #[oai(validator(max_length = 100))]
+    pub bolna_agent_id: Option<String>,
     /// Defaults to the name ElevenLabs has.
     #[oai(validator(max_length = 100))]
     pub name: Option<String>,
@@ -31,6 +32,7 @@ pub struct AgentRegistration {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct RegisteredAgent {
     pub success: bool,
     pub data: ManagedAgent,
@@ -57,14 +59,15 @@ pub struct Assigned {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct AssignedEnvelope {
     pub success: bool,
     pub data: Assigned,
 }
 
 api_errors!(RegistrationErrors {
-    400 => BadRequest: "An invalid field (`validation_error`; `details` names it: an id ElevenLabs does not know is `bolna_agent_id`), or a malformed body.",
-    401 => Unauthorized: "Missing or invalid access token.",
+    400 => BadRequest: "An invalid field (`validation_error`; `details` names it, e.g. an agent id ElevenLabs does not know), or a malformed body (`malformed_json`).",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `session_revoked`, …).",
     403 => Forbidden: "Not an admin (`admin_required`), or the account is suspended.",
     404 => NotFound: "No such user (`user_not_found`) or agent (`agent_not_found`).",
     409 => Conflict: "The ElevenLabs agent is already registered (`agent_already_registered`).",
@@ -93,11 +96,15 @@ impl AdminAgentsApi {
     ) -> Result<Registered, RegistrationErrors> {
         let actor = auth.admin(&self.services, req).await?;
         let b = body.0;
+        // Checked after the admin check, so a non-admin learns nothing from the body.
+        let elevenlabs_agent_id = b.bolna_agent_id.ok_or_else(|| {
+            shared::AppError::validation("bolna_agent_id", "is required: the ElevenLabs agent id")
+        })?;
         let agent = service::register(
             &self.services,
             &actor,
             service::Registration {
-                elevenlabs_agent_id: b.bolna_agent_id,
+                elevenlabs_agent_id,
                 name: b.name,
                 description: b.description,
                 kind: b.agent_type,

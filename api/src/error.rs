@@ -351,6 +351,11 @@ pub const REASONS: &[(u16, &str, &str)] = &[
         "The idempotency key was used with other values.",
     ),
     (409, "agent_inactive", "The agent is a draft."),
+    (
+        409,
+        "agent_already_registered",
+        "An admin registered this ElevenLabs agent already.",
+    ),
     (409, "agent_not_callable", "The agent is a chat agent."),
     (
         409,

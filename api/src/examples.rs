@@ -11,7 +11,7 @@ use crate::{
         AdminAgent, AdminUserDetail, AdminUserUpdate, AuditRecord, CreditAdjustment, Suspension,
         SystemHealth, WebhookEvent, WebhookEventDetail,
     },
-    admin_agents::{AgentRegistration, Assignment},
+    admin_agents::{AgentRegistration, AssignedEnvelope, Assignment, RegisteredAgent},
     admin_analytics::PlatformAnalytics,
     admin_settings::{SettingsChange, SettingsList},
     agents::{
@@ -323,6 +323,8 @@ examples! {
         "is_active": true, "assignToUserId": USER
     });
     Assignment => json!({ "userId": USER });
+    RegisteredAgent => json!({ "success": true, "data": of::<ManagedAgent>() });
+    AssignedEnvelope => json!({ "success": true, "data": { "assigned": true } });
     ChatSession => json!({
         "agent_id": AGENT, "elevenlabs_agent_id": ELEVENLABS_AGENT,
         "signed_url": "wss://api.elevenlabs.io/v1/convai/conversation?agent_id=agent_01jbq7w3y4d5e6f7g8h9j0k1m2&conversation_signature=cvtkn_01jbqa",

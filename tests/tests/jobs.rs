@@ -426,15 +426,22 @@ async fn a_backlog_beyond_the_lua_unpack_limit_drains() {
     })
     .await;
     let queue = &app.services.queue;
-    let pushes = (0..9_000).map(|_| {
-        queue.push(
-            JobKind::ConversationEvent,
-            JobMessage {
-                job_id: shared::platform::ids::next(),
-            },
-        )
-    });
-    for pushed in futures::future::join_all(pushes).await {
+    // A few hundred pushes in flight at a time, as a real producer sends them: 9,000 at once
+    // can outlast the queue's 2 s response timeout on a loaded machine.
+    use futures::StreamExt;
+    let pushed: Vec<_> = futures::stream::iter(0..9_000)
+        .map(|_| {
+            queue.push(
+                JobKind::ConversationEvent,
+                JobMessage {
+                    job_id: shared::platform::ids::next(),
+                },
+            )
+        })
+        .buffer_unordered(256)
+        .collect()
+        .await;
+    for pushed in pushed {
         pushed.unwrap();
     }
     assert_eq!(

@@ -208,3 +208,43 @@ export async function conversations(email, list) {
   if (!r.ok) throw new Error(`delivering conversations: ${r.status} ${await r.text()}`);
   return r.json();
 }
+
+/** Makes an agent exist at the fake ElevenLabs, as one made in its own dashboard. */
+export async function elevenLabsAgent(agent_id, name) {
+  const r = await fetch(`${CONTROL}/elevenlabs/agents`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ agent_id, name }),
+  });
+  if (!r.ok) throw new Error(`fake ElevenLabs refused the agent: ${r.status}`);
+}
+
+/**
+ * The stack's admin (ADMIN_EMAIL, promoted once its address is verified): registered and
+ * verified through the emailed link on first use, signed in after.
+ */
+export async function adminToken(email = 'root@switchboard.test') {
+  const post = (path, body) => fetch(`${API}${path}`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  const r = await post('/api/auth/register', { email, password: PASSWORD, name: 'Platform Admin' });
+  if (r.status === 201) {
+    const [mail] = await inbox(email, 1);
+    const token = new URL(linkTo(mail, '/verify-email')).searchParams.get('token');
+    const verified = await post('/api/email/verify', { token });
+    if (!verified.ok) throw new Error(`admin verification: ${verified.status} ${await verified.text()}`);
+  }
+  const login = await post('/api/auth/login', { email, password: PASSWORD });
+  if (!login.ok) throw new Error(`admin sign-in: ${login.status} ${await login.text()}`);
+  return (await login.json()).token;
+}
+
+/** Calls our API as `token` from outside the page (what another person does meanwhile). */
+export async function api(method, path, token, body) {
+  const r = await fetch(`${API}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null };
+}

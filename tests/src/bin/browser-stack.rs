@@ -9,7 +9,9 @@
 //! the fake Google. `POST /conversations` with `{email, conversations: [{chat, total, tag,
 //! ctas, successful}]}` delivers ElevenLabs' post-call reports for that user's agents (a call
 //! agent and a chat agent, created on first use) as signed webhooks, and answers once the jobs
-//! they started have finished. It prints `ready` once both listen; SIGTERM or Ctrl-C stops it.
+//! they started have finished. `POST /elevenlabs/agents` with `{agent_id, name}` makes an agent
+//! exist at the fake ElevenLabs (as one made in its own dashboard), for an admin to register.
+//! `ADMIN_EMAIL` (`root@switchboard.test`) is an admin once registered. It prints `ready` once both listen; SIGTERM or Ctrl-C stops it.
 //!
 //! `browser-stack <postgres|sqlite>`; `API_PORT` (3900), `CONTROL_PORT` (3901),
 //! `FRONTEND_URL` (http://localhost:8080), `ACCESS_TOKEN_TTL_SECS` (the default 900; with 330 the
@@ -166,6 +168,29 @@ async fn conversations(
     Ok(Json(json!({ "delivered": req.conversations.len() })))
 }
 
+#[derive(serde::Deserialize)]
+struct ElevenLabsAgent {
+    agent_id: String,
+    name: String,
+}
+
+/// An agent made in ElevenLabs' own dashboard.
+#[handler]
+fn elevenlabs_agent(
+    Json(a): Json<ElevenLabsAgent>,
+    agents: Data<&Arc<std::sync::Mutex<std::collections::HashMap<String, Value>>>>,
+) -> &'static str {
+    agents.lock().unwrap_or_else(|e| e.into_inner()).insert(
+        a.agent_id.clone(),
+        json!({
+            "agent_id": a.agent_id, "name": a.name,
+            "conversation_config": {"agent": {"language": "es", "prompt": {"prompt": "Hola", "llm": "gpt-4o-mini"}}},
+            "platform_settings": {}, "metadata": {"created_at_unix_secs": 1_700_000_000}, "tags": []
+        }),
+    );
+    "ok"
+}
+
 #[handler]
 fn health() -> &'static str {
     "ok"
@@ -210,6 +235,8 @@ async fn main() -> anyhow::Result<()> {
         // journey (and its direct registrations) comes from the same loopback address.
         c.limits.auth_rate_per_ip_per_min = 600;
         c.limits.auth_rate_per_email_per_min = 5;
+        c.auth.admin_emails =
+            vec![std::env::var("ADMIN_EMAIL").unwrap_or_else(|_| "root@switchboard.test".into())];
     })
     .await;
     // Production's shape: the gateway only enqueues; the worker binary beside this one runs.
@@ -227,10 +254,12 @@ async fn main() -> anyhow::Result<()> {
         .at("/mail", get(mail))
         .at("/google", poem::post(google_as))
         .at("/conversations", poem::post(conversations))
+        .at("/elevenlabs/agents", poem::post(elevenlabs_agent))
         .at("/health", get(health))
         .data(sink)
         .data(google.clone())
-        .data(app.clone());
+        .data(app.clone())
+        .data(el.agents.clone());
     let listener = TcpListener::bind(format!("127.0.0.1:{control_port}"));
     let mut server = tokio::spawn(Server::new(listener).run(control));
     println!(
