@@ -2,13 +2,17 @@
 //! (OverviewCharts) and the latest activity.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use poem_openapi::{Enum, Object, OpenApi, Union, param::Query, payload::Json};
+use poem_openapi::{
+    Enum, Object, OpenApi, Union,
+    param::{Header, Query},
+    payload::Json,
+};
 use shared::{
     Services,
     calls::history,
     contacts::import,
     dashboard::{
-        self as service, Counters, Granularity, Period, PeriodName,
+        self as service, Counters, Granularity, Period, PeriodName, Scope,
         period::parse_tz,
         rollups::{CTAS, SCORE_COLUMNS, SCORE_RANGES},
         screen::{self, COLORS, QUALITY},
@@ -385,6 +389,7 @@ api_errors!(DashboardErrors {
     400 => BadRequest: "Malformed query (`invalid_parameter`), or an invalid field (`validation_error`; `details` maps each field to its message).",
     401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
     403 => Forbidden: "The account is suspended (`account_suspended`).",
+    404 => NotFound: "`agentId` (or `X-Agent-ID`) names no agent of the caller's (`agent_not_found`).",
 });
 
 fn percent(c: &Counters, part: C, whole: C) -> f64 {
@@ -447,6 +452,25 @@ impl DashboardApi {
         };
         Period::resolve(name, (from, to), tz, Utc::now())
     }
+
+    /// The caller's counters, or one of the caller's agents' when the frontend names one
+    /// (`agentId`, else the `X-Agent-ID` header); another user's agent is not found.
+    async fn scope(
+        &self,
+        me: &shared::entities::users::Model,
+        query: Option<Uuid>,
+        header: Option<Uuid>,
+    ) -> shared::AppResult<Scope> {
+        let agent = query.or(header);
+        if let Some(id) = agent {
+            let caller = shared::accounts::auth::CurrentUser::from(me);
+            shared::agents::get(&self.services, &caller, id).await?;
+        }
+        Ok(Scope {
+            owner: me.id,
+            agent,
+        })
+    }
 }
 
 /// Which conversations a dashboard counts.
@@ -479,6 +503,7 @@ impl DashboardApi {
     /// (`tz`, default the profile's): the last 30 days by default (as the client's earlier
     /// backend), `today`, `7d`, `90d`, or `custom` with `from` and `to` (days, inclusive).
     #[oai(path = "/overview", method = "get")]
+    #[allow(clippy::too_many_arguments)]
     async fn overview(
         &self,
         auth: Auth,
@@ -487,8 +512,15 @@ impl DashboardApi {
         to: Query<Option<NaiveDate>>,
         #[oai(validator(max_length = 64))] tz: Query<Option<String>>,
         channel: Query<Option<ChannelParam>>,
+        /// Only this agent's figures (one of the caller's).
+        #[oai(name = "agentId")]
+        agent_id: Query<Option<Uuid>>,
+        /// As `agentId`, for requests that carry it as a header.
+        #[oai(name = "X-Agent-ID")]
+        agent_header: Header<Option<Uuid>>,
     ) -> Result<Json<OverviewEnvelope>, DashboardErrors> {
         let me = auth.account(&self.services).await?;
+        let scope = self.scope(&me, agent_id.0, agent_header.0).await?;
         let db = &self.services.db;
         let period = Self::period(
             &me,
@@ -498,8 +530,8 @@ impl DashboardApi {
             tz.0.as_deref(),
             PeriodParam::Days30,
         )?;
-        let (now, before) = service::overview(db, me.id, &period, channel_of(channel.0)).await?;
-        let inputs = screen::kpi_inputs(db, me.id, &period).await?;
+        let (now, before) = service::overview(db, scope, &period, channel_of(channel.0)).await?;
+        let inputs = screen::kpi_inputs(db, scope, &period).await?;
         let tally = service::agent_tally(db, me.id).await?;
         Ok(Json(OverviewEnvelope {
             success: true,
@@ -540,8 +572,15 @@ impl DashboardApi {
         #[oai(validator(max_length = 64))] tz: Query<Option<String>>,
         granularity: Query<Option<GranularityParam>>,
         channel: Query<Option<ChannelParam>>,
+        /// Only this agent's figures (one of the caller's).
+        #[oai(name = "agentId")]
+        agent_id: Query<Option<Uuid>>,
+        /// As `agentId`, for requests that carry it as a header.
+        #[oai(name = "X-Agent-ID")]
+        agent_header: Header<Option<Uuid>>,
     ) -> Result<Json<AnalyticsEnvelope>, DashboardErrors> {
         let me = auth.account(&self.services).await?;
+        let scope = self.scope(&me, agent_id.0, agent_header.0).await?;
         let period = Self::period(
             &me,
             period.0,
@@ -556,13 +595,13 @@ impl DashboardApi {
         }))?;
         let a = service::analytics(
             &self.services.db,
-            me.id,
+            scope,
             &period,
             granularity,
             channel_of(channel.0),
         )
         .await?;
-        let points = screen::by_channel(&self.services.db, me.id, &period, a.granularity).await?;
+        let points = screen::by_channel(&self.services.db, scope, &period, a.granularity).await?;
         let total = &a.total;
         let mut funnel = vec![FunnelStage {
             stage: "scored_calls".into(),

@@ -12,7 +12,7 @@ use shared::{
     entities::{call_rollups, calls, purchases},
 };
 use tests::{
-    Backend, TestApp, WorkerMode, expect_error, on_both_backends,
+    Backend, Decode, TestApp, WorkerMode, expect_error, on_both_backends,
     post_call::{self, SECRET, Scored},
     records::{self, CallRow},
     users::signed_in,
@@ -563,8 +563,8 @@ on_both_backends!(
         assert!(a["lastRefresh"].as_str().unwrap().ends_with('Z'));
 
         // Calls and chats through signed webhooks, each delivered twice.
-        post_call::insert_agent(&app, me, "agent_screen_call").await;
-        post_call::insert_chat_agent(&app, me, "agent_screen_chat").await;
+        let call_agent = post_call::insert_agent(&app, me, "agent_screen_call").await;
+        let chat_agent = post_call::insert_chat_agent(&app, me, "agent_screen_chat").await;
         let scored = |agent: &str, conv: &str, total, tag, ctas, successful| {
             post_call::scored_transcription(
                 agent,
@@ -750,6 +750,50 @@ on_both_backends!(
             a["sourceBreakdownData"][1]["value"],
             by_direction(Direction::Outbound)
         );
+        // One agent's figures, by `agentId` or the `X-Agent-ID` header; only the caller's.
+        let of_agent = |agent: &shared::entities::agents::Model| {
+            finished
+                .iter()
+                .filter(|c| c.agent_id == Some(agent.id))
+                .count() as f64
+        };
+        let scoped = get(
+            &app,
+            &token,
+            &format!("/api/dashboard/overview?agentId={}", call_agent.id),
+        )
+        .await;
+        assert_eq!(
+            kpi(&scoped, "Total Interactions")["value"],
+            of_agent(&call_agent)
+        );
+        let by_header: Value = app
+            .client
+            .get(app.url("/api/dashboard/analytics"))
+            .bearer_auth(&token)
+            .header("X-Agent-ID", chat_agent.id.to_string())
+            .send()
+            .await
+            .unwrap()
+            .success_json()
+            .await;
+        let chat_total = by_header["data"]["interactionsOverTimeData"][6]["total"].as_f64();
+        assert_eq!(chat_total, Some(of_agent(&chat_agent)));
+        let (other_token, other) = signed_in(&app, "screen-other@example.com").await;
+        let theirs = post_call::insert_agent(&app, other, "agent_screen_theirs").await;
+        for (who, agent) in [(&token, theirs.id), (&other_token, call_agent.id)] {
+            expect_error(
+                app.get(
+                    &format!("/api/dashboard/overview?agentId={agent}"),
+                    Some(who),
+                )
+                .await,
+                404,
+                "agent_not_found",
+            )
+            .await;
+        }
+
         // The kept counters are what a rebuild from the calls gives.
         let kept = all_rollups(&app).await;
         shared::dashboard::rollups::rebuild(db).await.unwrap();

@@ -23,6 +23,20 @@ pub use period::{Bucket, Granularity, Period, PeriodName};
 pub use rollups::Counters;
 use rollups::{counters_of, sums};
 
+/// Whose counters a dashboard reads: an owner's, or only one of the owner's agents' (the
+/// frontend's `agentId` / `X-Agent-ID`; the caller checks that the agent is the owner's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope {
+    pub owner: Uuid,
+    pub agent: Option<Uuid>,
+}
+
+impl Scope {
+    pub fn owner(owner: Uuid) -> Self {
+        Self { owner, agent: None }
+    }
+}
+
 /// Derived figures of a set of counters.
 impl Counters {
     pub fn minutes(&self) -> f64 {
@@ -56,13 +70,13 @@ impl Counters {
 
 async fn total<C: ConnectionTrait>(
     db: &C,
-    user_id: Uuid,
+    scope: Scope,
     period: &Period,
     channel: Option<crate::calls::Channel>,
 ) -> AppResult<Counters> {
     let row = db
         .query_one(&sums(
-            rollups::between_in(user_id, period.from, period.to, channel),
+            rollups::between_in(scope, period.from, period.to, channel),
             None,
         ))
         .await?;
@@ -72,25 +86,25 @@ async fn total<C: ConnectionTrait>(
 /// The counters of a period and of the one before it, for one channel or both.
 pub async fn overview(
     db: &DatabaseConnection,
-    user_id: Uuid,
+    scope: Scope,
     period: &Period,
     channel: Option<crate::calls::Channel>,
 ) -> AppResult<(Counters, Counters)> {
-    let current = total(db, user_id, period, channel).await?;
-    let previous = total(db, user_id, &period.previous(), channel).await?;
+    let current = total(db, scope, period, channel).await?;
+    let previous = total(db, scope, &period.previous(), channel).await?;
     Ok((current, previous))
 }
 
 /// The counters of each hour of a period that had any.
 pub async fn per_hour(
     db: &DatabaseConnection,
-    user_id: Uuid,
+    scope: Scope,
     period: &Period,
     channel: Option<crate::calls::Channel>,
 ) -> AppResult<Vec<(chrono::DateTime<chrono::Utc>, Counters)>> {
     let rows = db
         .query_all(&sums(
-            rollups::between_in(user_id, period.from, period.to, channel),
+            rollups::between_in(scope, period.from, period.to, channel),
             Some(call_rollups::Column::Hour),
         ))
         .await?;
@@ -102,13 +116,13 @@ pub async fn per_hour(
 /// The counters of each bucket of a period, in the order of `period.buckets(granularity)`.
 pub async fn series(
     db: &DatabaseConnection,
-    user_id: Uuid,
+    scope: Scope,
     period: &Period,
     granularity: Granularity,
     channel: Option<crate::calls::Channel>,
 ) -> AppResult<Vec<Counters>> {
     let mut series = vec![Counters::default(); period.buckets(granularity).len()];
-    for (hour, counters) in per_hour(db, user_id, period, channel).await? {
+    for (hour, counters) in per_hour(db, scope, period, channel).await? {
         if let Some(slot) = period
             .bucket_of(granularity, hour)
             .and_then(|i| series.get_mut(i))
@@ -139,17 +153,17 @@ pub struct Analytics {
 
 pub async fn analytics(
     db: &DatabaseConnection,
-    user_id: Uuid,
+    scope: Scope,
     period: &Period,
     granularity: Granularity,
     channel: Option<crate::calls::Channel>,
 ) -> AppResult<Analytics> {
-    let series = series(db, user_id, period, granularity, channel).await?;
+    let series = series(db, scope, period, granularity, channel).await?;
     let total = series.iter().fold(Counters::default(), |t, c| t.plus(c));
     let buckets = period.buckets(granularity);
     let per_agent = db
         .query_all(&sums(
-            rollups::between_in(user_id, period.from, period.to, channel),
+            rollups::between_in(scope, period.from, period.to, channel),
             Some(call_rollups::Column::AgentId),
         ))
         .await?;
@@ -163,7 +177,7 @@ pub async fn analytics(
         });
     }
     let names: HashMap<Uuid, String> = agents::Entity::find()
-        .filter(agents::Column::UserId.eq(user_id))
+        .filter(agents::Column::UserId.eq(scope.owner))
         .filter(agents::Column::Id.is_in(agents.iter().filter_map(|a| a.agent_id)))
         .all(db)
         .await?

@@ -277,16 +277,21 @@ pub fn between(user_id: Uuid, from: DateTime<Utc>, to: DateTime<Utc>) -> Select<
         .filter(C::Hour.lt(to))
 }
 
-/// `between`, for one channel (`call` or `chat`) when given. Counters are kept per agent and an
-/// agent's type never changes, so a channel is the set of the user's agents of that type (calls
-/// without an agent are calls).
+/// `between` for a dashboard's scope (the owner, or one of the owner's agents), for one channel
+/// (`call` or `chat`) when given. Counters are kept per agent and an agent's type never
+/// changes, so a channel is the set of the user's agents of that type (calls without an agent
+/// are calls).
 pub fn between_in(
-    user_id: Uuid,
+    scope: super::Scope,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     channel: Option<crate::entities::calls::Channel>,
 ) -> Select<rollups::Entity> {
-    let select = between(user_id, from, to);
+    let user_id = scope.owner;
+    let mut select = between(user_id, from, to);
+    if let Some(agent) = scope.agent {
+        select = select.filter(C::AgentId.eq(agent));
+    }
     let Some(channel) = channel else {
         return select;
     };

@@ -10,9 +10,8 @@
 //! - *Call Success Rate* is ElevenLabs' `success` evaluation per connected phone call.
 
 use sea_orm::DatabaseConnection;
-use uuid::Uuid;
 
-use super::{Bucket, Counters, Granularity, Period};
+use super::{Bucket, Counters, Granularity, Period, Scope};
 use crate::{
     entities::{call_rollups::Column as C, calls::Channel},
     platform::error::AppResult,
@@ -60,16 +59,15 @@ pub struct KpiInputs {
 
 pub async fn kpi_inputs(
     db: &DatabaseConnection,
-    user_id: Uuid,
+    scope: Scope,
     period: &Period,
 ) -> AppResult<KpiInputs> {
     let previous = period.previous();
-    let (now, before) = super::overview(db, user_id, period, None).await?;
-    let (calls_now, calls_before) =
-        super::overview(db, user_id, period, Some(Channel::Call)).await?;
+    let (now, before) = super::overview(db, scope, period, None).await?;
+    let (calls_now, calls_before) = super::overview(db, scope, period, Some(Channel::Call)).await?;
     let active_hours = (
-        active_hours(db, user_id, period).await?,
-        active_hours(db, user_id, &previous).await?,
+        active_hours(db, scope, period).await?,
+        active_hours(db, scope, &previous).await?,
     );
     Ok(KpiInputs {
         now,
@@ -80,8 +78,8 @@ pub async fn kpi_inputs(
     })
 }
 
-async fn active_hours(db: &DatabaseConnection, user_id: Uuid, period: &Period) -> AppResult<i64> {
-    let rows = super::per_hour(db, user_id, period, None).await?;
+async fn active_hours(db: &DatabaseConnection, scope: Scope, period: &Period) -> AppResult<i64> {
+    let rows = super::per_hour(db, scope, period, None).await?;
     Ok(rows.iter().filter(|(_, c)| c.get(C::Calls) > 0).count() as i64)
 }
 
@@ -212,12 +210,12 @@ pub struct ChannelPoint {
 /// The period's buckets with the counters of phone calls and of chats in each.
 pub async fn by_channel(
     db: &DatabaseConnection,
-    user_id: Uuid,
+    scope: Scope,
     period: &Period,
     granularity: Granularity,
 ) -> AppResult<Vec<ChannelPoint>> {
-    let call = super::series(db, user_id, period, granularity, Some(Channel::Call)).await?;
-    let chat = super::series(db, user_id, period, granularity, Some(Channel::Chat)).await?;
+    let call = super::series(db, scope, period, granularity, Some(Channel::Call)).await?;
+    let chat = super::series(db, scope, period, granularity, Some(Channel::Chat)).await?;
     Ok(period
         .buckets(granularity)
         .into_iter()
