@@ -10,9 +10,7 @@ use poem_openapi::{
     payload::Json,
 };
 use shared::entities::{
-    agents::{AgentStatus, SyncState},
     background_jobs::JobKind,
-    calls::Channel,
     users::{Role, UserStatus},
     webhook_events::InboxStatus,
 };
@@ -20,7 +18,7 @@ use shared::{
     AppError, AppResult, Services,
     accounts::audit::{self, Actor, AuditFilter},
     admin::inbox,
-    admin::users::{self as service, AgentFilter, UserFilter},
+    admin::users::{self as service, UserFilter},
     entities::{audit_log, webhook_events},
 };
 use uuid::Uuid;
@@ -588,48 +586,6 @@ impl AdminApi {
                 })
                 .collect(),
         }))
-    }
-
-    /// Every tenant's agents
-    ///
-    /// Newest first, with the owner's email; by `owner_id`, `type`, `status`, `sync_state`.
-    #[oai(path = "/agents", method = "get")]
-    #[allow(clippy::too_many_arguments)]
-    async fn agents(
-        &self,
-        auth: AdminAuth,
-        req: &Request,
-        owner_id: Query<Option<Uuid>>,
-        #[oai(name = "type")] kind: Query<Option<Channel>>,
-        status: Query<Option<AgentStatus>>,
-        sync_state: Query<Option<SyncState>>,
-        #[oai(
-            default = "default_page",
-            validator(minimum(value = "1"), maximum(value = "100000"))
-        )]
-        page: Query<u64>,
-        #[oai(
-            default = "default_per_page",
-            validator(minimum(value = "1"), maximum(value = "100"))
-        )]
-        per_page: Query<u64>,
-    ) -> Result<Json<Page<AdminAgent>>, AdminErrors> {
-        auth.admin(&self.services, req).await?;
-        let filter = AgentFilter {
-            owner_id: owner_id.0,
-            kind: kind.0,
-            status: status.0,
-            sync_state: sync_state.0,
-        };
-        let (rows, total) = service::agents(&self.services.db, &filter, page.0, per_page.0).await?;
-        let rows: Vec<AdminAgent> = rows
-            .into_iter()
-            .map(|(agent, owner_email)| AdminAgent {
-                agent: agent.into(),
-                owner_email,
-            })
-            .collect();
-        Ok(Json(Page::of(rows, page.0, per_page.0, total)))
     }
 
     /// Any agent's live ElevenLabs configuration

@@ -1,13 +1,29 @@
-//! `/api/admin/agents` (registration and assignment): how agents reach users in the client's
-//! frontend, whose own create form cannot submit. An admin registers an agent that exists on
-//! ElevenLabs for a user, or moves one to another user.
+//! `/api/admin/agents`: every tenant's agents, and how agents reach users in the client's
+//! frontend, whose own create form cannot submit: an admin registers an agent that exists on
+//! ElevenLabs for a user, or moves one to another user. (One API owns the path: poem-openapi
+//! would write `/api/admin/agents` twice into the document for two.)
 
 use poem::Request;
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
-use shared::{Services, admin::agents as service, agents::Channel};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+use shared::{
+    Services,
+    admin::agents as service,
+    admin::users::AgentFilter,
+    agents::{AgentStatus, Channel, SyncState},
+};
 use uuid::Uuid;
 
-use crate::{admin::AdminAuth, agents::ManagedAgent, api_errors, tags::Tag};
+use crate::{
+    admin::{AdminAgent, AdminAuth, AdminErrors},
+    agents::ManagedAgent,
+    api_errors,
+    pagination::{Page, default_page, default_per_page},
+    tags::Tag,
+};
 
 /// The admin's "Register existing agent" form.
 #[derive(Debug, Object)]
@@ -82,6 +98,49 @@ pub struct AdminAgentsApi {
 
 #[OpenApi(prefix_path = "/api/admin", tag = "Tag::Admin")]
 impl AdminAgentsApi {
+    /// Every tenant's agents
+    ///
+    /// Newest first, with the owner's email; by `owner_id`, `type`, `status`, `sync_state`.
+    #[oai(path = "/agents", method = "get")]
+    #[allow(clippy::too_many_arguments)]
+    async fn agents(
+        &self,
+        auth: AdminAuth,
+        req: &Request,
+        owner_id: Query<Option<Uuid>>,
+        #[oai(name = "type")] kind: Query<Option<Channel>>,
+        status: Query<Option<AgentStatus>>,
+        sync_state: Query<Option<SyncState>>,
+        #[oai(
+            default = "default_page",
+            validator(minimum(value = "1"), maximum(value = "100000"))
+        )]
+        page: Query<u64>,
+        #[oai(
+            default = "default_per_page",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        per_page: Query<u64>,
+    ) -> Result<Json<Page<AdminAgent>>, AdminErrors> {
+        auth.admin(&self.services, req).await?;
+        let filter = AgentFilter {
+            owner_id: owner_id.0,
+            kind: kind.0,
+            status: status.0,
+            sync_state: sync_state.0,
+        };
+        let (rows, total) =
+            shared::admin::users::agents(&self.services.db, &filter, page.0, per_page.0).await?;
+        let rows: Vec<AdminAgent> = rows
+            .into_iter()
+            .map(|(agent, owner_email)| AdminAgent {
+                agent: agent.into(),
+                owner_email,
+            })
+            .collect();
+        Ok(Json(Page::of(rows, page.0, per_page.0, total)))
+    }
+
     /// Register an existing ElevenLabs agent
     ///
     /// Asks ElevenLabs for the agent (it must exist there), keeps its live name and

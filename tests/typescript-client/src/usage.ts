@@ -7,6 +7,8 @@ type Json<T> = T extends { content: { "application/json; charset=utf-8": infer B
 type CallPage = Json<paths["/api/calls"]["get"]["responses"]["200"]>;
 type ChatDetail = Json<paths["/api/chats/{id}"]["get"]["responses"]["200"]>;
 type Overview = Json<paths["/api/dashboard/overview"]["get"]["responses"]["200"]>;
+type Analytics = Json<paths["/api/dashboard/analytics"]["get"]["responses"]["200"]>;
+type AgentList = Json<paths["/api/agents"]["get"]["responses"]["200"]>;
 type LeadPage = Json<paths["/api/leads"]["get"]["responses"]["200"]>;
 type NotFound = Json<paths["/api/calls/{id}"]["get"]["responses"]["404"]>;
 type CallQuery = NonNullable<paths["/api/calls"]["get"]["parameters"]["query"]>;
@@ -39,8 +41,30 @@ export function visitorLine(chat: ChatDetail): string {
   return `${who}: ${chat.messages.length} messages, ${chat.credits_charged} credits`;
 }
 
-export function kpi(overview: Overview): [number, number | undefined] {
-  return [overview.total_calls.value, overview.total_calls.change_pct ?? undefined];
+// OverviewKPIs: each card's label, value (a count or a formatted figure) and delta.
+export function kpi(overview: Overview): [string, number | string, number | undefined][] {
+  return overview.data.kpis.map((card) => [card.label, card.value, card.delta ?? undefined]);
+}
+
+export function detailedCalls(overview: Overview): [number, number | undefined] {
+  return [overview.data.total_calls.value, overview.data.total_calls.change_pct ?? undefined];
+}
+
+// OverviewCharts: the per-day lines and the lead-quality split.
+export function chartPoints(analytics: Analytics): [string, number, number][] {
+  return analytics.data.interactionsOverTimeData.map((p) => [p.date, p.call, p.chat]);
+}
+
+export function hotShare(analytics: Analytics): number {
+  const hot = analytics.data.leadQualityData.find((q) => q.name === "Hot");
+  return (hot?.callCount ?? 0) + (hot?.chatCount ?? 0);
+}
+
+// AgentManager: the card line and the type the call-log filter compares.
+export function agentCards(list: AgentList): string[] {
+  return list.data.map(
+    (a) => `${a.name} · ${a.type === "ChatAgent" ? "chat" : "call"} · ${a.language ?? "-"} · ${a.successRate}% · ${a.avgDuration}`,
+  );
 }
 
 export function hotLeads(page: LeadPage): components["schemas"]["Lead"][] {
