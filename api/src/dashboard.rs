@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use poem_openapi::{
-    Enum, Object, OpenApi, Union,
+    Enum, Object, OpenApi,
     param::{Header, Query},
     payload::Json,
 };
@@ -224,11 +224,63 @@ pub struct Analytics {
     pub cta_funnel: Vec<FunnelStage>,
 }
 
-/// A KPI card's value: a count, or a figure already formatted (`"8.4"`, `"87.5%"`).
-#[derive(Debug, Union)]
+/// A KPI card's value: a count, or a figure already formatted (`"8.4"`, `"87.5%"`). Typed by
+/// hand: poem-openapi's `Union` labels even a union of primitives `type: object`.
+#[derive(Debug)]
 pub enum KpiValue {
     Number(f64),
     Text(String),
+}
+
+impl poem_openapi::types::Type for KpiValue {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> std::borrow::Cow<'static, str> {
+        "number_or_string".into()
+    }
+
+    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            any_of: vec![f64::schema_ref(), String::schema_ref()],
+            ..MetaSchema::ANY
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl poem_openapi::types::ToJSON for KpiValue {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        Some(match self {
+            KpiValue::Number(n) => serde_json::json!(n),
+            KpiValue::Text(t) => serde_json::Value::String(t.clone()),
+        })
+    }
+}
+
+impl poem_openapi::types::ParseFromJSON for KpiValue {
+    fn parse_from_json(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
+        match value {
+            Some(serde_json::Value::Number(n)) => {
+                Ok(KpiValue::Number(n.as_f64().unwrap_or_default()))
+            }
+            Some(serde_json::Value::String(s)) => Ok(KpiValue::Text(s)),
+            other => Err(poem_openapi::types::ParseError::expected_type(
+                other.unwrap_or_default(),
+            )),
+        }
+    }
 }
 
 /// One card of the Overview's KPI grid.
