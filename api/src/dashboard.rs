@@ -582,8 +582,12 @@ impl DashboardApi {
             tz.0.as_deref(),
             PeriodParam::Days30,
         )?;
-        let (now, before) = service::overview(db, scope, &period, channel_of(channel.0)).await?;
         let inputs = screen::kpi_inputs(db, scope, &period).await?;
+        // The cards already read both channels' totals; only a channel filter needs its own.
+        let (now, before) = match channel_of(channel.0) {
+            None => (inputs.now, inputs.before),
+            Some(only) => service::overview(db, scope, &period, Some(only)).await?,
+        };
         let tally = service::agent_tally(db, me.id).await?;
         Ok(Json(OverviewEnvelope {
             success: true,
