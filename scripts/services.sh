@@ -14,13 +14,28 @@
 #
 # Settings: SERVICES_DIR (default /tmp/switchboard-services), PG_PORT (5433), REDIS_PORT (6380),
 # STACK_PORT (3000) for `up`; `up` builds the binaries into CARGO_TARGET_DIR (default ./target).
+#
+# DURABLE=1 runs a second pair the way production does, for published benchmark figures:
+# PostgreSQL at its defaults (fsync, synchronous_commit and full_page_writes on) and Redis AOF
+# with appendfsync everysec, in /tmp/switchboard-durable on ports 5434 and 6381 unless set.
+#   DURABLE=1 scripts/services.sh start
 set -euo pipefail
 
 # Outside the clone: PostgreSQL runs as its own user and must be able to reach its data
 # directory, which a clone under /root would not allow.
-DIR="${SERVICES_DIR:-/tmp/switchboard-services}"
-PG_PORT="${PG_PORT:-5433}"
-REDIS_PORT="${REDIS_PORT:-6380}"
+if [ "${DURABLE:-0}" = 1 ]; then
+  DIR="${SERVICES_DIR:-/tmp/switchboard-durable}"
+  PG_PORT="${PG_PORT:-5434}"
+  REDIS_PORT="${REDIS_PORT:-6381}"
+  # Nothing turned off: every commit waits for its WAL flush, as in production.
+  PG_DURABILITY=()
+else
+  DIR="${SERVICES_DIR:-/tmp/switchboard-services}"
+  PG_PORT="${PG_PORT:-5433}"
+  REDIS_PORT="${REDIS_PORT:-6380}"
+  # Tests create a database each; fsync off is safe for a throwaway cluster and much faster.
+  PG_DURABILITY=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
+fi
 DATABASE_URL="postgres://postgres@127.0.0.1:${PG_PORT}/postgres"
 REDIS_URL="redis://127.0.0.1:${REDIS_PORT}"
 
@@ -58,7 +73,7 @@ start_redis() {
   # AOF on: a restart of Redis loses no queued doorbells.
   redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --daemonize yes \
     --pidfile "$DIR/redis.pid" --dir "$DIR/redis" --logfile "$DIR/redis.log" \
-    --appendonly yes --save ""
+    --appendonly yes --appendfsync everysec --save ""
   for _ in $(seq 1 50); do
     redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return
     sleep 0.1
@@ -77,9 +92,8 @@ start_pg() {
   if [ ! -f "$DIR/pg/data/PG_VERSION" ]; then
     "${run[@]}" "$bin/initdb" -D "$DIR/pg/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
   fi
-  # Tests create a database each; fsync off is safe for a throwaway cluster and much faster.
   "${run[@]}" "$bin/pg_ctl" -D "$DIR/pg/data" -l "$DIR/pg/server.log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $DIR/pg -c max_connections=500 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $DIR/pg -c max_connections=500 ${PG_DURABILITY[*]:-}" \
     start >/dev/null
 }
 

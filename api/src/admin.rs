@@ -19,12 +19,13 @@ use shared::{
     accounts::audit::{self, Actor, AuditFilter},
     admin::inbox,
     admin::users::{self as service, UserFilter},
-    entities::{audit_log, webhook_events},
+    agents::{AgentStatus, Channel, SyncState},
+    entities::{agents, audit_log, webhook_events},
 };
 use uuid::Uuid;
 
 use crate::{
-    agents::{Agent, AgentRequest, Updated},
+    agents::{AgentRequest, Updated},
     api_errors,
     billing::Purchase,
     credits::CreditTransaction,
@@ -223,6 +224,53 @@ pub struct SystemHealth {
     /// Stored webhooks by provider and status.
     pub webhooks: Vec<InboxCount>,
     pub last_webhooks: Vec<LastWebhook>,
+}
+
+/// An agent as the admin's list shows it (every tenant's).
+#[derive(Debug, Object)]
+#[oai(example)]
+#[oai(skip_serializing_if_is_none)]
+pub struct Agent {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub elevenlabs_agent_id: Option<String>,
+    pub name: String,
+    pub description: Option<String>,
+    /// `call` or `chat`.
+    #[oai(rename = "type")]
+    pub agent_type: Channel,
+    /// `draft` or `active`; only active agents take calls.
+    pub status: AgentStatus,
+    pub is_active: bool,
+    /// `synced` when ElevenLabs has the latest configuration; `pending`, `deleting` or
+    /// `failed` after ElevenLabs was unavailable.
+    pub sync_status: SyncState,
+    /// Why the last sync failed (with `sync_status: failed`).
+    pub sync_error: Option<String>,
+    /// ElevenLabs phone number id the agent calls from.
+    pub phone_number_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<agents::Model> for Agent {
+    fn from(a: agents::Model) -> Self {
+        Self {
+            id: a.id,
+            user_id: a.user_id,
+            elevenlabs_agent_id: a.elevenlabs_agent_id,
+            is_active: a.status == AgentStatus::Active,
+            name: a.name,
+            description: a.description,
+            agent_type: a.kind,
+            status: a.status,
+            sync_status: a.sync_state,
+            sync_error: a.sync_error,
+            phone_number_id: a.phone_number_id,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
 }
 
 /// An agent with its owner.
@@ -627,11 +675,9 @@ impl AdminApi {
         body: Json<AgentRequest>,
     ) -> Result<Updated, AdminAgentErrors> {
         let actor = auth.admin(&self.services, req).await?;
-        Ok(
-            service::update_agent(&self.services, &actor, id.0, body.0.into())
-                .await?
-                .into(),
-        )
+        let input = shared::agents::AgentInput::try_from(body.0)?;
+        let applied = service::update_agent(&self.services, &actor, id.0, input).await?;
+        Ok(Updated::read(&self.services, applied).await?)
     }
 
     /// Deactivate an agent

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::{
     admin::{AdminAgent, AdminAuth, AdminErrors},
-    agents::ManagedAgent,
+    agents::AgentEnvelope,
     api_errors,
     pagination::{Page, default_page, default_per_page},
     tags::Tag,
@@ -47,18 +47,11 @@ pub struct AgentRegistration {
     pub assign_to_user_id: Option<Uuid>,
 }
 
-#[derive(Debug, Object)]
-#[oai(example)]
-pub struct RegisteredAgent {
-    pub success: bool,
-    pub data: ManagedAgent,
-}
-
 #[derive(Debug, ApiResponse)]
 pub enum Registered {
     /// Found on ElevenLabs and registered for the user.
     #[oai(status = 201)]
-    Created(Json<RegisteredAgent>),
+    Created(Json<AgentEnvelope>),
 }
 
 #[derive(Debug, Object)]
@@ -172,11 +165,9 @@ impl AdminAgentsApi {
             },
         )
         .await?;
-        let owner = shared::accounts::users::get(&self.services.db, agent.user_id).await?;
-        Ok(Registered::Created(Json(RegisteredAgent {
-            success: true,
-            data: ManagedAgent::new(agent, &Default::default(), owner.credits),
-        })))
+        Ok(Registered::Created(
+            AgentEnvelope::read(&self.services, agent).await?,
+        ))
     }
 
     /// Assign an agent to a user

@@ -1,6 +1,5 @@
 //! The user's agents, created and configured on ElevenLabs through us.
 
-use chrono::{DateTime, Utc};
 use poem_openapi::{
     ApiResponse, Enum, Object, OpenApi,
     param::{Path, Query},
@@ -46,20 +45,57 @@ pub struct LeadQuestion {
     pub description: String,
 }
 
-/// Create or change an agent. Typed fields go over the raw ElevenLabs settings.
+/// An agent's type as the request names it: the Agent Manager's form sends `CallAgent` or
+/// `ChatAgent` (and `agentType` beside it), the API also takes `call` or `chat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+pub enum AgentTypeName {
+    #[oai(rename = "call")]
+    Call,
+    #[oai(rename = "chat")]
+    Chat,
+    CallAgent,
+    ChatAgent,
+}
+
+impl From<AgentTypeName> for Channel {
+    fn from(t: AgentTypeName) -> Self {
+        match t {
+            AgentTypeName::Call | AgentTypeName::CallAgent => Channel::Call,
+            AgentTypeName::Chat | AgentTypeName::ChatAgent => Channel::Chat,
+        }
+    }
+}
+
+/// One value the agent collects from a conversation (the form's `data_collection.default`
+/// holds the lead-scoring prompt).
+#[derive(Debug, Clone, Object)]
+pub struct CollectedValue {
+    #[oai(rename = "type")]
+    pub value_type: QuestionType,
+    #[oai(validator(max_length = 5000))]
+    pub description: String,
+}
+
+/// Create or change an agent, in the Agent Manager form's words (`type`/`agentType`, the
+/// language's name, `data_collection`) or the API's (`lead_questions`, codes). Typed fields go
+/// over the raw ElevenLabs settings.
 #[derive(Debug, Object)]
 #[oai(example)]
 #[oai(skip_serializing_if_is_none)]
 pub struct AgentRequest {
     #[oai(validator(max_length = 120))]
     pub name: Option<String>,
+    /// `CallAgent`/`ChatAgent` (the form) or `call`/`chat`.
     #[oai(rename = "type")]
-    pub agent_type: Option<Channel>,
+    pub agent_type: Option<AgentTypeName>,
+    /// `call` or `chat`; when given with `type` the two must agree.
+    #[oai(rename = "agentType")]
+    pub agent_kind: Option<Channel>,
     pub status: Option<AgentStatus>,
     #[oai(validator(max_length = 2000))]
     pub description: Option<String>,
-    /// Language code, e.g. `en`.
-    #[oai(validator(max_length = 8))]
+    /// The language's English name (`English`) or its code (`en`, `pt-br`).
+    #[oai(validator(max_length = 64))]
     pub language: Option<String>,
     /// ElevenLabs voice id.
     #[oai(validator(max_length = 100))]
@@ -72,6 +108,9 @@ pub struct AgentRequest {
     #[oai(validator(max_length = 2000))]
     pub first_message: Option<String>,
     pub lead_questions: Option<Vec<LeadQuestion>>,
+    /// ElevenLabs' own form of the questions: key → `{type, description}` (what the form
+    /// sends as `data_collection.default`); added to `lead_questions`.
+    pub data_collection: Option<std::collections::BTreeMap<String, CollectedValue>>,
     /// Any other ElevenLabs `conversation_config` settings, passed through.
     pub conversation_config: Option<serde_json::Value>,
     /// Any other ElevenLabs `platform_settings`, passed through.
@@ -81,26 +120,56 @@ pub struct AgentRequest {
     pub phone_number_id: Option<String>,
 }
 
-impl From<AgentRequest> for AgentInput {
-    fn from(r: AgentRequest) -> Self {
-        let lead_questions = r.lead_questions.map(|qs| {
+impl QuestionType {
+    fn as_str(self) -> &'static str {
+        match self {
+            QuestionType::String => "string",
+            QuestionType::Number => "number",
+            QuestionType::Integer => "integer",
+            QuestionType::Boolean => "boolean",
+        }
+    }
+}
+
+impl TryFrom<AgentRequest> for AgentInput {
+    type Error = shared::AppError;
+
+    fn try_from(r: AgentRequest) -> Result<Self, Self::Error> {
+        let kind = match (r.agent_type.map(Channel::from), r.agent_kind) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(shared::AppError::validation(
+                    "agentType",
+                    "does not match type",
+                ));
+            }
+            (a, b) => a.or(b),
+        };
+        let collected = r.data_collection.map(|values| {
+            values
+                .into_iter()
+                .map(|(id, v)| LeadQuestionInput {
+                    id,
+                    value_type: v.value_type.as_str().into(),
+                    description: v.description,
+                })
+                .collect::<Vec<_>>()
+        });
+        let listed = r.lead_questions.map(|qs| {
             qs.into_iter()
                 .map(|q| LeadQuestionInput {
                     id: q.id,
-                    value_type: match q.value_type {
-                        QuestionType::String => "string",
-                        QuestionType::Number => "number",
-                        QuestionType::Integer => "integer",
-                        QuestionType::Boolean => "boolean",
-                    }
-                    .into(),
+                    value_type: q.value_type.as_str().into(),
                     description: q.description,
                 })
-                .collect()
+                .collect::<Vec<_>>()
         });
-        AgentInput {
+        let lead_questions = match (collected, listed) {
+            (None, None) => None,
+            (a, b) => Some(a.into_iter().chain(b).flatten().collect()),
+        };
+        Ok(AgentInput {
             name: r.name,
-            kind: r.agent_type,
+            kind,
             status: r.status,
             description: r.description,
             language: r.language,
@@ -112,34 +181,7 @@ impl From<AgentRequest> for AgentInput {
             conversation_config: r.conversation_config,
             platform_settings: r.platform_settings,
             phone_number_id: r.phone_number_id,
-        }
-    }
-}
-
-/// What an agent card shows.
-#[derive(Debug, Object)]
-#[oai(skip_serializing_if_is_none)]
-pub struct AgentStats {
-    pub calls: i64,
-    pub minutes: f64,
-    pub credits_used: i64,
-    pub last_call_at: Option<DateTime<Utc>>,
-    /// Mean `total_score` of the agent's lead analytics.
-    pub average_lead_score: Option<f64>,
-    /// Share of completed calls judged successful (0 to 1).
-    pub success_rate: Option<f64>,
-}
-
-impl From<service::AgentStats> for AgentStats {
-    fn from(s: service::AgentStats) -> Self {
-        Self {
-            calls: s.calls,
-            minutes: s.minutes,
-            credits_used: s.credits_used,
-            last_call_at: s.last_call_at,
-            average_lead_score: s.average_lead_score,
-            success_rate: s.success_rate,
-        }
+        })
     }
 }
 
@@ -192,9 +234,19 @@ pub struct ManagedAgent {
     /// Average length, `1.5m`.
     pub avg_duration: String,
     pub elevenlabs_agent_id: Option<String>,
-    /// `synced`, `pending`, `deleting` or `failed` (see the agent read).
+    /// `synced` when ElevenLabs has the latest configuration; `pending`, `deleting` or
+    /// `failed` after ElevenLabs was unavailable.
     pub sync_status: SyncState,
+    /// Why the last sync failed (with `syncStatus: failed`).
+    pub sync_error: Option<String>,
+    /// The ElevenLabs phone number the agent calls from.
     pub phone_number_id: Option<String>,
+    /// Minutes of finished calls.
+    pub minutes: f64,
+    pub credits_used: i64,
+    pub last_call_at: Option<Timestamp>,
+    /// Mean `total_score` of the agent's lead analytics.
+    pub average_lead_score: Option<f64>,
 }
 
 impl ManagedAgent {
@@ -222,9 +274,71 @@ impl ManagedAgent {
             status: a.status,
             elevenlabs_agent_id: a.elevenlabs_agent_id,
             sync_status: a.sync_state,
+            sync_error: a.sync_error,
             phone_number_id: a.phone_number_id,
+            minutes: stats.minutes,
+            credits_used: stats.credits_used,
+            last_call_at: stats.last_call_at.map(Into::into),
+            average_lead_score: stats.average_lead_score,
         }
     }
+}
+
+/// One agent, created, read or changed: `{success, data}` as the frontend reads it.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct AgentEnvelope {
+    pub success: bool,
+    pub data: ManagedAgent,
+}
+
+impl AgentEnvelope {
+    pub fn new(a: agents::Model, stats: &service::AgentStats, balance: i64) -> Json<Self> {
+        Json(Self {
+            success: true,
+            data: ManagedAgent::new(a, stats, balance),
+        })
+    }
+
+    /// The agent with its statistics and its owner's balance, read now.
+    pub async fn read(services: &Services, row: agents::Model) -> shared::AppResult<Json<Self>> {
+        let stats = service::stats(services, &[row.id])
+            .await?
+            .remove(&row.id)
+            .unwrap_or_default();
+        let owner = shared::accounts::users::get(&services.db, row.user_id).await?;
+        Ok(Self::new(row, &stats, owner.credits))
+    }
+}
+
+impl Updated {
+    pub async fn read(
+        services: &Services,
+        applied: service::Applied<agents::Model>,
+    ) -> shared::AppResult<Self> {
+        Ok(match applied {
+            service::Applied::Now(a) => Updated::Updated(AgentEnvelope::read(services, a).await?),
+            service::Applied::Deferred(a) => {
+                Updated::Pending(AgentEnvelope::read(services, a).await?)
+            }
+        })
+    }
+}
+
+/// `GET /api/agents/voices`.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct VoiceList {
+    pub success: bool,
+    pub data: Vec<Voice>,
+}
+
+/// The `status` an agent is switched to.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct StatusChange {
+    /// `active` (takes calls) or `draft`.
+    pub status: AgentStatus,
 }
 
 /// `GET /api/agents`: the frontend maps over `data`, so it is the bare list.
@@ -252,83 +366,24 @@ pub struct Connected {
     pub connected: bool,
 }
 
-/// An agent as the agent manager shows it.
-#[derive(Debug, Object)]
-#[oai(example)]
-#[oai(skip_serializing_if_is_none)]
-pub struct Agent {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    pub elevenlabs_agent_id: Option<String>,
-    pub name: String,
-    pub description: Option<String>,
-    /// `call` or `chat`.
-    #[oai(rename = "type")]
-    pub agent_type: Channel,
-    /// `draft` or `active`; only active agents take calls.
-    pub status: AgentStatus,
-    pub is_active: bool,
-    /// `synced` when ElevenLabs has the latest configuration; `pending`, `deleting` or
-    /// `failed` after ElevenLabs was unavailable.
-    pub sync_status: SyncState,
-    /// Why the last sync failed (with `sync_status: failed`).
-    pub sync_error: Option<String>,
-    /// ElevenLabs phone number id the agent calls from.
-    pub phone_number_id: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// Calls, minutes, credits, last call, lead score and success (in lists and reads).
-    pub stats: Option<AgentStats>,
-}
-
-impl From<agents::Model> for Agent {
-    fn from(a: agents::Model) -> Self {
-        Self {
-            id: a.id,
-            user_id: a.user_id,
-            elevenlabs_agent_id: a.elevenlabs_agent_id,
-            is_active: a.status == service::AgentStatus::Active,
-            name: a.name,
-            description: a.description,
-            agent_type: a.kind,
-            status: a.status,
-            sync_status: a.sync_state,
-            sync_error: a.sync_error,
-            phone_number_id: a.phone_number_id,
-            created_at: a.created_at,
-            updated_at: a.updated_at,
-            stats: None,
-        }
-    }
-}
-
 #[derive(Debug, ApiResponse)]
 pub enum Created {
     /// Created on ElevenLabs and here.
     #[oai(status = 201)]
-    Created(Json<Agent>),
-    /// ElevenLabs is unavailable: stored with `sync_status: pending`; a job creates it there.
+    Created(Json<AgentEnvelope>),
+    /// ElevenLabs is unavailable: stored with `syncStatus: pending`; a job creates it there.
     #[oai(status = 202)]
-    Pending(Json<Agent>),
+    Pending(Json<AgentEnvelope>),
 }
 
 #[derive(Debug, ApiResponse)]
 pub enum Updated {
     /// Changed on ElevenLabs and here.
     #[oai(status = 200)]
-    Updated(Json<Agent>),
-    /// ElevenLabs is unavailable: kept with `sync_status: pending`; a job applies it there.
+    Updated(Json<AgentEnvelope>),
+    /// ElevenLabs is unavailable: kept with `syncStatus: pending`; a job applies it there.
     #[oai(status = 202)]
-    Pending(Json<Agent>),
-}
-
-impl From<service::Applied<agents::Model>> for Updated {
-    fn from(applied: service::Applied<agents::Model>) -> Self {
-        match applied {
-            service::Applied::Now(a) => Updated::Updated(Json(a.into())),
-            service::Applied::Deferred(a) => Updated::Pending(Json(a.into())),
-        }
-    }
+    Pending(Json<AgentEnvelope>),
 }
 
 #[derive(Debug, ApiResponse)]
@@ -384,6 +439,7 @@ pub struct Voice {
     pub voice_id: String,
     pub name: Option<String>,
     pub category: Option<String>,
+    pub description: Option<String>,
     pub labels: Option<serde_json::Value>,
     pub preview_url: Option<String>,
 }
@@ -481,39 +537,47 @@ impl AgentApi {
     /// Create an agent
     ///
     /// Creates it on ElevenLabs first (text-only for chat agents); if ElevenLabs refuses,
-    /// nothing is stored and its reason is returned.
+    /// nothing is stored and its reason is returned. Takes the Agent Manager form's body
+    /// (`type: CallAgent`, `agentType`, `language: English`, `data_collection.default`).
     #[oai(path = "/", method = "post")]
     async fn create(&self, auth: Auth, body: Json<AgentRequest>) -> Result<Created, AgentErrors> {
-        let me = auth.user(&self.services).await?;
-        Ok(
-            match service::create(&self.services, &me, body.0.into()).await? {
-                service::Applied::Now(a) => Created::Created(Json(a.into())),
-                service::Applied::Deferred(a) => Created::Pending(Json(a.into())),
-            },
-        )
+        let account = auth.account(&self.services).await?;
+        let me = shared::accounts::auth::CurrentUser::from(&account);
+        let input = AgentInput::try_from(body.0)?;
+        let none = service::AgentStats::default();
+        Ok(match service::create(&self.services, &me, input).await? {
+            service::Applied::Now(a) => {
+                Created::Created(AgentEnvelope::new(a, &none, account.credits))
+            }
+            service::Applied::Deferred(a) => {
+                Created::Pending(AgentEnvelope::new(a, &none, account.credits))
+            }
+        })
     }
 
     /// Voices
     ///
     /// Voices available to agents, from ElevenLabs (reused for a minute).
     #[oai(path = "/voices", method = "get")]
-    async fn voices(&self, auth: Auth) -> Result<Json<Vec<Voice>>, AgentErrors> {
+    async fn voices(&self, auth: Auth) -> Result<Json<VoiceList>, AgentErrors> {
         auth.user(&self.services).await?;
         let voices = service::voices(&self.services).await?;
-        Ok(Json(
-            voices
+        Ok(Json(VoiceList {
+            success: true,
+            data: voices
                 .iter()
                 .filter_map(|v| {
                     Some(Voice {
                         voice_id: text(v, "voice_id")?,
                         name: text(v, "name"),
                         category: text(v, "category"),
+                        description: text(v, "description"),
                         labels: v.get("labels").filter(|l| !l.is_null()).cloned(),
                         preview_url: text(v, "preview_url"),
                     })
                 })
                 .collect(),
-        ))
+        }))
     }
 
     /// Phone numbers
@@ -541,18 +605,13 @@ impl AgentApi {
 
     /// One agent
     ///
-    /// The agent with its call statistics. Another user's agent is 404 `agent_not_found`.
+    /// The agent as the Agent Manager shows it, with its call statistics. Another user's agent
+    /// is 404 `agent_not_found`.
     #[oai(path = "/:id", method = "get")]
-    async fn get(&self, auth: Auth, id: Path<Uuid>) -> Result<Json<Agent>, AgentErrors> {
+    async fn get(&self, auth: Auth, id: Path<Uuid>) -> Result<Json<AgentEnvelope>, AgentErrors> {
         let me = auth.user(&self.services).await?;
         let row = service::get(&self.services, &me, id.0).await?;
-        let stats = service::stats(&self.services, &[row.id])
-            .await?
-            .remove(&row.id)
-            .unwrap_or_default();
-        let mut agent = Agent::from(row);
-        agent.stats = Some(stats.into());
-        Ok(Json(agent))
+        Ok(AgentEnvelope::read(&self.services, row).await?)
     }
 
     /// Live ElevenLabs configuration
@@ -588,15 +647,12 @@ impl AgentApi {
         id: Path<Uuid>,
         body: Json<AgentRequest>,
     ) -> Result<Updated, AgentErrors> {
-        let me = auth.user(&self.services).await?;
-        Ok(service::update(&self.services, &me, id.0, body.0.into())
-            .await?
-            .into())
+        self.update(auth, id.0, AgentInput::try_from(body.0)?).await
     }
 
     /// Replace an agent's settings
     ///
-    /// Like PATCH, but `name` is required.
+    /// What the Agent Manager's edit form sends; like PATCH, but `name` is required.
     #[oai(path = "/:id", method = "put")]
     async fn put(
         &self,
@@ -604,13 +660,28 @@ impl AgentApi {
         id: Path<Uuid>,
         body: Json<AgentRequest>,
     ) -> Result<Updated, AgentErrors> {
-        let me = auth.user(&self.services).await?;
         if body.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
             return Err(shared::AppError::validation("name", "is required").into());
         }
-        Ok(service::update(&self.services, &me, id.0, body.0.into())
-            .await?
-            .into())
+        self.update(auth, id.0, AgentInput::try_from(body.0)?).await
+    }
+
+    /// Activate or draft an agent
+    ///
+    /// `active` agents take calls and chats; a `draft` keeps its configuration and refuses
+    /// them. The same change as PATCH with only `status`.
+    #[oai(path = "/:id/status", method = "patch")]
+    async fn status(
+        &self,
+        auth: Auth,
+        id: Path<Uuid>,
+        body: Json<StatusChange>,
+    ) -> Result<Updated, AgentErrors> {
+        let input = AgentInput {
+            status: Some(body.0.status),
+            ..Default::default()
+        };
+        self.update(auth, id.0, input).await
     }
 
     /// Open a chat with a chat agent
@@ -645,6 +716,19 @@ impl AgentApi {
             service::Applied::Now(()) => Deleted::Deleted,
             service::Applied::Deferred(()) => Deleted::Pending,
         })
+    }
+}
+
+impl AgentApi {
+    async fn update(
+        &self,
+        auth: Auth,
+        id: Uuid,
+        input: AgentInput,
+    ) -> Result<Updated, AgentErrors> {
+        let me = auth.user(&self.services).await?;
+        let applied = service::update(&self.services, &me, id, input).await?;
+        Ok(Updated::read(&self.services, applied).await?)
     }
 }
 

@@ -16,6 +16,7 @@ use crate::{
     admin::AdminApi,
     admin_agents::AdminAgentsApi,
     admin_analytics::AdminAnalyticsApi,
+    admin_session::AdminSessionApi,
     admin_settings::AdminSettingsApi,
     agents::AgentApi,
     auth::{AuthApi, EmailApi},
@@ -54,6 +55,7 @@ pub type Apis = (
     (
         AdminApi,
         AdminAgentsApi,
+        AdminSessionApi,
         AdminSettingsApi,
         AdminAnalyticsApi,
     ),
@@ -113,6 +115,9 @@ pub fn openapi_service(
                     services: services.clone(),
                 },
                 AdminAgentsApi {
+                    services: services.clone(),
+                },
+                AdminSessionApi {
                     services: services.clone(),
                 },
                 AdminSettingsApi {

@@ -8,15 +8,16 @@ use serde_json::{Value, json};
 
 use crate::{
     admin::{
-        AdminAgent, AdminUserDetail, AdminUserUpdate, AuditRecord, CreditAdjustment, Suspension,
-        SystemHealth, WebhookEvent, WebhookEventDetail,
+        AdminAgent, AdminUserDetail, AdminUserUpdate, Agent, AuditRecord, CreditAdjustment,
+        Suspension, SystemHealth, WebhookEvent, WebhookEventDetail,
     },
-    admin_agents::{AgentRegistration, AssignedEnvelope, Assignment, RegisteredAgent},
+    admin_agents::{AgentRegistration, AssignedEnvelope, Assignment},
     admin_analytics::PlatformAnalytics,
+    admin_session::{AdminAccess, AdminAccessEnvelope, AdminProfile, AdminProfileEnvelope},
     admin_settings::{SettingsChange, SettingsList},
     agents::{
-        Agent, AgentList, AgentRequest, ChatSession, ConnectionTest, ManagedAgent, PhoneNumber,
-        Voice,
+        AgentEnvelope, AgentList, AgentRequest, ChatSession, ConnectionTest, ManagedAgent,
+        PhoneNumber, StatusChange, Voice, VoiceList,
     },
     auth::{
         ChangeEmailRequest, EmailRequest, LoginRequest, LogoutRequest, RefreshRequest,
@@ -280,8 +281,8 @@ examples! {
     HistoryEnvelope => json!({ "success": true, "data": of::<HistoryPage>() });
 
     AgentRequest => json!({
-        "name": "Solar qualifier", "status": "active",
-        "description": "Calls inbound leads back within the hour.", "language": "en",
+        "name": "Solar qualifier", "type": "CallAgent", "agentType": "call", "status": "active",
+        "description": "Calls inbound leads back within the hour.", "language": "English",
         "voice_id": "21m00Tcm4TlvDq8ikWAM", "llm": "gpt-4o-mini",
         "system_prompt": "You are Maya from Acme Solar. Qualify the lead's roof, budget and timing.",
         "first_message": "Hi {{name}}, this is Maya from Acme Solar. Is now a good time?",
@@ -289,18 +290,10 @@ examples! {
             { "id": "roof_type", "type": "string", "description": "Roof material" },
             { "id": "monthly_bill", "type": "number", "description": "Monthly electricity bill in USD" }
         ],
+        "data_collection": {
+            "default": { "type": "string", "description": "Score the lead 0-100 on budget, authority, need and timing; answer as JSON." }
+        },
         "phone_number_id": "phnum_01jbq9a1b2c3d4e5f6g7h8j9k0"
-    });
-    Agent => json!({
-        "id": AGENT, "user_id": USER, "elevenlabs_agent_id": ELEVENLABS_AGENT,
-        "name": "Solar qualifier", "description": "Calls inbound leads back within the hour.",
-        "type": "call", "status": "active", "is_active": true, "sync_status": "synced",
-        "phone_number_id": "phnum_01jbq9a1b2c3d4e5f6g7h8j9k0",
-        "created_at": "2026-10-02T09:20:00Z", "updated_at": AT,
-        "stats": {
-            "calls": 412, "minutes": 1530.5, "credits_used": 1702, "last_call_at": LATER,
-            "average_lead_score": 61.4, "success_rate": 0.58
-        }
     });
     ManagedAgent => json!({
         "id": AGENT, "userId": USER, "name": "Solar qualifier",
@@ -310,7 +303,9 @@ examples! {
         "creditsRemaining": 1200, "created": "Oct 02, 2026",
         "createdAt": "2026-10-02T09:20:00.000Z", "updatedAt": "2026-11-20T14:03:12.000Z",
         "successRate": 58, "avgDuration": "3.7m", "elevenlabsAgentId": ELEVENLABS_AGENT,
-        "syncStatus": "synced", "phoneNumberId": "phnum_01jbq9a1b2c3d4e5f6g7h8j9k0"
+        "syncStatus": "synced", "phoneNumberId": "phnum_01jbq9a1b2c3d4e5f6g7h8j9k0",
+        "minutes": 1530.5, "creditsUsed": 1702, "lastCallAt": "2026-11-20T14:03:12.000Z",
+        "averageLeadScore": 61.4
     });
     AgentList => json!({
         "success": true, "data": [of::<ManagedAgent>()],
@@ -323,7 +318,21 @@ examples! {
         "is_active": true, "assignToUserId": USER
     });
     Assignment => json!({ "userId": USER });
-    RegisteredAgent => json!({ "success": true, "data": of::<ManagedAgent>() });
+    AgentEnvelope => json!({ "success": true, "data": of::<ManagedAgent>() });
+    StatusChange => json!({ "status": "draft" });
+    AdminAccess => json!({
+        "hasAccess": true, "isAdmin": true, "role": "admin", "userId": USER,
+        "email": "ops@switchboard.example"
+    });
+    AdminAccessEnvelope => json!({
+        "success": true, "data": of::<AdminAccess>(), "timestamp": "2026-11-20T14:03:12.000Z"
+    });
+    AdminProfile => json!({
+        "id": USER, "email": "ops@switchboard.example", "name": "Olivia Ops", "role": "admin",
+        "createdAt": "2026-01-05T08:00:00.000Z", "lastLogin": "2026-11-20T14:03:12.000Z",
+        "isActive": true
+    });
+    AdminProfileEnvelope => json!({ "success": true, "data": of::<AdminProfile>() });
     AssignedEnvelope => json!({ "success": true, "data": { "assigned": true } });
     ChatSession => json!({
         "agent_id": AGENT, "elevenlabs_agent_id": ELEVENLABS_AGENT,
@@ -333,8 +342,10 @@ examples! {
     Voice => json!({
         "voice_id": "21m00Tcm4TlvDq8ikWAM", "name": "Rachel", "category": "premade",
         "labels": { "accent": "american", "gender": "female" },
+        "description": "Calm, young American voice for narration and conversation.",
         "preview_url": "https://storage.googleapis.com/eleven-public-prod/premade/voices/21m00Tcm4TlvDq8ikWAM/preview.mp3"
     });
+    VoiceList => json!({ "success": true, "data": [of::<Voice>()] });
     PhoneNumber => json!({
         "phone_number_id": "phnum_01jbq9a1b2c3d4e5f6g7h8j9k0", "phone_number": "+14155550199",
         "label": "Sales line", "provider": "twilio"
@@ -611,6 +622,13 @@ examples! {
         "queues": [{ "kind": "conversation_event", "queued": 0, "running": 1, "failed": 0 }],
         "webhooks": [{ "provider": "elevenlabs", "status": "processed", "count": 4120 }],
         "last_webhooks": [{ "provider": "elevenlabs", "received_at": LATER }]
+    });
+    Agent => json!({
+        "id": AGENT, "user_id": USER, "elevenlabs_agent_id": ELEVENLABS_AGENT,
+        "name": "Solar qualifier", "description": "Calls inbound leads back within the hour.",
+        "type": "call", "status": "active", "is_active": true, "sync_status": "synced",
+        "phone_number_id": "phnum_01jbq9a1b2c3d4e5f6g7h8j9k0",
+        "created_at": "2026-10-02T09:20:00Z", "updated_at": AT
     });
     AdminAgent => with(of::<Agent>(), json!({ "owner_email": "ana@acme.example" }));
     PlatformAnalytics => {

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod admin_agents;
 pub mod admin_analytics;
+pub mod admin_session;
 pub mod admin_settings;
 pub mod agents;
 pub mod app;

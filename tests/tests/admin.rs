@@ -462,3 +462,35 @@ on_both_backends!(
         assert_eq!(log["total"], 1);
     }
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_area_knows_who_signed_in() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (root, root_id) = admin(&app, "ops@example.com").await;
+    let (member, _) = signed_in(&app, "member@example.com").await;
+
+    let access: Value = app
+        .get("/api/admin/validate", Some(&root))
+        .await
+        .success_json()
+        .await;
+    assert_eq!(access["success"], true);
+    assert_eq!(access["data"]["hasAccess"], true);
+    assert_eq!(access["data"]["role"], "admin");
+    assert_eq!(access["data"]["userId"], root_id.to_string());
+    assert_eq!(access["data"]["email"], "ops@example.com");
+    assert!(access["timestamp"].as_str().unwrap().ends_with('Z'));
+    let profile: Value = app
+        .get("/api/admin/profile", Some(&root))
+        .await
+        .success_json()
+        .await;
+    assert_eq!(profile["data"]["id"], root_id.to_string());
+    assert_eq!(profile["data"]["isActive"], true);
+    assert!(profile["data"]["createdAt"].is_string());
+
+    for path in ["/api/admin/validate", "/api/admin/profile"] {
+        expect_error(app.get(path, Some(&member)).await, 403, "admin_required").await;
+        expect_error(app.get(path, None).await, 401, "missing_token").await;
+    }
+}

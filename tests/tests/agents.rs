@@ -42,6 +42,12 @@ fn sales_agent() -> Value {
     })
 }
 
+/// The agent inside a `{success, data}` answer.
+fn data(body: Value) -> Value {
+    assert_eq!(body["success"], true, "{body}");
+    body["data"].clone()
+}
+
 async fn send(
     app: &TestApp,
     method: reqwest::Method,
@@ -64,11 +70,11 @@ on_both_backends!(
         let token = token(&app, "maker@example.com").await;
 
         let created = app.post("/api/agents", sales_agent(), Some(&token)).await;
-        let agent: Value = created.expect_json(201).await;
-        assert_eq!(agent["type"], "call");
+        let agent = data(created.expect_json(201).await);
+        assert_eq!(agent["type"], "CallAgent");
         assert_eq!(agent["status"], "active");
-        assert_eq!(agent["is_active"], true);
-        let el_id = agent["elevenlabs_agent_id"].as_str().unwrap().to_string();
+        assert_eq!(agent["isActive"], true);
+        let el_id = agent["elevenlabsAgentId"].as_str().unwrap().to_string();
         let remote = fake.agent(&el_id).expect("created on ElevenLabs");
         assert_eq!(remote["name"], "Sales caller");
         assert_eq!(
@@ -120,7 +126,7 @@ on_both_backends!(
             Some(json!({"name": "Closer", "first_message": "Hello again", "status": "draft"})),
         )
         .await;
-        let patched: Value = patched.expect_json(200).await;
+        let patched = data(patched.expect_json(200).await);
         assert_eq!(
             (patched["name"].as_str(), patched["status"].as_str()),
             (Some("Closer"), Some("draft"))
@@ -166,13 +172,14 @@ on_both_backends!(
         // Chat agents are text-only on ElevenLabs.
         let mut chat = sales_agent();
         chat["type"] = json!("chat");
-        let chat: Value = app
-            .post("/api/agents", chat, Some(&token))
-            .await
-            .success_json()
-            .await;
+        let chat = data(
+            app.post("/api/agents", chat, Some(&token))
+                .await
+                .success_json()
+                .await,
+        );
         let remote = fake
-            .agent(chat["elevenlabs_agent_id"].as_str().unwrap())
+            .agent(chat["elevenlabsAgentId"].as_str().unwrap())
             .unwrap();
         assert_eq!(
             remote["conversation_config"]["conversation"]["text_only"],
@@ -223,11 +230,12 @@ on_both_backends!(
             0
         );
 
-        let agent: Value = app
-            .post("/api/agents", sales_agent(), Some(&token))
-            .await
-            .success_json()
-            .await;
+        let agent = data(
+            app.post("/api/agents", sales_agent(), Some(&token))
+                .await
+                .success_json()
+                .await,
+        );
         let config = format!("/api/agents/{}/config", agent["id"].as_str().unwrap());
 
         // Two 500s, then success: retried.
@@ -295,11 +303,12 @@ on_both_backends!(
         expect_error(bad_enum, 400, "validation_error").await;
         assert_eq!(fake.count(), 0, "nothing reached ElevenLabs");
 
-        let agent: Value = app
-            .post("/api/agents", sales_agent(), Some(&owner))
-            .await
-            .success_json()
-            .await;
+        let agent = data(
+            app.post("/api/agents", sales_agent(), Some(&owner))
+                .await
+                .success_json()
+                .await,
+        );
         let id = agent["id"].as_str().unwrap();
         for (method, path, body) in [
             (reqwest::Method::GET, format!("/api/agents/{id}"), None),
@@ -330,7 +339,7 @@ on_both_backends!(
             .await;
         assert_eq!(theirs["data"], json!([]));
         assert_eq!(
-            fake.agent(agent["elevenlabs_agent_id"].as_str().unwrap())
+            fake.agent(agent["elevenlabsAgentId"].as_str().unwrap())
                 .unwrap()["name"],
             "Sales caller"
         );
@@ -340,6 +349,127 @@ on_both_backends!(
             "invalid_parameter",
         )
         .await;
+    }
+);
+
+on_both_backends!(
+    the_agent_managers_form_creates_edits_and_toggles_an_agent,
+    |backend: Backend| async move {
+        let fake = FakeElevenLabs::start().await;
+        let app = agents_app(backend, &fake).await;
+        let other = token(&app, "stranger@example.com").await;
+        let token = token(&app, "form@example.com").await;
+        let prompt = "Rate the lead 0-100 on budget, authority, need and timing.";
+        // CreateAgentModal's body, word for word.
+        let form = json!({
+            "name": "Front desk", "agentType": "call", "type": "CallAgent",
+            "language": "English", "description": "Answers the front desk line",
+            "data_collection": {"default": {"type": "string", "description": prompt}}
+        });
+        let created = data(
+            app.post("/api/agents", form.clone(), Some(&token))
+                .await
+                .expect_json(201)
+                .await,
+        );
+        assert_eq!(created["type"], "CallAgent");
+        assert_eq!(created["language"], "English");
+        assert_eq!(created["status"], "active");
+        assert_eq!(created["successRate"], 0);
+        assert_eq!(created["avgDuration"], "0.0m");
+        let el_id = created["elevenlabsAgentId"].as_str().unwrap().to_string();
+        let remote = fake.agent(&el_id).unwrap();
+        assert_eq!(remote["conversation_config"]["agent"]["language"], "en");
+        assert_eq!(
+            remote["platform_settings"]["data_collection"]["default"],
+            json!({"type": "string", "description": prompt})
+        );
+        let id = created["id"].as_str().unwrap().to_string();
+
+        // The edit form sends the same body with PUT.
+        let mut edit = form.clone();
+        edit["language"] = json!("spanish");
+        edit["name"] = json!("Recepción");
+        let edited = send(
+            &app,
+            reqwest::Method::PUT,
+            &format!("/api/agents/{id}"),
+            &token,
+            Some(edit),
+        )
+        .await;
+        let edited = data(edited.expect_json(200).await);
+        assert_eq!(
+            (edited["name"].as_str(), edited["language"].as_str()),
+            (Some("Recepción"), Some("Spanish"))
+        );
+        assert_eq!(
+            fake.agent(&el_id).unwrap()["conversation_config"]["agent"]["language"],
+            "es"
+        );
+
+        // Field errors name the form's fields; nothing reaches ElevenLabs.
+        let before = fake.count();
+        for (change, field) in [
+            (json!({"language": "Klingon"}), "language"),
+            (json!({"agentType": "chat"}), "agentType"),
+            (json!({"name": "  "}), "name"),
+        ] {
+            let mut body = form.clone();
+            for (k, v) in change.as_object().unwrap() {
+                body[k] = v.clone();
+            }
+            let resp = app.post("/api/agents", body, Some(&token)).await;
+            let err = expect_error(resp, 400, "validation_error").await;
+            assert!(err["error"]["details"][field].is_string(), "{err}");
+        }
+        assert_eq!(fake.count(), before);
+
+        // The active/draft switch.
+        let status = format!("/api/agents/{id}/status");
+        let drafted = send(
+            &app,
+            reqwest::Method::PATCH,
+            &status,
+            &token,
+            Some(json!({"status": "draft"})),
+        )
+        .await;
+        assert_eq!(data(drafted.expect_json(200).await)["status"], "draft");
+        let list: Value = app
+            .get("/api/agents", Some(&token))
+            .await
+            .success_json()
+            .await;
+        assert_eq!(list["data"][0]["status"], "draft");
+        assert_eq!(list["data"][0]["isActive"], false);
+        let bad = send(
+            &app,
+            reqwest::Method::PATCH,
+            &status,
+            &token,
+            Some(json!({"status": "paused"})),
+        )
+        .await;
+        expect_error(bad, 400, "validation_error").await;
+        let theirs = send(
+            &app,
+            reqwest::Method::PATCH,
+            &status,
+            &other,
+            Some(json!({"status": "active"})),
+        )
+        .await;
+        expect_error(theirs, 404, "agent_not_found").await;
+        let back = send(
+            &app,
+            reqwest::Method::PATCH,
+            &status,
+            &token,
+            Some(json!({"status": "active"})),
+        )
+        .await;
+        assert_eq!(data(back.expect_json(200).await)["isActive"], true);
     }
 );
 
@@ -362,14 +492,14 @@ on_both_backends!(
         // Create: three 500s exhaust the request's attempts → 202 pending; the job creates it.
         fake.fail_next(3, elevenlabs::server_error()).await;
         let resp = app.post("/api/agents", sales_agent(), Some(&token)).await;
-        let pending: Value = resp.expect_json(202).await;
-        assert_eq!(pending["sync_status"], "pending");
-        assert!(pending["elevenlabs_agent_id"].is_null());
+        let pending = data(resp.expect_json(202).await);
+        assert_eq!(pending["syncStatus"], "pending");
+        assert!(pending["elevenlabsAgentId"].is_null());
         app.wait_for_jobs(wait).await;
         let path = format!("/api/agents/{}", pending["id"].as_str().unwrap());
-        let synced: Value = app.get(&path, Some(&token)).await.success_json().await;
-        assert_eq!(synced["sync_status"], "synced");
-        let el_id = synced["elevenlabs_agent_id"]
+        let synced = data(app.get(&path, Some(&token)).await.success_json().await);
+        assert_eq!(synced["syncStatus"], "synced");
+        let el_id = synced["elevenlabsAgentId"]
             .as_str()
             .expect("created by the job")
             .to_string();
@@ -394,9 +524,9 @@ on_both_backends!(
             remote["conversation_config"]["agent"]["first_message"],
             "Yo"
         );
-        let synced: Value = app.get(&path, Some(&token)).await.success_json().await;
+        let synced = data(app.get(&path, Some(&token)).await.success_json().await);
         assert_eq!(
-            (synced["name"].as_str(), synced["sync_status"].as_str()),
+            (synced["name"].as_str(), synced["syncStatus"].as_str()),
             (Some("Renamed"), Some("synced"))
         );
 
@@ -415,13 +545,13 @@ on_both_backends!(
         // Down for longer than the job's attempts: the agent shows the failure.
         fake.fail_next(1000, elevenlabs::server_error()).await;
         let resp = app.post("/api/agents", sales_agent(), Some(&token)).await;
-        let failing: Value = resp.expect_json(202).await;
+        let failing = data(resp.expect_json(202).await);
         app.wait_for_jobs(wait).await;
         let path = format!("/api/agents/{}", failing["id"].as_str().unwrap());
-        let failed: Value = app.get(&path, Some(&token)).await.success_json().await;
-        assert_eq!(failed["sync_status"], "failed");
+        let failed = data(app.get(&path, Some(&token)).await.success_json().await);
+        assert_eq!(failed["syncStatus"], "failed");
         assert!(
-            failed["sync_error"]
+            failed["syncError"]
                 .as_str()
                 .unwrap()
                 .contains("unavailable")
@@ -440,6 +570,8 @@ async fn voices_and_phone_numbers_come_from_elevenlabs() {
         .await
         .success_json()
         .await;
+    assert_eq!(voices["success"], true);
+    let voices = &voices["data"];
     assert_eq!(voices[0]["voice_id"], "voice_rachel");
     assert_eq!(voices[0]["labels"]["accent"], "american");
     assert_eq!(voices.as_array().unwrap().len(), 2);
@@ -498,11 +630,12 @@ on_both_backends!(
         let session = register(&app, "cards@example.com").await;
         let token = session["token"].as_str().unwrap().to_string();
         let user: uuid::Uuid = session["user"]["id"].as_str().unwrap().parse().unwrap();
-        let agent: Value = app
-            .post("/api/agents", sales_agent(), Some(&token))
-            .await
-            .success_json()
-            .await;
+        let agent = data(
+            app.post("/api/agents", sales_agent(), Some(&token))
+                .await
+                .success_json()
+                .await,
+        );
         let id: uuid::Uuid = agent["id"].as_str().unwrap().parse().unwrap();
         add_call(&app, user, id, 90, "completed", Some("success"), Some(80)).await;
         add_call(&app, user, id, 30, "completed", Some("failure"), Some(60)).await;
@@ -532,7 +665,7 @@ on_both_backends!(
         assert_eq!(card["created"], created);
 
         // Renamed on ElevenLabs directly: the live name shows.
-        let el_id = agent["elevenlabs_agent_id"].as_str().unwrap().to_string();
+        let el_id = agent["elevenlabsAgentId"].as_str().unwrap().to_string();
         fake.agents.lock().unwrap().get_mut(&el_id).unwrap()["name"] = json!("Renamed upstream");
         let list: Value = app
             .get("/api/agents", Some(&token))
@@ -541,12 +674,13 @@ on_both_backends!(
             .await;
         assert_eq!(list["stale"], false);
         assert_eq!(list["data"][0]["name"], "Renamed upstream");
-        let one: Value = app
-            .get(&format!("/api/agents/{id}"), Some(&token))
-            .await
-            .success_json()
-            .await;
-        assert_eq!(one["stats"]["calls"], 3);
+        let one = data(
+            app.get(&format!("/api/agents/{id}"), Some(&token))
+                .await
+                .success_json()
+                .await,
+        );
+        assert_eq!(one["conversations"], 3);
     }
 );
 
@@ -613,11 +747,12 @@ async fn a_silent_elevenlabs_times_out_cleanly() {
     })
     .await;
     let token = token(&app, "slow@example.com").await;
-    let agent: Value = app
-        .post("/api/agents", sales_agent(), Some(&token))
-        .await
-        .success_json()
-        .await;
+    let agent = data(
+        app.post("/api/agents", sales_agent(), Some(&token))
+            .await
+            .success_json()
+            .await,
+    );
     fake.fail_next(
         2,
         elevenlabs::server_error().set_delay(std::time::Duration::from_secs(3)),
@@ -653,13 +788,14 @@ on_both_backends!(
         )
         .await
         .unwrap();
-        let created: Value = app
-            .post("/api/agents", sales_agent(), Some(&owner))
-            .await
-            .success_json()
-            .await;
+        let created = data(
+            app.post("/api/agents", sales_agent(), Some(&owner))
+                .await
+                .success_json()
+                .await,
+        );
         let id = created["id"].as_str().unwrap().to_string();
-        let el_id = created["elevenlabs_agent_id"].as_str().unwrap().to_string();
+        let el_id = created["elevenlabsAgentId"].as_str().unwrap().to_string();
         let mut chat = sales_agent();
         chat["type"] = json!("chat");
         chat["name"] = json!("Web chat");
@@ -716,11 +852,12 @@ on_both_backends!(
             remote["conversation_config"]["agent"]["first_message"],
             "Hello again!"
         );
-        let seen: Value = app
-            .get(&format!("/api/agents/{id}"), Some(&owner))
-            .await
-            .success_json()
-            .await;
+        let seen = data(
+            app.get(&format!("/api/agents/{id}"), Some(&owner))
+                .await
+                .success_json()
+                .await,
+        );
         assert_eq!(seen["name"], "Renamed by support");
         // The owner's checks apply to admins too; unknown agents are 404.
         let bad = app

@@ -31,7 +31,8 @@ async fn calls_app(backend: Backend, fake: &FakeElevenLabs) -> TestApp {
 async fn agent(app: &TestApp, token: &str, body: Value) -> Value {
     let resp = app.post("/api/agents", body, Some(token)).await;
     assert_eq!(resp.status(), 201);
-    resp.json().await.unwrap()
+    let body: Value = resp.json().await.unwrap();
+    body["data"].clone()
 }
 
 fn caller(number: Option<&str>) -> Value {
@@ -88,7 +89,7 @@ on_both_backends!(
         );
         let (path, body) = fake.outbound.lock().unwrap()[0].clone();
         assert_eq!(path, "/v1/convai/twilio/outbound-call");
-        assert_eq!(body["agent_id"], twilio["elevenlabs_agent_id"]);
+        assert_eq!(body["agent_id"], twilio["elevenlabsAgentId"]);
         assert_eq!(body["agent_phone_number_id"], TWILIO_NUMBER_ID);
         assert_eq!(body["to_number"], "+14155552671");
         assert_eq!(
@@ -362,7 +363,7 @@ on_both_backends!(
             .unwrap()
             .to_string();
         // The call ends on ElevenLabs, but its webhook is lost.
-        let el_agent = caller_agent["elevenlabs_agent_id"].as_str().unwrap();
+        let el_agent = caller_agent["elevenlabsAgentId"].as_str().unwrap();
         let finished = tests::post_call::transcription(el_agent, &conversation)["data"].clone();
         fake.conversations
             .lock()

@@ -208,7 +208,7 @@ on_both_backends!(
             async move {
                 let resp = app.post("/api/agents", body, Some(token)).await;
                 let agent: Value = resp.expect_json(201).await;
-                agent["id"].as_str().unwrap().to_string()
+                agent["data"]["id"].as_str().unwrap().to_string()
             }
         };
         let chat = create(agent("chat", "active")).await;

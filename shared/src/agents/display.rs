@@ -20,6 +20,24 @@ pub fn language_name(code: &str) -> String {
         .unwrap_or_else(|| code.to_string())
 }
 
+/// The ElevenLabs code for a language given by its English name (`English`, any case) or by
+/// its code (`en`, `pt-BR`, region kept); `None` for neither.
+pub fn language_from(value: &str) -> Option<String> {
+    let value = value.trim();
+    let code = value.to_ascii_lowercase().replace('_', "-");
+    let mut parts = code.splitn(2, '-');
+    let base = parts.next().unwrap_or_default();
+    let region_ok = parts
+        .next()
+        .is_none_or(|r| (2..=4).contains(&r.len()) && r.chars().all(|c| c.is_ascii_alphanumeric()));
+    if base.len() == 2 && region_ok && isolang::Language::from_639_1(base).is_some() {
+        return Some(code);
+    }
+    isolang::Language::from_name_lowercase(&value.to_ascii_lowercase())
+        .and_then(|l| l.to_639_1())
+        .map(str::to_string)
+}
+
 /// The LLM the agent's prompt runs on, when its configuration names one.
 pub fn model(config: &Value) -> Option<&str> {
     config
@@ -51,5 +69,16 @@ mod tests {
         assert_eq!(language_name("en"), "English");
         assert_eq!(language_name("pt-br"), "Portuguese");
         assert_eq!(language_name("xx"), "xx");
+    }
+
+    #[test]
+    fn languages_from_the_form_or_the_api() {
+        assert_eq!(language_from("English").as_deref(), Some("en"));
+        assert_eq!(language_from(" spanish ").as_deref(), Some("es"));
+        assert_eq!(language_from("pt-BR").as_deref(), Some("pt-br"));
+        assert_eq!(language_from("en").as_deref(), Some("en"));
+        assert_eq!(language_from("Klingon"), None);
+        assert_eq!(language_from("xx"), None);
+        assert_eq!(language_from(""), None);
     }
 }

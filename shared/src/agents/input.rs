@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{AgentStatus, Channel};
+use super::{AgentStatus, Channel, display};
 use crate::platform::error::{AppError, AppResult};
 
 /// A question the agent collects an answer to (ElevenLabs `data_collection`).
@@ -72,7 +72,22 @@ fn check_len(field: &str, value: &Option<String>, min: usize, max: usize) -> App
     Ok(())
 }
 
-pub(super) fn validate(input: &AgentInput, creating: bool) -> AppResult<()> {
+/// Checks the input and returns it with the language as ElevenLabs' code: the form sends the
+/// language's English name (`English`), the API also takes the code (`en`, `pt-br`).
+pub(super) fn validate(mut input: AgentInput, creating: bool) -> AppResult<AgentInput> {
+    if let Some(lang) = &input.language {
+        input.language = Some(display::language_from(lang).ok_or_else(|| {
+            AppError::validation(
+                "language",
+                "must be a language such as English, or its code such as en or pt-br",
+            )
+        })?);
+    }
+    check(&input, creating)?;
+    Ok(input)
+}
+
+fn check(input: &AgentInput, creating: bool) -> AppResult<()> {
     if creating && input.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
         return Err(AppError::validation("name", "is required"));
     }
@@ -83,14 +98,6 @@ pub(super) fn validate(input: &AgentInput, creating: bool) -> AppResult<()> {
     check_len("voice_id", &input.voice_id, 1, 100)?;
     check_len("llm", &input.llm, 1, 100)?;
     check_len("phone_number_id", &input.phone_number_id, 0, 100)?;
-    if let Some(lang) = &input.language
-        && !(2..=8).contains(&lang.len())
-    {
-        return Err(AppError::validation(
-            "language",
-            "must be a language code such as en or pt-br",
-        ));
-    }
     for (field, value) in [
         ("conversation_config", &input.conversation_config),
         ("platform_settings", &input.platform_settings),

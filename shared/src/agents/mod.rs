@@ -83,7 +83,7 @@ pub async fn create(
     user: &CurrentUser,
     input: AgentInput,
 ) -> AppResult<Applied<agents::Model>> {
-    validate(&input, true)?;
+    let input = validate(input, true)?;
     let kind = input.kind.unwrap_or(Channel::Call);
     let mut body = elevenlabs_body(&input, Some(kind));
     if body.get("conversation_config").is_none() {
@@ -219,14 +219,15 @@ pub async fn update(
     id: Uuid,
     input: AgentInput,
 ) -> AppResult<Applied<agents::Model>> {
-    validate(&input, false)?;
-    if input.kind.is_some() {
+    let input = validate(input, false)?;
+    let agent = get(services, user, id).await?;
+    // The edit form sends the type it was opened with; only a different one is refused.
+    if input.kind.is_some_and(|kind| kind != agent.kind) {
         return Err(AppError::validation(
             "type",
             "cannot be changed; create a new agent",
         ));
     }
-    let agent = get(services, user, id).await?;
     if agent.sync_state == SyncState::Deleting {
         return Err(AppError::not_found("agent"));
     }
@@ -269,6 +270,12 @@ pub async fn update(
     }
     active.updated_at = Set(Utc::now());
     if !(deferred && has_patch) {
+        if has_patch {
+            // Our copy follows what ElevenLabs now holds (the language and model the lists show).
+            let mut config = agent.config.clone();
+            merge(&mut config, &patch);
+            active.config = Set(config);
+        }
         return Ok(Applied::Now(active.update(&services.db).await?));
     }
     // Keep the change for the sync job: merged into the pending patch.

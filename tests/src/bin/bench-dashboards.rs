@@ -5,7 +5,8 @@
 //! 100,000) spread over a year, then prints p50/p95 latency, through the gateway, of the
 //! screens that account opens: overview and analytics, the call list (plain, filtered, searched
 //! by transcript words and by contact name) and the lead list. Nothing is asserted. Needs
-//! `scripts/services.sh start`; seeding takes a few minutes. With `BENCH_DATABASE_URL` the data
+//! `scripts/services.sh start` (figures to publish: `DURABLE=1 scripts/services.sh start` and
+//! its URLs as TEST_DATABASE_URL/TEST_REDIS_URL); seeding takes a few minutes. With `BENCH_DATABASE_URL` the data
 //! goes to (and on later runs is reused from) that database instead of a throwaway one.
 
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use tests::{
     Backend, TestApp, WorkerMode,
-    measure::{ms, percentile},
+    measure::{self, ms, percentile},
     seed::{self, Shape},
     users::signed_in,
 };
@@ -71,6 +72,7 @@ async fn main() -> anyhow::Result<()> {
         }
     })
     .await;
+    println!("{}", measure::durability(&app.services.db).await);
     let seeded = shared::entities::users::Entity::find()
         .filter(shared::entities::users::Column::Email.eq(HEAVY))
         .one(&app.services.db)
