@@ -115,15 +115,19 @@ pub struct LeadAnalytics {
     pub reasoning: serde_json::Value,
     /// `{pricing_clicked, demo_clicked, followup_clicked, sample_clicked, escalated_to_human}`.
     pub cta_interactions: serde_json::Value,
-    /// True when nothing was collected and the score was derived from the call's outcome.
-    pub derived: bool,
+    /// `scored`; `unreadable` (the agent's value is kept, the scores are 0) or
+    /// `not_collected`.
+    pub score_status: shared::entities::lead_analytics::ScoreStatus,
+    /// The demo the caller booked.
+    pub demo_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
 impl From<lead_analytics::Model> for LeadAnalytics {
     fn from(l: lead_analytics::Model) -> Self {
         Self {
-            derived: l.data_collection["derived"] == true,
+            score_status: l.score_status,
+            demo_at: l.demo_at,
             id: l.id,
             call_id: l.call_id,
             intent_level: l.intent_level,
@@ -170,8 +174,8 @@ impl From<history::CallRow> for CallListRow {
             contact_name: row.contact.as_ref().map(|c| c.name.clone()),
             contact_phone: row.contact.as_ref().map(|c| c.phone_e164.clone()),
             agent_name: row.agent_name,
-            lead_score: row.lead.as_ref().map(|l| l.total_score),
-            lead_status_tag: row.lead.map(|l| l.lead_status_tag),
+            lead_score: row.call.lead_score,
+            lead_status_tag: row.call.lead_tag.clone(),
             call: row.call.into(),
         }
     }
@@ -429,10 +433,10 @@ impl CallApi {
         status: Query<Option<CallStatus>>,
         direction: Query<Option<Direction>>,
         #[oai(validator(max_length = 20))] lead_status: Query<Option<String>>,
-        #[oai(validator(minimum(value = "0"), maximum(value = "15")))] min_score: Query<
+        #[oai(validator(minimum(value = "0"), maximum(value = "100")))] min_score: Query<
             Option<i32>,
         >,
-        #[oai(validator(minimum(value = "0"), maximum(value = "15")))] max_score: Query<
+        #[oai(validator(minimum(value = "0"), maximum(value = "100")))] max_score: Query<
             Option<i32>,
         >,
         #[oai(validator(minimum(value = "0")))] min_duration: Query<Option<i32>>,
@@ -491,10 +495,10 @@ impl CallApi {
         status: Query<Option<CallStatus>>,
         direction: Query<Option<Direction>>,
         #[oai(validator(max_length = 20))] lead_status: Query<Option<String>>,
-        #[oai(validator(minimum(value = "0"), maximum(value = "15")))] min_score: Query<
+        #[oai(validator(minimum(value = "0"), maximum(value = "100")))] min_score: Query<
             Option<i32>,
         >,
-        #[oai(validator(minimum(value = "0"), maximum(value = "15")))] max_score: Query<
+        #[oai(validator(minimum(value = "0"), maximum(value = "100")))] max_score: Query<
             Option<i32>,
         >,
         #[oai(validator(minimum(value = "0")))] min_duration: Query<Option<i32>>,

@@ -77,10 +77,10 @@ impl ChatApi {
         contact_id: Query<Option<Uuid>>,
         status: Query<Option<CallStatus>>,
         #[oai(validator(max_length = 20))] lead_status: Query<Option<String>>,
-        #[oai(validator(minimum(value = "0"), maximum(value = "15")))] min_score: Query<
+        #[oai(validator(minimum(value = "0"), maximum(value = "100")))] min_score: Query<
             Option<i32>,
         >,
-        #[oai(validator(minimum(value = "0"), maximum(value = "15")))] max_score: Query<
+        #[oai(validator(minimum(value = "0"), maximum(value = "100")))] max_score: Query<
             Option<i32>,
         >,
         #[oai(validator(minimum(value = "0")))] min_duration: Query<Option<i32>>,

@@ -374,7 +374,7 @@ examples! {
             "pricing_clicked": true, "demo_clicked": true, "followup_clicked": false,
             "sample_clicked": false, "escalated_to_human": false
         },
-        "derived": false, "created_at": LATER
+        "score_status": "scored", "demo_at": "2026-12-03T04:30:00Z", "created_at": LATER
     });
     CallListRow => with(call(), json!({
         "duration": "4:28", "contact_name": "Jordan Lee", "contact_phone": "+14155550123",

@@ -211,10 +211,10 @@ impl LeadApi {
         &self,
         auth: Auth,
         #[oai(validator(max_length = 20))] tag: Query<Option<String>>,
-        #[oai(validator(minimum(value = "0"), maximum(value = "15")))] min_score: Query<
+        #[oai(validator(minimum(value = "0"), maximum(value = "100")))] min_score: Query<
             Option<i32>,
         >,
-        #[oai(validator(minimum(value = "0"), maximum(value = "15")))] max_score: Query<
+        #[oai(validator(minimum(value = "0"), maximum(value = "100")))] max_score: Query<
             Option<i32>,
         >,
         agent_id: Query<Option<Uuid>>,
@@ -263,10 +263,10 @@ impl LeadApi {
         auth: Auth,
         #[oai(default = "default_format")] format: Query<ExportFormat>,
         #[oai(validator(max_length = 20))] tag: Query<Option<String>>,
-        #[oai(validator(minimum(value = "0"), maximum(value = "15")))] min_score: Query<
+        #[oai(validator(minimum(value = "0"), maximum(value = "100")))] min_score: Query<
             Option<i32>,
         >,
-        #[oai(validator(minimum(value = "0"), maximum(value = "15")))] max_score: Query<
+        #[oai(validator(minimum(value = "0"), maximum(value = "100")))] max_score: Query<
             Option<i32>,
         >,
         agent_id: Query<Option<Uuid>>,

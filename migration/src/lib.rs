@@ -12,6 +12,7 @@ mod m20261126_000005_integration_keys;
 mod m20261126_000006_dashboard_rollups;
 mod m20261126_000007_audit_append_only;
 mod m20261201_000008_frontend_accounts;
+mod m20261201_000009_lead_scores_out_of_100;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_dashboard_rollups::Migration),
             Box::new(m20261126_000007_audit_append_only::Migration),
             Box::new(m20261201_000008_frontend_accounts::Migration),
+            Box::new(m20261201_000009_lead_scores_out_of_100::Migration),
         ]
     }
 }

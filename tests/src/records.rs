@@ -83,6 +83,8 @@ pub async fn lead(
         reasoning: Set(json!({})),
         cta_interactions: Set(json!({})),
         data_collection: Set(json!({})),
+        score_status: Set(lead_analytics::ScoreStatus::Scored),
+        demo_at: Set(None),
         created_at: Set(Utc::now()),
     }
     .insert(&app.services.db)

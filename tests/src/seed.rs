@@ -87,10 +87,11 @@ pub async fn history(db: &DatabaseConnection, heavy_user: Uuid, s: &Shape) -> an
                'Talked about ' || (ARRAY[{TOPICS}])[c.g % 50 + 1] || '.', 'Call ' || c.g, \
                CASE WHEN c.g % 13 = 0 THEN NULL WHEN c.g % 4 = 0 THEN 'failure' ELSE 'success' END, \
                '{{}}', c.at, c.at + c.secs * interval '1 second', c.at, c.at, \
-               CASE WHEN c.g % 13 <> 0 THEN c.s1 + c.s2 + c.s3 + c.s4 + c.s5 END, \
+               CASE WHEN c.g % 13 <> 0 THEN \
+                 ROUND((c.s1 + c.s2 + c.s3 + c.s4 + c.s5) * 100.0 / 15)::int END, \
                CASE WHEN c.g % 13 = 0 THEN NULL \
-                 WHEN c.s1 + c.s2 + c.s3 + c.s4 + c.s5 >= 11 THEN 'Hot' \
-                 WHEN c.s1 + c.s2 + c.s3 + c.s4 + c.s5 >= 6 THEN 'Warm' ELSE 'Cold' END, \
+                 WHEN c.s1 + c.s2 + c.s3 + c.s4 + c.s5 >= 12 THEN 'Hot' \
+                 WHEN c.s1 + c.s2 + c.s3 + c.s4 + c.s5 >= 9 THEN 'Warm' ELSE 'Cold' END, \
                CASE WHEN c.g % 13 = 0 THEN NULL ELSE \
                  'agent: Hi, this is Ava calling from Acme about your enquiry.' || E'\\n' || \
                  'user: I am looking at ' || (ARRAY[{TOPICS}])[c.g % 50 + 1] || ' for my ' || \
@@ -112,12 +113,14 @@ pub async fn history(db: &DatabaseConnection, heavy_user: Uuid, s: &Shape) -> an
         "INSERT INTO lead_analytics (id, call_id, user_id, contact_id, intent_score, urgency_score, \
            budget_score, fit_score, engagement_score, total_score, lead_status_tag, reasoning, \
            cta_interactions, data_collection, created_at) \
-         SELECT gen_random_uuid(), c.id, c.user_id, c.contact_id, b.s1, b.s2, b.s3, b.s4, b.s5, \
+         SELECT gen_random_uuid(), c.id, c.user_id, c.contact_id, \
+           ROUND(b.s1 * 100.0 / 3)::int, ROUND(b.s2 * 100.0 / 3)::int, ROUND(b.s3 * 100.0 / 3)::int, \
+           ROUND(b.s4 * 100.0 / 3)::int, ROUND(b.s5 * 100.0 / 3)::int, \
            c.lead_score, c.lead_tag, \
            '{\"intent\": \"benchmark\"}', \
            jsonb_build_object('pricing_clicked', b.g % 5 = 0, 'demo_clicked', b.g % 7 = 0, \
              'followup_clicked', b.g % 3 = 0, 'sample_clicked', b.g % 11 = 0, 'escalated_to_human', b.g % 17 = 0), \
-           '{\"derived\": false}', c.created_at \
+           '{\"key\": \"default\", \"scale\": \"5-15\"}', c.created_at \
          FROM calls c JOIN bench_calls b ON b.id = c.id WHERE c.status = 'completed'"
             .to_string(),
         "UPDATE contacts ct SET call_count = x.n, interaction_count = x.n, last_interaction_at = x.at, \

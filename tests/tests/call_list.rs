@@ -243,7 +243,7 @@ on_both_backends!(
                 "validation_error",
             ),
             ("status=ringing", 400, "invalid_parameter"),
-            ("min_score=99", 400, "invalid_parameter"),
+            ("min_score=101", 400, "invalid_parameter"),
             ("agent_id=nope", 400, "invalid_parameter"),
             ("per_page=0", 400, "invalid_parameter"),
         ] {

@@ -93,7 +93,7 @@ on_both_backends!(
             scored(
                 "+14155550102",
                 "Bob Berry",
-                8,
+                10,
                 "Warm",
                 &["followup_clicked"],
             ),
@@ -150,9 +150,10 @@ on_both_backends!(
         let ann = &body["items"][0];
         assert_eq!(ann["interaction_count"], 2);
         assert_eq!(ann["call_count"], 2);
-        assert_eq!(ann["total_score"], 13);
+        // Scores out of 100: the prompt's 13 of 15 is 87.
+        assert_eq!(ann["total_score"], 87);
         assert_eq!(ann["lead_status_tag"], "Hot");
-        assert_eq!(ann["lead_analytics"]["total_score"], 13);
+        assert_eq!(ann["lead_analytics"]["total_score"], 87);
         assert_eq!(
             ann["lead_analytics"]["cta_interactions"]["demo_clicked"],
             true
@@ -172,9 +173,9 @@ on_both_backends!(
         for (query, expected) in [
             ("tag=Hot", vec!["Ann Apple"]),
             ("tag=Cold", vec!["Cid Cherry"]),
-            ("min_score=8", vec!["Ann Apple", "Bob Berry"]),
-            ("max_score=5", vec!["Cid Cherry"]),
-            ("min_score=3&max_score=8", vec!["Bob Berry"]),
+            ("min_score=60", vec!["Ann Apple", "Bob Berry"]),
+            ("max_score=15", vec!["Cid Cherry"]),
+            ("min_score=20&max_score=70", vec!["Bob Berry"]),
             (&format!("agent_id={}", closer.id), vec!["Bob Berry"]),
             (&format!("agent_id={}", qualifier.id), vec!["Ann Apple"]),
             ("type=chat", vec!["Cid Cherry"]),
@@ -211,7 +212,7 @@ on_both_backends!(
         assert_eq!(names(&app, &other_token, "").await, ["Rex Rival"]);
 
         for (query, status, code) in [
-            ("min_score=9&max_score=2", 400, "validation_error"),
+            ("min_score=90&max_score=20", 400, "validation_error"),
             (
                 "from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
                 400,
@@ -221,7 +222,7 @@ on_both_backends!(
             ("per_page=101", 400, "invalid_parameter"),
             ("type=fax", 400, "invalid_parameter"),
             ("sort=name", 400, "invalid_parameter"),
-            ("max_score=16", 400, "invalid_parameter"),
+            ("max_score=101", 400, "invalid_parameter"),
             ("agent_id=nope", 400, "invalid_parameter"),
         ] {
             expect_error(
@@ -246,7 +247,7 @@ on_both_backends!(
             .iter()
             .map(|p| p["total_score"].as_i64().unwrap())
             .collect();
-        assert_eq!(trend, [3, 13]);
+        assert_eq!(trend, [20, 87]);
         assert_eq!(profile["timeline_total"], 2);
         let timeline = profile["timeline"].as_array().unwrap();
         assert_eq!(
@@ -255,14 +256,14 @@ on_both_backends!(
         );
         assert_eq!(timeline[0]["type"], "call");
         assert_eq!(timeline[0]["duration"], "1:15");
-        assert_eq!(timeline[0]["total_score"], 13);
+        assert_eq!(timeline[0]["total_score"], 87);
         assert_eq!(timeline[0]["agent_name"], "Outbound qualifier");
         assert_eq!(timeline[0]["cta_interactions"]["pricing_clicked"], true);
         assert_eq!(
             timeline[0]["call"]["summary"],
             "Dana booked a demo for Thursday."
         );
-        assert_eq!(timeline[1]["total_score"], 3);
+        assert_eq!(timeline[1]["total_score"], 20);
         let actions: Vec<&str> = profile["next_actions"]
             .as_array()
             .unwrap()
@@ -312,7 +313,7 @@ on_both_backends!(
 
         // Exports with the same filters; the .xlsx read back.
         let resp = app
-            .get("/api/leads/export?format=csv&min_score=3", Some(&token))
+            .get("/api/leads/export?format=csv&min_score=20", Some(&token))
             .await;
         assert_eq!(resp.status(), 200);
         let (rows, total) = read(Format::Csv, &resp.bytes().await.unwrap(), 10).unwrap();
@@ -332,7 +333,7 @@ on_both_backends!(
                 ann_row[5].as_str(),
                 ann_row[11].as_str()
             ),
-            ("13", "Hot", "2")
+            ("87", "Hot", "2")
         );
         assert_eq!(ann_row[15], "Outbound qualifier");
         expect_error(

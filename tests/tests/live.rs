@@ -45,7 +45,11 @@ on_both_backends!(
         assert_eq!(completed["type"], "call_completed");
         assert_eq!(completed["data"]["conversation_id"], "conv_live");
         assert_eq!(completed["data"]["credits_charged"], 3);
-        assert_eq!(find("lead_scored")["data"]["total_score"], 13);
+        assert_eq!(
+            find("lead_scored")["data"]["total_score"],
+            87,
+            "13 of 15 is 87 of 100"
+        );
         assert_eq!(find("credits_changed")["data"]["balance"], 12);
         let note = find("notification")["data"].clone();
         assert_eq!(note["kind"], "low_balance");

@@ -102,7 +102,8 @@ on_both_backends!(
         assert_eq!(leads.len(), 1);
         assert_eq!(
             (leads[0].total_score, leads[0].lead_status_tag.as_str()),
-            (13, "Hot")
+            (87, "Hot"),
+            "13 of 15 is 87 of 100"
         );
         assert_eq!(leads[0].intent_level.as_deref(), Some("high"));
         assert_eq!(leads[0].cta_interactions["demo_clicked"], true);
@@ -132,7 +133,7 @@ on_both_backends!(
             .await;
         assert_eq!(detail["status"], "completed");
         assert_eq!(detail["duration_minutes"], 3);
-        assert_eq!(detail["lead_analytics"]["total_score"], 13);
+        assert_eq!(detail["lead_analytics"]["total_score"], 87);
         assert_eq!(detail["lead_analytics"]["lead_status_tag"], "Hot");
         assert_eq!(detail["recording_url"], Value::Null);
         let transcript: Value = app
@@ -239,13 +240,18 @@ on_both_backends!(
             problems.contains("transcript") && problems.contains("duration"),
             "{problems}"
         );
-        let derived = lead_analytics::Entity::find()
+        let unscored = lead_analytics::Entity::find()
             .filter(lead_analytics::Column::CallId.eq(partial_call.id))
             .one(db)
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(derived.data_collection["derived"], true);
+        assert_eq!(
+            (unscored.score_status, unscored.lead_status_tag.as_str()),
+            (lead_analytics::ScoreStatus::NotCollected, "Unscored"),
+            "nothing collected, nothing made up"
+        );
+        assert_eq!(partial_call.lead_score, None);
         assert_eq!(balance(&app, &token).await, 15, "nothing charged");
         // The owner is told what was missing.
         let notes: Value = app
@@ -717,5 +723,142 @@ on_both_backends!(
             .success_json()
             .await;
         assert_eq!(overview["data"]["total_calls"]["value"], 6.0, "{overview}");
+    }
+);
+
+/// One of the client's calls as its agents really report them: the analytics under `default`
+/// as a Python literal, a caller the account does not know, dialled without a country code.
+fn clients_call(conversation: &str, number: &str, value: &str) -> Value {
+    let mut event = post_call::transcription(EL_AGENT, conversation);
+    let data = &mut event["data"];
+    data["metadata"]["phone_call"]["external_number"] = json!(number);
+    data["conversation_initiation_client_data"] =
+        json!({"dynamic_variables": {"system__caller_id": number}});
+    data["analysis"]["data_collection_results"] =
+        json!({"default": {"data_collection_id": "default", "value": value}});
+    event
+}
+
+on_both_backends!(
+    the_clients_lead_data_is_read_as_it_arrives,
+    |backend: Backend| async move {
+        let (app, token, user) = app_with_agent(backend).await;
+        let db = &app.services.db;
+        // The owner is in the UK: a number without +44 is a UK number.
+        shared::entities::users::Entity::update_many()
+            .col_expr(
+                shared::entities::users::Column::DefaultRegion,
+                sea_orm::sea_query::Expr::value("GB"),
+            )
+            .filter(shared::entities::users::Column::Id.eq(user))
+            .exec(db)
+            .await
+            .unwrap();
+        let python = "{'intent_level': 'High', 'intent_score': 3, 'urgency_score': 2, 'budget_constraint': 'No', 'budget_score': 3, 'fit_score': 2, 'engagement_score': 2, 'total_score': 12, 'lead_status_tag': 'Hot', 'cta_demo_clicked': 'Yes', 'cta_website_clicked': 'Yes', 'cta_pricing_clicked': 'No', 'demo_book_datetime': '2026-12-03T10:00:00+05:30', 'reasoning': {'budget': 'The lead's budget is approved'}, 'extraction': {'name': 'Priya Shah', 'email_address': 'priya@brightlane.co.uk', 'company_name': 'Brightlane', 'smartnotification': 'Priya wants a demo on Thursday'}}";
+        let out_of_100 =
+            r#"{"total_score": 45, "lead_status_tag": "Cold", "reasoning": "Only browsing"}"#;
+        for event in [
+            clients_call("conv_priya", "07911 123456", python),
+            clients_call("conv_browser", "+447911123457", out_of_100),
+            clients_call(
+                "conv_garbled",
+                "+447911123458",
+                "{'total_score': 12, 'reasoning': 'cut",
+            ),
+        ] {
+            assert_eq!(post_call::deliver(&app, &event, None).await.status(), 200);
+        }
+        app.wait_for_jobs(WAIT).await;
+
+        let lead_of = |conversation: &'static str| async move {
+            let call = calls::Entity::find()
+                .filter(calls::Column::ElevenlabsConversationId.eq(conversation))
+                .one(db)
+                .await
+                .unwrap()
+                .unwrap();
+            let lead = lead_analytics::Entity::find()
+                .filter(lead_analytics::Column::CallId.eq(call.id))
+                .one(db)
+                .await
+                .unwrap()
+                .unwrap();
+            (call, lead)
+        };
+        let (call, lead) = lead_of("conv_priya").await;
+        assert_eq!(
+            (lead.total_score, lead.lead_status_tag.as_str()),
+            (80, "Hot")
+        );
+        assert_eq!(
+            (call.lead_score, call.lead_tag.as_deref()),
+            (Some(80), Some("Hot"))
+        );
+        assert_eq!(lead.data_collection["value"], python, "kept verbatim");
+        assert_eq!(lead.reasoning["budget"], "The lead's budget is approved");
+        assert_eq!(lead.cta_interactions["website_clicked"], true);
+        assert_eq!(
+            lead.demo_at.map(|t| t.to_rfc3339()),
+            Some("2026-12-03T04:30:00+00:00".into())
+        );
+        assert_eq!(call.metadata["source"], "phone");
+        let contact = contacts::Entity::find_by_id(call.contact_id.unwrap())
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            contact.phone_e164, "+447911123456",
+            "read in the owner's region"
+        );
+        assert_eq!(
+            (
+                contact.name.as_str(),
+                contact.email.as_deref(),
+                contact.company.as_deref()
+            ),
+            (
+                "Priya Shah",
+                Some("priya@brightlane.co.uk"),
+                Some("Brightlane")
+            )
+        );
+        assert_eq!(contact.latest_score, Some(80));
+
+        let (_, browsing) = lead_of("conv_browser").await;
+        assert_eq!(
+            (browsing.total_score, browsing.lead_status_tag.as_str()),
+            (45, "Cold"),
+            "a total out of 100 stays as sent"
+        );
+        assert_eq!(browsing.reasoning["summary"], "Only browsing");
+
+        let (garbled_call, garbled) = lead_of("conv_garbled").await;
+        assert_eq!(
+            garbled.score_status,
+            lead_analytics::ScoreStatus::Unreadable
+        );
+        assert_eq!(garbled.lead_status_tag, "Unscored");
+        assert_eq!(
+            garbled.data_collection["value"],
+            "{'total_score': 12, 'reasoning': 'cut"
+        );
+        assert_eq!(garbled_call.lead_score, None, "unscored, not made up");
+
+        // The agent's note reached the owner.
+        let notes: Value = app
+            .get("/api/notifications", Some(&token))
+            .await
+            .success_json()
+            .await;
+        let note = notes["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["kind"] == "lead_note")
+            .expect("a lead note");
+        assert_eq!(note["body"], "Priya wants a demo on Thursday");
+        assert_eq!(note["title"], "Priya Shah");
+        assert_eq!(note["data"]["total_score"], 80);
     }
 );

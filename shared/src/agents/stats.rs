@@ -112,6 +112,10 @@ pub async fn stats(
         .and_where(
             Expr::col((calls::Entity, calls::Column::AgentId)).is_in(agent_ids.iter().copied()),
         )
+        .and_where(
+            Expr::col((lead_analytics::Entity, lead_analytics::Column::ScoreStatus))
+                .eq(lead_analytics::ScoreStatus::Scored),
+        )
         .group_by_col((calls::Entity, calls::Column::AgentId))
         .to_owned();
     for row in db.query_all(&query).await? {

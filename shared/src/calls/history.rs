@@ -384,14 +384,8 @@ fn export_cells(row: &CallRow) -> Vec<String> {
         clock(c.duration_secs),
         c.duration_secs.to_string(),
         c.credits_charged.to_string(),
-        row.lead
-            .as_ref()
-            .map(|l| l.total_score.to_string())
-            .unwrap_or_default(),
-        row.lead
-            .as_ref()
-            .map(|l| l.lead_status_tag.clone())
-            .unwrap_or_default(),
+        c.lead_score.map(|s| s.to_string()).unwrap_or_default(),
+        c.lead_tag.clone().unwrap_or_default(),
         c.summary.clone().unwrap_or_default(),
         c.elevenlabs_conversation_id.clone().unwrap_or_default(),
     ]

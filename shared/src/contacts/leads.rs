@@ -389,10 +389,10 @@ pub fn next_actions(
             ),
         });
     }
-    if lead.data_collection["derived"] == true {
+    if lead.score_status != crate::entities::lead_analytics::ScoreStatus::Scored {
         out.push(action(
             "Review the transcript",
-            "The agent collected no lead data; the score was derived from the call's outcome",
+            "The agent's lead data could not be read, so the conversation is unscored",
             "low",
         ));
     }

@@ -571,18 +571,23 @@ pub async fn record_interaction<C: sea_orm::ConnectionTrait>(
     } else {
         contacts::Column::CallCount
     };
-    contacts::Entity::update_many()
+    let mut update = contacts::Entity::update_many()
         .col_expr(count, Expr::col(count).add(1))
         .col_expr(
             contacts::Column::InteractionCount,
             Expr::col(contacts::Column::InteractionCount).add(1),
-        )
-        .col_expr(contacts::Column::LatestLeadId, Expr::value(lead.id))
-        .col_expr(contacts::Column::LatestScore, Expr::value(lead.total_score))
-        .col_expr(
-            contacts::Column::LatestTag,
-            Expr::value(lead.lead_status_tag.clone()),
-        )
+        );
+    // A conversation without a score leaves the contact's latest score as it was.
+    if lead.score_status == crate::entities::lead_analytics::ScoreStatus::Scored {
+        update = update
+            .col_expr(contacts::Column::LatestLeadId, Expr::value(lead.id))
+            .col_expr(contacts::Column::LatestScore, Expr::value(lead.total_score))
+            .col_expr(
+                contacts::Column::LatestTag,
+                Expr::value(lead.lead_status_tag.clone()),
+            );
+    }
+    update
         .col_expr(
             contacts::Column::LastCallSummary,
             Expr::value(call.summary.clone()),

@@ -113,6 +113,24 @@ pub async fn per_hour(
         .collect()
 }
 
+/// How many hours of the period had a call or chat: counted in the database, which returns
+/// one number instead of every hour's sums (the "conversations per hour" card).
+pub async fn active_hours(
+    db: &DatabaseConnection,
+    scope: Scope,
+    period: &Period,
+) -> AppResult<i64> {
+    use sea_orm::sea_query::Expr;
+    let count: Option<i64> = rollups::between_in(scope, period.from, period.to, None)
+        .select_only()
+        .expr(Expr::cust("COUNT(DISTINCT hour)"))
+        .filter(call_rollups::Column::Calls.gt(0))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(count.unwrap_or(0))
+}
+
 /// The counters of each bucket of a period, in the order of `period.buckets(granularity)`.
 pub async fn series(
     db: &DatabaseConnection,

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::{
     entities::calls::CallStatus,
-    entities::{call_rollups as rollups, calls, lead_analytics},
+    entities::{call_rollups as rollups, calls, lead_analytics, lead_analytics::ScoreStatus},
     platform::error::AppResult,
 };
 
@@ -51,7 +51,8 @@ pub const COLUMNS: [C; 25] = [
 ];
 
 /// The lead score ranges the distribution counts (`score0` … `score4`).
-pub const SCORE_RANGES: [(i32, i32); 5] = [(0, 3), (4, 6), (7, 9), (10, 12), (13, 15)];
+/// Lead scores are out of 100; the top two ranges are the screens' Warm and Hot bands.
+pub const SCORE_RANGES: [(i32, i32); 5] = [(0, 19), (20, 39), (40, 59), (60, 79), (80, 100)];
 
 /// The CTA flags counted, with their columns.
 pub const CTAS: [(&str, C); 5] = [
@@ -132,7 +133,11 @@ impl Counters {
         );
         c.add(C::DurationSecs, i64::from(call.duration_secs));
         c.add(C::Credits, call.credits_charged);
-        if let Some(lead) = lead {
+        // A conversation without a score counts as such (`derived`, the column's old name) and
+        // in no score figure.
+        if lead.is_some_and(|l| l.score_status != ScoreStatus::Scored) {
+            c.add(C::Derived, 1);
+        } else if let Some(lead) = lead {
             c.add(C::Scored, 1);
             c.add(C::ScoreSum, i64::from(lead.total_score));
             c.add(
@@ -153,9 +158,6 @@ impl Counters {
                 if lead.cta_interactions.get(flag) == Some(&serde_json::Value::Bool(true)) {
                     c.add(column, 1);
                 }
-            }
-            if lead.data_collection["derived"] == true {
-                c.add(C::Derived, 1);
             }
         }
         c

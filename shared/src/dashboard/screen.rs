@@ -66,8 +66,8 @@ pub async fn kpi_inputs(
     let (now, before) = super::overview(db, scope, period, None).await?;
     let (calls_now, calls_before) = super::overview(db, scope, period, Some(Channel::Call)).await?;
     let active_hours = (
-        active_hours(db, scope, period).await?,
-        active_hours(db, scope, &previous).await?,
+        super::active_hours(db, scope, period).await?,
+        super::active_hours(db, scope, &previous).await?,
     );
     Ok(KpiInputs {
         now,
@@ -76,11 +76,6 @@ pub async fn kpi_inputs(
         calls_before,
         active_hours,
     })
-}
-
-async fn active_hours(db: &DatabaseConnection, scope: Scope, period: &Period) -> AppResult<i64> {
-    let rows = super::per_hour(db, scope, period, None).await?;
-    Ok(rows.iter().filter(|(_, c)| c.get(C::Calls) > 0).count() as i64)
 }
 
 /// The KPI cards. With no interaction in the period, the three the frontend shows for a new

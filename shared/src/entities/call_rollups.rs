@@ -39,6 +39,7 @@ pub struct Model {
     pub cta_followup: i64,
     pub cta_sample: i64,
     pub cta_escalated: i64,
+    /// Finished conversations without a lead score (the column keeps its first name).
     pub derived: i64,
 }
 

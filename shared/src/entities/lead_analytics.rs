@@ -27,9 +27,27 @@ pub struct Model {
     pub reasoning: Json,
     #[sea_orm(column_type = "JsonBinary")]
     pub cta_interactions: Json,
+    /// What was collected, verbatim (`value`), with how it was read.
     #[sea_orm(column_type = "JsonBinary")]
     pub data_collection: Json,
+    /// Whether the scores above were read from what the agent collected.
+    pub score_status: ScoreStatus,
+    /// The demo the caller booked (`demo_book_datetime`).
+    pub demo_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+}
+
+vocabulary! {
+    /// Whether a conversation has a lead score; without one its scores are 0 and its tag
+    /// `Unscored`, and no figure counts it.
+    pub enum ScoreStatus {
+        /// Read from what the agent collected.
+        Scored,
+        /// The agent collected a value that could not be read (kept verbatim).
+        Unreadable,
+        /// The agent collected no analytics.
+        NotCollected,
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

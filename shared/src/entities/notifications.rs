@@ -26,6 +26,8 @@ vocabulary! {
         CallIncomplete,
         CallFailed,
         CreditsPurchased,
+        /// The agent's note on a lead after a conversation (`smartnotification`).
+        LeadNote,
     }
 }
 

@@ -141,7 +141,7 @@ async fn main() -> anyhow::Result<()> {
         ),
         (
             "calls list by score",
-            "/api/calls?min_score=12&sort=duration".into(),
+            "/api/calls?min_score=80&sort=duration".into(),
         ),
         (
             "calls searched, one contact",

@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, TryIntoModel, sea_query::OnConflict,
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect, TryIntoModel,
+    sea_query::OnConflict,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -118,7 +119,23 @@ fn read<'a>(
     // A chat agent's conversation is a chat: no telephony, its own metering rule.
     let is_chat = t.agent.kind == crate::agents::Channel::Chat;
     let visitor = is_chat.then(|| visitor_of(data));
+    let variables = ["conversation_initiation_client_data", "dynamic_variables"];
+    // `system__caller_id` is the caller's number on a phone call and `internal` for a
+    // conversation started from the web (the screens' call source).
+    let caller_id = text(data, &[variables[0], variables[1], "system__caller_id"])
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    let source = match caller_id {
+        Some(c) if c.eq_ignore_ascii_case("internal") => Some("web"),
+        Some(_) => Some("phone"),
+        None if is_chat => Some("web"),
+        None => data
+            .pointer("/metadata/phone_call")
+            .is_some_and(Value::is_object)
+            .then_some("phone"),
+    };
     let external = text(data, &["metadata", "phone_call", "external_number"])
+        .or_else(|| caller_id.filter(|c| !c.eq_ignore_ascii_case("internal")))
         .or_else(|| {
             visitor
                 .as_ref()
@@ -126,7 +143,6 @@ fn read<'a>(
                 .and_then(Value::as_str)
         })
         .map(String::from);
-    let variables = ["conversation_initiation_client_data", "dynamic_variables"];
     let contact_name = text(data, &[variables[0], variables[1], "name"])
         .or_else(|| text(data, &[variables[0], variables[1], "contact_name"]))
         .map(String::from);
@@ -172,6 +188,7 @@ fn read<'a>(
         "termination_reason": text(data, &["metadata", "termination_reason"]),
         "cost": int(data, &["metadata", "cost"]),
         "main_language": text(data, &["metadata", "main_language"]),
+        "source": source,
     });
     if let Some(visitor) = &visitor {
         metadata["visitor"] = visitor.clone();
@@ -264,11 +281,12 @@ pub(super) async fn apply(
 
     let mut events = Vec::new();
     for (&(r, call), completed) in written.iter().zip(completions) {
-        let (scored, notice) = announce(&txn, r, call, &lead_of).await?;
+        let (scored, notices) =
+            announce(&txn, r, call, &lead_of, contacts.get(&r.conversation)).await?;
         events.push(completed);
         events.push(scored);
         events.extend(credit_events.remove(r.conversation.as_str()));
-        events.extend(notice);
+        events.extend(notices);
     }
     let mut warnings = Vec::new();
     for user_id in &low {
@@ -356,8 +374,10 @@ fn completed_calls(
             }
             call.metadata = r.metadata.clone();
             call.transcript_text = Some(r.full_text.clone());
-            call.lead_score = Some(r.scores.total as i32);
-            call.lead_tag = Some(r.scores.tag.clone());
+            if r.scores.is_scored() {
+                call.lead_score = Some(r.scores.total as i32);
+                call.lead_tag = Some(r.scores.tag.clone());
+            }
             call
         })
         .collect()
@@ -509,7 +529,8 @@ async fn announce<C: sea_orm::ConnectionTrait>(
     r: &Report<'_>,
     call: &calls::Model,
     lead_of: &HashMap<Uuid, lead_analytics::Model>,
-) -> Result<(LiveEvent, Option<LiveEvent>), JobError> {
+    contact: Option<&contacts::Model>,
+) -> Result<(LiveEvent, Vec<LiveEvent>), JobError> {
     let lead = lead_of
         .get(&call.id)
         .ok_or_else(|| JobError::Retryable("lead not written".into()))?;
@@ -522,11 +543,34 @@ async fn announce<C: sea_orm::ConnectionTrait>(
             "lead_id": lead.id,
             "total_score": lead.total_score,
             "lead_status_tag": lead.lead_status_tag,
-            "derived": lead.data_collection["derived"],
+            "scored": lead.score_status == lead_analytics::ScoreStatus::Scored,
         }),
     );
+    let mut notices = Vec::new();
+    if let Some(note) = &r.scores.extracted.notification {
+        // The agent's note on the lead (the prompt's `smartnotification`).
+        let (_, event) = notifications::create_in(
+            txn,
+            NewNotification {
+                user_id: r.agent.user_id,
+                kind: notifications::NotificationKind::LeadNote,
+                title: contact.map_or_else(|| "A lead".to_string(), |c| c.name.clone()),
+                body: note.clone(),
+                data: json!({
+                    "call_id": call.id, "contact_id": call.contact_id, "lead_id": lead.id,
+                    "total_score": r.scores.is_scored().then_some(lead.total_score),
+                    "lead_status_tag": r.scores.is_scored().then_some(&lead.lead_status_tag),
+                    "phone": contact.map(|c| &c.phone_e164).or(call.phone_number.as_ref()),
+                    "email": contact.and_then(|c| c.email.as_ref()),
+                    "demo_at": lead.demo_at,
+                }),
+            },
+        )
+        .await?;
+        notices.push(event);
+    }
     if r.problems.is_empty() {
-        return Ok((scored, None));
+        return Ok((scored, notices));
     }
     let (_, event) = notifications::create_in(
         txn,
@@ -543,7 +587,8 @@ async fn announce<C: sea_orm::ConnectionTrait>(
         },
     )
     .await?;
-    Ok((scored, Some(event)))
+    notices.push(event);
+    Ok((scored, notices))
 }
 
 /// Each report's contact, by conversation: the call's own when it has one, else the owner's
@@ -554,21 +599,22 @@ async fn contacts_of<C: sea_orm::ConnectionTrait>(
     before: &HashMap<String, calls::Model>,
 ) -> Result<HashMap<String, contacts::Model>, JobError> {
     let mut by_id: Vec<(&str, Uuid)> = Vec::new();
-    let mut by_number: BTreeMap<(Uuid, String), (&str, Option<&str>)> = BTreeMap::new();
+    let mut by_number: BTreeMap<(Uuid, String), (&str, &Report)> = BTreeMap::new();
     let mut wanted: Vec<(&str, (Uuid, String))> = Vec::new();
+    let regions = regions_of(txn, reports, before).await?;
     for r in reports {
         let known = before.get(&r.conversation).and_then(|c| c.contact_id);
         match (known, &r.external) {
             (Some(id), _) => by_id.push((&r.conversation, id)),
             (None, Some(raw)) => {
-                let Ok(phone) = crate::contacts::phone::normalize("external_number", raw, "US")
+                // A number without a country code is the owner's country's.
+                let region = regions.get(&r.agent.user_id).map_or("US", String::as_str);
+                let Ok(phone) = crate::contacts::phone::normalize("external_number", raw, region)
                 else {
                     continue;
                 };
                 let key = (r.agent.user_id, phone);
-                by_number
-                    .entry(key.clone())
-                    .or_insert((raw, r.contact_name.as_deref()));
+                by_number.entry(key.clone()).or_insert((raw, r));
                 wanted.push((&r.conversation, key));
             }
             (None, None) => {}
@@ -589,14 +635,23 @@ async fn contacts_of<C: sea_orm::ConnectionTrait>(
         let now = Utc::now();
         let rows: Vec<contacts::ActiveModel> = by_number
             .iter()
-            .map(|((user_id, phone), (raw, name))| contacts::ActiveModel {
+            .map(|((user_id, phone), (raw, r))| contacts::ActiveModel {
                 id: sea_orm::Set(crate::platform::ids::next()),
                 user_id: sea_orm::Set(*user_id),
-                name: sea_orm::Set(name.unwrap_or(phone).to_string()),
+                // Who the caller said they are, else who the call was placed for.
+                name: sea_orm::Set(
+                    r.scores
+                        .extracted
+                        .name
+                        .as_deref()
+                        .or(r.contact_name.as_deref())
+                        .unwrap_or(phone)
+                        .to_string(),
+                ),
                 phone_e164: sea_orm::Set(phone.clone()),
                 phone_raw: sea_orm::Set(raw.to_string()),
-                email: sea_orm::Set(None),
-                company: sea_orm::Set(None),
+                email: sea_orm::Set(r.scores.extracted.email.clone()),
+                company: sea_orm::Set(r.scores.extracted.company.clone()),
                 tags: sea_orm::Set(json!([])),
                 notes: sea_orm::Set(None),
                 custom_fields: sea_orm::Set(json!({})),
@@ -646,5 +701,78 @@ async fn contacts_of<C: sea_orm::ConnectionTrait>(
             out.insert(conversation.to_string(), contact.clone());
         }
     }
+    fill_blanks(txn, reports, &mut out).await?;
     Ok(out)
+}
+
+/// The owners' default regions, for the numbers of callers not yet known.
+async fn regions_of<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    reports: &[Report<'_>],
+    before: &HashMap<String, calls::Model>,
+) -> Result<HashMap<Uuid, String>, JobError> {
+    let owners: BTreeSet<Uuid> = reports
+        .iter()
+        .filter(|r| r.external.is_some())
+        .filter(|r| {
+            before
+                .get(&r.conversation)
+                .is_none_or(|c| c.contact_id.is_none())
+        })
+        .map(|r| r.agent.user_id)
+        .collect();
+    if owners.is_empty() {
+        return Ok(HashMap::new());
+    }
+    use crate::entities::users;
+    let rows: Vec<(Uuid, String)> = users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .column(users::Column::DefaultRegion)
+        .filter(users::Column::Id.is_in(owners))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// What the caller told the agent fills the contact's empty fields: an email or company the
+/// contact lacks, a name where there is only the number. Nothing a user typed is replaced.
+async fn fill_blanks<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    reports: &[Report<'_>],
+    contacts: &mut HashMap<String, contacts::Model>,
+) -> Result<(), JobError> {
+    for r in reports {
+        let said = &r.scores.extracted;
+        let Some(contact) = contacts.get_mut(&r.conversation) else {
+            continue;
+        };
+        let mut change = contacts::ActiveModel {
+            id: sea_orm::Unchanged(contact.id),
+            ..Default::default()
+        };
+        let mut changed = false;
+        if let Some(name) = &said.name
+            && contact.name == contact.phone_e164
+        {
+            contact.name = name.clone();
+            change.name = sea_orm::Set(name.clone());
+            changed = true;
+        }
+        if let (None, Some(email)) = (&contact.email, &said.email) {
+            contact.email = Some(email.clone());
+            change.email = sea_orm::Set(Some(email.clone()));
+            changed = true;
+        }
+        if let (None, Some(company)) = (&contact.company, &said.company) {
+            contact.company = Some(company.clone());
+            change.company = sea_orm::Set(Some(company.clone()));
+            changed = true;
+        }
+        if changed {
+            contacts::Entity::update(change).exec(txn).await?;
+        }
+    }
+    Ok(())
 }
