@@ -93,8 +93,11 @@ fn item(results: &Map<String, Value>) -> Option<Item<'_>> {
     results.iter().find_map(|(key, item)| {
         let value = value_of(item)?;
         let map = read(value)?;
-        (map.contains_key("total_score") || map.contains_key("intent_score"))
-            .then_some((key.as_str(), value, Some(map)))
+        (map.contains_key("total_score") || map.contains_key("intent_score")).then_some((
+            key.as_str(),
+            value,
+            Some(map),
+        ))
     })
 }
 
