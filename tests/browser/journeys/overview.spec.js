@@ -26,14 +26,15 @@ test('the Overview shows the zero state, then what the webhooks reported', async
     { total: 14, tag: 'Hot', ctas: ['demo_clicked'], successful: true },
     { total: 9, tag: 'Warm', successful: false },
     { total: 3, tag: 'Cold', successful: true },
-    { chat: true, total: 12, tag: 'Hot', successful: true },
+    { chat: true, total: 13, tag: 'Hot', successful: true },
   ]);
   await tab.reload();
   await expect(card(tab, 'Total Unique Leads').value).toHaveText('4');
   await expect(card(tab, 'Total Interactions').value).toHaveText('4');
   await expect(card(tab, 'Leads Converted').value).toHaveText('2');
   await expect(card(tab, 'Leads Converted').box).toContainText('(50%)');
-  await expect(card(tab, 'Avg. Lead Score').value).toHaveText('9.5');
+  // Out of 100: 14, 9, 3 and 13 of 15 are 93, 60, 20 and 87.
+  await expect(card(tab, 'Avg. Lead Score').value).toHaveText('65.0');
   await expect(card(tab, 'Call Success Rate').value).toHaveText('66.7%');
   await expect(card(tab, 'Avg. Conversations per Hour').value).toBeVisible();
   await expect(tab.getByText('No KPI data')).toHaveCount(0);
