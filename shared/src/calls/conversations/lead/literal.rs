@@ -109,7 +109,7 @@ fn escape_inner_apostrophes(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use proptest::prelude::*;
     use serde_json::json;
@@ -147,7 +147,7 @@ mod tests {
     }
 
     /// A Python `repr` of a JSON-like value, as an LLM copying Python would write it.
-    fn python_repr(v: &Value) -> String {
+    pub(in crate::calls::conversations::lead) fn python_repr(v: &Value) -> String {
         match v {
             Value::Null => "None".into(),
             Value::Bool(true) => "True".into(),

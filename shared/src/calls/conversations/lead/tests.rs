@@ -1,6 +1,7 @@
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
+use super::literal::tests::python_repr;
 use super::*;
 
 fn analysis(key: &str, value: Value) -> Value {
@@ -162,30 +163,11 @@ fn prompt_lead() -> impl Strategy<Value = Value> {
         })
 }
 
-/// Python's `repr` of a JSON value.
-fn repr(v: &Value) -> String {
-    match v {
-        Value::Null => "None".into(),
-        Value::Bool(b) => if *b { "True" } else { "False" }.into(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) if s.contains('\'') => format!("\"{s}\""),
-        Value::String(s) => format!("'{s}'"),
-        Value::Array(a) => format!("[{}]", a.iter().map(repr).collect::<Vec<_>>().join(", ")),
-        Value::Object(m) => format!(
-            "{{{}}}",
-            m.iter()
-                .map(|(k, v)| format!("'{k}': {}", repr(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
 proptest! {
     #[test]
     fn any_prompt_lead_keeps_its_tag_in_json_and_python(lead in prompt_lead()) {
         let from_json = parse(&analysis("default", json!(lead.to_string())));
-        let from_python = parse(&analysis("default", json!(repr(&lead))));
+        let from_python = parse(&analysis("default", json!(python_repr(&lead))));
         prop_assert!(from_json.is_scored());
         prop_assert_eq!(from_json.tag.as_str(), lead["lead_status_tag"].as_str().unwrap());
         prop_assert_eq!(scale::band(from_json.total), from_json.tag.as_str());
