@@ -11,14 +11,21 @@ use shared::{
     AppError, Services,
     calls::history::{self, CallFilter, CallSort},
     calls::{self as service, CallStatus, Channel, Direction, StartCall},
+    dashboard::{Period, PeriodName, call_analytics},
     entities::{calls, lead_analytics},
+    platform::db::Window,
 };
 use uuid::Uuid;
 
 use crate::{
     api_errors,
+    call_logs::{
+        CallDetail, CallDetailEnvelope, CallLogList, CallLogSort, CallLogStatus, CallStatistics,
+        CallStatisticsEnvelope, LeadTag, StatsPeriod, TranscriptEnvelope, UpperSortOrder,
+    },
     download::{ExportFormat, FileResponse, default_format},
-    pagination::{Page, SortOrder, default_page, default_per_page},
+    pagination::Pagination,
+    pagination::SortOrder,
     security::Auth,
     tags::Tag,
 };
@@ -190,17 +197,6 @@ pub enum CallSortBy {
 }
 
 #[derive(Debug, Object)]
-#[oai(example)]
-#[oai(skip_serializing_if_is_none)]
-pub struct CallDetail {
-    #[oai(flatten)]
-    pub call: Call,
-    pub lead_analytics: Option<LeadAnalytics>,
-    /// What was missing from ElevenLabs' report, if anything.
-    pub problems: Vec<String>,
-}
-
-#[derive(Debug, Object)]
 #[oai(skip_serializing_if_is_none)]
 pub struct SpeakerSegment {
     /// `agent` or `user`.
@@ -245,6 +241,7 @@ pub struct Transcript {
     /// With `?q=`: the turns containing it (any case).
     pub matches: Option<Vec<TranscriptMatch>>,
     pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 api_errors!(CallErrors {
@@ -338,33 +335,38 @@ pub struct CallParams {
     pub order: Option<SortOrder>,
 }
 
-pub(crate) fn call_filter(p: CallParams) -> Result<CallFilter, AppError> {
+/// The ranges of a call filter make sense: `from` before `to`, no minimum above its maximum.
+pub(crate) fn checked(f: CallFilter) -> Result<CallFilter, AppError> {
     let inverted =
         |lo: Option<i32>, hi: Option<i32>| matches!((lo, hi), (Some(l), Some(h)) if l > h);
-    if let (Some(f), Some(t)) = (p.from, p.to)
-        && f >= t
+    if let (Some(from), Some(to)) = (f.from, f.to)
+        && from >= to
     {
         return Err(AppError::validation("from", "must be before `to`"));
     }
-    if inverted(p.min_score, p.max_score) {
+    if inverted(f.min_score, f.max_score) {
         return Err(AppError::validation(
             "min_score",
             "must not exceed `max_score`",
         ));
     }
-    if inverted(p.min_duration, p.max_duration) {
+    if inverted(f.min_duration, f.max_duration) {
         return Err(AppError::validation(
             "min_duration",
             "must not exceed `max_duration`",
         ));
     }
-    Ok(CallFilter {
+    Ok(f)
+}
+
+pub(crate) fn call_filter(p: CallParams) -> Result<CallFilter, AppError> {
+    checked(CallFilter {
         channel: Some(p.channel),
         from: p.from,
         to: p.to,
         agent_id: p.agent_id,
         contact_id: p.contact_id,
-        status: p.status,
+        statuses: p.status.into_iter().collect(),
         direction: p.direction,
         lead_status: p.lead_status,
         min_score: p.min_score,
@@ -378,6 +380,7 @@ pub(crate) fn call_filter(p: CallParams) -> Result<CallFilter, AppError> {
             CallSortBy::Credits => CallSort::Credits,
         },
         descending: !matches!(p.order, Some(SortOrder::Asc)),
+        ..Default::default()
     })
 }
 
@@ -419,63 +422,137 @@ impl CallApi {
 
     /// List calls
     ///
-    /// Newest first by default. `q` matches the contact's name or number, or words of the
-    /// transcript (full-text on PostgreSQL). Ranges are inclusive, except `to` (exclusive).
+    /// The Unified Call Logs: newest first by default, `limit` (default 30, at most 100) rows
+    /// from `offset`. `search` matches the contact's name or words of the transcript
+    /// (full-text on PostgreSQL); `agent` (repeatable) keeps the calls of the agents with those
+    /// names; `agentId` (or `X-Agent-ID`) one agent's. Date ranges take `start_date`
+    /// (inclusive) and `end_date` (exclusive); durations are in seconds, scores out of 100.
     #[oai(path = "/", method = "get")]
     #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         auth: Auth,
-        from: Query<Option<DateTime<Utc>>>,
-        to: Query<Option<DateTime<Utc>>>,
-        agent_id: Query<Option<Uuid>>,
-        contact_id: Query<Option<Uuid>>,
-        status: Query<Option<CallStatus>>,
+        #[oai(
+            default = "default_call_limit",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        limit: Query<u64>,
+        #[oai(default, validator(maximum(value = "10000000")))] offset: Query<u64>,
+        #[oai(name = "sortBy")] sort_by: Query<Option<CallLogSort>>,
+        #[oai(name = "sortOrder")] sort_order: Query<Option<UpperSortOrder>>,
+        #[oai(validator(max_length = 200))] search: Query<Option<String>>,
+        #[oai(validator(max_items = 50))] agent: Query<Vec<String>>,
+        #[oai(name = "agentId")] agent_id: Query<Option<Uuid>>,
+        #[oai(name = "X-Agent-ID")] agent_header: poem_openapi::param::Header<Option<Uuid>>,
+        status: Query<Option<CallLogStatus>>,
         direction: Query<Option<Direction>>,
-        #[oai(validator(max_length = 20))] lead_status: Query<Option<String>>,
+        #[oai(validator(max_length = 32))] phone: Query<Option<String>>,
+        start_date: Query<Option<DateTime<Utc>>>,
+        end_date: Query<Option<DateTime<Utc>>>,
+        #[oai(validator(minimum(value = "0")))] min_duration: Query<Option<i32>>,
+        #[oai(validator(minimum(value = "0")))] max_duration: Query<Option<i32>>,
+        has_transcript: Query<Option<bool>>,
+        has_analytics: Query<Option<bool>>,
         #[oai(validator(minimum(value = "0"), maximum(value = "100")))] min_score: Query<
             Option<i32>,
         >,
         #[oai(validator(minimum(value = "0"), maximum(value = "100")))] max_score: Query<
             Option<i32>,
         >,
-        #[oai(validator(minimum(value = "0")))] min_duration: Query<Option<i32>>,
-        #[oai(validator(minimum(value = "0")))] max_duration: Query<Option<i32>>,
-        #[oai(validator(max_length = 200))] q: Query<Option<String>>,
-        sort: Query<Option<CallSortBy>>,
-        order: Query<Option<SortOrder>>,
-        #[oai(
-            default = "default_page",
-            validator(minimum(value = "1"), maximum(value = "100000"))
-        )]
-        page: Query<u64>,
-        #[oai(
-            default = "default_per_page",
-            validator(minimum(value = "1"), maximum(value = "100"))
-        )]
-        per_page: Query<u64>,
-    ) -> Result<Json<Page<CallListRow>>, CallErrors> {
+        lead_tag: Query<Option<LeadTag>>,
+    ) -> Result<Json<CallLogList>, CallErrors> {
         let me = auth.user(&self.services).await?;
-        let filter = call_filter(CallParams {
-            channel: shared::calls::Channel::Call,
-            from: from.0,
-            to: to.0,
-            agent_id: agent_id.0,
-            contact_id: contact_id.0,
-            status: status.0,
+        let scope =
+            crate::dashboard::scope(&self.services, &me, agent_id.0, agent_header.0).await?;
+        if let (Some(from), Some(to)) = (start_date.0, end_date.0)
+            && from >= to
+        {
+            return Err(AppError::validation("start_date", "must be before `end_date`").into());
+        }
+        let statuses = match status.0 {
+            None => vec![],
+            Some(CallLogStatus::Completed) => vec![CallStatus::Completed],
+            Some(CallLogStatus::Failed) => vec![CallStatus::Failed],
+            Some(CallLogStatus::InProgress) => vec![CallStatus::Initiated, CallStatus::InProgress],
+            Some(CallLogStatus::Cancelled) => {
+                let window = Window {
+                    offset: offset.0,
+                    limit: limit.0,
+                };
+                return Ok(Json(CallLogList {
+                    success: true,
+                    data: vec![],
+                    pagination: Pagination::new(0, window.limit, window.offset),
+                }));
+            }
+        };
+        let filter = checked(CallFilter {
+            channel: Some(Channel::Call),
+            from: start_date.0,
+            to: end_date.0,
+            agent_id: scope.agent,
+            agent_names: agent
+                .0
+                .into_iter()
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+                .collect(),
+            phone: phone.0,
+            has_transcript: has_transcript.0,
+            has_analytics: has_analytics.0,
+            statuses,
             direction: direction.0,
-            lead_status: lead_status.0,
+            lead_status: lead_tag.0.map(|t| t.as_str().to_string()),
             min_score: min_score.0,
             max_score: max_score.0,
             min_duration: min_duration.0,
             max_duration: max_duration.0,
-            q: q.0,
-            sort: sort.0,
-            order: order.0,
+            search: search.0,
+            sort: sort_by.0.unwrap_or(CallLogSort::CreatedAt).into(),
+            descending: sort_order.0 != Some(UpperSortOrder::Asc),
+            ..Default::default()
         })?;
-        let (rows, total) =
-            history::list(&self.services.db, me.id, &filter, page.0, per_page.0).await?;
-        Ok(Json(Page::of(rows, page.0, per_page.0, total)))
+        let window = Window {
+            offset: offset.0,
+            limit: limit.0,
+        };
+        let (rows, total) = history::list(&self.services.db, me.id, &filter, window).await?;
+        Ok(Json(CallLogList {
+            success: true,
+            data: rows.into_iter().map(Into::into).collect(),
+            pagination: Pagination::new(total, window.limit, window.offset),
+        }))
+    }
+
+    /// Call statistics
+    ///
+    /// The call agents' finished calls over the last day, week or month (default), from the
+    /// hourly counters, with the growth against the period before; scoped like the list.
+    #[oai(path = "/stats", method = "get")]
+    async fn stats(
+        &self,
+        auth: Auth,
+        period: Query<Option<StatsPeriod>>,
+        #[oai(name = "agentId")] agent_id: Query<Option<Uuid>>,
+        #[oai(name = "X-Agent-ID")] agent_header: poem_openapi::param::Header<Option<Uuid>>,
+    ) -> Result<Json<CallStatisticsEnvelope>, CallErrors> {
+        let account = auth.account(&self.services).await?;
+        let me = shared::accounts::auth::CurrentUser::from(&account);
+        let scope =
+            crate::dashboard::scope(&self.services, &me, agent_id.0, agent_header.0).await?;
+        let which = period.0.unwrap_or(StatsPeriod::Month);
+        let name = match which {
+            StatsPeriod::Day => PeriodName::Today,
+            StatsPeriod::Week => PeriodName::Days7,
+            StatsPeriod::Month => PeriodName::Days30,
+        };
+        let tz = shared::dashboard::period::parse_tz(&account.timezone)?;
+        let period = Period::resolve(name, (None, None), tz, Utc::now())?;
+        let stats = call_analytics::call_stats(&self.services.db, scope, &period).await?;
+        Ok(Json(CallStatisticsEnvelope {
+            success: true,
+            data: CallStatistics::new(&stats, which),
+        }))
     }
 
     /// Export calls
@@ -533,13 +610,16 @@ impl CallApi {
 
     /// Get a call
     ///
-    /// The call with its lead analytics.
+    /// The call as the call logs list it, with its lead analytics.
     #[oai(path = "/:id", method = "get")]
-    async fn get(&self, auth: Auth, id: Path<Uuid>) -> Result<Json<CallDetail>, CallErrors> {
+    async fn get(
+        &self,
+        auth: Auth,
+        id: Path<Uuid>,
+    ) -> Result<Json<CallDetailEnvelope>, CallErrors> {
         let me = auth.user(&self.services).await?;
         let db = &self.services.db;
         let call = service::get(db, me.owner(), id.0).await?;
-        let lead = service::lead_of(db, call.id).await?;
         let problems = call.metadata["problems"]
             .as_array()
             .map(|p| {
@@ -548,10 +628,18 @@ impl CallApi {
                     .collect()
             })
             .unwrap_or_default();
-        Ok(Json(CallDetail {
-            call: call.into(),
-            lead_analytics: lead.map(Into::into),
-            problems,
+        let row = history::rows_of(db, vec![call])
+            .await?
+            .pop()
+            .ok_or_else(|| AppError::not_found("call"))?;
+        let lead = row.lead.clone();
+        Ok(Json(CallDetailEnvelope {
+            success: true,
+            data: CallDetail {
+                call: row.into(),
+                lead_analytics: lead.map(Into::into),
+                problems,
+            },
         }))
     }
 
@@ -565,28 +653,46 @@ impl CallApi {
         auth: Auth,
         id: Path<Uuid>,
         #[oai(validator(max_length = 200))] q: Query<Option<String>>,
-    ) -> Result<Json<Transcript>, CallErrors> {
+    ) -> Result<Json<TranscriptEnvelope>, CallErrors> {
         let me = auth.user(&self.services).await?;
         let db = &self.services.db;
         let call = service::get(db, me.owner(), id.0).await?;
         let turns = shared::calls::transcripts::turns(db, call.id).await?;
         let matches = q.0.as_deref().map(|q| matches_in(&turns, q));
-        Ok(Json(Transcript {
-            id: call.id,
-            call_id: call.id,
-            content: call.transcript_text.clone().unwrap_or_default(),
-            speaker_segments: segments(turns),
-            matches,
-            created_at: call.completed_at.unwrap_or(call.created_at),
+        Ok(Json(TranscriptEnvelope {
+            success: true,
+            data: Transcript {
+                id: call.id,
+                call_id: call.id,
+                content: call.transcript_text.clone().unwrap_or_default(),
+                speaker_segments: segments(turns),
+                matches,
+                created_at: call.completed_at.unwrap_or(call.created_at),
+                updated_at: call.updated_at,
+            },
         }))
+    }
+
+    /// Play a call's recording
+    ///
+    /// The MP3 ElevenLabs sent after the call as `audio/mpeg`, with range requests (players
+    /// can seek) and caching headers: what the call logs' play button fetches. Errors carry
+    /// their text in `message`: 400 `invalid_parameter` (id) or `invalid_range`, 404
+    /// `call_not_found` (another user's call too) or `recording_not_found`; a range past the
+    /// end is answered 416.
+    #[oai(path = "/:id/audio", method = "get")]
+    async fn audio(
+        &self,
+        auth: Auth,
+        id: Path<Uuid>,
+        req: &poem::Request,
+    ) -> Result<poem::web::StaticFileResponse, RecordingErrors> {
+        self.recording_of(auth, id.0, req).await
     }
 
     /// Stream a call's recording
     ///
-    /// The MP3 ElevenLabs sent after the call, with range requests (players can seek) and
-    /// caching headers. Error codes: 400 `invalid_parameter` (id) or `invalid_range`, 404
-    /// `call_not_found` (another user's call too) or `recording_not_found`; a range past the
-    /// end is answered 416.
+    /// The same as `/audio`, under the path earlier clients used.
     #[oai(path = "/:id/recording", method = "get")]
     async fn recording(
         &self,
@@ -594,12 +700,30 @@ impl CallApi {
         id: Path<Uuid>,
         req: &poem::Request,
     ) -> Result<poem::web::StaticFileResponse, RecordingErrors> {
+        self.recording_of(auth, id.0, req).await
+    }
+}
+
+impl CallApi {
+    async fn recording_of(
+        &self,
+        auth: Auth,
+        id: Uuid,
+        req: &poem::Request,
+    ) -> Result<poem::web::StaticFileResponse, RecordingErrors> {
         let me = auth.user(&self.services).await?;
-        let path = service::recording_path(&self.services, me.id, id.0).await?;
+        let path = service::recording_path(&self.services, me.id, id).await?;
         let file = poem::web::StaticFileRequest::from_request_without_body(req)
             .await
             .map_err(|e| shared::AppError::bad_request("invalid_range", e.to_string()))?;
-        file.create_response(&path, false, true)
-            .map_err(|e| shared::AppError::bad_request("invalid_range", e.to_string()).into())
+        let response = file
+            .create_response(&path, false, true)
+            .map_err(|e| shared::AppError::bad_request("invalid_range", e.to_string()))?;
+        // ElevenLabs' recordings are MP3; the stored file has no extension to guess from.
+        Ok(response.with_content_type("audio/mpeg"))
     }
+}
+
+fn default_call_limit() -> u64 {
+    30
 }

@@ -117,8 +117,8 @@ impl ChatApi {
             sort: sort.0,
             order: order.0,
         })?;
-        let (rows, total) =
-            history::list(&self.services.db, me.id, &filter, page.0, per_page.0).await?;
+        let window = shared::platform::db::Window::page(page.0, per_page.0);
+        let (rows, total) = history::list(&self.services.db, me.id, &filter, window).await?;
         Ok(Json(Page::of(rows, page.0, per_page.0, total)))
     }
 

@@ -504,25 +504,24 @@ impl DashboardApi {
         };
         Period::resolve(name, (from, to), tz, Utc::now())
     }
+}
 
-    /// The caller's counters, or one of the caller's agents' when the frontend names one
-    /// (`agentId`, else the `X-Agent-ID` header); another user's agent is not found.
-    async fn scope(
-        &self,
-        me: &shared::entities::users::Model,
-        query: Option<Uuid>,
-        header: Option<Uuid>,
-    ) -> shared::AppResult<Scope> {
-        let agent = query.or(header);
-        if let Some(id) = agent {
-            let caller = shared::accounts::auth::CurrentUser::from(me);
-            shared::agents::get(&self.services, &caller, id).await?;
-        }
-        Ok(Scope {
-            owner: me.id,
-            agent,
-        })
+/// The caller's counters, or one of the caller's agents' when the frontend names one
+/// (`agentId`, else the `X-Agent-ID` header); another user's agent is not found.
+pub(crate) async fn scope(
+    services: &Services,
+    me: &shared::accounts::auth::CurrentUser,
+    query: Option<Uuid>,
+    header: Option<Uuid>,
+) -> shared::AppResult<Scope> {
+    let agent = query.or(header);
+    if let Some(id) = agent {
+        shared::agents::get(services, me, id).await?;
     }
+    Ok(Scope {
+        owner: me.id,
+        agent,
+    })
 }
 
 /// Which conversations a dashboard counts.
@@ -572,7 +571,13 @@ impl DashboardApi {
         agent_header: Header<Option<Uuid>>,
     ) -> Result<Json<OverviewEnvelope>, DashboardErrors> {
         let me = auth.account(&self.services).await?;
-        let scope = self.scope(&me, agent_id.0, agent_header.0).await?;
+        let scope = scope(
+            &self.services,
+            &shared::accounts::auth::CurrentUser::from(&me),
+            agent_id.0,
+            agent_header.0,
+        )
+        .await?;
         let db = &self.services.db;
         let period = Self::period(
             &me,
@@ -636,7 +641,13 @@ impl DashboardApi {
         agent_header: Header<Option<Uuid>>,
     ) -> Result<Json<AnalyticsEnvelope>, DashboardErrors> {
         let me = auth.account(&self.services).await?;
-        let scope = self.scope(&me, agent_id.0, agent_header.0).await?;
+        let scope = scope(
+            &self.services,
+            &shared::accounts::auth::CurrentUser::from(&me),
+            agent_id.0,
+            agent_header.0,
+        )
+        .await?;
         let period = Self::period(
             &me,
             period.0,

@@ -1,6 +1,6 @@
 //! The common error body and the one mapping from errors to HTTP. Every error a client sees —
 //! from a handler, from request parsing, an unknown route or an oversized body — has the shape
-//! `{ "success": false, "error": { "code", "reason", "message", "details"?, "timestamp" } }`:
+//! `{ "success": false, "message", "error": { "code", "reason", "message", "details"?, "timestamp" } }`:
 //! `code` is one of the client's own codes ([`ErrorCode`]), `reason` the fine-grained cause.
 
 use poem::{IntoResponse, Response, http::StatusCode};
@@ -30,6 +30,9 @@ pub struct ErrorDetail {
 pub struct ErrorBody {
     /// Always false.
     pub success: bool,
+    /// `error.message` again, for the client's readers that take a top-level string (the
+    /// audio player's `body.message || body.error`).
+    pub message: String,
     pub error: ErrorDetail,
 }
 
@@ -45,12 +48,14 @@ impl ErrorBody {
     }
 
     fn coded(code: ErrorCode, reason: String, message: impl Into<String>) -> Self {
+        let message = message.into();
         Self {
             success: false,
+            message: message.clone(),
             error: ErrorDetail {
                 code,
                 reason,
-                message: message.into(),
+                message,
                 details: None,
                 timestamp: Timestamp::now(),
             },

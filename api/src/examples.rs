@@ -29,7 +29,8 @@ use crate::{
         BalanceData, BalanceEnvelope, CreditStats, HistoryEnvelope, HistoryPage, HistorySummary,
         StatsEnvelope, Transaction,
     },
-    calls::{Call, CallDetail, CallListRow, LeadAnalytics, StartCallRequest, Transcript},
+    call_logs::{CallDetailEnvelope, CallLogItem, TranscriptEnvelope},
+    calls::{Call, CallListRow, LeadAnalytics, StartCallRequest, Transcript},
     chats::ChatDetail,
     client_errors::ClientErrorReport,
     contact_imports::ContactImport,
@@ -381,7 +382,20 @@ examples! {
         "agent_name": "Solar qualifier", "lead_score": 76, "lead_status_tag": "Hot",
         "has_recording": true
     }));
-    CallDetail => with(call(), json!({ "lead_analytics": of::<LeadAnalytics>(), "problems": [] }));
+    CallLogItem => json!({
+        "id": CALL, "userId": USER, "agentId": AGENT, "contactId": CONTACT,
+        "phoneNumber": "+14155550123", "contactName": "Dana Whitfield",
+        "contactEmail": "dana@brightpath.example", "agentName": "Solar qualifier",
+        "status": "completed", "direction": "outbound", "durationSeconds": 268,
+        "durationMinutes": 5, "displayDuration": "4 min 28 sec", "creditsUsed": 5,
+        "callSource": "phone", "createdAt": "2026-11-20T14:03:12.000Z",
+        "completedAt": "2026-11-20T14:07:40.000Z", "totalScore": 76, "leadTag": "Warm",
+        "hasTranscript": true, "hasRecording": true,
+        "recordingUrl": format!("/api/calls/{CALL}/audio"),
+        "summary": "Asked about pricing for 20 seats; wants a demo next Tuesday.",
+        "summaryTitle": "Pricing and demo request", "callSuccessful": "success",
+        "elevenlabsConversationId": CONVERSATION
+    });
     Transcript => json!({
         "id": "8c9d0e1f-2a3b-4c4d-9e5f-6a7b8c9d0e12", "call_id": CALL,
         "content": "agent: Hi Jordan, this is Maya from Acme Solar.\nuser: Hi, what would 20 panels cost?",
@@ -397,8 +411,15 @@ examples! {
                 { "text": "?", "match": false }
             ]
         }],
-        "created_at": LATER
+        "created_at": LATER, "updated_at": LATER
     });
+    CallDetailEnvelope => json!({
+        "success": true,
+        "data": with(of::<CallLogItem>(), json!({
+            "leadAnalytics": of::<LeadAnalytics>(), "problems": []
+        }))
+    });
+    TranscriptEnvelope => json!({ "success": true, "data": of::<Transcript>() });
     ChatDetail => with(call(), json!({
         "direction": "inbound", "phone_number": null, "recording_url": null,
         "visitor": { "name": "Jordan Lee", "email": "jordan@example.com" },

@@ -11,6 +11,7 @@ pub mod app;
 pub mod auth;
 pub mod billing;
 pub mod billing_summary;
+pub mod call_logs;
 pub mod calls;
 pub mod chats;
 pub mod cli;

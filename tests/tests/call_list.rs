@@ -1,5 +1,6 @@
-//! The call list: every filter, search by contact and by transcript words, sorting, paging,
-//! bad ranges, and tenant isolation.
+//! The call logs' list in the client's vocabulary (`limit`/`offset`, `sortBy`/`sortOrder`,
+//! `search`, agents by name): every filter, search by contact and by transcript words,
+//! sorting, paging, bad ranges, and tenant isolation; the export's filters.
 
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use serde_json::{Value, json};
@@ -63,7 +64,8 @@ async fn ids(app: &TestApp, token: &str, query: &str) -> Vec<String> {
     let resp = app.get(&format!("/api/calls?{query}"), Some(token)).await;
     assert_eq!(resp.status(), 200, "{query}");
     let body: Value = resp.json().await.unwrap();
-    body["items"]
+    assert_eq!(body["success"], true);
+    body["data"]
         .as_array()
         .unwrap()
         .iter()
@@ -127,25 +129,40 @@ on_both_backends!(
             .await
             .success_json()
             .await;
-        assert_eq!(all["total"], 3, "another tenant's call never shows");
-        let first = all["items"]
+        assert_eq!(
+            all["pagination"],
+            json!({"total": 3, "limit": 30, "offset": 0, "hasMore": false}),
+            "another tenant's call never shows"
+        );
+        let first = all["data"]
             .as_array()
             .unwrap()
             .iter()
             .find(|r| r["id"] == a)
             .unwrap();
-        assert_eq!(first["duration"], "2:13");
-        assert_eq!(first["duration_minutes"], 3);
-        assert_eq!(first["contact_name"], "Dana Reyes");
-        assert_eq!(first["agent_name"], "Outbound qualifier");
+        assert_eq!(first["durationSeconds"], 133);
+        assert_eq!(first["displayDuration"], "2 min 13 sec");
+        assert_eq!(first["durationMinutes"], 3);
+        assert_eq!(first["contactName"], "Dana Reyes");
+        assert_eq!(first["agentName"], "Outbound qualifier");
+        assert_eq!(first["userId"], me.to_string());
+        assert_eq!(first["status"], "completed");
+        assert_eq!(first["callSource"], "phone", "a call we dialled");
         assert_eq!(
-            (
-                first["lead_score"].as_i64(),
-                first["lead_status_tag"].as_str()
-            ),
+            (first["totalScore"].as_i64(), first["leadTag"].as_str()),
             (Some(13), Some("Hot"))
         );
-        assert_eq!(first["has_recording"], false);
+        assert_eq!(first["hasRecording"], false);
+        let inbound = all["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == b)
+            .unwrap();
+        assert_eq!(
+            inbound["callSource"], "unknown",
+            "an inbound call with no recorded source"
+        );
         assert_eq!(
             ids(&app, &token, "").await,
             [c.clone(), b.clone(), a.clone()],
@@ -158,14 +175,50 @@ on_both_backends!(
             vec![b.clone()]
         );
         assert_eq!(
-            ids(&app, &token, &format!("agent_id={agent}&order=asc")).await,
+            ids(&app, &token, &format!("agentId={agent}&sortOrder=ASC")).await,
             [a.clone(), b.clone()]
         );
         assert_eq!(
-            ids(&app, &token, &format!("contact_id={eve}")).await,
-            vec![b.clone()]
+            ids(&app, &token, "agent=Outbound%20qualifier&agent=Nobody").await,
+            [b.clone(), a.clone()],
+            "the picker's agents, by name"
         );
-        assert_eq!(ids(&app, &token, "lead_status=Hot").await, vec![a.clone()]);
+        assert!(ids(&app, &token, "agent=Nobody").await.is_empty());
+        let by_header: Value = app
+            .client
+            .get(app.url("/api/calls"))
+            .bearer_auth(&token)
+            .header("X-Agent-ID", agent.to_string())
+            .send()
+            .await
+            .unwrap()
+            .success_json()
+            .await;
+        assert_eq!(
+            by_header["pagination"]["total"], 2,
+            "the frontend's agent header"
+        );
+        assert_eq!(
+            ids(&app, &token, "status=in_progress").await,
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            ids(&app, &token, "has_analytics=false").await,
+            vec![c.clone()]
+        );
+        assert_eq!(
+            ids(&app, &token, "sortBy=contact_name&sortOrder=ASC").await,
+            [a.clone(), b.clone(), c.clone()],
+            "calls without a contact last"
+        );
+        assert_eq!(
+            ids(&app, &token, "sortBy=total_score&sortOrder=DESC").await,
+            [a.clone(), b.clone(), c.clone()]
+        );
+        assert_eq!(ids(&app, &token, "phone=555").await.len(), 3);
+        assert!(ids(&app, &token, "phone=9999999").await.is_empty());
+        let _ = eve;
+        assert_eq!(ids(&app, &token, "lead_tag=Hot").await, vec![a.clone()]);
         assert_eq!(ids(&app, &token, "min_score=3").await, vec![a.clone()]);
         assert_eq!(ids(&app, &token, "max_score=5").await, vec![b.clone()]);
         assert_eq!(
@@ -173,79 +226,95 @@ on_both_backends!(
             vec![b.clone()]
         );
         assert_eq!(
-            ids(&app, &token, "sort=duration&order=desc").await,
+            ids(&app, &token, "sortBy=duration_seconds&sortOrder=DESC").await,
             [a.clone(), b.clone(), c.clone()]
         );
         // Search: contact name, number in another format, transcript words.
-        assert_eq!(ids(&app, &token, "q=reyes").await, vec![a.clone()]);
+        assert_eq!(ids(&app, &token, "search=reyes").await, vec![a.clone()]);
         assert_eq!(
-            ids(&app, &token, "q=(415)%20555-0102").await,
+            ids(&app, &token, "search=(415)%20555-0102").await,
             vec![b.clone()]
         );
-        assert_eq!(ids(&app, &token, "q=budget").await, vec![a.clone()]);
-        assert_eq!(ids(&app, &token, "q=interested").await, vec![b.clone()]);
-        assert!(ids(&app, &token, "q=nothing-like-this").await.is_empty());
+        assert_eq!(ids(&app, &token, "search=budget").await, vec![a.clone()]);
+        assert_eq!(
+            ids(&app, &token, "search=interested").await,
+            vec![b.clone()]
+        );
+        assert!(
+            ids(&app, &token, "search=nothing-like-this")
+                .await
+                .is_empty()
+        );
         // Matched by its contact's name and by its transcript: listed once; combined with
         // filters, another sort, and a page past the end that still counts the matches.
-        assert_eq!(ids(&app, &token, "q=eve").await, vec![b.clone()]);
+        assert_eq!(ids(&app, &token, "search=eve").await, vec![b.clone()]);
         assert_eq!(
             ids(
                 &app,
                 &token,
-                "q=eve&sort=duration&order=asc&direction=inbound"
+                &format!("search=eve&sortBy=duration_seconds&sortOrder=ASC&agentId={agent}")
             )
             .await,
             vec![b.clone()]
         );
         assert!(
-            ids(&app, &token, "q=eve&direction=outbound")
+            ids(&app, &token, "search=eve&status=failed")
                 .await
                 .is_empty()
         );
         let past: Value = app
-            .get("/api/calls?q=eve&per_page=1&page=3", Some(&token))
+            .get("/api/calls?search=eve&limit=1&offset=2", Some(&token))
             .await
             .success_json()
             .await;
-        assert_eq!(past["total"], 1);
-        assert_eq!(past["items"], json!([]));
+        assert_eq!(past["pagination"]["total"], 1);
+        assert_eq!(past["data"], json!([]));
         let future = "2999-01-01T00:00:00Z";
         assert!(
-            ids(&app, &token, &format!("from={future}"))
+            ids(&app, &token, &format!("start_date={future}"))
                 .await
                 .is_empty()
         );
         let page: Value = app
-            .get("/api/calls?per_page=2&page=2", Some(&token))
+            .get("/api/calls?limit=2&offset=2", Some(&token))
             .await
             .success_json()
             .await;
         assert_eq!(
+            (&page["pagination"], page["data"].as_array().unwrap().len()),
             (
-                page["total"].as_u64(),
-                page["items"].as_array().unwrap().len()
-            ),
-            (Some(3), 1)
+                &json!({"total": 3, "limit": 2, "offset": 2, "hasMore": false}),
+                1
+            )
         );
-        let beyond: Value = app
-            .get("/api/calls?page=9", Some(&token))
+        let first_two: Value = app
+            .get("/api/calls?limit=2", Some(&token))
             .await
             .success_json()
             .await;
-        assert!(beyond["items"].as_array().unwrap().is_empty());
+        assert_eq!(first_two["pagination"]["hasMore"], true);
+        let beyond: Value = app
+            .get("/api/calls?offset=90", Some(&token))
+            .await
+            .success_json()
+            .await;
+        assert!(beyond["data"].as_array().unwrap().is_empty());
 
         for (query, status, code) in [
             ("min_score=9&max_score=3", 400, "validation_error"),
             ("min_duration=9&max_duration=3", 400, "validation_error"),
             (
-                "from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+                "start_date=2026-02-01T00:00:00Z&end_date=2026-01-01T00:00:00Z",
                 400,
                 "validation_error",
             ),
             ("status=ringing", 400, "invalid_parameter"),
             ("min_score=101", 400, "invalid_parameter"),
-            ("agent_id=nope", 400, "invalid_parameter"),
-            ("per_page=0", 400, "invalid_parameter"),
+            ("agentId=nope", 400, "invalid_parameter"),
+            ("limit=0", 400, "invalid_parameter"),
+            ("limit=101", 400, "invalid_parameter"),
+            ("sortBy=credits", 400, "invalid_parameter"),
+            ("sortOrder=sideways", 400, "invalid_parameter"),
         ] {
             expect_error(
                 app.get(&format!("/api/calls?{query}"), Some(&token)).await,
@@ -294,6 +363,13 @@ on_both_backends!(
             .await
             .success_json()
             .await;
-        assert_eq!(theirs["total"], 1);
+        assert_eq!(theirs["pagination"]["total"], 1);
+        expect_error(
+            app.get(&format!("/api/calls?agentId={agent}"), Some(&other_token))
+                .await,
+            404,
+            "agent_not_found",
+        )
+        .await;
     }
 );

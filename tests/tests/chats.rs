@@ -72,8 +72,8 @@ on_both_backends!(
         let chat_id = chats["items"][0]["id"].as_str().unwrap().to_string();
         assert_eq!(chats["items"][0]["contact_name"], "Vera Visitor");
         let calls = get(&app, &token, "/api/calls").await;
-        assert_eq!(calls["total"], 1, "chats are not calls");
-        let call_id = calls["items"][0]["id"].as_str().unwrap().to_string();
+        assert_eq!(calls["pagination"]["total"], 1, "chats are not calls");
+        let call_id = calls["data"][0]["id"].as_str().unwrap().to_string();
         assert_ne!(call_id, chat_id);
         let searched = get(&app, &token, "/api/chats?q=thursday").await;
         assert_eq!(searched["total"], 1);

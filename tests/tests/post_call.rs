@@ -131,11 +131,13 @@ on_both_backends!(
             .await
             .success_json()
             .await;
+        assert_eq!(detail["success"], true);
+        let detail = &detail["data"];
         assert_eq!(detail["status"], "completed");
-        assert_eq!(detail["duration_minutes"], 3);
-        assert_eq!(detail["lead_analytics"]["total_score"], 87);
-        assert_eq!(detail["lead_analytics"]["lead_status_tag"], "Hot");
-        assert_eq!(detail["recording_url"], Value::Null);
+        assert_eq!(detail["durationMinutes"], 3);
+        assert_eq!(detail["leadAnalytics"]["total_score"], 87);
+        assert_eq!(detail["leadAnalytics"]["lead_status_tag"], "Hot");
+        assert_eq!(detail["recordingUrl"], Value::Null);
         let transcript: Value = app
             .get(
                 &format!("/api/calls/{}/transcript?q=BUDGET", call.id),
@@ -144,6 +146,11 @@ on_both_backends!(
             .await
             .success_json()
             .await;
+        assert_eq!(
+            transcript["success"], true,
+            "the viewer requires the envelope"
+        );
+        let transcript = &transcript["data"];
         assert_eq!(transcript["speaker_segments"].as_array().unwrap().len(), 5);
         assert_eq!(transcript["speaker_segments"][1]["timestamp"], 4);
         assert_eq!(transcript["matches"].as_array().unwrap().len(), 1);
@@ -153,16 +160,22 @@ on_both_backends!(
             let s = register(&app, "stranger@example.com").await;
             (s["token"].as_str().unwrap().to_string(), ())
         };
-        for path in ["", "/transcript", "/recording"] {
+        for path in ["", "/transcript", "/recording", "/audio"] {
             let resp = app
                 .get(&format!("/api/calls/{}{path}", call.id), Some(&stranger))
                 .await;
             expect_error(resp, 404, "call_not_found").await;
         }
         let resp = app
-            .get(&format!("/api/calls/{}/recording", call.id), Some(&token))
+            .get(&format!("/api/calls/{}/audio", call.id), Some(&token))
             .await;
-        expect_error(resp, 404, "recording_not_found").await;
+        assert_eq!(resp.status(), 404);
+        let body: Value = resp.json().await.unwrap();
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "the player shows `message` as text: {body}"
+        );
+        assert_eq!(body["error"]["reason"], "recording_not_found");
 
         // Re-running the stored event changes nothing.
         let inbox = webhook_events::Entity::find()
@@ -462,7 +475,7 @@ on_both_backends!(
             .expect("the audio creates the call it belongs to");
         let key = call.recording_key.clone().expect("recording linked");
         let token = session["token"].as_str().unwrap().to_string();
-        let url = format!("/api/calls/{}/recording", call.id);
+        let url = format!("/api/calls/{}/audio", call.id);
         let full = app.get(&url, Some(&token)).await;
         assert_eq!(full.status(), 200);
         assert_eq!(full.headers()["content-type"], "audio/mpeg");

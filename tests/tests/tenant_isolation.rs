@@ -63,12 +63,14 @@ on_both_backends!(
         }
         app.wait_for_jobs(WAIT).await;
         let first = |v: Value| v["items"][0]["id"].as_str().unwrap().to_string();
-        let call = first(
-            app.get("/api/calls", Some(&owner))
-                .await
-                .success_json()
-                .await,
-        );
+        let call = app
+            .get("/api/calls", Some(&owner))
+            .await
+            .success_json::<Value>()
+            .await["data"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let chat = first(
             app.get("/api/chats", Some(&owner))
                 .await

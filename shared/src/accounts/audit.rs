@@ -89,8 +89,7 @@ pub async fn list(
         audit_log::Column::Id,
         |r| r.id,
         false,
-        page,
-        per_page,
+        crate::platform::db::Window::page(page, per_page),
     )
     .await?)
 }

@@ -52,8 +52,7 @@ pub async fn list(
         webhook_events::Column::Id,
         |e| e.id,
         false,
-        page,
-        per_page,
+        crate::platform::db::Window::page(page, per_page),
     )
     .await?)
 }

@@ -81,8 +81,7 @@ pub async fn list(
         users::Column::Id,
         |u| u.id,
         searched,
-        page,
-        per_page,
+        crate::platform::db::Window::page(page, per_page),
     )
     .await?)
 }
@@ -387,8 +386,7 @@ pub async fn agents(
         agents::Column::Id,
         |a| a.id,
         false,
-        page,
-        per_page,
+        crate::platform::db::Window::page(page, per_page),
     )
     .await?;
     let owners: std::collections::HashMap<Uuid, String> = users::Entity::find()

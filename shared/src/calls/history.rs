@@ -6,13 +6,14 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Select,
-    sea_query::{Alias, Expr, ExprTrait, Query, UnionType},
+    sea_query::{Alias, Expr, ExprTrait, NullOrdering, Query, SimpleExpr, UnionType},
 };
 use uuid::Uuid;
 
 use crate::{
     contacts as contacts_search,
     entities::{agents, calls, contacts, lead_analytics},
+    platform::db::Window,
     platform::error::AppResult,
 };
 
@@ -22,6 +23,11 @@ pub enum CallSort {
     CreatedAt,
     Duration,
     Credits,
+    /// The contact's name; calls without a contact last.
+    ContactName,
+    /// The lead score out of 100; unscored calls last.
+    Score,
+    PhoneNumber,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -29,8 +35,17 @@ pub struct CallFilter {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub agent_id: Option<Uuid>,
+    /// Agents by name (the call logs' agent picker); any of them.
+    pub agent_names: Vec<String>,
     pub contact_id: Option<Uuid>,
-    pub status: Option<crate::calls::CallStatus>,
+    /// Part of the number called or calling.
+    pub phone: Option<String>,
+    /// Calls with (or without) a transcript.
+    pub has_transcript: Option<bool>,
+    /// Calls with (or without) lead analytics.
+    pub has_analytics: Option<bool>,
+    /// Any of these statuses (all when empty).
+    pub statuses: Vec<crate::calls::CallStatus>,
     pub direction: Option<crate::calls::Direction>,
     pub lead_status: Option<String>,
     pub min_score: Option<i32>,
@@ -69,11 +84,45 @@ fn unsearched(user_id: Uuid, f: &CallFilter) -> Select<calls::Entity> {
     if let Some(agent) = f.agent_id {
         q = q.filter(calls::Column::AgentId.eq(agent));
     }
+    if !f.agent_names.is_empty() {
+        q = q.filter(
+            calls::Column::AgentId.in_subquery(
+                Query::select()
+                    .column(agents::Column::Id)
+                    .from(agents::Entity)
+                    .and_where(agents::Column::UserId.eq(user_id))
+                    .and_where(agents::Column::Name.is_in(f.agent_names.iter().cloned()))
+                    .to_owned(),
+            ),
+        );
+    }
     if let Some(contact) = f.contact_id {
         q = q.filter(calls::Column::ContactId.eq(contact));
     }
-    if let Some(status) = &f.status {
-        q = q.filter(calls::Column::Status.eq(*status));
+    if let Some(phone) = f.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        q = q.filter(calls::Column::PhoneNumber.contains(phone));
+    }
+    if let Some(has) = f.has_transcript {
+        q = q.filter(if has {
+            calls::Column::TranscriptText.is_not_null()
+        } else {
+            calls::Column::TranscriptText.is_null()
+        });
+    }
+    if let Some(has) = f.has_analytics {
+        let scored = Query::select()
+            .column(lead_analytics::Column::CallId)
+            .from(lead_analytics::Entity)
+            .and_where(lead_analytics::Column::UserId.eq(user_id))
+            .to_owned();
+        q = q.filter(if has {
+            calls::Column::Id.in_subquery(scored)
+        } else {
+            calls::Column::Id.not_in_subquery(scored)
+        });
+    }
+    if !f.statuses.is_empty() {
+        q = q.filter(calls::Column::Status.is_in(f.statuses.iter().copied()));
     }
     if let Some(direction) = &f.direction {
         q = q.filter(calls::Column::Direction.eq(*direction));
@@ -163,9 +212,8 @@ async fn searched_page(
     user_id: Uuid,
     filter: &CallFilter,
     search: &str,
-    (sort, order): (calls::Column, sea_orm::Order),
-    page: u64,
-    per_page: u64,
+    (sort, order): (SimpleExpr, sea_orm::Order),
+    window: Window,
 ) -> AppResult<(Vec<calls::Model>, u64)> {
     use sea_orm::{ConnectionTrait, QuerySelect, QueryTrait, TransactionTrait};
     let backend = db.get_database_backend();
@@ -174,7 +222,7 @@ async fn searched_page(
             .filter(cond)
             .select_only()
             .column(calls::Column::Id)
-            .column_as(sort, "sort_key")
+            .column_as(sort.clone(), "sort_key")
             .into_query()
     };
     let [by_contact, by_text] = search_conditions(user_id, search, backend);
@@ -186,10 +234,14 @@ async fn searched_page(
         .column((m.clone(), Alias::new("id")))
         .expr_as(Expr::cust("COUNT(*) OVER ()"), Alias::new("page_total"))
         .from_subquery(matches.clone(), m.clone())
-        .order_by((m.clone(), Alias::new("sort_key")), order.clone())
+        .order_by_expr_with_nulls(
+            Expr::col((m.clone(), Alias::new("sort_key"))),
+            order.clone(),
+            NullOrdering::Last,
+        )
         .order_by((m.clone(), Alias::new("id")), order)
-        .limit(per_page)
-        .offset(page.saturating_sub(1) * per_page)
+        .limit(window.limit)
+        .offset(window.offset)
         .to_owned();
     let txn = db.begin().await?;
     if backend == DatabaseBackend::Postgres {
@@ -202,7 +254,7 @@ async fn searched_page(
         ids.push(row.try_get::<Uuid>("", "id")?);
         total = row.try_get::<i64>("", "page_total")? as u64;
     }
-    if ids.is_empty() && page > 1 {
+    if ids.is_empty() && window.offset > 0 {
         // Past the last page: the total still counts.
         let count = Query::select()
             .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
@@ -222,42 +274,68 @@ async fn searched_page(
     Ok((rows, total))
 }
 
-/// One page (1-based) with the total count.
+/// What a sort orders by: a column of the call, or the name of its contact.
+fn sort_key(sort: CallSort) -> SimpleExpr {
+    let column = match sort {
+        CallSort::CreatedAt => calls::Column::CreatedAt,
+        CallSort::Duration => calls::Column::DurationSecs,
+        CallSort::Credits => calls::Column::CreditsCharged,
+        CallSort::Score => calls::Column::LeadScore,
+        CallSort::PhoneNumber => calls::Column::PhoneNumber,
+        CallSort::ContactName => {
+            return Expr::expr(
+                Query::select()
+                    .column((contacts::Entity, contacts::Column::Name))
+                    .from(contacts::Entity)
+                    .and_where(
+                        Expr::col((contacts::Entity, contacts::Column::Id))
+                            .equals((calls::Entity, calls::Column::ContactId)),
+                    )
+                    .take(),
+            );
+        }
+    };
+    Expr::col((calls::Entity, column))
+}
+
+/// Rows without a value sort last either way. Only for the keys that can be empty: on the
+/// always-set columns `NULLS LAST` would not match the index's order, and PostgreSQL would
+/// sort the whole account instead of reading the index.
+fn nulls(sort: CallSort) -> Option<NullOrdering> {
+    matches!(
+        sort,
+        CallSort::ContactName | CallSort::Score | CallSort::PhoneNumber
+    )
+    .then_some(NullOrdering::Last)
+}
+
+fn ordered<S: QueryOrder>(select: S, key: SimpleExpr, order: sea_orm::Order, sort: CallSort) -> S {
+    match nulls(sort) {
+        Some(n) => select.order_by_with_nulls(key, order, n),
+        None => select.order_by(key, order),
+    }
+}
+
+/// One window of the list with the total count.
 pub async fn list(
     db: &DatabaseConnection,
     user_id: Uuid,
     filter: &CallFilter,
-    page: u64,
-    per_page: u64,
+    window: Window,
 ) -> AppResult<(Vec<CallRow>, u64)> {
-    let column = match filter.sort {
-        CallSort::CreatedAt => calls::Column::CreatedAt,
-        CallSort::Duration => calls::Column::DurationSecs,
-        CallSort::Credits => calls::Column::CreditsCharged,
-    };
+    let key = sort_key(filter.sort);
     let order = if filter.descending {
         sea_orm::Order::Desc
     } else {
         sea_orm::Order::Asc
     };
     let (page_rows, total) = match search_of(filter) {
-        Some(search) => {
-            searched_page(db, user_id, filter, search, (column, order), page, per_page).await?
-        }
+        Some(search) => searched_page(db, user_id, filter, search, (key, order), window).await?,
         None => {
-            let select = unsearched(user_id, filter)
-                .order_by(column, order.clone())
+            let select = ordered(unsearched(user_id, filter), key, order.clone(), filter.sort)
                 .order_by(calls::Column::Id, order);
-            crate::platform::db::page_of(
-                db,
-                select,
-                calls::Column::Id,
-                |c| c.id,
-                false,
-                page,
-                per_page,
-            )
-            .await?
+            crate::platform::db::page_of(db, select, calls::Column::Id, |c| c.id, false, window)
+                .await?
         }
     };
     Ok((enrich(db, page_rows).await?, total))
@@ -276,7 +354,11 @@ pub async fn latest(db: &DatabaseConnection, user_id: Uuid, limit: u64) -> AppRe
     enrich(db, rows).await
 }
 
-/// The contacts, agent names and lead scores of a page of calls, in three queries.
+/// The contacts, agent names and lead scores of some calls, in three queries.
+pub async fn rows_of(db: &DatabaseConnection, calls: Vec<calls::Model>) -> AppResult<Vec<CallRow>> {
+    enrich(db, calls).await
+}
+
 async fn enrich(db: &DatabaseConnection, page_rows: Vec<calls::Model>) -> AppResult<Vec<CallRow>> {
     let contact_ids: Vec<Uuid> = page_rows.iter().filter_map(|c| c.contact_id).collect();
     let agent_ids: Vec<Uuid> = page_rows.iter().filter_map(|c| c.agent_id).collect();

@@ -6,6 +6,7 @@ pub use crate::entities::calls::{CallStatus, Channel, Direction};
 pub mod conversations;
 pub mod history;
 pub mod lifecycle;
+pub mod presentation;
 pub mod transcripts;
 
 use chrono::Utc;

@@ -549,8 +549,7 @@ pub async fn list(
             .search
             .as_deref()
             .is_some_and(|s| !s.trim().is_empty()),
-        page,
-        per_page,
+        crate::platform::db::Window::page(page, per_page),
     )
     .await?)
 }

@@ -3,6 +3,7 @@
 //! hourly counters (`rollups`), so the cost depends on the period's length, not on how many
 //! calls the account holds.
 
+pub mod call_analytics;
 pub mod period;
 pub mod rollups;
 pub mod screen;

@@ -22,7 +22,7 @@ use crate::{
 use rollups::Column as C;
 
 /// Every counter column, in the order of `Counters`' slots.
-pub const COLUMNS: [C; 25] = [
+pub const COLUMNS: [C; 43] = [
     C::Calls,
     C::Connected,
     C::Successful,
@@ -48,6 +48,24 @@ pub const COLUMNS: [C; 25] = [
     C::CtaSample,
     C::CtaEscalated,
     C::Derived,
+    C::WebCalls,
+    C::WebConnected,
+    C::WebSuccessful,
+    C::WebDurationSecs,
+    C::WebCredits,
+    C::WebScored,
+    C::WebHot,
+    C::WebDemos,
+    C::Demos,
+    C::Intent0Budget0,
+    C::Intent0Budget1,
+    C::Intent0Budget2,
+    C::Intent1Budget0,
+    C::Intent1Budget1,
+    C::Intent1Budget2,
+    C::Intent2Budget0,
+    C::Intent2Budget1,
+    C::Intent2Budget2,
 ];
 
 /// The lead score ranges the distribution counts (`score0` … `score4`).
@@ -63,6 +81,13 @@ pub const CTAS: [(&str, C); 5] = [
     ("escalated_to_human", C::CtaEscalated),
 ];
 
+/// Scored conversations by third of the intent score (rows) and of the budget score.
+pub const INTENT_BUDGET: [[C; 3]; 3] = [
+    [C::Intent0Budget0, C::Intent0Budget1, C::Intent0Budget2],
+    [C::Intent1Budget0, C::Intent1Budget1, C::Intent1Budget2],
+    [C::Intent2Budget0, C::Intent2Budget1, C::Intent2Budget2],
+];
+
 pub const SCORE_COLUMNS: [C; SCORE_RANGES.len()] =
     [C::Score0, C::Score1, C::Score2, C::Score3, C::Score4];
 
@@ -75,8 +100,15 @@ fn slot(column: C) -> Option<usize> {
 }
 
 /// Values of the counter columns, indexed like `COLUMNS`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counters(pub [i64; COLUMNS.len()]);
+
+// Arrays derive `Default` only up to 32 elements.
+impl Default for Counters {
+    fn default() -> Self {
+        Counters([0; COLUMNS.len()])
+    }
+}
 
 impl Counters {
     pub fn get(&self, column: C) -> i64 {
@@ -133,6 +165,10 @@ impl Counters {
         );
         c.add(C::DurationSecs, i64::from(call.duration_secs));
         c.add(C::Credits, call.credits_charged);
+        let demo = lead.is_some_and(|l| l.demo_at.is_some());
+        if demo {
+            c.add(C::Demos, 1);
+        }
         // A conversation without a score counts as such (`derived`, the column's old name) and
         // in no score figure.
         if lead.is_some_and(|l| l.score_status != ScoreStatus::Scored) {
@@ -159,8 +195,51 @@ impl Counters {
                     c.add(column, 1);
                 }
             }
+            // The prompt's three levels land at 33, 67 and 100.
+            let third = |score: i32| match score {
+                ..=33 => 0,
+                34..=66 => 1,
+                _ => 2,
+            };
+            c.add(
+                INTENT_BUDGET[third(lead.intent_score)][third(lead.budget_score)],
+                1,
+            );
+        }
+        if crate::calls::presentation::source(call)
+            == crate::calls::presentation::CallSource::Internet
+        {
+            c.web_share_of(call, lead, demo);
         }
         c
+    }
+
+    /// The web widget's copy of a conversation's figures (phone figures are the totals less
+    /// these).
+    fn web_share_of(
+        &mut self,
+        call: &calls::Model,
+        lead: Option<&lead_analytics::Model>,
+        demo: bool,
+    ) {
+        self.add(C::WebCalls, 1);
+        if call.status == CallStatus::Completed {
+            self.add(C::WebConnected, 1);
+            if call.call_successful.as_deref() == Some("success") {
+                self.add(C::WebSuccessful, 1);
+            }
+        }
+        self.add(C::WebDurationSecs, i64::from(call.duration_secs));
+        self.add(C::WebCredits, call.credits_charged);
+        if let Some(lead) = lead.filter(|l| l.score_status == ScoreStatus::Scored) {
+            self.add(C::WebScored, 1);
+            if lead.lead_status_tag.eq_ignore_ascii_case("hot") {
+                self.add(C::WebHot, 1);
+            }
+        }
+        if demo {
+            self.add(C::WebDemos, 1);
+        }
     }
 }
 

@@ -41,6 +41,29 @@ pub struct Model {
     pub cta_escalated: i64,
     /// Finished conversations without a lead score (the column keeps its first name).
     pub derived: i64,
+    /// Conversations from the web widget (the rest came over the phone), and their share of
+    /// the figures above: the call analytics' source breakdown.
+    pub web_calls: i64,
+    pub web_connected: i64,
+    pub web_successful: i64,
+    pub web_duration_secs: i64,
+    pub web_credits: i64,
+    pub web_scored: i64,
+    pub web_hot: i64,
+    pub web_demos: i64,
+    /// Conversations in which the caller booked a demo.
+    pub demos: i64,
+    /// Scored conversations by thirds of intent (0–33, 34–66, 67–100) and budget score: the
+    /// intent-versus-budget chart.
+    pub intent0_budget0: i64,
+    pub intent0_budget1: i64,
+    pub intent0_budget2: i64,
+    pub intent1_budget0: i64,
+    pub intent1_budget1: i64,
+    pub intent1_budget2: i64,
+    pub intent2_budget0: i64,
+    pub intent2_budget1: i64,
+    pub intent2_budget2: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

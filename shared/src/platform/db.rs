@@ -77,7 +77,25 @@ pub async fn migrate(db: &DatabaseConnection) -> AppResult<()> {
     Ok(())
 }
 
-/// One page (1-based) of a sorted list and the total count of its rows.
+/// The rows of a list one request reads: `limit` rows after the first `offset`. The
+/// admin tables count pages from 1, the client's user-side lists send `limit`/`offset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub offset: u64,
+    pub limit: u64,
+}
+
+impl Window {
+    /// Page `page` (1-based) of `per_page` rows.
+    pub fn page(page: u64, per_page: u64) -> Self {
+        Self {
+            offset: page.saturating_sub(1).saturating_mul(per_page),
+            limit: per_page,
+        }
+    }
+}
+
+/// One window of a sorted list and the total count of its rows.
 ///
 /// The page's ids and the total are found with only the filter and sort columns (a covering
 /// index answers both on PostgreSQL: an account's rows are scattered over the table, its index
@@ -93,8 +111,7 @@ pub async fn page_of<E>(
     id: E::Column,
     id_of: impl Fn(&E::Model) -> uuid::Uuid,
     searched: bool,
-    page: u64,
-    per_page: u64,
+    window: Window,
 ) -> Result<(Vec<E::Model>, u64), sea_orm::DbErr>
 where
     E: sea_orm::EntityTrait,
@@ -106,7 +123,7 @@ where
         txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
             .await?;
     }
-    let offset = page.saturating_sub(1) * per_page;
+    let Window { offset, limit } = window;
     let only_ids = sorted.clone().select_only().column(id);
     let (ids, total) = if searched {
         // The matches are found once and counted as they are numbered.
@@ -115,14 +132,14 @@ where
                 sea_orm::sea_query::Expr::cust("COUNT(*) OVER ()"),
                 "page_total",
             )
-            .limit(per_page)
+            .limit(limit)
             .offset(offset)
             .into_tuple()
             .all(&txn)
             .await?;
         let total = match numbered.first() {
             Some((_, total)) => *total as u64,
-            None if page <= 1 => 0,
+            None if offset == 0 => 0,
             // Past the last page: the total still counts.
             None => sorted.count(&txn).await?,
         };
@@ -133,7 +150,7 @@ where
     } else {
         // Counting walks the index; the page stops after its rows.
         let ids: Vec<uuid::Uuid> = only_ids
-            .limit(per_page)
+            .limit(limit)
             .offset(offset)
             .into_tuple()
             .all(&txn)
