@@ -22,6 +22,7 @@ use crate::{
     auth::{AuthApi, EmailApi},
     billing::BillingApi,
     billing_summary::BillingSummaryApi,
+    call_analytics::CallAnalyticsApi,
     calls::CallApi,
     chats::ChatApi,
     client_errors::ClientErrorApi,
@@ -33,6 +34,7 @@ use crate::{
     events::EventsApi,
     health::HealthApi,
     integrations::IntegrationApi,
+    lead_intelligence::LeadIntelligenceApi,
     leads::LeadApi,
     middleware::{
         AllowedMethods, BodyLimit, NoNul, RequestId, RequestTimeout, RouteLimit, SecurityHeaders,
@@ -50,7 +52,7 @@ pub type Apis = (
     UserApi,
     AgentApi,
     (CallApi, ChatApi),
-    LeadApi,
+    (LeadApi, LeadIntelligenceApi),
     // poem-openapi implements tuples of up to 16 APIs; the admin area's are one of them.
     (
         AdminApi,
@@ -59,7 +61,7 @@ pub type Apis = (
         AdminSettingsApi,
         AdminAnalyticsApi,
     ),
-    DashboardApi,
+    (DashboardApi, CallAnalyticsApi),
     ImportApi,
     ContactApi,
     IntegrationApi,
@@ -107,9 +109,14 @@ pub fn openapi_service(
                     services: services.clone(),
                 },
             ),
-            LeadApi {
-                services: services.clone(),
-            },
+            (
+                LeadApi {
+                    services: services.clone(),
+                },
+                LeadIntelligenceApi {
+                    services: services.clone(),
+                },
+            ),
             (
                 AdminApi {
                     services: services.clone(),
@@ -127,9 +134,14 @@ pub fn openapi_service(
                     services: services.clone(),
                 },
             ),
-            DashboardApi {
-                services: services.clone(),
-            },
+            (
+                DashboardApi {
+                    services: services.clone(),
+                },
+                CallAnalyticsApi {
+                    services: services.clone(),
+                },
+            ),
             ImportApi {
                 services: services.clone(),
             },

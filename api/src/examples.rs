@@ -29,6 +29,10 @@ use crate::{
         BalanceData, BalanceEnvelope, CreditStats, HistoryEnvelope, HistoryPage, HistorySummary,
         StatsEnvelope, Transaction,
     },
+    call_analytics::{
+        CallFunnelEnvelope, IntentBudgetEnvelope, KpiEnvelope, SliceEnvelope,
+        SourceAnalyticsEnvelope, SourceEnvelope, SummaryEnvelope,
+    },
     call_logs::{CallDetailEnvelope, CallLogItem, TranscriptEnvelope},
     calls::{Call, CallListRow, LeadAnalytics, StartCallRequest, Transcript},
     chats::ChatDetail,
@@ -40,6 +44,11 @@ use crate::{
     events::LiveMessage,
     health::{Health, Readiness},
     integrations::{IntegrationKey, NewIntegrationKey},
+    lead_intelligence::{CallAnalyticsEnvelope, LeadGroupRow, TimelineEntry},
+    lead_rows::{
+        LeadItem, LeadList, LeadProfileEnvelope, LeadProfileView, LeadTimelineEnvelope,
+        LeadTimelineItem,
+    },
     leads::{Lead, LeadProfile},
     notifications::{MarkedRead, Notification, NotificationPage},
     pagination::Page,
@@ -420,6 +429,121 @@ examples! {
         }))
     });
     TranscriptEnvelope => json!({ "success": true, "data": of::<Transcript>() });
+    KpiEnvelope => json!({ "success": true, "data": {
+        "kpiData": [
+            { "title": "Total Calls Made", "value": "120", "change": "+12", "changeValue": "11.1%", "positive": true },
+            { "title": "Call Connection Rate", "value": "86.7%", "change": "+2.1%", "changeValue": "2.5%", "positive": true }
+        ],
+        "additionalMetrics": [
+            { "title": "Not Connected", "value": "16", "change": "-3", "changeValue": "15.8%", "positive": true }
+        ]
+    }});
+    SliceEnvelope => json!({ "success": true, "data": [
+        { "name": "Hot Leads", "value": 25.0, "count": 18, "color": "#FF6700" },
+        { "name": "Warm Leads", "value": 41.7, "count": 30, "color": "#E1A940" },
+        { "name": "Cold Leads", "value": 33.3, "count": 24, "color": "#1A6262" }
+    ]});
+    CallFunnelEnvelope => json!({ "success": true, "data": [
+        { "name": "Total Calls", "value": 120, "fill": "#1A6262" },
+        { "name": "Connected", "value": 104, "fill": "#91C499" }
+    ]});
+    IntentBudgetEnvelope => json!({ "success": true, "data": [
+        { "intent": 8.3, "budget": 5.0, "leads": 9, "name": "High intent, medium budget" }
+    ]});
+    SourceEnvelope => json!({ "success": true, "data": [{
+        "name": "Phone", "value": 80.0, "count": 96, "color": "#1A6262", "success_rate": 72.5,
+        "avg_duration": 3.2, "leads_generated": 70, "conversion_rate": 14.6
+    }]});
+    SourceAnalyticsEnvelope => json!({ "success": true, "data": { "source_analytics": [{
+        "call_source": "phone",
+        "metrics": {
+            "total_calls": 96, "successful_calls": 60, "failed_calls": 13, "cancelled_calls": 0,
+            "avg_duration": 3.2, "total_credits_used": 310, "leads_generated": 70,
+            "hot_leads": 14, "demos_scheduled": 6, "success_rate": 72.3,
+            "conversion_rate": 14.6, "cost_per_lead": 4.43
+        },
+        "changes": {
+            "calls_change": 8, "calls_change_percent": 9.1, "success_change": 1.5,
+            "leads_change": 5, "leads_change_percent": 7.7
+        }
+    }]}});
+    SummaryEnvelope => json!({ "success": true, "data": {
+        "minutes": 120, "totalCalls": 96, "totalMinutes": 307.2, "hotLeads": 14, "demosScheduled": 6
+    }});
+    LeadItem => json!({
+        "id": CALL, "name": "Dana Whitfield", "phone": "+14155550123",
+        "email": "dana@brightpath.example", "company": "BrightPath", "platform": "Phone",
+        "leadType": "outbound", "useCase": "Pricing and demo request", "leadTag": "Hot",
+        "totalScore": 87, "duration": "4:28", "engagementLevel": "High", "intentLevel": "High",
+        "budgetConstraint": "No", "timelineUrgency": "Medium",
+        "demoScheduled": "2026-11-24T17:00:00.000Z", "agent": "Solar qualifier",
+        "interactionDate": "2026-11-20", "isLatestInteraction": true
+    });
+    LeadList => json!({
+        "success": true, "data": [of::<LeadItem>()],
+        "pagination": { "total": 1, "limit": 20, "offset": 0, "hasMore": false }
+    });
+    LeadProfileView => json!({
+        "id": CALL, "contactId": CONTACT, "name": "Dana Whitfield",
+        "email": "dana@brightpath.example", "phone": "+14155550123", "company": "BrightPath",
+        "leadType": "outbound", "leadTag": "Hot", "agentType": "CallAgent", "interactions": 2,
+        "engagementLevel": "High", "intentLevel": "High", "budgetConstraint": "No",
+        "timelineUrgency": "Medium", "fitAlignment": "High",
+        "useCase": "Pricing and demo request", "demoScheduled": "2026-11-24T17:00:00.000Z",
+        "totalScore": 87,
+        "scores": { "intent": 100, "urgency": 67, "budget": 100, "fit": 100, "engagement": 67 },
+        "ctaInteractions": { "pricing_clicked": true, "demo_clicked": true },
+        "reasoning": { "intent": "Asked for a quote for 20 panels" }
+    });
+    LeadProfileEnvelope => json!({ "success": true, "data": of::<LeadProfileView>() });
+    LeadTimelineItem => json!({
+        "id": CALL, "type": "call", "interactionAgent": "Solar qualifier",
+        "interactionDate": "2026-11-20T14:07:40.000Z", "platform": "Phone",
+        "leadType": "outbound", "status": "Hot", "useCase": "Pricing and demo request",
+        "duration": "4:28", "engagementLevel": "High", "intentLevel": "High",
+        "budgetConstraint": "No", "timelineUrgency": "Medium",
+        "demoScheduled": "2026-11-24T17:00:00.000Z", "recording": true,
+        "transcript": "agent: Hi Dana\nuser: What would 20 panels cost?", "date": "2026-11-20"
+    });
+    LeadTimelineEnvelope => json!({ "success": true, "data": {
+        "timeline": [of::<LeadTimelineItem>()], "totalInteractions": 1
+    }});
+    LeadGroupRow => json!({
+        "id": "phone_+14155550123", "name": "Dana Whitfield", "email": "dana@brightpath.example",
+        "phone": "+14155550123", "company": "BrightPath", "leadType": "inbound",
+        "recentLeadTag": "Hot", "recentEngagementLevel": "High", "recentIntentLevel": "High",
+        "recentBudgetConstraint": "No", "recentTimelineUrgency": "Medium",
+        "recentFitAlignment": "High", "escalatedToHuman": false,
+        "interactedAgents": ["Solar qualifier"], "interactions": 2,
+        "lastContact": "2026-11-20T14:07:40.000Z", "followUpScheduled": null,
+        "followUpStatus": null, "demoScheduled": "2026-11-24T17:00:00.000Z", "groupType": "phone"
+    });
+    TimelineEntry => json!({
+        "id": CALL, "interactionAgent": "Solar qualifier",
+        "interactionDate": "2026-11-20T14:07:40.000Z", "platform": "Phone",
+        "companyName": "BrightPath", "status": "Hot", "useCase": "Pricing and demo request",
+        "duration": "04:28", "engagementLevel": "High", "intentLevel": "High",
+        "budgetConstraint": "No", "timelineUrgency": "Medium", "fitAlignment": "High"
+    });
+    CallAnalyticsEnvelope => json!({ "success": true, "data": {
+        "call_id": CALL,
+        "overall": { "total_score": 87, "lead_status_tag": "Hot", "score_status": "scored" },
+        "scores": {
+            "intent": { "level": "High", "score": 100, "reasoning": "Asked for a quote for 20 panels" },
+            "urgency": { "level": "Medium", "score": 67, "reasoning": "Wants it before summer" },
+            "budget": { "constraint": "No", "score": 100, "reasoning": "Budget approved" },
+            "fit": { "alignment": "High", "score": 100, "reasoning": "Owns a south-facing roof" },
+            "engagement": { "health": "High", "score": 100, "reasoning": "Asked many questions" }
+        },
+        "interactions": {
+            "cta_behavior_reasoning": "Asked about pricing and booked a demo",
+            "cta_summary": ["Asked about pricing", "Asked for a demo"],
+            "engagement_indicators": ["Talked for 4 min 28 sec", "Engagement: High"]
+        },
+        "recommendations": ["Schedule the demo"],
+        "demo_scheduled": "2026-11-24T17:00:00.000Z",
+        "data_collection": { "key": "default", "scale": "percent" }
+    }});
     ChatDetail => with(call(), json!({
         "direction": "inbound", "phone_number": null, "recording_url": null,
         "visitor": { "name": "Jordan Lee", "email": "jordan@example.com" },

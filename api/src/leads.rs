@@ -10,17 +10,25 @@ use poem_openapi::{
 use shared::{
     AppError, Services,
     calls::Channel,
-    calls::history::clock,
+    calls::history::{self, CallFilter, CallSort, clock},
+    calls::{CallStatus, Direction},
+    contacts::intelligence,
     contacts::leads::{self as service, LeadFilter, LeadSort},
+    platform::db::Window,
 };
 use uuid::Uuid;
 
 use crate::{
     api_errors,
+    call_logs::LeadTag,
     calls::{Call, LeadAnalytics},
     contacts::Contact,
     download::{ExportFormat, FileResponse, default_format},
-    pagination::{Page, SortOrder, default_page, default_per_page},
+    lead_rows::{
+        LeadItemSort, LeadList, LeadProfileEnvelope, LeadTimeline, LeadTimelineEnvelope, LeadType,
+    },
+    pagination::Pagination,
+    pagination::SortOrder,
     security::Auth,
     tags::Tag,
 };
@@ -201,56 +209,121 @@ pub struct LeadApi {
 impl LeadApi {
     /// List leads
     ///
-    /// One row per contact with a finished call or chat, latest interaction first by default.
-    /// `type=call` / `type=chat` keeps contacts with calls / chats (the CallData and ChatData
-    /// tables); `tag` and the score range apply to the latest score; `from`/`to` bound the last
-    /// interaction (`to` exclusive); `q` matches name, number, email or company.
+    /// One row per finished conversation (the per-agent Data tab), newest first by default,
+    /// `limit` (default 20, at most 100) rows from `offset`. `search` matches the contact's
+    /// name or number or words of the transcript; `leadTag` the conversation's tag; `leadType`
+    /// who started it; `agent` the agent's name; `startDate`/`endDate` bound when it happened
+    /// (`endDate` exclusive).
     #[oai(path = "/", method = "get")]
     #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         auth: Auth,
-        #[oai(validator(max_length = 20))] tag: Query<Option<String>>,
-        #[oai(validator(minimum(value = "0"), maximum(value = "100")))] min_score: Query<
-            Option<i32>,
-        >,
-        #[oai(validator(minimum(value = "0"), maximum(value = "100")))] max_score: Query<
-            Option<i32>,
-        >,
-        agent_id: Query<Option<Uuid>>,
-        #[oai(name = "type")] kind: Query<Option<InteractionType>>,
-        from: Query<Option<DateTime<Utc>>>,
-        to: Query<Option<DateTime<Utc>>>,
-        #[oai(validator(max_length = 200))] q: Query<Option<String>>,
-        sort: Query<Option<LeadSortBy>>,
-        order: Query<Option<SortOrder>>,
+        #[oai(validator(max_length = 200))] search: Query<Option<String>>,
+        #[oai(name = "leadTag")] lead_tag: Query<Option<LeadTag>>,
+        #[oai(name = "leadType")] lead_type: Query<Option<LeadType>>,
+        #[oai(validator(max_length = 200))] agent: Query<Option<String>>,
+        #[oai(name = "startDate")] start_date: Query<Option<DateTime<Utc>>>,
+        #[oai(name = "endDate")] end_date: Query<Option<DateTime<Utc>>>,
         #[oai(
-            default = "default_page",
-            validator(minimum(value = "1"), maximum(value = "100000"))
-        )]
-        page: Query<u64>,
-        #[oai(
-            default = "default_per_page",
+            default = "default_lead_limit",
             validator(minimum(value = "1"), maximum(value = "100"))
         )]
-        per_page: Query<u64>,
-    ) -> Result<Json<Page<Lead>>, LeadErrors> {
+        limit: Query<u64>,
+        #[oai(default, validator(maximum(value = "10000000")))] offset: Query<u64>,
+        #[oai(name = "sortBy")] sort_by: Query<Option<LeadItemSort>>,
+        #[oai(name = "sortOrder")] sort_order: Query<Option<SortOrder>>,
+    ) -> Result<Json<LeadList>, LeadErrors> {
         let me = auth.user(&self.services).await?;
-        let filter = lead_filter(LeadParams {
-            tag: tag.0,
-            min_score: min_score.0,
-            max_score: max_score.0,
-            agent_id: agent_id.0,
-            kind: kind.0,
-            from: from.0,
-            to: to.0,
-            q: q.0,
-            sort: sort.0,
-            order: order.0,
-        })?;
-        let (rows, total) =
-            service::list(&self.services.db, me.id, &filter, page.0, per_page.0).await?;
-        Ok(Json(Page::of(rows, page.0, per_page.0, total)))
+        if let (Some(from), Some(to)) = (start_date.0, end_date.0)
+            && from >= to
+        {
+            return Err(AppError::validation("startDate", "must be before `endDate`").into());
+        }
+        let filter = CallFilter {
+            statuses: vec![CallStatus::Completed],
+            from: start_date.0,
+            to: end_date.0,
+            agent_names: agent
+                .0
+                .into_iter()
+                .filter(|a| !a.trim().is_empty())
+                .collect(),
+            direction: lead_type.0.map(|t| match t {
+                LeadType::Inbound => Direction::Inbound,
+                LeadType::Outbound => Direction::Outbound,
+            }),
+            lead_status: lead_tag.0.map(|t| t.as_str().to_string()),
+            search: search.0,
+            sort: match sort_by.0.unwrap_or(LeadItemSort::InteractionDate) {
+                LeadItemSort::Name => CallSort::ContactName,
+                LeadItemSort::InteractionDate => CallSort::CreatedAt,
+                LeadItemSort::LeadTag => CallSort::Score,
+            },
+            descending: match sort_order.0 {
+                Some(order) => order == SortOrder::Desc,
+                // Names read A to Z; dates and scores newest and highest first.
+                None => !matches!(sort_by.0, Some(LeadItemSort::Name)),
+            },
+            ..Default::default()
+        };
+        let window = Window {
+            offset: offset.0,
+            limit: limit.0,
+        };
+        let (rows, total) = history::list(&self.services.db, me.id, &filter, window).await?;
+        Ok(Json(LeadList {
+            success: true,
+            data: rows.into_iter().map(Into::into).collect(),
+            pagination: Pagination::new(total, window.limit, window.offset),
+        }))
+    }
+
+    /// A lead's profile
+    ///
+    /// The conversation `id` (or a contact's newest, given a contact id) with its contact,
+    /// scores out of 100, CTA flags and the agent's reasoning, as `LeadProfileTab` shows it.
+    #[oai(path = "/:id/profile", method = "get")]
+    async fn profile(
+        &self,
+        auth: Auth,
+        id: Path<Uuid>,
+    ) -> Result<Json<LeadProfileEnvelope>, LeadErrors> {
+        let me = auth.user(&self.services).await?;
+        let row = intelligence::lead_by_id(&self.services.db, me.owner(), id.0).await?;
+        Ok(Json(LeadProfileEnvelope {
+            success: true,
+            data: row.into(),
+        }))
+    }
+
+    /// A lead's timeline
+    ///
+    /// The contact's finished conversations, newest first (at most 200), for the conversation
+    /// `id` or a contact id; a conversation nobody could be attached to is its own timeline.
+    #[oai(path = "/:id/timeline", method = "get")]
+    async fn timeline(
+        &self,
+        auth: Auth,
+        id: Path<Uuid>,
+    ) -> Result<Json<LeadTimelineEnvelope>, LeadErrors> {
+        let me = auth.user(&self.services).await?;
+        let db = &self.services.db;
+        let row = intelligence::lead_by_id(db, me.owner(), id.0).await?;
+        let rows = match (row.call.contact_id, row.contact.as_ref()) {
+            (Some(contact), Some(_)) => {
+                intelligence::conversations_of(db, me.owner(), contact).await?
+            }
+            _ => vec![row],
+        };
+        let total = rows.len() as u64;
+        Ok(Json(LeadTimelineEnvelope {
+            success: true,
+            data: LeadTimeline {
+                timeline: rows.into_iter().map(Into::into).collect(),
+                total_interactions: total,
+            },
+        }))
     }
 
     /// Export leads
@@ -342,4 +415,8 @@ impl LeadApi {
             lead: p.lead.into(),
         }))
     }
+}
+
+fn default_lead_limit() -> u64 {
+    crate::pagination::DEFAULT_LIMIT
 }

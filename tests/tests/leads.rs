@@ -1,5 +1,7 @@
-//! The lead list and profile, built by the post-call pipeline: one row per contact that talked
-//! to an agent, every filter, sort, page edge, exports, next actions and tenant isolation.
+//! The lead views, built by the post-call pipeline: the Data tab's list (one row per finished
+//! conversation, in the client's vocabulary) with every filter, sort and page edge; the lead
+//! profile and timeline `LeadProfileTab` reads; the contact's full profile with next actions;
+//! exports and tenant isolation.
 
 use std::time::Duration;
 
@@ -37,11 +39,11 @@ async fn names(app: &TestApp, token: &str, query: &str) -> Vec<String> {
     let resp = app.get(&format!("/api/leads?{query}"), Some(token)).await;
     assert_eq!(resp.status(), 200, "{query}");
     let body: Value = resp.json().await.unwrap();
-    body["items"]
+    body["data"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| l["contact"]["name"].as_str().unwrap().to_string())
+        .map(|l| l["name"].as_str().unwrap().to_string())
         .collect()
 }
 
@@ -69,8 +71,11 @@ on_both_backends!(
         let app = app(backend).await;
         let (token, me) = signed_in(&app, "leads@example.com").await;
         let (other_token, other) = signed_in(&app, "rival@example.com").await;
-        let qualifier = post_call::insert_agent(&app, me, "agent_qualifier").await;
+        post_call::insert_agent(&app, me, "agent_qualifier").await;
         let closer = post_call::insert_agent(&app, me, "agent_closer").await;
+        let mut renamed: agents::ActiveModel = closer.into();
+        renamed.name = Set("Closer".into());
+        renamed.update(&app.services.db).await.unwrap();
         let chat = post_call::insert_agent(&app, me, "agent_chat").await;
         let mut active: agents::ActiveModel = chat.into();
         active.kind = Set(shared::agents::Channel::Chat);
@@ -136,94 +141,89 @@ on_both_backends!(
             .success_json()
             .await;
 
-        // Newest interaction first by default.
+        // Newest conversation first by default.
         assert_eq!(
             names(&app, &token, "").await,
-            ["Ann Apple", "Cid Cherry", "Bob Berry"]
+            ["Ann Apple", "Cid Cherry", "Bob Berry", "Ann Apple"]
         );
         let body: Value = app
             .get("/api/leads", Some(&token))
             .await
             .success_json()
             .await;
-        assert_eq!(body["total"], 3);
-        let ann = &body["items"][0];
-        assert_eq!(ann["interaction_count"], 2);
-        assert_eq!(ann["call_count"], 2);
+        assert_eq!(
+            body["pagination"],
+            json!({"total": 4, "limit": 20, "offset": 0, "hasMore": false})
+        );
+        let ann = &body["data"][0];
         // Scores out of 100: the prompt's 13 of 15 is 87.
-        assert_eq!(ann["total_score"], 87);
-        assert_eq!(ann["lead_status_tag"], "Hot");
-        assert_eq!(ann["lead_analytics"]["total_score"], 87);
-        assert_eq!(
-            ann["lead_analytics"]["cta_interactions"]["demo_clicked"],
-            true
-        );
-        assert_eq!(
-            ann["lead_analytics"]["reasoning"]["intent"],
-            "Asked for pricing"
-        );
-        assert_eq!(ann["agents"][0]["id"], qualifier.id.to_string());
-        assert_eq!(ann["contact"]["phone_number"], "+14155550101");
-        let cid = &body["items"][1];
-        assert_eq!(
-            (cid["chat_count"].as_i64(), cid["call_count"].as_i64()),
-            (Some(1), Some(0))
+        assert_eq!(ann["totalScore"], 87);
+        assert_eq!(ann["leadTag"], "Hot");
+        assert_eq!(ann["isLatestInteraction"], true);
+        assert_eq!(ann["phone"], "+14155550101");
+        assert_eq!(ann["duration"], "1:15");
+        assert_eq!(ann["agent"], "Outbound qualifier");
+        assert_eq!(ann["platform"], "Phone");
+        assert_eq!(body["data"][3]["isLatestInteraction"], false);
+        assert_eq!(body["data"][3]["leadTag"], "Cold");
+        assert!(
+            body["data"][1]["messages"].as_i64().is_some(),
+            "a chat counts turns"
         );
 
         for (query, expected) in [
-            ("tag=Hot", vec!["Ann Apple"]),
-            ("tag=Cold", vec!["Cid Cherry"]),
-            ("min_score=60", vec!["Ann Apple", "Bob Berry"]),
-            ("max_score=15", vec!["Cid Cherry"]),
-            ("min_score=20&max_score=70", vec!["Bob Berry"]),
-            (&format!("agent_id={}", closer.id), vec!["Bob Berry"]),
-            (&format!("agent_id={}", qualifier.id), vec!["Ann Apple"]),
-            ("type=chat", vec!["Cid Cherry"]),
-            ("type=call", vec!["Ann Apple", "Bob Berry"]),
-            ("q=berry", vec!["Bob Berry"]),
-            ("q=0103", vec!["Cid Cherry"]),
-            ("q=rex", vec![]),
-            ("sort=score", vec!["Ann Apple", "Bob Berry", "Cid Cherry"]),
+            ("leadTag=Hot", vec!["Ann Apple"]),
+            ("leadTag=Cold", vec!["Cid Cherry", "Ann Apple"]),
+            ("agent=Nobody", vec![]),
+            ("agent=Closer", vec!["Bob Berry"]),
+            ("search=berry", vec!["Bob Berry"]),
+            ("search=0103", vec!["Cid Cherry"]),
+            ("search=rex", vec![]),
             (
-                "sort=score&order=asc",
-                vec!["Cid Cherry", "Bob Berry", "Ann Apple"],
+                "sortBy=leadTag",
+                vec!["Ann Apple", "Bob Berry", "Ann Apple", "Cid Cherry"],
             ),
             (
-                "sort=recency&order=asc",
-                vec!["Bob Berry", "Cid Cherry", "Ann Apple"],
+                "sortBy=name",
+                vec!["Ann Apple", "Ann Apple", "Bob Berry", "Cid Cherry"],
             ),
             (
-                "from=2000-01-01T00:00:00Z",
-                vec!["Ann Apple", "Cid Cherry", "Bob Berry"],
+                "sortBy=interactionDate&sortOrder=asc",
+                vec!["Ann Apple", "Bob Berry", "Cid Cherry", "Ann Apple"],
             ),
-            ("from=2999-01-01T00:00:00Z", vec![]),
-            ("to=2000-01-01T00:00:00Z", vec![]),
-            ("per_page=2&page=2", vec!["Bob Berry"]),
-            ("per_page=2&page=9", vec![]),
+            (
+                "startDate=2000-01-01T00:00:00Z",
+                vec!["Ann Apple", "Cid Cherry", "Bob Berry", "Ann Apple"],
+            ),
+            ("startDate=2999-01-01T00:00:00Z", vec![]),
+            ("endDate=2000-01-01T00:00:00Z", vec![]),
+            ("limit=2&offset=2", vec!["Bob Berry", "Ann Apple"]),
+            ("limit=2&offset=18", vec![]),
         ] {
             assert_eq!(names(&app, &token, query).await, expected, "{query}");
         }
         let page: Value = app
-            .get("/api/leads?per_page=2&page=9", Some(&token))
+            .get("/api/leads?limit=2&offset=18", Some(&token))
             .await
             .success_json()
             .await;
-        assert_eq!(page["total"], 3, "an empty page past the end still counts");
+        assert_eq!(
+            page["pagination"]["total"], 4,
+            "an empty page past the end still counts"
+        );
         assert_eq!(names(&app, &other_token, "").await, ["Rex Rival"]);
 
         for (query, status, code) in [
-            ("min_score=90&max_score=20", 400, "validation_error"),
             (
-                "from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+                "startDate=2026-02-01T00:00:00Z&endDate=2026-01-01T00:00:00Z",
                 400,
                 "validation_error",
             ),
-            ("page=0", 400, "invalid_parameter"),
-            ("per_page=101", 400, "invalid_parameter"),
-            ("type=fax", 400, "invalid_parameter"),
-            ("sort=name", 400, "invalid_parameter"),
-            ("max_score=101", 400, "invalid_parameter"),
-            ("agent_id=nope", 400, "invalid_parameter"),
+            ("limit=0", 400, "invalid_parameter"),
+            ("limit=101", 400, "invalid_parameter"),
+            ("leadType=fax", 400, "invalid_parameter"),
+            ("leadTag=Lukewarm", 400, "invalid_parameter"),
+            ("sortBy=score", 400, "invalid_parameter"),
         ] {
             expect_error(
                 app.get(&format!("/api/leads?{query}"), Some(&token)).await,
@@ -234,8 +234,48 @@ on_both_backends!(
         }
         expect_error(app.get("/api/leads", None).await, 401, "missing_token").await;
 
-        // The profile: trend, timeline newest first, next actions from the CTAs.
-        let ann_id = ann["id"].as_str().unwrap();
+        // What LeadProfileTab reads, by conversation id or contact id.
+        let ann_call = ann["id"].as_str().unwrap();
+        let view: Value = app
+            .get(&format!("/api/leads/{ann_call}/profile"), Some(&token))
+            .await
+            .success_json()
+            .await;
+        assert_eq!(view["success"], true);
+        let view = &view["data"];
+        assert_eq!(view["name"], "Ann Apple");
+        assert_eq!(view["totalScore"], 87);
+        assert_eq!(view["leadTag"], "Hot");
+        assert_eq!(view["agentType"], "CallAgent");
+        assert_eq!(view["interactions"], 2);
+        assert_eq!(view["ctaInteractions"]["demo_clicked"], true);
+        assert_eq!(view["reasoning"]["intent"], "Asked for pricing");
+        assert!(view["scores"]["intent"].as_i64().unwrap() <= 100);
+        let ann_id = view["contactId"].as_str().unwrap().to_string();
+        let by_contact: Value = app
+            .get(&format!("/api/leads/{ann_id}/profile"), Some(&token))
+            .await
+            .success_json()
+            .await;
+        assert_eq!(
+            by_contact["data"]["id"], ann_call,
+            "a contact opens its newest"
+        );
+        let timeline: Value = app
+            .get(&format!("/api/leads/{ann_call}/timeline"), Some(&token))
+            .await
+            .success_json()
+            .await;
+        assert_eq!(timeline["data"]["totalInteractions"], 2);
+        let entries = timeline["data"]["timeline"].as_array().unwrap();
+        assert_eq!(
+            (entries[0]["id"].as_str(), entries[0]["status"].as_str()),
+            (Some(ann_call), Some("Hot"))
+        );
+        assert_eq!(entries[1]["status"], "Cold");
+        assert_eq!(entries[0]["type"], "call");
+
+        // The contact's full profile: trend, timeline newest first, next actions from the CTAs.
         let profile: Value = app
             .get(&format!("/api/leads/{ann_id}"), Some(&token))
             .await
@@ -282,7 +322,25 @@ on_both_backends!(
             .await
             .success_json()
             .await;
-        let rival_id = rival_body["items"][0]["id"].as_str().unwrap();
+        let rival_call = rival_body["data"][0]["id"].as_str().unwrap();
+        for path in ["profile", "timeline"] {
+            expect_error(
+                app.get(&format!("/api/leads/{rival_call}/{path}"), Some(&token))
+                    .await,
+                404,
+                "lead_not_found",
+            )
+            .await;
+        }
+        let rival_view: Value = app
+            .get(
+                &format!("/api/leads/{rival_call}/profile"),
+                Some(&other_token),
+            )
+            .await
+            .success_json()
+            .await;
+        let rival_id = rival_view["data"]["contactId"].as_str().unwrap();
         expect_error(
             app.get(&format!("/api/leads/{rival_id}"), Some(&token))
                 .await,
@@ -291,6 +349,13 @@ on_both_backends!(
         )
         .await;
         let dee_id = dee["id"].as_str().unwrap();
+        expect_error(
+            app.get(&format!("/api/leads/{dee_id}/profile"), Some(&token))
+                .await,
+            404,
+            "lead_not_found",
+        )
+        .await;
         expect_error(
             app.get(&format!("/api/leads/{dee_id}"), Some(&token)).await,
             404,

@@ -366,7 +366,8 @@ pub fn next_actions(
             "medium",
         ));
     }
-    if lead.intent_score >= 2 && lead.budget_score <= 1 {
+    // Dimension scores are out of 100; the prompt's three levels land at 33, 67 and 100.
+    if lead.intent_score >= 67 && lead.budget_score <= 33 {
         out.push(action(
             "Discuss budget options",
             "Strong intent but a budget constraint",

@@ -3,6 +3,7 @@
 
 pub mod export;
 pub mod import;
+pub mod intelligence;
 pub mod leads;
 pub mod phone;
 pub mod sheet;
