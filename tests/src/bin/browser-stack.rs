@@ -7,7 +7,7 @@
 //! their inbox: `GET /mail?to=<address>` answers the messages sent there (subject, text and
 //! links), and `POST /google` with `{sub, email, email_verified, name}` says who is signed in at
 //! the fake Google. `POST /conversations` with `{email, conversations: [{chat, total, tag,
-//! ctas, successful}]}` delivers ElevenLabs' post-call reports for that user's agents (a call
+//! ctas, successful, number, name, secs, value, key, web, failed, audio, title, agent}]}` delivers ElevenLabs' post-call reports for that user's agents (a call
 //! agent and a chat agent, created on first use) as signed webhooks, and answers once the jobs
 //! they started have finished. `POST /elevenlabs/agents` with `{agent_id, name}` makes an agent
 //! exist at the fake ElevenLabs (as one made in its own dashboard), for an admin to register.
@@ -95,11 +95,47 @@ struct Conversations {
 struct Conversation {
     #[serde(default)]
     chat: bool,
+    #[serde(default)]
     total: i64,
+    #[serde(default)]
     tag: String,
     #[serde(default)]
     ctas: Vec<String>,
+    #[serde(default)]
     successful: bool,
+    /// The caller's number (`+14155550399` unless given).
+    number: Option<String>,
+    /// The name the agent was given for the caller (`Browser Lead` unless given; empty for
+    /// an unknown caller).
+    name: Option<String>,
+    /// Seconds talked (95 unless given).
+    secs: Option<i64>,
+    /// The lead data exactly as the agent wrote it (strict JSON or a Python literal), under
+    /// `key` (`default`), instead of one built from `total`, `tag` and `ctas`.
+    value: Option<String>,
+    key: Option<String>,
+    /// From the web widget: no phone call, caller id `internal`.
+    #[serde(default)]
+    web: bool,
+    /// The call never connected (ElevenLabs' `call_initiation_failure`).
+    #[serde(default)]
+    failed: bool,
+    /// ElevenLabs also sends the recording (a short silent MP3).
+    #[serde(default)]
+    audio: bool,
+    /// The call summary's title.
+    title: Option<String>,
+    /// Another call agent of the user's with this name (created on first use) instead of the
+    /// default one.
+    agent: Option<String>,
+}
+
+/// A short silent MP3: MPEG-1 Layer III frames (128 kbit/s, 44.1 kHz, mono) whose side
+/// information is all zero, which every decoder plays as silence. 2.6 seconds.
+fn silent_mp3() -> Vec<u8> {
+    let mut frame = vec![0u8; 417];
+    frame[..4].copy_from_slice(&[0xFF, 0xFB, 0x90, 0xC0]);
+    frame.repeat(100)
 }
 
 /// Delivers one user's conversations as ElevenLabs reports them, signed, to the gateway.
@@ -136,32 +172,81 @@ async fn conversations(
         post_call::insert_chat_agent(&app, user.id, &chat_agent).await;
     }
     for c in &req.conversations {
-        let agent = if c.chat { &chat_agent } else { &call_agent };
-        let ctas: Vec<&str> = c.ctas.iter().map(String::as_str).collect();
-        let event = post_call::scored_transcription(
-            agent,
-            &format!("conv_{}", shared::platform::ids::next().simple()),
-            post_call::Scored {
-                number: "+14155550399",
-                name: "Browser Lead",
-                total: c.total,
-                tag: &c.tag,
-                ctas: &ctas,
-                successful: c.successful,
-                secs: 95,
-            },
-        );
-        let event = if c.chat {
-            post_call::into_chat(event)
-        } else {
-            event
+        let named;
+        let agent = match &c.agent {
+            Some(name) => {
+                named = format!(
+                    "agent_{}_{}",
+                    user.id.simple(),
+                    name.to_lowercase().replace(|ch: char| !ch.is_ascii_alphanumeric(), "_")
+                );
+                if !known(named.clone()).await.map_err(internal)? {
+                    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+                    let row = post_call::insert_agent(&app, user.id, &named).await;
+                    let mut renamed: agents::ActiveModel = row.into();
+                    renamed.name = Set(name.clone());
+                    renamed.update(db).await.map_err(internal)?;
+                }
+                &named
+            }
+            None if c.chat => &chat_agent,
+            None => &call_agent,
         };
-        let status = post_call::deliver(&app, &event, None).await.status();
-        if status != 200 {
-            return Err(poem::Error::from_string(
-                format!("the webhook answered {status}"),
-                poem::http::StatusCode::BAD_GATEWAY,
-            ));
+        let conversation = format!("conv_{}", shared::platform::ids::next().simple());
+        let mut events = Vec::new();
+        if c.failed {
+            events.push(post_call::initiation_failure(agent, &conversation, "busy"));
+        } else {
+            let ctas: Vec<&str> = c.ctas.iter().map(String::as_str).collect();
+            let mut event = post_call::scored_transcription(
+                agent,
+                &conversation,
+                post_call::Scored {
+                    number: c.number.as_deref().unwrap_or("+14155550399"),
+                    name: c.name.as_deref().unwrap_or("Browser Lead"),
+                    total: c.total,
+                    tag: &c.tag,
+                    ctas: &ctas,
+                    successful: c.successful,
+                    secs: c.secs.unwrap_or(95),
+                },
+            );
+            let data = &mut event["data"];
+            if let Some(value) = &c.value {
+                let key = c.key.as_deref().unwrap_or("default");
+                data["analysis"]["data_collection_results"] = json!({
+                    key: {"data_collection_id": key, "value": value, "rationale": ""}
+                });
+            }
+            if let Some(title) = &c.title {
+                data["analysis"]["call_summary_title"] = json!(title);
+            }
+            if c.web {
+                if let Some(metadata) = data["metadata"].as_object_mut() {
+                    metadata.remove("phone_call");
+                }
+                data["conversation_initiation_client_data"]["dynamic_variables"] =
+                    json!({"system__caller_id": "internal"});
+            } else if c.name.as_deref() == Some("") {
+                data["conversation_initiation_client_data"]["dynamic_variables"] = json!({});
+            }
+            events.push(if c.chat {
+                post_call::into_chat(event)
+            } else {
+                event
+            });
+            if c.audio {
+                events.push(post_call::audio(agent, &conversation, &silent_mp3()));
+            }
+        }
+        for event in &events {
+            let status = post_call::deliver(&app, event, None).await.status();
+            if status != 200 {
+                return Err(poem::Error::from_string(
+                    format!("the webhook answered {status}"),
+                    poem::http::StatusCode::BAD_GATEWAY,
+                ));
+            }
         }
     }
     app.wait_for_jobs(std::time::Duration::from_secs(60)).await;
