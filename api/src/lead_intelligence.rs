@@ -11,7 +11,7 @@ use shared::{
 };
 use uuid::Uuid;
 
-use crate::{api_errors, security::Auth, tags::Tag, wire::Timestamp};
+use crate::{api_errors, lead_rows::Levels, security::Auth, tags::Tag, wire::Timestamp};
 
 /// The tag the screen colours; a conversation that was never scored says so.
 fn tag_of(lead: Option<&lead_analytics::Model>) -> String {
@@ -109,11 +109,8 @@ pub struct TimelineEntry {
     pub use_case: String,
     /// `MM:SS`.
     pub duration: String,
-    pub engagement_level: Option<String>,
-    pub intent_level: Option<String>,
-    pub budget_constraint: Option<String>,
-    pub timeline_urgency: Option<String>,
-    pub fit_alignment: Option<String>,
+    #[oai(flatten)]
+    pub levels: Levels,
 }
 
 impl From<CallRow> for TimelineEntry {
@@ -140,11 +137,7 @@ impl From<CallRow> for TimelineEntry {
                 .filter(|s| !s.trim().is_empty())
                 .unwrap_or_else(|| "No summary available".into()),
             duration: presentation::padded_clock(c.duration_secs),
-            engagement_level: lead.and_then(|l| l.engagement_health.clone()),
-            intent_level: lead.and_then(|l| l.intent_level.clone()),
-            budget_constraint: lead.and_then(|l| l.budget_constraint.clone()),
-            timeline_urgency: lead.and_then(|l| l.urgency_level.clone()),
-            fit_alignment: lead.and_then(|l| l.fit_alignment.clone()),
+            levels: Levels::of(lead),
         }
     }
 }

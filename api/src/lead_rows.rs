@@ -41,6 +41,34 @@ fn messages(row: &CallRow) -> Option<i64> {
     })
 }
 
+/// A conversation's levels (`Low`/`Medium`/`High`, budget `Yes`/`Maybe`/`No`, as the agent
+/// wrote them), under the names every lead view reads.
+#[derive(Debug, Default, Object)]
+#[oai(rename_all = "camelCase")]
+#[oai(skip_serializing_if_is_none)]
+pub struct Levels {
+    pub engagement_level: Option<String>,
+    pub intent_level: Option<String>,
+    pub budget_constraint: Option<String>,
+    pub timeline_urgency: Option<String>,
+    pub fit_alignment: Option<String>,
+}
+
+impl Levels {
+    pub fn of(lead: Option<&lead_analytics::Model>) -> Self {
+        let Some(l) = lead else {
+            return Self::default();
+        };
+        Self {
+            engagement_level: l.engagement_health.clone(),
+            intent_level: l.intent_level.clone(),
+            budget_constraint: l.budget_constraint.clone(),
+            timeline_urgency: l.urgency_level.clone(),
+            fit_alignment: l.fit_alignment.clone(),
+        }
+    }
+}
+
 /// One conversation as a lead row.
 #[derive(Debug, Object)]
 #[oai(example, rename_all = "camelCase")]
@@ -65,10 +93,9 @@ pub struct LeadItem {
     pub messages: Option<i64>,
     /// `m:ss`.
     pub duration: String,
-    pub engagement_level: Option<String>,
-    pub intent_level: Option<String>,
-    pub budget_constraint: Option<String>,
-    pub timeline_urgency: Option<String>,
+    /// The conversation's levels, as the agent wrote them.
+    #[oai(flatten)]
+    pub levels: Levels,
     /// Follow-ups are not scheduled here yet: always null.
     pub follow_up_scheduled: Option<Timestamp>,
     pub demo_scheduled: Option<Timestamp>,
@@ -101,10 +128,7 @@ impl From<CallRow> for LeadItem {
             total_score: c.lead_score,
             messages: messages(&row),
             duration: shared::calls::history::clock(c.duration_secs),
-            engagement_level: lead.and_then(|l| l.engagement_health.clone()),
-            intent_level: lead.and_then(|l| l.intent_level.clone()),
-            budget_constraint: lead.and_then(|l| l.budget_constraint.clone()),
-            timeline_urgency: lead.and_then(|l| l.urgency_level.clone()),
+            levels: Levels::of(lead),
             follow_up_scheduled: None,
             demo_scheduled: lead.and_then(|l| l.demo_at).map(Into::into),
             agent: row.agent_name.clone(),
@@ -173,11 +197,9 @@ pub struct LeadProfileView {
     pub agent_type: String,
     /// Finished conversations with this contact.
     pub interactions: i64,
-    pub engagement_level: Option<String>,
-    pub intent_level: Option<String>,
-    pub budget_constraint: Option<String>,
-    pub timeline_urgency: Option<String>,
-    pub fit_alignment: Option<String>,
+    /// The conversation's levels, as the agent wrote them.
+    #[oai(flatten)]
+    pub levels: Levels,
     pub use_case: String,
     pub follow_up_scheduled: Option<Timestamp>,
     pub demo_scheduled: Option<Timestamp>,
@@ -216,11 +238,7 @@ impl From<CallRow> for LeadProfileView {
             }
             .into(),
             interactions: contact.map_or(1, |x| i64::from(x.interaction_count)),
-            engagement_level: lead.and_then(|l| l.engagement_health.clone()),
-            intent_level: lead.and_then(|l| l.intent_level.clone()),
-            budget_constraint: lead.and_then(|l| l.budget_constraint.clone()),
-            timeline_urgency: lead.and_then(|l| l.urgency_level.clone()),
-            fit_alignment: lead.and_then(|l| l.fit_alignment.clone()),
+            levels: Levels::of(lead),
             use_case: use_case(&row),
             follow_up_scheduled: None,
             demo_scheduled: row.lead.as_ref().and_then(|l| l.demo_at).map(Into::into),
@@ -271,10 +289,9 @@ pub struct LeadTimelineItem {
     pub messages: Option<i64>,
     /// `m:ss`.
     pub duration: String,
-    pub engagement_level: Option<String>,
-    pub intent_level: Option<String>,
-    pub budget_constraint: Option<String>,
-    pub timeline_urgency: Option<String>,
+    /// The conversation's levels, as the agent wrote them.
+    #[oai(flatten)]
+    pub levels: Levels,
     pub demo_scheduled: Option<Timestamp>,
     /// Whether a recording can be played.
     pub recording: bool,
@@ -299,10 +316,7 @@ impl From<CallRow> for LeadTimelineItem {
             use_case: use_case(&row),
             messages: messages(&row),
             duration: shared::calls::history::clock(c.duration_secs),
-            engagement_level: lead.and_then(|l| l.engagement_health.clone()),
-            intent_level: lead.and_then(|l| l.intent_level.clone()),
-            budget_constraint: lead.and_then(|l| l.budget_constraint.clone()),
-            timeline_urgency: lead.and_then(|l| l.urgency_level.clone()),
+            levels: Levels::of(lead),
             demo_scheduled: lead.and_then(|l| l.demo_at).map(Into::into),
             recording: c.recording_key.is_some(),
             transcript: c.transcript_text.clone().unwrap_or_default(),

@@ -212,8 +212,8 @@ impl LeadApi {
     /// One row per finished conversation (the per-agent Data tab), newest first by default,
     /// `limit` (default 20, at most 100) rows from `offset`. `search` matches the contact's
     /// name or number or words of the transcript; `leadTag` the conversation's tag; `leadType`
-    /// who started it; `agent` the agent's name; `startDate`/`endDate` bound when it happened
-    /// (`endDate` exclusive).
+    /// who started it; `agent` the agent's name; `type` calls or chats; `startDate`/`endDate`
+    /// bound when it happened (`endDate` exclusive).
     #[oai(path = "/", method = "get")]
     #[allow(clippy::too_many_arguments)]
     async fn list(
@@ -223,6 +223,9 @@ impl LeadApi {
         #[oai(name = "leadTag")] lead_tag: Query<Option<LeadTag>>,
         #[oai(name = "leadType")] lead_type: Query<Option<LeadType>>,
         #[oai(validator(max_length = 200))] agent: Query<Option<String>>,
+        /// Calls or chats only.
+        #[oai(name = "type")]
+        kind: Query<Option<InteractionType>>,
         #[oai(name = "startDate")] start_date: Query<Option<DateTime<Utc>>>,
         #[oai(name = "endDate")] end_date: Query<Option<DateTime<Utc>>>,
         #[oai(
@@ -242,6 +245,10 @@ impl LeadApi {
         }
         let filter = CallFilter {
             statuses: vec![CallStatus::Completed],
+            channel: kind.0.map(|k| match k {
+                InteractionType::Call => Channel::Call,
+                InteractionType::Chat => Channel::Chat,
+            }),
             from: start_date.0,
             to: end_date.0,
             agent_names: agent

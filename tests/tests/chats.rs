@@ -149,10 +149,14 @@ on_both_backends!(
         .await;
         assert_eq!(analytics["data"]["agents"].as_array().unwrap().len(), 1);
         let leads = get(&app, &token, "/api/leads?type=chat").await;
-        assert_eq!(leads["total"], 1);
-        assert_eq!(leads["items"][0]["contact"]["name"], "Vera Visitor");
-        assert_eq!(leads["items"][0]["chat_count"], 1);
-        assert_eq!(get(&app, &token, "/api/leads?type=call").await["total"], 1);
+        assert_eq!(leads["pagination"]["total"], 1);
+        assert_eq!(leads["data"][0]["name"], "Vera Visitor");
+        assert_eq!(leads["data"][0]["platform"], "Internet");
+        assert!(leads["data"][0]["messages"].as_i64().unwrap() > 0);
+        assert_eq!(
+            get(&app, &token, "/api/leads?type=call").await["pagination"]["total"],
+            1
+        );
     }
 );
 

@@ -139,7 +139,7 @@ pub async fn figures(
     scope: Scope,
     period: &Period,
 ) -> AppResult<(Counters, Counters)> {
-    super::overview(db, scope, period, Some(Channel::Call)).await
+    super::overview_of(db, scope, period, Some(Channel::Call), &rollups::COLUMNS).await
 }
 
 /// What the call logs' statistics add to the counters.
@@ -171,12 +171,13 @@ pub async fn call_stats(
         .query_all(&rollups::sums(
             rollups::between_in(scope, period.from, period.to, Some(Channel::Call)),
             Some(C::AgentId),
+            &[C::Successful],
         ))
         .await?;
     let mut best: Option<(uuid::Uuid, i64)> = None;
     for row in &per_agent {
         let agent: uuid::Uuid = row.try_get("", call_rollups::Column::AgentId.as_str())?;
-        let successful = rollups::counters_of(row)?.get(C::Successful);
+        let successful = rollups::counters_of(row, &[C::Successful])?.get(C::Successful);
         if !agent.is_nil() && successful > 0 && best.is_none_or(|(_, n)| successful > n) {
             best = Some((agent, successful));
         }

@@ -74,14 +74,16 @@ async fn total<C: ConnectionTrait>(
     scope: Scope,
     period: &Period,
     channel: Option<crate::calls::Channel>,
+    columns: &[call_rollups::Column],
 ) -> AppResult<Counters> {
     let row = db
         .query_one(&sums(
             rollups::between_in(scope, period.from, period.to, channel),
             None,
+            columns,
         ))
         .await?;
-    row.map_or(Ok(Counters::default()), |r| counters_of(&r))
+    row.map_or(Ok(Counters::default()), |r| counters_of(&r, columns))
 }
 
 /// The counters of a period and of the one before it, for one channel or both.
@@ -91,8 +93,19 @@ pub async fn overview(
     period: &Period,
     channel: Option<crate::calls::Channel>,
 ) -> AppResult<(Counters, Counters)> {
-    let current = total(db, scope, period, channel).await?;
-    let previous = total(db, scope, &period.previous(), channel).await?;
+    overview_of(db, scope, period, channel, rollups::COVERED).await
+}
+
+/// `overview` for the given counters only.
+pub async fn overview_of(
+    db: &DatabaseConnection,
+    scope: Scope,
+    period: &Period,
+    channel: Option<crate::calls::Channel>,
+    columns: &[call_rollups::Column],
+) -> AppResult<(Counters, Counters)> {
+    let current = total(db, scope, period, channel, columns).await?;
+    let previous = total(db, scope, &period.previous(), channel, columns).await?;
     Ok((current, previous))
 }
 
@@ -107,10 +120,16 @@ pub async fn per_hour(
         .query_all(&sums(
             rollups::between_in(scope, period.from, period.to, channel),
             Some(call_rollups::Column::Hour),
+            rollups::COVERED,
         ))
         .await?;
     rows.iter()
-        .map(|row| Ok((row.try_get("", "hour")?, counters_of(row)?)))
+        .map(|row| {
+            Ok((
+                row.try_get("", "hour")?,
+                counters_of(row, rollups::COVERED)?,
+            ))
+        })
         .collect()
 }
 
@@ -184,6 +203,7 @@ pub async fn analytics(
         .query_all(&sums(
             rollups::between_in(scope, period.from, period.to, channel),
             Some(call_rollups::Column::AgentId),
+            rollups::COVERED,
         ))
         .await?;
     let mut agents = Vec::with_capacity(per_agent.len());
@@ -192,7 +212,7 @@ pub async fn analytics(
         agents.push(AgentCounters {
             agent_id: (!id.is_nil()).then_some(id),
             name: None,
-            counters: counters_of(row)?,
+            counters: counters_of(row, rollups::COVERED)?,
         });
     }
     let names: HashMap<Uuid, String> = agents::Entity::find()

@@ -134,29 +134,60 @@ async fn main() -> anyhow::Result<()> {
             "/api/dashboard/analytics?period=today".into(),
         ),
         ("recent activity", "/api/dashboard/recent-activity".into()),
-        ("calls list", "/api/calls".into()),
+        // What the call logs send: 30 rows, newest first.
+        (
+            "calls list",
+            "/api/calls?limit=30&sortBy=created_at&sortOrder=DESC".into(),
+        ),
         (
             "calls list filtered",
-            format!("/api/calls?status=completed&lead_status=Hot&min_duration=120&from={since}"),
+            format!("/api/calls?status=completed&lead_tag=Hot&min_duration=120&start_date={since}"),
         ),
         (
             "calls list by score",
-            "/api/calls?min_score=80&sort=duration".into(),
+            "/api/calls?min_score=80&sortBy=duration_seconds".into(),
+        ),
+        (
+            "calls by contact name",
+            "/api/calls?limit=30&sortBy=contact_name&sortOrder=ASC".into(),
+        ),
+        (
+            "calls of two agents (by name)",
+            "/api/calls?limit=30&agent=Agent%201&agent=Agent%202".into(),
         ),
         (
             "calls searched, one contact",
-            "/api/calls?q=Ann%20Juniper%2090".into(),
+            "/api/calls?search=Ann%20Juniper%2090".into(),
         ),
         (
             "calls searched, rare word",
-            "/api/calls?q=34%20dollars".into(),
+            "/api/calls?search=34%20dollars".into(),
         ),
-        ("calls searched, 4% of calls", "/api/calls?q=roofing".into()),
-        ("calls searched, 8% of calls", "/api/calls?q=Juniper".into()),
-        ("calls list page 200", "/api/calls?page=200".into()),
+        (
+            "calls searched, 4% of calls",
+            "/api/calls?search=roofing".into(),
+        ),
+        (
+            "calls searched, 8% of calls",
+            "/api/calls?search=Juniper".into(),
+        ),
+        (
+            "calls list row 6,000",
+            "/api/calls?limit=30&offset=5970".into(),
+        ),
+        ("calls stats (30 days)", "/api/calls/stats".into()),
         ("leads list", "/api/leads".into()),
-        ("leads filtered", "/api/leads?tag=Hot&sort=score".into()),
-        ("leads searched", "/api/leads?q=Juniper".into()),
+        (
+            "leads filtered",
+            "/api/leads?leadTag=Hot&sortBy=leadTag".into(),
+        ),
+        ("leads searched", "/api/leads?search=Juniper".into()),
+        ("lead intelligence groups", "/api/lead-intelligence".into()),
+        ("call analytics KPIs 30d", "/api/call-analytics/kpis".into()),
+        (
+            "call analytics sources 30d",
+            "/api/call-analytics/source-breakdown".into(),
+        ),
     ] {
         measure(&app, &token, name, &path).await;
     }

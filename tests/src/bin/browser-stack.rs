@@ -178,7 +178,8 @@ async fn conversations(
                 named = format!(
                     "agent_{}_{}",
                     user.id.simple(),
-                    name.to_lowercase().replace(|ch: char| !ch.is_ascii_alphanumeric(), "_")
+                    name.to_lowercase()
+                        .replace(|ch: char| !ch.is_ascii_alphanumeric(), "_")
                 );
                 if !known(named.clone()).await.map_err(internal)? {
                     use sea_orm::{ActiveModelTrait, ActiveValue::Set};

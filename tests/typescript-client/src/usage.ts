@@ -30,10 +30,16 @@ export function isLocked(body: NotFound): boolean {
   return code === "ACCOUNT_LOCKED";
 }
 
+// CallLogs: the card's name line, mm:ss from durationSeconds, the status word and the source.
 export function callRows(page: CallPage): string[] {
-  return page.items.map(
-    (row) => `${row.contact_name ?? row.phone_number ?? "unknown"} · ${row.duration} · ${row.lead_status_tag ?? "-"} (${row.lead_score ?? 0})`,
+  return page.data.map(
+    (row) =>
+      `${row.contactName ?? "Unknown Contact"} ${row.phoneNumber ?? ""} · ${Math.floor(row.durationSeconds / 60)}:${String(row.durationSeconds % 60).padStart(2, "0")} · ${row.status} · ${row.callSource} · ${row.leadTag ?? "-"} (${row.totalScore ?? 0})`,
   );
+}
+
+export function hasMoreCalls(page: CallPage): boolean {
+  return page.pagination.hasMore;
 }
 
 export function visitorLine(chat: ChatDetail): string {
@@ -67,12 +73,22 @@ export function agentCards(list: AgentList): string[] {
   );
 }
 
-export function hotLeads(page: LeadPage): components["schemas"]["Lead"][] {
-  return page.items.filter((lead) => lead.lead_status_tag === "Hot");
+export function hotLeads(page: LeadPage): components["schemas"]["LeadItem"][] {
+  return page.data.filter((lead) => lead.leadTag === "Hot");
+}
+
+// LeadIntelligence: the table's row and the badge the tag colours.
+type LeadGroups = Json<paths["/api/lead-intelligence"]["get"]["responses"]["200"]>;
+export function leadRows(groups: LeadGroups): string[] {
+  return groups.map(
+    (g) => `${g.name} ${g.email ?? ""} ${g.company ?? ""} · ${g.recentLeadTag.toLowerCase()} · ${g.interactedAgents.join(", ")} · ${g.interactions}`,
+  );
 }
 
 export function errorCode(body: NotFound): string {
   return body.error.code;
 }
 
-export const searchCalls: CallQuery = { q: "pricing", sort: "duration", order: "desc", page: 1, per_page: 25 };
+export const searchCalls: CallQuery = {
+  search: "pricing", sortBy: "duration_seconds", sortOrder: "DESC", limit: 30, offset: 0, agent: ["Sales line"],
+};
