@@ -56,6 +56,9 @@ test('call logs, transcripts, recordings, Lead Intelligence and call analytics a
     { failed: true },
     { web: true, key: 'primary', value: JSON.stringify({ total_score: 9, lead_status_tag: 'Warm' }), secs: 42, title: 'Pricing question' },
     { chat: true, total: 13, tag: 'Hot', successful: true },
+  ]);
+  // Later (the worker applies events that arrive together as one batch, in no set order).
+  await conversations(email, [
     { number: '+14155550212', name: 'Marco Rossi', key: 'main', value: marco(85, 'Hot'), secs: 200, title: 'Ready to sign', agent: 'Closer Line' },
     // An unknown caller: the agent knew no name; the extraction gives it.
     { number: '+14155550211', name: '', value: PRIYA, secs: 95, audio: true, title: 'Demo for Brightlane' },
@@ -68,7 +71,7 @@ test('call logs, transcripts, recordings, Lead Intelligence and call analytics a
   await expect(row(tab, 'Priya Shah')).toContainText('1:35');
   await expect(row(tab, 'Priya Shah')).toContainText('Completed');
   await expect(row(tab, 'Priya Shah')).toContainText('+14155550211');
-  await expect(row(tab, 'Marco Rossi').first()).toContainText('3:20');
+  await expect(row(tab, 'Marco Rossi').first()).toContainText('3:20', { message: 'his newer call first' });
   await expect(row(tab, 'Marco Rossi').nth(1)).toContainText('1:01');
   await expect(tab.getByText('Failed', { exact: true })).toHaveCount(1);
 
