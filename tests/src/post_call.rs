@@ -184,6 +184,25 @@ pub struct Scored<'a> {
 }
 
 /// `transcription` for another contact, score, CTAs, outcome and duration.
+/// A successful 75-second call scored `total` / `tag` with `ctas` taken.
+pub fn scored<'a>(
+    number: &'a str,
+    name: &'a str,
+    total: i64,
+    tag: &'a str,
+    ctas: &'a [&'a str],
+) -> Scored<'a> {
+    Scored {
+        number,
+        name,
+        total,
+        tag,
+        ctas,
+        successful: true,
+        secs: 75,
+    }
+}
+
 pub fn scored_transcription(agent_id: &str, conversation_id: &str, s: Scored<'_>) -> Value {
     let mut event = transcription(agent_id, conversation_id);
     let data = &mut event["data"];

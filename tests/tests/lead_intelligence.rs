@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tests::{
     Backend, Decode, TestApp, WorkerMode, expect_error, on_both_backends,
-    post_call::{self, SECRET, Scored},
+    post_call::{self, SECRET, scored},
     users::signed_in,
 };
 
@@ -16,24 +16,6 @@ const WAIT: Duration = Duration::from_secs(30);
 async fn deliver(app: &TestApp, event: &Value) {
     assert_eq!(post_call::deliver(app, event, None).await.status(), 200);
     app.wait_for_jobs(WAIT).await;
-}
-
-fn scored<'a>(
-    number: &'a str,
-    name: &'a str,
-    total: i64,
-    tag: &'a str,
-    ctas: &'a [&'a str],
-) -> Scored<'a> {
-    Scored {
-        number,
-        name,
-        total,
-        tag,
-        ctas,
-        successful: true,
-        secs: 75,
-    }
 }
 
 async fn get(app: &TestApp, token: &str, path: &str) -> Value {

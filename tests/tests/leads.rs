@@ -13,7 +13,7 @@ use shared::{
 };
 use tests::{
     Backend, Decode, TestApp, WorkerMode, expect_error, on_both_backends,
-    post_call::{self, SECRET, Scored},
+    post_call::{self, SECRET, Scored, scored},
     users::signed_in,
 };
 use uuid::Uuid;
@@ -45,24 +45,6 @@ async fn names(app: &TestApp, token: &str, query: &str) -> Vec<String> {
         .iter()
         .map(|l| l["name"].as_str().unwrap().to_string())
         .collect()
-}
-
-fn scored<'a>(
-    number: &'a str,
-    name: &'a str,
-    total: i64,
-    tag: &'a str,
-    ctas: &'a [&'a str],
-) -> Scored<'a> {
-    Scored {
-        number,
-        name,
-        total,
-        tag,
-        ctas,
-        successful: true,
-        secs: 75,
-    }
 }
 
 on_both_backends!(
