@@ -26,7 +26,7 @@ use crate::{
     calls::CallApi,
     chats::ChatApi,
     client_errors::ClientErrorApi,
-    contact_imports::ImportApi,
+    contact_imports::{ImportApi, UploadApi},
     contacts::ContactApi,
     credits::CreditsApi,
     dashboard::DashboardApi,
@@ -62,7 +62,7 @@ pub type Apis = (
         AdminAnalyticsApi,
     ),
     (DashboardApi, CallAnalyticsApi),
-    ImportApi,
+    (ImportApi, UploadApi),
     ContactApi,
     IntegrationApi,
     (BillingApi, BillingSummaryApi),
@@ -142,9 +142,14 @@ pub fn openapi_service(
                     services: services.clone(),
                 },
             ),
-            ImportApi {
-                services: services.clone(),
-            },
+            (
+                ImportApi {
+                    services: services.clone(),
+                },
+                UploadApi {
+                    services: services.clone(),
+                },
+            ),
             ContactApi {
                 services: services.clone(),
             },

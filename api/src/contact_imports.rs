@@ -42,6 +42,8 @@ pub struct SkippedRow {
     pub row: u64,
     /// The phone cell as it was.
     pub value: String,
+    /// The row's name cell (or first and last name), as it was.
+    pub name: String,
     pub reason: String,
 }
 
@@ -76,6 +78,7 @@ impl From<contact_imports::Model> for ContactImport {
                     .map(|r| SkippedRow {
                         row: r["row"].as_u64().unwrap_or_default(),
                         value: r["value"].as_str().unwrap_or_default().to_string(),
+                        name: r["name"].as_str().unwrap_or_default().to_string(),
                         reason: r["reason"].as_str().unwrap_or_default().to_string(),
                     })
                     .collect()
@@ -119,6 +122,158 @@ api_errors!(ImportErrors {
 
 pub struct ImportApi {
     pub services: Services,
+}
+
+/// The Contacts screen's upload: the field is `file`.
+#[derive(Debug, Multipart)]
+pub struct ContactUpload {
+    /// .xlsx, .xls, .ods or .csv; the header row (within the first 10) needs a phone column
+    /// (`phone`, `Mobile No.`, `Contact Number`, `phoneNumber`, …).
+    pub file: Upload,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct UploadSummary {
+    /// Rows with data in the file.
+    pub total_processed: u64,
+    pub successful: u64,
+    /// Rows skipped as invalid (no or a bad number, a bad email, …).
+    pub failed: u64,
+    /// Rows skipped because the number is already a contact or repeats in the file.
+    pub duplicates: u64,
+}
+
+/// What a skipped row held.
+#[derive(Debug, Object)]
+pub struct UploadRowData {
+    pub name: String,
+    /// The phone cell as it was.
+    pub phone_number: String,
+}
+
+/// A skipped row: `error` contains "already exists" for a duplicate.
+#[derive(Debug, Object)]
+pub struct UploadRowError {
+    /// The row number as the spreadsheet shows it.
+    pub row: u64,
+    pub error: String,
+    pub data: UploadRowData,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct UploadResult {
+    /// False only when the import failed as a whole.
+    pub success: bool,
+    pub message: String,
+    pub summary: UploadSummary,
+    /// Skipped rows and why (the first 1,000).
+    pub errors: Vec<UploadRowError>,
+    /// The import behind this answer, at `GET /api/contacts/imports/{importId}`.
+    pub import_id: Uuid,
+    /// `completed`, or `processing` when the answer came before the import finished.
+    pub status: ImportStatus,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct UploadEnvelope {
+    pub success: bool,
+    pub message: String,
+    pub data: UploadResult,
+}
+
+impl UploadResult {
+    fn of(i: contact_imports::Model) -> Self {
+        let count = |n: i32| u64::try_from(n).unwrap_or_default();
+        let message = match i.status {
+            ImportStatus::Completed => format!(
+                "Imported {} of {} contacts ({} duplicates, {} failed)",
+                i.imported, i.total_rows, i.duplicates, i.invalid
+            ),
+            ImportStatus::Failed => i
+                .error
+                .clone()
+                .unwrap_or_else(|| "The import failed".into()),
+            _ => format!(
+                "Still importing: {} of {} rows done so far; the rest are added in the \
+                 background",
+                i.processed_rows, i.total_rows
+            ),
+        };
+        let status = i.status;
+        let summary = UploadSummary {
+            total_processed: count(i.total_rows),
+            successful: count(i.imported),
+            failed: count(i.invalid),
+            duplicates: count(i.duplicates),
+        };
+        let import_id = i.id;
+        let errors = ContactImport::from(i)
+            .report
+            .into_iter()
+            .map(|r| UploadRowError {
+                row: r.row,
+                error: r.reason,
+                data: UploadRowData {
+                    name: r.name,
+                    phone_number: r.value,
+                },
+            })
+            .collect();
+        Self {
+            success: status != ImportStatus::Failed,
+            message,
+            summary,
+            errors,
+            import_id,
+            status,
+        }
+    }
+}
+
+/// The Contacts screen's upload, answered with its result.
+pub struct UploadApi {
+    pub services: Services,
+}
+
+#[OpenApi(prefix_path = "/api/contacts", tag = "Tag::Contacts")]
+impl UploadApi {
+    /// Upload contacts
+    ///
+    /// What the Contacts screen's upload dialog sends: the file is checked and stored as an
+    /// import (the same durable job as `POST /api/contacts/imports`), and the answer waits for
+    /// it up to `IMPORT_WAIT_SECS`. A file that fails the checks imports nothing. When the wait
+    /// runs out, the answer has the counts so far and `status: processing`; the import goes on.
+    #[oai(path = "/upload", method = "post")]
+    async fn upload(
+        &self,
+        auth: Auth,
+        upload: ContactUpload,
+    ) -> Result<Json<UploadEnvelope>, ImportErrors> {
+        let me = auth.user(&self.services).await?;
+        let filename = upload.file.file_name().unwrap_or("upload").to_string();
+        let bytes = upload
+            .file
+            .into_vec()
+            .await
+            .map_err(|e| AppError::bad_request("unreadable_body", e.to_string()))?;
+        let row = import::start(&self.services, me.id, &filename, bytes, None).await?;
+        let wait = self.services.settings().await.uploads.import_wait_secs;
+        let row = import::finished_within(
+            &self.services.db,
+            row.id,
+            std::time::Duration::from_secs(wait),
+        )
+        .await?;
+        let data = UploadResult::of(row);
+        Ok(Json(UploadEnvelope {
+            success: data.success,
+            message: data.message.clone(),
+            data,
+        }))
+    }
 }
 
 #[OpenApi(prefix_path = "/api/contacts/imports", tag = "Tag::Contacts")]

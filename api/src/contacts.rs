@@ -12,18 +12,25 @@ use poem_openapi::{
 };
 use shared::{
     AppError, Services,
-    contacts::{self as service, ContactFilter, ContactInput, SortBy, export},
+    contacts::{self as service, ContactFilter, ContactInput, SortBy, export, links},
     entities::contacts,
+    platform::db::Window,
 };
 use uuid::Uuid;
 
 use crate::{
     api_errors,
     download::{ExportFormat, FileResponse, default_format},
-    pagination::{Page, SortOrder, default_page, default_per_page},
+    pagination::{Pagination, SortOrder},
     security::Auth,
     tags::Tag,
+    wire::Done,
 };
+
+/// Contacts per window when the request names no `limit` (the client's earlier default).
+fn default_contact_limit() -> u64 {
+    50
+}
 
 /// A contact as the contact tables and detail pages show it.
 #[derive(Debug, Object)]
@@ -50,13 +57,45 @@ pub struct Contact {
     /// `Hot`, `Warm` or `Cold` from the latest scored call, if any.
     pub lead_status_tag: Option<String>,
     pub total_score: Option<i32>,
+    /// A conversation with a number the account did not know created this contact.
+    pub is_auto_created: bool,
+    /// `call` or `chat` for an auto-created contact.
+    pub auto_creation_source: Option<String>,
+    pub call_link_type: CallLinkType,
+    /// The contact's first call (for an auto-created contact, the one that created it).
+    pub linked_call_id: Option<Uuid>,
+    pub call_created_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
+/// How a contact is tied to its calls (the Contacts screen's "auto created" filter).
+#[derive(Debug, Clone, Copy, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum CallLinkType {
+    AutoCreated,
+    ManuallyLinked,
+    NotLinked,
+}
+
 impl Contact {
+    /// A contact without its first call looked up (a single contact's answers).
     pub(crate) fn of(c: contacts::Model) -> Self {
+        Self::linked(c, None)
+    }
+
+    pub(crate) fn linked(c: contacts::Model, first: Option<&links::FirstCall>) -> Self {
+        let call_link_type = match links::call_link(&c, first) {
+            links::CallLink::AutoCreated => CallLinkType::AutoCreated,
+            links::CallLink::ManuallyLinked => CallLinkType::ManuallyLinked,
+            links::CallLink::NotLinked => CallLinkType::NotLinked,
+        };
         Self {
+            is_auto_created: links::is_auto_created(&c),
+            auto_creation_source: links::is_auto_created(&c).then(|| c.origin.to_string()),
+            call_link_type,
+            linked_call_id: first.map(|f| f.id),
+            call_created_at: first.map(|f| f.created_at),
             tags: service::tags_of(&c),
             custom_fields: service::custom_fields_of(&c),
             id: c.id,
@@ -78,25 +117,57 @@ impl Contact {
     }
 }
 
+/// A contact as the Contacts form sends it. The number may come as `phoneNumber` (the form) or
+/// `phone_number`; empty texts count as absent.
 #[derive(Debug, Object)]
 #[oai(example)]
 #[oai(skip_serializing_if_is_none)]
-pub struct CreateContact {
+pub struct ContactForm {
     #[oai(validator(max_length = 200))]
     pub name: String,
-    /// Any format; numbers without a country code use the account's default region.
+    /// Any format (the form pre-fills `+91 `); numbers without a country code use the
+    /// account's default region.
+    #[oai(rename = "phoneNumber", validator(max_length = 40))]
+    pub phone: Option<String>,
+    /// The same as `phoneNumber`, for API clients that write snake_case.
     #[oai(validator(max_length = 40))]
-    pub phone_number: String,
+    pub phone_number: Option<String>,
     #[oai(validator(max_length = 254))]
     pub email: Option<String>,
     #[oai(validator(max_length = 200))]
     pub company: Option<String>,
-    #[oai(validator(max_items = 20))]
-    pub tags: Option<Vec<String>>,
     #[oai(validator(max_length = 5000))]
     pub notes: Option<String>,
+    #[oai(validator(max_items = 20))]
+    pub tags: Option<Vec<String>>,
     pub custom_fields: Option<BTreeMap<String, String>>,
     pub do_not_call: Option<bool>,
+}
+
+/// A text the user left empty is no value.
+fn filled(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.trim().is_empty())
+}
+
+impl ContactForm {
+    /// The form as a whole: name and number always; email, company and notes set or cleared
+    /// (the form leaves out a field the user emptied); tags, custom fields and the do-not-call
+    /// flag only when sent, as the form knows nothing of them.
+    fn input(self) -> Result<ContactInput, AppError> {
+        let phone = filled(self.phone)
+            .or(filled(self.phone_number))
+            .ok_or_else(|| AppError::validation("phone_number", "a phone number is required"))?;
+        Ok(ContactInput {
+            name: Some(self.name),
+            phone: Some(phone),
+            email: Some(filled(self.email)),
+            company: Some(filled(self.company)),
+            notes: Some(filled(self.notes)),
+            tags: self.tags,
+            custom_fields: self.custom_fields,
+            do_not_call: self.do_not_call,
+        })
+    }
 }
 
 /// Only the fields present change; `null` clears email, company or notes.
@@ -106,8 +177,11 @@ pub struct CreateContact {
 pub struct UpdateContact {
     #[oai(validator(max_length = 200))]
     pub name: Option<String>,
+    /// Also accepted as `phoneNumber`.
     #[oai(validator(max_length = 40))]
     pub phone_number: Option<String>,
+    #[oai(rename = "phoneNumber", validator(max_length = 40))]
+    pub phone: Option<String>,
     pub email: MaybeUndefined<String>,
     pub company: MaybeUndefined<String>,
     #[oai(validator(max_items = 20))]
@@ -141,25 +215,75 @@ pub struct Deleted {
     pub deleted: u64,
 }
 
+/// What the list sorts by (`sortBy`).
 #[derive(Debug, Clone, Copy, Enum)]
 #[oai(rename_all = "snake_case")]
 pub enum ContactSort {
+    Name,
+    PhoneNumber,
     CreatedAt,
     UpdatedAt,
-    Name,
     LastInteractionAt,
+}
+
+/// A window of contacts as the Contacts screen reads it.
+#[derive(Debug, Object)]
+pub struct ContactWindow {
+    pub contacts: Vec<Contact>,
+    pub pagination: Pagination,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct ContactListEnvelope {
+    pub success: bool,
+    pub data: ContactWindow,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct ContactEnvelope {
+    pub success: bool,
+    pub data: Contact,
+}
+
+impl ContactEnvelope {
+    fn of(c: contacts::Model) -> Json<Self> {
+        Json(Self {
+            success: true,
+            data: Contact::of(c),
+        })
+    }
+}
+
+/// The Contacts screen's counts.
+#[derive(Debug, Object)]
+#[oai(example, rename_all = "camelCase")]
+pub struct ContactCounts {
+    pub total_contacts: u64,
+    /// Added in the last seven days.
+    pub recent_contacts: u64,
+    pub contacts_with_calls: u64,
+    pub auto_created_contacts: u64,
+    pub manually_created_contacts: u64,
+}
+
+#[derive(Debug, Object)]
+pub struct ContactStatsData {
+    pub stats: ContactCounts,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct ContactStatsEnvelope {
+    pub success: bool,
+    pub data: ContactStatsData,
 }
 
 #[derive(ApiResponse)]
 pub enum CreatedContact {
     #[oai(status = 201)]
-    Created(Json<Contact>),
-}
-
-#[derive(ApiResponse)]
-pub enum NoContent {
-    #[oai(status = 204)]
-    Deleted,
+    Created(Json<ContactEnvelope>),
 }
 
 api_errors!(ContactErrors {
@@ -167,7 +291,7 @@ api_errors!(ContactErrors {
     401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
     403 => Forbidden: "The account is suspended (`account_suspended`).",
     404 => NotFound: "No such contact of this user (`contact_not_found`).",
-    409 => Conflict: "Another contact has this number (`duplicate_contact`, `details.existing_id`).",
+    409 => Conflict: "Another contact has this number (`duplicate_contact`, code `CONFLICT`, `details.existing_id`).",
 });
 
 pub struct ContactApi {
@@ -186,6 +310,7 @@ fn contact_filter(
     sort: Option<ContactSort>,
     order: Option<SortOrder>,
 ) -> Result<ContactFilter, AppError> {
+    let q = q.filter(|s| !s.trim().is_empty());
     if let (Some(from), Some(to)) = (created_from, created_to)
         && from >= to
     {
@@ -194,7 +319,8 @@ fn contact_filter(
             "must be before `created_to`",
         ));
     }
-    let sort = match sort.unwrap_or(ContactSort::CreatedAt) {
+    let sort = match sort.unwrap_or(ContactSort::Name) {
+        ContactSort::PhoneNumber => SortBy::PhoneNumber,
         ContactSort::CreatedAt => SortBy::CreatedAt,
         ContactSort::UpdatedAt => SortBy::UpdatedAt,
         ContactSort::Name => SortBy::Name,
@@ -202,7 +328,7 @@ fn contact_filter(
     };
     let descending = match order {
         Some(order) => matches!(order, SortOrder::Desc),
-        None => sort != SortBy::Name,
+        None => !matches!(sort, SortBy::Name | SortBy::PhoneNumber),
     };
     Ok(ContactFilter {
         search: q,
@@ -220,81 +346,112 @@ fn contact_filter(
 impl ContactApi {
     /// List contacts
     ///
-    /// Paginated; `q` searches name, email and company (substring, any case) and phone numbers
-    /// in any format; filters combine.
+    /// The Contacts screen's list: `limit` (default 50, at most 100) contacts from `offset`,
+    /// sorted by `sortBy` (name by default, A–Z) in `sortOrder`. `search` matches name, email
+    /// and company (any case) and phone numbers however they are written; the other filters
+    /// combine with it.
     #[oai(path = "/", method = "get")]
     #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         auth: Auth,
-        #[oai(validator(max_length = 100))] q: Query<Option<String>>,
-        #[oai(validator(max_length = 50))] tag: Query<Option<String>>,
-        has_calls: Query<Option<bool>>,
-        /// `Hot`, `Warm` or `Cold`: the latest scored call's tag.
-        #[oai(validator(max_length = 20))]
-        lead_status: Query<Option<String>>,
-        created_from: Query<Option<DateTime<Utc>>>,
-        created_to: Query<Option<DateTime<Utc>>>,
-        sort: Query<Option<ContactSort>>,
-        order: Query<Option<SortOrder>>,
+        #[oai(validator(max_length = 100))] search: Query<Option<String>>,
+        #[oai(name = "sortBy")] sort_by: Query<Option<ContactSort>>,
+        #[oai(name = "sortOrder")] sort_order: Query<Option<SortOrder>>,
         #[oai(
-            default = "default_page",
-            validator(minimum(value = "1"), maximum(value = "100000"))
-        )]
-        page: Query<u64>,
-        #[oai(
-            default = "default_per_page",
+            default = "default_contact_limit",
             validator(minimum(value = "1"), maximum(value = "100"))
         )]
-        per_page: Query<u64>,
-    ) -> Result<Json<Page<Contact>>, ContactErrors> {
+        limit: Query<u64>,
+        #[oai(default, validator(maximum(value = "10000000")))] offset: Query<u64>,
+        #[oai(validator(max_length = 50))] tag: Query<Option<String>>,
+        #[oai(name = "hasCalls")] has_calls: Query<Option<bool>>,
+        /// `Hot`, `Warm` or `Cold`: the latest scored call's tag.
+        #[oai(name = "leadStatus", validator(max_length = 20))]
+        lead_status: Query<Option<String>>,
+        #[oai(name = "createdFrom")] created_from: Query<Option<DateTime<Utc>>>,
+        #[oai(name = "createdTo")] created_to: Query<Option<DateTime<Utc>>>,
+    ) -> Result<Json<ContactListEnvelope>, ContactErrors> {
         let me = auth.user(&self.services).await?;
         let filter = contact_filter(
-            q.0,
+            search.0,
             tag.0,
             has_calls.0,
             lead_status.0,
             created_from.0,
             created_to.0,
-            sort.0,
-            order.0,
+            sort_by.0,
+            sort_order.0,
         )?;
         let db = &self.services.db;
-        let (rows, total) = service::list(db, me.id, &filter, page.0, per_page.0).await?;
-        let items = rows.into_iter().map(Contact::of).collect();
-        Ok(Json(Page {
-            items,
-            page: page.0,
-            per_page: per_page.0,
-            total,
+        let window = Window {
+            offset: offset.0,
+            limit: limit.0,
+        };
+        let (rows, total) = service::list(db, me.id, &filter, window).await?;
+        let first = links::first_calls(db, &rows).await?;
+        let contacts = rows
+            .into_iter()
+            .map(|c| {
+                let f = first.get(&c.id).copied();
+                Contact::linked(c, f.as_ref())
+            })
+            .collect();
+        Ok(Json(ContactListEnvelope {
+            success: true,
+            data: ContactWindow {
+                contacts,
+                pagination: Pagination::new(total, window.limit, window.offset),
+            },
         }))
     }
 
     /// Create a contact
     ///
-    /// The phone number is normalised to E.164 (a national number is read in the user's
-    /// `default_region`). One contact per number and user: a second is 409 `duplicate_contact`;
-    /// an invalid number or email is 422 naming the field.
+    /// The Contacts form's body. The number is normalised to E.164 (a national number is read
+    /// in the user's `default_region`). One contact per number and user: a second is 409
+    /// `duplicate_contact`; an invalid number or email is 400 naming the field.
     #[oai(path = "/", method = "post")]
     async fn create(
         &self,
         auth: Auth,
-        body: Json<CreateContact>,
+        body: Json<ContactForm>,
     ) -> Result<CreatedContact, ContactErrors> {
         let me = auth.user(&self.services).await?;
-        let b = body.0;
-        let input = ContactInput {
-            name: Some(b.name),
-            phone: Some(b.phone_number),
-            email: Some(b.email),
-            company: Some(b.company),
-            tags: b.tags,
-            notes: Some(b.notes),
-            custom_fields: b.custom_fields,
-            do_not_call: b.do_not_call,
-        };
-        let row = service::create(&self.services.db, me.id, input).await?;
-        Ok(CreatedContact::Created(Json(Contact::of(row))))
+        let row = service::create(&self.services.db, me.id, body.0.input()?).await?;
+        Ok(CreatedContact::Created(ContactEnvelope::of(row)))
+    }
+
+    /// Contact counts
+    ///
+    /// All, added in the last seven days, with calls, auto-created from conversations, and
+    /// added by hand or imported.
+    #[oai(path = "/stats", method = "get")]
+    async fn stats(&self, auth: Auth) -> Result<Json<ContactStatsEnvelope>, ContactErrors> {
+        let me = auth.user(&self.services).await?;
+        let s = links::stats(&self.services.db, me.id).await?;
+        Ok(Json(ContactStatsEnvelope {
+            success: true,
+            data: ContactStatsData {
+                stats: ContactCounts {
+                    total_contacts: s.total,
+                    recent_contacts: s.recent,
+                    contacts_with_calls: s.with_calls,
+                    auto_created_contacts: s.auto_created,
+                    manually_created_contacts: s.manually_created,
+                },
+            },
+        }))
+    }
+
+    /// Upload check
+    ///
+    /// The upload dialog's "is the backend reachable" probe before it downloads the template;
+    /// the body is not read.
+    #[oai(path = "/test-upload", method = "post")]
+    async fn test_upload(&self, auth: Auth) -> Result<Json<Done>, ContactErrors> {
+        auth.user(&self.services).await?;
+        Ok(Json(Done::new("Backend is reachable")))
     }
 
     /// Export contacts
@@ -331,7 +488,16 @@ impl ContactApi {
 
     /// Import template
     ///
-    /// An .xlsx with the columns the importer recognises and an example row.
+    /// An .xlsx with the columns the importer recognises and an example row (also at
+    /// `/api/contacts/import-template`).
+    #[oai(path = "/template", method = "get")]
+    async fn template(&self, auth: Auth) -> Result<FileResponse, ContactErrors> {
+        self.import_template(auth).await
+    }
+
+    /// Import template (former path)
+    ///
+    /// The same file as `/api/contacts/template`.
     #[oai(path = "/import-template", method = "get")]
     async fn import_template(&self, auth: Auth) -> Result<FileResponse, ContactErrors> {
         auth.user(&self.services).await?;
@@ -362,11 +528,37 @@ impl ContactApi {
     /// One contact with its latest lead status and score. Another user's contact is 404
     /// `contact_not_found`.
     #[oai(path = "/:id", method = "get")]
-    async fn get(&self, auth: Auth, id: Path<Uuid>) -> Result<Json<Contact>, ContactErrors> {
+    async fn get(
+        &self,
+        auth: Auth,
+        id: Path<Uuid>,
+    ) -> Result<Json<ContactEnvelope>, ContactErrors> {
         let me = auth.user(&self.services).await?;
         let db = &self.services.db;
         let row = service::get(db, me.owner(), id.0).await?;
-        Ok(Json(Contact::of(row)))
+        let first = links::first_calls(db, std::slice::from_ref(&row)).await?;
+        let first = first.get(&row.id).copied();
+        Ok(Json(ContactEnvelope {
+            success: true,
+            data: Contact::linked(row, first.as_ref()),
+        }))
+    }
+
+    /// Replace a contact
+    ///
+    /// The Contacts form's edit: name and number always (the number may change); email,
+    /// company and notes left out are cleared. Tags, custom fields and do-not-call change only
+    /// when sent. A number already used by another contact is 409 `duplicate_contact`.
+    #[oai(path = "/:id", method = "put")]
+    async fn replace(
+        &self,
+        auth: Auth,
+        id: Path<Uuid>,
+        body: Json<ContactForm>,
+    ) -> Result<Json<ContactEnvelope>, ContactErrors> {
+        let me = auth.user(&self.services).await?;
+        let row = service::update(&self.services.db, me.id, id.0, body.0.input()?).await?;
+        Ok(ContactEnvelope::of(row))
     }
 
     /// Update a contact
@@ -379,12 +571,12 @@ impl ContactApi {
         auth: Auth,
         id: Path<Uuid>,
         body: Json<UpdateContact>,
-    ) -> Result<Json<Contact>, ContactErrors> {
+    ) -> Result<Json<ContactEnvelope>, ContactErrors> {
         let me = auth.user(&self.services).await?;
         let b = body.0;
         let input = ContactInput {
             name: b.name,
-            phone: b.phone_number,
+            phone: b.phone.or(b.phone_number),
             email: maybe(b.email),
             company: maybe(b.company),
             tags: b.tags,
@@ -393,16 +585,16 @@ impl ContactApi {
             do_not_call: b.do_not_call,
         };
         let row = service::update(&self.services.db, me.id, id.0, input).await?;
-        Ok(Json(Contact::of(row)))
+        Ok(ContactEnvelope::of(row))
     }
 
     /// Delete a contact
     ///
     /// The contact's calls stay, without a contact. Another user's contact is 404.
     #[oai(path = "/:id", method = "delete")]
-    async fn delete(&self, auth: Auth, id: Path<Uuid>) -> Result<NoContent, ContactErrors> {
+    async fn delete(&self, auth: Auth, id: Path<Uuid>) -> Result<Json<Done>, ContactErrors> {
         let me = auth.user(&self.services).await?;
         service::delete(&self.services.db, me.id, id.0).await?;
-        Ok(NoContent::Deleted)
+        Ok(Json(Done::new("Contact deleted")))
     }
 }

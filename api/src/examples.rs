@@ -37,8 +37,11 @@ use crate::{
     calls::{Call, CallListRow, LeadAnalytics, StartCallRequest, Transcript},
     chats::ChatDetail,
     client_errors::ClientErrorReport,
-    contact_imports::ContactImport,
-    contacts::{BulkDelete, Contact, CreateContact, Deleted, UpdateContact},
+    contact_imports::{ContactImport, UploadEnvelope},
+    contacts::{
+        BulkDelete, Contact, ContactCounts, ContactEnvelope, ContactForm, ContactListEnvelope,
+        ContactStatsEnvelope, Deleted, UpdateContact,
+    },
     credits::{CreditTransaction, UsageSummary},
     dashboard::{Analytics, AnalyticsEnvelope, Overview, OverviewEnvelope, RecentActivity},
     events::LiveMessage,
@@ -561,21 +564,46 @@ examples! {
         "custom_fields": { "roof_type": "tile" }, "do_not_call": false,
         "last_call_summary": "Asked about pricing for 20 panels; wants a demo next Tuesday.",
         "last_interaction_at": LATER, "lead_status_tag": "Hot", "total_score": 76,
+        "is_auto_created": false, "call_link_type": "manually_linked",
+        "linked_call_id": "0193a5e2-8b1c-7d4e-9f00-1a2b3c4d5e6f",
+        "call_created_at": "2026-11-03T09:12:00Z",
         "created_at": "2026-11-01T10:00:00Z", "updated_at": LATER
     });
-    CreateContact => json!({
-        "name": "Jordan Lee", "phone_number": "(415) 555-0123", "email": "jordan@example.com",
-        "company": "Lee Bakery", "tags": ["homeowner"], "notes": "Prefers calls after 5pm.",
-        "custom_fields": { "roof_type": "tile" }, "do_not_call": false
+    ContactForm => json!({
+        "name": "Jordan Lee", "phoneNumber": "+1 415 555 0123", "email": "jordan@example.com",
+        "company": "Lee Bakery", "notes": "Prefers calls after 5pm."
     });
+    ContactEnvelope => json!({ "success": true, "data": of::<Contact>() });
+    ContactListEnvelope => json!({ "success": true, "data": {
+        "contacts": [of::<Contact>()],
+        "pagination": { "total": 1, "limit": 50, "offset": 0, "hasMore": false }
+    }});
+    ContactCounts => json!({
+        "totalContacts": 1240, "recentContacts": 36, "contactsWithCalls": 810,
+        "autoCreatedContacts": 95, "manuallyCreatedContacts": 1145
+    });
+    ContactStatsEnvelope => json!({ "success": true, "data": { "stats": of::<ContactCounts>() } });
     UpdateContact => json!({ "tags": ["homeowner", "spring-campaign"], "do_not_call": false });
+    UploadEnvelope => json!({
+        "success": true, "message": "Imported 1184 of 1200 contacts (12 duplicates, 4 failed)",
+        "data": {
+            "success": true, "message": "Imported 1184 of 1200 contacts (12 duplicates, 4 failed)",
+            "summary": { "totalProcessed": 1200, "successful": 1184, "failed": 4, "duplicates": 12 },
+            "errors": [
+                { "row": 17, "error": "invalid phone number", "data": { "name": "Sam Ortiz", "phone_number": "555-01" } },
+                { "row": 42, "error": "a contact with this number already exists",
+                  "data": { "name": "Jordan Lee", "phone_number": "(415) 555-0123" } }
+            ],
+            "importId": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c56", "status": "completed"
+        }
+    });
     BulkDelete => json!({ "ids": [CONTACT, "d3b5f7a9-2c4e-4a6b-9d8f-0e1c2b3d4f54"] });
     Deleted => json!({ "deleted": 2 });
     ContactImport => json!({
         "id": "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c56", "filename": "spring-leads.xlsx",
         "format": "xlsx", "status": "completed", "total_rows": 1200, "processed_rows": 1200,
         "imported": 1184, "duplicates": 12, "invalid": 4,
-        "report": [{ "row": 17, "value": "555-01", "reason": "invalid_phone" }],
+        "report": [{ "row": 17, "value": "555-01", "name": "Sam Ortiz", "reason": "invalid phone number" }],
         "created_at": AT, "updated_at": LATER, "completed_at": LATER
     });
 

@@ -14,6 +14,7 @@ mod m20261126_000007_audit_append_only;
 mod m20261201_000008_frontend_accounts;
 mod m20261201_000009_lead_scores_out_of_100;
 mod m20261202_000010_call_analytics_counters;
+mod m20261202_000011_contact_origin;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_frontend_accounts::Migration),
             Box::new(m20261201_000009_lead_scores_out_of_100::Migration),
             Box::new(m20261202_000010_call_analytics_counters::Migration),
+            Box::new(m20261202_000011_contact_origin::Migration),
         ]
     }
 }

@@ -22,7 +22,7 @@ async fn contact(app: &TestApp, token: &str, name: &str, phone: &str) -> Uuid {
         .await
         .success_json()
         .await;
-    body["id"].as_str().unwrap().parse().unwrap()
+    body["data"]["id"].as_str().unwrap().parse().unwrap()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -336,6 +336,7 @@ on_both_backends!(
                 .starts_with("text/csv")
         );
         let (rows, total) = read(Format::Csv, &resp.bytes().await.unwrap(), 10).unwrap();
+        let rows: Vec<Vec<String>> = rows.into_iter().map(|(_, cells)| cells).collect();
         assert_eq!(total, 2, "a header and the hot call");
         assert_eq!(
             (
@@ -348,6 +349,7 @@ on_both_backends!(
         let resp = app.get("/api/calls/export?format=xlsx", Some(&token)).await;
         assert_eq!(resp.status(), 200);
         let (rows, total) = read(Format::Xlsx, &resp.bytes().await.unwrap(), 10).unwrap();
+        let rows: Vec<Vec<String>> = rows.into_iter().map(|(_, cells)| cells).collect();
         assert_eq!(total, 4, "a header and the caller's three calls");
         assert_eq!(rows[0][0], "Date");
         expect_error(

@@ -203,7 +203,7 @@ on_both_backends!(
             })
             .collect();
         assert!(
-            reasons.contains(&(6, "duplicate in file".into())),
+            reasons.contains(&(6, "already exists earlier in this file".into())),
             "{reasons:?}"
         );
         assert!(
@@ -215,7 +215,7 @@ on_both_backends!(
             "{reasons:?}"
         );
         assert!(
-            reasons.contains(&(9, "duplicate of an existing contact".into())),
+            reasons.contains(&(9, "a contact with this number already exists".into())),
             "{reasons:?}"
         );
         assert!(
@@ -226,22 +226,22 @@ on_both_backends!(
         );
 
         let list: Value = app
-            .get("/api/contacts?sort=name", Some(&token))
+            .get("/api/contacts?sortBy=name", Some(&token))
             .await
             .success_json()
             .await;
-        let phones: Vec<&str> = list["items"]
+        let phones: Vec<&str> = list["data"]["contacts"]
             .as_array()
             .unwrap()
             .iter()
             .map(|c| c["phone_number"].as_str().unwrap())
             .collect();
-        assert_eq!(list["total"], 4);
+        assert_eq!(list["data"]["pagination"]["total"], 4);
         assert!(
             phones.contains(&"+14155550101") && phones.contains(&"+447911123456"),
             "{phones:?}"
         );
-        let dana = list["items"]
+        let dana = list["data"]["contacts"]
             .as_array()
             .unwrap()
             .iter()
@@ -291,18 +291,24 @@ on_both_backends!(
             "{done}"
         );
         let skinner: Value = app
-            .get("/api/contacts?q=skinner", Some(&token))
+            .get("/api/contacts?search=skinner", Some(&token))
             .await
             .success_json()
             .await;
-        assert_eq!(skinner["items"][0]["phone_number"], "+33698765432");
+        assert_eq!(
+            skinner["data"]["contacts"][0]["phone_number"],
+            "+33698765432"
+        );
         let fox: Value = app
-            .get("/api/contacts?q=mulder", Some(&token))
+            .get("/api/contacts?search=mulder", Some(&token))
             .await
             .success_json()
             .await;
-        assert_eq!(fox["items"][0]["phone_number"], "+442079460958");
-        assert_eq!(fox["items"][0]["custom_fields"]["city"], "Oxford");
+        assert_eq!(fox["data"]["contacts"][0]["phone_number"], "+442079460958");
+        assert_eq!(
+            fox["data"]["contacts"][0]["custom_fields"]["city"],
+            "Oxford"
+        );
         // Headers nobody could guess, mapped explicitly.
         let odd = "Who,Digits\nQuinn,+14155550150\n".as_bytes().to_vec();
         let done = import(
@@ -315,11 +321,11 @@ on_both_backends!(
         .await;
         assert_eq!(done["imported"], 1, "{done}");
         let quinn: Value = app
-            .get("/api/contacts?q=quinn", Some(&token))
+            .get("/api/contacts?search=quinn", Some(&token))
             .await
             .success_json()
             .await;
-        assert_eq!(quinn["items"][0]["phone_number"], "+14155550150");
+        assert_eq!(quinn["data"]["contacts"][0]["phone_number"], "+14155550150");
 
         let imports: Value = app
             .get("/api/contacts/imports", Some(&token))
@@ -512,4 +518,201 @@ async fn progress_is_streamed_as_batches_commit() {
         "{processed:?}"
     );
     assert_eq!(processed.last(), Some(&1_000));
+}
+
+/// The Contacts screen's upload: one multipart `file`, one answer.
+async fn screen_upload(
+    app: &TestApp,
+    token: &str,
+    filename: &str,
+    bytes: Vec<u8>,
+) -> reqwest::Response {
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(bytes).file_name(filename.to_string()),
+    );
+    app.client
+        .post(app.url("/api/contacts/upload"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+on_both_backends!(
+    the_contacts_screen_upload_answers_with_its_result,
+    |backend: Backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let (token, _) = signed_in(&app, "screen-upload@example.com").await;
+        let existing = app
+            .post(
+                "/api/contacts",
+                json!({"name": "Already here", "phoneNumber": "+14155550199"}),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(existing.status(), 201);
+
+        // A CRM export: a title, blank rows, headers the old importer did not know, a number
+        // Excel stored as a number (its `+` lost).
+        let file = sheets::xlsx(&[
+            vec![Text("Leads — November")],
+            vec![],
+            vec![
+                Text("Full Name"),
+                Text("Mobile No."),
+                Text("Email ID"),
+                Text("Organisation"),
+            ],
+            vec![],
+            vec![
+                Text("Dana Reyes"),
+                Number(447911123456.0),
+                Text("dana@example.com"),
+                Text("Northwind"),
+            ],
+            vec![
+                Text("Ana Lima"),
+                Text("+1 415 555 0102"),
+                Text(""),
+                Text(""),
+            ],
+            vec![
+                Text("Ana Twice"),
+                Text("(415) 555-0102"),
+                Text(""),
+                Text(""),
+            ],
+            vec![
+                Text("Old Friend"),
+                Text("+1 415 555 0199"),
+                Text(""),
+                Text(""),
+            ],
+            vec![Text("No Number"), Text("call me"), Text(""), Text("")],
+        ]);
+        let answer: Value = screen_upload(&app, &token, "leads.xlsx", file)
+            .await
+            .expect_json(200)
+            .await;
+        assert_eq!(answer["success"], true);
+        let result = &answer["data"];
+        assert_eq!(result["success"], true, "the screen reads it inside data");
+        assert_eq!(result["status"], "completed");
+        assert_eq!(
+            result["summary"],
+            json!({"totalProcessed": 5, "successful": 2, "failed": 1, "duplicates": 2})
+        );
+        let errors: Vec<(u64, String, String, String)> = result["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["row"].as_u64().unwrap(),
+                    e["error"].as_str().unwrap().to_string(),
+                    e["data"]["name"].as_str().unwrap().to_string(),
+                    e["data"]["phone_number"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                (
+                    7,
+                    "already exists earlier in this file".into(),
+                    "Ana Twice".into(),
+                    "(415) 555-0102".into()
+                ),
+                (
+                    8,
+                    "a contact with this number already exists".into(),
+                    "Old Friend".into(),
+                    "+1 415 555 0199".into()
+                ),
+                (
+                    9,
+                    "invalid phone number".into(),
+                    "No Number".into(),
+                    "call me".into()
+                ),
+            ],
+            "rows as the spreadsheet numbers them; duplicates say \"already exists\""
+        );
+        let listed: Value = app
+            .get("/api/contacts?search=dana", Some(&token))
+            .await
+            .success_json()
+            .await;
+        let dana = &listed["data"]["contacts"][0];
+        assert_eq!(
+            (&dana["phone_number"], &dana["email"], &dana["company"]),
+            (
+                &json!("+447911123456"),
+                &json!("dana@example.com"),
+                &json!("Northwind")
+            )
+        );
+
+        // A file that fails the checks imports nothing and says why.
+        let none = screen_upload(&app, &token, "x.csv", b"Who,When\nDana,today\n".to_vec()).await;
+        let err = expect_error(none, 422, "no_phone_column").await;
+        assert_eq!(err["error"]["code"], "UPLOAD_FAILED");
+        let not_a_sheet = screen_upload(&app, &token, "x.xlsx", b"hello".to_vec()).await;
+        assert!(not_a_sheet.status().is_client_error());
+        let missing = app
+            .client
+            .post(app.url("/api/contacts/upload"))
+            .bearer_auth(&token)
+            .multipart(reqwest::multipart::Form::new().text("other", "x"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(missing.status(), 400);
+        expect_error(
+            app.client
+                .post(app.url("/api/contacts/upload"))
+                .multipart(reqwest::multipart::Form::new().text("file", "x"))
+                .send()
+                .await
+                .unwrap(),
+            401,
+            "missing_token",
+        )
+        .await;
+    }
+);
+
+/// With no worker to run it, the upload answers when its wait runs out, with the counts so far,
+/// and the import goes on when a worker comes.
+#[tokio::test]
+async fn an_upload_that_outlasts_its_wait_says_so() {
+    let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::None, |c| {
+        c.uploads.import_wait_secs = 1;
+    })
+    .await;
+    let (token, _) = signed_in(&app, "slow-upload@example.com").await;
+    let answer: Value = screen_upload(&app, &token, "c.csv", csv_rows(3))
+        .await
+        .expect_json(200)
+        .await;
+    let result = &answer["data"];
+    assert_eq!(result["success"], true);
+    assert_eq!(result["status"], "queued");
+    assert!(
+        result["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Still importing"),
+        "{result}"
+    );
+    assert_eq!(result["summary"]["successful"], 0);
+    let id = result["importId"].as_str().unwrap().to_string();
+    let (stop, worker) = app.start_worker_in_process();
+    let done = finished(&app, &token, &id).await;
+    assert_eq!(done["imported"], 3);
+    stop.cancel();
+    worker.await.unwrap().unwrap();
 }

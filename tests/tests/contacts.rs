@@ -10,7 +10,9 @@ use uuid::Uuid;
 async fn create(app: &TestApp, token: &str, body: Value) -> Value {
     let resp = app.post("/api/contacts", body, Some(token)).await;
     assert_eq!(resp.status(), 201);
-    resp.json().await.unwrap()
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["success"], true);
+    body["data"].clone()
 }
 
 async fn list(app: &TestApp, token: &str, query: &str) -> Value {
@@ -18,11 +20,13 @@ async fn list(app: &TestApp, token: &str, query: &str) -> Value {
         .get(&format!("/api/contacts?{query}"), Some(token))
         .await;
     assert_eq!(resp.status(), 200, "{query}");
-    resp.json().await.unwrap()
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["success"], true);
+    body["data"].clone()
 }
 
 fn names(page: &Value) -> Vec<String> {
-    page["items"]
+    page["contacts"]
         .as_array()
         .unwrap()
         .iter()
@@ -120,9 +124,12 @@ on_both_backends!(
         let got: Value = app
             .get(&format!("/api/contacts/{id}"), Some(&token))
             .await
-            .success_json()
-            .await;
+            .success_json::<Value>()
+            .await["data"]
+            .clone();
         assert_eq!(got["custom_fields"]["plan"], "pro");
+        assert_eq!(got["call_link_type"], "not_linked");
+        assert_eq!(got["is_auto_created"], false);
         let path = format!("/api/contacts/{id}");
         expect_error(app.get(&path, Some(&other)).await, 404, "contact_not_found").await;
         let foreign = app
@@ -155,8 +162,9 @@ on_both_backends!(
                 Some(&token),
             )
             .await
-            .success_json()
-            .await;
+            .success_json::<Value>()
+            .await["data"]
+            .clone();
         assert_eq!(updated["email"], Value::Null);
         assert_eq!(updated["do_not_call"], true);
         assert_eq!(updated["company"], "Northwind", "absent fields are kept");
@@ -218,8 +226,9 @@ on_both_backends!(
         assert_eq!(
             app.send(Method::DELETE, &path, None, Some(&token))
                 .await
-                .status(),
-            204
+                .success_json::<Value>()
+                .await["success"],
+            true
         );
         expect_error(app.get(&path, Some(&token)).await, 404, "contact_not_found").await;
     }
@@ -258,56 +267,87 @@ on_both_backends!(
         )
         .await;
 
-        let all = list(&app, &token, "sort=name").await;
-        assert_eq!(all["total"], 4);
+        let all = list(&app, &token, "").await;
+        assert_eq!(all["pagination"]["total"], 4);
         assert_eq!(
             names(&all),
             ["alice Smith", "Bob Stone", "Charlie Day", "Dee 100%"],
             "any case"
         );
-        assert_eq!(names(&list(&app, &token, "q=ALICE").await), ["alice Smith"]);
         assert_eq!(
-            names(&list(&app, &token, "q=(415)%20555-0103").await),
+            names(&list(&app, &token, "search=ALICE").await),
+            ["alice Smith"]
+        );
+        assert_eq!(
+            names(&list(&app, &token, "search=(415)%20555-0103").await),
             ["Bob Stone"]
         );
-        assert_eq!(list(&app, &token, "q=acme").await["total"], 2);
         assert_eq!(
-            names(&list(&app, &token, "q=100%25").await),
+            list(&app, &token, "search=acme").await["pagination"]["total"],
+            2
+        );
+        assert_eq!(
+            names(&list(&app, &token, "search=100%25").await),
             ["Dee 100%"],
             "% is literal"
         );
         assert_eq!(
-            names(&list(&app, &token, "q=s_co").await),
+            names(&list(&app, &token, "search=s_co").await),
             ["Dee 100%"],
             "_ is literal"
         );
-        assert_eq!(list(&app, &token, "tag=vip").await["total"], 2);
+        assert_eq!(
+            list(&app, &token, "tag=vip").await["pagination"]["total"],
+            2
+        );
         assert_eq!(names(&list(&app, &token, "tag=q3").await), ["Bob Stone"]);
 
         scored_call(&app, me, ids[0], "Cold", 3).await;
         scored_call(&app, me, ids[0], "Hot", 13).await;
         scored_call(&app, me, ids[1], "Warm", 8).await;
-        assert_eq!(list(&app, &token, "has_calls=true").await["total"], 2);
-        assert_eq!(list(&app, &token, "has_calls=false").await["total"], 2);
-        let hot = list(&app, &token, "lead_status=Hot").await;
+        assert_eq!(
+            list(&app, &token, "hasCalls=true").await["pagination"]["total"],
+            2
+        );
+        assert_eq!(
+            list(&app, &token, "hasCalls=false").await["pagination"]["total"],
+            2
+        );
+        let hot = list(&app, &token, "leadStatus=Hot").await;
         assert_eq!(names(&hot), ["Charlie Day"], "the latest score counts");
-        assert_eq!(hot["items"][0]["lead_status_tag"], "Hot");
-        assert_eq!(hot["items"][0]["total_score"], 13);
-        assert_eq!(list(&app, &token, "lead_status=Cold").await["total"], 0);
+        assert_eq!(hot["contacts"][0]["lead_status_tag"], "Hot");
+        assert_eq!(hot["contacts"][0]["total_score"], 13);
+        assert_eq!(
+            list(&app, &token, "leadStatus=Cold").await["pagination"]["total"],
+            0
+        );
 
-        let page = list(&app, &token, "sort=name&order=desc&per_page=3&page=2").await;
+        let page = list(&app, &token, "sortBy=name&sortOrder=desc&limit=3&offset=3").await;
         assert_eq!(
             (
-                page["total"].as_u64(),
-                page["items"].as_array().unwrap().len()
+                page["pagination"]["total"].as_u64(),
+                page["contacts"].as_array().unwrap().len(),
+                page["pagination"]["hasMore"].as_bool()
             ),
-            (Some(4), 1)
+            (Some(4), 1, Some(false))
+        );
+        assert_eq!(names(&page), ["alice Smith"]);
+        let first = list(&app, &token, "limit=2").await;
+        assert_eq!(
+            names(&first),
+            ["alice Smith", "Bob Stone"],
+            "name A-Z by default"
+        );
+        assert_eq!(first["pagination"]["hasMore"], true);
+        assert_eq!(
+            names(&list(&app, &token, "sortBy=phone_number&sortOrder=desc").await),
+            ["Dee 100%", "Bob Stone", "alice Smith", "Charlie Day"]
         );
         let future = (Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
-        let q = format!("created_from={}", urlencode(&future));
-        assert_eq!(list(&app, &token, &q).await["total"], 0);
+        let q = format!("createdFrom={}", urlencode(&future));
+        assert_eq!(list(&app, &token, &q).await["pagination"]["total"], 0);
         let bad = format!(
-            "created_from={}&created_to={}",
+            "createdFrom={}&createdTo={}",
             urlencode(&future),
             urlencode(&Utc::now().to_rfc3339())
         );
@@ -318,13 +358,13 @@ on_both_backends!(
         )
         .await;
         expect_error(
-            app.get("/api/contacts?sort=colour", Some(&token)).await,
+            app.get("/api/contacts?sortBy=colour", Some(&token)).await,
             400,
             "invalid_parameter",
         )
         .await;
         expect_error(
-            app.get("/api/contacts?per_page=101", Some(&token)).await,
+            app.get("/api/contacts?limit=101", Some(&token)).await,
             400,
             "invalid_parameter",
         )
@@ -376,6 +416,7 @@ on_both_backends!(
         );
         let csv = resp.bytes().await.unwrap().to_vec();
         let (rows, total) = read(Format::Csv, &csv, 100).unwrap();
+        let rows: Vec<Vec<String>> = rows.into_iter().map(|(_, cells)| cells).collect();
         assert_eq!(total, 4, "a header and three contacts");
         assert_eq!(rows[0][0], "Name");
         assert_eq!(
@@ -405,6 +446,7 @@ on_both_backends!(
         );
         let xlsx = resp.bytes().await.unwrap().to_vec();
         let (rows, total) = read(Format::Xlsx, &xlsx, 100).unwrap();
+        let rows: Vec<Vec<String>> = rows.into_iter().map(|(_, cells)| cells).collect();
         assert_eq!(total, 3, "a header and the two vip contacts");
         assert!(
             rows.iter().any(|r| r[1] == "+14155550101"),
@@ -430,6 +472,7 @@ on_both_backends!(
         assert_eq!(resp.status(), 200);
         let template = resp.bytes().await.unwrap().to_vec();
         let (rows, _) = read(Format::Xlsx, &template, 10).unwrap();
+        let rows: Vec<Vec<String>> = rows.into_iter().map(|(_, cells)| cells).collect();
         assert_eq!(rows[0][..2], ["Name".to_string(), "Phone".to_string()]);
         assert_eq!(rows.len(), 2, "headers and one example");
 
@@ -442,6 +485,152 @@ on_both_backends!(
         .await;
         expect_error(
             app.get("/api/contacts/export", None).await,
+            401,
+            "missing_token",
+        )
+        .await;
+    }
+);
+
+on_both_backends!(
+    the_contact_forms_body_counts_and_probes,
+    |backend: Backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let (token, me) = signed_in(&app, "form@example.com").await;
+        let (other, _) = signed_in(&app, "form-other@example.com").await;
+
+        // The form sends `phoneNumber` with the `+91 ` it pre-fills, and leaves out empty fields.
+        let asha = create(
+            &app,
+            &token,
+            json!({"name": "Asha Rao", "phoneNumber": "+91 98765 43210", "company": "Rao & Sons"}),
+        )
+        .await;
+        assert_eq!(asha["phone_number"], "+919876543210");
+        assert_eq!(asha["phone_raw"], "+91 98765 43210");
+        assert_eq!(asha["call_link_type"], "not_linked");
+        let only_prefix = app
+            .post(
+                "/api/contacts",
+                json!({"name": "Nobody", "phoneNumber": "+91 "}),
+                Some(&token),
+            )
+            .await;
+        let err = expect_error(only_prefix, 400, "validation_error").await;
+        assert!(err["error"]["details"]["phone_number"].is_string(), "{err}");
+        let taken = app
+            .post(
+                "/api/contacts",
+                json!({"name": "Asha again", "phoneNumber": "+919876543210"}),
+                Some(&token),
+            )
+            .await;
+        let err = expect_error(taken, 409, "duplicate_contact").await;
+        assert_eq!(err["error"]["code"], "CONFLICT", "the form branches on it");
+
+        // The edit replaces the form's fields: the number changes, an emptied company is cleared,
+        // tags the form knows nothing of stay.
+        let id = asha["id"].as_str().unwrap();
+        let path = format!("/api/contacts/{id}");
+        app.send(
+            Method::PATCH,
+            &path,
+            Some(json!({"tags": ["vip"]})),
+            Some(&token),
+        )
+        .await
+        .success_json::<Value>()
+        .await;
+        let edited: Value = app
+            .send(
+                Method::PUT,
+                &path,
+                Some(json!({"name": "Asha R.", "phoneNumber": "+91 98765 00000", "email": "asha@rao.in"})),
+                Some(&token),
+            )
+            .await
+            .success_json()
+            .await;
+        assert_eq!(edited["success"], true);
+        let edited = &edited["data"];
+        assert_eq!(
+            (
+                &edited["name"],
+                &edited["phone_number"],
+                &edited["email"],
+                &edited["company"]
+            ),
+            (
+                &json!("Asha R."),
+                &json!("+919876500000"),
+                &json!("asha@rao.in"),
+                &Value::Null
+            )
+        );
+        assert_eq!(edited["tags"], json!(["vip"]));
+        let foreign = app
+            .send(
+                Method::PUT,
+                &path,
+                Some(json!({"name": "Mine", "phoneNumber": "+919876500001"})),
+                Some(&other),
+            )
+            .await;
+        expect_error(foreign, 404, "contact_not_found").await;
+        let unchanged: Value = app.get(&path, Some(&token)).await.success_json().await;
+        assert_eq!(
+            unchanged["data"]["name"], "Asha R.",
+            "a refused edit changes nothing"
+        );
+
+        // Counts: a contact called since it was typed in is linked by hand.
+        let called = create(
+            &app,
+            &token,
+            json!({"name": "Ravi", "phoneNumber": "+919812345678"}),
+        )
+        .await;
+        let called_id: Uuid = called["id"].as_str().unwrap().parse().unwrap();
+        scored_call(&app, me, called_id, "Warm", 60).await;
+        let listed = list(&app, &token, "search=ravi").await;
+        assert_eq!(listed["contacts"][0]["call_link_type"], "manually_linked");
+        assert!(listed["contacts"][0]["linked_call_id"].is_string());
+        let stats: Value = app
+            .get("/api/contacts/stats", Some(&token))
+            .await
+            .success_json()
+            .await;
+        assert_eq!(
+            stats["data"]["stats"],
+            json!({"totalContacts": 2, "recentContacts": 2, "contactsWithCalls": 1,
+                   "autoCreatedContacts": 0, "manuallyCreatedContacts": 2})
+        );
+        let theirs: Value = app
+            .get("/api/contacts/stats", Some(&other))
+            .await
+            .success_json()
+            .await;
+        assert_eq!(theirs["data"]["stats"]["totalContacts"], 0);
+
+        // The upload dialog's probe and template.
+        let probe: Value = app
+            .post(
+                "/api/contacts/test-upload",
+                json!({"test": true}),
+                Some(&token),
+            )
+            .await
+            .success_json()
+            .await;
+        assert_eq!(probe["message"], "Backend is reachable");
+        let template = app.get("/api/contacts/template", Some(&token)).await;
+        assert_eq!(template.status(), 200);
+        assert!(
+            template.bytes().await.unwrap().starts_with(b"PK"),
+            "an .xlsx"
+        );
+        expect_error(
+            app.get("/api/contacts/stats", None).await,
             401,
             "missing_token",
         )

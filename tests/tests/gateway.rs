@@ -230,7 +230,7 @@ on_both_backends!(
             .send()
             .await
             .unwrap();
-        assert_eq!(resp.headers()["allow"], "DELETE, GET, PATCH");
+        assert_eq!(resp.headers()["allow"], "DELETE, GET, PATCH, PUT");
         assert_error_body(resp, 405, "method_not_allowed").await;
     }
 );

@@ -330,7 +330,7 @@ on_both_backends!(
             "lead_not_found",
         )
         .await;
-        let dee_id = dee["id"].as_str().unwrap();
+        let dee_id = dee["data"]["id"].as_str().unwrap();
         expect_error(
             app.get(&format!("/api/leads/{dee_id}/profile"), Some(&token))
                 .await,
@@ -364,11 +364,13 @@ on_both_backends!(
             .await;
         assert_eq!(resp.status(), 200);
         let (rows, total) = read(Format::Csv, &resp.bytes().await.unwrap(), 10).unwrap();
+        let rows: Vec<Vec<String>> = rows.into_iter().map(|(_, cells)| cells).collect();
         assert_eq!(total, 3, "a header and two leads");
         assert_eq!(rows[0][0], "Name");
         let resp = app.get("/api/leads/export?format=xlsx", Some(&token)).await;
         assert_eq!(resp.status(), 200);
         let (rows, total) = read(Format::Xlsx, &resp.bytes().await.unwrap(), 10).unwrap();
+        let rows: Vec<Vec<String>> = rows.into_iter().map(|(_, cells)| cells).collect();
         assert_eq!(total, 4);
         let ann_row = rows
             .iter()

@@ -124,6 +124,27 @@ on_both_backends!(
         );
         assert_eq!(call.contact_id, Some(contact.id));
         assert_eq!(leads[0].contact_id, Some(contact.id));
+        // The Contacts screen tells it was created by this call.
+        let listed: Value = app
+            .get("/api/contacts", Some(&token))
+            .await
+            .success_json()
+            .await;
+        let row = &listed["data"]["contacts"][0];
+        assert_eq!(
+            (
+                &row["is_auto_created"],
+                &row["auto_creation_source"],
+                &row["call_link_type"],
+                &row["linked_call_id"]
+            ),
+            (
+                &json!(true),
+                &json!("call"),
+                &json!("auto_created"),
+                &json!(call.id)
+            )
+        );
 
         // What the call page reads.
         let detail: Value = app

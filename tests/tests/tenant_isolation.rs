@@ -77,12 +77,14 @@ on_both_backends!(
                 .success_json()
                 .await,
         );
-        let contact = first(
-            app.get("/api/contacts", Some(&owner))
-                .await
-                .success_json()
-                .await,
-        );
+        let contact = app
+            .get("/api/contacts", Some(&owner))
+            .await
+            .success_json::<Value>()
+            .await["data"]["contacts"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let notification = first(
             app.get("/api/notifications", Some(&owner))
                 .await

@@ -56,7 +56,18 @@ pub const FIELDS: [&str; 8] = [
 
 fn aliases(field: &str) -> &'static [&'static str] {
     match field {
-        "name" => &["name", "full name", "contact", "contact name", "fullname"],
+        "name" => &[
+            "name",
+            "full name",
+            "fullname",
+            "contact",
+            "contact name",
+            "contact person",
+            "customer name",
+            "client name",
+            "lead name",
+            "person",
+        ],
         "first_name" => &["first name", "firstname", "first", "given name", "forename"],
         "last_name" => &["last name", "lastname", "last", "surname", "family name"],
         "phone" => &[
@@ -70,17 +81,51 @@ fn aliases(field: &str) -> &'static [&'static str] {
             "cell",
             "cell phone",
             "phone no",
+            "phone num",
             "mobile phone",
+            "mobile no",
+            "mobile num",
+            "mob",
+            "mob no",
+            "cell number",
+            "cell no",
+            "contact number",
+            "contact no",
+            "contact phone",
+            "contact mobile",
+            "primary phone",
+            "work phone",
+            "business phone",
             "whatsapp",
+            "whatsapp number",
+            "whatsapp no",
         ],
-        "email" => &["email", "e mail", "email address", "mail"],
+        "email" => &[
+            "email",
+            "e mail",
+            "email address",
+            "e mail address",
+            "email id",
+            "e mail id",
+            "mail id",
+            "mail",
+            "primary email",
+            "work email",
+        ],
         "company" => &[
             "company",
             "company name",
             "organization",
             "organisation",
             "business",
+            "business name",
+            "organization name",
+            "organisation name",
+            "org",
+            "firm",
+            "employer",
             "account",
+            "account name",
         ],
         "notes" => &["notes", "note", "comments", "comment", "description"],
         "tags" => &["tags", "tag", "labels", "groups"],
@@ -97,6 +142,21 @@ fn header_key(h: &str) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// A header as written and with camelCase split into words: `phoneNumber` is "phone number"
+/// while `WhatsApp` stays "whatsapp".
+fn header_keys(h: &str) -> [String; 2] {
+    let mut spaced = String::with_capacity(h.len() + 4);
+    let mut previous_lower = false;
+    for c in h.chars() {
+        if c.is_uppercase() && previous_lower {
+            spaced.push(' ');
+        }
+        previous_lower = c.is_lowercase() || c.is_ascii_digit();
+        spaced.push(c);
+    }
+    [header_key(h), header_key(&spaced)]
 }
 
 /// A custom field key from a header: `Lead Source` → `lead_source`.
@@ -118,7 +178,7 @@ pub struct Mapping {
 /// The header row and its mapping: by `explicit` (field → header text) when given, else by the
 /// known names of each field; every other named column becomes a custom field.
 fn map_columns(
-    rows: &[Vec<String>],
+    rows: &[sheet::NumberedRow],
     explicit: Option<&BTreeMap<String, String>>,
 ) -> AppResult<(usize, Mapping)> {
     if let Some(explicit) = explicit {
@@ -134,14 +194,17 @@ fn map_columns(
             return Err(AppError::validation("mapping", "map a column to `phone`"));
         }
     }
-    for (index, row) in rows.iter().enumerate().take(HEADER_SEARCH_ROWS) {
-        let keys: Vec<String> = row.iter().map(|h| header_key(h)).collect();
-        let find = |wanted: &[String]| keys.iter().position(|k| wanted.contains(k));
+    for (index, (_, row)) in rows.iter().enumerate().take(HEADER_SEARCH_ROWS) {
+        let keys: Vec<[String; 2]> = row.iter().map(|h| header_keys(h)).collect();
+        let find = |wanted: &[String]| {
+            keys.iter()
+                .position(|k| k.iter().any(|k| wanted.contains(k)))
+        };
         let mut columns = BTreeMap::new();
         match explicit {
             Some(explicit) => {
                 let phone = header_key(&explicit["phone"]);
-                if !keys.contains(&phone) {
+                if find(std::slice::from_ref(&phone)).is_none() {
                     continue;
                 }
                 for field in FIELDS {
@@ -227,12 +290,7 @@ pub fn parse(
             message: "the file has a header but no contacts".into(),
         });
     }
-    let rows = rows
-        .into_iter()
-        .enumerate()
-        .skip(header + 1)
-        .map(|(i, row)| (i + 1, row))
-        .collect();
+    let rows = rows.into_iter().skip(header + 1).collect();
     Ok(Parsed {
         format,
         mapping,
@@ -315,21 +373,45 @@ fn contact_of(mapping: &Mapping, row: &[String], region: &str) -> Result<Valid, 
     })
 }
 
-/// A row's number, its phone cell as it was, and its contact or why it is skipped.
-type Outcome = (usize, String, Result<Valid, String>);
+/// Why a row repeats a number: the upload screen shows reasons containing "already exists" as
+/// skipped duplicates rather than errors.
+const DUPLICATE_IN_FILE: &str = "already exists earlier in this file";
+const DUPLICATE_OF_CONTACT: &str = "a contact with this number already exists";
+
+/// A row's number, its phone and name cells as they were, and its contact or why it is
+/// skipped.
+struct Outcome {
+    number: usize,
+    phone: String,
+    name: String,
+    result: Result<Valid, String>,
+}
 
 /// Every row's outcome, in order: rows are validated in parallel chunks, then duplicates
 /// within the file are decided in file order.
 fn outcomes(parsed: &Parsed, region: &str) -> Vec<Outcome> {
     let validate = |(number, cells): &(usize, Vec<String>)| -> Outcome {
-        let raw = parsed
-            .mapping
-            .columns
-            .get("phone")
-            .and_then(|c| cells.get(*c))
-            .cloned()
-            .unwrap_or_default();
-        (*number, raw, contact_of(&parsed.mapping, cells, region))
+        let cell = |field: &str| {
+            parsed
+                .mapping
+                .columns
+                .get(field)
+                .and_then(|c| cells.get(*c))
+                .map(|s| s.trim().to_string())
+                .unwrap_or_default()
+        };
+        let name = [cell("name"), cell("first_name"), cell("last_name")];
+        let name = if name[0].is_empty() {
+            name[1..].join(" ").trim().to_string()
+        } else {
+            name[0].clone()
+        };
+        Outcome {
+            number: *number,
+            phone: cell("phone"),
+            name,
+            result: contact_of(&parsed.mapping, cells, region),
+        }
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = parsed.rows.len().div_ceil(threads).max(1);
@@ -345,11 +427,11 @@ fn outcomes(parsed: &Parsed, region: &str) -> Vec<Outcome> {
             .collect()
     });
     let mut seen = HashSet::new();
-    for (_, _, outcome) in &mut all {
-        if let Ok(valid) = outcome
+    for outcome in &mut all {
+        if let Ok(valid) = &outcome.result
             && !seen.insert(valid.phone_e164.clone())
         {
-            *outcome = Err("duplicate in file".to_string());
+            outcome.result = Err(DUPLICATE_IN_FILE.to_string());
         }
     }
     all
@@ -409,6 +491,31 @@ pub async fn start(
     let job = jobs::create(&txn, &config, JobKind::ContactImport, row.id).await?;
     AfterCommit::ringing(job).commit(services, txn).await?;
     Ok(row)
+}
+
+/// The import once it has finished, or as it stands after `bound`: the Contacts screen's upload
+/// answers with one result, while the import itself stays the durable job (a worker process
+/// may run it). Polled, backing off from 50 ms to 500 ms: progress is written per batch.
+pub async fn finished_within(
+    db: &DatabaseConnection,
+    id: Uuid,
+    bound: std::time::Duration,
+) -> AppResult<contact_imports::Model> {
+    let deadline = tokio::time::Instant::now() + bound;
+    let mut pause = std::time::Duration::from_millis(50);
+    loop {
+        let row = contact_imports::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .ok_or(AppError::not_found("import"))?;
+        let done = matches!(row.status, ImportStatus::Completed | ImportStatus::Failed);
+        let now = tokio::time::Instant::now();
+        if done || now >= deadline {
+            return Ok(row);
+        }
+        tokio::time::sleep(pause.min(deadline - now)).await;
+        pause = (pause * 2).min(std::time::Duration::from_millis(500));
+    }
 }
 
 /// One of the user's imports; another user's is not found.
@@ -504,16 +611,20 @@ pub async fn run(services: &Services, import_id: Uuid) -> Result<(), JobError> {
         let txn = crate::platform::db::begin_write(db).await?;
         let now = Utc::now();
         let mut fresh = Vec::new();
-        let mut skipped: Vec<(usize, &str, String)> = Vec::new();
+        let mut skipped: Vec<(&Outcome, &str)> = Vec::new();
         let mut invalid = 0usize;
-        for (number, raw, outcome) in batch {
-            match outcome {
-                Ok(valid) => fresh.push(valid.clone().into_row(current.user_id, now)),
+        for outcome in batch {
+            match &outcome.result {
+                Ok(valid) => fresh.push(valid.clone().into_row(
+                    current.user_id,
+                    now,
+                    contacts::ContactOrigin::Import,
+                )),
                 Err(reason) => {
-                    if reason != "duplicate in file" {
+                    if reason != DUPLICATE_IN_FILE {
                         invalid += 1;
                     }
-                    skipped.push((*number, raw.as_str(), reason.clone()));
+                    skipped.push((outcome, reason));
                 }
             }
         }
@@ -537,25 +648,26 @@ pub async fn run(services: &Services, import_id: Uuid) -> Result<(), JobError> {
                 .map(|row| row.try_get::<String>("", "phone_e164"))
                 .collect::<Result<_, _>>()?;
             imported = added.len();
-            for (number, raw, outcome) in batch {
-                if let Ok(valid) = outcome
+            for outcome in batch {
+                if let Ok(valid) = &outcome.result
                     && !added.contains(&valid.phone_e164)
                 {
                     duplicates += 1;
-                    skipped.push((
-                        *number,
-                        raw.as_str(),
-                        "duplicate of an existing contact".into(),
-                    ));
+                    skipped.push((outcome, DUPLICATE_OF_CONTACT));
                 }
             }
         }
-        skipped.sort_by_key(|(number, _, _)| *number);
-        for (number, raw, reason) in skipped {
+        skipped.sort_by_key(|(outcome, _)| outcome.number);
+        for (outcome, reason) in skipped {
             if report.len() >= MAX_REPORT {
                 break;
             }
-            report.push(json!({"row": number, "value": raw, "reason": reason}));
+            report.push(json!({
+                "row": outcome.number,
+                "value": outcome.phone,
+                "name": outcome.name,
+                "reason": reason,
+            }));
         }
         current.processed_rows += batch.len() as i32;
         current.imported += imported as i32;
@@ -617,9 +729,10 @@ pub async fn run(services: &Services, import_id: Uuid) -> Result<(), JobError> {
 mod tests {
     use super::*;
 
-    fn rows(data: &[&[&str]]) -> Vec<Vec<String>> {
+    fn rows(data: &[&[&str]]) -> Vec<sheet::NumberedRow> {
         data.iter()
-            .map(|r| r.iter().map(|s| s.to_string()).collect())
+            .enumerate()
+            .map(|(i, r)| (i + 1, r.iter().map(|s| s.to_string()).collect()))
             .collect()
     }
 
@@ -635,7 +748,7 @@ mod tests {
         assert_eq!(mapping.columns["phone"], 2);
         assert_eq!(mapping.columns["email"], 3);
         assert_eq!(mapping.custom, vec![(4, "lead_source".to_string())]);
-        let valid = contact_of(&mapping, &rows[2], "US").unwrap();
+        let valid = contact_of(&mapping, &rows[2].1, "US").unwrap();
         assert_eq!(
             (valid.name.as_str(), valid.phone_e164.as_str()),
             ("Dana Reyes", "+14155550123")
@@ -667,5 +780,83 @@ mod tests {
         explicit.insert("colour".to_string(), "Who".to_string());
         assert!(map_columns(&rows, Some(&explicit)).is_err());
         assert!(map_columns(&rows, None).is_err(), "no known phone header");
+    }
+
+    #[test]
+    fn header_spellings_of_real_crm_exports() {
+        for (headers, phone, email, name, company) in [
+            (
+                ["Full Name", "Mobile No.", "Email ID", "Organisation"],
+                1,
+                2,
+                0,
+                3,
+            ),
+            (
+                [
+                    "Contact Number",
+                    "Contact Name",
+                    "E-mail Address",
+                    "Company Name",
+                ],
+                0,
+                2,
+                1,
+                3,
+            ),
+            (["name", "phoneNumber", "email", "company"], 1, 2, 0, 3),
+            (
+                [
+                    "contact_name",
+                    "phone_number",
+                    "email_address",
+                    "organization",
+                ],
+                1,
+                2,
+                0,
+                3,
+            ),
+            (
+                ["Client Name", "WhatsApp No", "Mail ID", "Business"],
+                1,
+                2,
+                0,
+                3,
+            ),
+        ] {
+            let rows = rows(&[&headers, &["a", "b", "c", "d"]]);
+            let (_, mapping) = map_columns(&rows, None).unwrap();
+            assert_eq!(
+                (
+                    mapping.columns.get("phone"),
+                    mapping.columns.get("email"),
+                    mapping.columns.get("name"),
+                    mapping.columns.get("company")
+                ),
+                (Some(&phone), Some(&email), Some(&name), Some(&company)),
+                "{headers:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rows_are_numbered_as_the_spreadsheet_shows_them() {
+        let csv = b"Contacts\n\nname,Mobile No.\n\n\nAda,+14155550100\n,\nBob,+14155550101\n";
+        let parsed = parse("c.csv", csv, None, 10).unwrap();
+        let numbers: Vec<usize> = parsed.rows.iter().map(|(n, _)| *n).collect();
+        assert_eq!(numbers, [6, 8], "blank lines above and between count");
+
+        // A sheet whose first rows and column are empty: calamine's range starts below them.
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.write_string(2, 1, "Name").unwrap();
+        sheet.write_string(2, 2, "Phone").unwrap();
+        sheet.write_string(4, 1, "Ada").unwrap();
+        sheet.write_string(4, 2, "+14155550100").unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        let parsed = parse("c.xlsx", &bytes, None, 10).unwrap();
+        let numbers: Vec<usize> = parsed.rows.iter().map(|(n, _)| *n).collect();
+        assert_eq!(numbers, [5]);
     }
 }

@@ -5,6 +5,7 @@ pub mod export;
 pub mod import;
 pub mod intelligence;
 pub mod leads;
+pub mod links;
 pub mod phone;
 pub mod sheet;
 
@@ -234,8 +235,14 @@ impl Valid {
         })
     }
 
-    pub fn into_row(self, user_id: Uuid, now: DateTime<Utc>) -> contacts::ActiveModel {
+    pub fn into_row(
+        self,
+        user_id: Uuid,
+        now: DateTime<Utc>,
+        origin: contacts::ContactOrigin,
+    ) -> contacts::ActiveModel {
         contacts::ActiveModel {
+            origin: Set(origin),
             id: Set(crate::platform::ids::next()),
             user_id: Set(user_id),
             name: Set(self.name),
@@ -306,7 +313,11 @@ pub async fn create(
         return Err(duplicate(&existing));
     }
     let phone = valid.phone_e164.clone();
-    match valid.into_row(user_id, Utc::now()).insert(db).await {
+    match valid
+        .into_row(user_id, Utc::now(), contacts::ContactOrigin::Manual)
+        .insert(db)
+        .await
+    {
         Ok(row) => Ok(row),
         // A concurrent create of the same number won the unique index.
         Err(e) => match by_phone(db, user_id, &phone).await? {
@@ -390,6 +401,8 @@ pub enum SortBy {
     CreatedAt,
     UpdatedAt,
     Name,
+    /// The E.164 number, so `+1…` numbers sort together whatever way they were typed.
+    PhoneNumber,
     LastInteractionAt,
 }
 
@@ -523,6 +536,7 @@ pub fn sorted(
             Func::lower(Expr::col(contacts::Column::Name)),
             order.clone(),
         ),
+        SortBy::PhoneNumber => query.order_by(contacts::Column::PhoneE164, order.clone()),
         SortBy::CreatedAt => query.order_by(contacts::Column::CreatedAt, order.clone()),
         SortBy::UpdatedAt => query.order_by(contacts::Column::UpdatedAt, order.clone()),
         SortBy::LastInteractionAt => {
@@ -532,13 +546,12 @@ pub fn sorted(
     query.order_by(contacts::Column::Id, order)
 }
 
-/// One page (1-based) with the total count.
+/// One window of the list with the total count.
 pub async fn list(
     db: &DatabaseConnection,
     user_id: Uuid,
     filter: &ContactFilter,
-    page: u64,
-    per_page: u64,
+    window: crate::platform::db::Window,
 ) -> AppResult<(Vec<contacts::Model>, u64)> {
     let select = sorted(user_id, filter, db.get_database_backend());
     Ok(crate::platform::db::page_of(
@@ -550,7 +563,7 @@ pub async fn list(
             .search
             .as_deref()
             .is_some_and(|s| !s.trim().is_empty()),
-        crate::platform::db::Window::page(page, per_page),
+        window,
     )
     .await?)
 }

@@ -148,18 +148,27 @@ fn spreadsheet_error(e: impl std::fmt::Display) -> AppError {
     }
 }
 
-/// The first worksheet's rows, at most `max_rows + 1` kept (a header and `max_rows` more) —
-/// enough to tell "too many" without holding a huge sheet's text.
-pub fn read(format: Format, bytes: &[u8], max_rows: usize) -> AppResult<(Vec<Vec<String>>, usize)> {
+/// A non-empty row and its number as the spreadsheet shows it (1-based; blank rows above it
+/// count, as they do in Excel's margin).
+pub type NumberedRow = (usize, Vec<String>);
+
+/// The first worksheet's non-empty rows, at most `max_rows + 1` kept (a header and `max_rows`
+/// more) — enough to tell "too many" without holding a huge sheet's text — and how many there
+/// are.
+pub fn read(format: Format, bytes: &[u8], max_rows: usize) -> AppResult<(Vec<NumberedRow>, usize)> {
     let (mut rows, total) = read_sheet(format, bytes, max_rows + 1)?;
     // NUL characters are valid in both formats but PostgreSQL stores them in no text column.
-    for cell in rows.iter_mut().flatten().filter(|c| c.contains('\0')) {
+    for cell in rows
+        .iter_mut()
+        .flat_map(|(_, cells)| cells.iter_mut())
+        .filter(|c| c.contains('\0'))
+    {
         cell.retain(|c| c != '\0');
     }
     Ok((rows, total))
 }
 
-fn read_sheet(format: Format, bytes: &[u8], keep: usize) -> AppResult<(Vec<Vec<String>>, usize)> {
+fn read_sheet(format: Format, bytes: &[u8], keep: usize) -> AppResult<(Vec<NumberedRow>, usize)> {
     match format {
         Format::Csv => read_csv(bytes, keep),
         Format::Xlsx | Format::Ods | Format::Xls => {
@@ -183,9 +192,11 @@ fn read_sheet(format: Format, bytes: &[u8], keep: usize) -> AppResult<(Vec<Vec<S
             };
             let range =
                 range.ok_or_else(|| unreadable("empty_file", "the workbook has no sheets"))??;
+            // The range starts at the first used cell: rows above it are blank in the sheet.
+            let first = range.start().map_or(0, |(row, _)| row as usize);
             let mut rows = Rows::new(keep);
-            for row in range.rows() {
-                rows.push(row.iter().map(cell_text).collect());
+            for (i, row) in range.rows().enumerate() {
+                rows.push(first + i + 1, row.iter().map(cell_text).collect());
             }
             Ok(rows.finish())
         }
@@ -193,7 +204,7 @@ fn read_sheet(format: Format, bytes: &[u8], keep: usize) -> AppResult<(Vec<Vec<S
 }
 
 /// CSV in UTF-8 (a BOM is skipped), separated by commas, semicolons (European Excel) or tabs.
-fn read_csv(bytes: &[u8], keep: usize) -> AppResult<(Vec<Vec<String>>, usize)> {
+fn read_csv(bytes: &[u8], keep: usize) -> AppResult<(Vec<NumberedRow>, usize)> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if std::str::from_utf8(bytes).is_err() {
         return Err(unreadable(
@@ -201,10 +212,17 @@ fn read_csv(bytes: &[u8], keep: usize) -> AppResult<(Vec<Vec<String>>, usize)> {
             "the CSV file is not UTF-8 text: export it as \"CSV UTF-8\"",
         ));
     }
-    let first_line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
-    let delimiter = [b',', b';', b'\t']
+    // The separator most used over the first lines (a title line above the header may have
+    // none); a tie goes to the comma, the last candidate.
+    let head: Vec<&[u8]> = bytes.split(|b| *b == b'\n').take(10).collect();
+    let delimiter = [b'\t', b';', b',']
         .into_iter()
-        .max_by_key(|d| first_line.iter().filter(|b| *b == d).count())
+        .max_by_key(|d| {
+            head.iter()
+                .flat_map(|l| l.iter())
+                .filter(|b| *b == d)
+                .count()
+        })
         .unwrap_or(b',');
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -212,17 +230,33 @@ fn read_csv(bytes: &[u8], keep: usize) -> AppResult<(Vec<Vec<String>>, usize)> {
         .delimiter(delimiter)
         .from_reader(bytes);
     let mut rows = Rows::new(keep);
+    // The reader skips blank lines and does not count them; the line a record starts on (found
+    // from its byte offset) is its row in a spreadsheet app, quoted line breaks aside.
+    let (mut line, mut counted) = (1, 0);
     for record in reader.records() {
         let record = record
             .map_err(|e| unreadable("corrupt_file", format!("the CSV cannot be read: {e}")))?;
-        rows.push(record.iter().map(|c| c.trim().to_string()).collect());
+        let mut start = record
+            .position()
+            .map_or(counted, |p| p.byte() as usize)
+            .min(bytes.len());
+        // The position is where reading resumed, before the blank lines it skipped.
+        while start < bytes.len() && matches!(bytes[start], b'\n' | b'\r') {
+            start += 1;
+        }
+        line += bytes[counted.min(start)..start]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        counted = start;
+        rows.push(line, record.iter().map(|c| c.trim().to_string()).collect());
     }
     Ok(rows.finish())
 }
 
-/// Non-empty rows: all counted, the first `keep` kept.
+/// Non-empty rows: all counted, the first `keep` kept with their numbers.
 struct Rows {
-    kept: Vec<Vec<String>>,
+    kept: Vec<NumberedRow>,
     total: usize,
     keep: usize,
 }
@@ -236,17 +270,17 @@ impl Rows {
         }
     }
 
-    fn push(&mut self, cells: Vec<String>) {
-        if cells.iter().all(String::is_empty) {
+    fn push(&mut self, number: usize, cells: Vec<String>) {
+        if cells.iter().all(|c| c.trim().is_empty()) {
             return;
         }
         self.total += 1;
         if self.kept.len() < self.keep {
-            self.kept.push(cells);
+            self.kept.push((number, cells));
         }
     }
 
-    fn finish(self) -> (Vec<Vec<String>>, usize) {
+    fn finish(self) -> (Vec<NumberedRow>, usize) {
         (self.kept, self.total)
     }
 }

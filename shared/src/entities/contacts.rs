@@ -32,6 +32,21 @@ pub struct Model {
     pub latest_lead_id: Option<Uuid>,
     pub latest_score: Option<i32>,
     pub latest_tag: Option<String>,
+    pub origin: ContactOrigin,
+}
+
+vocabulary! {
+    /// Where a contact came from.
+    pub enum ContactOrigin {
+        /// Typed in on the Contacts screen or sent to the API.
+        Manual,
+        /// A row of a spreadsheet upload.
+        Import,
+        /// Created by a call with a number the account did not know.
+        Call,
+        /// Created by a chat whose visitor left a number the account did not know.
+        Chat,
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

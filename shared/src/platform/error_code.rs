@@ -43,7 +43,7 @@ error_codes! {
     Forbidden => 403, "Signed in, but not allowed: an admin route, a suspended account, an unverified email.";
     NotFound => 404, "No such resource for this user (another tenant's id too), or no such route.";
     Conflict => 409, "The resource is not in a state that allows the action.";
-    AlreadyExists => 409, "A resource with this identity exists (an email, a contact's phone number).";
+    AlreadyExists => 409, "A resource with this identity exists (an email).";
     FileTooLarge => 413, "The body or file is over the route's limit.";
     InvalidFileType => 415, "The body's or file's type is not accepted.";
     FileCorrupted => 422, "The file cannot be read (damaged, encrypted, unreadable text).";
@@ -68,7 +68,9 @@ impl ErrorCode {
             (_, "invalid_credentials") => InvalidCredentials,
             (401, "token_expired") => TokenExpired,
             (_, "account_locked") => AccountLocked,
-            (_, "email_taken" | "duplicate_contact") => AlreadyExists,
+            (_, "email_taken") => AlreadyExists,
+            // The contact form branches on CONFLICT for a number that is taken.
+            (_, "duplicate_contact") => Conflict,
             (_, "provider_rate_limited") => BolnaQuotaExceeded,
             (_, "payment_provider_error") => PaymentFailed,
             (_, "payments_not_configured") => StripeNotConfigured,

@@ -183,6 +183,12 @@ pub const CATALOGUE: &[Setting] = &[
         description: "Largest contact import file, in bytes",
     },
     Setting {
+        key: "import_wait_secs",
+        secret: false,
+        kind: int(0, 300),
+        description: "Seconds the Contacts upload waits for its import before answering with the counts so far",
+    },
+    Setting {
         key: "recording_max_bytes",
         secret: false,
         kind: int(1 << 20, 1 << 31),

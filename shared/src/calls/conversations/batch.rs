@@ -656,6 +656,11 @@ async fn contacts_of<C: sea_orm::ConnectionTrait>(
                 notes: sea_orm::Set(None),
                 custom_fields: sea_orm::Set(json!({})),
                 do_not_call: sea_orm::Set(false),
+                origin: sea_orm::Set(if r.is_chat {
+                    contacts::ContactOrigin::Chat
+                } else {
+                    contacts::ContactOrigin::Call
+                }),
                 last_call_summary: sea_orm::Set(None),
                 last_interaction_at: sea_orm::Set(None),
                 created_at: sea_orm::Set(now),

@@ -18,6 +18,9 @@ pub struct Uploads {
     pub import_max_rows: usize,
     /// Largest import file accepted.
     pub import_max_bytes: usize,
+    /// How long the Contacts screen's upload waits for its import before it answers with the
+    /// counts so far (the import goes on in the background).
+    pub import_wait_secs: u64,
 }
 
 impl Default for Uploads {
@@ -27,6 +30,7 @@ impl Default for Uploads {
             recording_max_bytes: 50 * 1024 * 1024,
             import_max_rows: 1_000,
             import_max_bytes: 10 * 1024 * 1024,
+            import_wait_secs: 30,
         }
     }
 }
@@ -38,6 +42,9 @@ impl Uploads {
         }
         if self.import_max_bytes == 0 {
             return bad("IMPORT_MAX_BYTES", "must be at least 1");
+        }
+        if self.import_wait_secs > 300 {
+            return bad("IMPORT_WAIT_SECS", "must be at most 300");
         }
         Ok(())
     }
