@@ -45,6 +45,45 @@ pub struct StartCallRequest {
     pub dynamic_variables: Option<std::collections::HashMap<String, serde_json::Value>>,
 }
 
+/// What the Contacts screen's call dialog sends.
+#[derive(Debug, Object)]
+#[oai(example, rename_all = "camelCase")]
+#[oai(skip_serializing_if_is_none)]
+pub struct InitiateCall {
+    /// An active call agent with a phone number.
+    pub agent_id: Option<Uuid>,
+    /// The contact to call; its number is the one called.
+    pub contact_id: Option<Uuid>,
+    /// Called when no contact is given (read with the user's default region).
+    #[oai(validator(max_length = 32))]
+    pub phone_number: Option<String>,
+}
+
+/// A started call as the dialog reads it.
+#[derive(Debug, Object)]
+#[oai(skip_serializing_if_is_none)]
+pub struct InitiatedCall {
+    pub id: Uuid,
+    /// ElevenLabs' conversation id: its post-call webhook completes this call.
+    pub execution_id: Option<String>,
+    pub status: CallStatus,
+    /// The number called, E.164.
+    pub recipient: Option<String>,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct InitiatedEnvelope {
+    pub success: bool,
+    pub call: InitiatedCall,
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum CallInitiated {
+    #[oai(status = 201)]
+    Started(Json<InitiatedEnvelope>),
+}
+
 /// A call as the call tables show it.
 #[derive(Debug, Object)]
 #[oai(example)]
@@ -418,6 +457,48 @@ impl CallApi {
         )
         .await?;
         Ok(CallStarted::Started(Json(call.into())))
+    }
+
+    /// Call a contact
+    ///
+    /// The Contacts screen's "Call" dialog: the same checks and start as `POST /api/calls`
+    /// (402 `insufficient_credits` when the balance is out, 429 when too many calls are in
+    /// flight). The contact's number is called; `phoneNumber` only when no contact is given.
+    #[oai(path = "/initiate", method = "post")]
+    async fn initiate(
+        &self,
+        auth: Auth,
+        body: Json<InitiateCall>,
+    ) -> Result<CallInitiated, StartCallErrors> {
+        let me = auth.user(&self.services).await?;
+        let body = body.0;
+        let agent_id = body
+            .agent_id
+            .ok_or_else(|| AppError::validation("agentId", "Agent ID is required"))?;
+        let call = service::start(
+            &self.services,
+            &me,
+            StartCall {
+                agent_id,
+                to_number: body
+                    .contact_id
+                    .is_none()
+                    .then_some(body.phone_number)
+                    .flatten(),
+                contact_id: body.contact_id,
+                dynamic_variables: Default::default(),
+            },
+        )
+        .await?;
+        Ok(CallInitiated::Started(Json(InitiatedEnvelope {
+            success: true,
+            call: InitiatedCall {
+                id: call.id,
+                execution_id: call.elevenlabs_conversation_id,
+                status: call.status,
+                recipient: call.phone_number,
+            },
+        })))
     }
 
     /// List calls

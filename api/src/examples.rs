@@ -34,7 +34,10 @@ use crate::{
         SourceAnalyticsEnvelope, SourceEnvelope, SummaryEnvelope,
     },
     call_logs::{CallDetailEnvelope, CallLogItem, TranscriptEnvelope},
-    calls::{Call, CallListRow, LeadAnalytics, StartCallRequest, Transcript},
+    calls::{
+        Call, CallListRow, InitiateCall, InitiatedEnvelope, LeadAnalytics, StartCallRequest,
+        Transcript,
+    },
     chats::ChatDetail,
     client_errors::ClientErrorReport,
     contact_imports::{ContactImport, UploadEnvelope},
@@ -569,6 +572,14 @@ examples! {
         "call_created_at": "2026-11-03T09:12:00Z",
         "created_at": "2026-11-01T10:00:00Z", "updated_at": LATER
     });
+    InitiateCall => json!({
+        "contactId": CONTACT, "agentId": "5b0f6a3e-2d4c-4e8a-9b1f-7c6d5e4f3a21",
+        "phoneNumber": "+14155550123"
+    });
+    InitiatedEnvelope => json!({ "success": true, "call": {
+        "id": "0193a5e2-8b1c-7d4e-9f00-1a2b3c4d5e6f", "execution_id": "conv_01jd8x4k2m",
+        "status": "initiated", "recipient": "+14155550123"
+    }});
     ContactForm => json!({
         "name": "Jordan Lee", "phoneNumber": "+1 415 555 0123", "email": "jordan@example.com",
         "company": "Lee Bakery", "notes": "Prefers calls after 5pm."

@@ -24,6 +24,7 @@ async fn calls_app(backend: Backend, fake: &FakeElevenLabs) -> TestApp {
         c.elevenlabs.api_base = base;
         c.elevenlabs.backoff_base_ms = 10;
         c.elevenlabs.max_concurrent_calls = 3;
+        c.elevenlabs.webhook_secrets = vec![tests::post_call::SECRET.into()];
     })
     .await
 }
@@ -395,5 +396,116 @@ on_both_backends!(
             .success_json()
             .await;
         assert_eq!(body["credits"], 12);
+    }
+);
+
+on_both_backends!(
+    the_contacts_screen_calls_a_contact_and_its_webhook_completes_it,
+    |backend: Backend| async move {
+        let fake = FakeElevenLabs::start().await;
+        let app = calls_app(backend, &fake).await;
+        let (token, user_id) = verified_user(&app, "contact-dialer@example.com").await;
+        let caller_agent = agent(&app, &token, caller(Some(TWILIO_NUMBER_ID))).await;
+        let contact: Value = app
+            .post(
+                "/api/contacts",
+                json!({"name": "Meera Iyer", "phoneNumber": "+91 98450 12345"}),
+                Some(&token),
+            )
+            .await
+            .expect_json(201)
+            .await;
+        let contact_id = contact["data"]["id"].as_str().unwrap();
+
+        // What the dialog sends: the contact, the agent picked, the number it shows.
+        let started: Value = app
+            .post(
+                "/api/calls/initiate",
+                json!({"contactId": contact_id, "agentId": caller_agent["id"], "phoneNumber": "+919845012345"}),
+                Some(&token),
+            )
+            .await
+            .expect_json(201)
+            .await;
+        assert_eq!(started["success"], true);
+        let call = &started["call"];
+        assert_eq!(
+            (&call["status"], &call["recipient"]),
+            (&json!("initiated"), &json!("+919845012345"))
+        );
+        let call_id = call["id"].as_str().unwrap().to_string();
+        let conversation = call["execution_id"].as_str().unwrap().to_string();
+        assert_eq!(
+            fake.outbound.lock().unwrap()[0].1["to_number"],
+            "+919845012345"
+        );
+
+        // ElevenLabs' post-call webhook completes that same call.
+        let el_agent = caller_agent["elevenlabsAgentId"].as_str().unwrap();
+        let event = tests::post_call::transcription(el_agent, &conversation);
+        assert_eq!(
+            tests::post_call::deliver(&app, &event, None).await.status(),
+            200
+        );
+        app.wait_for_jobs(std::time::Duration::from_secs(30)).await;
+        let logs: Value = app
+            .get("/api/calls", Some(&token))
+            .await
+            .success_json()
+            .await;
+        assert_eq!(logs["pagination"]["total"], 1, "one call, not a second");
+        let row = &logs["data"][0];
+        assert_eq!(
+            (&row["id"], &row["status"], &row["contactName"]),
+            (&json!(call_id), &json!("completed"), &json!("Meera Iyer"))
+        );
+
+        // The dialog's refusals: no agent picked, another tenant's contact, no credits.
+        let no_agent = app
+            .post(
+                "/api/calls/initiate",
+                json!({"contactId": contact_id}),
+                Some(&token),
+            )
+            .await;
+        let err = expect_error(no_agent, 400, "validation_error").await;
+        assert_eq!(err["error"]["details"]["agentId"], "Agent ID is required");
+        let (other, _) = verified_user(&app, "other-dialer@example.com").await;
+        let theirs = agent(&app, &other, caller(Some(TWILIO_NUMBER_ID))).await;
+        let foreign = app
+            .post(
+                "/api/calls/initiate",
+                json!({"contactId": contact_id, "agentId": theirs["id"]}),
+                Some(&other),
+            )
+            .await;
+        expect_error(foreign, 404, "contact_not_found").await;
+        let balance = credits::balance(&app.services.db, user_id.parse().unwrap())
+            .await
+            .unwrap();
+        credits::apply(
+            &app.services.db,
+            Entry::new(
+                user_id.parse().unwrap(),
+                TxKind::AdminAdjustment,
+                -balance,
+                "admin:drain-for-test",
+            ),
+        )
+        .await
+        .unwrap();
+        let broke = app
+            .post(
+                "/api/calls/initiate",
+                json!({"contactId": contact_id, "agentId": caller_agent["id"]}),
+                Some(&token),
+            )
+            .await;
+        expect_error(broke, 402, "insufficient_credits").await;
+        assert_eq!(
+            fake.outbound.lock().unwrap().len(),
+            1,
+            "nothing else was dialled"
+        );
     }
 );
