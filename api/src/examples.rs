@@ -49,7 +49,10 @@ use crate::{
     dashboard::{Analytics, AnalyticsEnvelope, Overview, OverviewEnvelope, RecentActivity},
     events::LiveMessage,
     health::{Health, Readiness},
-    integrations::{IntegrationKey, NewIntegrationKey},
+    integrations::{
+        BatchLookupEnvelope, BatchLookupRequest, ContactMatch, ContactMatchEnvelope,
+        IntegrationKey, NewIntegrationKey,
+    },
     lead_intelligence::{CallAnalyticsEnvelope, LeadGroupRow, TimelineEntry},
     lead_rows::{
         LeadItem, LeadList, LeadProfileEnvelope, LeadProfileView, LeadTimelineEnvelope,
@@ -579,6 +582,21 @@ examples! {
     InitiatedEnvelope => json!({ "success": true, "call": {
         "id": "0193a5e2-8b1c-7d4e-9f00-1a2b3c4d5e6f", "execution_id": "conv_01jd8x4k2m",
         "status": "initiated", "recipient": "+14155550123"
+    }});
+    ContactMatch => json!({
+        "found": true, "name": "Jordan Lee", "company": "Lee Bakery", "hasEmail": true, "hasNotes": true
+    });
+    ContactMatchEnvelope => json!({ "success": true, "data": of::<ContactMatch>() });
+    BatchLookupRequest => json!({ "phones": ["+14155550123", "(415) 555-0199", "call me"] });
+    BatchLookupEnvelope => json!({ "success": true, "data": {
+        "results": [
+            { "phone": "+14155550123", "found": true, "name": "Jordan Lee", "company": "Lee Bakery",
+              "hasEmail": true, "hasNotes": true },
+            { "phone": "(415) 555-0199", "found": false, "message": "No contact found for this phone number" },
+            { "phone": "call me", "found": false, "message": "No contact found for this phone number",
+              "error": "Invalid phone number format" }
+        ],
+        "summary": { "total": 3, "found": 1, "notFound": 2 }
     }});
     ContactForm => json!({
         "name": "Jordan Lee", "phoneNumber": "+1 415 555 0123", "email": "jordan@example.com",

@@ -68,8 +68,121 @@ api_errors!(CallbackErrors {
     404 => NotFound: "No contact with this number (`contact_not_found`).",
 });
 
+/// What an agent's lookup tool learns of a caller: enough to greet them, nothing more.
+#[derive(Debug, Object)]
+#[oai(example, rename_all = "camelCase")]
+#[oai(skip_serializing_if_is_none)]
+pub struct ContactMatch {
+    pub found: bool,
+    pub name: Option<String>,
+    pub company: Option<String>,
+    pub has_email: Option<bool>,
+    pub has_notes: Option<bool>,
+    /// Why nothing was found.
+    pub message: Option<String>,
+}
+
+impl ContactMatch {
+    fn of(contact: Option<shared::entities::contacts::Model>) -> Self {
+        match contact {
+            Some(c) => Self {
+                found: true,
+                has_email: Some(c.email.is_some()),
+                has_notes: Some(c.notes.as_deref().is_some_and(|n| !n.trim().is_empty())),
+                name: Some(c.name),
+                company: c.company,
+                message: None,
+            },
+            None => Self {
+                found: false,
+                name: None,
+                company: None,
+                has_email: None,
+                has_notes: None,
+                message: Some("No contact found for this phone number".into()),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct ContactMatchEnvelope {
+    pub success: bool,
+    pub data: ContactMatch,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct BatchLookupRequest {
+    /// 1 to 100 numbers in any format.
+    pub phones: Vec<String>,
+}
+
+/// One number's answer in a batch.
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+#[oai(skip_serializing_if_is_none)]
+pub struct PhoneMatch {
+    pub phone: String,
+    #[oai(flatten)]
+    pub contact: ContactMatch,
+    /// Set when the number cannot be read.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct BatchSummary {
+    pub total: u64,
+    pub found: u64,
+    pub not_found: u64,
+}
+
+#[derive(Debug, Object)]
+pub struct BatchLookup {
+    pub results: Vec<PhoneMatch>,
+    pub summary: BatchSummary,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct BatchLookupEnvelope {
+    pub success: bool,
+    pub data: BatchLookup,
+}
+
+api_errors!(LookupErrors {
+    400 => BadRequest: "A number that cannot be read (`validation_error`: 'Invalid phone number format'), or 0 or over 100 numbers in a batch.",
+    401 => Unauthorized: "Missing or unknown integration secret in `X-Switchboard-Secret` or `X-API-Key` (`invalid_integration_secret`).",
+});
+
 pub struct IntegrationApi {
     pub services: Services,
+}
+
+impl IntegrationApi {
+    /// The account whose integration secret came in either header.
+    async fn tool_owner(
+        &self,
+        secret: Option<String>,
+        api_key: Option<String>,
+    ) -> Result<Uuid, shared::AppError> {
+        integrations::authenticate(&self.services.db, secret.or(api_key).as_deref()).await
+    }
+
+    async fn match_one(&self, owner: Uuid, phone: &str) -> Result<ContactMatch, LookupErrors> {
+        let answer = integrations::lookup_phones(&self.services.db, owner, &[phone.to_string()])
+            .await?
+            .pop()
+            .unwrap_or(Ok(None));
+        match answer {
+            Ok(contact) => Ok(ContactMatch::of(contact)),
+            Err(_) => {
+                Err(shared::AppError::validation("phone", "Invalid phone number format").into())
+            }
+        }
+    }
 }
 
 #[OpenApi(tag = "Tag::Integrations")]
@@ -132,6 +245,84 @@ impl IntegrationApi {
             .await?
             .ok_or_else(|| shared::AppError::not_found("contact"))?;
         Ok(Json(Contact::of(contact)))
+    }
+
+    /// Contact lookup (agent tool)
+    ///
+    /// What the client's earlier agents' lookup tool calls: whether the number (any format;
+    /// URL-encode the `+`) is one of the secret owner's contacts, and the little a greeting
+    /// needs. Always 200 for a readable number; never looks beyond the owner's contacts.
+    #[oai(path = "/api/contacts/lookup/:phone", method = "get")]
+    async fn lookup(
+        &self,
+        #[oai(name = "X-Switchboard-Secret")] secret: Header<Option<String>>,
+        #[oai(name = "X-API-Key")] api_key: Header<Option<String>>,
+        phone: Path<String>,
+    ) -> Result<Json<ContactMatchEnvelope>, LookupErrors> {
+        let owner = self.tool_owner(secret.0, api_key.0).await?;
+        Ok(Json(ContactMatchEnvelope {
+            success: true,
+            data: self.match_one(owner, &phone.0).await?,
+        }))
+    }
+
+    /// Contact lookup (ElevenLabs-era path)
+    ///
+    /// The same as `GET /api/contacts/lookup/{phone}`, at the path the client's ElevenLabs
+    /// tools were first configured with.
+    #[oai(path = "/api/webhooks/contact-lookup/:phone", method = "get")]
+    async fn webhook_lookup(
+        &self,
+        #[oai(name = "X-Switchboard-Secret")] secret: Header<Option<String>>,
+        #[oai(name = "X-API-Key")] api_key: Header<Option<String>>,
+        phone: Path<String>,
+    ) -> Result<Json<ContactMatchEnvelope>, LookupErrors> {
+        self.lookup(secret, api_key, phone).await
+    }
+
+    /// Contact lookup for many numbers
+    ///
+    /// Up to 100 numbers in one request and one query; a number that cannot be read gets an
+    /// `error` of its own.
+    #[oai(path = "/api/contacts/lookup/batch", method = "post")]
+    async fn batch_lookup(
+        &self,
+        #[oai(name = "X-Switchboard-Secret")] secret: Header<Option<String>>,
+        #[oai(name = "X-API-Key")] api_key: Header<Option<String>>,
+        body: Json<BatchLookupRequest>,
+    ) -> Result<Json<BatchLookupEnvelope>, LookupErrors> {
+        let owner = self.tool_owner(secret.0, api_key.0).await?;
+        let phones = body.0.phones;
+        let answers = integrations::lookup_phones(&self.services.db, owner, &phones).await?;
+        let results: Vec<PhoneMatch> = phones
+            .into_iter()
+            .zip(answers)
+            .map(|(phone, answer)| match answer {
+                Ok(contact) => PhoneMatch {
+                    phone,
+                    contact: ContactMatch::of(contact),
+                    error: None,
+                },
+                Err(_) => PhoneMatch {
+                    phone,
+                    contact: ContactMatch::of(None),
+                    error: Some("Invalid phone number format".into()),
+                },
+            })
+            .collect();
+        let found = results.iter().filter(|r| r.contact.found).count() as u64;
+        let total = results.len() as u64;
+        Ok(Json(BatchLookupEnvelope {
+            success: true,
+            data: BatchLookup {
+                results,
+                summary: BatchSummary {
+                    total,
+                    found,
+                    not_found: total - found,
+                },
+            },
+        }))
     }
 
     /// List integration secrets

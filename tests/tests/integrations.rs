@@ -194,3 +194,120 @@ on_both_backends!(
         .await;
     }
 );
+
+/// `GET` one of the tool lookup paths with the secret in `header`.
+async fn tool_lookup(app: &TestApp, path: &str, header: &str, secret: &str) -> reqwest::Response {
+    app.client
+        .get(app.url(path))
+        .header(header, secret)
+        .send()
+        .await
+        .unwrap()
+}
+
+on_both_backends!(
+    the_lookup_tools_of_the_clients_earlier_agents,
+    |backend: Backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let (token, _) = signed_in(&app, "tools@example.com").await;
+        let (other_token, _) = signed_in(&app, "tools-other@example.com").await;
+        app.post(
+            "/api/contacts",
+            json!({"name": "Dana Reyes", "phoneNumber": "+14155550123", "company": "Northwind", "notes": "VIP"}),
+            Some(&token),
+        )
+        .await
+        .expect_json::<Value>(201)
+        .await;
+        app.post(
+            "/api/contacts",
+            json!({"name": "Not yours", "phoneNumber": "+14155550177"}),
+            Some(&other_token),
+        )
+        .await
+        .expect_json::<Value>(201)
+        .await;
+        let (secret, _) = new_secret(&app, &token).await;
+
+        for (path, header) in [
+            ("/api/contacts/lookup/%2B14155550123", "X-API-Key"),
+            (
+                "/api/webhooks/contact-lookup/(415)%20555-0123",
+                "X-Switchboard-Secret",
+            ),
+        ] {
+            let body: Value = tool_lookup(&app, path, header, &secret)
+                .await
+                .expect_json(200)
+                .await;
+            assert_eq!(
+                body,
+                json!({"success": true, "data": {"found": true, "name": "Dana Reyes",
+                       "company": "Northwind", "hasEmail": false, "hasNotes": true}}),
+                "{path}"
+            );
+        }
+        // Another account's contact is not found: the earlier backend looked across accounts.
+        let theirs: Value = tool_lookup(
+            &app,
+            "/api/contacts/lookup/%2B14155550177",
+            "X-API-Key",
+            &secret,
+        )
+        .await
+        .expect_json(200)
+        .await;
+        assert_eq!(
+            theirs["data"],
+            json!({"found": false, "message": "No contact found for this phone number"})
+        );
+        let bad = tool_lookup(&app, "/api/contacts/lookup/call-me", "X-API-Key", &secret).await;
+        let err = expect_error(bad, 400, "validation_error").await;
+        assert_eq!(
+            err["error"]["details"]["phone"],
+            "Invalid phone number format"
+        );
+        expect_error(
+            tool_lookup(
+                &app,
+                "/api/contacts/lookup/%2B14155550123",
+                "X-API-Key",
+                "sbk_wrong",
+            )
+            .await,
+            401,
+            "invalid_integration_secret",
+        )
+        .await;
+        expect_error(
+            app.get("/api/contacts/lookup/%2B14155550123", None).await,
+            401,
+            "invalid_integration_secret",
+        )
+        .await;
+
+        let batch = |phones: Value| {
+            app.client
+                .post(app.url("/api/contacts/lookup/batch"))
+                .header("X-API-Key", &secret)
+                .json(&json!({"phones": phones}))
+                .send()
+        };
+        let body: Value = batch(json!(["+1 415 555 0123", "+14155550177", "call me"]))
+            .await
+            .unwrap()
+            .expect_json(200)
+            .await;
+        let data = &body["data"];
+        assert_eq!(
+            data["summary"],
+            json!({"total": 3, "found": 1, "notFound": 2})
+        );
+        assert_eq!(data["results"][0]["name"], "Dana Reyes");
+        assert_eq!(data["results"][1]["found"], false);
+        assert_eq!(data["results"][2]["error"], "Invalid phone number format");
+        expect_error(batch(json!([])).await.unwrap(), 400, "validation_error").await;
+        let many: Vec<String> = (0..101).map(|i| format!("+1415555{i:04}")).collect();
+        expect_error(batch(json!(many)).await.unwrap(), 400, "validation_error").await;
+    }
+);

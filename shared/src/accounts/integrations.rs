@@ -213,6 +213,51 @@ pub async fn find_by_phone(
     contacts::by_phone(db, user_id, &phone).await
 }
 
+/// Most numbers one batch lookup takes.
+pub const MAX_LOOKUP_BATCH: usize = 100;
+
+/// The contact-lookup tools' answer for one number: the contact, none, or why the number
+/// cannot be read.
+pub type Lookup = Result<Option<contact_rows::Model>, AppError>;
+
+/// The user's contacts with these numbers (in any format), in one query; each number's answer
+/// in the order given.
+pub async fn lookup_phones(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    raws: &[String],
+) -> AppResult<Vec<Lookup>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    if raws.is_empty() || raws.len() > MAX_LOOKUP_BATCH {
+        return Err(AppError::validation(
+            "phones",
+            format!("give 1 to {MAX_LOOKUP_BATCH} phone numbers"),
+        ));
+    }
+    let region = contacts::region_of(db, user_id).await?;
+    let numbers: Vec<AppResult<String>> = raws
+        .iter()
+        .map(|raw| crate::contacts::phone::normalize("phone", raw, &region))
+        .collect();
+    let wanted: Vec<&String> = numbers.iter().filter_map(|n| n.as_ref().ok()).collect();
+    let found: std::collections::HashMap<String, contact_rows::Model> = if wanted.is_empty() {
+        Default::default()
+    } else {
+        contact_rows::Entity::find()
+            .filter(contact_rows::Column::UserId.eq(user_id))
+            .filter(contact_rows::Column::PhoneE164.is_in(wanted.iter().map(|s| s.as_str())))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| (c.phone_e164.clone(), c))
+            .collect()
+    };
+    Ok(numbers
+        .into_iter()
+        .map(|n| n.map(|phone| found.get(&phone).cloned()))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
