@@ -59,7 +59,7 @@ use crate::{
         LeadTimelineItem,
     },
     leads::{Lead, LeadProfile},
-    notifications::{MarkedRead, Notification, NotificationPage},
+    notifications::{MarkedAllRead, MarkedRead, Notification, NotificationEnvelope},
     pagination::Page,
     user::{
         Capabilities, CreditBalance, CreditState, CreditStatus, CreditWarnings, LoginStatus,
@@ -779,14 +779,23 @@ examples! {
         "key": of::<IntegrationKey>(), "secret": "sbk_4e5f6a7b.Xq2vN8rT5wK1mZ7pL3cF9hJ6dS4gB0aY"
     });
     Notification => json!({
-        "id": "6f7a8b9c-0d1e-4f2a-b3c4-d5e6f7a8b9c0", "kind": "low_balance",
-        "title": "Your credits are running low", "body": "4 credits left; calls stop at zero.",
-        "data": { "credits": 4 }, "read": false, "created_at": LATER
+        "id": "6f7a8b9c-0d1e-4f2a-b3c4-d5e6f7a8b9c0", "kind": "lead_note",
+        "smartNotification": "Wants a demo for 40 seats; call back Thursday after 3pm.",
+        "title": "Priya Shah", "isRead": false, "totalScore": 85, "leadType": "Hot",
+        "phoneNumber": "+447911123456", "email": "priya@brightlane.co.uk",
+        "demoBookDateTime": "2026-12-03T04:30:00.000Z",
+        "leadId": "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f", "callId": CALL,
+        "data": { "call_id": CALL, "lead_id": "3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f",
+                  "total_score": 85, "lead_status_tag": "Hot", "phone": "+447911123456",
+                  "email": "priya@brightlane.co.uk", "demo_at": "2026-12-03T04:30:00Z" },
+        "createdAt": "2026-12-01T10:15:00.000Z"
     });
-    NotificationPage => json!({
-        "items": [of::<Notification>()], "page": 1, "per_page": 25, "total": 1, "unread_count": 1
-    });
-    MarkedRead => json!({ "updated": 3 });
+    NotificationEnvelope => json!({ "success": true, "data": {
+        "notifications": [of::<Notification>()], "unreadCount": 1, "total": 1
+    }});
+    MarkedRead => json!({ "success": true, "message": "Notification marked as read", "data": with(
+        of::<Notification>(), json!({ "isRead": true, "readAt": "2026-12-01T10:20:00.000Z" })) });
+    MarkedAllRead => json!({ "success": true, "message": "3 notifications marked as read", "updated": 3 });
     LiveMessage => json!({
         "type": "call_completed",
         "data": { "call_id": CALL, "status": "completed", "duration_secs": 268, "credits_charged": 5 }

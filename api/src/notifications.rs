@@ -1,4 +1,6 @@
-//! The signed-in user's in-app notifications.
+//! The signed-in user's in-app notifications, as the bell in the top navigation reads them:
+//! the agents' notes on leads after a conversation (`smartnotification`) and the account's own
+//! notices (low balance, a failed or incomplete call, a purchase).
 
 use chrono::{DateTime, Utc};
 use poem_openapi::{
@@ -7,62 +9,110 @@ use poem_openapi::{
     payload::Json,
 };
 use shared::entities::notifications::NotificationKind;
-use shared::{Services, accounts::notifications, entities::notifications as rows};
+use shared::{
+    Services, accounts::notifications, entities::notifications as rows, platform::db::Window,
+};
 use uuid::Uuid;
 
-use crate::{
-    api_errors,
-    pagination::{default_page, default_per_page},
-    security::Auth,
-    tags::Tag,
-};
+use crate::{api_errors, security::Auth, tags::Tag, wire::Timestamp};
+
+/// Notifications the bell shows when the request names no `limit`.
+fn default_notification_limit() -> u64 {
+    20
+}
 
 #[derive(Debug, Object)]
-#[oai(example)]
+#[oai(example, rename_all = "camelCase")]
 #[oai(skip_serializing_if_is_none)]
 pub struct Notification {
     pub id: Uuid,
     pub kind: NotificationKind,
+    /// The line the bell shows: the agent's note on the lead, or the notice.
+    pub smart_notification: String,
+    /// Who the note is about, or the notice's headline.
     pub title: String,
-    pub body: String,
-    /// What the notification is about (ids, figures).
+    pub is_read: bool,
+    /// The lead's score out of 100 (lead notes of scored conversations only).
+    pub total_score: Option<i32>,
+    /// `Hot`, `Warm` or `Cold` for a lead note; the notice's kind otherwise.
+    pub lead_type: String,
+    pub phone_number: Option<String>,
+    pub email: Option<String>,
+    /// The demo the caller booked, if any.
+    pub demo_book_date_time: Option<Timestamp>,
+    /// The conversation the note is about (Lead Intelligence opens on click).
+    pub lead_id: Option<Uuid>,
+    pub call_id: Option<Uuid>,
+    /// What the notification is about (ids, figures), as stored.
     pub data: serde_json::Value,
-    pub read: bool,
-    pub read_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
+    pub read_at: Option<Timestamp>,
+    pub created_at: Timestamp,
 }
 
 impl From<rows::Model> for Notification {
     fn from(n: rows::Model) -> Self {
+        let text = |key: &str| n.data[key].as_str().map(str::to_string);
+        let id = |key: &str| text(key).and_then(|s| s.parse().ok());
+        let lead_type = match n.kind {
+            NotificationKind::LeadNote => text("lead_status_tag").unwrap_or_else(|| "Lead".into()),
+            NotificationKind::LowBalance => "Low balance".into(),
+            NotificationKind::CallIncomplete => "Incomplete call".into(),
+            NotificationKind::CallFailed => "Failed call".into(),
+            NotificationKind::CreditsPurchased => "Credits".into(),
+        };
         Self {
             id: n.id,
             kind: n.kind,
+            smart_notification: n.body.clone(),
+            total_score: n.data["total_score"].as_i64().map(|s| s as i32),
+            lead_type,
+            phone_number: text("phone"),
+            email: text("email"),
+            demo_book_date_time: text("demo_at")
+                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                .map(|t| Timestamp(t.with_timezone(&Utc))),
+            lead_id: id("lead_id"),
+            call_id: id("call_id"),
             title: n.title,
-            body: n.body,
+            is_read: n.read_at.is_some(),
+            read_at: n.read_at.map(Timestamp),
+            created_at: Timestamp(n.created_at),
             data: n.data,
-            read: n.read_at.is_some(),
-            read_at: n.read_at,
-            created_at: n.created_at,
         }
     }
 }
 
-/// A page of notifications with the user's unread count (for the bell badge).
 #[derive(Debug, Object)]
-#[oai(example)]
-#[oai(skip_serializing_if_is_none)]
-pub struct NotificationPage {
-    pub items: Vec<Notification>,
-    pub page: u64,
-    pub per_page: u64,
-    pub total: u64,
+#[oai(rename_all = "camelCase")]
+pub struct NotificationList {
+    pub notifications: Vec<Notification>,
+    /// The user's unread notifications in all (the bell's badge).
     pub unread_count: u64,
+    /// Notifications in all (with `unread=true`, the unread ones).
+    pub total: u64,
 }
 
 #[derive(Debug, Object)]
 #[oai(example)]
-#[oai(skip_serializing_if_is_none)]
+pub struct NotificationEnvelope {
+    pub success: bool,
+    pub data: NotificationList,
+}
+
+/// A notification marked read.
+#[derive(Debug, Object)]
+#[oai(example)]
 pub struct MarkedRead {
+    pub success: bool,
+    pub message: String,
+    pub data: Notification,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct MarkedAllRead {
+    pub success: bool,
+    pub message: String,
     /// How many notifications changed from unread to read.
     pub updated: u64,
 }
@@ -78,61 +128,89 @@ pub struct NotificationApi {
     pub services: Services,
 }
 
+impl NotificationApi {
+    async fn read_one(&self, auth: Auth, id: Uuid) -> Result<Json<MarkedRead>, NotificationErrors> {
+        let me = auth.user(&self.services).await?;
+        let row = notifications::mark_read(&self.services.db, me.owner(), id).await?;
+        Ok(Json(MarkedRead {
+            success: true,
+            message: "Notification marked as read".into(),
+            data: row.into(),
+        }))
+    }
+}
+
 #[OpenApi(prefix_path = "/api/notifications", tag = "Tag::Account")]
 impl NotificationApi {
     /// List notifications
     ///
-    /// Newest first; `unread=true` lists only unread ones. `unread_count` is always the
-    /// user's total unread.
+    /// Newest first, `limit` (default 20, at most 100) from `offset`; `unread=true` lists only
+    /// unread ones. `unreadCount` is always the user's total unread.
     #[oai(path = "/", method = "get")]
     async fn list(
         &self,
         auth: Auth,
         #[oai(default)] unread: Query<bool>,
         #[oai(
-            default = "default_page",
-            validator(minimum(value = "1"), maximum(value = "100000"))
-        )]
-        page: Query<u64>,
-        #[oai(
-            default = "default_per_page",
+            default = "default_notification_limit",
             validator(minimum(value = "1"), maximum(value = "100"))
         )]
-        per_page: Query<u64>,
-    ) -> Result<Json<NotificationPage>, NotificationErrors> {
+        limit: Query<u64>,
+        #[oai(default, validator(maximum(value = "10000000")))] offset: Query<u64>,
+    ) -> Result<Json<NotificationEnvelope>, NotificationErrors> {
         let me = auth.user(&self.services).await?;
+        let window = Window {
+            offset: offset.0,
+            limit: limit.0,
+        };
         let (rows, total, unread_count) =
-            notifications::list(&self.services.db, me.id, unread.0, page.0, per_page.0).await?;
-        Ok(Json(NotificationPage {
-            items: rows.into_iter().map(Into::into).collect(),
-            page: page.0,
-            per_page: per_page.0,
-            total,
-            unread_count,
+            notifications::list(&self.services.db, me.id, unread.0, window).await?;
+        Ok(Json(NotificationEnvelope {
+            success: true,
+            data: NotificationList {
+                notifications: rows.into_iter().map(Into::into).collect(),
+                unread_count,
+                total,
+            },
         }))
     }
 
     /// Mark one read
     ///
-    /// Idempotent: marking a read notification again keeps its first `read_at`.
-    #[oai(path = "/:id/read", method = "post")]
+    /// What the bell sends when a notification is clicked. Idempotent: marking a read
+    /// notification again keeps its first `readAt`.
+    #[oai(path = "/:id/read", method = "patch")]
     async fn mark_read(
         &self,
         auth: Auth,
         id: Path<Uuid>,
-    ) -> Result<Json<Notification>, NotificationErrors> {
-        let me = auth.user(&self.services).await?;
-        let row = notifications::mark_read(&self.services.db, me.owner(), id.0).await?;
-        Ok(Json(row.into()))
+    ) -> Result<Json<MarkedRead>, NotificationErrors> {
+        self.read_one(auth, id.0).await
+    }
+
+    /// Mark one read (POST)
+    ///
+    /// The same as `PATCH /api/notifications/{id}/read`.
+    #[oai(path = "/:id/read", method = "post")]
+    async fn mark_read_post(
+        &self,
+        auth: Auth,
+        id: Path<Uuid>,
+    ) -> Result<Json<MarkedRead>, NotificationErrors> {
+        self.read_one(auth, id.0).await
     }
 
     /// Mark all read
     ///
     /// Marks every unread notification of the user read; `updated` says how many changed.
     #[oai(path = "/read-all", method = "post")]
-    async fn mark_all_read(&self, auth: Auth) -> Result<Json<MarkedRead>, NotificationErrors> {
+    async fn mark_all_read(&self, auth: Auth) -> Result<Json<MarkedAllRead>, NotificationErrors> {
         let me = auth.user(&self.services).await?;
         let updated = notifications::mark_all_read(&self.services.db, me.id).await?;
-        Ok(Json(MarkedRead { updated }))
+        Ok(Json(MarkedAllRead {
+            success: true,
+            message: format!("{updated} notifications marked as read"),
+            updated,
+        }))
     }
 }

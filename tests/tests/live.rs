@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use tests::{
     Backend, Decode, TestApp, WorkerMode, expect_error, on_both_backends,
     post_call::{self, SECRET},
@@ -64,19 +64,23 @@ on_both_backends!(
             .await
             .success_json()
             .await;
+        assert_eq!(list["success"], true);
+        let list = &list["data"];
         assert_eq!(
-            (list["total"].as_u64(), list["unread_count"].as_u64()),
+            (list["total"].as_u64(), list["unreadCount"].as_u64()),
             (Some(1), Some(1))
         );
-        assert_eq!(list["items"][0]["id"], note["id"]);
-        assert_eq!(list["items"][0]["read"], false);
+        assert_eq!(list["notifications"][0]["id"], note["id"]);
+        assert_eq!(list["notifications"][0]["isRead"], false);
+        assert_eq!(list["notifications"][0]["leadType"], "Low balance");
         let id = note["id"].as_str().unwrap();
 
         // Another tenant cannot read or mark it.
         let foreign = app
-            .post(
+            .send(
+                reqwest::Method::PATCH,
                 &format!("/api/notifications/{id}/read"),
-                serde_json::json!({}),
+                None,
                 Some(&other_token),
             )
             .await;
@@ -86,9 +90,24 @@ on_both_backends!(
             .await
             .success_json()
             .await;
-        assert_eq!(other_list["total"], 0);
+        assert_eq!(other_list["data"]["total"], 0);
 
+        // The bell sends PATCH with no body.
         let read: Value = app
+            .send(
+                reqwest::Method::PATCH,
+                &format!("/api/notifications/{id}/read"),
+                None,
+                Some(&owner_token),
+            )
+            .await
+            .success_json()
+            .await;
+        assert_eq!(
+            (&read["success"], &read["data"]["isRead"]),
+            (&json!(true), &json!(true))
+        );
+        let again: Value = app
             .post(
                 &format!("/api/notifications/{id}/read"),
                 serde_json::json!({}),
@@ -97,14 +116,20 @@ on_both_backends!(
             .await
             .success_json()
             .await;
-        assert_eq!(read["read"], true);
+        assert_eq!(
+            again["data"]["readAt"], read["data"]["readAt"],
+            "idempotent"
+        );
         let unread: Value = app
             .get("/api/notifications?unread=true", Some(&owner_token))
             .await
             .success_json()
             .await;
         assert_eq!(
-            (unread["total"].as_u64(), unread["unread_count"].as_u64()),
+            (
+                unread["data"]["total"].as_u64(),
+                unread["data"]["unreadCount"].as_u64()
+            ),
             (Some(0), Some(0))
         );
         let all: Value = app
@@ -127,7 +152,7 @@ on_both_backends!(
         .await;
         expect_error(app.get("/api/events", None).await, 401, "missing_token").await;
         expect_error(
-            app.get("/api/notifications?per_page=0", Some(&owner_token))
+            app.get("/api/notifications?limit=0", Some(&owner_token))
                 .await,
             400,
             "invalid_parameter",

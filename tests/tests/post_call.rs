@@ -293,14 +293,14 @@ on_both_backends!(
             .await
             .success_json()
             .await;
-        assert_eq!(notes["total"], 1, "{notes}");
-        assert_eq!(notes["items"][0]["kind"], "call_incomplete");
+        assert_eq!(notes["data"]["total"], 1, "{notes}");
+        assert_eq!(notes["data"]["notifications"][0]["kind"], "call_incomplete");
         assert_eq!(
-            notes["items"][0]["data"]["call_id"],
+            notes["data"]["notifications"][0]["data"]["call_id"],
             partial_call.id.to_string()
         );
         assert!(
-            notes["items"][0]["body"]
+            notes["data"]["notifications"][0]["smartNotification"]
                 .as_str()
                 .unwrap()
                 .contains("transcript missing")
@@ -885,14 +885,20 @@ on_both_backends!(
             .await
             .success_json()
             .await;
-        let note = notes["items"]
+        let note = notes["data"]["notifications"]
             .as_array()
             .unwrap()
             .iter()
             .find(|n| n["kind"] == "lead_note")
             .expect("a lead note");
-        assert_eq!(note["body"], "Priya wants a demo on Thursday");
+        assert_eq!(note["smartNotification"], "Priya wants a demo on Thursday");
         assert_eq!(note["title"], "Priya Shah");
-        assert_eq!(note["data"]["total_score"], 80);
+        assert_eq!(
+            (&note["totalScore"], &note["leadType"], &note["isRead"]),
+            (&json!(80), &json!("Hot"), &json!(false))
+        );
+        assert_eq!(note["phoneNumber"], "+447911123456");
+        assert_eq!(note["demoBookDateTime"], "2026-12-03T04:30:00.000Z");
+        assert_eq!(note["leadId"], json!(lead.id));
     }
 );

@@ -85,12 +85,14 @@ on_both_backends!(
             .as_str()
             .unwrap()
             .to_string();
-        let notification = first(
-            app.get("/api/notifications", Some(&owner))
-                .await
-                .success_json()
-                .await,
-        );
+        let notification = app
+            .get("/api/notifications", Some(&owner))
+            .await
+            .success_json::<Value>()
+            .await["data"]["notifications"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let form = reqwest::multipart::Form::new().part(
             "file",
             reqwest::multipart::Part::bytes(b"name,phone\nAda,+14155550188\n".to_vec())
@@ -206,7 +208,7 @@ on_both_backends!(
             .success_json()
             .await;
         assert_eq!(
-            notifications["unread_count"], 1,
+            notifications["data"]["unreadCount"], 1,
             "the stranger read nothing"
         );
         let keys: Value = app

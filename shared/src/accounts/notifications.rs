@@ -64,25 +64,27 @@ pub fn to_json(row: &notifications::Model) -> Value {
     })
 }
 
-/// One page (1-based), newest first, with the total and the user's unread count.
+/// One window, newest first, with the total and the user's unread count.
 pub async fn list(
     db: &DatabaseConnection,
     user_id: Uuid,
     unread_only: bool,
-    page: u64,
-    per_page: u64,
+    window: crate::platform::db::Window,
 ) -> AppResult<(Vec<notifications::Model>, u64, u64)> {
+    use sea_orm::QuerySelect;
     let mine = notifications::Entity::find().filter(notifications::Column::UserId.eq(user_id));
     let mut query = mine.clone();
     if unread_only {
         query = query.filter(notifications::Column::ReadAt.is_null());
     }
-    let paginator = query
+    let total = query.clone().count(db).await?;
+    let rows = query
         .order_by_desc(notifications::Column::CreatedAt)
         .order_by_desc(notifications::Column::Id)
-        .paginate(db, per_page);
-    let total = paginator.num_items().await?;
-    let rows = paginator.fetch_page(page.saturating_sub(1)).await?;
+        .offset(window.offset)
+        .limit(window.limit)
+        .all(db)
+        .await?;
     let unread = mine
         .filter(notifications::Column::ReadAt.is_null())
         .count(db)
