@@ -61,20 +61,150 @@ impl From<purchases::Model> for Purchase {
     }
 }
 
+/// What a number of credits costs.
+#[derive(Debug, Object)]
+pub struct PriceExample {
+    pub credits: i64,
+    /// In the currency's major unit (dollars).
+    pub price: f64,
+}
+
 /// What credits cost now (admins may change it at any time).
 #[derive(Debug, Object)]
-#[oai(example)]
+#[oai(example, rename_all = "camelCase")]
 #[oai(skip_serializing_if_is_none)]
 pub struct Pricing {
-    /// Price of one credit in the currency's minor unit (cents).
+    /// Price of one credit in the currency's major unit (dollars), as the purchase modal shows it.
+    pub price_per_credit: f64,
+    /// The same price in the minor unit (cents): what Stripe charges.
     pub credit_price_cents: i64,
     /// ISO 4217, lower case.
     pub currency: String,
-    pub min_credits: i64,
-    pub max_credits: i64,
+    /// Fewest and most credits one purchase may buy.
+    pub minimum_purchase: i64,
+    pub maximum_purchase: i64,
+    pub examples: Vec<PriceExample>,
     /// Whether purchases can be made (Stripe is configured).
     pub available: bool,
 }
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct PricingEnvelope {
+    pub success: bool,
+    pub data: Pricing,
+}
+
+/// Major units of a minor-unit amount (cents → dollars).
+fn major(minor: i64) -> f64 {
+    minor as f64 / 100.0
+}
+
+/// What the purchase modal sends.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct IntentRequest {
+    /// Credits to buy.
+    pub amount: i64,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct IntentPricing {
+    pub credits: i64,
+    pub price_per_credit: f64,
+    /// In the currency's major unit (dollars).
+    pub total_price: f64,
+    pub currency: String,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct OpenedIntent {
+    /// For Stripe.js `confirmCardPayment`/`confirmPayment`.
+    pub client_secret: String,
+    pub payment_intent_id: String,
+    pub purchase_id: Uuid,
+    pub pricing: IntentPricing,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct OpenedIntentEnvelope {
+    pub success: bool,
+    pub data: OpenedIntent,
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum IntentCreated {
+    /// The purchase waits for its payment; confirm it with Stripe.js, then with `…/confirm`.
+    #[oai(status = 201)]
+    Created(Json<OpenedIntentEnvelope>),
+}
+
+#[derive(Debug, Object)]
+#[oai(example, rename_all = "camelCase")]
+pub struct ConfirmRequest {
+    #[oai(validator(min_length = 3, max_length = 255))]
+    pub payment_intent_id: String,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ConfirmedPayment {
+    pub user_id: Uuid,
+    pub purchase_id: Uuid,
+    /// The purchase's credits (in the balance, whichever confirmation granted them).
+    pub credits_added: i64,
+    /// Whether this confirmation granted them (false when Stripe's webhook came first).
+    pub newly_granted: bool,
+    /// The ledger row of the credits.
+    pub transaction_id: Uuid,
+    pub message: String,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct ConfirmedEnvelope {
+    pub success: bool,
+    pub data: ConfirmedPayment,
+}
+
+/// One payment as the payment history lists it.
+#[derive(Debug, Object)]
+pub struct PaymentRow {
+    pub id: Uuid,
+    /// In the currency's minor unit (cents).
+    pub amount: i64,
+    pub currency: String,
+    pub status: PurchaseStatus,
+    pub created: DateTime<Utc>,
+    pub description: String,
+    pub credits: i64,
+}
+
+#[derive(Debug, Object)]
+pub struct PaymentHistory {
+    pub payments: Vec<PaymentRow>,
+    pub total: u64,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct PaymentHistoryEnvelope {
+    pub success: bool,
+    pub data: PaymentHistory,
+}
+
+api_errors!(ConfirmErrors {
+    400 => Invalid: "No `paymentIntentId` (`validation_error`).",
+    401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
+    403 => Forbidden: "The account is suspended (`account_suspended`).",
+    404 => NotFound: "No purchase of this user has this PaymentIntent (`purchase_not_found`).",
+    409 => NotPaid: "Stripe does not report the payment as succeeded (`payment_not_completed`, `details.status`), it does not match the purchase (`payment_mismatch`), or the purchase was refunded (`purchase_not_paid`).",
+    502 => Provider: "Stripe refused or failed (`payment_provider_error`).",
+    503 => NotConfigured: "Payments are not configured (`payments_not_configured`).",
+});
 
 #[derive(Debug, ApiResponse)]
 pub enum PurchaseCreated {
@@ -126,6 +256,11 @@ pub struct BillingApi {
     pub services: Services,
 }
 
+/// Payments the history lists when the request names no `limit`.
+fn default_payment_limit() -> u64 {
+    10
+}
+
 #[OpenApi(prefix_path = "/api/billing", tag = "Tag::Billing")]
 impl BillingApi {
     /// Credit price and purchase limits
@@ -133,15 +268,138 @@ impl BillingApi {
     /// The price in force (an admin may change it without a restart), the currency and the
     /// allowed credits per purchase; `available` is false when payments are not configured.
     #[oai(path = "/pricing", method = "get")]
-    async fn pricing(&self, auth: Auth) -> Result<Json<Pricing>, ListErrors> {
+    async fn pricing(&self, auth: Auth) -> Result<Json<PricingEnvelope>, ListErrors> {
         auth.user(&self.services).await?;
         let config = self.services.settings().await;
-        Ok(Json(Pricing {
-            credit_price_cents: config.billing.credit_price_cents,
-            currency: config.billing.credit_currency.clone(),
-            min_credits: config.billing.purchase_min_credits,
-            max_credits: config.billing.purchase_max_credits,
-            available: config.billing.stripe_secret_key.is_some(),
+        let b = &config.billing;
+        let examples = [b.purchase_min_credits, 100, 500, 1_000]
+            .into_iter()
+            .filter(|c| (b.purchase_min_credits..=b.purchase_max_credits).contains(c))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(|credits| PriceExample {
+                credits,
+                price: major(credits.saturating_mul(b.credit_price_cents)),
+            })
+            .collect();
+        Ok(Json(PricingEnvelope {
+            success: true,
+            data: Pricing {
+                price_per_credit: major(b.credit_price_cents),
+                credit_price_cents: b.credit_price_cents,
+                currency: b.credit_currency.clone(),
+                minimum_purchase: b.purchase_min_credits,
+                maximum_purchase: b.purchase_max_credits,
+                examples,
+                available: b.stripe_secret_key.is_some(),
+            },
+        }))
+    }
+
+    /// Buy credits (PaymentIntent)
+    ///
+    /// What the purchase modal sends: a pending purchase of `amount` credits and its Stripe
+    /// PaymentIntent, whose `clientSecret` Stripe.js confirms. The credits are granted once,
+    /// by `POST /api/billing/purchase/confirm` or Stripe's `payment_intent.succeeded`,
+    /// whichever comes first.
+    #[oai(path = "/purchase", method = "post")]
+    async fn open_intent(
+        &self,
+        auth: Auth,
+        body: Json<IntentRequest>,
+    ) -> Result<IntentCreated, CreatePurchaseErrors> {
+        let me = auth.user(&self.services).await?;
+        let open = billing::payment_intents::open(&self.services, &me, body.amount).await?;
+        let p = &open.purchase;
+        Ok(IntentCreated::Created(Json(OpenedIntentEnvelope {
+            success: true,
+            data: OpenedIntent {
+                client_secret: open.client_secret.clone(),
+                payment_intent_id: p.stripe_payment_intent_id.clone().unwrap_or_default(),
+                purchase_id: p.id,
+                pricing: IntentPricing {
+                    credits: p.credits,
+                    price_per_credit: major(p.amount_cents) / p.credits.max(1) as f64,
+                    total_price: major(p.amount_cents),
+                    currency: p.currency.clone(),
+                },
+            },
+        })))
+    }
+
+    /// Confirm a payment
+    ///
+    /// After Stripe.js confirmed the PaymentIntent: we ask Stripe, and a succeeded payment of
+    /// the caller's purchase is granted once (a repeat, or a webhook that came first, answers
+    /// the same credits with `newlyGranted: false`).
+    #[oai(path = "/purchase/confirm", method = "post")]
+    async fn confirm(
+        &self,
+        auth: Auth,
+        body: Json<ConfirmRequest>,
+    ) -> Result<Json<ConfirmedEnvelope>, ConfirmErrors> {
+        let me = auth.user(&self.services).await?;
+        let done =
+            billing::payment_intents::confirm(&self.services, &me, &body.payment_intent_id).await?;
+        Ok(Json(ConfirmedEnvelope {
+            success: true,
+            data: ConfirmedPayment {
+                user_id: me.id,
+                purchase_id: done.purchase.id,
+                credits_added: done.purchase.credits,
+                newly_granted: done.newly_granted,
+                transaction_id: done.transaction_id,
+                message: if done.newly_granted {
+                    format!("{} credits added", done.purchase.credits)
+                } else {
+                    format!("{} credits were already added", done.purchase.credits)
+                },
+            },
+        }))
+    }
+
+    /// Confirm a payment (former path)
+    ///
+    /// The same as `POST /api/billing/purchase/confirm`.
+    #[oai(path = "/confirm-payment", method = "post")]
+    async fn confirm_payment(
+        &self,
+        auth: Auth,
+        body: Json<ConfirmRequest>,
+    ) -> Result<Json<ConfirmedEnvelope>, ConfirmErrors> {
+        self.confirm(auth, body).await
+    }
+
+    /// Payment history
+    ///
+    /// The user's purchases, newest first (`limit`, default 10), amounts in cents.
+    #[oai(path = "/payment-history", method = "get")]
+    async fn payment_history(
+        &self,
+        auth: Auth,
+        #[oai(
+            default = "default_payment_limit",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        limit: Query<u64>,
+    ) -> Result<Json<PaymentHistoryEnvelope>, ListErrors> {
+        let me = auth.user(&self.services).await?;
+        let (rows, total) = billing::list_purchases(&self.services, me.id, 1, limit.0).await?;
+        let payments = rows
+            .into_iter()
+            .map(|p| PaymentRow {
+                id: p.id,
+                amount: p.amount_cents,
+                description: format!("Purchase of {} credits", p.credits),
+                currency: p.currency,
+                status: p.status,
+                created: p.created_at,
+                credits: p.credits,
+            })
+            .collect();
+        Ok(Json(PaymentHistoryEnvelope {
+            success: true,
+            data: PaymentHistory { payments, total },
         }))
     }
 

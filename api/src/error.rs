@@ -387,7 +387,21 @@ pub const REASONS: &[(u16, &str, &str)] = &[
         "phone_number_unknown",
         "The agent's phone number no longer exists on ElevenLabs.",
     ),
-    (409, "purchase_not_paid", "The purchase has no receipt yet."),
+    (
+        409,
+        "purchase_not_paid",
+        "The purchase has no receipt yet, or was closed without its credits.",
+    ),
+    (
+        409,
+        "payment_not_completed",
+        "Stripe does not report the PaymentIntent as succeeded (`details.status`).",
+    ),
+    (
+        409,
+        "payment_mismatch",
+        "The PaymentIntent's amount or currency is not the purchase's.",
+    ),
     (
         409,
         "still_pending",

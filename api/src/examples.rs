@@ -24,7 +24,10 @@ use crate::{
         RegisterRequest, ResetPasswordRequest, Session, TokenRequest, TokenValid, Validated,
         VerificationSent, Verified, VerifiedUser,
     },
-    billing::{Pricing, Purchase, PurchaseRequest},
+    billing::{
+        ConfirmRequest, ConfirmedEnvelope, IntentRequest, OpenedIntentEnvelope,
+        PaymentHistoryEnvelope, Pricing, PricingEnvelope, Purchase, PurchaseRequest,
+    },
     billing_summary::{
         BalanceData, BalanceEnvelope, CreditStats, HistoryEnvelope, HistoryPage, HistorySummary,
         StatsEnvelope, Transaction,
@@ -756,9 +759,29 @@ examples! {
         "created_at": AT, "paid_at": "2026-11-20T14:04:02Z"
     });
     Pricing => json!({
-        "credit_price_cents": 10, "currency": "usd", "min_credits": 10, "max_credits": 100000,
+        "pricePerCredit": 0.1, "creditPriceCents": 10, "currency": "usd",
+        "minimumPurchase": 10, "maximumPurchase": 100000,
+        "examples": [{ "credits": 10, "price": 1.0 }, { "credits": 100, "price": 10.0 }],
         "available": true
     });
+    PricingEnvelope => json!({ "success": true, "data": of::<Pricing>() });
+    IntentRequest => json!({ "amount": 500 });
+    OpenedIntentEnvelope => json!({ "success": true, "data": {
+        "clientSecret": "pi_3QxYz2AbCdEfGh_secret_4kLmNoPqRsTuV", "paymentIntentId": "pi_3QxYz2AbCdEfGh",
+        "purchaseId": "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f",
+        "pricing": { "credits": 500, "pricePerCredit": 0.1, "totalPrice": 50.0, "currency": "usd" }
+    }});
+    ConfirmRequest => json!({ "paymentIntentId": "pi_3QxYz2AbCdEfGh" });
+    ConfirmedEnvelope => json!({ "success": true, "data": {
+        "userId": USER, "purchaseId": "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f", "creditsAdded": 500,
+        "newlyGranted": true, "transactionId": "b7c8d9e0-f1a2-4b3c-8d4e-5f6a7b8c9d01",
+        "message": "500 credits added"
+    }});
+    PaymentHistoryEnvelope => json!({ "success": true, "data": {
+        "payments": [{ "id": "c4d5e6f7-a8b9-4c0d-9e1f-2a3b4c5d6e7f", "amount": 5000, "currency": "usd",
+            "status": "paid", "created": AT, "description": "Purchase of 500 credits", "credits": 500 }],
+        "total": 1
+    }});
     CreditTransaction => json!({
         "id": "b7c8d9e0-f1a2-4b3c-8d4e-5f6a7b8c9d01", "user_id": USER, "type": "usage",
         "amount": -5, "balance_after": 120, "description": "Call of 4:28 (5 minutes)",

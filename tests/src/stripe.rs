@@ -32,6 +32,10 @@ impl SessionRequest {
 pub struct FakeStripe {
     pub server: MockServer,
     pub requests: Arc<Mutex<Vec<SessionRequest>>>,
+    /// PaymentIntents by id, as Stripe holds them (tests move them to `succeeded`).
+    pub intents: Arc<Mutex<std::collections::BTreeMap<String, Value>>>,
+    /// `Idempotency-Key` of every PaymentIntent creation.
+    pub intent_keys: Arc<Mutex<Vec<Option<String>>>>,
 }
 
 impl FakeStripe {
@@ -62,7 +66,65 @@ impl FakeStripe {
             })
             .mount(&server)
             .await;
-        Self { server, requests }
+        let intents: Arc<Mutex<std::collections::BTreeMap<String, Value>>> = Arc::default();
+        let intent_keys: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+        let (held, keys) = (intents.clone(), intent_keys.clone());
+        Mock::given(matchers::method("POST"))
+            .and(matchers::path("/v1/payment_intents"))
+            .respond_with(move |req: &Request| {
+                let form: Vec<(String, String)> = url::form_urlencoded::parse(&req.body)
+                    .into_owned()
+                    .collect();
+                keys.lock().unwrap().push(
+                    req.headers
+                        .get("idempotency-key")
+                        .and_then(|v| v.to_str().ok())
+                        .map(String::from),
+                );
+                let intent = intent_object(&form);
+                held.lock()
+                    .unwrap()
+                    .insert(intent["id"].as_str().unwrap().to_string(), intent.clone());
+                ResponseTemplate::new(200).set_body_json(intent)
+            })
+            .mount(&server)
+            .await;
+        let held = intents.clone();
+        Mock::given(matchers::method("GET"))
+            .and(matchers::path_regex("^/v1/payment_intents/[^/]+$"))
+            .respond_with(move |req: &Request| {
+                let id = req.url.path().rsplit('/').next().unwrap_or_default();
+                match held.lock().unwrap().get(id) {
+                    Some(intent) => ResponseTemplate::new(200).set_body_json(intent.clone()),
+                    None => ResponseTemplate::new(404).set_body_json(json!({"error": {
+                        "type": "invalid_request_error", "code": "resource_missing",
+                        "message": format!("No such payment_intent: '{id}'")
+                    }})),
+                }
+            })
+            .mount(&server)
+            .await;
+        Self {
+            server,
+            requests,
+            intents,
+            intent_keys,
+        }
+    }
+
+    /// Stripe.js confirmed the payment: the PaymentIntent has succeeded. Returns it.
+    pub fn succeed(&self, id: &str) -> Value {
+        let mut intents = self.intents.lock().unwrap();
+        let intent = intents.get_mut(id).expect("a PaymentIntent of the fake");
+        intent["status"] = json!("succeeded");
+        intent["amount_received"] = intent["amount"].clone();
+        intent["latest_charge"] = json!(format!("ch_test_{}", uuid::Uuid::new_v4().simple()));
+        intent.clone()
+    }
+
+    /// The PaymentIntent as Stripe holds it now.
+    pub fn intent(&self, id: &str) -> Value {
+        self.intents.lock().unwrap()[id].clone()
     }
 
     /// The base URL to give the app as `STRIPE_API_BASE`.
@@ -131,6 +193,34 @@ fn session_object(form: &[(String, String)]) -> Value {
         "subscription": null, "success_url": get("success_url"),
         "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
         "ui_mode": "hosted", "url": format!("https://checkout.stripe.com/c/pay/{id}")
+    })
+}
+
+/// A PaymentIntent as Stripe returns it on creation (waiting for a payment method).
+fn intent_object(form: &[(String, String)]) -> Value {
+    let get = |k: &str| {
+        form.iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    let id = format!("pi_test_{}", uuid::Uuid::new_v4().simple());
+    let metadata: serde_json::Map<String, Value> = form
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("metadata[")
+                .and_then(|r| r.strip_suffix(']'))
+                .map(|key| (key.to_string(), Value::String(v.clone())))
+        })
+        .collect();
+    let amount: i64 = get("amount").and_then(|a| a.parse().ok()).unwrap_or(0);
+    json!({
+        "id": id, "object": "payment_intent", "amount": amount, "amount_capturable": 0,
+        "amount_received": 0, "automatic_payment_methods": {"allow_redirects": "always", "enabled": true},
+        "capture_method": "automatic_async", "client_secret": format!("{id}_secret_{}", uuid::Uuid::new_v4().simple()),
+        "confirmation_method": "automatic", "created": chrono::Utc::now().timestamp(),
+        "currency": get("currency"), "description": get("description"), "livemode": false,
+        "metadata": metadata, "payment_method_types": ["card"], "receipt_email": get("receipt_email"),
+        "status": "requires_payment_method"
     })
 }
 

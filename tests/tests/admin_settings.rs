@@ -154,8 +154,10 @@ on_both_backends!(
             .await
             .success_json()
             .await;
-        assert_eq!(pricing["credit_price_cents"], 25);
-        assert_eq!(pricing["min_credits"], 10);
+        let pricing = &pricing["data"];
+        assert_eq!(pricing["creditPriceCents"], 25);
+        assert_eq!(pricing["pricePerCredit"], 0.25);
+        assert_eq!(pricing["minimumPurchase"], 10);
         assert_eq!(pricing["available"], true);
         let session = register(&app, "owner@example.com").await;
         let owner: Uuid = session["user"]["id"].as_str().unwrap().parse().unwrap();

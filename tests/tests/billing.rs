@@ -144,7 +144,7 @@ on_both_backends!(
         assert_eq!(grants.len(), 1);
         assert_eq!(
             grants[0].reference,
-            format!("stripe:{}", sent.session["id"].as_str().unwrap())
+            format!("purchase:{}", purchase["id"].as_str().unwrap())
         );
         assert_eq!(grants[0].balance_after, 65);
         let mails = app.smtp.wait_for(2, WAIT).await;
@@ -868,5 +868,232 @@ on_both_backends!(
             "invalid_parameter",
         )
         .await;
+    }
+);
+
+/// The purchase modal's flow: a PaymentIntent purchase, confirmed by the buyer and by Stripe.
+async fn open_intent(app: &TestApp, token: &str, credits: i64) -> Value {
+    let body: Value = app
+        .post(
+            "/api/billing/purchase",
+            json!({"amount": credits}),
+            Some(token),
+        )
+        .await
+        .expect_json(201)
+        .await;
+    assert_eq!(body["success"], true);
+    body["data"].clone()
+}
+
+async fn confirm(app: &TestApp, token: &str, intent: &str) -> reqwest::Response {
+    app.post(
+        "/api/billing/purchase/confirm",
+        json!({"paymentIntentId": intent}),
+        Some(token),
+    )
+    .await
+}
+
+async fn purchase_grants(app: &TestApp, purchase: &str) -> Vec<credit_transactions::Model> {
+    credit_transactions::Entity::find()
+        .filter(credit_transactions::Column::Kind.eq("purchase"))
+        .filter(credit_transactions::Column::PurchaseId.eq(purchase.parse::<uuid::Uuid>().unwrap()))
+        .all(&app.services.db)
+        .await
+        .unwrap()
+}
+
+on_both_backends!(
+    a_payment_intent_is_granted_once_whoever_confirms_it,
+    |backend: Backend| async move {
+        let fake = FakeStripe::start().await;
+        let app = billing_app(backend, &fake).await;
+        let (token, _) = verified_user(&app, "intent-buyer@example.com").await;
+        let (other, _) = verified_user(&app, "intent-other@example.com").await;
+        let start = balance(&app, &token).await;
+
+        let pricing: Value = app
+            .get("/api/billing/pricing", Some(&token))
+            .await
+            .success_json()
+            .await;
+        assert_eq!(
+            (
+                &pricing["data"]["pricePerCredit"],
+                &pricing["data"]["currency"]
+            ),
+            (&json!(0.1), &json!("usd")),
+            "dollars, as the modal shows them"
+        );
+
+        let opened = open_intent(&app, &token, 50).await;
+        let intent = opened["paymentIntentId"].as_str().unwrap().to_string();
+        let purchase = opened["purchaseId"].as_str().unwrap().to_string();
+        assert!(
+            opened["clientSecret"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{intent}_secret_"))
+        );
+        assert_eq!(
+            opened["pricing"],
+            json!({"credits": 50, "pricePerCredit": 0.1, "totalPrice": 5.0, "currency": "usd"})
+        );
+        let held = fake.intent(&intent);
+        assert_eq!(
+            (&held["amount"], &held["currency"]),
+            (&json!(500), &json!("usd"))
+        );
+        assert_eq!(held["metadata"]["purchase_id"], purchase.as_str());
+        assert_eq!(
+            fake.intent_keys.lock().unwrap()[0].as_deref(),
+            Some(format!("purchase-intent-{purchase}").as_str())
+        );
+
+        // Before Stripe.js has confirmed it, the buyer's word is not enough.
+        let early = confirm(&app, &token, &intent).await;
+        let err = expect_error(early, 409, "payment_not_completed").await;
+        assert_eq!(err["error"]["details"]["status"], "requires_payment_method");
+        expect_error(
+            confirm(&app, &other, &intent).await,
+            404,
+            "purchase_not_found",
+        )
+        .await;
+        assert_eq!(balance(&app, &token).await, start);
+
+        // Paid: five confirmations and Stripe's event (delivered three times, under two ids) all
+        // at once, then a late failure event: one grant.
+        let paid = fake.succeed(&intent);
+        let succeeded = stripe::event("payment_intent.succeeded", paid.clone());
+        let again = stripe::event("payment_intent.succeeded", paid.clone());
+        let confirmations =
+            futures::future::join_all((0..5).map(|_| confirm(&app, &token, &intent)));
+        let deliveries =
+            futures::future::join_all([&succeeded, &succeeded, &again].map(|e| deliver(&app, e)));
+        let (confirmations, deliveries) = tokio::join!(confirmations, deliveries);
+        for resp in deliveries {
+            assert_eq!(resp.status(), 200);
+        }
+        let mut answers = Vec::new();
+        for resp in confirmations {
+            let body: Value = resp.expect_json(200).await;
+            answers.push(body["data"].clone());
+        }
+        let failed = stripe::event("payment_intent.payment_failed", fake.intent(&intent));
+        assert_eq!(deliver(&app, &failed).await.status(), 200);
+        app.wait_for_jobs(WAIT).await;
+
+        assert_eq!(balance(&app, &token).await, start + 50);
+        let grants = purchase_grants(&app, &purchase).await;
+        assert_eq!(grants.len(), 1, "one grant");
+        assert_eq!(grants[0].reference, format!("purchase:{purchase}"));
+        assert_eq!(
+            grants[0].stripe_payment_id.as_deref(),
+            Some(intent.as_str())
+        );
+        assert!(
+            answers
+                .iter()
+                .all(|a| a["creditsAdded"] == 50 && a["transactionId"] == json!(grants[0].id))
+        );
+        assert!(answers.iter().filter(|a| a["newlyGranted"] == true).count() <= 1);
+        let row: Value = app
+            .get(&format!("/api/billing/purchases/{purchase}"), Some(&token))
+            .await
+            .success_json()
+            .await;
+        assert_eq!(
+            row["status"], "paid",
+            "a late failure never undoes a payment"
+        );
+
+        // Out of order: Stripe's event first, the buyer's confirmation after — still one grant,
+        // and the former path answers too.
+        let second = open_intent(&app, &token, 60).await;
+        let second_intent = second["paymentIntentId"].as_str().unwrap().to_string();
+        let paid = fake.succeed(&second_intent);
+        assert_eq!(
+            deliver(&app, &stripe::event("payment_intent.succeeded", paid))
+                .await
+                .status(),
+            200
+        );
+        app.wait_for_jobs(WAIT).await;
+        let late: Value = app
+            .post(
+                "/api/billing/confirm-payment",
+                json!({"paymentIntentId": second_intent}),
+                Some(&token),
+            )
+            .await
+            .expect_json(200)
+            .await;
+        assert_eq!(
+            (&late["data"]["creditsAdded"], &late["data"]["newlyGranted"]),
+            (&json!(60), &json!(false))
+        );
+        assert_eq!(balance(&app, &token).await, start + 110);
+        let second_purchase = second["purchaseId"].as_str().unwrap();
+        assert_eq!(purchase_grants(&app, second_purchase).await.len(), 1);
+
+        // A Checkout purchase's PaymentIntent succeeds too: its two events grant once.
+        let checkout = buy(&app, &token, 50).await;
+        let sent = fake.sessions().last().unwrap().clone();
+        let mut intent_event = json!({"id": "pi_test_checkout", "object": "payment_intent", "amount": 500,
+            "amount_received": 500, "currency": "usd", "status": "succeeded",
+            "metadata": {"purchase_id": checkout["id"]}});
+        intent_event["livemode"] = json!(false);
+        let completed = stripe::completed_session(&sent.session, "pi_test_checkout");
+        for event in [
+            stripe::event("payment_intent.succeeded", intent_event),
+            stripe::event("checkout.session.completed", completed),
+        ] {
+            assert_eq!(deliver(&app, &event).await.status(), 200);
+        }
+        app.wait_for_jobs(WAIT).await;
+        assert_eq!(balance(&app, &token).await, start + 160);
+        assert_eq!(
+            purchase_grants(&app, checkout["id"].as_str().unwrap())
+                .await
+                .len(),
+            1
+        );
+
+        // Bad input changes nothing.
+        expect_error(
+            app.post("/api/billing/purchase", json!({"amount": 1}), Some(&token))
+                .await,
+            400,
+            "validation_error",
+        )
+        .await;
+        expect_error(
+            confirm(&app, &token, "pi_unknown").await,
+            404,
+            "purchase_not_found",
+        )
+        .await;
+        let history: Value = app
+            .get("/api/billing/payment-history?limit=2", Some(&token))
+            .await
+            .success_json()
+            .await;
+        assert_eq!(
+            history["data"]["total"], 3,
+            "the refused purchase was never stored"
+        );
+        let payments = history["data"]["payments"].as_array().unwrap();
+        assert_eq!(payments.len(), 2);
+        assert_eq!(
+            (
+                &payments[0]["amount"],
+                &payments[0]["credits"],
+                &payments[0]["status"]
+            ),
+            (&json!(500), &json!(50), &json!("paid"))
+        );
+        assert_eq!(balance(&app, &token).await, start + 160);
     }
 );

@@ -1,8 +1,11 @@
-//! Buying credits through Stripe Checkout, and the purchase history. Credits are granted only
-//! by a verified Stripe event (see `stripe_events`), never by the buyer's redirect.
+//! Buying credits through Stripe Checkout or a PaymentIntent, and the purchase history. Credits
+//! are granted only by what Stripe says — a verified event, or the PaymentIntent read back from
+//! Stripe — never by the buyer's word, and once per purchase (see `grant`).
 
 pub use crate::entities::purchases::PurchaseStatus;
 
+pub mod grant;
+pub mod payment_intents;
 pub mod receipt;
 pub mod stripe_events;
 
@@ -83,21 +86,16 @@ pub async fn create_purchase(
 ) -> AppResult<purchases::Model> {
     let config = services.settings().await;
     user.require_verified_email()?;
-    if credits < config.billing.purchase_min_credits
-        || credits > config.billing.purchase_max_credits
-    {
-        return Err(AppError::validation(
+    let amount = payment_intents::check_credits(&config, credits).map_err(|_| {
+        AppError::validation(
             "credits",
             format!(
                 "must be between {} and {}",
                 config.billing.purchase_min_credits, config.billing.purchase_max_credits
             ),
-        ));
-    }
+        )
+    })?;
     let client = stripe_client(services).await?;
-    let amount = credits
-        .checked_mul(config.billing.credit_price_cents)
-        .ok_or_else(|| AppError::validation("credits", "amount too large"))?;
     let now = Utc::now();
     let purchase = purchases::ActiveModel {
         id: Set(crate::platform::ids::next()),

@@ -1,6 +1,6 @@
 //! Stripe webhooks: verification at intake, and applying stored events in the worker. Credits
-//! are granted once per Checkout Session (ledger reference `stripe:<session>`), whatever the
-//! number, order or concurrency of deliveries.
+//! are granted once per purchase (see `grant`), whichever of its Checkout Session and
+//! PaymentIntent events arrive, in whatever number, order or concurrency.
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -8,13 +8,15 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::PurchaseStatus;
+use super::{
+    PurchaseStatus,
+    grant::{Payment, grant_in},
+};
 use crate::{
     Config, Services,
     entities::{purchases, webhook_events},
     money::credits::{self, Entry, TxKind},
     platform::after_commit::AfterCommit,
-    platform::email::{self, OutgoingEmail},
     platform::error::{AppError, AppResult},
     platform::inbox,
     platform::jobs::JobError,
@@ -89,6 +91,10 @@ pub async fn apply(services: &Services, inbox_id: Uuid) -> Result<(), JobError> 
             close(services, &row, object, PurchaseStatus::Failed).await
         }
         "checkout.session.expired" => close(services, &row, object, PurchaseStatus::Expired).await,
+        "payment_intent.succeeded" => intent_succeeded(services, &row, object).await,
+        "payment_intent.payment_failed" | "payment_intent.canceled" => {
+            intent_failed(services, &row, object).await
+        }
         "charge.refunded" => refund(services, &row, object).await,
         "charge.succeeded" => receipt_url(services, &row, object).await,
         _ => inbox::settle(&services.db, &row, inbox::InboxStatus::Ignored, None, None).await,
@@ -148,49 +154,14 @@ async fn fulfil(
     let Some(purchase) = purchase_of_session(services, session).await? else {
         return unroutable(services, row, "no purchase for this checkout session").await;
     };
-    let session_id = str_at(session, "id").unwrap_or_default().to_string();
-    let intent = str_at(session, "payment_intent").map(String::from);
     let config = services.settings().await;
     let txn = crate::platform::db::begin_write(&services.db).await?;
-    let mut entry = Entry::new(
-        purchase.user_id,
-        TxKind::Purchase,
-        purchase.credits,
-        format!("stripe:{session_id}"),
-    )
-    .describe(format!("Purchase of {} credits", purchase.credits));
-    entry.purchase_id = Some(purchase.id);
-    entry.stripe_payment_id = intent.clone();
-    let applied = credits::apply_in(&txn, entry).await?;
     let mut after = AfterCommit::new();
-    after.publish(applied.live_event());
-    if applied.created {
-        let mut active: purchases::ActiveModel = purchase.clone().into();
-        active.status = Set(PurchaseStatus::Paid);
-        active.paid_at = Set(Some(Utc::now()));
-        active.stripe_checkout_session_id = Set(Some(session_id.clone()));
-        active.stripe_payment_intent_id = Set(intent.or(purchase.stripe_payment_intent_id.clone()));
-        active.updated_at = Set(Utc::now());
-        active.update(&txn).await?;
-        let user = crate::accounts::users::get_in(&txn, purchase.user_id).await?;
-        let amount = super::format_amount(purchase.amount_cents, &purchase.currency);
-        let (_, job) = email::queue_email_in(
-            &txn,
-            &config,
-            OutgoingEmail {
-                user_id: Some(user.id),
-                to: user.email.clone(),
-                subject: format!("{} credits added to your Switchboard account", purchase.credits),
-                text_body: format!(
-                    "Thank you for your purchase.\n\nCredits: {}\nAmount: {amount}\nNew balance: {}\nReference: {}\n",
-                    purchase.credits, applied.row.balance_after, purchase.id
-                ),
-                html_body: None,
-            },
-        )
-        .await?;
-        after.ring(job);
-    }
+    let payment = Payment {
+        checkout_session: str_at(session, "id").map(String::from),
+        payment_intent: str_at(session, "payment_intent").map(String::from),
+    };
+    grant_in(&txn, &config, &purchase, payment, &mut after).await?;
     inbox::settle(
         &txn,
         row,
@@ -203,16 +174,91 @@ async fn fulfil(
     Ok(())
 }
 
-async fn close(
+/// A PaymentIntent's success (the purchase modal's flow, and every Checkout payment too): the
+/// purchase named in its metadata, else the one holding its id, is granted once.
+async fn intent_succeeded(
     services: &Services,
     row: &webhook_events::Model,
-    session: &Value,
+    intent: &Value,
+) -> Result<(), JobError> {
+    let Some(purchase) = purchase_of_intent(services, intent).await? else {
+        return unroutable(services, row, "no purchase for this payment intent").await;
+    };
+    if !super::payment_intents::pays_for(intent, &purchase) {
+        return Err(JobError::Permanent(format!(
+            "payment intent {} does not match purchase {} (amount or currency)",
+            str_at(intent, "id").unwrap_or_default(),
+            purchase.id
+        )));
+    }
+    let config = services.settings().await;
+    let txn = crate::platform::db::begin_write(&services.db).await?;
+    let mut after = AfterCommit::new();
+    let payment = Payment {
+        checkout_session: None,
+        payment_intent: str_at(intent, "id").map(String::from),
+    };
+    grant_in(&txn, &config, &purchase, payment, &mut after).await?;
+    inbox::settle(
+        &txn,
+        row,
+        inbox::InboxStatus::Processed,
+        None,
+        Some(purchase.user_id),
+    )
+    .await?;
+    after.commit(services, txn).await?;
+    Ok(())
+}
+
+/// A PaymentIntent's failure marks a pending purchase failed (a later success still pays it).
+async fn intent_failed(
+    services: &Services,
+    row: &webhook_events::Model,
+    intent: &Value,
+) -> Result<(), JobError> {
+    let Some(purchase) = purchase_of_intent(services, intent).await? else {
+        return unroutable(services, row, "no purchase for this payment intent").await;
+    };
+    mark_if_pending(services, purchase.id, PurchaseStatus::Failed).await?;
+    inbox::settle(
+        &services.db,
+        row,
+        inbox::InboxStatus::Processed,
+        None,
+        Some(purchase.user_id),
+    )
+    .await
+}
+
+async fn purchase_of_intent(
+    services: &Services,
+    intent: &Value,
+) -> Result<Option<purchases::Model>, JobError> {
+    let ours = intent
+        .get("metadata")
+        .and_then(|m| str_at(m, "purchase_id"))
+        .and_then(|id| Uuid::parse_str(id).ok());
+    if let Some(id) = ours
+        && let Some(p) = purchases::Entity::find_by_id(id).one(&services.db).await?
+    {
+        return Ok(Some(p));
+    }
+    let Some(intent_id) = str_at(intent, "id") else {
+        return Ok(None);
+    };
+    Ok(purchases::Entity::find()
+        .filter(purchases::Column::StripePaymentIntentId.eq(intent_id))
+        .one(&services.db)
+        .await?)
+}
+
+/// Only a pending purchase can fail or expire: a late failure never undoes a payment.
+async fn mark_if_pending(
+    services: &Services,
+    id: Uuid,
     status: PurchaseStatus,
 ) -> Result<(), JobError> {
-    let Some(purchase) = purchase_of_session(services, session).await? else {
-        return unroutable(services, row, "no purchase for this checkout session").await;
-    };
-    // Only a pending purchase can fail or expire: a late `expired` never undoes a payment.
     purchases::Entity::update_many()
         .col_expr(
             purchases::Column::Status,
@@ -222,10 +268,23 @@ async fn close(
             purchases::Column::UpdatedAt,
             sea_orm::sea_query::Expr::value(Utc::now()),
         )
-        .filter(purchases::Column::Id.eq(purchase.id))
+        .filter(purchases::Column::Id.eq(id))
         .filter(purchases::Column::Status.eq(PurchaseStatus::Pending))
         .exec(&services.db)
         .await?;
+    Ok(())
+}
+
+async fn close(
+    services: &Services,
+    row: &webhook_events::Model,
+    session: &Value,
+    status: PurchaseStatus,
+) -> Result<(), JobError> {
+    let Some(purchase) = purchase_of_session(services, session).await? else {
+        return unroutable(services, row, "no purchase for this checkout session").await;
+    };
+    mark_if_pending(services, purchase.id, status).await?;
     inbox::settle(
         &services.db,
         row,
