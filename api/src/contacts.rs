@@ -40,8 +40,11 @@ pub struct Contact {
     pub id: Uuid,
     pub user_id: Uuid,
     pub name: String,
-    /// E.164, e.g. `+14155550123`.
+    /// The number written internationally, e.g. `+1 415-555-0123`: the contact form splits the
+    /// country code off at the space.
     pub phone_number: String,
+    /// The same number in E.164, e.g. `+14155550123`.
+    pub phone_e164: String,
     /// The number as it was entered or imported.
     pub phone_raw: String,
     pub email: Option<String>,
@@ -101,7 +104,8 @@ impl Contact {
             id: c.id,
             user_id: c.user_id,
             name: c.name,
-            phone_number: c.phone_e164,
+            phone_number: service::phone::international(&c.phone_e164),
+            phone_e164: c.phone_e164,
             phone_raw: c.phone_raw,
             email: c.email,
             company: c.company,

@@ -65,11 +65,11 @@ use crate::{
     notifications::{MarkedAllRead, MarkedRead, Notification, NotificationEnvelope},
     pagination::Page,
     user::{
-        Capabilities, CreditBalance, CreditState, CreditStatus, CreditWarnings, LoginStatus,
-        LoginStatusUser, LoginWarnings, NotificationPreferences, PasswordChange, PasswordChanged,
-        PreferencesChange, PreferencesEnvelope, ProfileEnvelope, ProfileForm, ProfileSaved,
-        PromptChange, PromptConfig, PromptDefaults, PromptEnvelope, SessionUser, TopUpAdvice,
-        UpdateProfile, User,
+        Capabilities, ConcurrencyEnvelope, CreditBalance, CreditState, CreditStatus,
+        CreditWarnings, LoginStatus, LoginStatusUser, LoginWarnings, NotificationPreferences,
+        PasswordChange, PasswordChanged, PreferencesChange, PreferencesEnvelope, ProfileEnvelope,
+        ProfileForm, ProfileSaved, PromptChange, PromptConfig, PromptDefaults, PromptEnvelope,
+        SessionUser, TopUpAdvice, UpdateProfile, User,
     },
     webhooks::Received,
     wire::Done,
@@ -274,6 +274,9 @@ examples! {
         "campaign_summary_emails": false, "email_verification_reminders": true
     });
     PreferencesChange => json!({ "low_credit_alerts": false, "campaign_summary_emails": true });
+    ConcurrencyEnvelope => json!({ "success": true, "settings": {
+        "user_concurrent_calls_limit": 5, "user_active_calls": 1, "user_available_slots": 4
+    }});
     PreferencesEnvelope => json!({ "success": true, "preferences": of::<NotificationPreferences>() });
     PromptDefaults => json!({ "individual": null, "complete": null });
     PromptConfig => json!({
@@ -567,8 +570,8 @@ examples! {
     }));
 
     Contact => json!({
-        "id": CONTACT, "user_id": USER, "name": "Jordan Lee", "phone_number": "+14155550123",
-        "phone_raw": "(415) 555-0123", "email": "jordan@example.com", "company": "Lee Bakery",
+        "id": CONTACT, "user_id": USER, "name": "Jordan Lee", "phone_number": "+1 415-555-0123",
+        "phone_e164": "+14155550123", "phone_raw": "(415) 555-0123", "email": "jordan@example.com", "company": "Lee Bakery",
         "tags": ["homeowner", "spring-campaign"], "notes": "Prefers calls after 5pm.",
         "custom_fields": { "roof_type": "tile" }, "do_not_call": false,
         "last_call_summary": "Asked about pricing for 20 panels; wants a demo next Tuesday.",

@@ -550,6 +550,23 @@ fn login_warnings(credits: i64) -> LoginWarnings {
     }
 }
 
+/// The user's calls in flight against their limit (the campaign screens read it).
+#[derive(Debug, Object)]
+pub struct Concurrency {
+    /// Calls the user may have in flight at once.
+    pub user_concurrent_calls_limit: u64,
+    /// Calls dialled and not finished.
+    pub user_active_calls: u64,
+    pub user_available_slots: u64,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct ConcurrencyEnvelope {
+    pub success: bool,
+    pub settings: Concurrency,
+}
+
 api_errors!(ReadErrors {
     401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
     403 => Forbidden: "The account is suspended (`account_suspended`).",
@@ -655,6 +672,25 @@ impl UserApi {
             success: true,
             credits: me.credits,
             timestamp: Timestamp::now(),
+        }))
+    }
+
+    /// Call concurrency
+    ///
+    /// How many calls the user has in flight, how many they may have at once, and how many
+    /// more they can start now (the Contacts screen's campaign dialog and the campaign
+    /// settings read it).
+    #[oai(path = "/api/settings/concurrency", method = "get")]
+    async fn concurrency(&self, auth: Auth) -> Result<Json<ConcurrencyEnvelope>, ReadErrors> {
+        let me = auth.account(&self.services).await?;
+        let c = shared::calls::capacity(&self.services, me.id).await?;
+        Ok(Json(ConcurrencyEnvelope {
+            success: true,
+            settings: Concurrency {
+                user_concurrent_calls_limit: c.limit,
+                user_active_calls: c.in_flight,
+                user_available_slots: c.available(),
+            },
         }))
     }
 

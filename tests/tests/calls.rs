@@ -134,6 +134,15 @@ on_both_backends!(
             )
             .await;
         expect_error(limited, 429, "concurrency_limit").await;
+        let concurrency: Value = app
+            .get("/api/settings/concurrency", Some(&token))
+            .await
+            .success_json()
+            .await;
+        assert_eq!(
+            concurrency["settings"],
+            json!({"user_concurrent_calls_limit": 3, "user_active_calls": 3, "user_available_slots": 0})
+        );
         assert_eq!(
             calls::Entity::find()
                 .all(&app.services.db)

@@ -234,7 +234,7 @@ on_both_backends!(
             .as_array()
             .unwrap()
             .iter()
-            .map(|c| c["phone_number"].as_str().unwrap())
+            .map(|c| c["phone_e164"].as_str().unwrap())
             .collect();
         assert_eq!(list["data"]["pagination"]["total"], 4);
         assert!(
@@ -295,16 +295,13 @@ on_both_backends!(
             .await
             .success_json()
             .await;
-        assert_eq!(
-            skinner["data"]["contacts"][0]["phone_number"],
-            "+33698765432"
-        );
+        assert_eq!(skinner["data"]["contacts"][0]["phone_e164"], "+33698765432");
         let fox: Value = app
             .get("/api/contacts?search=mulder", Some(&token))
             .await
             .success_json()
             .await;
-        assert_eq!(fox["data"]["contacts"][0]["phone_number"], "+442079460958");
+        assert_eq!(fox["data"]["contacts"][0]["phone_e164"], "+442079460958");
         assert_eq!(
             fox["data"]["contacts"][0]["custom_fields"]["city"],
             "Oxford"
@@ -325,7 +322,7 @@ on_both_backends!(
             .await
             .success_json()
             .await;
-        assert_eq!(quinn["data"]["contacts"][0]["phone_number"], "+14155550150");
+        assert_eq!(quinn["data"]["contacts"][0]["phone_e164"], "+14155550150");
 
         let imports: Value = app
             .get("/api/contacts/imports", Some(&token))
@@ -648,7 +645,7 @@ on_both_backends!(
             .await;
         let dana = &listed["data"]["contacts"][0];
         assert_eq!(
-            (&dana["phone_number"], &dana["email"], &dana["company"]),
+            (&dana["phone_e164"], &dana["email"], &dana["company"]),
             (
                 &json!("+447911123456"),
                 &json!("dana@example.com"),

@@ -181,16 +181,36 @@ async fn callee(services: &Services, user: &CurrentUser, req: &StartCall) -> App
     }
 }
 
+/// A user's calls in flight against the limit on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity {
+    pub limit: u64,
+    pub in_flight: u64,
+}
+
+impl Capacity {
+    pub fn available(self) -> u64 {
+        self.limit.saturating_sub(self.in_flight)
+    }
+}
+
+/// How many calls the user has in flight, and how many they may have.
+pub async fn capacity(services: &Services, user_id: Uuid) -> AppResult<Capacity> {
+    let in_flight = calls::Entity::find()
+        .filter(calls::Column::UserId.eq(user_id))
+        .filter(calls::Column::Status.is_in([CallStatus::Initiated, CallStatus::InProgress]))
+        .count(&services.db)
+        .await?;
+    Ok(Capacity {
+        limit: services.config.elevenlabs.max_concurrent_calls,
+        in_flight,
+    })
+}
+
 /// Credit left, and fewer calls in flight than the limit.
 async fn check_capacity(services: &Services, user: &CurrentUser) -> AppResult<()> {
-    let db = &services.db;
-    credits::require_positive_balance(db, user.id).await?;
-    let in_flight = calls::Entity::find()
-        .filter(calls::Column::UserId.eq(user.id))
-        .filter(calls::Column::Status.is_in([CallStatus::Initiated, CallStatus::InProgress]))
-        .count(db)
-        .await?;
-    let limit = services.config.elevenlabs.max_concurrent_calls;
+    credits::require_positive_balance(&services.db, user.id).await?;
+    let Capacity { limit, in_flight } = capacity(services, user.id).await?;
     if in_flight >= limit {
         return Err(AppError::RateLimited {
             code: "concurrency_limit",

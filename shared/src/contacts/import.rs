@@ -766,6 +766,10 @@ mod tests {
             phone_of("14155550123", "US").as_deref(),
             Some("+14155550123")
         );
+        assert_eq!(
+            phone_of("919845011111", "US").as_deref(),
+            Some("+919845011111")
+        );
         assert_eq!(phone_of("hello", "US"), None);
     }
 

@@ -17,9 +17,28 @@ pub fn normalize(field: &str, raw: &str, region: &str) -> AppResult<String> {
         .ok_or_else(|| AppError::validation(field, "not a valid phone number"))
 }
 
+/// An E.164 number as people write it internationally, the country code set apart by a space
+/// (`+91 98450 12345`, `+1 415-555-2671`): the contact form splits the code off at that space.
+pub fn international(e164: &str) -> String {
+    phonenumber::parse(None, e164)
+        .map(|n| {
+            n.format()
+                .mode(phonenumber::Mode::International)
+                .to_string()
+        })
+        .unwrap_or_else(|_| e164.to_string())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use super::{international, normalize};
+
+    #[test]
+    fn international_numbers_set_the_country_code_apart() {
+        assert_eq!(international("+919845012345"), "+91 98450 12345");
+        assert_eq!(international("+14155552671"), "+1 415-555-2671");
+        assert_eq!(international("not a number"), "not a number");
+    }
 
     #[test]
     fn numbers_become_e164() {

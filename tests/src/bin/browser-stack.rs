@@ -11,6 +11,11 @@
 //! agent and a chat agent, created on first use) as signed webhooks, and answers once the jobs
 //! they started have finished. `POST /elevenlabs/agents` with `{agent_id, name}` makes an agent
 //! exist at the fake ElevenLabs (as one made in its own dashboard), for an admin to register.
+//! `GET /spreadsheet` answers a CRM export as an .xlsx (a title and blank rows above the header,
+//! "Full Name", "Mobile No.", "Email ID", "Organisation", a number Excel stored without its
+//! `+`, a repeat, a contact the user may already have, a bad number). `POST /calls/finish` with
+//! `{email}` makes ElevenLabs report every call that user started and that is still open (the
+//! agent's note `Callback requested` on each), and answers once they are processed.
 //! `ADMIN_EMAIL` (`root@switchboard.test`) is an admin once registered. It prints `ready` once both listen; SIGTERM or Ctrl-C stops it.
 //!
 //! `browser-stack <postgres|sqlite>`; `API_PORT` (3900), `CONTROL_PORT` (3901),
@@ -254,6 +259,129 @@ async fn conversations(
     Ok(Json(json!({ "delivered": req.conversations.len() })))
 }
 
+/// A CRM export as people have them (see the module's note).
+#[handler]
+fn spreadsheet() -> poem::Response {
+    use tests::sheets::{self, Cell::*};
+    let bytes = sheets::xlsx(&[
+        vec![Text("Leads export — November")],
+        vec![],
+        vec![
+            Text("Full Name"),
+            Text("Mobile No."),
+            Text("Email ID"),
+            Text("Organisation"),
+        ],
+        vec![],
+        vec![
+            Text("Dana Reyes"),
+            Number(447911123456.0),
+            Text("dana@northwind.example"),
+            Text("Northwind"),
+        ],
+        vec![
+            Text("Ana Lima"),
+            Text("+1 415 555 0102"),
+            Text(""),
+            Text("Lima Co"),
+        ],
+        vec![
+            Text("Ana Twice"),
+            Text("(415) 555-0102"),
+            Text(""),
+            Text(""),
+        ],
+        vec![
+            Text("Omar Haddad"),
+            Number(919845011111.0),
+            Text(""),
+            Text(""),
+        ],
+        vec![Text("No Number"), Text("call me"), Text(""), Text("")],
+    ]);
+    poem::Response::builder()
+        .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        .body(bytes)
+}
+
+#[derive(serde::Deserialize)]
+struct Finish {
+    email: String,
+}
+
+/// ElevenLabs reports the user's open outbound calls as finished (a scored call with a note).
+#[handler]
+async fn finish_calls(
+    Json(req): Json<Finish>,
+    app: Data<&Arc<TestApp>>,
+) -> poem::Result<Json<Value>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use shared::entities::{agents, calls, users};
+    let db = &app.services.db;
+    let internal = poem::error::InternalServerError;
+    let user = users::Entity::find()
+        .filter(users::Column::Email.eq(req.email.to_lowercase()))
+        .one(db)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| {
+            poem::Error::from_string("no such user", poem::http::StatusCode::NOT_FOUND)
+        })?;
+    let open = calls::Entity::find()
+        .filter(calls::Column::UserId.eq(user.id))
+        .filter(calls::Column::Status.is_in([
+            shared::calls::CallStatus::Initiated,
+            shared::calls::CallStatus::InProgress,
+        ]))
+        .all(db)
+        .await
+        .map_err(internal)?;
+    for call in &open {
+        let (Some(conversation), Some(agent_id)) =
+            (&call.elevenlabs_conversation_id, call.agent_id)
+        else {
+            continue;
+        };
+        let agent = agents::Entity::find_by_id(agent_id)
+            .one(db)
+            .await
+            .map_err(internal)?
+            .and_then(|a| a.elevenlabs_agent_id)
+            .unwrap_or_default();
+        let mut event = post_call::scored_transcription(
+            &agent,
+            conversation,
+            post_call::Scored {
+                number: call.phone_number.as_deref().unwrap_or_default(),
+                name: "",
+                total: 12,
+                tag: "Hot",
+                ctas: &[],
+                successful: true,
+                secs: 75,
+            },
+        );
+        let field =
+            &mut event["data"]["analysis"]["data_collection_results"]["lead_analysis"]["value"];
+        if let Some(mut value) = field
+            .as_str()
+            .and_then(|v| serde_json::from_str::<Value>(v).ok())
+        {
+            value["extraction"] = json!({"smartnotification": "Callback requested"});
+            *field = json!(value.to_string());
+        }
+        let status = post_call::deliver(&app, &event, None).await.status();
+        if status != 200 {
+            return Err(poem::Error::from_string(
+                format!("the webhook answered {status}"),
+                poem::http::StatusCode::BAD_GATEWAY,
+            ));
+        }
+    }
+    app.wait_for_jobs(std::time::Duration::from_secs(60)).await;
+    Ok(Json(json!({ "finished": open.len() })))
+}
+
 #[derive(serde::Deserialize)]
 struct ElevenLabsAgent {
     agent_id: String,
@@ -341,6 +469,8 @@ async fn main() -> anyhow::Result<()> {
         .at("/google", poem::post(google_as))
         .at("/conversations", poem::post(conversations))
         .at("/elevenlabs/agents", poem::post(elevenlabs_agent))
+        .at("/spreadsheet", get(spreadsheet))
+        .at("/calls/finish", poem::post(finish_calls))
         .at("/health", get(health))
         .data(sink)
         .data(google.clone())
