@@ -92,3 +92,37 @@ export function errorCode(body: NotFound): string {
 export const searchCalls: CallQuery = {
   search: "pricing", sortBy: "duration_seconds", sortOrder: "DESC", limit: 30, offset: 0, agent: ["Sales line"],
 };
+
+type ContactList = Json<paths["/api/contacts"]["get"]["responses"]["200"]>;
+type UploadAnswer = Json<paths["/api/contacts/upload"]["post"]["responses"]["200"]>;
+type Notifications = Json<paths["/api/notifications"]["get"]["responses"]["200"]>;
+type OpenedIntent = Json<paths["/api/billing/purchase"]["post"]["responses"]["201"]>;
+
+// ContactList: the rows (the form splits phone_number's country code at the space), the pager.
+export function contactRows(list: ContactList): [string, string, string, boolean] {
+  const first = list.data.contacts[0];
+  return [first.name, first.phone_number, first.call_link_type, list.data.pagination.hasMore];
+}
+
+// BulkContactUpload: the result panel reads `data` itself, duplicates by "already exists".
+export function uploadPanel(answer: UploadAnswer): [boolean, number, string[]] {
+  const result = answer.data;
+  return [
+    result.success,
+    result.summary.successful + result.summary.failed + result.summary.duplicates,
+    result.errors.map((e) => `Row ${e.row}: ${e.data.name} ${e.error.includes("already exists") ? "duplicate" : e.error}`),
+  ];
+}
+
+// NotificationDropdown: the badge and each card's line, score and demo.
+export function bell(list: Notifications): [number, string[]] {
+  return [
+    list.data.unreadCount,
+    list.data.notifications.map((n) => `${n.smartNotification} ${n.totalScore ?? ""} ${n.leadType} ${n.demoBookDateTime ?? ""} ${n.isRead}`),
+  ];
+}
+
+// CreditPurchaseModal: Stripe.js takes the client secret; the total is shown in dollars.
+export function purchaseStep(opened: OpenedIntent): [string, string] {
+  return [opened.data.clientSecret, opened.data.pricing.totalPrice.toFixed(2)];
+}
