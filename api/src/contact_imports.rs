@@ -233,6 +233,16 @@ impl UploadResult {
     }
 }
 
+/// An uploaded file's name and bytes.
+async fn read_upload(file: Upload) -> Result<(String, Vec<u8>), AppError> {
+    let filename = file.file_name().unwrap_or("upload").to_string();
+    let bytes = file
+        .into_vec()
+        .await
+        .map_err(|e| AppError::bad_request("unreadable_body", e.to_string()))?;
+    Ok((filename, bytes))
+}
+
 /// The Contacts screen's upload, answered with its result.
 pub struct UploadApi {
     pub services: Services,
@@ -253,12 +263,7 @@ impl UploadApi {
         upload: ContactUpload,
     ) -> Result<Json<UploadEnvelope>, ImportErrors> {
         let me = auth.user(&self.services).await?;
-        let filename = upload.file.file_name().unwrap_or("upload").to_string();
-        let bytes = upload
-            .file
-            .into_vec()
-            .await
-            .map_err(|e| AppError::bad_request("unreadable_body", e.to_string()))?;
+        let (filename, bytes) = read_upload(upload.file).await?;
         let row = import::start(&self.services, me.id, &filename, bytes, None).await?;
         let wait = self.services.settings().await.uploads.import_wait_secs;
         let row = import::finished_within(
@@ -293,12 +298,7 @@ impl ImportApi {
                 AppError::validation("mapping", "must be a JSON object of field → header")
             })?),
         };
-        let filename = upload.file.file_name().unwrap_or("upload").to_string();
-        let bytes = upload
-            .file
-            .into_vec()
-            .await
-            .map_err(|e| AppError::bad_request("unreadable_body", e.to_string()))?;
+        let (filename, bytes) = read_upload(upload.file).await?;
         let row = import::start(&self.services, me.id, &filename, bytes, explicit).await?;
         Ok(Accepted::Accepted(Json(row.into())))
     }

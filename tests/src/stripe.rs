@@ -148,6 +148,17 @@ impl FakeStripe {
     }
 }
 
+/// The `metadata[<key>]` fields of a form-encoded Stripe request, as the object's metadata.
+fn metadata_of(form: &[(String, String)]) -> serde_json::Map<String, Value> {
+    form.iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("metadata[")
+                .and_then(|r| r.strip_suffix(']'))
+                .map(|key| (key.to_string(), Value::String(v.clone())))
+        })
+        .collect()
+}
+
 /// A Checkout Session as Stripe returns it on creation.
 fn session_object(form: &[(String, String)]) -> Value {
     let get = |k: &str| {
@@ -157,14 +168,7 @@ fn session_object(form: &[(String, String)]) -> Value {
     };
     let id = format!("cs_test_{}", uuid::Uuid::new_v4().simple());
     let now = chrono::Utc::now().timestamp();
-    let metadata: serde_json::Map<String, Value> = form
-        .iter()
-        .filter_map(|(k, v)| {
-            k.strip_prefix("metadata[")
-                .and_then(|r| r.strip_suffix(']'))
-                .map(|key| (key.to_string(), Value::String(v.clone())))
-        })
-        .collect();
+    let metadata = metadata_of(form);
     let quantity: i64 = get("line_items[0][quantity]")
         .and_then(|q| q.parse().ok())
         .unwrap_or(0);
@@ -204,14 +208,7 @@ fn intent_object(form: &[(String, String)]) -> Value {
             .map(|(_, v)| v.clone())
     };
     let id = format!("pi_test_{}", uuid::Uuid::new_v4().simple());
-    let metadata: serde_json::Map<String, Value> = form
-        .iter()
-        .filter_map(|(k, v)| {
-            k.strip_prefix("metadata[")
-                .and_then(|r| r.strip_suffix(']'))
-                .map(|key| (key.to_string(), Value::String(v.clone())))
-        })
-        .collect();
+    let metadata = metadata_of(form);
     let amount: i64 = get("amount").and_then(|a| a.parse().ok()).unwrap_or(0);
     json!({
         "id": id, "object": "payment_intent", "amount": amount, "amount_capturable": 0,

@@ -143,6 +143,21 @@ fn silent_mp3() -> Vec<u8> {
     frame.repeat(100)
 }
 
+/// The stack's user with this address, or 404.
+async fn user_by_email(
+    db: &sea_orm::DatabaseConnection,
+    email: &str,
+) -> poem::Result<shared::entities::users::Model> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use shared::entities::users;
+    users::Entity::find()
+        .filter(users::Column::Email.eq(email.to_lowercase()))
+        .one(db)
+        .await
+        .map_err(poem::error::InternalServerError)?
+        .ok_or_else(|| poem::Error::from_string("no such user", poem::http::StatusCode::NOT_FOUND))
+}
+
 /// Delivers one user's conversations as ElevenLabs reports them, signed, to the gateway.
 #[handler]
 async fn conversations(
@@ -150,17 +165,10 @@ async fn conversations(
     app: Data<&Arc<TestApp>>,
 ) -> poem::Result<Json<Value>> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    use shared::entities::{agents, users};
+    use shared::entities::agents;
     let db = &app.services.db;
     let internal = poem::error::InternalServerError;
-    let user = users::Entity::find()
-        .filter(users::Column::Email.eq(req.email.to_lowercase()))
-        .one(db)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| {
-            poem::Error::from_string("no such user", poem::http::StatusCode::NOT_FOUND)
-        })?;
+    let user = user_by_email(db, &req.email).await?;
     let (call_agent, chat_agent) = (
         format!("agent_{}_call", user.id.simple()),
         format!("agent_{}_chat", user.id.simple()),
@@ -316,17 +324,10 @@ async fn finish_calls(
     app: Data<&Arc<TestApp>>,
 ) -> poem::Result<Json<Value>> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    use shared::entities::{agents, calls, users};
+    use shared::entities::{agents, calls};
     let db = &app.services.db;
     let internal = poem::error::InternalServerError;
-    let user = users::Entity::find()
-        .filter(users::Column::Email.eq(req.email.to_lowercase()))
-        .one(db)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| {
-            poem::Error::from_string("no such user", poem::http::StatusCode::NOT_FOUND)
-        })?;
+    let user = user_by_email(db, &req.email).await?;
     let open = calls::Entity::find()
         .filter(calls::Column::UserId.eq(user.id))
         .filter(calls::Column::Status.is_in([

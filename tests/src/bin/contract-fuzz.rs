@@ -82,7 +82,10 @@ async fn main() -> anyhow::Result<()> {
         .args(["--exclude-path", "/api/errors"])
         .args(["--exclude-path", "/api/admin/errors"])
         .args(["--max-examples", &examples])
-        .args(["--workers", "2"])
+        // One worker: with two threads, Hypothesis' lambda descriptions hit CPython 3.11's
+        // thread-unsafe `ast.parse` ("AST constructor recursion depth mismatch", gh-106905) now
+        // and then, failing an operation the API answered correctly.
+        .args(["--workers", "1"])
         .args(["--seed", "20261126"])
         .args(["--report", "junit", "--report-junit-path"])
         .arg(&junit)

@@ -77,6 +77,36 @@ fn provider_error(e: stripe::StripeError) -> AppError {
     }
 }
 
+/// A new `pending` purchase of `credits` for `amount` (minor units), before Stripe is asked.
+pub(super) async fn pending(
+    services: &Services,
+    user_id: Uuid,
+    credits: i64,
+    amount: i64,
+    currency: &str,
+) -> AppResult<purchases::Model> {
+    let now = Utc::now();
+    Ok(purchases::ActiveModel {
+        id: Set(crate::platform::ids::next()),
+        user_id: Set(user_id),
+        credits: Set(credits),
+        amount_cents: Set(amount),
+        currency: Set(currency.to_string()),
+        status: Set(PurchaseStatus::Pending),
+        stripe_checkout_session_id: Set(None),
+        stripe_payment_intent_id: Set(None),
+        stripe_charge_id: Set(None),
+        checkout_url: Set(None),
+        receipt_url: Set(None),
+        refunded_credits: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        paid_at: Set(None),
+    }
+    .insert(&services.db)
+    .await?)
+}
+
 /// Starts a purchase of `credits`: a `pending` purchase and a Stripe Checkout Session whose
 /// URL the buyer is sent to.
 pub async fn create_purchase(
@@ -96,25 +126,13 @@ pub async fn create_purchase(
         )
     })?;
     let client = stripe_client(services).await?;
-    let now = Utc::now();
-    let purchase = purchases::ActiveModel {
-        id: Set(crate::platform::ids::next()),
-        user_id: Set(user.id),
-        credits: Set(credits),
-        amount_cents: Set(amount),
-        currency: Set(config.billing.credit_currency.clone()),
-        status: Set(PurchaseStatus::Pending),
-        stripe_checkout_session_id: Set(None),
-        stripe_payment_intent_id: Set(None),
-        stripe_charge_id: Set(None),
-        checkout_url: Set(None),
-        receipt_url: Set(None),
-        refunded_credits: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-        paid_at: Set(None),
-    }
-    .insert(&services.db)
+    let purchase = pending(
+        services,
+        user.id,
+        credits,
+        amount,
+        &config.billing.credit_currency,
+    )
     .await?;
 
     let metadata = HashMap::from([

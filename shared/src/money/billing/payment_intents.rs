@@ -65,25 +65,13 @@ pub async fn open(services: &Services, user: &CurrentUser, credits: i64) -> AppR
         .credit_currency
         .parse()
         .map_err(|_| AppError::internal("CREDIT_CURRENCY is not a Stripe currency"))?;
-    let now = Utc::now();
-    let purchase = purchases::ActiveModel {
-        id: Set(crate::platform::ids::next()),
-        user_id: Set(user.id),
-        credits: Set(credits),
-        amount_cents: Set(amount),
-        currency: Set(config.billing.credit_currency.clone()),
-        status: Set(PurchaseStatus::Pending),
-        stripe_checkout_session_id: Set(None),
-        stripe_payment_intent_id: Set(None),
-        stripe_charge_id: Set(None),
-        checkout_url: Set(None),
-        receipt_url: Set(None),
-        refunded_credits: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-        paid_at: Set(None),
-    }
-    .insert(&services.db)
+    let purchase = super::pending(
+        services,
+        user.id,
+        credits,
+        amount,
+        &config.billing.credit_currency,
+    )
     .await?;
     let metadata = HashMap::from([
         ("purchase_id".to_string(), purchase.id.to_string()),

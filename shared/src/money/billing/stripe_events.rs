@@ -154,14 +154,24 @@ async fn fulfil(
     let Some(purchase) = purchase_of_session(services, session).await? else {
         return unroutable(services, row, "no purchase for this checkout session").await;
     };
-    let config = services.settings().await;
-    let txn = crate::platform::db::begin_write(&services.db).await?;
-    let mut after = AfterCommit::new();
     let payment = Payment {
         checkout_session: str_at(session, "id").map(String::from),
         payment_intent: str_at(session, "payment_intent").map(String::from),
     };
-    grant_in(&txn, &config, &purchase, payment, &mut after).await?;
+    grant_and_settle(services, row, &purchase, payment).await
+}
+
+/// Grants the purchase (once) and settles the event in one transaction.
+async fn grant_and_settle(
+    services: &Services,
+    row: &webhook_events::Model,
+    purchase: &purchases::Model,
+    payment: Payment,
+) -> Result<(), JobError> {
+    let config = services.settings().await;
+    let txn = crate::platform::db::begin_write(&services.db).await?;
+    let mut after = AfterCommit::new();
+    grant_in(&txn, &config, purchase, payment, &mut after).await?;
     inbox::settle(
         &txn,
         row,
@@ -191,24 +201,11 @@ async fn intent_succeeded(
             purchase.id
         )));
     }
-    let config = services.settings().await;
-    let txn = crate::platform::db::begin_write(&services.db).await?;
-    let mut after = AfterCommit::new();
     let payment = Payment {
         checkout_session: None,
         payment_intent: str_at(intent, "id").map(String::from),
     };
-    grant_in(&txn, &config, &purchase, payment, &mut after).await?;
-    inbox::settle(
-        &txn,
-        row,
-        inbox::InboxStatus::Processed,
-        None,
-        Some(purchase.user_id),
-    )
-    .await?;
-    after.commit(services, txn).await?;
-    Ok(())
+    grant_and_settle(services, row, &purchase, payment).await
 }
 
 /// A PaymentIntent's failure marks a pending purchase failed (a later success still pays it).
