@@ -15,6 +15,7 @@ mod m20261201_000008_frontend_accounts;
 mod m20261201_000009_lead_scores_out_of_100;
 mod m20261202_000010_call_analytics_counters;
 mod m20261202_000011_contact_origin;
+mod m20261202_000012_customers_and_lead_tasks;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_lead_scores_out_of_100::Migration),
             Box::new(m20261202_000010_call_analytics_counters::Migration),
             Box::new(m20261202_000011_contact_origin::Migration),
+            Box::new(m20261202_000012_customers_and_lead_tasks::Migration),
         ]
     }
 }

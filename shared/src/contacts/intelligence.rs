@@ -183,31 +183,46 @@ pub async fn timeline(
     owner: UserId,
     key: &GroupKey,
 ) -> AppResult<Vec<history::CallRow>> {
-    let contact = match key {
+    if let GroupKey::Individual(call) = key {
+        let call = crate::platform::owned::find::<calls::Entity, _>(db, owner, *call).await?;
+        return history::rows_of(db, vec![call]).await;
+    }
+    let contact = contact_of_group(db, owner, key)
+        .await?
+        .ok_or_else(|| AppError::not_found("lead"))?;
+    conversations_of(db, owner, contact.id).await
+}
+
+/// The contact a lead group stands for: by number, by e-mail (any case), or the one call's
+/// contact; none for a visitor who left neither.
+pub async fn contact_of_group(
+    db: &DatabaseConnection,
+    owner: UserId,
+    key: &GroupKey,
+) -> AppResult<Option<contacts::Model>> {
+    let mine = contacts::Entity::find().filter(contacts::Column::UserId.eq(owner));
+    Ok(match key {
         GroupKey::Individual(call) => {
             let call = crate::platform::owned::find::<calls::Entity, _>(db, owner, *call).await?;
-            return history::rows_of(db, vec![call]).await;
+            match call.contact_id {
+                Some(id) => mine.filter(contacts::Column::Id.eq(id)).one(db).await?,
+                None => None,
+            }
         }
         GroupKey::Phone(phone) => {
-            contacts::Entity::find()
-                .filter(contacts::Column::UserId.eq(owner))
-                .filter(contacts::Column::PhoneE164.eq(phone.as_str()))
+            mine.filter(contacts::Column::PhoneE164.eq(phone.as_str()))
                 .one(db)
                 .await?
         }
         GroupKey::Email(email) => {
-            contacts::Entity::find()
-                .filter(contacts::Column::UserId.eq(owner))
-                .filter(ExprTrait::eq(
-                    Expr::expr(Func::lower(Expr::col(contacts::Column::Email))),
-                    email.to_lowercase(),
-                ))
-                .one(db)
-                .await?
+            mine.filter(ExprTrait::eq(
+                Expr::expr(Func::lower(Expr::col(contacts::Column::Email))),
+                email.to_lowercase(),
+            ))
+            .one(db)
+            .await?
         }
-    };
-    let contact = contact.ok_or_else(|| AppError::not_found("lead"))?;
-    conversations_of(db, owner, contact.id).await
+    })
 }
 
 /// A contact's finished conversations, newest first, at most `TIMELINE_LIMIT`.

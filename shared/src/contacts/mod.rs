@@ -1,6 +1,7 @@
 //! A user's contacts: who their agents call and who calls them. One contact per E.164 number
 //! per user; the number as typed is kept beside it.
 
+pub mod customers;
 pub mod export;
 pub mod import;
 pub mod intelligence;
@@ -8,6 +9,7 @@ pub mod leads;
 pub mod links;
 pub mod phone;
 pub mod sheet;
+pub mod tasks;
 
 use std::collections::BTreeMap;
 

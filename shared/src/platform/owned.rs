@@ -9,7 +9,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    entities::{agents, calls, contact_imports, contacts, notifications, purchases},
+    entities::{
+        agents, calls, contact_imports, contacts, customers, lead_tasks, notifications, purchases,
+    },
     platform::error::{AppError, AppResult},
     platform::ids::UserId,
 };
@@ -73,6 +75,8 @@ owned!(
     calls => "call",
     contacts => "contact",
     contact_imports => "import",
+    customers => "customer",
+    lead_tasks => "follow_up",
     notifications => "notification",
     purchases => "purchase",
 );

@@ -1,0 +1,185 @@
+//! Customers: leads converted on Lead Intelligence. A customer is one of the user's contacts
+//! with its own status, notes and rep; converting the same lead again is a conflict, and a lead
+//! whose contact does not exist yet (a caller known only by the number on the screen) gets one.
+
+use chrono::{Datelike, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder,
+};
+use uuid::Uuid;
+
+use super::{ContactInput, intelligence};
+use crate::{
+    entities::{
+        contacts,
+        customers::{self, CustomerStatus},
+    },
+    platform::error::{AppError, AppResult},
+    platform::ids::UserId,
+    platform::owned,
+};
+
+/// What the conversion modal sends.
+#[derive(Debug, Clone, Default)]
+pub struct Conversion {
+    /// A Lead Intelligence group id (`phone_…`, `email_…`, `individual_…`) or a contact id.
+    pub lead: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub company: Option<String>,
+    pub status: Option<CustomerStatus>,
+    pub original_lead_source: Option<String>,
+    pub assigned_sales_rep: Option<String>,
+    pub notes: Option<String>,
+}
+
+/// The lead's contact: the group's, or a contact id of the user's, or — for a caller the
+/// account has no contact for — one made from the number the screen shows.
+async fn lead_contact(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    c: &Conversion,
+) -> AppResult<contacts::Model> {
+    let owner = UserId(user_id);
+    let found = match Uuid::parse_str(&c.lead) {
+        Ok(id) => Some(owned::find::<contacts::Entity, _>(db, owner, id).await?),
+        Err(_) => {
+            let key = intelligence::GroupKey::parse(&c.lead)?;
+            intelligence::contact_of_group(db, owner, &key).await?
+        }
+    };
+    if let Some(contact) = found {
+        return Ok(contact);
+    }
+    let phone = c
+        .phone
+        .clone()
+        .filter(|p| !p.trim().is_empty())
+        .ok_or_else(|| {
+            AppError::validation(
+                "phone",
+                "this lead has no contact yet: give its phone number",
+            )
+        })?;
+    let input = ContactInput {
+        name: Some(c.name.clone().unwrap_or_else(|| phone.clone())),
+        phone: Some(phone),
+        email: Some(c.email.clone()),
+        company: Some(c.company.clone()),
+        ..Default::default()
+    };
+    super::create(db, user_id, input).await
+}
+
+/// `CUST-<year>-<n>`: the account's customers so far, plus one.
+async fn next_reference(db: &DatabaseConnection, user_id: Uuid) -> AppResult<String> {
+    let count = customers::Entity::find()
+        .filter(customers::Column::UserId.eq(user_id))
+        .count(db)
+        .await?;
+    Ok(format!("CUST-{}-{:04}", Utc::now().year(), count + 1))
+}
+
+/// Converts a lead; a lead already converted is 409 `already_customer`.
+pub async fn convert(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    c: Conversion,
+) -> AppResult<customers::Model> {
+    let contact = lead_contact(db, user_id, &c).await?;
+    let existing = customers::Entity::find()
+        .filter(customers::Column::UserId.eq(user_id))
+        .filter(customers::Column::ContactId.eq(contact.id))
+        .one(db)
+        .await?;
+    if let Some(existing) = existing {
+        return Err(AppError::Conflict {
+            code: "already_customer",
+            message: format!(
+                "{} is already customer {}",
+                existing.name, existing.reference
+            ),
+            details: Some(serde_json::json!({"customer_id": existing.id})),
+        });
+    }
+    let text = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
+    let now = Utc::now();
+    let row = customers::ActiveModel {
+        id: Set(crate::platform::ids::next()),
+        user_id: Set(user_id),
+        contact_id: Set(contact.id),
+        reference: Set(next_reference(db, user_id).await?),
+        name: Set(text(&c.name).unwrap_or_else(|| contact.name.clone())),
+        email: Set(text(&c.email).or(contact.email.clone())),
+        phone: Set(Some(contact.phone_e164.clone())),
+        company: Set(text(&c.company).or(contact.company.clone())),
+        status: Set(c.status.unwrap_or(CustomerStatus::Active)),
+        notes: Set(text(&c.notes)),
+        assigned_sales_rep: Set(text(&c.assigned_sales_rep)),
+        original_lead_source: Set(text(&c.original_lead_source)),
+        converted_at: Set(now),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    // The unique (user, contact) index settles a concurrent second conversion.
+    Ok(row.insert(db).await?)
+}
+
+/// The user's customers, newest conversions first.
+pub async fn list(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    status: Option<CustomerStatus>,
+    window: crate::platform::db::Window,
+) -> AppResult<(Vec<customers::Model>, u64)> {
+    use sea_orm::QuerySelect;
+    let mut query = customers::Entity::find().filter(customers::Column::UserId.eq(user_id));
+    if let Some(status) = status {
+        query = query.filter(customers::Column::Status.eq(status));
+    }
+    let total = query.clone().count(db).await?;
+    let rows = query
+        .order_by_desc(customers::Column::ConvertedAt)
+        .order_by_desc(customers::Column::Id)
+        .offset(window.offset)
+        .limit(window.limit)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// One of the user's customers.
+pub async fn get(db: &DatabaseConnection, owner: UserId, id: Uuid) -> AppResult<customers::Model> {
+    owned::find::<customers::Entity, _>(db, owner, id).await
+}
+
+/// What an edit may change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerChange {
+    pub status: Option<CustomerStatus>,
+    pub notes: Option<Option<String>>,
+    pub assigned_sales_rep: Option<Option<String>>,
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    owner: UserId,
+    id: Uuid,
+    change: CustomerChange,
+) -> AppResult<customers::Model> {
+    let current = get(db, owner, id).await?;
+    let mut row: customers::ActiveModel = current.into();
+    if let Some(status) = change.status {
+        row.status = Set(status);
+    }
+    if let Some(notes) = change.notes {
+        row.notes = Set(notes.filter(|n| !n.trim().is_empty()));
+    }
+    if let Some(rep) = change.assigned_sales_rep {
+        row.assigned_sales_rep = Set(rep.filter(|r| !r.trim().is_empty()));
+    }
+    row.updated_at = Set(Utc::now());
+    Ok(row.update(db).await?)
+}
