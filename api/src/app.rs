@@ -34,6 +34,7 @@ use crate::{
     events::EventsApi,
     health::HealthApi,
     integrations::IntegrationApi,
+    customers::CustomerApi,
     lead_intelligence::LeadIntelligenceApi,
     leads::LeadApi,
     middleware::{
@@ -52,7 +53,7 @@ pub type Apis = (
     UserApi,
     AgentApi,
     (CallApi, ChatApi),
-    (LeadApi, LeadIntelligenceApi),
+    (LeadApi, LeadIntelligenceApi, CustomerApi),
     // poem-openapi implements tuples of up to 16 APIs; the admin area's are one of them.
     (
         AdminApi,
@@ -114,6 +115,9 @@ pub fn openapi_service(
                     services: services.clone(),
                 },
                 LeadIntelligenceApi {
+                    services: services.clone(),
+                },
+                CustomerApi {
                     services: services.clone(),
                 },
             ),

@@ -42,10 +42,12 @@ pub struct LeadGroupRow {
     pub interacted_agents: Vec<String>,
     pub interactions: i64,
     pub last_contact: Timestamp,
-    /// Follow-ups are not scheduled here yet: always null.
+    /// The lead's latest follow-up (scheduled on this screen).
     pub follow_up_scheduled: Option<Timestamp>,
+    /// `pending` or `completed`.
     pub follow_up_status: Option<String>,
-    /// The demo the caller booked in the newest conversation.
+    /// The demo scheduled on this screen, else the one the caller booked in the newest
+    /// conversation.
     pub demo_scheduled: Option<Timestamp>,
     /// `phone`, `email` or `individual`.
     pub group_type: String,
@@ -281,8 +283,34 @@ impl LeadIntelligenceApi {
     #[oai(path = "/api/lead-intelligence", method = "get")]
     async fn groups(&self, auth: Auth) -> Result<Json<Vec<LeadGroupRow>>, LeadIntelligenceErrors> {
         let me = auth.user(&self.services).await?;
-        let groups = service::groups(&self.services.db, me.owner()).await?;
-        Ok(Json(groups.into_iter().map(Into::into).collect()))
+        let db = &self.services.db;
+        let groups = service::groups(db, me.owner()).await?;
+        let contacts: Vec<Uuid> = groups
+            .iter()
+            .filter_map(|g| g.contact.as_ref().map(|c| c.id))
+            .collect();
+        let mut tasks = shared::contacts::tasks::latest_of(db, me.id, &contacts).await?;
+        Ok(Json(
+            groups
+                .into_iter()
+                .map(|g| {
+                    let (follow_up, demo) = g
+                        .contact
+                        .as_ref()
+                        .and_then(|c| tasks.remove(&c.id))
+                        .unwrap_or_default();
+                    let mut row = LeadGroupRow::from(g);
+                    if let Some(f) = follow_up {
+                        row.follow_up_scheduled = Some(f.due_at.into());
+                        row.follow_up_status = Some(f.status.to_string());
+                    }
+                    if let Some(d) = demo {
+                        row.demo_scheduled = Some(d.due_at.into());
+                    }
+                    row
+                })
+                .collect(),
+        ))
     }
 
     /// A lead group's timeline

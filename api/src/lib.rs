@@ -20,6 +20,7 @@ pub mod client_errors;
 pub mod contact_imports;
 pub mod contacts;
 pub mod credits;
+pub mod customers;
 pub mod dashboard;
 pub mod download;
 pub mod error;

@@ -147,6 +147,24 @@ pub async fn groups(db: &DatabaseConnection, owner: UserId) -> AppResult<Vec<Lea
             last_call: Some(row.call),
         });
     }
+    // Converted leads are on the Customers tab, not here.
+    let contact_ids: Vec<Uuid> = out
+        .iter()
+        .filter_map(|g| g.contact.as_ref().map(|c| c.id))
+        .collect();
+    let converted: std::collections::HashSet<Uuid> = if contact_ids.is_empty() {
+        Default::default()
+    } else {
+        crate::entities::customers::Entity::find()
+            .filter(crate::entities::customers::Column::UserId.eq(owner))
+            .filter(crate::entities::customers::Column::ContactId.is_in(contact_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|c| c.contact_id)
+            .collect()
+    };
+    out.retain(|g| g.contact.as_ref().is_none_or(|c| !converted.contains(&c.id)));
     out.sort_by_key(|g| std::cmp::Reverse(g.last_contact));
     out.truncate(GROUP_LIMIT as usize);
     Ok(out)
