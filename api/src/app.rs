@@ -29,12 +29,12 @@ use crate::{
     contact_imports::{ImportApi, UploadApi},
     contacts::ContactApi,
     credits::CreditsApi,
+    customers::CustomerApi,
     dashboard::DashboardApi,
     error::from_poem_error,
     events::EventsApi,
     health::HealthApi,
     integrations::IntegrationApi,
-    customers::CustomerApi,
     lead_intelligence::LeadIntelligenceApi,
     leads::LeadApi,
     middleware::{

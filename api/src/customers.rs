@@ -60,6 +60,7 @@ impl From<CustomerState> for CustomerStatus {
 
 /// A customer as the Customers tab reads it.
 #[derive(Debug, Object)]
+#[oai(example)]
 #[oai(skip_serializing_if_is_none)]
 pub struct Customer {
     pub id: Uuid,
@@ -106,6 +107,7 @@ pub struct CustomerList {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct CustomerListEnvelope {
     pub success: bool,
     pub data: CustomerList,
@@ -119,12 +121,14 @@ pub struct CustomerDetail {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct CustomerDetailEnvelope {
     pub success: bool,
     pub data: CustomerDetail,
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct CustomerEnvelope {
     pub success: bool,
     pub data: Customer,
@@ -132,6 +136,7 @@ pub struct CustomerEnvelope {
 
 /// What the conversion modal sends.
 #[derive(Debug, Object)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct ConvertRequest {
     /// The Lead Intelligence group id (`phone_…`, `email_…`, `individual_…`) or a contact id.
@@ -156,6 +161,7 @@ pub struct ConvertRequest {
 
 /// An edit from the tab: its status switch or its notes.
 #[derive(Debug, Object)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct CustomerUpdate {
     pub status: Option<CustomerState>,
@@ -173,6 +179,7 @@ pub enum Converted {
 
 /// A follow-up or demo on a lead.
 #[derive(Debug, Object)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 #[oai(skip_serializing_if_is_none)]
 pub struct LeadTask {
@@ -206,6 +213,7 @@ impl From<lead_tasks::Model> for LeadTask {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct LeadTaskEnvelope {
     pub success: bool,
     pub data: LeadTask,
@@ -219,6 +227,7 @@ pub enum TaskCreated {
 
 /// What Lead Intelligence's follow-up dialog sends.
 #[derive(Debug, Object)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct FollowUpRequest {
     #[oai(validator(max_length = 40))]
@@ -242,6 +251,7 @@ pub enum FollowUpState {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct FollowUpStatusRequest {
     #[oai(validator(max_length = 40))]
@@ -252,6 +262,7 @@ pub struct FollowUpStatusRequest {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct FollowUpsChanged {
     pub success: bool,
     pub message: String,
@@ -259,6 +270,7 @@ pub struct FollowUpsChanged {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 #[oai(rename_all = "camelCase")]
 pub struct DemoRequest {
     /// The Lead Intelligence group id of the lead.
@@ -356,6 +368,9 @@ impl CustomerApi {
     }
 
     /// One customer with its conversations
+    ///
+    /// The customer and its conversations, newest first (the tab's timeline). Another user's
+    /// customer is 404 `customer_not_found`.
     #[oai(path = "/api/customers/:id", method = "get")]
     async fn get(
         &self,

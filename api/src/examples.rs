@@ -49,6 +49,11 @@ use crate::{
         ContactStatsEnvelope, Deleted, UpdateContact,
     },
     credits::{CreditTransaction, UsageSummary},
+    customers::{
+        ConvertRequest, Customer, CustomerDetailEnvelope, CustomerEnvelope, CustomerListEnvelope,
+        CustomerUpdate, DemoRequest, FollowUpRequest, FollowUpStatusRequest, FollowUpsChanged,
+        LeadTask, LeadTaskEnvelope,
+    },
     dashboard::{Analytics, AnalyticsEnvelope, Overview, OverviewEnvelope, RecentActivity},
     events::LiveMessage,
     health::{Health, Readiness},
@@ -604,6 +609,44 @@ examples! {
         ],
         "summary": { "total": 3, "found": 1, "notFound": 2 }
     }});
+    Customer => json!({
+        "id": "f1e2d3c4-b5a6-4978-8a9b-0c1d2e3f4a5b", "customer_reference_number": "CUST-2026-0001",
+        "contact_id": CONTACT, "name": "Priya Shah", "email": "priya@brightlane.co.uk",
+        "phone": "+447911123456", "company": "Brightlane", "status": "Active",
+        "conversion_date": "2026-12-02T10:00:00.000Z", "notes": "Annual plan, 40 seats",
+        "assigned_sales_rep": "Ana Ruiz", "original_lead_source": "Lead Intelligence",
+        "created_at": "2026-12-02T10:00:00.000Z", "updated_at": "2026-12-02T10:00:00.000Z"
+    });
+    CustomerEnvelope => json!({ "success": true, "data": of::<Customer>() });
+    CustomerListEnvelope => json!({ "success": true, "data": {
+        "customers": [of::<Customer>()],
+        "pagination": { "total": 1, "limit": 100, "offset": 0, "hasMore": false }
+    }});
+    CustomerDetailEnvelope => json!({ "success": true, "data": { "customer": of::<Customer>(), "timeline": [] } });
+    ConvertRequest => json!({
+        "contactId": "phone_+447911123456", "name": "Priya Shah", "email": "priya@brightlane.co.uk",
+        "phone": "+447911123456", "company": "Brightlane", "originalLeadSource": "Lead Intelligence",
+        "assignedSalesRep": "Ana Ruiz", "notes": "Annual plan, 40 seats"
+    });
+    CustomerUpdate => json!({ "status": "On Hold" });
+    LeadTask => json!({
+        "id": "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "kind": "follow_up",
+        "dueAt": "2026-12-09T12:00:00.000Z", "remark": "Send the pricing sheet first",
+        "status": "pending", "leadName": "Priya Shah", "leadPhone": "+447911123456",
+        "leadEmail": "priya@brightlane.co.uk", "contactId": CONTACT,
+        "createdAt": "2026-12-02T10:00:00.000Z"
+    });
+    LeadTaskEnvelope => json!({ "success": true, "data": of::<LeadTask>() });
+    FollowUpRequest => json!({
+        "leadPhone": "+447911123456", "leadEmail": "priya@brightlane.co.uk", "leadName": "Priya Shah",
+        "followUpDate": "2026-12-09", "remark": "Send the pricing sheet first"
+    });
+    FollowUpStatusRequest => json!({ "leadPhone": "+447911123456", "status": "completed" });
+    FollowUpsChanged => json!({ "success": true, "message": "1 follow-ups updated", "updated": 1 });
+    DemoRequest => json!({
+        "contactId": "phone_+447911123456", "demoDate": "2026-12-09T15:00:00Z",
+        "leadPhone": "+447911123456"
+    });
     ContactForm => json!({
         "name": "Jordan Lee", "phoneNumber": "+1 415 555 0123", "email": "jordan@example.com",
         "company": "Lee Bakery", "notes": "Prefers calls after 5pm."

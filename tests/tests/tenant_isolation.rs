@@ -123,6 +123,15 @@ on_both_backends!(
             .await
             .success_json()
             .await;
+        let customer: Value = app
+            .post(
+                "/api/customers/convert",
+                json!({"contactId": contact}),
+                Some(&owner),
+            )
+            .await
+            .success_json()
+            .await;
         app.wait_for_jobs(WAIT).await;
 
         // Which resource each path's id names.
@@ -141,6 +150,9 @@ on_both_backends!(
                 }
                 p if p.starts_with("/api/integrations/keys/") => {
                     key["key"]["id"].as_str()?.to_string()
+                }
+                p if p.starts_with("/api/customers/") => {
+                    customer["data"]["id"].as_str()?.to_string()
                 }
                 _ => return None,
             };

@@ -73,13 +73,38 @@ async fn lead_contact(
     super::create(db, user_id, input).await
 }
 
-/// `CUST-<year>-<n>`: the account's customers so far, plus one.
-async fn next_reference(db: &DatabaseConnection, user_id: Uuid) -> AppResult<String> {
-    let count = customers::Entity::find()
+/// `CUST-<year>-<8 hex>`: the year of conversion and the random tail of the customer's id, so
+/// concurrent conversions never pick the same reference.
+fn reference_of(id: Uuid) -> String {
+    let hex = id.simple().to_string();
+    format!(
+        "CUST-{}-{}",
+        Utc::now().year(),
+        hex[hex.len() - 8..].to_uppercase()
+    )
+}
+
+fn already(existing: &customers::Model) -> AppError {
+    AppError::Conflict {
+        code: "already_customer",
+        message: format!(
+            "{} is already customer {}",
+            existing.name, existing.reference
+        ),
+        details: Some(serde_json::json!({"customer_id": existing.id})),
+    }
+}
+
+async fn customer_of(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    contact_id: Uuid,
+) -> AppResult<Option<customers::Model>> {
+    Ok(customers::Entity::find()
         .filter(customers::Column::UserId.eq(user_id))
-        .count(db)
-        .await?;
-    Ok(format!("CUST-{}-{:04}", Utc::now().year(), count + 1))
+        .filter(customers::Column::ContactId.eq(contact_id))
+        .one(db)
+        .await?)
 }
 
 /// Converts a lead; a lead already converted is 409 `already_customer`.
@@ -106,11 +131,12 @@ pub async fn convert(
     }
     let text = |v: &Option<String>| v.clone().filter(|s| !s.trim().is_empty());
     let now = Utc::now();
+    let id = crate::platform::ids::next();
     let row = customers::ActiveModel {
-        id: Set(crate::platform::ids::next()),
+        id: Set(id),
         user_id: Set(user_id),
         contact_id: Set(contact.id),
-        reference: Set(next_reference(db, user_id).await?),
+        reference: Set(reference_of(id)),
         name: Set(text(&c.name).unwrap_or_else(|| contact.name.clone())),
         email: Set(text(&c.email).or(contact.email.clone())),
         phone: Set(Some(contact.phone_e164.clone())),
@@ -123,8 +149,14 @@ pub async fn convert(
         created_at: Set(now),
         updated_at: Set(now),
     };
-    // The unique (user, contact) index settles a concurrent second conversion.
-    Ok(row.insert(db).await?)
+    match row.insert(db).await {
+        Ok(row) => Ok(row),
+        // A concurrent conversion of the same lead won the unique (user, contact) index.
+        Err(e) => match customer_of(db, user_id, contact.id).await? {
+            Some(existing) => Err(already(&existing)),
+            None => Err(e.into()),
+        },
+    }
 }
 
 /// The user's customers, newest conversions first.

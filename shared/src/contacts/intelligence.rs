@@ -164,7 +164,11 @@ pub async fn groups(db: &DatabaseConnection, owner: UserId) -> AppResult<Vec<Lea
             .map(|c| c.contact_id)
             .collect()
     };
-    out.retain(|g| g.contact.as_ref().is_none_or(|c| !converted.contains(&c.id)));
+    out.retain(|g| {
+        g.contact
+            .as_ref()
+            .is_none_or(|c| !converted.contains(&c.id))
+    });
     out.sort_by_key(|g| std::cmp::Reverse(g.last_contact));
     out.truncate(GROUP_LIMIT as usize);
     Ok(out)
