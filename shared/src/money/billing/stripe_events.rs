@@ -110,18 +110,52 @@ async fn purchase_of_session(
     let ours = session
         .get("metadata")
         .and_then(|m| str_at(m, "purchase_id"))
-        .or_else(|| str_at(session, "client_reference_id"))
-        .and_then(|id| Uuid::parse_str(id).ok());
-    if let Some(id) = ours
+        .or_else(|| str_at(session, "client_reference_id"));
+    purchase_named(
+        services,
+        ours,
+        purchases::Column::StripeCheckoutSessionId,
+        str_at(session, "id"),
+    )
+    .await
+}
+
+/// The purchase a PaymentIntent pays: by our id in its metadata, else by the intent id.
+async fn purchase_of_intent(
+    services: &Services,
+    intent: &Value,
+) -> Result<Option<purchases::Model>, JobError> {
+    let ours = intent
+        .get("metadata")
+        .and_then(|m| str_at(m, "purchase_id"));
+    purchase_named(
+        services,
+        ours,
+        purchases::Column::StripePaymentIntentId,
+        str_at(intent, "id"),
+    )
+    .await
+}
+
+/// Our id when the object carries one (and it exists), else the row holding Stripe's id in
+/// `column`: objects created outside our flow (the dashboard, a retried session) carry only the
+/// latter.
+async fn purchase_named(
+    services: &Services,
+    ours: Option<&str>,
+    column: purchases::Column,
+    stripe_id: Option<&str>,
+) -> Result<Option<purchases::Model>, JobError> {
+    if let Some(id) = ours.and_then(|id| Uuid::parse_str(id).ok())
         && let Some(p) = purchases::Entity::find_by_id(id).one(&services.db).await?
     {
         return Ok(Some(p));
     }
-    let Some(session_id) = str_at(session, "id") else {
+    let Some(stripe_id) = stripe_id else {
         return Ok(None);
     };
     Ok(purchases::Entity::find()
-        .filter(purchases::Column::StripeCheckoutSessionId.eq(session_id))
+        .filter(column.eq(stripe_id))
         .one(&services.db)
         .await?)
 }
@@ -217,37 +251,7 @@ async fn intent_failed(
     let Some(purchase) = purchase_of_intent(services, intent).await? else {
         return unroutable(services, row, "no purchase for this payment intent").await;
     };
-    mark_if_pending(services, purchase.id, PurchaseStatus::Failed).await?;
-    inbox::settle(
-        &services.db,
-        row,
-        inbox::InboxStatus::Processed,
-        None,
-        Some(purchase.user_id),
-    )
-    .await
-}
-
-async fn purchase_of_intent(
-    services: &Services,
-    intent: &Value,
-) -> Result<Option<purchases::Model>, JobError> {
-    let ours = intent
-        .get("metadata")
-        .and_then(|m| str_at(m, "purchase_id"))
-        .and_then(|id| Uuid::parse_str(id).ok());
-    if let Some(id) = ours
-        && let Some(p) = purchases::Entity::find_by_id(id).one(&services.db).await?
-    {
-        return Ok(Some(p));
-    }
-    let Some(intent_id) = str_at(intent, "id") else {
-        return Ok(None);
-    };
-    Ok(purchases::Entity::find()
-        .filter(purchases::Column::StripePaymentIntentId.eq(intent_id))
-        .one(&services.db)
-        .await?)
+    close_purchase(services, row, &purchase, PurchaseStatus::Failed).await
 }
 
 /// Only a pending purchase can fail or expire: a late failure never undoes a payment.
@@ -281,6 +285,18 @@ async fn close(
     let Some(purchase) = purchase_of_session(services, session).await? else {
         return unroutable(services, row, "no purchase for this checkout session").await;
     };
+    close_purchase(services, row, &purchase, status).await
+}
+
+/// Marks a still-pending purchase failed or expired and settles the event that said so. Two
+/// statements, not one transaction: the mark is conditional and idempotent, so a crash between
+/// them is repaired by the event's retry.
+async fn close_purchase(
+    services: &Services,
+    row: &webhook_events::Model,
+    purchase: &purchases::Model,
+    status: PurchaseStatus,
+) -> Result<(), JobError> {
     mark_if_pending(services, purchase.id, status).await?;
     inbox::settle(
         &services.db,
