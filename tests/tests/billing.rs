@@ -323,6 +323,25 @@ on_both_backends!(
             assert_eq!(row["status"], status);
         }
         assert_eq!(balance(&app, &token).await, 75);
+
+        // Stripe does not order its events: an `expired` applied before the completion that
+        // preceded it must not cost the buyer their credits.
+        let purchase = buy(&app, &token, 50).await;
+        let session = fake.sessions().pop().unwrap().session;
+        let expired = stripe::event("checkout.session.expired", session.clone());
+        assert_eq!(deliver(&app, &expired).await.status(), 200);
+        app.wait_for_jobs(WAIT).await;
+        let paid = stripe::completed_session(&session, "pi_test_late");
+        let completed = stripe::event("checkout.session.completed", paid);
+        assert_eq!(deliver(&app, &completed).await.status(), 200);
+        app.wait_for_jobs(WAIT).await;
+        let path = format!(
+            "/api/billing/purchases/{}",
+            purchase["id"].as_str().unwrap()
+        );
+        let row: Value = app.get(&path, Some(&token)).await.success_json().await;
+        assert_eq!(row["status"], "paid");
+        assert_eq!(balance(&app, &token).await, 125);
     }
 );
 

@@ -1,7 +1,9 @@
 //! The one way a paid purchase becomes credits. Stripe may tell us a payment succeeded several
 //! ways — a Checkout Session's completion, a PaymentIntent's success, the buyer's own
 //! confirmation — in any order, any number of times, concurrently. The purchase's move from
-//! pending (or failed: a card may succeed on a second try) to paid is a conditional update, so
+//! pending, failed (a card may succeed on a second try) or expired (Stripe does not order its
+//! events: a session's `expired` may be applied before the payment that preceded it, and money
+//! received is always owed) to paid is a conditional update, so
 //! exactly one of them wins, and only the winner writes the ledger row (reference
 //! `purchase:<id>`, unique in the ledger as a second guard).
 
@@ -53,7 +55,11 @@ pub async fn grant_in<C: ConnectionTrait>(
     }
     let claimed = claim
         .filter(purchases::Column::Id.eq(purchase.id))
-        .filter(purchases::Column::Status.is_in([PurchaseStatus::Pending, PurchaseStatus::Failed]))
+        .filter(purchases::Column::Status.is_in([
+            PurchaseStatus::Pending,
+            PurchaseStatus::Failed,
+            PurchaseStatus::Expired,
+        ]))
         .exec(txn)
         .await?
         .rows_affected;
