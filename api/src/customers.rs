@@ -8,12 +8,14 @@ use poem_openapi::{
 };
 use shared::{
     Services,
+    calls::history::CallRow,
     contacts::{
         customers::{self as service, Conversion, CustomerChange},
         intelligence,
         tasks::{self, Lead},
     },
     entities::{
+        calls::{CallStatus, Channel},
         customers::{self as rows, CustomerStatus},
         lead_tasks::{self, TaskKind, TaskStatus},
     },
@@ -22,8 +24,13 @@ use shared::{
 use uuid::Uuid;
 
 use crate::{
-    api_errors, lead_intelligence::TimelineEntry, pagination::Pagination, security::Auth,
-    tags::Tag, wire::Timestamp,
+    api_errors,
+    lead_intelligence::TimelineEntry,
+    leads::InteractionType,
+    pagination::Pagination,
+    security::Auth,
+    tags::Tag,
+    wire::{Done, Timestamp},
 };
 
 /// A customer's status in the tab's words.
@@ -77,10 +84,41 @@ pub struct Customer {
     pub original_lead_source: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The latest conversation with the customer (both spellings: the table reads
+    /// `latest_interaction_date`, its type declares `last_interaction_date` too).
+    pub latest_interaction_date: Option<Timestamp>,
+    pub last_interaction_date: Option<Timestamp>,
+    pub interactions_since_conversion: u64,
 }
 
-impl From<rows::Model> for Customer {
-    fn from(c: rows::Model) -> Self {
+impl Customer {
+    /// `rows` as the tab shows them, each with its conversations' activity.
+    async fn all_of(
+        services: &Services,
+        user_id: Uuid,
+        rows: Vec<rows::Model>,
+    ) -> Result<Vec<Self>, CustomerErrors> {
+        let activity = service::activity_of(&services.db, user_id, &rows).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let a = activity.get(&row.id).copied().unwrap_or_default();
+                Self::of(row, a)
+            })
+            .collect())
+    }
+
+    async fn one_of(
+        services: &Services,
+        user_id: Uuid,
+        row: rows::Model,
+    ) -> Result<Self, CustomerErrors> {
+        let mut all = Self::all_of(services, user_id, vec![row]).await?;
+        Ok(all.remove(0))
+    }
+
+    fn of(c: rows::Model, activity: service::Activity) -> Self {
+        let latest = activity.latest.map(Timestamp);
         Self {
             id: c.id,
             customer_reference_number: c.reference,
@@ -96,6 +134,9 @@ impl From<rows::Model> for Customer {
             original_lead_source: c.original_lead_source,
             created_at: Timestamp(c.created_at),
             updated_at: Timestamp(c.updated_at),
+            latest_interaction_date: latest,
+            last_interaction_date: latest,
+            interactions_since_conversion: activity.since_conversion,
         }
     }
 }
@@ -117,7 +158,58 @@ pub struct CustomerListEnvelope {
 pub struct CustomerDetail {
     pub customer: Customer,
     /// The customer's conversations, newest first.
-    pub timeline: Vec<TimelineEntry>,
+    pub timeline: Vec<CustomerInteraction>,
+}
+
+/// One conversation on the customer's timeline. The tab reads the call's own fields in
+/// snake_case (`interaction_date` goes through date-fns' `format`, which throws on a missing
+/// date) next to Lead Intelligence's camelCase entry, flattened in.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct CustomerInteraction {
+    pub interaction_date: Timestamp,
+    pub interaction_type: InteractionType,
+    pub call_status: CallStatus,
+    pub agent_name: Option<String>,
+    pub duration_minutes: f64,
+    pub lead_status_tag: Option<String>,
+    pub total_score: Option<i32>,
+    pub cta_pricing_clicked: bool,
+    pub cta_demo_clicked: bool,
+    pub cta_followup_clicked: bool,
+    pub cta_sample_clicked: bool,
+    pub cta_escalated_to_human: bool,
+    #[oai(flatten)]
+    pub entry: TimelineEntry,
+}
+
+impl From<CallRow> for CustomerInteraction {
+    fn from(row: CallRow) -> Self {
+        let c = &row.call;
+        let cta = |key: &str| {
+            row.lead
+                .as_ref()
+                .is_some_and(|l| l.cta_interactions.get(key) == Some(&serde_json::json!(true)))
+        };
+        Self {
+            interaction_date: c.completed_at.unwrap_or(c.created_at).into(),
+            interaction_type: match c.channel {
+                Channel::Call => InteractionType::Call,
+                Channel::Chat => InteractionType::Chat,
+            },
+            call_status: c.status,
+            agent_name: row.agent_name.clone(),
+            duration_minutes: f64::from(c.duration_secs) / 60.0,
+            lead_status_tag: row.lead.as_ref().map(|l| l.lead_status_tag.clone()),
+            total_score: row.lead.as_ref().map(|l| l.total_score),
+            cta_pricing_clicked: cta("pricing_clicked"),
+            cta_demo_clicked: cta("demo_clicked"),
+            cta_followup_clicked: cta("followup_clicked"),
+            cta_sample_clicked: cta("sample_clicked"),
+            cta_escalated_to_human: cta("escalated_to_human"),
+            entry: row.into(),
+        }
+    }
 }
 
 #[derive(Debug, Object)]
@@ -246,6 +338,8 @@ pub struct FollowUpRequest {
 #[oai(rename_all = "snake_case")]
 pub enum FollowUpState {
     Pending,
+    /// What the row's switch sends when a done follow-up is switched back: pending.
+    Scheduled,
     Completed,
     Cancelled,
 }
@@ -259,6 +353,37 @@ pub struct FollowUpStatusRequest {
     #[oai(validator(max_length = 254))]
     pub lead_email: Option<String>,
     pub status: FollowUpState,
+}
+
+/// The user's follow-ups, soonest due first.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct FollowUpListEnvelope {
+    pub success: bool,
+    pub data: Vec<LeadTask>,
+    pub pagination: Pagination,
+}
+
+/// An edit of one follow-up; fields left out stay as they are.
+#[derive(Debug, Object)]
+#[oai(example)]
+#[oai(rename_all = "camelCase")]
+pub struct FollowUpUpdate {
+    /// `yyyy-MM-dd`.
+    pub follow_up_date: Option<NaiveDate>,
+    #[oai(validator(max_length = 5000))]
+    pub remark: Option<String>,
+    pub status: Option<FollowUpState>,
+}
+
+impl From<FollowUpState> for TaskStatus {
+    fn from(s: FollowUpState) -> Self {
+        match s {
+            FollowUpState::Pending | FollowUpState::Scheduled => TaskStatus::Pending,
+            FollowUpState::Completed => TaskStatus::Completed,
+            FollowUpState::Cancelled => TaskStatus::Cancelled,
+        }
+    }
 }
 
 #[derive(Debug, Object)]
@@ -326,7 +451,7 @@ impl CustomerApi {
         Ok(Json(CustomerListEnvelope {
             success: true,
             data: CustomerList {
-                customers: rows.into_iter().map(Into::into).collect(),
+                customers: Customer::all_of(&self.services, me.id, rows).await?,
                 pagination: Pagination::new(total, window.limit, window.offset),
             },
         }))
@@ -363,7 +488,7 @@ impl CustomerApi {
         .await?;
         Ok(Converted::Created(Json(CustomerEnvelope {
             success: true,
-            data: row.into(),
+            data: Customer::one_of(&self.services, me.id, row).await?,
         })))
     }
 
@@ -384,7 +509,7 @@ impl CustomerApi {
         Ok(Json(CustomerDetailEnvelope {
             success: true,
             data: CustomerDetail {
-                customer: row.into(),
+                customer: Customer::one_of(&self.services, me.id, row).await?,
                 timeline: timeline.into_iter().map(Into::into).collect(),
             },
         }))
@@ -415,7 +540,7 @@ impl CustomerApi {
         .await?;
         Ok(Json(CustomerEnvelope {
             success: true,
-            data: row.into(),
+            data: Customer::one_of(&self.services, me.id, row).await?,
         }))
     }
 
@@ -450,6 +575,105 @@ impl CustomerApi {
         })))
     }
 
+    /// List follow-ups
+    ///
+    /// The user's follow-ups, soonest due first; `completed` keeps done (`true`) or open
+    /// (`false`) ones, `leadPhone`/`leadEmail` one lead's.
+    #[oai(path = "/api/follow-ups", method = "get")]
+    #[allow(clippy::too_many_arguments)]
+    async fn follow_ups(
+        &self,
+        auth: Auth,
+        completed: Query<Option<bool>>,
+        #[oai(name = "leadPhone", validator(max_length = 40))] lead_phone: Query<Option<String>>,
+        #[oai(name = "leadEmail", validator(max_length = 254))] lead_email: Query<Option<String>>,
+        #[oai(
+            default = "default_customer_limit",
+            validator(minimum(value = "1"), maximum(value = "500"))
+        )]
+        limit: Query<u64>,
+        #[oai(default, validator(maximum(value = "10000000")))] offset: Query<u64>,
+    ) -> Result<Json<FollowUpListEnvelope>, CustomerErrors> {
+        let me = auth.user(&self.services).await?;
+        let filter = tasks::FollowUpFilter {
+            completed: completed.0,
+            lead: Lead {
+                phone: lead_phone.0,
+                email: lead_email.0,
+                name: None,
+            },
+        };
+        let window = Window {
+            offset: offset.0,
+            limit: limit.0,
+        };
+        let (rows, total) = tasks::follow_ups(&self.services.db, me.id, filter, window).await?;
+        Ok(Json(FollowUpListEnvelope {
+            success: true,
+            data: rows.into_iter().map(Into::into).collect(),
+            pagination: Pagination::new(total, window.limit, window.offset),
+        }))
+    }
+
+    /// Edit a follow-up
+    ///
+    /// Its date, remark or status; another user's follow-up is 404 `follow_up_not_found`.
+    #[oai(path = "/api/follow-ups/:id", method = "put")]
+    async fn update_follow_up(
+        &self,
+        auth: Auth,
+        id: Path<Uuid>,
+        body: Json<FollowUpUpdate>,
+    ) -> Result<Json<LeadTaskEnvelope>, CustomerErrors> {
+        let me = auth.user(&self.services).await?;
+        let b = body.0;
+        let change = tasks::FollowUpChange {
+            due_at: b.follow_up_date.map(tasks::day),
+            remark: b.remark.map(Some),
+            status: b.status.map(Into::into),
+        };
+        let task = tasks::update_follow_up(&self.services.db, me.id, id.0, change).await?;
+        Ok(Json(LeadTaskEnvelope {
+            success: true,
+            data: task.into(),
+        }))
+    }
+
+    /// Complete a follow-up
+    ///
+    /// Marks one follow-up done; another user's is 404 `follow_up_not_found`.
+    #[oai(path = "/api/follow-ups/:id/complete", method = "patch")]
+    async fn complete_follow_up(
+        &self,
+        auth: Auth,
+        id: Path<Uuid>,
+    ) -> Result<Json<LeadTaskEnvelope>, CustomerErrors> {
+        let me = auth.user(&self.services).await?;
+        let change = tasks::FollowUpChange {
+            status: Some(TaskStatus::Completed),
+            ..Default::default()
+        };
+        let task = tasks::update_follow_up(&self.services.db, me.id, id.0, change).await?;
+        Ok(Json(LeadTaskEnvelope {
+            success: true,
+            data: task.into(),
+        }))
+    }
+
+    /// Delete a follow-up
+    ///
+    /// Removes one follow-up for good; another user's is 404 `follow_up_not_found`.
+    #[oai(path = "/api/follow-ups/:id", method = "delete")]
+    async fn delete_follow_up(
+        &self,
+        auth: Auth,
+        id: Path<Uuid>,
+    ) -> Result<Json<Done>, CustomerErrors> {
+        let me = auth.user(&self.services).await?;
+        tasks::delete_follow_up(&self.services.db, me.id, id.0).await?;
+        Ok(Json(Done::new("Follow-up deleted")))
+    }
+
     /// Mark a lead's follow-ups
     ///
     /// The Done/Pending switch on a lead's row: every follow-up of the lead takes `status`.
@@ -461,11 +685,7 @@ impl CustomerApi {
     ) -> Result<Json<FollowUpsChanged>, CustomerErrors> {
         let me = auth.user(&self.services).await?;
         let b = body.0;
-        let status = match b.status {
-            FollowUpState::Pending => TaskStatus::Pending,
-            FollowUpState::Completed => TaskStatus::Completed,
-            FollowUpState::Cancelled => TaskStatus::Cancelled,
-        };
+        let status = b.status.into();
         let updated = tasks::set_follow_up_status(
             &self.services.db,
             me.id,

@@ -50,9 +50,9 @@ use crate::{
     },
     credits::{CreditTransaction, UsageSummary},
     customers::{
-        ConvertRequest, Customer, CustomerDetailEnvelope, CustomerEnvelope, CustomerListEnvelope,
-        CustomerUpdate, DemoRequest, FollowUpRequest, FollowUpStatusRequest, FollowUpsChanged,
-        LeadTask, LeadTaskEnvelope,
+        ConvertRequest, Customer, CustomerDetailEnvelope, CustomerEnvelope, CustomerInteraction,
+        CustomerListEnvelope, CustomerUpdate, DemoRequest, FollowUpListEnvelope, FollowUpRequest,
+        FollowUpStatusRequest, FollowUpUpdate, FollowUpsChanged, LeadTask, LeadTaskEnvelope,
     },
     dashboard::{Analytics, AnalyticsEnvelope, Overview, OverviewEnvelope, RecentActivity},
     events::LiveMessage,
@@ -615,14 +615,25 @@ examples! {
         "phone": "+447911123456", "company": "Brightlane", "status": "Active",
         "conversion_date": "2026-12-02T10:00:00.000Z", "notes": "Annual plan, 40 seats",
         "assigned_sales_rep": "Ana Ruiz", "original_lead_source": "Lead Intelligence",
-        "created_at": "2026-12-02T10:00:00.000Z", "updated_at": "2026-12-02T10:00:00.000Z"
+        "created_at": "2026-12-02T10:00:00.000Z", "updated_at": "2026-12-02T10:00:00.000Z",
+        "latest_interaction_date": "2026-12-04T09:30:00.000Z",
+        "last_interaction_date": "2026-12-04T09:30:00.000Z", "interactions_since_conversion": 1
     });
     CustomerEnvelope => json!({ "success": true, "data": of::<Customer>() });
     CustomerListEnvelope => json!({ "success": true, "data": {
         "customers": [of::<Customer>()],
         "pagination": { "total": 1, "limit": 100, "offset": 0, "hasMore": false }
     }});
-    CustomerDetailEnvelope => json!({ "success": true, "data": { "customer": of::<Customer>(), "timeline": [] } });
+    CustomerInteraction => with(of::<TimelineEntry>(), json!({
+        "interaction_date": "2026-11-20T14:07:40.000Z", "interaction_type": "call",
+        "call_status": "completed", "agent_name": "Solar qualifier", "duration_minutes": 4.47,
+        "lead_status_tag": "Hot", "total_score": 13, "cta_pricing_clicked": true,
+        "cta_demo_clicked": true, "cta_followup_clicked": false, "cta_sample_clicked": false,
+        "cta_escalated_to_human": false
+    }));
+    CustomerDetailEnvelope => json!({ "success": true, "data": {
+        "customer": of::<Customer>(), "timeline": [of::<CustomerInteraction>()]
+    } });
     ConvertRequest => json!({
         "contactId": "phone_+447911123456", "name": "Priya Shah", "email": "priya@brightlane.co.uk",
         "phone": "+447911123456", "company": "Brightlane", "originalLeadSource": "Lead Intelligence",
@@ -637,6 +648,11 @@ examples! {
         "createdAt": "2026-12-02T10:00:00.000Z"
     });
     LeadTaskEnvelope => json!({ "success": true, "data": of::<LeadTask>() });
+    FollowUpListEnvelope => json!({
+        "success": true, "data": [of::<LeadTask>()],
+        "pagination": { "total": 1, "limit": 100, "offset": 0, "hasMore": false }
+    });
+    FollowUpUpdate => json!({ "followUpDate": "2026-12-11", "remark": "Call after the board meeting" });
     FollowUpRequest => json!({
         "leadPhone": "+447911123456", "leadEmail": "priya@brightlane.co.uk", "leadName": "Priya Shah",
         "followUpDate": "2026-12-09", "remark": "Send the pricing sheet first"

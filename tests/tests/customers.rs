@@ -104,6 +104,100 @@ on_both_backends!(
             )
             .await;
         expect_error(theirs, 404, "follow_up_not_found").await;
+        // Switched back, the row's switch sends `scheduled`: pending again.
+        let reopened: Value = app
+            .send(
+                Method::PATCH,
+                "/api/follow-ups/status",
+                Some(json!({"leadPhone": "+447911123456", "status": "scheduled"})),
+                Some(&token),
+            )
+            .await
+            .success_json()
+            .await;
+        assert_eq!(reopened["updated"], 1);
+
+        // One follow-up by id: listed with filters, edited, completed, deleted.
+        let id = follow_up["data"]["id"].as_str().unwrap();
+        let listed = |query: &'static str, token: String| {
+            let app = &app;
+            async move {
+                let page: Value = app
+                    .get(&format!("/api/follow-ups{query}"), Some(&token))
+                    .await
+                    .success_json()
+                    .await;
+                page
+            }
+        };
+        let open = listed("?completed=false&leadPhone=%2B447911123456", token.clone()).await;
+        assert_eq!(open["data"].as_array().unwrap().len(), 1);
+        assert_eq!(open["pagination"]["total"], 1);
+        assert_eq!(
+            listed("?completed=true", token.clone()).await["pagination"]["total"],
+            0
+        );
+        assert_eq!(listed("", other.clone()).await["pagination"]["total"], 0);
+        let edited: Value = app
+            .send(
+                Method::PUT,
+                &format!("/api/follow-ups/{id}"),
+                Some(json!({"followUpDate": "2026-12-11", "remark": "Pricing and the SLA"})),
+                Some(&token),
+            )
+            .await
+            .success_json()
+            .await;
+        assert_eq!(
+            (&edited["data"]["dueAt"], &edited["data"]["remark"]),
+            (
+                &json!("2026-12-11T12:00:00.000Z"),
+                &json!("Pricing and the SLA")
+            )
+        );
+        let too_long = app
+            .send(
+                Method::PUT,
+                &format!("/api/follow-ups/{id}"),
+                Some(json!({"remark": "x".repeat(5001)})),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(too_long.status(), 400);
+        let completed: Value = app
+            .send(
+                Method::PATCH,
+                &format!("/api/follow-ups/{id}/complete"),
+                None,
+                Some(&token),
+            )
+            .await
+            .success_json()
+            .await;
+        assert_eq!(completed["data"]["status"], "completed");
+        assert_eq!(
+            listed("?completed=true", token.clone()).await["pagination"]["total"],
+            1
+        );
+        let theirs = app
+            .send(
+                Method::DELETE,
+                &format!("/api/follow-ups/{id}"),
+                None,
+                Some(&other),
+            )
+            .await;
+        expect_error(theirs, 404, "follow_up_not_found").await;
+        let deleted = app
+            .send(
+                Method::DELETE,
+                &format!("/api/follow-ups/{id}"),
+                None,
+                Some(&token),
+            )
+            .await;
+        assert_eq!(deleted.status(), 200);
+        assert_eq!(listed("", token.clone()).await["pagination"]["total"], 0);
 
         // The conversion, from the group id the screen sends.
         let converted: Value = app
@@ -157,12 +251,27 @@ on_both_backends!(
             .success_json()
             .await;
         assert_eq!(list["data"]["customers"][0]["id"], id);
+        // Its one conversation, before the conversion.
+        let listed = &list["data"]["customers"][0];
+        assert!(listed["latest_interaction_date"].as_str().is_some());
+        assert_eq!(
+            listed["latest_interaction_date"],
+            listed["last_interaction_date"]
+        );
+        assert_eq!(listed["interactions_since_conversion"], 0);
         let detail: Value = app
             .get(&format!("/api/customers/{id}"), Some(&token))
             .await
             .success_json()
             .await;
         assert_eq!(detail["data"]["timeline"].as_array().unwrap().len(), 1);
+        // The tab formats `interaction_date` with date-fns (which throws on a missing date)
+        // and reads the call's fields in snake_case beside the camelCase levels.
+        let entry = &detail["data"]["timeline"][0];
+        assert!(entry["interaction_date"].as_str().is_some());
+        assert_eq!(entry["interaction_type"], "call");
+        assert_eq!(entry["call_status"], "completed");
+        assert!(entry["duration"].as_str().is_some());
         let held: Value = app
             .send(
                 Method::PUT,

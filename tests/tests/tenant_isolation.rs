@@ -132,6 +132,15 @@ on_both_backends!(
             .await
             .success_json()
             .await;
+        let follow_up: Value = app
+            .post(
+                "/api/follow-ups",
+                json!({"leadPhone": "+14155550999", "followUpDate": "2027-03-01"}),
+                Some(&owner),
+            )
+            .await
+            .success_json()
+            .await;
         app.wait_for_jobs(WAIT).await;
 
         // Which resource each path's id names.
@@ -153,6 +162,9 @@ on_both_backends!(
                 }
                 p if p.starts_with("/api/customers/") => {
                     customer["data"]["id"].as_str()?.to_string()
+                }
+                p if p.starts_with("/api/follow-ups/") => {
+                    follow_up["data"]["id"].as_str()?.to_string()
                 }
                 _ => return None,
             };

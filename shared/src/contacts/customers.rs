@@ -2,16 +2,19 @@
 //! with its own status, notes and rep; converting the same lead again is a conflict, and a lead
 //! whose contact does not exist yet (a caller known only by the number on the screen) gets one.
 
-use chrono::{Datelike, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use uuid::Uuid;
 
 use super::{ContactInput, intelligence};
 use crate::{
     entities::{
+        calls::{self, CallStatus},
         contacts,
         customers::{self, CustomerStatus},
     },
@@ -166,7 +169,6 @@ pub async fn list(
     status: Option<CustomerStatus>,
     window: crate::platform::db::Window,
 ) -> AppResult<(Vec<customers::Model>, u64)> {
-    use sea_orm::QuerySelect;
     let mut query = customers::Entity::find().filter(customers::Column::UserId.eq(user_id));
     if let Some(status) = status {
         query = query.filter(customers::Column::Status.eq(status));
@@ -180,6 +182,69 @@ pub async fn list(
         .all(db)
         .await?;
     Ok((rows, total))
+}
+
+/// A customer's conversations at a glance: when the latest was, how many since the conversion.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Activity {
+    pub latest: Option<DateTime<Utc>>,
+    pub since_conversion: u64,
+}
+
+/// The activity of each of `rows` (one grouped query, whatever the page's size).
+pub async fn activity_of(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    rows: &[customers::Model],
+) -> AppResult<HashMap<Uuid, Activity>> {
+    if rows.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let on_customer = calls::Entity::belongs_to(customers::Entity)
+        .from(calls::Column::ContactId)
+        .to(customers::Column::ContactId)
+        .into();
+    let found: Vec<(Uuid, Option<DateTime<Utc>>, i64)> = calls::Entity::find()
+        .select_only()
+        .column(calls::Column::ContactId)
+        .column_as(calls::Column::CreatedAt.max(), "latest")
+        .column_as(
+            Expr::cust(
+                "SUM(CASE WHEN calls.created_at >= customers.converted_at THEN 1 ELSE 0 END)",
+            ),
+            "since",
+        )
+        .join(JoinType::InnerJoin, on_customer)
+        .filter(calls::Column::UserId.eq(user_id))
+        .filter(customers::Column::UserId.eq(user_id))
+        .filter(calls::Column::Status.eq(CallStatus::Completed))
+        .filter(calls::Column::ContactId.is_in(rows.iter().map(|r| r.contact_id)))
+        .group_by(calls::Column::ContactId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let by_contact: HashMap<Uuid, Activity> = found
+        .into_iter()
+        .map(|(contact, latest, since)| {
+            let since_conversion = u64::try_from(since).unwrap_or(0);
+            (
+                contact,
+                Activity {
+                    latest,
+                    since_conversion,
+                },
+            )
+        })
+        .collect();
+    Ok(rows
+        .iter()
+        .map(|r| {
+            (
+                r.id,
+                by_contact.get(&r.contact_id).copied().unwrap_or_default(),
+            )
+        })
+        .collect())
 }
 
 /// One of the user's customers.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, sea_query::Expr,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -16,7 +16,12 @@ use crate::{
         contacts,
         lead_tasks::{self, TaskKind, TaskStatus},
     },
-    platform::error::{AppError, AppResult},
+    platform::{
+        db::Window,
+        error::{AppError, AppResult},
+        ids::UserId,
+        owned,
+    },
 };
 
 /// Who a task is about, as the screen names the lead.
@@ -79,14 +84,7 @@ pub async fn schedule(
     remark: Option<String>,
 ) -> AppResult<lead_tasks::Model> {
     check_lead(&lead)?;
-    if let Some(r) = &remark
-        && r.chars().count() > super::MAX_NOTES_LEN
-    {
-        return Err(AppError::validation(
-            "remark",
-            format!("at most {} characters", super::MAX_NOTES_LEN),
-        ));
-    }
+    check_remark(remark.as_deref())?;
     let contact = contact_of(db, user_id, &lead).await?;
     let now = Utc::now();
     Ok(lead_tasks::ActiveModel {
@@ -112,15 +110,9 @@ pub async fn schedule(
     .await?)
 }
 
-/// Sets the status of the lead's follow-ups that are not in it yet; none at all is 404.
-pub async fn set_follow_up_status(
-    db: &DatabaseConnection,
-    user_id: Uuid,
-    lead: Lead,
-    status: TaskStatus,
-) -> AppResult<u64> {
-    check_lead(&lead)?;
-    let contact = contact_of(db, user_id, &lead).await?;
+/// The tasks of the lead: tied to its contact, or naming its number or e-mail.
+async fn tasks_of(db: &DatabaseConnection, user_id: Uuid, lead: &Lead) -> AppResult<Condition> {
+    let contact = contact_of(db, user_id, lead).await?;
     let mut whose = Condition::any();
     if let Some(c) = &contact {
         whose = whose.add(lead_tasks::Column::ContactId.eq(c.id));
@@ -131,6 +123,119 @@ pub async fn set_follow_up_status(
     if let Some(email) = lead.email.as_deref().filter(|e| !e.trim().is_empty()) {
         whose = whose.add(lead_tasks::Column::LeadEmail.eq(email.trim()));
     }
+    Ok(whose)
+}
+
+/// Which follow-ups a list keeps.
+#[derive(Debug, Clone, Default)]
+pub struct FollowUpFilter {
+    /// `Some(true)`: completed only; `Some(false)`: not completed (pending or cancelled).
+    pub completed: Option<bool>,
+    /// Only this lead's (by number or e-mail) when either is given.
+    pub lead: Lead,
+}
+
+/// The user's follow-ups, soonest due first, and how many match.
+pub async fn follow_ups(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    filter: FollowUpFilter,
+    window: Window,
+) -> AppResult<(Vec<lead_tasks::Model>, u64)> {
+    let mut query = owned::of::<lead_tasks::Entity>(UserId(user_id))
+        .filter(lead_tasks::Column::Kind.eq(TaskKind::FollowUp));
+    match filter.completed {
+        Some(true) => query = query.filter(lead_tasks::Column::Status.eq(TaskStatus::Completed)),
+        Some(false) => query = query.filter(lead_tasks::Column::Status.ne(TaskStatus::Completed)),
+        None => {}
+    }
+    if check_lead(&filter.lead).is_ok() {
+        query = query.filter(tasks_of(db, user_id, &filter.lead).await?);
+    }
+    let total = query.clone().count(db).await?;
+    let rows = query
+        .order_by_asc(lead_tasks::Column::DueAt)
+        .order_by_asc(lead_tasks::Column::Id)
+        .offset(window.offset)
+        .limit(window.limit)
+        .all(db)
+        .await?;
+    Ok((rows, total))
+}
+
+/// What an edit of one follow-up may change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct FollowUpChange {
+    pub due_at: Option<DateTime<Utc>>,
+    /// `Some(None)` or a blank remark clears it.
+    pub remark: Option<Option<String>>,
+    pub status: Option<TaskStatus>,
+}
+
+fn check_remark(remark: Option<&str>) -> AppResult<()> {
+    match remark {
+        Some(r) if r.chars().count() > super::MAX_NOTES_LEN => Err(AppError::validation(
+            "remark",
+            format!("at most {} characters", super::MAX_NOTES_LEN),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Edits one of the user's follow-ups; anyone else's is 404 `follow_up_not_found`.
+pub async fn update_follow_up(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    id: Uuid,
+    change: FollowUpChange,
+) -> AppResult<lead_tasks::Model> {
+    check_remark(change.remark.as_ref().and_then(|r| r.as_deref()))?;
+    let current = follow_up(db, user_id, id).await?;
+    let mut row: lead_tasks::ActiveModel = current.into();
+    if let Some(due_at) = change.due_at {
+        row.due_at = Set(due_at);
+    }
+    if let Some(remark) = change.remark {
+        row.remark = Set(remark.filter(|r| !r.trim().is_empty()));
+    }
+    if let Some(status) = change.status {
+        row.status = Set(status);
+    }
+    row.updated_at = Set(Utc::now());
+    Ok(row.update(db).await?)
+}
+
+/// Deletes one of the user's follow-ups; anyone else's is 404 `follow_up_not_found`.
+pub async fn delete_follow_up(db: &DatabaseConnection, user_id: Uuid, id: Uuid) -> AppResult<()> {
+    let task = follow_up(db, user_id, id).await?;
+    lead_tasks::Entity::delete_by_id(task.id).exec(db).await?;
+    Ok(())
+}
+
+async fn follow_up(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    id: Uuid,
+) -> AppResult<lead_tasks::Model> {
+    owned::find_where::<lead_tasks::Entity, _>(
+        db,
+        UserId(user_id),
+        id,
+        Condition::all().add(lead_tasks::Column::Kind.eq(TaskKind::FollowUp)),
+        "follow_up",
+    )
+    .await
+}
+
+/// Sets the status of the lead's follow-ups that are not in it yet; none at all is 404.
+pub async fn set_follow_up_status(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    lead: Lead,
+    status: TaskStatus,
+) -> AppResult<u64> {
+    check_lead(&lead)?;
+    let whose = tasks_of(db, user_id, &lead).await?;
     let changed = lead_tasks::Entity::update_many()
         .col_expr(lead_tasks::Column::Status, Expr::value(status))
         .col_expr(lead_tasks::Column::UpdatedAt, Expr::value(Utc::now()))

@@ -126,3 +126,18 @@ export function bell(list: Notifications): [number, string[]] {
 export function purchaseStep(opened: OpenedIntent): [string, string] {
   return [opened.data.clientSecret, opened.data.pricing.totalPrice.toFixed(2)];
 }
+
+type CustomerList = Json<paths["/api/customers"]["get"]["responses"]["200"]>;
+type CustomerDetail = Json<paths["/api/customers/{id}"]["get"]["responses"]["200"]>;
+
+// Customers: the table's row, and the detail's timeline (date-fns formats `interaction_date`).
+export function customerRow(list: CustomerList): [string, string, string | undefined, string] {
+  const c = list.data.customers[0];
+  return [c.customer_reference_number, c.status, c.latest_interaction_date, c.conversion_date];
+}
+
+export function customerTimeline(detail: CustomerDetail): string[] {
+  return detail.data.timeline.map(
+    (e) => `${e.interaction_date} ${e.agent_name ?? "Unknown"} ${e.duration} ${e.status ?? e.call_status} ${e.companyName ?? "-"} ${e.intentLevel ?? "Unknown"}`,
+  );
+}
