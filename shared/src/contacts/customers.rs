@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, JoinType,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -173,15 +173,13 @@ pub async fn list(
     if let Some(status) = status {
         query = query.filter(customers::Column::Status.eq(status));
     }
-    let total = query.clone().count(db).await?;
-    let rows = query
+    let sorted = query
         .order_by_desc(customers::Column::ConvertedAt)
-        .order_by_desc(customers::Column::Id)
-        .offset(window.offset)
-        .limit(window.limit)
-        .all(db)
-        .await?;
-    Ok((rows, total))
+        .order_by_desc(customers::Column::Id);
+    Ok(
+        crate::platform::db::page_of(db, sorted, customers::Column::Id, |c| c.id, false, window)
+            .await?,
+    )
 }
 
 /// A customer's conversations at a glance: when the latest was, how many since the conversion.

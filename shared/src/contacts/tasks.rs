@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    QueryFilter, QueryOrder, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -152,15 +152,13 @@ pub async fn follow_ups(
     if check_lead(&filter.lead).is_ok() {
         query = query.filter(tasks_of(db, user_id, &filter.lead).await?);
     }
-    let total = query.clone().count(db).await?;
-    let rows = query
+    let sorted = query
         .order_by_asc(lead_tasks::Column::DueAt)
-        .order_by_asc(lead_tasks::Column::Id)
-        .offset(window.offset)
-        .limit(window.limit)
-        .all(db)
-        .await?;
-    Ok((rows, total))
+        .order_by_asc(lead_tasks::Column::Id);
+    Ok(
+        crate::platform::db::page_of(db, sorted, lead_tasks::Column::Id, |t| t.id, false, window)
+            .await?,
+    )
 }
 
 /// What an edit of one follow-up may change; `None` leaves a field as it is.
