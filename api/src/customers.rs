@@ -186,11 +186,7 @@ pub struct CustomerInteraction {
 impl From<CallRow> for CustomerInteraction {
     fn from(row: CallRow) -> Self {
         let c = &row.call;
-        let cta = |key: &str| {
-            row.lead
-                .as_ref()
-                .is_some_and(|l| l.cta_interactions.get(key) == Some(&serde_json::json!(true)))
-        };
+        let cta = |key: &str| row.lead.as_ref().is_some_and(|l| l.clicked(key));
         Self {
             interaction_date: c.completed_at.unwrap_or(c.created_at).into(),
             interaction_type: match c.channel {

@@ -80,9 +80,7 @@ impl From<LeadGroup> for LeadGroupRow {
             recent_budget_constraint: lead.and_then(|l| l.budget_constraint.clone()),
             recent_timeline_urgency: lead.and_then(|l| l.urgency_level.clone()),
             recent_fit_alignment: lead.and_then(|l| l.fit_alignment.clone()),
-            escalated_to_human: lead.is_some_and(|l| {
-                l.cta_interactions.get("escalated_to_human") == Some(&serde_json::json!(true))
-            }),
+            escalated_to_human: lead.is_some_and(|l| l.clicked("escalated_to_human")),
             interacted_agents: g.agents,
             interactions: g.interactions,
             last_contact: g.last_contact.into(),

@@ -358,10 +358,9 @@ pub async fn call_insight(
         Some(id) => contacts::Entity::find_by_id(id).one(db).await?,
         None => None,
     };
-    let flag = |key: &str| lead.cta_interactions.get(key) == Some(&serde_json::Value::Bool(true));
     let cta_summary = CTA_WORDS
         .iter()
-        .filter(|(key, _)| flag(key))
+        .filter(|(key, _)| lead.clicked(key))
         .map(|(_, words)| words.to_string())
         .collect();
     let mut engagement_indicators = Vec::new();

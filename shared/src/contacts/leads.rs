@@ -328,7 +328,7 @@ pub fn next_actions(
             })
             .collect();
     }
-    let cta = |flag: &str| lead.cta_interactions.get(flag) == Some(&Value::Bool(true));
+    let cta = |flag: &str| lead.clicked(flag);
     let hot = lead.lead_status_tag.eq_ignore_ascii_case("hot");
     let mut out = Vec::new();
     if cta("escalated_to_human") {

@@ -191,7 +191,7 @@ impl Counters {
                 .unwrap_or(SCORE_RANGES.len() - 1);
             c.add(SCORE_COLUMNS[bucket], 1);
             for (flag, column) in CTAS {
-                if lead.cta_interactions.get(flag) == Some(&serde_json::Value::Bool(true)) {
+                if lead.clicked(flag) {
                     c.add(column, 1);
                 }
             }

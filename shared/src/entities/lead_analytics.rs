@@ -53,4 +53,12 @@ vocabulary! {
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
+impl Model {
+    /// Whether the caller took the call-to-action `cta` (`pricing_clicked`, `demo_clicked`, …):
+    /// the parser stores each as a JSON boolean.
+    pub fn clicked(&self, cta: &str) -> bool {
+        self.cta_interactions.get(cta) == Some(&serde_json::Value::Bool(true))
+    }
+}
+
 impl ActiveModelBehavior for ActiveModel {}
