@@ -9,31 +9,24 @@ use poem_openapi::{
     param::{Path, Query},
     payload::Json,
 };
-use shared::entities::{
-    background_jobs::JobKind,
-    users::{Role, UserStatus},
-    webhook_events::InboxStatus,
-};
+use shared::entities::{background_jobs::JobKind, webhook_events::InboxStatus};
 use shared::{
     AppError, AppResult, Services,
-    accounts::audit::{self, Actor, AuditFilter},
+    accounts::audit::Actor,
     admin::inbox,
-    admin::users::{self as service, UserFilter},
+    admin::users as service,
     agents::{AgentStatus, Channel, SyncState},
-    entities::{agents, audit_log, webhook_events},
+    entities::{agents, webhook_events},
 };
 use uuid::Uuid;
 
 use crate::{
     agents::{AgentRequest, Updated},
     api_errors,
-    billing::Purchase,
-    credits::CreditTransaction,
     middleware::RequestIdValue,
     pagination::{Page, default_page, default_per_page},
     security::{BearerToken, StackToken},
     tags::Tag,
-    user::{UpdateProfile, User},
 };
 
 /// The caller's credential, admitted only for admins.
@@ -65,88 +58,6 @@ impl AdminAuth {
                 .get::<RequestIdValue>()
                 .map(|r| r.0.clone()),
         })
-    }
-}
-
-#[derive(Debug, Object)]
-#[oai(example)]
-#[oai(skip_serializing_if_is_none)]
-pub struct AdminUserDetail {
-    #[oai(flatten)]
-    pub user: User,
-    pub suspended_reason: Option<String>,
-    pub agents: u64,
-    pub calls: u64,
-    pub credits_used: i64,
-    pub last_call_at: Option<DateTime<Utc>>,
-    pub last_seen_at: Option<DateTime<Utc>>,
-    /// The latest ten.
-    pub purchases: Vec<Purchase>,
-}
-
-#[derive(Debug, Object)]
-#[oai(example)]
-#[oai(skip_serializing_if_is_none)]
-pub struct AdminUserUpdate {
-    /// `user` or `admin` (`super_admin` is given only by `api create-admin`).
-    pub role: Option<Role>,
-    /// The fields a user may change on their own profile.
-    #[oai(flatten)]
-    pub profile: UpdateProfile,
-}
-
-#[derive(Debug, Object)]
-#[oai(example)]
-#[oai(skip_serializing_if_is_none)]
-pub struct Suspension {
-    #[oai(validator(min_length = 1, max_length = 500))]
-    pub reason: String,
-}
-
-#[derive(Debug, Object)]
-#[oai(example)]
-#[oai(skip_serializing_if_is_none)]
-pub struct CreditAdjustment {
-    /// Signed: positive adds credits, negative removes them.
-    #[oai(validator(minimum(value = "-1000000"), maximum(value = "1000000")))]
-    pub amount: i64,
-    #[oai(validator(min_length = 1, max_length = 500))]
-    pub reason: String,
-    /// The client's key: the same key for the same user applies once.
-    #[oai(validator(min_length = 1, max_length = 100))]
-    pub idempotency_key: String,
-}
-
-#[derive(Debug, Object)]
-#[oai(example)]
-#[oai(skip_serializing_if_is_none)]
-pub struct AuditRecord {
-    pub id: Uuid,
-    pub actor_id: Option<Uuid>,
-    /// e.g. `user.suspended`, `user.credits_adjusted`.
-    pub action: String,
-    pub target_type: Option<String>,
-    pub target_id: Option<String>,
-    /// `{before, after}`.
-    pub details: serde_json::Value,
-    pub ip: Option<String>,
-    pub request_id: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<audit_log::Model> for AuditRecord {
-    fn from(r: audit_log::Model) -> Self {
-        Self {
-            id: r.id,
-            actor_id: r.actor_id,
-            action: r.action,
-            target_type: r.target_type,
-            target_id: r.target_id,
-            details: r.details,
-            ip: r.ip,
-            request_id: r.request_id,
-            created_at: r.created_at,
-        }
     }
 }
 
@@ -300,8 +211,8 @@ api_errors!(AdminErrors {
     400 => BadRequest: "Malformed path, query or body (`invalid_parameter`, `malformed_json`), or an invalid field (`validation_error`; `details` maps each field to its message).",
     401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
     403 => Forbidden: "Not an admin (`admin_required`), or the account is suspended.",
-    404 => NotFound: "No such user (`user_not_found`) or event (`webhook_event_not_found`).",
-    409 => Conflict: "Acting on oneself (`cannot_change_self`), the last admin (`last_admin`), an idempotency key reused for another amount, or an event that was applied (`already_processed`) or is still pending (`still_pending`).",
+    404 => NotFound: "No such user (`user_not_found`), audit entry (`audit_entry_not_found`) or event (`webhook_event_not_found`).",
+    409 => Conflict: "Acting on oneself (`cannot_change_self`), the last admin (`last_admin`), an email another account has (`email_taken`), an idempotency key reused for another amount, or an event that was applied (`already_processed`) or is still pending (`still_pending`).",
 });
 
 api_errors!(AdminAgentErrors {
@@ -320,203 +231,6 @@ pub struct AdminApi {
 
 #[OpenApi(prefix_path = "/api/admin", tag = "Tag::Admin")]
 impl AdminApi {
-    /// List users
-    ///
-    /// Newest first. `q` matches part of the email or name; balance bounds are inclusive,
-    /// `created_to` exclusive.
-    #[oai(path = "/users", method = "get")]
-    #[allow(clippy::too_many_arguments)]
-    async fn users(
-        &self,
-        auth: AdminAuth,
-        req: &Request,
-        #[oai(validator(max_length = 200))] q: Query<Option<String>>,
-        status: Query<Option<UserStatus>>,
-        role: Query<Option<Role>>,
-        created_from: Query<Option<DateTime<Utc>>>,
-        created_to: Query<Option<DateTime<Utc>>>,
-        min_balance: Query<Option<i64>>,
-        max_balance: Query<Option<i64>>,
-        #[oai(
-            default = "default_page",
-            validator(minimum(value = "1"), maximum(value = "100000"))
-        )]
-        page: Query<u64>,
-        #[oai(
-            default = "default_per_page",
-            validator(minimum(value = "1"), maximum(value = "100"))
-        )]
-        per_page: Query<u64>,
-    ) -> Result<Json<Page<User>>, AdminErrors> {
-        auth.admin(&self.services, req).await?;
-        if let (Some(lo), Some(hi)) = (min_balance.0, max_balance.0)
-            && lo > hi
-        {
-            return Err(
-                AppError::validation("min_balance", "must not exceed `max_balance`").into(),
-            );
-        }
-        let filter = UserFilter {
-            search: q.0,
-            status: status.0,
-            role: role.0,
-            created_from: created_from.0,
-            created_to: created_to.0,
-            min_balance: min_balance.0,
-            max_balance: max_balance.0,
-        };
-        let (rows, total) = service::list(&self.services.db, &filter, page.0, per_page.0).await?;
-        Ok(Json(Page::of(rows, page.0, per_page.0, total)))
-    }
-
-    /// A user's account and activity
-    ///
-    /// Profile, role, status and balance, plus agents, calls, credits used, last call, last
-    /// sign-in and the purchases of the user.
-    #[oai(path = "/users/:id", method = "get")]
-    async fn user(
-        &self,
-        auth: AdminAuth,
-        req: &Request,
-        id: Path<Uuid>,
-    ) -> Result<Json<AdminUserDetail>, AdminErrors> {
-        auth.admin(&self.services, req).await?;
-        let d = service::detail(&self.services.db, id.0).await?;
-        Ok(Json(AdminUserDetail {
-            suspended_reason: d.user.suspended_reason.clone(),
-            last_seen_at: d.user.last_seen_at,
-            agents: d.agents,
-            calls: d.calls,
-            credits_used: d.credits_used,
-            last_call_at: d.last_call_at,
-            purchases: d.purchases.into_iter().map(Into::into).collect(),
-            user: d.user.into(),
-        }))
-    }
-
-    /// Change a user's role or profile
-    ///
-    /// Any of `role`, `name`, `company`, `phone`, `timezone`, `default_region`, applied together
-    /// with the checks of the user's own profile edit (422 naming the field). An admin cannot
-    /// demote themself or the last active admin (409).
-    #[oai(path = "/users/:id", method = "patch")]
-    async fn update_user(
-        &self,
-        auth: AdminAuth,
-        req: &Request,
-        id: Path<Uuid>,
-        body: Json<AdminUserUpdate>,
-    ) -> Result<Json<User>, AdminErrors> {
-        let actor = auth.admin(&self.services, req).await?;
-        let body = body.0;
-        let user = service::update_user(
-            &self.services.db,
-            &actor,
-            id.0,
-            body.role,
-            body.profile.into(),
-        )
-        .await?;
-        Ok(Json(user.into()))
-    }
-
-    /// Suspend a user
-    ///
-    /// Their sessions end at once and every request they make is refused with 403
-    /// `account_suspended` until reactivation. Not oneself, not the last active admin.
-    #[oai(path = "/users/:id/suspend", method = "post")]
-    async fn suspend(
-        &self,
-        auth: AdminAuth,
-        req: &Request,
-        id: Path<Uuid>,
-        body: Json<Suspension>,
-    ) -> Result<Json<User>, AdminErrors> {
-        let actor = auth.admin(&self.services, req).await?;
-        let user = service::suspend(&self.services.db, &actor, id.0, &body.0.reason).await?;
-        Ok(Json(user.into()))
-    }
-
-    /// Reactivate a user
-    ///
-    /// They sign in again (suspension ended their sessions).
-    #[oai(path = "/users/:id/reactivate", method = "post")]
-    async fn reactivate(
-        &self,
-        auth: AdminAuth,
-        req: &Request,
-        id: Path<Uuid>,
-    ) -> Result<Json<User>, AdminErrors> {
-        let actor = auth.admin(&self.services, req).await?;
-        let user = service::reactivate(&self.services.db, &actor, id.0).await?;
-        Ok(Json(user.into()))
-    }
-
-    /// Adjust a user's credits
-    ///
-    /// A ledger entry of type `admin_adjustment` with the admin as actor. Idempotent by
-    /// `idempotency_key`: a repeat returns the same entry and changes nothing.
-    #[oai(path = "/users/:id/credits", method = "post")]
-    async fn adjust_credits(
-        &self,
-        auth: AdminAuth,
-        req: &Request,
-        id: Path<Uuid>,
-        body: Json<CreditAdjustment>,
-    ) -> Result<Json<CreditTransaction>, AdminErrors> {
-        let actor = auth.admin(&self.services, req).await?;
-        let b = body.0;
-        let applied = service::adjust_credits(
-            &self.services.db,
-            &actor,
-            id.0,
-            b.amount,
-            &b.reason,
-            &b.idempotency_key,
-        )
-        .await?;
-        Ok(Json(applied.row.into()))
-    }
-
-    /// The audit log
-    ///
-    /// Every admin action, newest first: who, what, target, before/after, IP, request id.
-    #[oai(path = "/audit-log", method = "get")]
-    #[allow(clippy::too_many_arguments)]
-    async fn audit_log(
-        &self,
-        auth: AdminAuth,
-        req: &Request,
-        actor_id: Query<Option<Uuid>>,
-        #[oai(validator(max_length = 64))] action: Query<Option<String>>,
-        #[oai(validator(max_length = 32))] target_type: Query<Option<String>>,
-        #[oai(validator(max_length = 64))] target_id: Query<Option<String>>,
-        from: Query<Option<DateTime<Utc>>>,
-        to: Query<Option<DateTime<Utc>>>,
-        #[oai(
-            default = "default_page",
-            validator(minimum(value = "1"), maximum(value = "100000"))
-        )]
-        page: Query<u64>,
-        #[oai(
-            default = "default_per_page",
-            validator(minimum(value = "1"), maximum(value = "100"))
-        )]
-        per_page: Query<u64>,
-    ) -> Result<Json<Page<AuditRecord>>, AdminErrors> {
-        auth.admin(&self.services, req).await?;
-        let filter = AuditFilter {
-            actor_id: actor_id.0,
-            action: action.0,
-            target_type: target_type.0,
-            target_id: target_id.0,
-            from: from.0,
-            to: to.0,
-        };
-        let (rows, total) = audit::list(&self.services.db, &filter, page.0, per_page.0).await?;
-        Ok(Json(Page::of(rows, page.0, per_page.0, total)))
-    }
-
     /// List stored webhooks
     ///
     /// Newest first, by `provider` and `status`.

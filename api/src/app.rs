@@ -16,8 +16,11 @@ use crate::{
     admin::AdminApi,
     admin_agents::AdminAgentsApi,
     admin_analytics::AdminAnalyticsApi,
+    admin_audit::AdminAuditApi,
+    admin_dashboard::AdminDashboardApi,
     admin_session::AdminSessionApi,
     admin_settings::AdminSettingsApi,
+    admin_users::AdminUsersApi,
     agents::AgentApi,
     auth::{AuthApi, EmailApi},
     billing::BillingApi,
@@ -61,6 +64,9 @@ pub type Apis = (
         AdminSessionApi,
         AdminSettingsApi,
         AdminAnalyticsApi,
+        AdminUsersApi,
+        AdminAuditApi,
+        AdminDashboardApi,
     ),
     (DashboardApi, CallAnalyticsApi),
     (ImportApi, UploadApi),
@@ -135,6 +141,15 @@ pub fn openapi_service(
                     services: services.clone(),
                 },
                 AdminAnalyticsApi {
+                    services: services.clone(),
+                },
+                AdminUsersApi {
+                    services: services.clone(),
+                },
+                AdminAuditApi {
+                    services: services.clone(),
+                },
+                AdminDashboardApi {
                     services: services.clone(),
                 },
             ),

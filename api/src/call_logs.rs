@@ -139,13 +139,7 @@ impl From<CallLogSort> for history::CallSort {
     }
 }
 
-/// `ASC` or `DESC`, as the call logs send it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "UPPERCASE")]
-pub enum UpperSortOrder {
-    Asc,
-    Desc,
-}
+pub use crate::pagination::UpperSortOrder;
 
 /// The call logs' status filter, in the client's words.
 #[derive(Debug, Clone, Copy, Enum)]

@@ -7,14 +7,26 @@ use poem_openapi::types::{Example, ParseFromJSON, ToJSON};
 use serde_json::{Value, json};
 
 use crate::{
-    admin::{
-        AdminAgent, AdminUserDetail, AdminUserUpdate, Agent, AuditRecord, CreditAdjustment,
-        Suspension, SystemHealth, WebhookEvent, WebhookEventDetail,
-    },
+    admin::{AdminAgent, Agent, SystemHealth, WebhookEvent, WebhookEventDetail},
     admin_agents::{AgentRegistration, AssignedEnvelope, Assignment},
     admin_analytics::PlatformAnalytics,
+    admin_audit::{
+        AuditEntry, AuditEntryEnvelope, AuditExportFilters, AuditExportRequest, AuditListEnvelope,
+        AuditPagination,
+    },
+    admin_dashboard::{
+        DashboardActivity, DashboardEnvelope, DashboardMetrics, PlatformAgents, PlatformAlert,
+        PlatformCalls, PlatformCredits, PlatformSystem, PlatformUsers, SystemStats,
+        SystemStatsEnvelope,
+    },
     admin_session::{AdminAccess, AdminAccessEnvelope, AdminProfile, AdminProfileEnvelope},
     admin_settings::{SettingsChange, SettingsList},
+    admin_users::{
+        AdminCreditEnvelope, AdminCreditRequest, AdminCreditResult, AdminStatusChange,
+        AdminUserActivity, AdminUserAgent, AdminUserDetail, AdminUserDetailEnvelope, AdminUserEdit,
+        AdminUserEnvelope, AdminUserPage, AdminUserPageEnvelope, AdminUserRow, AdminUserStatistics,
+        CreditChange,
+    },
     agents::{
         AgentEnvelope, AgentList, AgentRequest, ChatSession, ConnectionTest, ManagedAgent,
         PhoneNumber, StatusChange, Voice, VoiceList,
@@ -887,21 +899,112 @@ examples! {
     });
     Received => json!({ "received": true, "new": true });
 
-    AdminUserDetail => with(of::<User>(), json!({
-        "agents": 2, "calls": 412, "credits_used": 1702, "last_call_at": LATER,
-        "last_seen_at": LATER, "purchases": [of::<Purchase>()]
-    }));
-    AdminUserUpdate => json!({ "role": "admin", "company": "Acme Solar Inc." });
-    Suspension => json!({ "reason": "Chargeback on the last two purchases." });
-    CreditAdjustment => json!({
-        "amount": 50, "reason": "Goodwill: calls dropped during the carrier outage.",
-        "idempotency_key": "ticket-4821"
+    AdminUserRow => json!({
+        "id": USER, "name": "Ana Ruiz", "email": "ana@acme.example", "role": "user",
+        "is_active": true, "isActive": true, "credits": 1240, "agentCount": 2, "callCount": 412,
+        "creditsUsed": 1702, "created_at": "2026-01-05T08:00:00.000Z",
+        "registrationDate": "2026-01-05T08:00:00.000Z", "last_login": "2026-11-20T14:03:12.000Z",
+        "lastLogin": "2026-11-20T14:03:12.000Z", "phone": "+14155550123",
+        "subscriptionTier": "pro"
     });
-    AuditRecord => json!({
-        "id": "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e", "actor_id": ADMIN, "action": "credits.adjusted",
-        "target_type": "user", "target_id": USER,
-        "details": { "amount": 50, "reason": "Goodwill: calls dropped during the carrier outage." },
-        "ip": "203.0.113.7", "request_id": "01JBQB2C3D4E5F6G7H8J9K0M1N", "created_at": LATER
+    AdminUserPage => json!({
+        "users": [of::<AdminUserRow>()], "total": 1, "page": 1, "limit": 20, "totalPages": 1
+    });
+    AdminUserPageEnvelope => json!({ "success": true, "data": of::<AdminUserPage>() });
+    AdminUserStatistics => json!({
+        "agentCount": 2, "totalAgents": 2, "totalCalls": 412, "totalCreditsUsed": 1702,
+        "successRate": 61.4, "averageCallDuration": 187
+    });
+    AdminUserAgent => json!({
+        "id": AGENT, "name": "Solar qualifier", "type": "call", "status": "active",
+        "callCount": 380, "lastUsed": "2026-11-20T14:00:00.000Z"
+    });
+    AdminUserActivity => json!({
+        "id": CALL, "type": "call", "description": "call completed with +14155550123 (4m 28s)",
+        "timestamp": "2026-11-20T14:03:12.000Z"
+    });
+    AdminUserDetail => json!({
+        "user": of::<AdminUserRow>(), "statistics": of::<AdminUserStatistics>(),
+        "agents": [of::<AdminUserAgent>()], "recentActivity": [of::<AdminUserActivity>()]
+    });
+    AdminUserDetailEnvelope => json!({ "success": true, "data": of::<AdminUserDetail>() });
+    AdminUserEdit => json!({
+        "name": "Ana Ruiz", "email": "ana@acme.example", "isActive": true,
+        "phone": "+1 415 555 0123", "subscriptionTier": "pro"
+    });
+    AdminStatusChange => json!({ "is_active": false, "reason": "Chargeback on the last two purchases." });
+    AdminUserEnvelope => json!({
+        "success": true, "data": of::<AdminUserRow>(), "message": "User updated"
+    });
+    AdminCreditRequest => json!({
+        "userId": USER, "amount": 50, "type": "add",
+        "reason": "Goodwill: calls dropped during the carrier outage."
+    });
+    CreditChange => json!({
+        "amount": 50, "description": "Goodwill: calls dropped during the carrier outage.",
+        "previous_balance": 1190, "new_balance": 1240
+    });
+    AdminCreditResult => json!({
+        "newBalance": 1240, "transactionId": "5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f",
+        "user": of::<AdminUserRow>(), "adjustment": of::<CreditChange>()
+    });
+    AdminCreditEnvelope => json!({
+        "success": true, "data": of::<AdminCreditResult>(), "message": "Added 50 credits"
+    });
+    AuditEntry => json!({
+        "id": "2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e", "timestamp": "2026-11-20T14:07:40.000Z",
+        "adminUserId": ADMIN, "adminUserEmail": "ops@switchboard.example",
+        "action": "user.credits_adjusted",
+        "description": "Adjusted credits by +50: 1190 → 1240 (Goodwill: calls dropped during the carrier outage.)",
+        "resourceType": "user", "resourceId": USER, "targetUserId": USER,
+        "targetUserEmail": "ana@acme.example",
+        "details": { "before": { "credits": 1190 }, "after": { "credits": 1240, "amount": 50,
+            "reason": "Goodwill: calls dropped during the carrier outage." } },
+        "ipAddress": "203.0.113.7", "requestId": "01JBQB2C3D4E5F6G7H8J9K0M1N", "success": true
+    });
+    AuditPagination => json!({ "total": 1, "totalPages": 1, "page": 1, "limit": 20 });
+    AuditListEnvelope => json!({
+        "success": true, "data": [of::<AuditEntry>()], "pagination": of::<AuditPagination>()
+    });
+    AuditEntryEnvelope => json!({ "success": true, "data": of::<AuditEntry>() });
+    AuditExportFilters => json!({
+        "action": "user.suspended", "dateRangeStart": "2026-11-01T00:00:00.000Z"
+    });
+    DashboardActivity => json!({
+        "id": CALL, "type": "call_completed", "message": "Call with +14155550123 ended after 4m 28s",
+        "timestamp": "2026-11-20T14:07:40.000Z", "userId": USER, "agentId": AGENT
+    });
+    DashboardMetrics => json!({
+        "totalUsers": 340, "activeUsers": 188, "totalAgents": 97, "activeAgents": 81,
+        "totalCalls": 120455, "callsToday": 912, "systemHealth": "healthy",
+        "recentActivity": [of::<DashboardActivity>()]
+    });
+    DashboardEnvelope => json!({ "success": true, "data": of::<DashboardMetrics>() });
+    PlatformUsers => json!({
+        "total": 340, "active": 188, "suspended": 3, "newToday": 4, "newThisWeek": 19,
+        "newThisMonth": 41, "byTier": { "free": 250, "pro": 80, "enterprise": 10 }
+    });
+    PlatformAgents => json!({
+        "total": 97, "active": 81, "byType": { "call": 90, "chat": 7 }, "healthyPercentage": 97.9
+    });
+    PlatformCalls => json!({
+        "total": 120455, "today": 912, "totalThisMonth": 9120, "successRate": 0.614,
+        "averageDuration": 187.0, "costThisMonth": 33240
+    });
+    PlatformCredits => json!({ "inSystem": 402110, "used": 1290551 });
+    PlatformSystem => json!({
+        "uptime": 100.0, "responseTime": 12.4, "errorRate": 0.0, "activeConnections": 3,
+        "processUptimeSecs": 86400, "requests": 5120
+    });
+    PlatformAlert => json!({ "level": "warning", "message": "88.0% of agents are in step with ElevenLabs" });
+    SystemStats => json!({
+        "users": of::<PlatformUsers>(), "agents": of::<PlatformAgents>(),
+        "calls": of::<PlatformCalls>(), "credits": of::<PlatformCredits>(),
+        "system": of::<PlatformSystem>(), "alerts": [of::<PlatformAlert>()]
+    });
+    SystemStatsEnvelope => json!({ "success": true, "data": of::<SystemStats>() });
+    AuditExportRequest => json!({
+        "type": "audit_logs", "format": "csv", "filters": of::<AuditExportFilters>()
     });
     WebhookEvent => json!({
         "id": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d", "provider": "elevenlabs",

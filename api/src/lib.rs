@@ -4,8 +4,11 @@
 pub mod admin;
 pub mod admin_agents;
 pub mod admin_analytics;
+pub mod admin_audit;
+pub mod admin_dashboard;
 pub mod admin_session;
 pub mod admin_settings;
+pub mod admin_users;
 pub mod agents;
 pub mod app;
 pub mod auth;

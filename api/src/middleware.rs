@@ -63,6 +63,7 @@ impl<E: Endpoint> Endpoint for RequestIdEndpoint<E> {
         req.extensions_mut().insert(RequestIdValue(id.clone()));
         async move {
             let started = Instant::now();
+            let in_flight = shared::platform::monitoring::recent::started();
             let mut resp = match self.0.call(req).await {
                 Ok(resp) => resp.into_response(),
                 Err(err) => crate::error::from_poem_error(err),
@@ -70,6 +71,8 @@ impl<E: Endpoint> Endpoint for RequestIdEndpoint<E> {
             let status = resp.status().as_u16();
             let elapsed = started.elapsed();
             shared::platform::monitoring::http_request(method.as_str(), &path, status, elapsed);
+            shared::platform::monitoring::recent::finished(status, elapsed);
+            drop(in_flight);
             let latency_ms = elapsed.as_secs_f64() * 1000.0;
             if status >= 500 {
                 tracing::error!(status, latency_ms, "request");

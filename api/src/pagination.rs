@@ -27,6 +27,24 @@ pub enum SortOrder {
     Desc,
 }
 
+/// `ASC` or `DESC`, as the call logs and the admin tables send it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "UPPERCASE")]
+pub enum UpperSortOrder {
+    Asc,
+    Desc,
+}
+
+impl UpperSortOrder {
+    /// Whether `order` (absent: `default_descending`) sorts largest first.
+    pub fn descending(order: Option<Self>, default_descending: bool) -> bool {
+        match order {
+            Some(o) => o == Self::Desc,
+            None => default_descending,
+        }
+    }
+}
+
 /// One page of results with what a table needs to draw its pager.
 #[derive(Debug, Object)]
 #[oai(example)]

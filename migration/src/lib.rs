@@ -16,6 +16,7 @@ mod m20261201_000009_lead_scores_out_of_100;
 mod m20261202_000010_call_analytics_counters;
 mod m20261202_000011_contact_origin;
 mod m20261202_000012_customers_and_lead_tasks;
+mod m20261202_000013_subscription_tier;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_call_analytics_counters::Migration),
             Box::new(m20261202_000011_contact_origin::Migration),
             Box::new(m20261202_000012_customers_and_lead_tasks::Migration),
+            Box::new(m20261202_000013_subscription_tier::Migration),
         ]
     }
 }

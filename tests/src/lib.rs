@@ -89,3 +89,15 @@ pub async fn expect_error(resp: reqwest::Response, status: u16, reason: &str) ->
     assert!(body["error"]["timestamp"].as_str().is_some(), "{body}");
     body
 }
+
+/// A request body of the operation's documented example, so validation passes and only the
+/// check under test (ownership, the admin guard) can refuse it.
+pub fn example_body(spec: &serde_json::Value, op: &serde_json::Value) -> Option<serde_json::Value> {
+    let content = op["requestBody"]["content"].as_object()?;
+    let (_, media) = content
+        .iter()
+        .find(|(t, _)| t.starts_with("application/json"))?;
+    let schema = media["schema"]["$ref"].as_str()?;
+    let name = schema.trim_start_matches("#/components/schemas/");
+    Some(spec["components"]["schemas"][name]["example"].clone())
+}

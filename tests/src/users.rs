@@ -62,14 +62,14 @@ pub async fn verified_user(app: &TestApp, email: &str) -> (String, String) {
 /// The admin audit log (newest first) and its actions, as an admin reads them.
 pub async fn audit_log(app: &TestApp, admin_token: &str) -> (serde_json::Value, Vec<String>) {
     let log: serde_json::Value = app
-        .get("/api/admin/audit-log", Some(admin_token))
+        .get("/api/admin/audit?limit=100", Some(admin_token))
         .await
         .json()
         .await
         .expect("audit log");
-    let actions = log["items"]
+    let actions = log["data"]
         .as_array()
-        .expect("items")
+        .expect("data")
         .iter()
         .map(|e| e["action"].as_str().unwrap_or_default().to_string())
         .collect();

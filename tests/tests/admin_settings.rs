@@ -173,15 +173,15 @@ on_both_backends!(
 
         // The audit log has the change, secrets masked.
         let log = app
-            .get("/api/admin/audit-log?action=settings.changed", Some(&root))
+            .get("/api/admin/audit?action=settings.changed", Some(&root))
             .await
             .text()
             .await
             .unwrap();
         assert!(!log.contains(STRIPE_KEY) && !log.contains(ROTATED), "{log}");
         let log: Value = serde_json::from_str(&log).unwrap();
-        assert_eq!(log["total"], 1);
-        let entry = &log["items"][0];
+        assert_eq!(log["pagination"]["total"], 1);
+        let entry = &log["data"][0];
         assert_eq!(entry["details"]["before"]["stripe_secret_key"], Value::Null);
         assert_eq!(entry["details"]["after"]["stripe_secret_key"], "sk_…0042");
         assert_eq!(entry["details"]["before"]["credit_price_cents"], 10);

@@ -900,13 +900,13 @@ on_both_backends!(
         assert_eq!(off["status"], "draft");
         let (log, actions) = tests::users::audit_log(&app, &root).await;
         assert_eq!(actions, ["agent.deactivated", "agent.updated"]);
-        assert_eq!(log["items"][1]["details"]["before"]["name"], "Sales caller");
+        assert_eq!(log["data"][1]["details"]["before"]["name"], "Sales caller");
         assert_eq!(
-            log["items"][1]["details"]["after"]["name"],
+            log["data"][1]["details"]["after"]["name"],
             "Renamed by support"
         );
         assert_eq!(
-            log["items"][1]["details"]["after"]["fields"],
+            log["data"][1]["details"]["after"]["fields"],
             json!(["name", "first_message"])
         );
     }

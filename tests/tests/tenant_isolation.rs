@@ -14,18 +14,6 @@ use tests::{
 
 const WAIT: Duration = Duration::from_secs(30);
 
-/// A request body of the operation's documented example, so validation passes and only the
-/// ownership check can refuse it.
-fn example_body(spec: &Value, op: &Value) -> Option<Value> {
-    let content = op["requestBody"]["content"].as_object()?;
-    let (_, media) = content
-        .iter()
-        .find(|(t, _)| t.starts_with("application/json"))?;
-    let schema = media["schema"]["$ref"].as_str()?;
-    let name = schema.trim_start_matches("#/components/schemas/");
-    Some(spec["components"]["schemas"][name]["example"].clone())
-}
-
 on_both_backends!(
     another_users_ids_are_not_found_anywhere,
     |backend: Backend| async move {
@@ -186,7 +174,7 @@ on_both_backends!(
             let concrete = path.replace("{id}", &id);
             for (method, op) in ops.as_object().unwrap() {
                 let method: reqwest::Method = method.to_uppercase().parse().unwrap();
-                let body = example_body(&spec, op);
+                let body = tests::example_body(&spec, op);
                 let resp = app
                     .send(method.clone(), &concrete, body, Some(&stranger))
                     .await;

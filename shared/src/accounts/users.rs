@@ -1,6 +1,6 @@
 //! Users: creation (with the one-time free credits), profiles and settings, roles.
 
-pub use crate::entities::users::{Role, UserStatus};
+pub use crate::entities::users::{Role, SubscriptionTier, UserStatus};
 
 use chrono::Utc;
 use sea_orm::{
@@ -161,6 +161,7 @@ pub async fn create_in<C: ConnectionTrait>(
         location: Set(None),
         bio: Set(None),
         google_subject: Set(new.google_subject.clone()),
+        subscription_tier: Set(users::SubscriptionTier::Free),
     };
     // No conflict target: a clash on the email or on the external id both mean "exists".
     let created = match users::Entity::insert(row)

@@ -2,5 +2,8 @@ pub mod agents;
 pub mod analytics;
 pub mod health;
 pub mod inbox;
+pub mod platform;
 pub mod settings;
+pub mod user_activity;
+pub mod user_figures;
 pub mod users;

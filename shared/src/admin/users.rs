@@ -7,8 +7,8 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait},
+    QueryFilter, QueryOrder,
+    sea_query::{Expr, Order},
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -17,14 +17,72 @@ use crate::{
     Services,
     accounts::audit::{self, Actor},
     accounts::auth::CurrentUser,
-    accounts::users::{Role, UserStatus},
+    accounts::users::{Role, SubscriptionTier, UserStatus},
+    admin::user_activity::{self, Activity},
+    admin::user_figures::{self, AgentUse, UserFigures},
     agents::{AgentInput, Applied},
     agents::{AgentStatus, Channel, SyncState},
     contacts::{like_pattern, lower_like},
-    entities::{agents, calls, credit_transactions, purchases, users},
+    entities::{agents, users},
     money::credits::{self, Entry, TxKind},
     platform::error::{AppError, AppResult},
 };
+
+/// What the Users screen sorts by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum UserSort {
+    #[default]
+    Registered,
+    Name,
+    Email,
+    Role,
+    Active,
+    Credits,
+    LastLogin,
+    Agents,
+    Calls,
+    CreditsUsed,
+}
+
+impl UserSort {
+    /// The column keys the Users table sends (`sortBy`), in either casing.
+    pub fn from_key(key: &str) -> Option<Self> {
+        Some(match key {
+            "created_at" | "createdAt" | "registrationDate" => Self::Registered,
+            "name" => Self::Name,
+            "email" => Self::Email,
+            "role" => Self::Role,
+            "is_active" | "isActive" | "status" => Self::Active,
+            "credits" => Self::Credits,
+            "last_login" | "lastLogin" => Self::LastLogin,
+            "agentCount" | "agent_count" => Self::Agents,
+            "callCount" | "call_count" => Self::Calls,
+            "creditsUsed" | "credits_used" => Self::CreditsUsed,
+            _ => return None,
+        })
+    }
+
+    fn expr(self) -> Expr {
+        let col = |c: users::Column| Expr::col((users::Entity, c));
+        // The figures are summed per user from the counters, as the list shows them.
+        let per_user =
+            |sql: &str| Expr::cust(format!("({sql} WHERE \"user_id\" = \"users\".\"id\")"));
+        match self {
+            Self::Registered => col(users::Column::CreatedAt),
+            Self::Name => col(users::Column::Name),
+            Self::Email => col(users::Column::Email),
+            Self::Role => col(users::Column::Role),
+            Self::Active => col(users::Column::Status),
+            Self::Credits => col(users::Column::Credits),
+            Self::LastLogin => col(users::Column::LastSeenAt),
+            Self::Agents => per_user("SELECT COUNT(*) FROM \"agents\""),
+            Self::Calls => per_user("SELECT COALESCE(SUM(\"calls\"), 0) FROM \"call_rollups\""),
+            Self::CreditsUsed => {
+                per_user("SELECT COALESCE(SUM(\"credits\"), 0) FROM \"call_rollups\"")
+            }
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct UserFilter {
@@ -36,6 +94,9 @@ pub struct UserFilter {
     pub created_to: Option<DateTime<Utc>>,
     pub min_balance: Option<i64>,
     pub max_balance: Option<i64>,
+    pub sort: UserSort,
+    /// Newest (largest) first, as the screen opens.
+    pub descending: bool,
 }
 
 pub async fn list(
@@ -44,6 +105,14 @@ pub async fn list(
     page: u64,
     per_page: u64,
 ) -> AppResult<(Vec<users::Model>, u64)> {
+    if let (Some(lo), Some(hi)) = (f.min_balance, f.max_balance)
+        && lo > hi
+    {
+        return Err(AppError::validation(
+            "creditRange",
+            "`min` must not exceed `max`",
+        ));
+    }
     let mut q = users::Entity::find();
     if let Some(search) = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let pattern = like_pattern(search);
@@ -71,9 +140,14 @@ pub async fn list(
     if let Some(max) = f.max_balance {
         q = q.filter(users::Column::Credits.lte(max));
     }
+    let order = if f.descending {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
     let sorted = q
-        .order_by_desc(users::Column::CreatedAt)
-        .order_by_desc(users::Column::Id);
+        .order_by(f.sort.expr(), order.clone())
+        .order_by(users::Column::Id, order);
     let searched = f.search.as_deref().is_some_and(|s| !s.trim().is_empty());
     Ok(crate::platform::db::page_of(
         db,
@@ -86,60 +160,26 @@ pub async fn list(
     .await?)
 }
 
-/// An account with what an admin looks at first.
+/// An account with what the admin's user detail shows.
 #[derive(Debug, Clone)]
 pub struct UserDetail {
     pub user: users::Model,
-    pub agents: u64,
-    pub calls: u64,
-    /// Credits spent on calls and chats, all time.
-    pub credits_used: i64,
-    /// The latest ten.
-    pub purchases: Vec<purchases::Model>,
-    pub last_call_at: Option<DateTime<Utc>>,
+    pub figures: UserFigures,
+    pub agents: Vec<AgentUse>,
+    pub activity: Vec<Activity>,
 }
 
 pub async fn detail(db: &DatabaseConnection, id: Uuid) -> AppResult<UserDetail> {
     let user = crate::accounts::users::get(db, id).await?;
-    let agents = agents::Entity::find()
-        .filter(agents::Column::UserId.eq(id))
-        .count(db)
-        .await?;
-    let calls_n = calls::Entity::find()
-        .filter(calls::Column::UserId.eq(id))
-        .count(db)
-        .await?;
-    let used: Option<i64> = credit_transactions::Entity::find()
-        .select_only()
-        .column_as(
-            Expr::cust("CAST(COALESCE(SUM(-amount), 0) AS BIGINT)"),
-            "used",
-        )
-        .filter(credit_transactions::Column::UserId.eq(id))
-        .filter(credit_transactions::Column::Kind.eq(TxKind::Usage))
-        .into_tuple()
-        .one(db)
-        .await?;
-    let last_call_at: Option<Option<DateTime<Utc>>> = calls::Entity::find()
-        .select_only()
-        .column_as(Expr::col(calls::Column::CreatedAt).max(), "last")
-        .filter(calls::Column::UserId.eq(id))
-        .into_tuple()
-        .one(db)
-        .await?;
-    let purchases = purchases::Entity::find()
-        .filter(purchases::Column::UserId.eq(id))
-        .order_by_desc(purchases::Column::CreatedAt)
-        .limit(10)
-        .all(db)
-        .await?;
+    let figures = user_figures::of_users(db, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
     Ok(UserDetail {
+        figures,
+        agents: user_figures::agents_of(db, id).await?,
+        activity: user_activity::recent(db, id).await?,
         user,
-        agents,
-        calls: calls_n,
-        credits_used: used.unwrap_or(0),
-        purchases,
-        last_call_at: last_call_at.flatten(),
     })
 }
 
@@ -148,6 +188,7 @@ fn snapshot(u: &users::Model) -> serde_json::Value {
         "email": u.email, "name": u.name, "company": u.company, "phone": u.phone,
         "timezone": u.timezone, "role": u.role, "status": u.status,
         "suspended_reason": u.suspended_reason, "credits": u.credits,
+        "subscription_tier": u.subscription_tier,
     })
 }
 
@@ -164,9 +205,9 @@ async fn guard_access<C: ConnectionTrait>(
             "admins cannot suspend or demote themselves",
         ));
     }
-    if target.role == Role::Admin && target.status == UserStatus::Active {
+    if target.role.is_admin() && target.status == UserStatus::Active {
         let others = users::Entity::find()
-            .filter(users::Column::Role.eq(Role::Admin))
+            .filter(users::Column::Role.is_in([Role::Admin, Role::SuperAdmin]))
             .filter(users::Column::Status.eq(UserStatus::Active))
             .filter(users::Column::Id.ne(target.id))
             .count(txn)
@@ -188,19 +229,30 @@ async fn locked(txn: &sea_orm::DatabaseTransaction, id: Uuid) -> AppResult<users
         .ok_or_else(|| AppError::not_found("user"))
 }
 
+/// What one change to a user writes and how it is audited.
+struct Change {
+    action: &'static str,
+    /// Suspending or demoting: refused for oneself and for the last active admin.
+    touches_access: bool,
+    active: users::ActiveModel,
+}
+
 /// One audited change to a user, in one transaction with the row locked. `change` says what
-/// to write (`None`: nothing to do) and whether the change touches access, which is refused for
-/// oneself and for the last active admin.
+/// to write (`None`: nothing to do).
 async fn change_user(
     db: &DatabaseConnection,
     actor: &Actor,
     id: Uuid,
-    action: &str,
-    change: impl FnOnce(&users::Model) -> AppResult<Option<(bool, users::ActiveModel)>>,
+    change: impl FnOnce(&users::Model) -> AppResult<Option<Change>>,
 ) -> AppResult<users::Model> {
     let txn = crate::platform::db::begin_write(db).await?;
     let user = locked(&txn, id).await?;
-    let Some((touches_access, mut active)) = change(&user)? else {
+    let Some(Change {
+        action,
+        touches_access,
+        mut active,
+    }) = change(&user)?
+    else {
         return Ok(user);
     };
     if touches_access {
@@ -222,79 +274,145 @@ async fn change_user(
     Ok(user)
 }
 
-/// Changes a user's role and profile fields together (the profile with the checks the user's
-/// own edit has). Demoting is refused for oneself and the last active admin.
-pub async fn update_user(
+/// What the admin's user editor changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct AdminEdit {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub subscription_tier: Option<SubscriptionTier>,
+    /// `user` or `admin`.
+    pub role: Option<Role>,
+    /// False suspends the account (its sessions end), true reactivates it.
+    pub is_active: Option<bool>,
+}
+
+/// Why an account was switched off from the editor or the status switch, which ask for none.
+pub const SWITCHED_OFF: &str = "switched off by an admin";
+
+/// Applies the editor's changes as one audited change. A changed email must be free (409
+/// `email_taken`); suspending or demoting is refused for oneself and the last active admin.
+pub async fn edit(
     db: &DatabaseConnection,
     actor: &Actor,
     id: Uuid,
-    role: Option<Role>,
-    profile: crate::accounts::users::ProfileUpdate,
+    edit: AdminEdit,
 ) -> AppResult<users::Model> {
-    if role == Some(Role::SuperAdmin) {
+    if edit.role == Some(Role::SuperAdmin) {
         return Err(AppError::validation("role", "must be `user` or `admin`"));
     }
-    let profile_changes = profile.name.is_some()
-        || profile.company.is_some()
-        || profile.phone.is_some()
-        || profile.timezone.is_some()
-        || profile.default_region.is_some()
-        || profile.notifications.is_some();
-    let action = match (&role, profile_changes) {
-        (Some(_), false) => "user.role_changed",
-        (None, _) => "user.profile_updated",
-        (Some(_), true) => "user.updated",
-    };
-    change_user(db, actor, id, action, |user| {
-        let new_role = role.filter(|r| *r != user.role);
-        if new_role.is_none() && !profile_changes {
-            return Ok(None);
+    let email = edit
+        .email
+        .as_deref()
+        .map(crate::accounts::users::normalize_email)
+        .transpose()?;
+    if let Some(email) = &email {
+        let taken = users::Entity::find()
+            .filter(users::Column::Email.eq(email.as_str()))
+            .filter(users::Column::Id.ne(id))
+            .count(db)
+            .await?;
+        if taken > 0 {
+            return Err(AppError::conflict(
+                "email_taken",
+                "A user with this email already exists",
+            ));
         }
+    }
+    let profile = crate::accounts::users::ProfileUpdate {
+        name: edit.name,
+        phone: edit.phone,
+        ..Default::default()
+    };
+    change_user(db, actor, id, |user| {
         let mut active = crate::accounts::users::profile_change(user, profile)?;
-        let demotes = new_role == Some(Role::User);
+        if let Some(email) = email.filter(|e| *e != user.email) {
+            active.email = Set(email);
+        }
+        if let Some(tier) = edit.subscription_tier {
+            active.subscription_tier = Set(tier);
+        }
+        let new_role = edit.role.filter(|r| *r != user.role);
         if let Some(role) = new_role {
             active.role = Set(role);
         }
-        Ok(Some((demotes, active)))
-    })
-    .await
-}
-
-/// Suspends an account: its sessions end at once (the session epoch moves) and every request
-/// it makes is refused until it is reactivated.
-pub async fn suspend(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    id: Uuid,
-    reason: &str,
-) -> AppResult<users::Model> {
-    let reason = reason.trim();
-    if reason.is_empty() {
-        return Err(AppError::validation("reason", "is required"));
-    }
-    change_user(db, actor, id, "user.suspended", |user| {
-        Ok((user.status != UserStatus::Suspended).then(|| {
-            let mut active: users::ActiveModel = user.clone().into();
-            active.status = Set(UserStatus::Suspended);
-            active.suspended_reason = Set(Some(reason.into()));
-            active.session_epoch = Set(user.session_epoch + 1);
-            (true, active)
+        let was_active = user.status == UserStatus::Active;
+        let switch = edit.is_active.filter(|a| *a != was_active);
+        match switch {
+            Some(false) => suspension(user, &mut active, SWITCHED_OFF),
+            Some(true) => reactivation(&mut active),
+            None => {}
+        }
+        if !active.is_changed() {
+            return Ok(None);
+        }
+        let action = match switch {
+            Some(false) => "user.suspended",
+            Some(true) => "user.reactivated",
+            None if new_role.is_some() => "user.role_changed",
+            None => "user.updated",
+        };
+        let touches_access = switch == Some(false) || new_role == Some(Role::User);
+        Ok(Some(Change {
+            action,
+            touches_access,
+            active,
         }))
     })
     .await
 }
 
-pub async fn reactivate(
+fn suspension(user: &users::Model, active: &mut users::ActiveModel, reason: &str) {
+    active.status = Set(UserStatus::Suspended);
+    active.suspended_reason = Set(Some(reason.into()));
+    // Every session of the account ends now.
+    active.session_epoch = Set(user.session_epoch + 1);
+}
+
+fn reactivation(active: &mut users::ActiveModel) {
+    active.status = Set(UserStatus::Active);
+    active.suspended_reason = Set(None);
+}
+
+/// The status switch: suspends an account (its sessions end at once and every request it
+/// makes is refused until it is reactivated) or reactivates it.
+pub async fn set_active(
     db: &DatabaseConnection,
     actor: &Actor,
     id: Uuid,
+    is_active: bool,
+    reason: Option<&str>,
 ) -> AppResult<users::Model> {
-    change_user(db, actor, id, "user.reactivated", |user| {
-        Ok((user.status != UserStatus::Active).then(|| {
-            let mut active: users::ActiveModel = user.clone().into();
-            active.status = Set(UserStatus::Active);
-            active.suspended_reason = Set(None);
-            (false, active)
+    let reason = reason
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .unwrap_or(SWITCHED_OFF);
+    if reason.chars().count() > 500 {
+        return Err(AppError::validation(
+            "reason",
+            "must be at most 500 characters",
+        ));
+    }
+    change_user(db, actor, id, |user| {
+        let was_active = user.status == UserStatus::Active;
+        if was_active == is_active {
+            return Ok(None);
+        }
+        let mut active: users::ActiveModel = user.clone().into();
+        Ok(Some(if is_active {
+            reactivation(&mut active);
+            Change {
+                action: "user.reactivated",
+                touches_access: false,
+                active,
+            }
+        } else {
+            suspension(user, &mut active, reason);
+            Change {
+                action: "user.suspended",
+                touches_access: true,
+                active,
+            }
         }))
     })
     .await
@@ -328,6 +446,16 @@ pub async fn adjust_credits(
     .describe(reason);
     entry.actor_id = Some(actor.id);
     let applied = credits::apply_in(&txn, entry).await?;
+    if applied.created && applied.row.balance_after < 0 {
+        // Dropping the transaction undoes the entry.
+        return Err(AppError::validation(
+            "amount",
+            format!(
+                "Cannot subtract more than the current balance ({} credits)",
+                user.credits
+            ),
+        ));
+    }
     if applied.created {
         audit::record_in(
             &txn,

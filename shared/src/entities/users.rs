@@ -35,6 +35,8 @@ pub struct Model {
     pub bio: Option<String>,
     /// The Google account (`sub`) this user signs in with, once linked.
     pub google_subject: Option<String>,
+    /// The plan an admin put the account on.
+    pub subscription_tier: SubscriptionTier,
 }
 
 vocabulary! {
@@ -52,6 +54,16 @@ vocabulary! {
     pub enum UserStatus {
         Active,
         Suspended,
+    }
+}
+
+vocabulary! {
+    /// The plan an account is on (set by an admin; the Users screen's editor offers these).
+    pub enum SubscriptionTier {
+        Free,
+        Basic,
+        Pro,
+        Enterprise,
     }
 }
 

@@ -2,6 +2,7 @@
 //! provider calls, webhook intake); queue depth and ledger totals are read from the database
 //! when `/metrics` is scraped, so every replica reports the same, current figures for them.
 
+pub mod recent;
 mod scrape;
 
 pub use scrape::render;
