@@ -76,6 +76,11 @@ export const test = base.extend({
     page.context().on('page', attach);
     const watched = {
       problems,
+      /** Another person's browser (a second context) is watched as well. */
+      watch(context) {
+        context.pages().forEach(attach);
+        context.on('page', attach);
+      },
       /** The journey is about to provoke this answer (once). */
       expect(status, path) { expected.push(`${status} ${path}`); },
       /** The frontend itself provokes this answer (see `reason`), however often. */
