@@ -39,6 +39,15 @@ pub enum AdminAuth {
 impl AdminAuth {
     /// The admin, with where the request came from; anyone else is refused.
     pub async fn admin(self, services: &Services, req: &Request) -> AppResult<Actor> {
+        self.with_role(services, req, false).await
+    }
+
+    /// A super admin (what Configuration needs); admins and users are refused.
+    pub async fn super_admin(self, services: &Services, req: &Request) -> AppResult<Actor> {
+        self.with_role(services, req, true).await
+    }
+
+    async fn with_role(self, services: &Services, req: &Request, sup: bool) -> AppResult<Actor> {
         let auth = match self {
             AdminAuth::Stack(t) => crate::security::Auth::Stack(t),
             AdminAuth::Bearer(t) => crate::security::Auth::Bearer(t),
@@ -48,6 +57,12 @@ impl AdminAuth {
             return Err(AppError::forbidden(
                 "admin_required",
                 "this needs an admin account",
+            ));
+        }
+        if sup && user.role != shared::accounts::users::Role::SuperAdmin {
+            return Err(AppError::forbidden(
+                "super_admin_required",
+                "this needs a super admin account",
             ));
         }
         Ok(Actor {
@@ -210,8 +225,8 @@ pub struct WebhookEventDetail {
 api_errors!(AdminErrors {
     400 => BadRequest: "Malformed path, query or body (`invalid_parameter`, `malformed_json`), or an invalid field (`validation_error`; `details` maps each field to its message).",
     401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
-    403 => Forbidden: "Not an admin (`admin_required`), or the account is suspended.",
-    404 => NotFound: "No such user (`user_not_found`), audit entry (`audit_entry_not_found`) or event (`webhook_event_not_found`).",
+    403 => Forbidden: "Not an admin (`admin_required`), not a super admin where Configuration needs one (`super_admin_required`), or the account is suspended.",
+    404 => NotFound: "No such user (`user_not_found`), API key (`api_key_not_found`), audit entry (`audit_entry_not_found`) or event (`webhook_event_not_found`).",
     409 => Conflict: "Acting on oneself (`cannot_change_self`), the last admin (`last_admin`), an email another account has (`email_taken`), an idempotency key reused for another amount, or an event that was applied (`already_processed`) or is still pending (`still_pending`).",
 });
 

@@ -16,6 +16,7 @@ use crate::{
     admin::AdminApi,
     admin_agents::AdminAgentsApi,
     admin_analytics::AdminAnalyticsApi,
+    admin_api_keys::AdminApiKeysApi,
     admin_audit::AdminAuditApi,
     admin_dashboard::AdminDashboardApi,
     admin_session::AdminSessionApi,
@@ -67,6 +68,7 @@ pub type Apis = (
         AdminUsersApi,
         AdminAuditApi,
         AdminDashboardApi,
+        AdminApiKeysApi,
     ),
     (DashboardApi, CallAnalyticsApi),
     (ImportApi, UploadApi),
@@ -150,6 +152,9 @@ pub fn openapi_service(
                     services: services.clone(),
                 },
                 AdminDashboardApi {
+                    services: services.clone(),
+                },
+                AdminApiKeysApi {
                     services: services.clone(),
                 },
             ),

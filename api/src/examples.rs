@@ -10,6 +10,9 @@ use crate::{
     admin::{AdminAgent, Agent, SystemHealth, WebhookEvent, WebhookEventDetail},
     admin_agents::{AgentRegistration, AssignedEnvelope, Assignment},
     admin_analytics::PlatformAnalytics,
+    admin_api_keys::{
+        ApiKeyConfig, ApiKeyDeleted, ApiKeyEnvelope, ApiKeyForm, ApiKeyListEnvelope, KeyUsage,
+    },
     admin_audit::{
         AuditEntry, AuditEntryEnvelope, AuditExportFilters, AuditExportRequest, AuditListEnvelope,
         AuditPagination,
@@ -1003,6 +1006,18 @@ examples! {
         "system": of::<PlatformSystem>(), "alerts": [of::<PlatformAlert>()]
     });
     SystemStatsEnvelope => json!({ "success": true, "data": of::<SystemStats>() });
+    KeyUsage => json!({ "totalCalls": 9120, "remainingQuota": 0, "costThisMonth": 3324.0 });
+    ApiKeyConfig => json!({
+        "id": "6d7e8f9a-0b1c-4d2e-8f3a-4b5c6d7e8f90", "name": "Production", "key": "sk_…9f2c",
+        "isDefault": true, "assignedUsers": [USER], "usageStats": of::<KeyUsage>(), "status": "active"
+    });
+    ApiKeyListEnvelope => json!({ "success": true, "data": [of::<ApiKeyConfig>()] });
+    ApiKeyEnvelope => json!({ "success": true, "data": of::<ApiKeyConfig>() });
+    ApiKeyForm => json!({
+        "name": "Production", "key": "sk_3f1e0c9a8b7d6e5f4a3b2c1d9f2c", "isDefault": true,
+        "assignedUsers": [], "status": "active"
+    });
+    ApiKeyDeleted => json!({ "success": true, "message": "API key deleted" });
     AuditExportRequest => json!({
         "type": "audit_logs", "format": "csv", "filters": of::<AuditExportFilters>()
     });

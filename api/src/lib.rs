@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod admin_agents;
 pub mod admin_analytics;
+pub mod admin_api_keys;
 pub mod admin_audit;
 pub mod admin_dashboard;
 pub mod admin_session;

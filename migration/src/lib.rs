@@ -17,6 +17,7 @@ mod m20261202_000010_call_analytics_counters;
 mod m20261202_000011_contact_origin;
 mod m20261202_000012_customers_and_lead_tasks;
 mod m20261202_000013_subscription_tier;
+mod m20261202_000014_provider_api_keys;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_contact_origin::Migration),
             Box::new(m20261202_000012_customers_and_lead_tasks::Migration),
             Box::new(m20261202_000013_subscription_tier::Migration),
+            Box::new(m20261202_000014_provider_api_keys::Migration),
         ]
     }
 }

@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate, matchers};
 
 pub const API_KEY: &str = "xi_test_switchboard_key";
+/// A second key of the same workspace, to rotate to.
+pub const ROTATED_API_KEY: &str = "xi_rotated_switchboard_key";
 
 pub struct FakeElevenLabs {
     pub server: MockServer,
@@ -20,6 +22,8 @@ pub struct FakeElevenLabs {
     pub outbound: Arc<Mutex<Vec<(String, Value)>>>,
     /// Conversations by id, as `GET /v1/convai/conversations/{id}` returns them.
     pub conversations: Arc<Mutex<HashMap<String, Value>>>,
+    /// The `xi-api-key` of the last request it accepted.
+    pub last_key: Arc<Mutex<Option<String>>>,
 }
 
 /// The phone numbers the fake account owns: one Twilio, one SIP trunk.
@@ -53,11 +57,15 @@ impl FakeElevenLabs {
         let calls = outbound.clone();
         let conversations: Arc<Mutex<HashMap<String, Value>>> = Arc::default();
         let convs = conversations.clone();
+        let last_key: Arc<Mutex<Option<String>>> = Arc::default();
+        let seen = last_key.clone();
         Mock::given(matchers::any())
             .respond_with(move |req: &Request| {
-                if req.headers.get("xi-api-key").and_then(|v| v.to_str().ok()) != Some(API_KEY) {
+                let key = req.headers.get("xi-api-key").and_then(|v| v.to_str().ok());
+                if !matches!(key, Some(API_KEY | ROTATED_API_KEY)) {
                     return error(401, "invalid_api_key", "Invalid API key");
                 }
+                *seen.lock().unwrap() = key.map(String::from);
                 let path = req.url.path().to_string();
                 let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
                 let mut agents = store.lock().unwrap();
@@ -169,6 +177,7 @@ impl FakeElevenLabs {
             .await;
         Self {
             server,
+            last_key,
             agents,
             outbound,
             conversations,

@@ -79,7 +79,7 @@ pub async fn register(
     if registered(services, &el_id).await? {
         return Err(already_registered(&el_id));
     }
-    let live = crate::agents::elevenlabs::ElevenLabs::for_services(services)
+    let live = crate::agents::elevenlabs::ElevenLabs::for_owner(services, owner.id)
         .await?
         .request(
             Method::GET,

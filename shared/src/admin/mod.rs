@@ -1,5 +1,6 @@
 pub mod agents;
 pub mod analytics;
+pub mod api_keys;
 pub mod health;
 pub mod inbox;
 pub mod platform;

@@ -53,7 +53,7 @@ pub async fn chat_session(
             )
         })?;
     crate::money::credits::require_positive_balance(&services.db, user.id).await?;
-    let client = client(services).await?;
+    let client = client(services, user.id).await?;
     let signed_path = format!("/v1/convai/conversation/get-signed-url?agent_id={el_id}");
     let token_path = format!("/v1/convai/conversation/token?agent_id={el_id}");
     let (signed, token) = tokio::try_join!(

@@ -52,6 +52,16 @@ impl ElevenLabs {
         Ok(client)
     }
 
+    /// The client for requests made for `owner`: with the key a super admin assigned to the
+    /// account in Configuration, else the platform's.
+    pub async fn for_owner(services: &crate::Services, owner: uuid::Uuid) -> AppResult<Self> {
+        let mut client = Self::for_services(services).await?;
+        if let Some(key) = crate::admin::api_keys::key_for(services, owner).await? {
+            client.api_key = Some(key);
+        }
+        Ok(client)
+    }
+
     pub fn from_config(config: &Config) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))

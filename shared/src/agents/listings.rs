@@ -3,13 +3,13 @@
 
 use serde_json::{Value, json};
 
-use super::client;
+use super::platform_client;
 use crate::{Services, platform::error::AppResult};
 
 /// Names of the user's agents as ElevenLabs has them now (the list shows these when they
 /// differ from our copy). `None` when ElevenLabs cannot be asked: the list is then stale.
 pub async fn live_names(services: &Services) -> Option<std::collections::HashMap<String, String>> {
-    let answer = client(services)
+    let answer = platform_client(services)
         .await
         .ok()?
         .cached_get(
@@ -37,7 +37,7 @@ pub async fn live_names(services: &Services) -> Option<std::collections::HashMap
 /// Whether ElevenLabs accepts the platform's key now: one uncached, unretried request (the
 /// answer is for a person pressing "Test connection", who should not wait through backoff).
 pub async fn connected(services: &Services) -> bool {
-    let Ok(client) = client(services).await else {
+    let Ok(client) = platform_client(services).await else {
         return false;
     };
     client
@@ -57,7 +57,7 @@ const LISTING_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Voices the agents can speak with: `{voice_id, name, category, labels, preview_url}`.
 pub async fn voices(services: &Services) -> AppResult<Vec<Value>> {
-    let answer = client(services)
+    let answer = platform_client(services)
         .await?
         .cached_get("/v1/voices", LISTING_TTL, "voice")
         .await?;
@@ -81,7 +81,7 @@ pub async fn voices(services: &Services) -> AppResult<Vec<Value>> {
 
 /// Phone numbers agents can call from: `{phone_number_id, phone_number, label, provider}`.
 pub async fn phone_numbers(services: &Services) -> AppResult<Vec<Value>> {
-    let answer = client(services)
+    let answer = platform_client(services)
         .await?
         .cached_get("/v1/convai/phone-numbers", LISTING_TTL, "phone_number")
         .await?;

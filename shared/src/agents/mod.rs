@@ -72,8 +72,14 @@ async fn schedule_sync<C: sea_orm::ConnectionTrait>(
     .await?)
 }
 
-pub(super) async fn client(services: &Services) -> AppResult<ElevenLabs> {
+/// The client for the platform's own requests (voices, phone numbers, the connection test).
+pub(super) async fn platform_client(services: &Services) -> AppResult<ElevenLabs> {
     ElevenLabs::for_services(services).await
+}
+
+/// The client for requests about `owner`'s agents: with the key assigned to the account, if any.
+pub(super) async fn client(services: &Services, owner: Uuid) -> AppResult<ElevenLabs> {
+    ElevenLabs::for_owner(services, owner).await
 }
 
 /// Creates the agent on ElevenLabs, then here. If ElevenLabs refuses, nothing is stored; if it
@@ -89,7 +95,7 @@ pub async fn create(
     if body.get("conversation_config").is_none() {
         body["conversation_config"] = json!({});
     }
-    let created = client(services)
+    let created = client(services, user.id)
         .await?
         .request(
             Method::POST,
@@ -163,7 +169,7 @@ pub async fn create(
             drop(txn);
             // Do not leave an orphan on ElevenLabs when our insert fails.
             if let Some(el_id) = el_id {
-                let _ = delete_remote(services, &el_id).await;
+                let _ = delete_remote(services, user.id, &el_id).await;
             }
             Err(e)
         }
@@ -199,7 +205,7 @@ pub async fn live_config(services: &Services, user: &CurrentUser, id: Uuid) -> A
     let el_id = agent
         .elevenlabs_agent_id
         .ok_or_else(|| AppError::not_found("agent"))?;
-    client(services)
+    client(services, user.id)
         .await?
         .request(
             Method::GET,
@@ -239,7 +245,7 @@ pub async fn update(
             .elevenlabs_agent_id
             .clone()
             .ok_or_else(|| AppError::not_found("agent"))?;
-        match client(services)
+        match client(services, user.id)
             .await?
             .request(
                 Method::PATCH,
@@ -300,7 +306,7 @@ pub async fn update(
 pub async fn delete(services: &Services, user: &CurrentUser, id: Uuid) -> AppResult<Applied<()>> {
     let agent = get(services, user, id).await?;
     if let Some(el_id) = &agent.elevenlabs_agent_id {
-        match delete_remote(services, el_id).await {
+        match delete_remote(services, user.id, el_id).await {
             Ok(()) => {}
             Err(e) if unavailable(&e) => {
                 let mut active: agents::ActiveModel = agent.into();
@@ -319,8 +325,8 @@ pub async fn delete(services: &Services, user: &CurrentUser, id: Uuid) -> AppRes
     Ok(Applied::Now(()))
 }
 
-pub(super) async fn delete_remote(services: &Services, el_id: &str) -> AppResult<()> {
-    match client(services)
+pub(super) async fn delete_remote(services: &Services, owner: Uuid, el_id: &str) -> AppResult<()> {
+    match client(services, owner)
         .await?
         .request(
             Method::DELETE,

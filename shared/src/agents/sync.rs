@@ -44,7 +44,7 @@ async fn push(services: &Services, agent: &agents::Model) -> AppResult<()> {
     match agent.sync_state {
         SyncState::Deleting => {
             if let Some(el_id) = &agent.elevenlabs_agent_id {
-                delete_remote(services, el_id).await?;
+                delete_remote(services, agent.user_id, el_id).await?;
             }
             agent.clone().delete(&services.db).await?;
         }
@@ -56,7 +56,7 @@ async fn push(services: &Services, agent: &agents::Model) -> AppResult<()> {
             let el_id = match &agent.elevenlabs_agent_id {
                 Some(id) => id.clone(),
                 None => {
-                    let created = client(services)
+                    let created = client(services, agent.user_id)
                         .await?
                         .request(
                             Method::POST,
@@ -84,7 +84,7 @@ async fn push(services: &Services, agent: &agents::Model) -> AppResult<()> {
                 }
             };
             if let Some(patch) = &pending {
-                client(services)
+                client(services, agent.user_id)
                     .await?
                     .request(
                         Method::PATCH,

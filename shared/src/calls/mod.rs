@@ -58,7 +58,7 @@ pub async fn start(
     let caller = Caller::of(&agent)?;
     let callee = callee(services, user, &req).await?;
     check_capacity(services, user).await?;
-    let client = ElevenLabs::for_services(services).await?;
+    let client = ElevenLabs::for_owner(services, user.id).await?;
     let (provider, path) = dial_path(&client, &caller.phone_number_id).await?;
 
     // The row exists before ElevenLabs dials, so a crash in between leaves a trace.
@@ -353,8 +353,9 @@ pub async fn reconcile(services: &Services, limit: u64) -> AppResult<usize> {
         .limit(limit)
         .all(db)
         .await?;
-    let client = ElevenLabs::for_services(services).await?;
     for call in &stuck {
+        // Asked with the key the call was placed with (the account's own, if it has one).
+        let client = ElevenLabs::for_owner(services, call.user_id).await?;
         let conversation = call.elevenlabs_conversation_id.clone().unwrap_or_default();
         // Looked at now: the next look is another interval away.
         let touch = || {

@@ -75,12 +75,12 @@ pub fn open_with(cipher: &Aes256Gcm, stored: &str) -> Option<String> {
 }
 
 /// `base64(nonce ‖ ciphertext)` of `plain` under the current key.
-fn seal(config: &Config, plain: &str) -> AppResult<String> {
+pub fn seal(config: &Config, plain: &str) -> AppResult<String> {
     seal_with(&current_cipher(config)?, plain)
 }
 
 /// Opens a sealed value with the current key or, after a rotation, a previous one.
-fn open(config: &Config, key: &str, stored: &str) -> AppResult<String> {
+pub fn open(config: &Config, key: &str, stored: &str) -> AppResult<String> {
     let keys = config
         .settings
         .encryption_key

@@ -118,3 +118,71 @@ test('an admin finds a user, adjusts their credits, suspends and reactivates the
   expect(log.data[2].details.after.credits).toBe(25);
   await context.close();
 });
+
+const CONTROL = process.env.CONTROL_URL || 'http://127.0.0.1:3901';
+const ROTATED = 'xi_rotated_switchboard_key';
+
+test('a super admin rotates the ElevenLabs key in Configuration', async ({ page, browser, watched }, testInfo) => {
+  const email = newEmail('sam');
+  const tab = await verifiedOnDashboard(page, watched, 'Sam Okoro', email);
+  const userToken = await tab.evaluate(() => localStorage.getItem('auth_token'));
+  const lastKey = async () => (await (await fetch(`${CONTROL}/elevenlabs/last-key`)).json()).key;
+  // What `api create-admin --super-admin` does for the platform's owner.
+  const owner = newEmail('owner');
+  await adminToken(owner);
+  const promoted = await fetch(`${CONTROL}/super-admin`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: owner }),
+  });
+  expect(promoted.ok).toBe(true);
+  const root = await adminToken(owner);
+
+  // An admin who is not a super admin is refused the keys.
+  const admin = await adminToken(ADMIN);
+  expect((await api('GET', '/api/admin/config/api-keys', admin)).status).toBe(403);
+
+  // The super admin adds the new key as the default in Configuration (reached by its URL).
+  const context = await browser.newContext({ baseURL: testInfo.project.use.baseURL });
+  watched.watch(context);
+  const screen = await context.newPage();
+  await signIn(screen, owner);
+  await screen.waitForURL((url) => url.pathname === '/dashboard');
+  await screen.goto('/admin/configuration');
+  await screen.getByRole('button', { name: 'Add API Key' }).click();
+  const dialog = screen.getByRole('dialog');
+  await dialog.locator('#name').fill('Rotated production key');
+  await dialog.locator('#key').fill(ROTATED);
+  await dialog.locator('#default').click();
+  await dialog.getByRole('button', { name: 'Create API Key' }).click();
+  await expect(dialog).toHaveCount(0);
+  const row = screen.getByRole('row', { name: /Rotated production key/ });
+  await expect(row).toContainText('Default');
+  await expect(row).not.toContainText(ROTATED);
+
+  // Every ElevenLabs request now carries it: the user's connection test passes with it.
+  const test1 = await api('GET', '/api/agents/test-connection', userToken);
+  expect(test1.status).toBe(200);
+  expect(await lastKey()).toBe(ROTATED);
+  const [key] = (await api('GET', '/api/admin/config/api-keys', root)).body.data;
+  expect(key.isDefault).toBe(true);
+  expect(JSON.stringify(key)).not.toContain(ROTATED);
+
+  // No longer the default (the edit dialog sends the masked key back: the key stays as it
+  // is), then deleted: the platform goes back to its start-up key.
+  await row.getByRole('button').nth(-2).click();
+  await expect(dialog.locator('#edit-key')).not.toHaveValue(ROTATED);
+  await dialog.locator('#edit-default').click();
+  await dialog.getByRole('button', { name: 'Update API Key' }).click();
+  await expect(dialog).toHaveCount(0);
+  await expect(row).not.toContainText('Default');
+  await api('GET', '/api/agents/test-connection', userToken);
+  expect(await lastKey()).toBe('xi_test_switchboard_key');
+  screen.once('dialog', (d) => d.accept());
+  await row.getByRole('button').last().click();
+  await expect(row).toHaveCount(0);
+  await api('GET', '/api/agents/test-connection', userToken);
+  expect(await lastKey()).toBe('xi_test_switchboard_key');
+  const log = (await api('GET', '/api/admin/audit?resourceType=api_key&limit=5', root)).body.data;
+  expect(log.map((e) => e.action).slice(0, 3)).toEqual(['api_key.deleted', 'api_key.updated', 'api_key.created']);
+  expect(log[1].details.before.key).toBe(log[1].details.after.key);
+  await context.close();
+});

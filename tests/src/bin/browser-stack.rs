@@ -16,6 +16,9 @@
 //! `+`, a repeat, a contact the user may already have, a bad number). `POST /calls/finish` with
 //! `{email}` makes ElevenLabs report every call that user started and that is still open (the
 //! agent's note `Callback requested` on each), and answers once they are processed.
+//! `POST /super-admin` with `{email}` makes that account a super admin (what `api create-admin
+//! --super-admin` does), and `GET /elevenlabs/last-key` answers the `xi-api-key` ElevenLabs last
+//! accepted (it accepts the stack's key and one to rotate to).
 //! `ADMIN_EMAIL` (`root@switchboard.test`) is an admin once registered. It prints `ready` once both listen; SIGTERM or Ctrl-C stops it.
 //!
 //! `browser-stack <postgres|sqlite>`; `API_PORT` (3900), `CONTROL_PORT` (3901),
@@ -389,6 +392,33 @@ struct ElevenLabsAgent {
     name: String,
 }
 
+/// The `xi-api-key` the fake ElevenLabs last accepted.
+#[handler]
+fn last_key(seen: Data<&Arc<std::sync::Mutex<Option<String>>>>) -> Json<Value> {
+    Json(json!({"key": *seen.lock().unwrap_or_else(|e| e.into_inner())}))
+}
+
+#[derive(serde::Deserialize)]
+struct Promotion {
+    email: String,
+}
+
+/// Makes an account a super admin, as `api create-admin --super-admin` does.
+#[handler]
+async fn super_admin(
+    Json(p): Json<Promotion>,
+    app: Data<&Arc<TestApp>>,
+) -> poem::Result<&'static str> {
+    shared::accounts::users::promote_admin(
+        &app.services.db,
+        &p.email,
+        shared::accounts::users::Role::SuperAdmin,
+    )
+    .await
+    .map_err(poem::error::InternalServerError)?;
+    Ok("ok")
+}
+
 /// An agent made in ElevenLabs' own dashboard.
 #[handler]
 fn elevenlabs_agent(
@@ -437,6 +467,8 @@ async fn main() -> anyhow::Result<()> {
         c.server.cors_origins = vec![frontend.clone()];
         c.server.public_base_url = format!("http://localhost:{port}");
         c.elevenlabs.api_key = Some(elevenlabs::API_KEY.into());
+        // Secrets admins store (settings, Configuration's API keys) are sealed under it.
+        c.settings.encryption_key = Some("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".into());
         c.elevenlabs.api_base = el_base;
         c.elevenlabs.webhook_secrets = vec![post_call::SECRET.into()];
         c.billing.stripe_secret_key = Some(stripe::SECRET_KEY.into());
@@ -472,11 +504,14 @@ async fn main() -> anyhow::Result<()> {
         .at("/elevenlabs/agents", poem::post(elevenlabs_agent))
         .at("/spreadsheet", get(spreadsheet))
         .at("/calls/finish", poem::post(finish_calls))
+        .at("/elevenlabs/last-key", get(last_key))
+        .at("/super-admin", poem::post(super_admin))
         .at("/health", get(health))
         .data(sink)
         .data(google.clone())
         .data(app.clone())
-        .data(el.agents.clone());
+        .data(el.agents.clone())
+        .data(el.last_key.clone());
     let listener = TcpListener::bind(format!("127.0.0.1:{control_port}"));
     let mut server = tokio::spawn(Server::new(listener).run(control));
     println!(
