@@ -199,14 +199,15 @@ impl From<agents::Model> for Agent {
     }
 }
 
-/// An agent with its owner.
+/// What the agent details modal saves.
 #[derive(Debug, Object)]
-#[oai(example)]
-#[oai(skip_serializing_if_is_none)]
-pub struct AdminAgent {
-    #[oai(flatten)]
-    pub agent: Agent,
-    pub owner_email: Option<String>,
+#[oai(example, skip_serializing_if_is_none)]
+pub struct AdminAgentEdit {
+    #[oai(validator(max_length = 100))]
+    pub name: Option<String>,
+    #[oai(validator(max_length = 2000))]
+    pub description: Option<String>,
+    pub is_active: Option<bool>,
 }
 
 /// Payloads shown whole up to this size (audio events are larger).
@@ -405,6 +406,37 @@ impl AdminApi {
     ) -> Result<Updated, AdminAgentErrors> {
         let actor = auth.admin(&self.services, req).await?;
         let input = shared::agents::AgentInput::try_from(body.0)?;
+        let applied = service::update_agent(&self.services, &actor, id.0, input).await?;
+        Ok(Updated::read(&self.services, applied).await?)
+    }
+
+    /// Edit any agent (the details modal)
+    ///
+    /// `name`, `description` and `is_active` (false takes it out of service as a draft),
+    /// applied through the owner's own agent service (ElevenLabs first; 202 when ElevenLabs is
+    /// down and a job will apply it) and audited.
+    #[oai(path = "/agents/:id", method = "put")]
+    async fn edit_agent(
+        &self,
+        auth: AdminAuth,
+        req: &Request,
+        id: Path<Uuid>,
+        body: Json<AdminAgentEdit>,
+    ) -> Result<Updated, AdminAgentErrors> {
+        let actor = auth.admin(&self.services, req).await?;
+        let b = body.0;
+        let input = shared::agents::AgentInput {
+            name: b.name,
+            description: b.description,
+            status: b.is_active.map(|on| {
+                if on {
+                    AgentStatus::Active
+                } else {
+                    AgentStatus::Draft
+                }
+            }),
+            ..Default::default()
+        };
         let applied = service::update_agent(&self.services, &actor, id.0, input).await?;
         Ok(Updated::read(&self.services, applied).await?)
     }

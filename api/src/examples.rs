@@ -7,9 +7,18 @@ use poem_openapi::types::{Example, ParseFromJSON, ToJSON};
 use serde_json::{Value, json};
 
 use crate::{
-    admin::{AdminAgent, Agent, SystemHealth, WebhookEvent, WebhookEventDetail},
-    admin_agents::{AgentRegistration, AssignedEnvelope, Assignment},
-    admin_analytics::PlatformAnalytics,
+    admin::{AdminAgentEdit, Agent, SystemHealth, WebhookEvent, WebhookEventDetail},
+    admin_agents::{
+        AdminAgentListEnvelope, AdminAgentPage, AdminAgentRow, AgentHealthDetail,
+        AgentHealthReport, AgentMonitoring, AgentPagination, AgentRegistration, AssignedEnvelope,
+        Assignment, BulkEnvelope, BulkFailure, BulkRequest, BulkResult, HealthEnvelope, HourUse,
+        MonitoringEnvelope, TopPerformer,
+    },
+    admin_analytics::{
+        AnalyticsAgents, AnalyticsCalls, AnalyticsCredits, AnalyticsSystem, AnalyticsUsers,
+        ChartSlice, HourlyUse, PlatformAnalytics, SystemAnalytics, SystemAnalyticsEnvelope,
+        UsageDay,
+    },
     admin_api_keys::{
         ApiKeyConfig, ApiKeyDeleted, ApiKeyEnvelope, ApiKeyForm, ApiKeyListEnvelope, KeyUsage,
     },
@@ -1018,6 +1027,68 @@ examples! {
         "assignedUsers": [], "status": "active"
     });
     ApiKeyDeleted => json!({ "success": true, "message": "API key deleted" });
+    AdminAgentEdit => json!({ "name": "Solar qualifier", "description": "Calls inbound leads back.", "is_active": true });
+    AdminAgentRow => json!({
+        "id": AGENT, "name": "Solar qualifier", "description": "Calls inbound leads back within the hour.",
+        "status": "active", "type": "call", "user_id": USER, "userEmail": "ana@acme.example",
+        "userName": "Ana Ruiz", "callCount": 380, "lastCallAt": "2026-11-20T14:00:00.000Z",
+        "created_at": "2026-10-02T09:20:00.000Z", "updated_at": "2026-11-20T14:03:12.000Z",
+        "healthStatus": "healthy", "elevenlabsStatus": "active",
+        "elevenlabs_agent_id": ELEVENLABS_AGENT, "sync_status": "synced"
+    });
+    AdminAgentPage => json!({ "agents": [of::<AdminAgentRow>()], "total": 1, "page": 1, "limit": 20, "totalPages": 1 });
+    AgentPagination => json!({ "total": 1 });
+    AdminAgentListEnvelope => json!({
+        "success": true, "data": of::<AdminAgentPage>(), "pagination": of::<AgentPagination>()
+    });
+    BulkRequest => json!({ "agentIds": [AGENT], "action": "deactivate" });
+    BulkFailure => json!({ "agentId": AGENT, "error": "agent not found" });
+    BulkResult => json!({ "successful": 3, "failed": [of::<BulkFailure>()] });
+    BulkEnvelope => json!({ "success": true, "data": of::<BulkResult>() });
+    TopPerformer => json!({
+        "agentId": AGENT, "agentName": "Solar qualifier", "userId": USER,
+        "userEmail": "ana@acme.example", "callCount": 120, "successRate": 61.7, "averageDuration": 187
+    });
+    HourUse => json!({ "hour": 14, "callCount": 42 });
+    AgentMonitoring => json!({
+        "timeframe": "24h", "totalCalls": 912, "successfulCalls": 560, "failedCalls": 88,
+        "averageCallDuration": 174, "topPerformingAgents": [of::<TopPerformer>()],
+        "errorRates": { "failed": 9.6, "not_connected": 14.2 }, "usageByHour": [of::<HourUse>()]
+    });
+    MonitoringEnvelope => json!({ "success": true, "data": of::<AgentMonitoring>() });
+    AgentHealthDetail => json!({
+        "agentId": AGENT, "agentName": "Solar qualifier", "userId": USER, "status": "healthy",
+        "lastChecked": "2026-11-20T14:03:12.000Z"
+    });
+    AgentHealthReport => json!({
+        "totalAgents": 1, "healthyAgents": 1, "unhealthyAgents": 0, "unreachableAgents": 0,
+        "stale": false, "healthDetails": [of::<AgentHealthDetail>()]
+    });
+    HealthEnvelope => json!({ "success": true, "data": of::<AgentHealthReport>() });
+    AnalyticsUsers => json!({
+        "total": 340, "active": 188, "newThisMonth": 41, "growthRate": 13.7,
+        "byTier": { "free": 250, "pro": 80, "enterprise": 10 }
+    });
+    AnalyticsAgents => json!({
+        "total": 97, "active": 81, "healthyPercentage": 97.9, "byType": { "call": 90, "chat": 7 }
+    });
+    AnalyticsCalls => json!({ "totalThisMonth": 9120, "successRate": 61.4, "averageDuration": 187.0 });
+    AnalyticsCredits => json!({
+        "revenueInRange": 1250.0, "estimatedMonthlyRevenue": 1250.0, "soldInRange": 12500,
+        "consumedInRange": 33240
+    });
+    AnalyticsSystem => json!({ "uptime": 100.0, "responseTime": 12.4, "errorRate": 0.0, "activeConnections": 3 });
+    UsageDay => json!({ "date": "2026-11-20", "users": 41, "calls": 912, "agents": 0, "revenue": 49.0 });
+    ChartSlice => json!({ "name": "free", "value": 250, "color": "#14b8a6" });
+    HourlyUse => json!({ "hour": "14:00", "calls": 42, "users": 9 });
+    SystemAnalytics => json!({
+        "users": of::<AnalyticsUsers>(), "agents": of::<AnalyticsAgents>(),
+        "calls": of::<AnalyticsCalls>(), "credits": of::<AnalyticsCredits>(),
+        "system": of::<AnalyticsSystem>(), "usage": [of::<UsageDay>()],
+        "userTiers": [of::<ChartSlice>()], "agentTypes": [of::<ChartSlice>()],
+        "hourlyUsage": [of::<HourlyUse>()], "alerts": []
+    });
+    SystemAnalyticsEnvelope => json!({ "success": true, "data": of::<SystemAnalytics>() });
     AuditExportRequest => json!({
         "type": "audit_logs", "format": "csv", "filters": of::<AuditExportFilters>()
     });
@@ -1044,7 +1115,6 @@ examples! {
         "phone_number_id": "phnum_01jbq9a1b2c3d4e5f6g7h8j9k0",
         "created_at": "2026-10-02T09:20:00Z", "updated_at": AT
     });
-    AdminAgent => with(of::<Agent>(), json!({ "owner_email": "ana@acme.example" }));
     PlatformAnalytics => {
         let revenue = json!([{ "currency": "usd", "amount_cents": 125000 }]);
         json!({

@@ -164,8 +164,59 @@ on_both_backends!(
         let activity = detail["data"]["recentActivity"].as_array().unwrap();
         assert_eq!(activity.iter().filter(|a| a["type"] == "call").count(), 3);
 
+        // The Analytics screen: the same counters, the range's days, the last day by hour.
+        let a: Value = app
+            .get("/api/admin/analytics/system", Some(&root))
+            .await
+            .success_json()
+            .await;
+        let a = &a["data"];
+        assert_eq!(a["users"]["total"], 3);
+        assert_eq!(a["calls"]["totalThisMonth"], 3);
+        assert_eq!(a["calls"]["successRate"], 66.7, "a percent on this screen");
+        assert_eq!(a["usage"].as_array().unwrap().len(), 30, "the last 30 days");
+        let today = a["usage"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(
+            (today["calls"].as_i64(), today["users"].as_i64()),
+            (Some(3), Some(1))
+        );
+        let hours = a["hourlyUsage"].as_array().unwrap();
+        assert_eq!(hours.len(), 24);
+        assert_eq!(hours[0]["hour"], "00:00");
+        assert_eq!(
+            hours
+                .iter()
+                .map(|h| h["calls"].as_i64().unwrap())
+                .sum::<i64>(),
+            3
+        );
+        assert_eq!(a["userTiers"][0]["name"], "free");
+        let week: Value = app
+            .get(
+                "/api/admin/analytics/system?dateRangeStart=2026-01-01T00:00:00.000Z&dateRangeEnd=2026-01-07T00:00:00.000Z",
+                Some(&root),
+            )
+            .await
+            .success_json()
+            .await;
+        assert_eq!(week["data"]["usage"].as_array().unwrap().len(), 7);
+        expect_error(
+            app.get(
+                "/api/admin/analytics/system?dateRangeStart=2026-02-01T00:00:00.000Z&dateRangeEnd=2026-01-01T00:00:00.000Z",
+                Some(&root),
+            )
+            .await,
+            400,
+            "validation_error",
+        )
+        .await;
+
         // Users are refused.
-        for path in ["/api/admin/dashboard", "/api/admin/stats/system"] {
+        for path in [
+            "/api/admin/dashboard",
+            "/api/admin/stats/system",
+            "/api/admin/analytics/system",
+        ] {
             expect_error(app.get(path, Some(&member)).await, 403, "admin_required").await;
             expect_error(app.get(path, None).await, 401, "missing_token").await;
         }

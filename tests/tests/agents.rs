@@ -810,25 +810,47 @@ on_both_backends!(
             .await
             .success_json()
             .await;
-        assert_eq!(all["total"], 2);
+        assert_eq!(all["data"]["total"], 2);
+        assert_eq!(all["pagination"]["total"], 2);
         let calls: Value = app
-            .get("/api/admin/agents?type=call", Some(&root))
+            .get("/api/admin/agents?agentType=call", Some(&root))
             .await
             .success_json()
             .await;
-        assert_eq!(calls["total"], 1);
-        assert_eq!(calls["items"][0]["owner_email"], "owner@example.com");
-        let owner_id = calls["items"][0]["user_id"].as_str().unwrap();
+        assert_eq!(calls["data"]["total"], 1);
+        let row = &calls["data"]["agents"][0];
+        assert_eq!(row["userEmail"], "owner@example.com");
+        assert_eq!(
+            (row["status"].as_str(), row["type"].as_str()),
+            (Some("active"), Some("call"))
+        );
+        assert_eq!(
+            (
+                row["healthStatus"].as_str(),
+                row["elevenlabsStatus"].as_str()
+            ),
+            (Some("healthy"), Some("active"))
+        );
+        let owner_id = row["user_id"].as_str().unwrap();
         let mine: Value = app
-            .get(
-                &format!("/api/admin/agents?owner_id={owner_id}"),
-                Some(&root),
-            )
+            .get(&format!("/api/admin/agents?userId={owner_id}"), Some(&root))
             .await
             .success_json()
             .await;
-        assert_eq!(mine["total"], 1);
-        assert_eq!(mine["items"][0]["id"], id);
+        assert_eq!(mine["data"]["total"], 1);
+        assert_eq!(mine["data"]["agents"][0]["id"], id);
+        let found: Value = app
+            .get("/api/admin/agents?search=OWNER%40example", Some(&root))
+            .await
+            .success_json()
+            .await;
+        assert_eq!(found["data"]["total"], 1, "by the owner's email");
+        let drafts: Value = app
+            .get("/api/admin/agents?isActive=false", Some(&root))
+            .await
+            .success_json()
+            .await;
+        assert_eq!(drafts["data"]["total"], 0);
 
         // The live configuration, and a change made as the owner would make it.
         let config: Value = app
@@ -908,6 +930,182 @@ on_both_backends!(
         assert_eq!(
             log["data"][1]["details"]["after"]["fields"],
             json!(["name", "first_message"])
+        );
+    }
+);
+
+on_both_backends!(
+    admins_edit_act_in_bulk_monitor_and_check_agents,
+    |backend: Backend| async move {
+        let fake = FakeElevenLabs::start().await;
+        let app = agents_app(backend, &fake).await;
+        let owner = token(&app, "owner@example.com").await;
+        let (root, _) = tests::users::signed_in(&app, "root@example.com").await;
+        shared::accounts::users::promote_admin(
+            &app.services.db,
+            "root@example.com",
+            shared::accounts::users::Role::Admin,
+        )
+        .await
+        .unwrap();
+        let mut ids = Vec::new();
+        for name in ["First", "Second", "Third"] {
+            let mut agent = sales_agent();
+            agent["name"] = json!(name);
+            let made = data(
+                app.post("/api/agents", agent, Some(&owner))
+                    .await
+                    .success_json()
+                    .await,
+            );
+            ids.push(made["id"].as_str().unwrap().to_string());
+        }
+
+        // The details modal's save: name, description, is_active, through the owner's service.
+        let saved = app
+            .send(
+                reqwest::Method::PUT,
+                &format!("/api/admin/agents/{}", ids[0]),
+                Some(json!({"name": "First, renamed", "description": "Support line", "is_active": false})),
+                Some(&root),
+            )
+            .await;
+        assert_eq!(saved.status(), 200);
+        let el_id = data(
+            app.get(&format!("/api/agents/{}", ids[0]), Some(&owner))
+                .await
+                .success_json()
+                .await,
+        )["elevenlabsAgentId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(fake.agent(&el_id).unwrap()["name"], "First, renamed");
+        let drafts: Value = app
+            .get("/api/admin/agents?isActive=false", Some(&root))
+            .await
+            .success_json()
+            .await;
+        assert_eq!(drafts["data"]["agents"][0]["id"], ids[0]);
+
+        // Bulk: each agent on its own; an unknown one fails alone.
+        let missing = uuid::Uuid::new_v4();
+        let bulk: Value = app
+            .post(
+                "/api/admin/agents/bulk",
+                json!({"agentIds": [ids[1], ids[2], missing], "action": "deactivate"}),
+                Some(&root),
+            )
+            .await
+            .success_json()
+            .await;
+        assert_eq!(bulk["data"]["successful"], 2);
+        assert_eq!(bulk["data"]["failed"][0]["agentId"], missing.to_string());
+        let inactive: Value = app
+            .get("/api/admin/agents?isActive=false", Some(&root))
+            .await
+            .success_json()
+            .await;
+        assert_eq!(inactive["data"]["total"], 3);
+        let deleted: Value = app
+            .post(
+                "/api/admin/agents/bulk",
+                json!({"agentIds": [ids[2]], "action": "delete"}),
+                Some(&root),
+            )
+            .await
+            .success_json()
+            .await;
+        assert_eq!(deleted["data"]["successful"], 1);
+        let left: Value = app
+            .get("/api/admin/agents", Some(&root))
+            .await
+            .success_json()
+            .await;
+        assert_eq!(left["data"]["total"], 2);
+        for bad in [
+            json!({"agentIds": [], "action": "delete"}),
+            json!({"agentIds": [ids[0]], "action": "explode"}),
+        ] {
+            expect_error(
+                app.post("/api/admin/agents/bulk", bad, Some(&root)).await,
+                400,
+                "validation_error",
+            )
+            .await;
+        }
+
+        // Monitoring: the window's figures (no calls yet), 24 hours of usage.
+        let m: Value = app
+            .get("/api/admin/agents/monitoring?timeframe=7d", Some(&root))
+            .await
+            .success_json()
+            .await;
+        assert_eq!(m["data"]["timeframe"], "7d");
+        assert_eq!(m["data"]["totalCalls"], 0);
+        assert_eq!(m["data"]["usageByHour"].as_array().unwrap().len(), 24);
+        assert!(m["data"]["topPerformingAgents"].is_array());
+        expect_error(
+            app.get("/api/admin/agents/monitoring?timeframe=1y", Some(&root))
+                .await,
+            400,
+            "invalid_parameter",
+        )
+        .await;
+
+        // Health against ElevenLabs: an agent ElevenLabs lost is unreachable.
+        let second_el = data(
+            app.get(&format!("/api/agents/{}", ids[1]), Some(&owner))
+                .await
+                .success_json()
+                .await,
+        )["elevenlabsAgentId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        fake.agents.lock().unwrap().remove(&second_el);
+        let h: Value = app
+            .get("/api/admin/agents/health", Some(&root))
+            .await
+            .success_json()
+            .await;
+        let h = &h["data"];
+        assert_eq!(
+            (
+                h["totalAgents"].as_u64(),
+                h["healthyAgents"].as_u64(),
+                h["unreachableAgents"].as_u64()
+            ),
+            (Some(2), Some(1), Some(1))
+        );
+        assert_eq!(h["stale"], false);
+        // ElevenLabs slower than the bound: the answer comes anyway, marked stale.
+        fake.fail_next(
+            1,
+            ResponseTemplate::new(200)
+                .set_delay(std::time::Duration::from_secs(6))
+                .set_body_json(json!({"agents": [], "has_more": false})),
+        )
+        .await;
+        let slow: Value = app
+            .get("/api/admin/agents/health", Some(&root))
+            .await
+            .success_json()
+            .await;
+        assert_eq!(
+            slow["data"]["stale"], true,
+            "answered before ElevenLabs did"
+        );
+        assert_eq!(slow["data"]["healthyAgents"], 2, "the last known states");
+
+        // Members are refused every one of them.
+        for path in ["/api/admin/agents/health", "/api/admin/agents/monitoring"] {
+            expect_error(app.get(path, Some(&owner)).await, 403, "admin_required").await;
+        }
+        let (_, actions) = tests::users::audit_log(&app, &root).await;
+        assert!(
+            actions.contains(&"agent.deleted".to_string()),
+            "{actions:?}"
         );
     }
 );

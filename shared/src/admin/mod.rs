@@ -1,3 +1,4 @@
+pub mod agent_oversight;
 pub mod agents;
 pub mod analytics;
 pub mod api_keys;

@@ -21,7 +21,6 @@ use crate::{
     admin::user_activity::{self, Activity},
     admin::user_figures::{self, AgentUse, UserFigures},
     agents::{AgentInput, Applied},
-    agents::{AgentStatus, Channel, SyncState},
     contacts::{like_pattern, lower_like},
     entities::{agents, users},
     money::credits::{self, Entry, TxKind},
@@ -477,64 +476,6 @@ pub async fn adjust_credits(
     Ok(applied)
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct AgentFilter {
-    pub owner_id: Option<Uuid>,
-    pub kind: Option<Channel>,
-    pub status: Option<AgentStatus>,
-    pub sync_state: Option<SyncState>,
-}
-
-/// Every tenant's agents with their owners' emails, newest first.
-pub async fn agents(
-    db: &DatabaseConnection,
-    f: &AgentFilter,
-    page: u64,
-    per_page: u64,
-) -> AppResult<(Vec<(agents::Model, Option<String>)>, u64)> {
-    let mut q = agents::Entity::find();
-    if let Some(owner) = f.owner_id {
-        q = q.filter(agents::Column::UserId.eq(owner));
-    }
-    if let Some(kind) = &f.kind {
-        q = q.filter(agents::Column::Kind.eq(*kind));
-    }
-    if let Some(status) = &f.status {
-        q = q.filter(agents::Column::Status.eq(*status));
-    }
-    if let Some(sync) = &f.sync_state {
-        q = q.filter(agents::Column::SyncState.eq(*sync));
-    }
-    let sorted = q
-        .order_by_desc(agents::Column::CreatedAt)
-        .order_by_desc(agents::Column::Id);
-    let (rows, total) = crate::platform::db::page_of(
-        db,
-        sorted,
-        agents::Column::Id,
-        |a| a.id,
-        false,
-        crate::platform::db::Window::page(page, per_page),
-    )
-    .await?;
-    let owners: std::collections::HashMap<Uuid, String> = users::Entity::find()
-        .filter(users::Column::Id.is_in(rows.iter().map(|a| a.user_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.email))
-        .collect();
-    Ok((
-        rows.into_iter()
-            .map(|a| {
-                let email = owners.get(&a.user_id).cloned();
-                (a, email)
-            })
-            .collect(),
-        total,
-    ))
-}
-
 /// Takes an agent out of service (status `draft`: no calls start with it) whoever owns it.
 pub async fn deactivate_agent(
     db: &DatabaseConnection,
@@ -614,4 +555,22 @@ pub async fn update_agent(
     )
     .await?;
     Ok(applied)
+}
+
+/// Deletes any tenant's agent as its owner would (on ElevenLabs first; a job finishes it when
+/// ElevenLabs is unavailable), and records who deleted it.
+pub async fn delete_agent(services: &Services, actor: &Actor, id: Uuid) -> AppResult<()> {
+    let owner = owner_of(&services.db, id).await?;
+    let before = crate::agents::get(services, &owner, id).await?;
+    crate::agents::delete(services, &owner, id).await?;
+    audit::record_in(
+        &services.db,
+        actor,
+        "agent.deleted",
+        ("agent", id.to_string()),
+        json!({"name": before.name, "status": before.status, "owner_id": owner.id}),
+        json!(null),
+    )
+    .await?;
+    Ok(())
 }
