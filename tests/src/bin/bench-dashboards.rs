@@ -191,6 +191,28 @@ async fn main() -> anyhow::Result<()> {
     ] {
         measure(&app, &token, name, &path).await;
     }
+    // The admin area over the whole platform (the heavy account made an admin for it).
+    shared::accounts::users::promote_admin(
+        &app.services.db,
+        HEAVY,
+        shared::accounts::users::Role::Admin,
+    )
+    .await?;
+    for (name, path) in [
+        ("admin dashboard", "/api/admin/dashboard"),
+        ("admin system statistics", "/api/admin/stats/system"),
+        ("admin analytics (30 days)", "/api/admin/analytics/system"),
+        (
+            "admin users by calls",
+            "/api/admin/users?limit=20&sortBy=callCount&sortOrder=DESC",
+        ),
+        ("admin users searched", "/api/admin/users?limit=20&search=juniper"),
+        ("admin agents", "/api/admin/agents?limit=20"),
+        ("admin monitoring 30d", "/api/admin/agents/monitoring?timeframe=30d"),
+        ("admin audit log", "/api/admin/audit?limit=20"),
+    ] {
+        measure(&app, &token, name, path).await;
+    }
     app.stop().await;
     Ok(())
 }
