@@ -35,6 +35,24 @@ pub async fn signed_in(app: &TestApp, email: &str) -> (String, uuid::Uuid) {
 
 /// Registers and verifies (through the emailed link) an account; returns its access token and
 /// user id.
+/// A signed-in account promoted to `role` (what `api create-admin` does).
+pub async fn signed_in_as(
+    app: &TestApp,
+    email: &str,
+    role: shared::accounts::users::Role,
+) -> (String, uuid::Uuid) {
+    let (token, id) = signed_in(app, email).await;
+    shared::accounts::users::promote_admin(&app.services.db, email, role)
+        .await
+        .expect("promote");
+    (token, id)
+}
+
+/// A signed-in admin.
+pub async fn signed_in_admin(app: &TestApp, email: &str) -> (String, uuid::Uuid) {
+    signed_in_as(app, email, shared::accounts::users::Role::Admin).await
+}
+
 pub async fn verified_user(app: &TestApp, email: &str) -> (String, String) {
     let session = register(app, email).await;
     let mail = app

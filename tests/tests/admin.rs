@@ -9,15 +9,7 @@ use tests::{Backend, Decode, TestApp, expect_error, on_both_backends, users::sig
 use uuid::Uuid;
 
 async fn admin(app: &TestApp, email: &str) -> (String, Uuid) {
-    let (token, id) = signed_in(app, email).await;
-    shared::accounts::users::promote_admin(
-        &app.services.db,
-        email,
-        shared::accounts::users::Role::Admin,
-    )
-    .await
-    .unwrap();
-    (token, id)
+    tests::users::signed_in_admin(app, email).await
 }
 
 on_both_backends!(

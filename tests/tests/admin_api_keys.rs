@@ -15,11 +15,7 @@ const ENCRYPTION_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 const WRONG_KEY: &str = "xi_revoked_key_0000";
 
 async fn promoted(app: &TestApp, email: &str, role: shared::accounts::users::Role) -> String {
-    let (token, _) = signed_in(app, email).await;
-    shared::accounts::users::promote_admin(&app.services.db, email, role)
-        .await
-        .unwrap();
-    token
+    tests::users::signed_in_as(app, email, role).await.0
 }
 
 on_both_backends!(

@@ -19,14 +19,7 @@ on_both_backends!(
             c.elevenlabs.webhook_secrets = vec![SECRET.into()];
         })
         .await;
-        let (root, _) = signed_in(&app, "root@example.com").await;
-        shared::accounts::users::promote_admin(
-            &app.services.db,
-            "root@example.com",
-            shared::accounts::users::Role::Admin,
-        )
-        .await
-        .unwrap();
+        let (root, _) = tests::users::signed_in_admin(&app, "root@example.com").await;
         let (member, member_id) = signed_in(&app, "caller@example.com").await;
         signed_in(&app, "quiet@example.com").await;
         post_call::insert_agent(&app, member_id, "agent_dash").await;

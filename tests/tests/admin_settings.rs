@@ -20,15 +20,7 @@ const ROTATED: &str = "wsec_rotated_webhook_secret_7788";
 const EL_AGENT: &str = "agent_settings_1";
 
 async fn admin(app: &TestApp, email: &str) -> String {
-    let (token, _) = signed_in(app, email).await;
-    shared::accounts::users::promote_admin(
-        &app.services.db,
-        email,
-        shared::accounts::users::Role::Admin,
-    )
-    .await
-    .unwrap();
-    token
+    tests::users::signed_in_admin(app, email).await.0
 }
 
 async fn patch(app: &TestApp, token: &str, values: Value) -> reqwest::Response {

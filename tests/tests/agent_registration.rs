@@ -36,15 +36,7 @@ fn existing(fake: &FakeElevenLabs, id: &str, name: &str, text_only: bool) {
 }
 
 async fn admin(app: &TestApp, email: &str) -> (String, uuid::Uuid) {
-    let (token, id) = signed_in(app, email).await;
-    shared::accounts::users::promote_admin(
-        &app.services.db,
-        email,
-        shared::accounts::users::Role::Admin,
-    )
-    .await
-    .unwrap();
-    (token, id)
+    tests::users::signed_in_admin(app, email).await
 }
 
 async fn list(app: &TestApp, token: &str) -> Value {

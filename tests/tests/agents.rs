@@ -780,14 +780,7 @@ on_both_backends!(
         let app = agents_app(backend, &fake).await;
         let owner = token(&app, "owner@example.com").await;
         let other = token(&app, "other@example.com").await;
-        let (root, _) = tests::users::signed_in(&app, "root@example.com").await;
-        shared::accounts::users::promote_admin(
-            &app.services.db,
-            "root@example.com",
-            shared::accounts::users::Role::Admin,
-        )
-        .await
-        .unwrap();
+        let (root, _) = tests::users::signed_in_admin(&app, "root@example.com").await;
         let created = data(
             app.post("/api/agents", sales_agent(), Some(&owner))
                 .await
@@ -940,14 +933,7 @@ on_both_backends!(
         let fake = FakeElevenLabs::start().await;
         let app = agents_app(backend, &fake).await;
         let owner = token(&app, "owner@example.com").await;
-        let (root, _) = tests::users::signed_in(&app, "root@example.com").await;
-        shared::accounts::users::promote_admin(
-            &app.services.db,
-            "root@example.com",
-            shared::accounts::users::Role::Admin,
-        )
-        .await
-        .unwrap();
+        let (root, _) = tests::users::signed_in_admin(&app, "root@example.com").await;
         let mut ids = Vec::new();
         for name in ["First", "Second", "Third"] {
             let mut agent = sales_agent();

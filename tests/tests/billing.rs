@@ -777,14 +777,7 @@ on_both_backends!(
             c.elevenlabs.webhook_secrets = vec![post_call::SECRET.into()];
         })
         .await;
-        let (root, _) = tests::users::signed_in(&app, "root@example.com").await;
-        shared::accounts::users::promote_admin(
-            &app.services.db,
-            "root@example.com",
-            shared::accounts::users::Role::Admin,
-        )
-        .await
-        .unwrap();
+        let (root, _) = tests::users::signed_in_admin(&app, "root@example.com").await;
         let (busy_token, busy) = verified_user(&app, "busy@example.com").await;
         let (_, quiet) = verified_user(&app, "quiet@example.com").await;
         let busy_agent = post_call::insert_agent(&app, busy.parse().unwrap(), "agent_busy").await;

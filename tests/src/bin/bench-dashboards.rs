@@ -206,9 +206,15 @@ async fn main() -> anyhow::Result<()> {
             "admin users by calls",
             "/api/admin/users?limit=20&sortBy=callCount&sortOrder=DESC",
         ),
-        ("admin users searched", "/api/admin/users?limit=20&search=juniper"),
+        (
+            "admin users searched",
+            "/api/admin/users?limit=20&search=juniper",
+        ),
         ("admin agents", "/api/admin/agents?limit=20"),
-        ("admin monitoring 30d", "/api/admin/agents/monitoring?timeframe=30d"),
+        (
+            "admin monitoring 30d",
+            "/api/admin/agents/monitoring?timeframe=30d",
+        ),
         ("admin audit log", "/api/admin/audit?limit=20"),
     ] {
         measure(&app, &token, name, path).await;
