@@ -335,6 +335,51 @@ pub struct AdminUsersApi {
     pub services: shared::Services,
 }
 
+impl AdminUsersApi {
+    async fn concurrency_of(&self, user: &users::Model) -> shared::AppResult<CallLimitEnvelope> {
+        let c = shared::calls::capacity(&self.services, user.id).await?;
+        Ok(CallLimitEnvelope {
+            success: true,
+            settings: CallLimit {
+                user_concurrent_calls_limit: c.limit,
+                user_active_calls: c.in_flight,
+                user_available_slots: c.limit.saturating_sub(c.in_flight),
+                platform_limit: self.services.config.elevenlabs.max_concurrent_calls,
+                custom: user.concurrent_calls_limit.is_some(),
+            },
+        })
+    }
+}
+
+/// What the concurrency panel reads.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct CallLimit {
+    pub user_concurrent_calls_limit: u64,
+    /// Calls dialling or talking now.
+    pub user_active_calls: u64,
+    pub user_available_slots: u64,
+    /// `MAX_CONCURRENT_CALLS`, what accounts without their own limit get.
+    pub platform_limit: u64,
+    /// Whether an admin set this account's limit.
+    pub custom: bool,
+}
+
+/// `GET`/`PUT /api/admin/users/{id}/concurrency`.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct CallLimitEnvelope {
+    pub success: bool,
+    pub settings: CallLimit,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct CallLimitChange {
+    /// 1 to 100; null returns the account to the platform's limit.
+    pub user_limit: Option<i32>,
+}
+
 #[OpenApi(prefix_path = "/api/admin", tag = "Tag::Admin")]
 impl AdminUsersApi {
     /// List users
@@ -587,6 +632,40 @@ impl AdminUsersApi {
             },
             message,
         }))
+    }
+
+    /// A user's concurrent-call limit
+    ///
+    /// The calls the account has in flight, its limit (an admin's, else the platform's
+    /// `MAX_CONCURRENT_CALLS`) and the slots left: what every call start checks.
+    #[oai(path = "/users/:id/concurrency", method = "get")]
+    async fn concurrency(
+        &self,
+        auth: AdminAuth,
+        req: &Request,
+        id: Path<Uuid>,
+    ) -> Result<Json<CallLimitEnvelope>, AdminErrors> {
+        auth.admin(&self.services, req).await?;
+        let user = shared::accounts::users::get(&self.services.db, id.0).await?;
+        Ok(Json(self.concurrency_of(&user).await?))
+    }
+
+    /// Set a user's concurrent-call limit
+    ///
+    /// `user_limit` from 1 to 100, or null for the platform's limit; calls already in flight
+    /// go on. Audited.
+    #[oai(path = "/users/:id/concurrency", method = "put")]
+    async fn set_concurrency(
+        &self,
+        auth: AdminAuth,
+        req: &Request,
+        id: Path<Uuid>,
+        body: Json<CallLimitChange>,
+    ) -> Result<Json<CallLimitEnvelope>, AdminErrors> {
+        let actor = auth.admin(&self.services, req).await?;
+        let user =
+            service::set_call_limit(&self.services.db, &actor, id.0, body.0.user_limit).await?;
+        Ok(Json(self.concurrency_of(&user).await?))
     }
 }
 

@@ -37,7 +37,7 @@ use crate::{
         AdminCreditEnvelope, AdminCreditRequest, AdminCreditResult, AdminStatusChange,
         AdminUserActivity, AdminUserAgent, AdminUserDetail, AdminUserDetailEnvelope, AdminUserEdit,
         AdminUserEnvelope, AdminUserPage, AdminUserPageEnvelope, AdminUserRow, AdminUserStatistics,
-        CreditChange,
+        CallLimit, CallLimitChange, CallLimitEnvelope, CreditChange,
     },
     agents::{
         AgentEnvelope, AgentList, AgentRequest, ChatSession, ConnectionTest, ManagedAgent,
@@ -1089,6 +1089,12 @@ examples! {
         "hourlyUsage": [of::<HourlyUse>()], "alerts": []
     });
     SystemAnalyticsEnvelope => json!({ "success": true, "data": of::<SystemAnalytics>() });
+    CallLimit => json!({
+        "user_concurrent_calls_limit": 8, "user_active_calls": 3, "user_available_slots": 5,
+        "platform_limit": 5, "custom": true
+    });
+    CallLimitEnvelope => json!({ "success": true, "settings": of::<CallLimit>() });
+    CallLimitChange => json!({ "user_limit": 8 });
     AuditExportRequest => json!({
         "type": "audit_logs", "format": "csv", "filters": of::<AuditExportFilters>()
     });

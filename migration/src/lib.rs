@@ -18,6 +18,7 @@ mod m20261202_000011_contact_origin;
 mod m20261202_000012_customers_and_lead_tasks;
 mod m20261202_000013_subscription_tier;
 mod m20261202_000014_provider_api_keys;
+mod m20261202_000015_user_call_limit;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000012_customers_and_lead_tasks::Migration),
             Box::new(m20261202_000013_subscription_tier::Migration),
             Box::new(m20261202_000014_provider_api_keys::Migration),
+            Box::new(m20261202_000015_user_call_limit::Migration),
         ]
     }
 }

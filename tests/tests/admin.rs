@@ -685,3 +685,85 @@ async fn the_admin_area_knows_who_signed_in() {
         expect_error(app.get(path, None).await, 401, "missing_token").await;
     }
 }
+
+on_both_backends!(
+    an_admin_sets_a_users_concurrent_call_limit,
+    |backend: Backend| async move {
+        let app = TestApp::spawn(backend).await;
+        let (root, _) = admin(&app, "root@example.com").await;
+        let (member, member_id) = signed_in(&app, "member@example.com").await;
+        let path = format!("/api/admin/users/{member_id}/concurrency");
+        let platform = app.services.config.elevenlabs.max_concurrent_calls;
+        let before: Value = app.get(&path, Some(&root)).await.success_json().await;
+        assert_eq!(before["settings"]["user_concurrent_calls_limit"], platform);
+        assert_eq!(before["settings"]["custom"], false);
+        // Two calls in flight against a limit of two: no slot left for the next start.
+        for _ in 0..2 {
+            tests::records::call(
+                &app,
+                tests::records::CallRow {
+                    user: member_id,
+                    agent: None,
+                    contact: None,
+                    secs: 0,
+                    status: shared::calls::CallStatus::InProgress,
+                    success: None,
+                },
+            )
+            .await;
+        }
+        let set: Value = app
+            .send(
+                reqwest::Method::PUT,
+                &path,
+                Some(json!({"user_limit": 2})),
+                Some(&root),
+            )
+            .await
+            .success_json()
+            .await;
+        let s = &set["settings"];
+        assert_eq!(
+            (
+                s["user_concurrent_calls_limit"].as_u64(),
+                s["user_active_calls"].as_u64(),
+                s["user_available_slots"].as_u64()
+            ),
+            (Some(2), Some(2), Some(0))
+        );
+        let capacity = shared::calls::capacity(&app.services, member_id)
+            .await
+            .unwrap();
+        assert_eq!(
+            (capacity.limit, capacity.in_flight),
+            (2, 2),
+            "what the call start checks"
+        );
+        for bad in [json!({"user_limit": 0}), json!({"user_limit": 101})] {
+            expect_error(
+                app.send(reqwest::Method::PUT, &path, Some(bad), Some(&root))
+                    .await,
+                400,
+                "validation_error",
+            )
+            .await;
+        }
+        let reset: Value = app
+            .send(
+                reqwest::Method::PUT,
+                &path,
+                Some(json!({"user_limit": null})),
+                Some(&root),
+            )
+            .await
+            .success_json()
+            .await;
+        assert_eq!(reset["settings"]["custom"], false);
+        let (_, actions) = tests::users::audit_log(&app, &root).await;
+        assert_eq!(
+            actions,
+            ["user.call_limit_changed", "user.call_limit_changed"]
+        );
+        expect_error(app.get(&path, Some(&member)).await, 403, "admin_required").await;
+    }
+);

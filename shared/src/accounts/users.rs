@@ -162,6 +162,7 @@ pub async fn create_in<C: ConnectionTrait>(
         bio: Set(None),
         google_subject: Set(new.google_subject.clone()),
         subscription_tier: Set(users::SubscriptionTier::Free),
+        concurrent_calls_limit: Set(None),
     };
     // No conflict target: a clash on the email or on the external id both mean "exists".
     let created = match users::Entity::insert(row)

@@ -188,6 +188,7 @@ fn snapshot(u: &users::Model) -> serde_json::Value {
         "timezone": u.timezone, "role": u.role, "status": u.status,
         "suspended_reason": u.suspended_reason, "credits": u.credits,
         "subscription_tier": u.subscription_tier,
+        "concurrent_calls_limit": u.concurrent_calls_limit,
     })
 }
 
@@ -573,4 +574,37 @@ pub async fn delete_agent(services: &Services, actor: &Actor, id: Uuid) -> AppRe
     )
     .await?;
     Ok(())
+}
+
+/// The most calls in flight an admin may allow one account.
+pub const MAX_CALL_LIMIT: i32 = 100;
+
+/// Sets the account's limit of calls in flight (`None`: back to the platform's), audited.
+pub async fn set_call_limit(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: Uuid,
+    limit: Option<i32>,
+) -> AppResult<users::Model> {
+    if let Some(l) = limit
+        && !(1..=MAX_CALL_LIMIT).contains(&l)
+    {
+        return Err(AppError::validation(
+            "user_limit",
+            format!("must be from 1 to {MAX_CALL_LIMIT}"),
+        ));
+    }
+    change_user(db, actor, id, |user| {
+        if user.concurrent_calls_limit == limit {
+            return Ok(None);
+        }
+        let mut active: users::ActiveModel = user.clone().into();
+        active.concurrent_calls_limit = Set(limit);
+        Ok(Some(Change {
+            action: "user.call_limit_changed",
+            touches_access: false,
+            active,
+        }))
+    })
+    .await
 }

@@ -201,8 +201,19 @@ pub async fn capacity(services: &Services, user_id: Uuid) -> AppResult<Capacity>
         .filter(calls::Column::Status.is_in([CallStatus::Initiated, CallStatus::InProgress]))
         .count(&services.db)
         .await?;
+    // An admin's limit for the account, else the platform's.
+    use sea_orm::QuerySelect;
+    let own: Option<Option<i32>> = crate::entities::users::Entity::find_by_id(user_id)
+        .select_only()
+        .column(crate::entities::users::Column::ConcurrentCallsLimit)
+        .into_tuple()
+        .one(&services.db)
+        .await?;
     Ok(Capacity {
-        limit: services.config.elevenlabs.max_concurrent_calls,
+        limit: own
+            .flatten()
+            .map(|l| l.max(0) as u64)
+            .unwrap_or(services.config.elevenlabs.max_concurrent_calls),
         in_flight,
     })
 }

@@ -37,6 +37,8 @@ pub struct Model {
     pub google_subject: Option<String>,
     /// The plan an admin put the account on.
     pub subscription_tier: SubscriptionTier,
+    /// Calls in flight this account may have; `None`: the platform's limit.
+    pub concurrent_calls_limit: Option<i32>,
 }
 
 vocabulary! {
