@@ -47,9 +47,7 @@ pub struct AgentRow {
     pub last_call_at: Option<DateTime<Utc>>,
 }
 
-fn sum(column: &str) -> Expr {
-    Expr::cust(format!("CAST(COALESCE(SUM(\"{column}\"), 0) AS BIGINT)"))
-}
+use super::analytics::sum;
 
 /// Calls and latest call hour per agent of `ids`.
 async fn use_of(

@@ -86,7 +86,8 @@ fn utc_day(backend: DatabaseBackend, table: &str, column: &str) -> Expr {
     }
 }
 
-fn sum(column: &str) -> Expr {
+/// `SUM(column)` of a counter table as a BIGINT, 0 over no rows (either backend).
+pub(crate) fn sum(column: &str) -> Expr {
     Expr::cust(format!("CAST(COALESCE(SUM(\"{column}\"), 0) AS BIGINT)"))
 }
 

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{Datelike, TimeZone, Utc};
+use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
@@ -126,24 +126,12 @@ async fn assigned_of<C: ConnectionTrait>(db: &C) -> AppResult<HashMap<Uuid, Vec<
 
 /// Calls and credits per account since the first of the month, from the counters.
 async fn usage_this_month(db: &DatabaseConnection) -> AppResult<BTreeMap<Uuid, (i64, i64)>> {
-    let today = Utc::now().date_naive();
-    let month = Utc.from_utc_datetime(
-        &today
-            .with_day(1)
-            .unwrap_or(today)
-            .and_time(chrono::NaiveTime::MIN),
-    );
+    let (_, _, month) = super::platform::day_week_month(Utc::now());
     let rows: Vec<(Uuid, i64, i64)> = rollups::Entity::find()
         .select_only()
         .column(rollups::Column::UserId)
-        .column_as(
-            Expr::cust("CAST(COALESCE(SUM(\"calls\"), 0) AS BIGINT)"),
-            "calls",
-        )
-        .column_as(
-            Expr::cust("CAST(COALESCE(SUM(\"credits\"), 0) AS BIGINT)"),
-            "credits",
-        )
+        .column_as(super::analytics::sum("calls"), "calls")
+        .column_as(super::analytics::sum("credits"), "credits")
         .filter(rollups::Column::Hour.gte(month))
         .group_by(rollups::Column::UserId)
         .into_tuple()

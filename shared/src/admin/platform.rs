@@ -88,7 +88,7 @@ pub struct Kpis {
 }
 
 /// Midnight UTC today, the Monday of this week and the first of this month.
-fn day_week_month(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>) {
+pub(crate) fn day_week_month(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>) {
     let today = now.date_naive();
     let midnight =
         |d: chrono::NaiveDate| Utc.from_utc_datetime(&d.and_time(chrono::NaiveTime::MIN));

@@ -47,9 +47,7 @@ impl UserFigures {
     }
 }
 
-fn sum(column: &str) -> Expr {
-    Expr::cust(format!("CAST(COALESCE(SUM(\"{column}\"), 0) AS BIGINT)"))
-}
+use super::analytics::sum;
 
 /// The figures of each of `ids` (users without agents or calls get zeros).
 pub async fn of_users(
