@@ -19,6 +19,7 @@ use crate::{
     admin_api_keys::AdminApiKeysApi,
     admin_audit::AdminAuditApi,
     admin_dashboard::AdminDashboardApi,
+    admin_reports::AdminReportsApi,
     admin_session::AdminSessionApi,
     admin_settings::AdminSettingsApi,
     admin_users::AdminUsersApi,
@@ -69,6 +70,7 @@ pub type Apis = (
         AdminAuditApi,
         AdminDashboardApi,
         AdminApiKeysApi,
+        AdminReportsApi,
     ),
     (DashboardApi, CallAnalyticsApi),
     (ImportApi, UploadApi),
@@ -155,6 +157,9 @@ pub fn openapi_service(
                     services: services.clone(),
                 },
                 AdminApiKeysApi {
+                    services: services.clone(),
+                },
+                AdminReportsApi {
                     services: services.clone(),
                 },
             ),

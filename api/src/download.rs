@@ -32,21 +32,26 @@ enum FileParts {
 /// only name `application/octet-stream`).
 pub struct FileResponse(FileParts);
 
+/// `FileParts`' documentation with the media types a file really has.
+fn documented(types: &[&'static str]) -> poem_openapi::registry::MetaResponses {
+    let mut meta = FileParts::meta();
+    for response in &mut meta.responses {
+        if let Some(binary) = response.content.pop() {
+            response.content = types
+                .iter()
+                .map(|&content_type| poem_openapi::registry::MetaMediaType {
+                    content_type,
+                    schema: binary.schema.clone(),
+                })
+                .collect();
+        }
+    }
+    meta
+}
+
 impl poem_openapi::ApiResponse for FileResponse {
     fn meta() -> poem_openapi::registry::MetaResponses {
-        let mut meta = FileParts::meta();
-        for response in &mut meta.responses {
-            if let Some(binary) = response.content.pop() {
-                response.content = [CSV_TYPE, XLSX]
-                    .into_iter()
-                    .map(|content_type| poem_openapi::registry::MetaMediaType {
-                        content_type,
-                        schema: binary.schema.clone(),
-                    })
-                    .collect();
-            }
-        }
-        meta
+        documented(&[CSV_TYPE, XLSX])
     }
 
     fn register(registry: &mut poem_openapi::registry::Registry) {
@@ -55,6 +60,37 @@ impl poem_openapi::ApiResponse for FileResponse {
 }
 
 impl poem::IntoResponse for FileResponse {
+    fn into_response(self) -> poem::Response {
+        self.0.into_response()
+    }
+}
+
+/// A report rendered as CSV, Excel or PDF.
+pub struct ReportFile(FileParts);
+
+pub const PDF: &str = "application/pdf";
+
+impl ReportFile {
+    pub fn new(bytes: Vec<u8>, media_type: &str, file_name: &str) -> Self {
+        ReportFile(FileParts::File(
+            Binary(Body::from(bytes)),
+            media_type.into(),
+            format!("attachment; filename=\"{file_name}\""),
+        ))
+    }
+}
+
+impl poem_openapi::ApiResponse for ReportFile {
+    fn meta() -> poem_openapi::registry::MetaResponses {
+        documented(&[CSV_TYPE, XLSX, PDF])
+    }
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        FileParts::register(registry)
+    }
+}
+
+impl poem::IntoResponse for ReportFile {
     fn into_response(self) -> poem::Response {
         self.0.into_response()
     }

@@ -31,6 +31,10 @@ use crate::{
         PlatformCalls, PlatformCredits, PlatformSystem, PlatformUsers, SystemStats,
         SystemStatsEnvelope,
     },
+    admin_reports::{
+        GeneratedReport, ReportConfigForm, ReportFilterForm, ReportPreview, ReportSort,
+        ReportTable, ReportTemplate, ReportTemplateEnvelope,
+    },
     admin_session::{AdminAccess, AdminAccessEnvelope, AdminProfile, AdminProfileEnvelope},
     admin_settings::{SettingsChange, SettingsList},
     admin_users::{
@@ -1149,4 +1153,29 @@ examples! {
     SettingsChange => json!({
         "values": { "credit_price_cents": 12, "low_balance_threshold": 10, "smtp_password": null }
     });
+    ReportSort => json!({ "field": "calls", "direction": "desc" });
+    ReportFilterForm => json!({ "id": "filter_1733140000000", "type": "date", "label": "From", "value": "2026-11-01" });
+    ReportConfigForm => json!({
+        "name": "November calls", "description": "Calls for the board", "dataSource": "calls",
+        "metrics": ["total_calls", "calls_by_hour"], "filters": [of::<ReportFilterForm>()],
+        "format": "csv", "includeCharts": true, "includeRawData": false
+    });
+    ReportTable => json!({
+        "metric": "total_calls", "title": "Total calls", "columns": ["calls", "minutes"],
+        "rows": [[912, 2650.5]]
+    });
+    ReportPreview => json!({
+        "success": true, "data": { "total_calls": [{ "calls": 912, "minutes": 2650.5 }] },
+        "totalRows": 1, "tables": [of::<ReportTable>()], "from": "2026-11-01", "to": "2026-11-30"
+    });
+    GeneratedReport => json!({
+        "success": true, "reportId": CALL,
+        "downloadUrl": format!("https://api.switchboard.example/api/report-downloads/{CALL}?token=q8Jx3yKp0sT1vW2zA4bC6dE8fG0hI2jK4lM6nO8pQ0r"),
+        "expiresAt": LATER, "format": "csv"
+    });
+    ReportTemplate => json!({
+        "id": CALL, "name": "November calls", "dataSource": "calls",
+        "metrics": ["total_calls", "calls_by_hour"], "format": "csv", "createdAt": AT
+    });
+    ReportTemplateEnvelope => json!({ "success": true, "data": of::<ReportTemplate>() });
 }

@@ -19,6 +19,7 @@ mod m20261202_000012_customers_and_lead_tasks;
 mod m20261202_000013_subscription_tier;
 mod m20261202_000014_provider_api_keys;
 mod m20261202_000015_user_call_limit;
+mod m20261202_000016_reports;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000013_subscription_tier::Migration),
             Box::new(m20261202_000014_provider_api_keys::Migration),
             Box::new(m20261202_000015_user_call_limit::Migration),
+            Box::new(m20261202_000016_reports::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod health;
 pub mod inbox;
 pub mod platform;
+pub mod reports;
 pub mod settings;
 pub mod user_activity;
 pub mod user_figures;
