@@ -19,6 +19,7 @@ use crate::{
     admin_api_keys::AdminApiKeysApi,
     admin_audit::AdminAuditApi,
     admin_dashboard::AdminDashboardApi,
+    admin_phone_numbers::AdminPhoneNumbersApi,
     admin_reports::AdminReportsApi,
     admin_session::AdminSessionApi,
     admin_settings::AdminSettingsApi,
@@ -71,6 +72,7 @@ pub type Apis = (
         AdminDashboardApi,
         AdminApiKeysApi,
         AdminReportsApi,
+        AdminPhoneNumbersApi,
     ),
     (DashboardApi, CallAnalyticsApi),
     (ImportApi, UploadApi),
@@ -160,6 +162,9 @@ pub fn openapi_service(
                     services: services.clone(),
                 },
                 AdminReportsApi {
+                    services: services.clone(),
+                },
+                AdminPhoneNumbersApi {
                     services: services.clone(),
                 },
             ),

@@ -342,7 +342,7 @@ pub const REASONS: &[(u16, &str, &str)] = &[
     (
         404,
         "<resource>_not_found",
-        "No such resource for this user (another tenant's id too): `agent_not_found`, `analytics_not_found` (a call never scored), `api_key_not_found`, `audit_entry_not_found`, `call_not_found`, `chat_not_found`, `contact_not_found`, `customer_not_found`, `follow_up_not_found`, `import_not_found`, `lead_not_found`, `notification_not_found`, `purchase_not_found`, `report_not_found`, `integration_key_not_found`, `recording_not_found`, `user_not_found`, `webhook_event_not_found`.",
+        "No such resource for this user (another tenant's id too): `agent_not_found`, `analytics_not_found` (a call never scored), `api_key_not_found`, `audit_entry_not_found`, `call_not_found`, `chat_not_found`, `contact_not_found`, `customer_not_found`, `follow_up_not_found`, `import_not_found`, `lead_not_found`, `notification_not_found`, `phone_number_not_found`, `purchase_not_found`, `report_not_found`, `integration_key_not_found`, `recording_not_found`, `user_not_found`, `webhook_event_not_found`.",
     ),
     (
         405,
@@ -391,6 +391,16 @@ pub const REASONS: &[(u16, &str, &str)] = &[
         409,
         "not_a_chat_agent",
         "A chat session was asked of a call agent.",
+    ),
+    (
+        409,
+        "phone_number_taken",
+        "The phone number is on the platform already.",
+    ),
+    (
+        409,
+        "phone_number_inactive",
+        "The phone number is switched off; activate it first.",
     ),
     (
         409,

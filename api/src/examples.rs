@@ -31,6 +31,10 @@ use crate::{
         PlatformCalls, PlatformCredits, PlatformSystem, PlatformUsers, SystemStats,
         SystemStatsEnvelope,
     },
+    admin_phone_numbers::{
+        PhoneNumberAssignment, PhoneNumberChange, PhoneNumberEnvelope, PhoneNumberForm,
+        PhoneNumberListEnvelope, PhoneNumberPagination, PhoneNumberRow,
+    },
     admin_reports::{
         GeneratedReport, ReportConfigForm, ReportFilterForm, ReportPreview, ReportSort,
         ReportTable, ReportTemplate, ReportTemplateEnvelope,
@@ -1178,4 +1182,20 @@ examples! {
         "metrics": ["total_calls", "calls_by_hour"], "format": "csv", "createdAt": AT
     });
     ReportTemplateEnvelope => json!({ "success": true, "data": of::<ReportTemplate>() });
+    PhoneNumberRow => json!({
+        "id": CONTACT, "name": "Sales line", "phone_number": "+14155550100",
+        "assigned_to_agent_id": AGENT, "created_by_admin_id": ADMIN, "is_active": true,
+        "created_at": AT, "updated_at": LATER, "elevenlabs_phone_number_id": "phnum_01jbq9",
+        "provider": "twilio", "agent_name": "Solar qualifier", "agent_type": "call",
+        "agent_is_active": true, "user_name": "Ana Ruiz", "user_email": "ana@acme.example",
+        "created_by_admin_name": "Root", "created_by_admin_email": "root@switchboard.example"
+    });
+    PhoneNumberPagination => json!({ "page": 1, "limit": 20, "total": 1, "totalPages": 1 });
+    PhoneNumberListEnvelope => json!({
+        "success": true, "data": [of::<PhoneNumberRow>()], "pagination": of::<PhoneNumberPagination>()
+    });
+    PhoneNumberEnvelope => json!({ "success": true, "data": of::<PhoneNumberRow>(), "message": "Phone number assigned" });
+    PhoneNumberForm => json!({ "name": "Sales line", "phone_number": "+14155550100", "assigned_to_agent_id": null });
+    PhoneNumberChange => json!({ "name": "Sales line (US)" });
+    PhoneNumberAssignment => json!({ "agent_id": AGENT });
 }

@@ -20,6 +20,7 @@ mod m20261202_000013_subscription_tier;
 mod m20261202_000014_provider_api_keys;
 mod m20261202_000015_user_call_limit;
 mod m20261202_000016_reports;
+mod m20261202_000017_phone_numbers;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000014_provider_api_keys::Migration),
             Box::new(m20261202_000015_user_call_limit::Migration),
             Box::new(m20261202_000016_reports::Migration),
+            Box::new(m20261202_000017_phone_numbers::Migration),
         ]
     }
 }

@@ -24,6 +24,8 @@ pub struct FakeElevenLabs {
     pub conversations: Arc<Mutex<HashMap<String, Value>>>,
     /// The `xi-api-key` of the last request it accepted.
     pub last_key: Arc<Mutex<Option<String>>>,
+    /// The workspace's phone numbers by id, with the agent each routes inbound calls to.
+    pub phone_numbers: Arc<Mutex<HashMap<String, Value>>>,
 }
 
 /// The phone numbers the fake account owns: one Twilio, one SIP trunk.
@@ -59,6 +61,16 @@ impl FakeElevenLabs {
         let convs = conversations.clone();
         let last_key: Arc<Mutex<Option<String>>> = Arc::default();
         let seen = last_key.clone();
+        let phone_numbers: Arc<Mutex<HashMap<String, Value>>> = Arc::new(Mutex::new(
+            [
+                json!({"phone_number_id": TWILIO_NUMBER_ID, "phone_number": "+14155550100", "label": "Sales", "provider": "twilio", "assigned_agent": null}),
+                json!({"phone_number_id": SIP_NUMBER_ID, "phone_number": "+14155550101", "label": "Trunk", "provider": "sip_trunk", "assigned_agent": null}),
+            ]
+            .into_iter()
+            .map(|n| (n["phone_number_id"].as_str().unwrap().to_string(), n))
+            .collect(),
+        ));
+        let workspace_numbers = phone_numbers.clone();
         Mock::given(matchers::any())
             .respond_with(move |req: &Request| {
                 let key = req.headers.get("xi-api-key").and_then(|v| v.to_str().ok());
@@ -75,10 +87,29 @@ impl FakeElevenLabs {
                         {"voice_id": "voice_rachel", "name": "Rachel", "category": "premade", "labels": {"accent": "american"}, "preview_url": "https://example.test/rachel.mp3", "settings": null},
                         {"voice_id": "voice_adam", "name": "Adam", "category": "premade", "labels": {}, "preview_url": null}
                     ]})),
-                    ("GET", "/v1/convai/phone-numbers") => ResponseTemplate::new(200).set_body_json(json!([
-                        {"phone_number_id": TWILIO_NUMBER_ID, "phone_number": "+14155550100", "label": "Sales", "provider": "twilio", "assigned_agent": null},
-                        {"phone_number_id": SIP_NUMBER_ID, "phone_number": "+14155550101", "label": "Trunk", "provider": "sip_trunk", "assigned_agent": null}
-                    ])),
+                    ("GET", "/v1/convai/phone-numbers") => {
+                        let mut list: Vec<Value> = workspace_numbers.lock().unwrap().values().cloned().collect();
+                        list.sort_by_key(|n| n["phone_number"].as_str().unwrap_or_default().to_string());
+                        ResponseTemplate::new(200).set_body_json(Value::Array(list))
+                    }
+                    ("PATCH", p) if p.starts_with("/v1/convai/phone-numbers/") => {
+                        let id = &p["/v1/convai/phone-numbers/".len()..];
+                        let mut numbers = workspace_numbers.lock().unwrap();
+                        let Some(number) = numbers.get_mut(id) else {
+                            return error(404, "phone_number_not_found", "Phone number not found");
+                        };
+                        match body.get("agent_id") {
+                            Some(Value::String(agent)) => {
+                                let Some(a) = agents.get(agent.as_str()) else {
+                                    return error(404, "agent_not_found", "Agent not found");
+                                };
+                                number["assigned_agent"] = json!({"agent_id": agent, "agent_name": a["name"]});
+                            }
+                            Some(Value::Null) => number["assigned_agent"] = Value::Null,
+                            _ => {}
+                        }
+                        ResponseTemplate::new(200).set_body_json(number.clone())
+                    }
                     ("POST", "/v1/convai/twilio/outbound-call" | "/v1/convai/sip-trunk/outbound-call") => {
                         for field in ["agent_id", "agent_phone_number_id", "to_number"] {
                             if !body.get(field).is_some_and(Value::is_string) {
@@ -181,6 +212,7 @@ impl FakeElevenLabs {
             agents,
             outbound,
             conversations,
+            phone_numbers,
         }
     }
 

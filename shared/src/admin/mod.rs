@@ -4,6 +4,7 @@ pub mod analytics;
 pub mod api_keys;
 pub mod health;
 pub mod inbox;
+pub mod phone_numbers;
 pub mod platform;
 pub mod reports;
 pub mod settings;
