@@ -12,6 +12,7 @@ use poem_openapi::{
     payload::Json,
 };
 use shared::{
+    admin::features,
     admin::reports::{
         FilterInput, ReportInput, ReportSpec, metrics,
         store::{self, Access},
@@ -214,7 +215,8 @@ impl AdminReportsApi {
         req: &Request,
         body: Json<ReportConfigForm>,
     ) -> Result<Json<ReportPreview>, AdminErrors> {
-        auth.admin(&self.services, req).await?;
+        let actor = auth.admin(&self.services, req).await?;
+        features::require(&self.services, features::ADVANCED_REPORTS, actor.id).await?;
         let spec = checked(body.0, false)?;
         let tables = metrics::compute(&self.services, &spec).await?;
         Ok(Json(ReportPreview {
@@ -243,6 +245,7 @@ impl AdminReportsApi {
         body: Json<ReportConfigForm>,
     ) -> Result<Json<GeneratedReport>, AdminErrors> {
         let actor = auth.admin(&self.services, req).await?;
+        features::require(&self.services, features::ADVANCED_REPORTS, actor.id).await?;
         let spec = checked(body.0, true)?;
         let generated = store::generate(&self.services, &actor, &spec).await?;
         let base = self

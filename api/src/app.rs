@@ -19,6 +19,7 @@ use crate::{
     admin_api_keys::AdminApiKeysApi,
     admin_audit::AdminAuditApi,
     admin_dashboard::AdminDashboardApi,
+    admin_feature_flags::AdminFeatureFlagsApi,
     admin_phone_numbers::AdminPhoneNumbersApi,
     admin_reports::AdminReportsApi,
     admin_session::AdminSessionApi,
@@ -73,6 +74,7 @@ pub type Apis = (
         AdminApiKeysApi,
         AdminReportsApi,
         AdminPhoneNumbersApi,
+        AdminFeatureFlagsApi,
     ),
     (DashboardApi, CallAnalyticsApi),
     (ImportApi, UploadApi),
@@ -165,6 +167,9 @@ pub fn openapi_service(
                     services: services.clone(),
                 },
                 AdminPhoneNumbersApi {
+                    services: services.clone(),
+                },
+                AdminFeatureFlagsApi {
                     services: services.clone(),
                 },
             ),

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use poem_openapi::{Object, OpenApi, param::Query, payload::Json};
+use shared::admin::features;
 use shared::{
     AppError, AppResult, Services,
     calls::presentation::CallSource,
@@ -197,7 +198,7 @@ pub struct SummaryEnvelope {
 api_errors!(CallAnalyticsErrors {
     400 => BadRequest: "Malformed query (`invalid_parameter`) or a range that ends before it starts or spans more than 366 days (`validation_error`).",
     401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
-    403 => Forbidden: "The account is suspended (`account_suspended`).",
+    403 => Forbidden: "The account is suspended (`account_suspended`), or an admin switched the feature off for it (`feature_disabled`).",
     404 => NotFound: "`agentId` names no agent of the caller's (`agent_not_found`).",
 });
 
@@ -425,6 +426,7 @@ impl CallAnalyticsApi {
         agent: Option<Uuid>,
     ) -> AppResult<(Counters, Counters)> {
         let account = auth.account(&self.services).await?;
+        features::require(&self.services, features::AGENT_ANALYTICS, account.id).await?;
         let me = shared::accounts::auth::CurrentUser::from(&account);
         let scope: Scope = crate::dashboard::scope(&self.services, &me, agent, None).await?;
         let tz = parse_tz(&account.timezone)?;
@@ -589,6 +591,7 @@ impl CallAnalyticsApi {
     #[oai(path = "/summary", method = "get")]
     async fn summary(&self, auth: Auth) -> Result<Json<SummaryEnvelope>, CallAnalyticsErrors> {
         let account = auth.account(&self.services).await?;
+        features::require(&self.services, features::AGENT_ANALYTICS, account.id).await?;
         let balance = shared::money::credits::balance(&self.services.db, account.id).await?;
         let tz = parse_tz(&account.timezone)?;
         let period = Period::resolve(PeriodName::Days30, (None, None), tz, Utc::now())?;

@@ -7,6 +7,7 @@ use poem_openapi::{
     param::{Header, Query},
     payload::Json,
 };
+use shared::admin::features;
 use shared::{
     Services,
     calls::history,
@@ -440,7 +441,7 @@ pub struct RecentActivity {
 api_errors!(DashboardErrors {
     400 => BadRequest: "Malformed query (`invalid_parameter`), or an invalid field (`validation_error`; `details` maps each field to its message).",
     401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
-    403 => Forbidden: "The account is suspended (`account_suspended`).",
+    403 => Forbidden: "The account is suspended (`account_suspended`), or an admin switched the feature off for it (`feature_disabled`).",
     404 => NotFound: "`agentId` (or `X-Agent-ID`) names no agent of the caller's (`agent_not_found`).",
 });
 
@@ -641,6 +642,7 @@ impl DashboardApi {
         agent_header: Header<Option<Uuid>>,
     ) -> Result<Json<AnalyticsEnvelope>, DashboardErrors> {
         let me = auth.account(&self.services).await?;
+        features::require(&self.services, features::DASHBOARD_KPIS, me.id).await?;
         let scope = scope(
             &self.services,
             &shared::accounts::auth::CurrentUser::from(&me),

@@ -31,6 +31,9 @@ use crate::{
         PlatformCalls, PlatformCredits, PlatformSystem, PlatformUsers, SystemStats,
         SystemStatsEnvelope,
     },
+    admin_feature_flags::{
+        FeatureFlagConfig, FeatureFlagEnvelope, FeatureFlagForm, FeatureFlagListEnvelope,
+    },
     admin_phone_numbers::{
         PhoneNumberAssignment, PhoneNumberChange, PhoneNumberEnvelope, PhoneNumberForm,
         PhoneNumberListEnvelope, PhoneNumberPagination, PhoneNumberRow,
@@ -1198,4 +1201,13 @@ examples! {
     PhoneNumberForm => json!({ "name": "Sales line", "phone_number": "+14155550100", "assigned_to_agent_id": null });
     PhoneNumberChange => json!({ "name": "Sales line (US)" });
     PhoneNumberAssignment => json!({ "agent_id": AGENT });
+    FeatureFlagConfig => json!({
+        "id": "agent_analytics", "name": "Agent analytics",
+        "description": "The Calling Agent > Analytics tab: call analytics by agent, source and hour.",
+        "isEnabled": true, "scope": "tier", "targetUsers": [], "targetTiers": ["pro", "enterprise"],
+        "rolloutPercentage": 100
+    });
+    FeatureFlagListEnvelope => json!({ "success": true, "data": [of::<FeatureFlagConfig>()] });
+    FeatureFlagEnvelope => json!({ "success": true, "data": of::<FeatureFlagConfig>() });
+    FeatureFlagForm => json!({ "isEnabled": false });
 }

@@ -21,6 +21,7 @@ mod m20261202_000014_provider_api_keys;
 mod m20261202_000015_user_call_limit;
 mod m20261202_000016_reports;
 mod m20261202_000017_phone_numbers;
+mod m20261202_000018_feature_flags;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000015_user_call_limit::Migration),
             Box::new(m20261202_000016_reports::Migration),
             Box::new(m20261202_000017_phone_numbers::Migration),
+            Box::new(m20261202_000018_feature_flags::Migration),
         ]
     }
 }

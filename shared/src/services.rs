@@ -28,6 +28,8 @@ pub struct Services {
     pub blobs: Arc<dyn BlobStore>,
     /// The configuration with the values admins changed at run time.
     pub settings: Arc<Settings>,
+    /// The feature flags as last read (refreshed like the settings).
+    pub features: Arc<crate::admin::features::FlagCache>,
 }
 
 impl std::fmt::Debug for Services {
@@ -53,6 +55,9 @@ impl Services {
         let config = Arc::new(config);
         Ok(Self {
             settings: Arc::new(Settings::new(config.clone())),
+            features: Arc::new(crate::admin::features::FlagCache::new(
+                std::time::Duration::from_millis(config.settings.refresh_ms),
+            )),
             config,
             db,
             queue,

@@ -2,6 +2,7 @@ pub mod agent_oversight;
 pub mod agents;
 pub mod analytics;
 pub mod api_keys;
+pub mod features;
 pub mod health;
 pub mod inbox;
 pub mod phone_numbers;

@@ -45,6 +45,7 @@ pub mod contacts;
 pub mod credit_transactions;
 pub mod customers;
 pub mod email_outbox;
+pub mod feature_flags;
 pub mod integration_keys;
 pub mod lead_analytics;
 pub mod lead_tasks;
