@@ -250,6 +250,10 @@ pub fn openapi_json(services: &Services) -> String {
 /// shutdown.
 pub fn build_app(services: &Services, hub: LiveHub) -> impl Endpoint + 'static {
     let limiter = Arc::new(RateLimiter::new(services));
+    let socket = crate::admin_live::AdminSocket {
+        services: services.clone(),
+        shutdown: hub.shutdown(),
+    };
     let api = openapi_service(services, hub, limiter.clone());
     // The documentation pages may run their own inline scripts and nothing else.
     let scripts: Vec<String> = [api.scalar_html(), api.swagger_ui_html()]
@@ -277,6 +281,7 @@ pub fn build_app(services: &Services, hub: LiveHub) -> impl Endpoint + 'static {
         routes = routes.at("/metrics", crate::metrics::endpoint(services));
     }
     routes
+        .at("/admin/ws", socket)
         .nest("/", api)
         .nest("/docs", docs)
         .nest("/swagger", swagger)

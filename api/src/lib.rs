@@ -8,6 +8,7 @@ pub mod admin_api_keys;
 pub mod admin_audit;
 pub mod admin_dashboard;
 pub mod admin_feature_flags;
+pub mod admin_live;
 pub mod admin_phone_numbers;
 pub mod admin_reports;
 pub mod admin_session;

@@ -30,6 +30,8 @@ pub struct Services {
     pub settings: Arc<Settings>,
     /// The feature flags as last read (refreshed like the settings).
     pub features: Arc<crate::admin::features::FlagCache>,
+    /// The admin WebSocket's figures, shared by every admin watching this process.
+    pub realtime: Arc<crate::admin::realtime::RealtimeCache>,
 }
 
 impl std::fmt::Debug for Services {
@@ -58,6 +60,7 @@ impl Services {
             features: Arc::new(crate::admin::features::FlagCache::new(
                 std::time::Duration::from_millis(config.settings.refresh_ms),
             )),
+            realtime: Default::default(),
             config,
             db,
             queue,

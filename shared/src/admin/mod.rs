@@ -7,6 +7,7 @@ pub mod health;
 pub mod inbox;
 pub mod phone_numbers;
 pub mod platform;
+pub mod realtime;
 pub mod reports;
 pub mod settings;
 pub mod user_activity;
