@@ -227,7 +227,7 @@ api_errors!(AdminErrors {
     400 => BadRequest: "Malformed path, query or body (`invalid_parameter`, `malformed_json`), or an invalid field (`validation_error`; `details` maps each field to its message).",
     401 => Unauthorized: "Missing or invalid access token (`missing_token`, `invalid_token`, `malformed_token`, `session_revoked`, …).",
     403 => Forbidden: "Not an admin (`admin_required`), not a super admin where Configuration needs one (`super_admin_required`), or the account is suspended.",
-    404 => NotFound: "No such user (`user_not_found`), API key (`api_key_not_found`), feature flag (`feature_flag_not_found`), report (`report_not_found`; also a wrong or expired download link), audit entry (`audit_entry_not_found`) or event (`webhook_event_not_found`).",
+    404 => NotFound: "No such user (`user_not_found`), API key (`api_key_not_found`), feature flag (`feature_flag_not_found`), report (`report_not_found`), scheduled report (`report_schedule_not_found`; also a wrong or expired download link), audit entry (`audit_entry_not_found`) or event (`webhook_event_not_found`).",
     409 => Conflict: "Acting on oneself (`cannot_change_self`), the last admin (`last_admin`), an email another account has (`email_taken`), an idempotency key reused for another amount, or an event that was applied (`already_processed`) or is still pending (`still_pending`).",
 });
 

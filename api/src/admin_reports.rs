@@ -248,18 +248,13 @@ impl AdminReportsApi {
         features::require(&self.services, features::ADVANCED_REPORTS, actor.id).await?;
         let spec = checked(body.0, true)?;
         let generated = store::generate(&self.services, &actor, &spec).await?;
-        let base = self
-            .services
-            .config
-            .server
-            .public_base_url
-            .trim_end_matches('/');
         Ok(Json(GeneratedReport {
             success: true,
             report_id: generated.report.id,
-            download_url: format!(
-                "{base}{}",
-                store::download_path(generated.report.id, &generated.token)
+            download_url: store::download_url(
+                &self.services.config,
+                generated.report.id,
+                &generated.token,
             ),
             expires_at: generated.report.expires_at.unwrap_or_default().into(),
             format: generated.report.format,

@@ -118,6 +118,8 @@ pub struct AdminUserPage {
 pub struct AdminUserPageEnvelope {
     pub success: bool,
     pub data: AdminUserPage,
+    /// `data.users` again: the Concurrency panel's user picker reads the list at the top.
+    pub users: Vec<AdminUserRow>,
 }
 
 #[derive(Debug, Object)]
@@ -459,8 +461,10 @@ impl AdminUsersApi {
                 AdminUserRow::of(u, f)
             })
             .collect();
+        let users: Vec<AdminUserRow> = users;
         Ok(Json(AdminUserPageEnvelope {
             success: true,
+            users: users.clone(),
             data: AdminUserPage {
                 users,
                 total,

@@ -21,6 +21,7 @@ use crate::{
     admin_dashboard::AdminDashboardApi,
     admin_feature_flags::AdminFeatureFlagsApi,
     admin_phone_numbers::AdminPhoneNumbersApi,
+    admin_report_schedules::AdminReportSchedulesApi,
     admin_reports::AdminReportsApi,
     admin_session::AdminSessionApi,
     admin_settings::AdminSettingsApi,
@@ -75,6 +76,7 @@ pub type Apis = (
         AdminReportsApi,
         AdminPhoneNumbersApi,
         AdminFeatureFlagsApi,
+        AdminReportSchedulesApi,
     ),
     (DashboardApi, CallAnalyticsApi),
     (ImportApi, UploadApi),
@@ -170,6 +172,9 @@ pub fn openapi_service(
                     services: services.clone(),
                 },
                 AdminFeatureFlagsApi {
+                    services: services.clone(),
+                },
+                AdminReportSchedulesApi {
                     services: services.clone(),
                 },
             ),

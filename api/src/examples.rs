@@ -38,6 +38,10 @@ use crate::{
         PhoneNumberAssignment, PhoneNumberChange, PhoneNumberEnvelope, PhoneNumberForm,
         PhoneNumberListEnvelope, PhoneNumberPagination, PhoneNumberRow,
     },
+    admin_report_schedules::{
+        ScheduleDeleted, ScheduleRun, ScheduleRunEnvelope, ScheduleTiming, ScheduleTimingForm,
+        ScheduledReport, ScheduledReportForm,
+    },
     admin_reports::{
         GeneratedReport, ReportConfigForm, ReportFilterForm, ReportPreview, ReportSort,
         ReportTable, ReportTemplate, ReportTemplateEnvelope,
@@ -933,7 +937,9 @@ examples! {
     AdminUserPage => json!({
         "users": [of::<AdminUserRow>()], "total": 1, "page": 1, "limit": 20, "totalPages": 1
     });
-    AdminUserPageEnvelope => json!({ "success": true, "data": of::<AdminUserPage>() });
+    AdminUserPageEnvelope => json!({
+        "success": true, "data": of::<AdminUserPage>(), "users": [of::<AdminUserRow>()]
+    });
     AdminUserStatistics => json!({
         "agentCount": 2, "totalAgents": 2, "totalCalls": 412, "totalCreditsUsed": 1702,
         "successRate": 61.4, "averageCallDuration": 187
@@ -1210,4 +1216,23 @@ examples! {
     FeatureFlagListEnvelope => json!({ "success": true, "data": [of::<FeatureFlagConfig>()] });
     FeatureFlagEnvelope => json!({ "success": true, "data": of::<FeatureFlagConfig>() });
     FeatureFlagForm => json!({ "isEnabled": false });
+    ScheduleTiming => json!({ "frequency": "weekly", "time": "09:00", "dayOfWeek": 1, "timezone": "Europe/Madrid" });
+    ScheduleTimingForm => json!({ "frequency": "weekly", "time": "09:00", "dayOfWeek": 1, "timezone": "Europe/Madrid" });
+    ScheduledReport => json!({
+        "id": CALL, "name": "Weekly calls", "description": "For the Monday meeting",
+        "reportConfig": { "name": "Weekly calls", "source": "calls", "metrics": ["total_calls"] },
+        "schedule": of::<ScheduleTiming>(), "recipients": ["board@acme.example"], "isActive": true,
+        "lastRun": AT, "nextRun": LATER, "status": "active", "createdAt": AT, "createdBy": ADMIN
+    });
+    ScheduledReportForm => json!({
+        "name": "Weekly calls", "description": "For the Monday meeting",
+        "reportConfig": of::<ReportConfigForm>(), "schedule": of::<ScheduleTimingForm>(),
+        "recipients": ["board@acme.example"], "isActive": true
+    });
+    ScheduleRun => json!({
+        "reportId": CALL, "recipients": ["board@acme.example"],
+        "downloadUrl": format!("https://api.switchboard.example/api/report-downloads/{CALL}?token=q8Jx3yKp0sT1vW2zA4bC6dE8fG0hI2jK4lM6nO8pQ0r")
+    });
+    ScheduleRunEnvelope => json!({ "success": true, "data": of::<ScheduleRun>() });
+    ScheduleDeleted => json!({ "success": true, "message": "Scheduled report deleted" });
 }

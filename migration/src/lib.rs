@@ -22,6 +22,7 @@ mod m20261202_000015_user_call_limit;
 mod m20261202_000016_reports;
 mod m20261202_000017_phone_numbers;
 mod m20261202_000018_feature_flags;
+mod m20261202_000019_report_schedules;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000016_reports::Migration),
             Box::new(m20261202_000017_phone_numbers::Migration),
             Box::new(m20261202_000018_feature_flags::Migration),
+            Box::new(m20261202_000019_report_schedules::Migration),
         ]
     }
 }

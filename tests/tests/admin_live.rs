@@ -57,7 +57,14 @@ on_both_backends!(
         assert_eq!(refused(&app, "not-a-token").await, 401);
         assert_eq!(refused(&app, &member).await, 403);
 
-        let (mut socket, _) = tokio_tungstenite::connect_async(ws_url(&app, &root))
+        // As a browser opens it: with the frontend's origin.
+        let mut request =
+            tungstenite::client::IntoClientRequest::into_client_request(ws_url(&app, &root))
+                .unwrap();
+        request
+            .headers_mut()
+            .insert("origin", "http://localhost:8080".parse().unwrap());
+        let (mut socket, _) = tokio_tungstenite::connect_async(request)
             .await
             .expect("an admin connects");
         let metrics = next_of(&mut socket, "metrics").await;

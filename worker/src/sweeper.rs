@@ -61,6 +61,11 @@ pub async fn sweep_once(state: &Arc<WorkerState>) -> Result<usize, sea_orm::DbEr
         }
         acted += 1;
     }
+    match shared::admin::reports::schedules::run_due(&state.services, 20).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(count = n, "scheduled reports sent"),
+        Err(e) => tracing::warn!(error = %e, "scheduled reports skipped"),
+    }
     match shared::calls::reconcile(&state.services, 50).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(count = n, "stuck calls looked up on ElevenLabs"),

@@ -56,6 +56,7 @@ pub mod provider_api_key_users;
 pub mod provider_api_keys;
 pub mod purchases;
 pub mod refresh_tokens;
+pub mod report_schedules;
 pub mod reports;
 pub mod system_config;
 pub mod transcripts;

@@ -186,3 +186,50 @@ test('a super admin rotates the ElevenLabs key in Configuration', async ({ page,
   expect(log[1].details.before.key).toBe(log[1].details.after.key);
   await context.close();
 });
+
+test('an admin sets a call limit and builds a report', async ({ page, browser, watched }, testInfo) => {
+  const email = newEmail('lee');
+  await verifiedOnDashboard(page, watched, 'Lee Chen', email);
+  const root = await adminToken(ADMIN);
+  const context = await browser.newContext({ baseURL: testInfo.project.use.baseURL, acceptDownloads: true });
+  watched.watch(context);
+  const admin = await context.newPage();
+  await signIn(admin, ADMIN);
+  await admin.waitForURL((url) => url.pathname === '/dashboard');
+
+  // Users > Concurrency Settings: the picker lists the accounts; the limit is saved.
+  await admin.goto('/admin/users');
+  await admin.getByRole('tab', { name: 'Concurrency Settings' }).click();
+  await admin.getByRole('combobox').filter({ hasText: 'Choose a user' }).click();
+  await admin.getByRole('option', { name: `Lee Chen (${email}) - user` }).click();
+  await expect(admin.getByText('Current Status for Lee Chen:')).toBeVisible();
+  await admin.locator('#limit').fill('3');
+  await admin.getByRole('button', { name: 'Update Limit' }).click();
+  // (The admin layout mounts no toaster: the panel's own figures show the change.)
+  await expect(admin.getByText(/Limit:\s*3\s*\|/)).toBeVisible();
+  const users = (await api('GET', `/api/admin/users?search=${encodeURIComponent(email)}`, root)).body.data.users;
+  const limit = (await api('GET', `/api/admin/users/${users[0].id}/concurrency`, root)).body.settings;
+  expect(limit.user_concurrent_calls_limit).toBe(3);
+  expect(limit.custom).toBe(true);
+
+  // Reports: preview, then the generated PDF downloads through its link.
+  await admin.goto('/admin/reports');
+  await admin.locator('#report-name').fill('New accounts');
+  await admin.getByRole('combobox').filter({ hasText: 'Select data source' }).click();
+  await admin.getByRole('option', { name: /^Users/ }).click();
+  await admin.getByLabel('Total Users').click();
+  await admin.getByLabel('New Registrations').click();
+  await admin.getByRole('button', { name: 'Preview' }).click();
+  // One total row and a row per day of the last 30 days.
+  await expect(admin.getByText('31 rows')).toBeVisible();
+  const downloaded = admin.waitForEvent('download');
+  await admin.getByRole('button', { name: 'Generate Report', exact: true }).click();
+  const file = await downloaded;
+  expect(file.suggestedFilename()).toBe('New_accounts.pdf');
+  const fs = await import('node:fs/promises');
+  const bytes = await fs.readFile(await file.path());
+  expect(bytes.subarray(0, 5).toString()).toBe('%PDF-');
+  const log = (await api('GET', '/api/admin/audit?action=report.generated&limit=5', root)).body.data;
+  expect(log[0].details.after.name).toBe('New accounts');
+  await context.close();
+});

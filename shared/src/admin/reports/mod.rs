@@ -7,6 +7,7 @@
 
 pub mod metrics;
 pub mod render;
+pub mod schedules;
 pub mod store;
 
 use chrono::{Days, NaiveDate, Utc};

@@ -4,7 +4,7 @@
 //! is opened, from the stored definition and its fixed date range.
 
 use chrono::{Duration, Utc};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait, TransactionTrait};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -70,14 +70,26 @@ pub async fn generate(
     actor: &Actor,
     spec: &ReportSpec,
 ) -> AppResult<Generated> {
+    let txn = services.db.begin().await?;
+    let generated = generate_in(&txn, actor, spec, Duration::hours(LINK_HOURS)).await?;
+    txn.commit().await?;
+    Ok(generated)
+}
+
+/// As [`generate`], inside the caller's transaction, with a link that works for `valid`.
+pub async fn generate_in<C: ConnectionTrait>(
+    txn: &C,
+    actor: &Actor,
+    spec: &ReportSpec,
+    valid: Duration,
+) -> AppResult<Generated> {
     let token = random_token();
     let mut model = row(actor, ReportKind::Generated, spec)?;
     model.download_token_hash = Set(Some(hash_token(&token)));
-    model.expires_at = Set(Some(Utc::now() + Duration::hours(LINK_HOURS)));
-    let txn = services.db.begin().await?;
-    let report = model.insert(&txn).await?;
+    model.expires_at = Set(Some(Utc::now() + valid));
+    let report = model.insert(txn).await?;
     audit::record_in(
-        &txn,
+        txn,
         actor,
         "report.generated",
         ("report", report.id.to_string()),
@@ -86,13 +98,21 @@ pub async fn generate(
                "from": spec.from, "to": spec.to, "format": spec.format}),
     )
     .await?;
-    txn.commit().await?;
     Ok(Generated { report, token })
 }
 
 /// The download path of a generated report (under the public base URL).
 pub fn download_path(id: Uuid, token: &str) -> String {
     format!("/api/report-downloads/{id}?token={token}")
+}
+
+/// The whole download link, under `PUBLIC_BASE_URL`.
+pub fn download_url(config: &crate::Config, id: Uuid, token: &str) -> String {
+    format!(
+        "{}{}",
+        config.server.public_base_url.trim_end_matches('/'),
+        download_path(id, token)
+    )
 }
 
 /// A rendered report: file name, media type and bytes.
