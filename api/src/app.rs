@@ -22,6 +22,7 @@ use crate::{
     admin_feature_flags::AdminFeatureFlagsApi,
     admin_phone_numbers::AdminPhoneNumbersApi,
     admin_report_schedules::AdminReportSchedulesApi,
+    admin_report_shares::{AdminReportSharesApi, ReportSharesApi},
     admin_reports::AdminReportsApi,
     admin_session::AdminSessionApi,
     admin_settings::AdminSettingsApi,
@@ -77,6 +78,8 @@ pub type Apis = (
         AdminPhoneNumbersApi,
         AdminFeatureFlagsApi,
         AdminReportSchedulesApi,
+        AdminReportSharesApi,
+        ReportSharesApi,
     ),
     (DashboardApi, CallAnalyticsApi),
     (ImportApi, UploadApi),
@@ -175,6 +178,12 @@ pub fn openapi_service(
                     services: services.clone(),
                 },
                 AdminReportSchedulesApi {
+                    services: services.clone(),
+                },
+                AdminReportSharesApi {
+                    services: services.clone(),
+                },
+                ReportSharesApi {
                     services: services.clone(),
                 },
             ),

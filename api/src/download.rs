@@ -32,9 +32,11 @@ enum FileParts {
 /// only name `application/octet-stream`).
 pub struct FileResponse(FileParts);
 
-/// `FileParts`' documentation with the media types a file really has.
-fn documented(types: &[&'static str]) -> poem_openapi::registry::MetaResponses {
-    let mut meta = FileParts::meta();
+/// A file response's documentation with the media types the file really has.
+fn documented(
+    mut meta: poem_openapi::registry::MetaResponses,
+    types: &[&'static str],
+) -> poem_openapi::registry::MetaResponses {
     for response in &mut meta.responses {
         if let Some(binary) = response.content.pop() {
             response.content = types
@@ -51,7 +53,7 @@ fn documented(types: &[&'static str]) -> poem_openapi::registry::MetaResponses {
 
 impl poem_openapi::ApiResponse for FileResponse {
     fn meta() -> poem_openapi::registry::MetaResponses {
-        documented(&[CSV_TYPE, XLSX])
+        documented(FileParts::meta(), &[CSV_TYPE, XLSX])
     }
 
     fn register(registry: &mut poem_openapi::registry::Registry) {
@@ -65,28 +67,56 @@ impl poem::IntoResponse for FileResponse {
     }
 }
 
+#[derive(ApiResponse)]
+enum ReportParts {
+    /// The report (`text/csv`, the .xlsx type or `application/pdf`); a shared report that may
+    /// be embedded says so in its `Content-Security-Policy`.
+    #[oai(status = 200)]
+    File(
+        Binary<Body>,
+        #[oai(header = "Content-Type")] String,
+        #[oai(header = "Content-Disposition")] String,
+        #[oai(header = "Content-Security-Policy")] Option<String>,
+    ),
+}
+
 /// A report rendered as CSV, Excel or PDF.
-pub struct ReportFile(FileParts);
+pub struct ReportFile(ReportParts);
 
 pub const PDF: &str = "application/pdf";
 
 impl ReportFile {
+    /// A download (`attachment`).
     pub fn new(bytes: Vec<u8>, media_type: &str, file_name: &str) -> Self {
-        ReportFile(FileParts::File(
+        Self::shared(bytes, media_type, file_name, false, false)
+    }
+
+    /// A shared report: shown in the browser when `inline`, and allowed in any page's frame
+    /// when `embeddable` (the security headers otherwise forbid framing).
+    pub fn shared(
+        bytes: Vec<u8>,
+        media_type: &str,
+        file_name: &str,
+        inline: bool,
+        embeddable: bool,
+    ) -> Self {
+        let disposition = if inline { "inline" } else { "attachment" };
+        ReportFile(ReportParts::File(
             Binary(Body::from(bytes)),
             media_type.into(),
-            format!("attachment; filename=\"{file_name}\""),
+            format!("{disposition}; filename=\"{file_name}\""),
+            embeddable.then(|| "default-src 'none'; frame-ancestors *".to_string()),
         ))
     }
 }
 
 impl poem_openapi::ApiResponse for ReportFile {
     fn meta() -> poem_openapi::registry::MetaResponses {
-        documented(&[CSV_TYPE, XLSX, PDF])
+        documented(ReportParts::meta(), &[CSV_TYPE, XLSX, PDF])
     }
 
     fn register(registry: &mut poem_openapi::registry::Registry) {
-        FileParts::register(registry)
+        ReportParts::register(registry)
     }
 }
 

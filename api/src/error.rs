@@ -324,6 +324,16 @@ pub const REASONS: &[(u16, &str, &str)] = &[
         "stale_signature",
         "ElevenLabs: the signed timestamp is too old or in the future.",
     ),
+    (
+        401,
+        "sign_in_required",
+        "A shared report for signed-in users was opened without a bearer token.",
+    ),
+    (
+        401,
+        "share_password_required",
+        "A password-protected shared report was opened without its password.",
+    ),
     (402, "insufficient_credits", "The balance is not positive."),
     (403, "account_suspended", "An admin suspended the account."),
     (403, "admin_required", "The route is for admins."),
@@ -340,6 +350,16 @@ pub const REASONS: &[(u16, &str, &str)] = &[
     (403, "email_not_verified", "Verify the email address first."),
     (
         403,
+        "share_not_allowed",
+        "The shared report names neither the viewer's address nor their domain.",
+    ),
+    (
+        403,
+        "share_password_invalid",
+        "The password is not the shared report's.",
+    ),
+    (
+        403,
         "feature_disabled",
         "An admin switched this feature off for the account (Configuration > Feature flags).",
     ),
@@ -347,7 +367,7 @@ pub const REASONS: &[(u16, &str, &str)] = &[
     (
         404,
         "<resource>_not_found",
-        "No such resource for this user (another tenant's id too): `agent_not_found`, `analytics_not_found` (a call never scored), `api_key_not_found`, `audit_entry_not_found`, `call_not_found`, `chat_not_found`, `contact_not_found`, `customer_not_found`, `follow_up_not_found`, `import_not_found`, `lead_not_found`, `notification_not_found`, `feature_flag_not_found`, `phone_number_not_found`, `purchase_not_found`, `report_not_found`, `report_schedule_not_found`, `integration_key_not_found`, `recording_not_found`, `user_not_found`, `webhook_event_not_found`.",
+        "No such resource for this user (another tenant's id too): `agent_not_found`, `analytics_not_found` (a call never scored), `api_key_not_found`, `audit_entry_not_found`, `call_not_found`, `chat_not_found`, `contact_not_found`, `customer_not_found`, `follow_up_not_found`, `import_not_found`, `lead_not_found`, `notification_not_found`, `feature_flag_not_found`, `phone_number_not_found`, `purchase_not_found`, `report_not_found`, `report_schedule_not_found`, `report_share_not_found` (also a shared link's wrong token, revoked or expired), `integration_key_not_found`, `recording_not_found`, `user_not_found`, `webhook_event_not_found`.",
     ),
     (
         405,
@@ -396,6 +416,16 @@ pub const REASONS: &[(u16, &str, &str)] = &[
         409,
         "not_a_chat_agent",
         "A chat session was asked of a call agent.",
+    ),
+    (
+        409,
+        "share_limit_reached",
+        "The report has 100 live shares; revoke one first.",
+    ),
+    (
+        409,
+        "share_has_no_recipients",
+        "The share names no users to email.",
     ),
     (
         409,

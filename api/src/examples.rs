@@ -42,6 +42,9 @@ use crate::{
         ScheduleDeleted, ScheduleRun, ScheduleRunEnvelope, ScheduleTiming, ScheduleTimingForm,
         ScheduledReport, ScheduledReportForm,
     },
+    admin_report_shares::{
+        ShareEmailForm, ShareEmailed, ShareForm, ShareOpenForm, ShareRevoked, SharedReport,
+    },
     admin_reports::{
         GeneratedReport, ReportConfigForm, ReportFilterForm, ReportPreview, ReportSort,
         ReportTable, ReportTemplate, ReportTemplateEnvelope,
@@ -1235,4 +1238,21 @@ examples! {
     });
     ScheduleRunEnvelope => json!({ "success": true, "data": of::<ScheduleRun>() });
     ScheduleDeleted => json!({ "success": true, "message": "Scheduled report deleted" });
+    SharedReport => json!({
+        "id": CALL, "reportId": CALL, "reportName": "Weekly calls", "shareType": "link",
+        "accessLevel": "view", "isPublic": false, "requiresAuth": true, "hasPassword": false,
+        "expiresAt": LATER, "allowedUsers": ["board@acme.example"], "allowedDomains": ["acme.example"],
+        "shareUrl": format!("https://api.switchboard.example/api/report-shares/{CALL}?token=5f2c9a0d7e41b8c3a6f09d2e7b1c4a8f5e3d2c1b0a9f8e7d6c5b4a3928170615"),
+        "accessCount": 3, "lastAccessed": AT, "createdAt": AT, "createdBy": ADMIN
+    });
+    ShareForm => json!({
+        "reportId": CALL, "reportName": "Weekly calls", "shareType": "email", "accessLevel": "download",
+        "isPublic": false, "requiresAuth": true, "expiresAt": LATER,
+        "allowedUsers": ["board@acme.example"], "allowedDomains": [],
+        "emailSubject": "This week's calls", "emailMessage": "Numbers for Monday."
+    });
+    ShareEmailForm => json!({ "subject": "This week's calls", "message": "Numbers for Monday." });
+    ShareEmailed => json!({ "success": true, "sent": 1 });
+    ShareRevoked => json!({ "success": true, "message": "Report share revoked" });
+    ShareOpenForm => json!({ "token": "5f2c9a0d7e41b8c3a6f09d2e7b1c4a8f5e3d2c1b0a9f8e7d6c5b4a3928170615", "password": "north-star-42" });
 }

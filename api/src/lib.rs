@@ -11,6 +11,7 @@ pub mod admin_feature_flags;
 pub mod admin_live;
 pub mod admin_phone_numbers;
 pub mod admin_report_schedules;
+pub mod admin_report_shares;
 pub mod admin_reports;
 pub mod admin_session;
 pub mod admin_settings;

@@ -288,15 +288,18 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
             HeaderValue::from_static("nosniff"),
         );
         headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-        headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-        headers.insert(
-            "content-security-policy",
-            if docs {
-                self.docs_policy.clone()
-            } else {
-                HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'")
-            },
-        );
+        // A response that states its own policy keeps it: an embeddable shared report.
+        if !headers.contains_key("content-security-policy") {
+            headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+            headers.insert(
+                "content-security-policy",
+                if docs {
+                    self.docs_policy.clone()
+                } else {
+                    HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'")
+                },
+            );
+        }
         if self.hsts {
             headers.insert(
                 "strict-transport-security",

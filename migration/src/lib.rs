@@ -23,6 +23,7 @@ mod m20261202_000016_reports;
 mod m20261202_000017_phone_numbers;
 mod m20261202_000018_feature_flags;
 mod m20261202_000019_report_schedules;
+mod m20261203_000020_report_shares;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000017_phone_numbers::Migration),
             Box::new(m20261202_000018_feature_flags::Migration),
             Box::new(m20261202_000019_report_schedules::Migration),
+            Box::new(m20261203_000020_report_shares::Migration),
         ]
     }
 }

@@ -57,6 +57,7 @@ pub mod provider_api_keys;
 pub mod purchases;
 pub mod refresh_tokens;
 pub mod report_schedules;
+pub mod report_shares;
 pub mod reports;
 pub mod system_config;
 pub mod transcripts;

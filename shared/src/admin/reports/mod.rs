@@ -8,6 +8,7 @@
 pub mod metrics;
 pub mod render;
 pub mod schedules;
+pub mod shares;
 pub mod store;
 
 use chrono::{Days, NaiveDate, Utc};

@@ -146,6 +146,11 @@ pub async fn download(services: &Services, id: Uuid, access: Access<'_>) -> AppR
             return Err(AppError::not_found("report"));
         }
     }
+    render_report(services, &report).await
+}
+
+/// Renders a stored report (template or generated) from its definition and fixed range.
+pub async fn render_report(services: &Services, report: &reports::Model) -> AppResult<File> {
     let spec: ReportSpec = serde_json::from_str(&report.definition).map_err(AppError::internal)?;
     let tables = metrics::compute(services, &spec).await?;
     let bytes = render::render(&spec, &tables)?;

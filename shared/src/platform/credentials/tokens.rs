@@ -2,6 +2,7 @@
 //! random tokens (refresh tokens, email links) that are stored only as SHA-256 hashes.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use hmac::{Hmac, KeyInit, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,8 @@ pub struct AccessTokens {
     decoding: DecodingKey,
     validation: Validation,
     ttl_secs: u64,
+    /// Tags links that must keep working without a stored token (shared reports).
+    links: Hmac<Sha256>,
 }
 
 impl AccessTokens {
@@ -47,6 +50,8 @@ impl AccessTokens {
             decoding: DecodingKey::from_secret(secret),
             validation,
             ttl_secs,
+            links: <Hmac<Sha256> as KeyInit>::new_from_slice(secret)
+                .expect("HMAC takes a key of any length"),
         }
     }
 
@@ -99,6 +104,32 @@ impl AccessTokens {
         jsonwebtoken::decode::<T>(token, &self.decoding, &validation)
             .map(|data| data.claims)
             .map_err(|e| jwt_error(e.kind()))
+    }
+}
+
+impl AccessTokens {
+    /// A link's token: an HMAC of `purpose` and `id` under the signing key, so it is shown again
+    /// without being stored and stops working only when the link is revoked (or the key
+    /// changes).
+    pub fn link_token(&self, purpose: &str, id: Uuid) -> String {
+        let mut mac = self.links.clone();
+        Mac::update(&mut mac, purpose.as_bytes());
+        Mac::update(&mut mac, b":");
+        Mac::update(&mut mac, id.as_bytes());
+        hex::encode(Mac::finalize(mac).into_bytes())
+    }
+
+    /// Whether `token` is [`link_token`](Self::link_token)'s for `purpose` and `id`, compared in
+    /// constant time.
+    pub fn verify_link_token(&self, purpose: &str, id: Uuid, token: &str) -> bool {
+        let Ok(bytes) = hex::decode(token.trim()) else {
+            return false;
+        };
+        let mut mac = self.links.clone();
+        Mac::update(&mut mac, purpose.as_bytes());
+        Mac::update(&mut mac, b":");
+        Mac::update(&mut mac, id.as_bytes());
+        mac.verify_slice(&bytes).is_ok()
     }
 }
 
