@@ -57,7 +57,8 @@ impl<E: Endpoint> Endpoint for RequestIdEndpoint<E> {
             request_id = %id,
             %method,
             %path,
-            user_id = tracing::field::Empty
+            user_id = tracing::field::Empty,
+            event = tracing::field::Empty
         );
         // Handlers that record what they did (the audit log) name the request.
         req.extensions_mut().insert(RequestIdValue(id.clone()));

@@ -40,6 +40,16 @@ api_errors!(ElevenLabsWebhookErrors {
     503 => Unavailable: "Webhook secret not configured (`webhook_not_configured`), or the database is down (`database_unavailable`); ElevenLabs retries.",
 });
 
+/// Names the event on the request's log line (`event`, with `dup:` for a duplicate).
+fn record_event(key: &str, new: bool) {
+    let span = tracing::Span::current();
+    if new {
+        span.record("event", key);
+    } else {
+        span.record("event", format!("dup:{key}"));
+    }
+}
+
 pub struct WebhookApi {
     pub services: Services,
 }
@@ -76,7 +86,8 @@ impl WebhookApi {
             body.0.into_async_read(),
         )
         .await?;
-        tracing::info!(event = %intake.key, new = intake.new, bytes = intake.bytes, "elevenlabs event received");
+        // Named on the request's own log line: one line per webhook.
+        record_event(&intake.key, intake.new);
         Ok(ReceivedResponse::Ok(Json(Received {
             received: true,
             new: intake.new,
@@ -121,7 +132,7 @@ impl WebhookApi {
             },
         )
         .await?;
-        tracing::info!(event = %envelope.id, kind = %envelope.event_type, new, "stripe event received");
+        record_event(&envelope.id, new);
         Ok(ReceivedResponse::Ok(Json(Received {
             received: true,
             new,

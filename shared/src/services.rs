@@ -32,6 +32,8 @@ pub struct Services {
     pub features: Arc<crate::admin::features::FlagCache>,
     /// The admin WebSocket's figures, shared by every admin watching this process.
     pub realtime: Arc<crate::admin::realtime::RealtimeCache>,
+    /// The webhook inbox's group commit.
+    pub intake: Arc<crate::platform::intake::Intake>,
 }
 
 impl std::fmt::Debug for Services {
@@ -61,6 +63,7 @@ impl Services {
                 std::time::Duration::from_millis(config.settings.refresh_ms),
             )),
             realtime: Default::default(),
+            intake: Default::default(),
             config,
             db,
             queue,

@@ -218,7 +218,7 @@ impl AppError {
 }
 
 /// Whether a database error means "cannot reach the database" rather than "bad query".
-fn is_unreachable(e: &sea_orm::DbErr) -> bool {
+pub(crate) fn is_unreachable(e: &sea_orm::DbErr) -> bool {
     use sea_orm::{DbErr, RuntimeErr, sqlx::Error};
     match e {
         DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,

@@ -6,17 +6,16 @@ pub use crate::entities::webhook_events::InboxStatus;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set,
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
-    sea_query::{Expr, ExprTrait, OnConflict},
+    sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
 
 use crate::{
     Services,
     entities::webhook_events,
-    platform::after_commit::AfterCommit,
     platform::error::{AppError, AppResult},
+    platform::intake::Submission,
     platform::jobs::{self, JobKind},
 };
 
@@ -29,7 +28,8 @@ pub struct Delivery<'a> {
 }
 
 /// Stores the delivery and its job unless it was seen before; returns whether it is new.
-/// The queue being down does not fail the delivery: the sweeper delivers the job later.
+/// Deliveries arriving together share one commit (`intake`). The queue being down does not
+/// fail the delivery: the sweeper delivers the job later.
 pub async fn receive(
     services: &Services,
     kind: JobKind,
@@ -41,43 +41,31 @@ pub async fn receive(
             "the event has no usable id",
         ));
     }
-    let txn = crate::platform::db::begin_write(&services.db).await?;
-    let row = webhook_events::ActiveModel {
-        id: Set(crate::platform::ids::next()),
-        provider: Set(delivery.provider.into()),
-        event_type: Set(delivery.event_type.chars().take(120).collect()),
-        external_id: Set(delivery.external_id.into()),
-        payload: Set(delivery.payload.to_vec()),
-        status: Set(InboxStatus::Received),
-        error: Set(None),
-        user_id: Set(None),
-        received_at: Set(Utc::now()),
-        processed_at: Set(None),
-    };
-    let inserted = webhook_events::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([
-                webhook_events::Column::Provider,
-                webhook_events::Column::ExternalId,
-            ])
-            .do_nothing()
-            .to_owned(),
+    let stored = services
+        .intake
+        .submit(
+            &services.db,
+            services.config.jobs.max_attempts,
+            Submission {
+                kind,
+                provider: delivery.provider,
+                external_id: delivery.external_id.into(),
+                event_type: delivery.event_type.into(),
+                payload: delivery.payload.to_vec(),
+            },
         )
-        .exec_with_returning(&txn)
-        .await;
-    let row = match inserted {
-        Ok(row) => row,
-        // With RETURNING, a conflict surfaces as "no row returned".
-        Err(sea_orm::DbErr::RecordNotInserted | sea_orm::DbErr::RecordNotFound(_)) => {
-            crate::platform::monitoring::webhook_received(delivery.provider, "duplicate");
-            return Ok(false);
+        .await?;
+    match stored {
+        Some(job) => {
+            jobs::push_rung(&services.db, &services.queue, &job).await;
+            crate::platform::monitoring::webhook_received(delivery.provider, "stored");
+            Ok(true)
         }
-        Err(e) => return Err(e.into()),
-    };
-    let job = jobs::create(&txn, &services.config, kind, row.id).await?;
-    AfterCommit::ringing(job).commit(services, txn).await?;
-    crate::platform::monitoring::webhook_received(delivery.provider, "stored");
-    Ok(true)
+        None => {
+            crate::platform::monitoring::webhook_received(delivery.provider, "duplicate");
+            Ok(false)
+        }
+    }
 }
 
 /// Records how an inbox row was handled.

@@ -8,6 +8,7 @@ pub mod error;
 pub mod error_code;
 pub mod ids;
 pub mod inbox;
+pub mod intake;
 pub mod jobs;
 pub mod live;
 pub mod monitoring;

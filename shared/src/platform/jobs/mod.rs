@@ -13,7 +13,7 @@ pub use crate::entities::background_jobs::{JobKind, JobStatus};
 pub use queue::{JobQueue, connect_redis};
 pub use store::{
     QueueHealth, SweepCandidate, backoff, claim, claim_many, complete, complete_many, create,
-    depths, due_for_delivery, fail, mark_rung, pending_count, rearm, ring,
+    depths, due_for_delivery, fail, mark_rung, pending_count, push_rung, rearm, ring,
 };
 
 /// What travels through the queue: the id of a `jobs` row, nothing else.

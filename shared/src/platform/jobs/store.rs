@@ -109,6 +109,20 @@ pub async fn ring<Db: ConnectionTrait>(db: &Db, queue: &JobQueue, job: &jobs::Mo
     }
 }
 
+/// Pushes a job whose row was written already marked rung (the webhook intake's): no
+/// statement on the way, and when the queue is down the mark is cleared so the sweeper
+/// delivers it at its next pass (if even that fails, after `JOB_REDELIVER_AFTER_SECS`).
+pub async fn push_rung<Db: ConnectionTrait>(db: &Db, queue: &JobQueue, job: &jobs::Model) {
+    if let Err(e) = queue.push(job.kind, JobMessage { job_id: job.id }).await {
+        tracing::warn!(job_id = %job.id, error = %e, "queue unavailable; the sweeper will deliver the job");
+        let _ = Jobs::update_many()
+            .col_expr(Col::EnqueuedAt, Expr::value(Option::<DateTime<Utc>>::None))
+            .filter(Col::Id.eq(job.id))
+            .exec(db)
+            .await;
+    }
+}
+
 /// Claims a due job for `worker`: the attempt is counted and a lease taken. `None` when the
 /// job is finished, not yet due, or held by a live lease elsewhere — a duplicate delivery.
 pub async fn claim<Db: ConnectionTrait>(
