@@ -24,6 +24,7 @@ mod m20261202_000017_phone_numbers;
 mod m20261202_000018_feature_flags;
 mod m20261202_000019_report_schedules;
 mod m20261203_000020_report_shares;
+mod m20261203_000021_platform_rollups;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000018_feature_flags::Migration),
             Box::new(m20261202_000019_report_schedules::Migration),
             Box::new(m20261203_000020_report_shares::Migration),
+            Box::new(m20261203_000021_platform_rollups::Migration),
         ]
     }
 }

@@ -1,6 +1,7 @@
 //! The platform's figures for the admin dashboard: accounts, agents, calls, credits and this
-//! process's traffic. Calls and credits spent come from the hourly counters the post-call job
-//! keeps (`call_rollups`), so the dashboard reads counters, not the calls themselves; the
+//! process's traffic. Calls and credits spent come from the platform's daily counters the
+//! post-call job keeps with the accounts' (`platform_rollups`), so the KPIs read a few thousand
+//! counter rows, not the calls or every account's counters; the
 //! recent-activity feed reads the newest rows by their time-ordered ids.
 
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
@@ -14,7 +15,7 @@ use uuid::Uuid;
 use crate::{
     agents::{AgentStatus, Channel, SyncState},
     entities::calls::CallStatus,
-    entities::{agents, call_rollups as rollups, calls, users},
+    entities::{agents, calls, platform_rollups, users},
     platform::{error::AppResult, monitoring::recent},
 };
 
@@ -97,12 +98,13 @@ pub(crate) fn day_week_month(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc
     (midnight(today), midnight(week), midnight(month))
 }
 
-/// `SUM(column)` over the counters, only the hours from `since` when given, as a BIGINT.
-fn sum(column: rollups::Column, since: Option<DateTime<Utc>>) -> Expr {
+/// `SUM(column)` over the platform's daily counters, only the days from `since` when given,
+/// as a BIGINT.
+fn sum(column: platform_rollups::Column, since: Option<DateTime<Utc>>) -> Expr {
     let value = match since {
         None => Expr::col(column),
         Some(since) => Expr::case(
-            Expr::col(rollups::Column::Hour).gte(since),
+            Expr::col(platform_rollups::Column::Day).gte(since),
             Expr::col(column),
         )
         .finally(0)
@@ -111,10 +113,12 @@ fn sum(column: rollups::Column, since: Option<DateTime<Utc>>) -> Expr {
     Func::coalesce([Func::sum(value).into(), Expr::val(0)]).cast_as("BIGINT")
 }
 
+/// The platform's call totals, from its daily counters: a few thousand rows a decade, however
+/// many accounts and calls (`day_week_month` boundaries are UTC midnights, so days suffice).
 async fn call_totals(db: &DatabaseConnection, now: DateTime<Utc>) -> AppResult<CallTotals> {
     let (today, _, month) = day_week_month(now);
-    use rollups::Column as C;
-    let totals = rollups::Entity::find()
+    use platform_rollups::Column as C;
+    let totals = platform_rollups::Entity::find()
         .select_only()
         .column_as(sum(C::Calls, None), "calls")
         .column_as(sum(C::Calls, Some(today)), "calls_today")

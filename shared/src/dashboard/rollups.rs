@@ -15,7 +15,10 @@ use uuid::Uuid;
 
 use crate::{
     entities::calls::CallStatus,
-    entities::{call_rollups as rollups, calls, lead_analytics, lead_analytics::ScoreStatus},
+    entities::{
+        call_rollups as rollups, calls, lead_analytics, lead_analytics::ScoreStatus,
+        platform_rollups as platform,
+    },
     platform::error::AppResult,
 };
 
@@ -320,6 +323,54 @@ async fn add_many<C2: ConnectionTrait>(txn: &C2, deltas: &[(Key, Counters)]) -> 
     }
     insert.on_conflict(on_conflict);
     txn.execute(&insert).await?;
+    add_platform(txn, deltas).await
+}
+
+/// Shards a platform day is split over (by account), so concurrent writers rarely share a row.
+const PLATFORM_SHARDS: u8 = 8;
+
+/// The platform counters (`platform_rollups`): what the admin KPIs sum.
+const PLATFORM: [(C, platform::Column); 4] = [
+    (C::Calls, platform::Column::Calls),
+    (C::Successful, platform::Column::Successful),
+    (C::DurationSecs, platform::Column::DurationSecs),
+    (C::Credits, platform::Column::Credits),
+];
+
+/// Adds the deltas to the platform's daily counters, after the accounts' (so every writer
+/// locks rows in the same order: its accounts' hours, then the platform's days).
+async fn add_platform<C2: ConnectionTrait>(txn: &C2, deltas: &[(Key, Counters)]) -> AppResult<()> {
+    let mut days: std::collections::BTreeMap<(DateTime<Utc>, i16), [i64; 4]> = Default::default();
+    for ((user_id, hour, _), delta) in deltas {
+        let day = hour.duration_trunc(TimeDelta::days(1)).unwrap_or(*hour);
+        let shard = i16::from(user_id.as_bytes()[15] % PLATFORM_SHARDS);
+        let sums = days.entry((day, shard)).or_default();
+        for (slot, (column, _)) in PLATFORM.iter().enumerate() {
+            sums[slot] += delta.get(*column);
+        }
+    }
+    days.retain(|_, sums| sums.iter().any(|n| *n != 0));
+    if days.is_empty() {
+        return Ok(());
+    }
+    let mut columns = vec![platform::Column::Day, platform::Column::Shard];
+    columns.extend(PLATFORM.iter().map(|(_, p)| *p));
+    let mut on_conflict = OnConflict::columns([platform::Column::Day, platform::Column::Shard]);
+    for (_, column) in PLATFORM {
+        on_conflict.value(
+            column,
+            Expr::col((platform::Entity, column)).add(Expr::col((Alias::new("excluded"), column))),
+        );
+    }
+    let mut insert = Query::insert();
+    insert.into_table(platform::Entity).columns(columns);
+    for ((day, shard), sums) in days {
+        let mut values: Vec<SimpleExpr> = vec![day.into(), shard.into()];
+        values.extend(sums.iter().map(|n| Expr::val(*n)));
+        insert.values_panic(values);
+    }
+    insert.on_conflict(on_conflict);
+    txn.execute(&insert).await?;
     Ok(())
 }
 
@@ -405,8 +456,10 @@ pub async fn rebuild(db: &DatabaseConnection) -> AppResult<u64> {
     const PAGE: u64 = 5_000;
     let txn = crate::platform::db::begin_write(db).await?;
     if txn.get_database_backend() == DatabaseBackend::Postgres {
-        txn.execute_unprepared("LOCK TABLE call_rollups IN SHARE ROW EXCLUSIVE MODE")
-            .await?;
+        txn.execute_unprepared(
+            "LOCK TABLE call_rollups, platform_rollups IN SHARE ROW EXCLUSIVE MODE",
+        )
+        .await?;
     }
     let mut totals: HashMap<Key, Counters> = HashMap::new();
     let mut after: Option<Uuid> = None;
@@ -438,6 +491,7 @@ pub async fn rebuild(db: &DatabaseConnection) -> AppResult<u64> {
         seen += page.len() as u64;
     }
     rollups::Entity::delete_many().exec(&txn).await?;
+    platform::Entity::delete_many().exec(&txn).await?;
     let totals: Vec<(Key, Counters)> = totals.into_iter().collect();
     for chunk in totals.chunks(500) {
         add_many(&txn, chunk).await?;
@@ -446,11 +500,13 @@ pub async fn rebuild(db: &DatabaseConnection) -> AppResult<u64> {
     Ok(seen)
 }
 
-/// Whether the counters are missing while calls exist (a database upgraded from before them).
+/// Whether the counters are missing while calls exist (a database upgraded from before them,
+/// or from before the platform's counters).
 pub async fn needs_rebuild(db: &DatabaseConnection) -> AppResult<bool> {
     let any_rollup = rollups::Entity::find().limit(1).one(db).await?.is_some();
     if any_rollup {
-        return Ok(false);
+        let any_platform = platform::Entity::find().limit(1).one(db).await?.is_some();
+        return Ok(!any_platform);
     }
     Ok(calls::Entity::find()
         .filter(calls::Column::Status.is_in([CallStatus::Completed, CallStatus::Failed]))

@@ -52,6 +52,7 @@ pub mod lead_tasks;
 pub mod live_events;
 pub mod notifications;
 pub mod phone_numbers;
+pub mod platform_rollups;
 pub mod provider_api_key_users;
 pub mod provider_api_keys;
 pub mod purchases;
