@@ -16,7 +16,7 @@ use crate::{
     entities::webhook_events,
     platform::error::{AppError, AppResult},
     platform::intake::Submission,
-    platform::jobs::{self, JobKind},
+    platform::jobs::JobKind,
 };
 
 /// A verified delivery to store.
@@ -41,10 +41,11 @@ pub async fn receive(
             "the event has no usable id",
         ));
     }
-    let stored = services
+    let new = services
         .intake
         .submit(
             &services.db,
+            &services.queue,
             services.config.jobs.max_attempts,
             Submission {
                 kind,
@@ -55,17 +56,9 @@ pub async fn receive(
             },
         )
         .await?;
-    match stored {
-        Some(job) => {
-            jobs::push_rung(&services.db, &services.queue, &job).await;
-            crate::platform::monitoring::webhook_received(delivery.provider, "stored");
-            Ok(true)
-        }
-        None => {
-            crate::platform::monitoring::webhook_received(delivery.provider, "duplicate");
-            Ok(false)
-        }
-    }
+    let outcome = if new { "stored" } else { "duplicate" };
+    crate::platform::monitoring::webhook_received(delivery.provider, outcome);
+    Ok(new)
 }
 
 /// Records how an inbox row was handled.

@@ -5,9 +5,10 @@
 //! Under load, deliveries that arrive while a commit is flushing share the next one, so the
 //! durable database pays one WAL flush for many webhooks; alone, a delivery waits for nobody.
 //! A delivery's answer still means its row is committed, and a duplicate (stored earlier or
-//! twice in one batch) adds no row. Job rows are written already marked rung: the caller pushes
-//! them to the queue after the commit, and if that push never happens the sweeper re-rings
-//! them after `JOB_REDELIVER_AFTER_SECS`, so no second statement is needed on the way out.
+//! twice in one batch) adds no row. Job rows are written already marked rung: the writer
+//! answers, then pushes the batch's jobs to the queue in one bulk push, and if that push never
+//! happens the sweeper re-rings them after `JOB_REDELIVER_AFTER_SECS`, so no second statement
+//! is needed on the way out.
 
 use std::{
     collections::HashMap,
@@ -26,7 +27,7 @@ use crate::{
     entities::{background_jobs, webhook_events},
     platform::{
         error::{AppError, AppResult},
-        jobs::{JobKind, JobStatus},
+        jobs::{JobKind, JobQueue, JobStatus},
     },
 };
 
@@ -49,11 +50,12 @@ pub struct Submission {
 }
 
 /// The job a new delivery got (already marked rung), or `None` for a duplicate.
-pub type Stored = Option<background_jobs::Model>;
+type Stored = Option<background_jobs::Model>;
 
 struct Pending {
     submission: Submission,
-    reply: oneshot::Sender<AppResult<Stored>>,
+    /// Whether the delivery was new.
+    reply: oneshot::Sender<AppResult<bool>>,
 }
 
 /// The process's intake: its writers start with the first delivery.
@@ -63,14 +65,17 @@ pub struct Intake {
 }
 
 impl Intake {
-    /// Stores `submission` with its job in the next group commit.
+    /// Stores `submission` with its job in the next group commit; whether it was new.
     pub async fn submit(
         &self,
         db: &DatabaseConnection,
+        queue: &JobQueue,
         max_attempts: i32,
         submission: Submission,
-    ) -> AppResult<Stored> {
-        let sender = self.sender.get_or_init(|| start(db.clone(), max_attempts));
+    ) -> AppResult<bool> {
+        let sender = self
+            .sender
+            .get_or_init(|| start(db.clone(), queue.clone(), max_attempts));
         let (reply, answer) = oneshot::channel();
         sender
             .send(Pending { submission, reply })
@@ -84,17 +89,23 @@ fn stopped() -> AppError {
     AppError::unavailable("intake_unavailable", "the process is shutting down")
 }
 
-fn start(db: DatabaseConnection, max_attempts: i32) -> mpsc::Sender<Pending> {
+fn start(db: DatabaseConnection, queue: JobQueue, max_attempts: i32) -> mpsc::Sender<Pending> {
     let (sender, receiver) = mpsc::channel(BACKLOG);
     let receiver = Arc::new(Mutex::new(receiver));
     for _ in 0..WRITERS {
-        tokio::spawn(writer(db.clone(), max_attempts, receiver.clone()));
+        tokio::spawn(writer(
+            db.clone(),
+            queue.clone(),
+            max_attempts,
+            receiver.clone(),
+        ));
     }
     sender
 }
 
 async fn writer(
     db: DatabaseConnection,
+    queue: JobQueue,
     max_attempts: i32,
     receiver: Arc<Mutex<mpsc::Receiver<Pending>>>,
 ) {
@@ -120,9 +131,12 @@ async fn writer(
         let submissions: Vec<&Submission> = batch.iter().map(|p| &p.submission).collect();
         match write(&db, max_attempts, &submissions).await {
             Ok(stored) => {
+                let mut jobs = Vec::new();
                 for (pending, stored) in batch.into_iter().zip(stored) {
-                    let _ = pending.reply.send(Ok(stored));
+                    let _ = pending.reply.send(Ok(stored.is_some()));
+                    jobs.extend(stored);
                 }
+                crate::platform::jobs::push_rung(&db, &queue, &jobs).await;
             }
             Err(e) => {
                 tracing::warn!(error = %e, deliveries = batch.len(), "webhook intake: batch not stored");

@@ -144,6 +144,33 @@ impl JobQueue {
         }
     }
 
+    /// Pushes several messages of one kind in one bulk operation (one round trip on Redis).
+    pub async fn push_many(&self, kind: JobKind, messages: Vec<JobMessage>) -> AppResult<()> {
+        if messages.is_empty() {
+            return Ok(());
+        }
+        let pushed = async {
+            match self {
+                JobQueue::Redis { .. } => {
+                    let mut storage = self.redis_storage(kind).expect("redis queue");
+                    storage.push_bulk(messages).await.map_err(|e| e.to_string())
+                }
+                JobQueue::Sqlite { .. } => {
+                    let mut storage = self.sqlite_storage(kind).expect("sqlite queue");
+                    storage.push_bulk(messages).await.map_err(|e| e.to_string())
+                }
+            }
+        };
+        match tokio::time::timeout(PUSH_TIMEOUT, pushed).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(AppError::unavailable("queue_unavailable", e)),
+            Err(_) => Err(AppError::unavailable(
+                "queue_unavailable",
+                "queue push timed out",
+            )),
+        }
+    }
+
     /// Moves due messages of `kind` from apalis-redis' scheduled set to its active list, at most
     /// `PROMOTE_CHUNK` per command. apalis-redis schedules every push and its fetch promotes all
     /// due ones with a single Lua `unpack`, which fails past ~8000 (Lua's stack limit) and

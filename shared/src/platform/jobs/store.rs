@@ -109,17 +109,32 @@ pub async fn ring<Db: ConnectionTrait>(db: &Db, queue: &JobQueue, job: &jobs::Mo
     }
 }
 
-/// Pushes a job whose row was written already marked rung (the webhook intake's): no
-/// statement on the way, and when the queue is down the mark is cleared so the sweeper
-/// delivers it at its next pass (if even that fails, after `JOB_REDELIVER_AFTER_SECS`).
-pub async fn push_rung<Db: ConnectionTrait>(db: &Db, queue: &JobQueue, job: &jobs::Model) {
-    if let Err(e) = queue.push(job.kind, JobMessage { job_id: job.id }).await {
-        tracing::warn!(job_id = %job.id, error = %e, "queue unavailable; the sweeper will deliver the job");
-        let _ = Jobs::update_many()
-            .col_expr(Col::EnqueuedAt, Expr::value(Option::<DateTime<Utc>>::None))
-            .filter(Col::Id.eq(job.id))
-            .exec(db)
-            .await;
+/// Pushes jobs whose rows were written already marked rung (the webhook intake's), a bulk
+/// push per kind and no statement on the way; when the queue is down their mark is cleared so
+/// the sweeper delivers them at its next pass (if even that fails, after
+/// `JOB_REDELIVER_AFTER_SECS`).
+pub async fn push_rung<Db: ConnectionTrait>(db: &Db, queue: &JobQueue, jobs: &[jobs::Model]) {
+    let mut kinds: Vec<JobKind> = jobs.iter().map(|j| j.kind).collect();
+    kinds.sort_by_key(|k| k.to_string());
+    kinds.dedup();
+    for kind in kinds {
+        let of_kind: Vec<Uuid> = jobs
+            .iter()
+            .filter(|j| j.kind == kind)
+            .map(|j| j.id)
+            .collect();
+        let messages = of_kind
+            .iter()
+            .map(|&job_id| JobMessage { job_id })
+            .collect();
+        if let Err(e) = queue.push_many(kind, messages).await {
+            tracing::warn!(jobs = of_kind.len(), error = %e, "queue unavailable; the sweeper will deliver the jobs");
+            let _ = Jobs::update_many()
+                .col_expr(Col::EnqueuedAt, Expr::value(Option::<DateTime<Utc>>::None))
+                .filter(Col::Id.is_in(of_kind))
+                .exec(db)
+                .await;
+        }
     }
 }
 
