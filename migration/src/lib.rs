@@ -25,6 +25,7 @@ mod m20261202_000018_feature_flags;
 mod m20261202_000019_report_schedules;
 mod m20261203_000020_report_shares;
 mod m20261203_000021_platform_rollups;
+mod m20261203_000022_inbox_payload_lz4;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000019_report_schedules::Migration),
             Box::new(m20261203_000020_report_shares::Migration),
             Box::new(m20261203_000021_platform_rollups::Migration),
+            Box::new(m20261203_000022_inbox_payload_lz4::Migration),
         ]
     }
 }

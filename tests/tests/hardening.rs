@@ -195,6 +195,73 @@ async fn budgets_are_shared_by_replicas_through_redis() {
     );
 }
 
+/// A large budget (the webhooks') is counted in leases: each replica takes a hundredth of it
+/// from Redis at once and numbers its requests itself, so Redis sees one `INCRBY` per block, the
+/// replicas still share the budget, and it is refused once the shared count is spent.
+#[tokio::test]
+async fn large_budgets_are_counted_in_leased_blocks_shared_by_replicas() {
+    use api::rate_limit::{LEASE_FROM, RateLimiter};
+    let app = TestApp::spawn_with(Backend::Postgres, WorkerMode::None, |_| {}).await;
+    let limit = LEASE_FROM;
+    let block = limit / 100;
+    let subject = format!("lease-{}", uuid::Uuid::new_v4().simple());
+    // The key of this minute's window; started afresh if the minute is about to end.
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    if now() % 60 > 50 {
+        tokio::time::sleep(Duration::from_secs(61 - now() % 60)).await;
+    }
+    let key = format!(
+        "{}:ratelimit:webhook:{subject}:{}",
+        app.services.config.jobs.queue_prefix,
+        now() - now() % 60
+    );
+    let mut redis = app.services.redis.clone().expect("redis");
+    let count = |mut redis: redis::aio::ConnectionManager| {
+        let key = key.clone();
+        async move {
+            redis::cmd("GET")
+                .arg(&key)
+                .query_async::<Option<u32>>(&mut redis)
+                .await
+                .unwrap()
+        }
+    };
+    let (first, second) = (
+        RateLimiter::new(&app.services),
+        RateLimiter::new(&app.services),
+    );
+    for n in 1..=block {
+        let verdict = first.hit("webhook", &subject, limit).await;
+        assert!(verdict.allowed);
+        assert_eq!(verdict.remaining, limit - n);
+    }
+    assert_eq!(count(redis.clone()).await, Some(block), "one block taken");
+    // The other replica takes the next block.
+    let verdict = second.hit("webhook", &subject, limit).await;
+    assert_eq!(verdict.remaining, limit - block - 1);
+    assert_eq!(count(redis.clone()).await, Some(2 * block));
+    // Other replicas have spent the budget but ten.
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg(limit - 10)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    for n in 1..=10 {
+        let verdict = first.hit("webhook", &subject, limit).await;
+        assert!(verdict.allowed, "request {n} of the last ten");
+    }
+    let verdict = first.hit("webhook", &subject, limit).await;
+    assert!(!verdict.allowed, "{verdict:?}");
+    assert_eq!(verdict.remaining, 0);
+    assert_eq!(count(redis.clone()).await, Some(limit - 10 + block));
+}
+
 #[tokio::test]
 async fn uploads_have_their_own_budget() {
     let app = TestApp::spawn_with(Backend::Sqlite, WorkerMode::None, |c| {
