@@ -39,8 +39,10 @@ use crate::{
 pub const MAX_BATCH: usize = 256;
 /// Payload bytes one transaction carries at most (a batch closes early past it).
 const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
-/// Writers per process: while one commits, the next gathers its batch.
-const WRITERS: usize = 2;
+/// Writers per process. One: the deliveries that arrive while it commits make its next, larger
+/// batch — measured against two and four writers, it needs fewer commits and less database CPU
+/// per webhook and answers sooner (the push to the queue runs beside it, in the ringer).
+const WRITERS: usize = 1;
 /// Deliveries waiting for a writer before new ones wait to be queued.
 const BACKLOG: usize = 4096;
 /// Committed batches waiting for their push before writers wait for the ringer.

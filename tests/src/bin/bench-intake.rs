@@ -9,7 +9,8 @@
 //! p50/p99, and per webhook the database's commits (`pg_stat_database`), WAL flushes
 //! (`pg_stat_wal.wal_sync`) and PostgreSQL's CPU time. Then Switchboard's Stripe intake, and
 //! the database's own ceiling: pgbench, 16 clients, one `INSERT … ON CONFLICT DO NOTHING` of a
-//! 3 KB payload per transaction. Nothing is asserted.
+//! 3 KB payload per transaction. Nothing is asserted. At the end the run removes its queue keys
+//! (no worker consumes them), so runs do not pile up in the benchmark's Redis.
 //!
 //! Start the production-like services first (`DURABLE=1 scripts/services.sh start`) and point
 //! the bench at them; the peer needs `npm ci` in `bench/express-peer` once:
@@ -74,7 +75,8 @@ async fn counters(db: &impl ConnectionTrait) -> DbCounters {
     }
 }
 
-/// User + system CPU ticks of every `postgres` process on the machine.
+/// User + system CPU ticks of every `postgres` process on the machine, with those of its
+/// children that have exited (so a backend that ends between two readings still counts).
 fn postgres_cpu_ticks() -> u64 {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return 0;
@@ -87,8 +89,11 @@ fn postgres_cpu_ticks() -> u64 {
                 return None;
             }
             let fields: Vec<&str> = rest.split_whitespace().collect();
-            // After the name: state is field 3 of stat(5), utime 14 and stime 15.
-            Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+            // After the name: state is field 3 of stat(5), utime 14, stime 15, and the
+            // exited children's cutime 16 and cstime 17.
+            (11..=14)
+                .map(|i| fields.get(i)?.parse::<u64>().ok())
+                .sum::<Option<u64>>()
         })
         .sum()
 }
@@ -403,5 +408,26 @@ async fn main() {
     }
     pgbench_ceiling(db, &database_url).await;
     drop(peer);
+    // No worker consumes the benchmark's jobs: remove them, so the next run does not start
+    // against a Redis holding every earlier run's queue.
+    let prefixes = [
+        format!("{}*", app.services.config.jobs.queue_prefix),
+        "bull:express-peer-post-call:*".to_string(),
+    ];
+    if let Some(mut redis) = app.services.redis.clone() {
+        for pattern in prefixes {
+            let keys: Vec<String> = redis::cmd("KEYS")
+                .arg(&pattern)
+                .query_async(&mut redis)
+                .await
+                .unwrap_or_default();
+            for chunk in keys.chunks(1000) {
+                let _: redis::RedisResult<()> = redis::cmd("UNLINK")
+                    .arg(chunk)
+                    .query_async(&mut redis)
+                    .await;
+            }
+        }
+    }
     app.stop().await;
 }

@@ -29,7 +29,7 @@ impl Default for Limits {
             upload_rate_per_min: 20,
             // Above what one gateway stores (≈ 5,600 a second on two cores, bench-intake), so a
             // provider's burst from one address is never refused before the gateway is full.
-            webhook_rate_per_ip_per_min: 600_000,
+            webhook_rate_per_ip_per_min: 1_200_000,
         }
     }
 }
