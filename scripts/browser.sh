@@ -51,7 +51,13 @@ cargo build --workspace --bins --quiet
 eval "$("$ROOT/scripts/services.sh" env | sed 's/^export DATABASE_URL=/export TEST_DATABASE_URL=/; s/^export REDIS_URL=/export TEST_REDIS_URL=/')"
 
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+# npx starts vite as a child the subshell's pid does not cover: the preview is stopped by name
+# too, or it outlives the suite holding port 8080.
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  pkill -f "vite preview --port 8080 --strictPort" 2>/dev/null || true
+  wait 2>/dev/null || true
+}
 trap cleanup EXIT
 
 wait_for() {
