@@ -115,7 +115,8 @@ on_both_backends!(
                 .contains("New registrations\ndate,new_users\n")
         );
 
-        // Due: two sweepers at once run it once, and it moves to the week after.
+        // Due: two sweepers at once (three, with the app's own) run it once, and it moves to
+        // the week after.
         let row = report_schedules::Entity::find_by_id(id.parse::<uuid::Uuid>().unwrap())
             .one(&app.services.db)
             .await
@@ -128,7 +129,17 @@ on_both_backends!(
             shared::admin::reports::schedules::run_due(&app.services, 20),
             shared::admin::reports::schedules::run_due(&app.services, 20)
         );
-        assert_eq!(a.unwrap() + b.unwrap(), 1);
+        assert!(
+            a.unwrap() + b.unwrap() <= 1,
+            "run by at most one of the two"
+        );
+        // Whichever sweeper ran it, its two emails arrive, and no more.
+        for _ in 0..100 {
+            if emails(&app).await.len() >= 4 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
         assert_eq!(emails(&app).await.len(), 4);
         assert_eq!(
             reports::Entity::find()
