@@ -1,5 +1,5 @@
-//! Group commit for the webhook inbox. Every delivery a process receives goes to a few writer
-//! tasks; a writer takes whatever deliveries are waiting (up to [`MAX_BATCH`]) and stores them
+//! Group commit for the webhook inbox. Every delivery a process receives goes to its writer
+//! task, which takes whatever deliveries are waiting (up to [`MAX_BATCH`]) and stores them
 //! all, with their jobs, atomically — on PostgreSQL one statement inserting the inbox rows and
 //! the jobs of those it added (one round trip, one commit), on SQLite one transaction of two
 //! multi-row inserts — then answers each delivery.
@@ -14,7 +14,7 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::{Arc, OnceLock},
+    sync::OnceLock,
 };
 
 use chrono::{DateTime, Utc};
@@ -24,7 +24,7 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryTrait, Statement, Value,
     sea_query::{ArrayType, OnConflict},
 };
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::{
@@ -39,13 +39,9 @@ use crate::{
 pub const MAX_BATCH: usize = 256;
 /// Payload bytes one transaction carries at most (a batch closes early past it).
 const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
-/// Writers per process. One: the deliveries that arrive while it commits make its next, larger
-/// batch — measured against two and four writers, it needs fewer commits and less database CPU
-/// per webhook and answers sooner (the push to the queue runs beside it, in the ringer).
-const WRITERS: usize = 1;
-/// Deliveries waiting for a writer before new ones wait to be queued.
+/// Deliveries waiting for the writer before new ones wait to be queued.
 const BACKLOG: usize = 4096;
-/// Committed batches waiting for their push before writers wait for the ringer.
+/// Committed batches waiting for their push before the writer waits for the ringer.
 const RING_BACKLOG: usize = 64;
 
 /// A verified delivery with the kind of job that applies it.
@@ -66,7 +62,7 @@ struct Pending {
     reply: oneshot::Sender<AppResult<bool>>,
 }
 
-/// The process's intake: its writers start with the first delivery.
+/// The process's intake: its writer and ringer start with the first delivery.
 #[derive(Default)]
 pub struct Intake {
     sender: OnceLock<mpsc::Sender<Pending>>,
@@ -97,25 +93,19 @@ fn stopped() -> AppError {
     AppError::unavailable("intake_unavailable", "the process is shutting down")
 }
 
+/// One writer per process: the deliveries that arrive while it commits make its next, larger
+/// batch — measured against two and four writers, it needs fewer commits and less database CPU
+/// per webhook and answers sooner (the push to the queue runs beside it, in the ringer).
 fn start(db: DatabaseConnection, queue: JobQueue, max_attempts: i32) -> mpsc::Sender<Pending> {
     let (sender, receiver) = mpsc::channel(BACKLOG);
-    let receiver = Arc::new(Mutex::new(receiver));
     let (ring, rung) = mpsc::channel(RING_BACKLOG);
     tokio::spawn(ringer(db.clone(), queue, rung));
-    for _ in 0..WRITERS {
-        tokio::spawn(writer(
-            db.clone(),
-            max_attempts,
-            receiver.clone(),
-            ring.clone(),
-        ));
-    }
+    tokio::spawn(writer(db, max_attempts, receiver, ring));
     sender
 }
 
-/// Takes the deliveries waiting for a writer, up to a batch.
-async fn next_batch(receiver: &Mutex<mpsc::Receiver<Pending>>) -> Option<Vec<Pending>> {
-    let mut receiver = receiver.lock().await;
+/// Takes the deliveries waiting for the writer, up to a batch.
+async fn next_batch(receiver: &mut mpsc::Receiver<Pending>) -> Option<Vec<Pending>> {
     let first = receiver.recv().await?;
     let mut bytes = first.submission.payload.len();
     let mut batch = vec![first];
@@ -134,10 +124,10 @@ async fn next_batch(receiver: &Mutex<mpsc::Receiver<Pending>>) -> Option<Vec<Pen
 async fn writer(
     db: DatabaseConnection,
     max_attempts: i32,
-    receiver: Arc<Mutex<mpsc::Receiver<Pending>>>,
+    mut receiver: mpsc::Receiver<Pending>,
     ring: mpsc::Sender<Vec<background_jobs::Model>>,
 ) {
-    while let Some(batch) = next_batch(&receiver).await {
+    while let Some(batch) = next_batch(&mut receiver).await {
         let (submissions, replies): (Vec<Submission>, Vec<_>) =
             batch.into_iter().map(|p| (p.submission, p.reply)).unzip();
         let deliveries = replies.len();
@@ -172,7 +162,7 @@ async fn writer(
     }
 }
 
-/// Pushes the stored jobs to the queue: whatever the writers committed since its last push,
+/// Pushes the stored jobs to the queue: whatever the writer committed since its last push,
 /// in one bulk push.
 async fn ringer(
     db: DatabaseConnection,
