@@ -88,11 +88,10 @@ pub async fn main() -> anyhow::Result<()> {
         Command::RebuildCounters => {
             let db = shared::platform::db::connect(&config).await?;
             let started = std::time::Instant::now();
-            let calls = shared::dashboard::rollups::rebuild(&db).await?;
-            let secs = started.elapsed().as_secs_f64();
+            let recount = shared::dashboard::recount::rebuild(&db).await?;
             println!(
-                "dashboard counters rebuilt from {calls} finished calls in {secs:.1} s ({:.0} calls/s)",
-                calls as f64 / secs.max(0.001)
+                "dashboard counters rebuilt from {}",
+                recount.summary(started.elapsed().as_secs_f64())
             );
             Ok(())
         }

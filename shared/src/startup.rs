@@ -21,9 +21,13 @@ pub async fn start(config: Config, migrate: bool) -> AppResult<Services> {
 /// the dashboard counters gets them from its calls. Start-up and `api migrate` call this.
 pub async fn prepare_database(db: &DatabaseConnection) -> AppResult<()> {
     db::migrate(db).await?;
-    if crate::dashboard::rollups::needs_rebuild(db).await? {
-        let calls = crate::dashboard::rollups::rebuild(db).await?;
-        tracing::info!(calls, "dashboard counters rebuilt");
+    if crate::dashboard::recount::needs_rebuild(db).await? {
+        let started = std::time::Instant::now();
+        let recount = crate::dashboard::recount::rebuild(db).await?;
+        tracing::info!(
+            "dashboard counters rebuilt from {}",
+            recount.summary(started.elapsed().as_secs_f64())
+        );
     }
     Ok(())
 }

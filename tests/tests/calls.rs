@@ -158,7 +158,7 @@ on_both_backends!(
     a_refused_dial_fails_the_call_and_counts_it,
     |backend: Backend| async move {
         use sea_orm::QueryOrder;
-        use shared::{dashboard::rollups, entities::call_rollups};
+        use shared::entities::call_rollups;
         let fake = FakeElevenLabs::start().await;
         let app = calls_app(backend, &fake).await;
         let (token, user_id) = verified_user(&app, "refused@example.com").await;
@@ -216,7 +216,9 @@ on_both_backends!(
         assert_eq!(counted.len(), 1);
         assert_eq!(counted[0].user_id.to_string(), user_id);
         assert_eq!((counted[0].calls, counted[0].failed), (2, 2));
-        rollups::rebuild(&app.services.db).await.unwrap();
+        shared::dashboard::recount::rebuild(&app.services.db)
+            .await
+            .unwrap();
         assert_eq!(kept().await, counted);
     }
 );

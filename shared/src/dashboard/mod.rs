@@ -5,6 +5,7 @@
 
 pub mod call_analytics;
 pub mod period;
+pub mod recount;
 pub mod rollups;
 pub mod screen;
 

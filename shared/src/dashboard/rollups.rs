@@ -3,12 +3,10 @@
 //! transaction that makes the change, so the dashboards never drift from the calls themselves
 //! and a redelivered event (which changes nothing) moves nothing.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, IdenStatic,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
+    ColumnTrait, ConnectionTrait, EntityTrait, IdenStatic, QueryFilter, QuerySelect, QueryTrait,
+    Select,
     sea_query::{Alias, Expr, ExprTrait, OnConflict, Query, SelectStatement, SimpleExpr},
 };
 use uuid::Uuid;
@@ -300,30 +298,54 @@ pub async fn shift_many<C2: ConnectionTrait>(
     add_many(txn, &deltas).await
 }
 
-type Key = (Uuid, DateTime<Utc>, Uuid);
+/// A counter row's key: its owner, its hour, its agent (nil for none).
+pub type Key = (Uuid, DateTime<Utc>, Uuid);
 
-/// Adds each delta to its key's counters in one statement.
+/// What `upsert` does to a key that already has counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merge {
+    /// Adds the values to them (a change to calls).
+    Add,
+    /// Replaces them (a recount, under a lock that keeps writers out).
+    Replace,
+}
+
+/// Adds each delta to its key's counters, and to the platform's, in one statement each.
 async fn add_many<C2: ConnectionTrait>(txn: &C2, deltas: &[(Key, Counters)]) -> AppResult<()> {
+    upsert(txn, deltas, Merge::Add).await?;
+    add_platform(txn, deltas).await
+}
+
+/// Writes each key's counters in one statement (`merge` says how they meet stored ones).
+pub(super) async fn upsert<C2: ConnectionTrait>(
+    txn: &C2,
+    rows: &[(Key, Counters)],
+    merge: Merge,
+) -> AppResult<()> {
     let mut columns = vec![C::UserId, C::Hour, C::AgentId];
     columns.extend(COLUMNS);
     let mut on_conflict = OnConflict::columns([C::UserId, C::Hour, C::AgentId]);
     for column in COLUMNS {
+        let incoming = Expr::col((Alias::new("excluded"), column));
         on_conflict.value(
             column,
-            Expr::col((rollups::Entity, column)).add(Expr::col((Alias::new("excluded"), column))),
+            match merge {
+                Merge::Add => Expr::col((rollups::Entity, column)).add(incoming),
+                Merge::Replace => incoming,
+            },
         );
     }
     let mut insert = Query::insert();
     insert.into_table(rollups::Entity).columns(columns);
-    for ((user_id, hour, agent_id), delta) in deltas {
+    for ((user_id, hour, agent_id), counters) in rows {
         let mut values: Vec<SimpleExpr> =
             vec![(*user_id).into(), (*hour).into(), (*agent_id).into()];
-        values.extend(delta.0.iter().map(|n| Expr::val(*n)));
+        values.extend(counters.0.iter().map(|n| Expr::val(*n)));
         insert.values_panic(values);
     }
     insert.on_conflict(on_conflict);
     txn.execute(&insert).await?;
-    add_platform(txn, deltas).await
+    Ok(())
 }
 
 /// Shards a platform day is split over (by account), so concurrent writers rarely share a row.
@@ -339,7 +361,10 @@ const PLATFORM: [(C, platform::Column); 4] = [
 
 /// Adds the deltas to the platform's daily counters, after the accounts' (so every writer
 /// locks rows in the same order: its accounts' hours, then the platform's days).
-async fn add_platform<C2: ConnectionTrait>(txn: &C2, deltas: &[(Key, Counters)]) -> AppResult<()> {
+pub(super) async fn add_platform<C2: ConnectionTrait>(
+    txn: &C2,
+    deltas: &[(Key, Counters)],
+) -> AppResult<()> {
     let mut days: std::collections::BTreeMap<(DateTime<Utc>, i16), [i64; 4]> = Default::default();
     for ((user_id, hour, _), delta) in deltas {
         let day = hour.duration_trunc(TimeDelta::days(1)).unwrap_or(*hour);
@@ -446,76 +471,4 @@ pub fn between_in(
     } else {
         select.filter(C::AgentId.not_in_subquery(chat_agents))
     }
-}
-
-/// Recomputes every user's counters from the calls and lead scores (after a restore, or on a
-/// database that had calls before the counters existed). Runs in one transaction that first
-/// locks the counters against writers: a post-call job that changed a call meanwhile adds its
-/// difference after the rebuild commits, so nothing is lost or counted twice.
-pub async fn rebuild(db: &DatabaseConnection) -> AppResult<u64> {
-    const PAGE: u64 = 5_000;
-    let txn = crate::platform::db::begin_write(db).await?;
-    if txn.get_database_backend() == DatabaseBackend::Postgres {
-        txn.execute_unprepared(
-            "LOCK TABLE call_rollups, platform_rollups IN SHARE ROW EXCLUSIVE MODE",
-        )
-        .await?;
-    }
-    let mut totals: HashMap<Key, Counters> = HashMap::new();
-    let mut after: Option<Uuid> = None;
-    let mut seen = 0u64;
-    loop {
-        // Keyset pages: an offset would rescan everything before it on every page.
-        let mut q = calls::Entity::find()
-            .filter(calls::Column::Status.is_in([CallStatus::Completed, CallStatus::Failed]))
-            .order_by_asc(calls::Column::Id)
-            .limit(PAGE);
-        if let Some(last) = after {
-            q = q.filter(calls::Column::Id.gt(last));
-        }
-        let page = q.all(&txn).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.id);
-        let ids: Vec<Uuid> = page.iter().map(|c| c.id).collect();
-        let leads: HashMap<Uuid, lead_analytics::Model> = lead_analytics::Entity::find()
-            .filter(lead_analytics::Column::CallId.is_in(ids))
-            .all(&txn)
-            .await?
-            .into_iter()
-            .map(|l| (l.call_id, l))
-            .collect();
-        for call in &page {
-            let entry = totals.entry(key_of(call)).or_default();
-            *entry = entry.plus(&Counters::of(call, leads.get(&call.id)));
-        }
-        seen += page.len() as u64;
-    }
-    rollups::Entity::delete_many().exec(&txn).await?;
-    platform::Entity::delete_many().exec(&txn).await?;
-    // In key order: each insert lands beside the previous one in the counters' indexes instead
-    // of on a random page (a hash map's order made the rebuild slower than linear once the
-    // indexes outgrew the cache).
-    let mut totals: Vec<(Key, Counters)> = totals.into_iter().collect();
-    totals.sort_unstable_by_key(|(key, _)| *key);
-    for chunk in totals.chunks(500) {
-        add_many(&txn, chunk).await?;
-    }
-    txn.commit().await?;
-    Ok(seen)
-}
-
-/// Whether the counters are missing while calls exist (a database upgraded from before them,
-/// or from before the platform's counters).
-pub async fn needs_rebuild(db: &DatabaseConnection) -> AppResult<bool> {
-    let any_rollup = rollups::Entity::find().limit(1).one(db).await?.is_some();
-    if any_rollup {
-        let any_platform = platform::Entity::find().limit(1).one(db).await?.is_some();
-        return Ok(!any_platform);
-    }
-    Ok(calls::Entity::find()
-        .filter(calls::Column::Status.is_in([CallStatus::Completed, CallStatus::Failed]))
-        .limit(1)
-        .one(db)
-        .await?
-        .is_some())
 }

@@ -99,10 +99,10 @@ async fn main() -> anyhow::Result<()> {
         let started = Instant::now();
         seed::history(&app.services.db, heavy, &shape).await?;
         let counters = Instant::now();
-        let calls = shared::dashboard::rollups::rebuild(&app.services.db).await?;
+        let recount = shared::dashboard::recount::rebuild(&app.services.db).await?;
         println!(
-            "  counters rebuilt from {calls} finished calls in {:.1} s",
-            counters.elapsed().as_secs_f64()
+            "  counters rebuilt from {}",
+            recount.summary(counters.elapsed().as_secs_f64())
         );
         // What autovacuum does on a live database: statistics and the visibility map (which
         // lets index-only scans skip the table).
