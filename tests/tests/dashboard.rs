@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
 use serde_json::{Value, json};
 use shared::{
-    dashboard::{recount, rollups},
+    dashboard::recount,
     entities::{call_rollups, calls, purchases},
 };
 use tests::{
