@@ -67,6 +67,24 @@ impl Decode for reqwest::Response {
     }
 }
 
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Request budgets are counted in the clock's minutes: a test that spends one waits for the
+/// next minute when fewer than `secs` seconds are left of this one (a count that crossed into
+/// the next window would start again from zero, and the test would see no refusal).
+pub async fn within_one_rate_window(secs: u64) {
+    let left = 60 - unix_now() % 60;
+    if left < secs {
+        tokio::time::sleep(std::time::Duration::from_secs(left + 1)).await;
+    }
+}
+
 /// Asserts the status and the common error body with its fine-grained `reason`, and that its
 /// `code` is the client's code for them; returns the body.
 pub async fn expect_error(resp: reqwest::Response, status: u16, reason: &str) -> serde_json::Value {

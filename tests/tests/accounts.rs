@@ -428,6 +428,7 @@ on_both_backends!(
             c.limits.auth_rate_per_email_per_min = 2
         })
         .await;
+        tests::within_one_rate_window(15).await;
         for _ in 0..2 {
             let resp = app
                 .post(

@@ -89,6 +89,7 @@ on_both_backends!(
             c.elevenlabs.webhook_secrets = vec![post_call::SECRET.into()];
         })
         .await;
+        tests::within_one_rate_window(25).await;
         // Sign-in endpoints: two registrations (the IP's budget is four).
         let first = token(&app, "first@example.com").await;
         let second = token(&app, "second@example.com").await;
@@ -205,16 +206,9 @@ async fn large_budgets_are_counted_in_leased_blocks_shared_by_replicas() {
     let limit = LEASE_FROM;
     let block = limit / 100;
     let subject = format!("lease-{}", uuid::Uuid::new_v4().simple());
-    // The key of this minute's window; started afresh if the minute is about to end.
-    let now = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-    };
-    if now() % 60 > 50 {
-        tokio::time::sleep(Duration::from_secs(61 - now() % 60)).await;
-    }
+    // The key of this minute's window.
+    tests::within_one_rate_window(10).await;
+    let now = tests::unix_now;
     let key = format!(
         "{}:ratelimit:webhook:{subject}:{}",
         app.services.config.jobs.queue_prefix,
