@@ -33,6 +33,7 @@ use crate::{
     billing_summary::BillingSummaryApi,
     call_analytics::CallAnalyticsApi,
     calls::CallApi,
+    campaigns::CampaignApi,
     chats::ChatApi,
     client_errors::ClientErrorApi,
     contact_imports::{ImportApi, UploadApi},
@@ -61,7 +62,7 @@ pub type Apis = (
     (AuthApi, EmailApi, ClientErrorApi),
     UserApi,
     AgentApi,
-    (CallApi, ChatApi),
+    (CallApi, ChatApi, CampaignApi),
     (LeadApi, LeadIntelligenceApi, CustomerApi),
     // poem-openapi implements tuples of up to 16 APIs; the admin area's are one of them.
     (
@@ -126,6 +127,9 @@ pub fn openapi_service(
                     services: services.clone(),
                 },
                 ChatApi {
+                    services: services.clone(),
+                },
+                CampaignApi {
                     services: services.clone(),
                 },
             ),

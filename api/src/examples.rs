@@ -83,6 +83,12 @@ use crate::{
         Call, CallListRow, InitiateCall, InitiatedEnvelope, LeadAnalytics, StartCallRequest,
         Transcript,
     },
+    campaigns::{
+        Campaign, CampaignAnalytics, CampaignCreated, CampaignCreditWarnings, CampaignDeleted,
+        CampaignEnvelope, CampaignListEnvelope, CampaignSkippedRow, CampaignTagCount,
+        CreditAffordability, CreditCheck, CreditCheckRequest, CreditEstimate, CreditFormatted,
+        CreditRecommendations, NewCampaignRequest, UploadedCampaign,
+    },
     chats::ChatDetail,
     client_errors::ClientErrorReport,
     contact_imports::{ContactImport, UploadEnvelope},
@@ -128,6 +134,7 @@ const AGENT: &str = "7b1d9c4e-2f3a-4e8b-a6c5-0d9e8f7a6b52";
 const CONTACT: &str = "c2a4e6f8-1b3d-4f5a-8c7e-9d0b1a2c3e43";
 const CALL: &str = "e5f7a9b1-3c5d-4e7f-9a1b-2c3d4e5f6a74";
 const PURCHASE: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c65";
+const CAMPAIGN: &str = "4d2b8f6a-0c1e-4a3b-9d5f-7e6c8a0b2d19";
 const CONVERSATION: &str = "conv_01jbq8x4z5e6f7g8h9j0k1m2n3";
 const ELEVENLABS_AGENT: &str = "agent_01jbq7w3y4d5e6f7g8h9j0k1m2";
 const AT: &str = "2026-11-20T14:03:12Z";
@@ -1255,4 +1262,68 @@ examples! {
     ShareEmailed => json!({ "success": true, "sent": 1 });
     ShareRevoked => json!({ "success": true, "message": "Report share revoked" });
     ShareOpenForm => json!({ "token": "5f2c9a0d7e41b8c3a6f09d2e7b1c4a8f5e3d2c1b0a9f8e7d6c5b4a3928170615", "password": "north-star-42" });
+    Campaign => json!({
+        "id": CAMPAIGN, "name": "Q4 outreach", "agent_id": AGENT, "status": "active",
+        "pause_reason": null, "priority": 5, "max_concurrent_calls": 3, "total_contacts": 120,
+        "completed_calls": 48, "successful_calls": 31, "failed_calls": 17, "pending_calls": 69,
+        "waiting_for_window": 40, "in_progress": 3, "do_not_call": 2,
+        "first_call_time": "09:00", "last_call_time": "17:00", "start_date": "2026-11-20",
+        "end_date": "2026-11-30", "timezone": "America/New_York", "next_action": "call",
+        "max_attempts": 3, "retry_delay_secs": 3600, "created_at": AT, "started_at": LATER,
+        "completed_at": null
+    });
+    CampaignListEnvelope => json!({
+        "success": true, "campaigns": [of::<Campaign>()], "total": 1,
+        "pagination": of::<crate::pagination::Pagination>()
+    });
+    NewCampaignRequest => json!({
+        "name": "Q4 outreach", "agent_id": AGENT, "max_concurrent_calls": 3,
+        "contact_ids": [CONTACT], "first_call_time": "09:00", "last_call_time": "17:00",
+        "start_date": "2026-11-20", "end_date": "2026-11-30", "next_action": "call"
+    });
+    CampaignCreated => json!({
+        "success": true, "message": "Campaign created", "campaign": of::<Campaign>(),
+        "queued": 118, "do_not_call": 2, "duplicates": 0
+    });
+    CampaignSkippedRow => json!({ "row": 7, "phone": "+1 415 555 0123", "reason": "a contact with this number already exists" });
+    UploadedCampaign => json!({
+        "success": true, "campaignId": CAMPAIGN, "totalRows": 120, "contactsCreated": 100,
+        "contactsSkipped": 18, "invalidRows": 2, "campaignContacts": 118,
+        "skippedContacts": [of::<CampaignSkippedRow>()]
+    });
+    CampaignEnvelope => json!({ "success": true, "message": "Campaign paused", "campaign": of::<Campaign>() });
+    CampaignDeleted => json!({ "success": true, "message": "Campaign deleted" });
+    CampaignTagCount => json!({ "tag": "Hot", "count": 9 });
+    CampaignAnalytics => json!({
+        "success": true, "campaign_id": CAMPAIGN, "status": "active",
+        "average_duration": "2 min 5 sec", "average_duration_secs": 125, "pending_calls": 69,
+        "waiting_for_window": 40, "in_progress": 3, "contacts_called": 48, "remaining": 72,
+        "connected": 31, "busy": 6, "no_answer": 8, "failed": 3, "do_not_call": 2,
+        "not_called": 0, "attempts": 71, "successful_calls": 24, "success_rate": 64.58,
+        "total_minutes": 64.6, "credits_used": 80, "lead_tags": [of::<CampaignTagCount>()]
+    });
+    CreditCheckRequest => json!({ "contactCount": 120, "estimateOnly": false });
+    CreditEstimate => json!({
+        "contactCount": 120, "minimumCreditsNeeded": 120, "averageCreditsPerCall": 2.4,
+        "estimatedTotalCredits": 288, "userCurrentCredits": 250, "canAfford": false,
+        "shortfall": 38, "hasHistoricalData": true,
+        "warning": "Your 250 credits cover about 104 of 120 calls; the campaign pauses when they run out.",
+        "recommendation": "Buy 40 credits to cover the estimate."
+    });
+    CreditFormatted => json!({
+        "estimatedRange": "120-288 credits", "averagePerCall": "2.4 credits",
+        "confidenceLevel": "Medium", "recommendation": "Buy 40 credits to cover the estimate."
+    });
+    CreditAffordability => json!({ "canAfford": false, "shortfall": 38, "remainingAfter": 0, "canProceed": true });
+    CampaignCreditWarnings => json!({
+        "type": "warning", "showWarning": true,
+        "message": "Your 250 credits cover about 104 of 120 calls; the campaign pauses when they run out."
+    });
+    CreditRecommendations => json!({ "suggestedTopUp": 40 });
+    CreditCheck => json!({
+        "success": true, "currentCredits": 250, "estimate": of::<CreditEstimate>(),
+        "formatted": of::<CreditFormatted>(), "affordability": of::<CreditAffordability>(),
+        "warnings": of::<CampaignCreditWarnings>(), "recommendations": of::<CreditRecommendations>(),
+        "timestamp": AT
+    });
 }

@@ -24,6 +24,7 @@ pub mod billing_summary;
 pub mod call_analytics;
 pub mod call_logs;
 pub mod calls;
+pub mod campaigns;
 pub mod chats;
 pub mod cli;
 pub mod client_errors;

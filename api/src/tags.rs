@@ -14,6 +14,8 @@ pub enum Tag {
     Contacts,
     /// Phone calls: starting them, the call list, transcripts and recordings.
     Calls,
+    /// Campaigns: an agent calling a list of contacts within windows, caps and credits.
+    Campaigns,
     /// Lead intelligence: contacts that talked to an agent, their scores and next actions.
     Leads,
     /// The Overview screen: KPIs, charts and recent activity.

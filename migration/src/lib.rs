@@ -26,6 +26,7 @@ mod m20261202_000019_report_schedules;
 mod m20261203_000020_report_shares;
 mod m20261203_000021_platform_rollups;
 mod m20261203_000022_inbox_payload_lz4;
+mod m20261203_000023_campaigns;
 
 pub struct Migrator;
 
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000020_report_shares::Migration),
             Box::new(m20261203_000021_platform_rollups::Migration),
             Box::new(m20261203_000022_inbox_payload_lz4::Migration),
+            Box::new(m20261203_000023_campaigns::Migration),
         ]
     }
 }

@@ -14,6 +14,8 @@ pub mod admin;
 pub mod agents;
 /// Calls and chats: dialing, the post-call pipeline, history, transcripts.
 pub mod calls;
+/// Campaigns: a call agent dialling a list of numbers within windows, caps and credits.
+pub mod campaigns;
 /// Contacts, their imports and exports, phone numbers, lead intelligence.
 pub mod contacts;
 /// The Overview's counters and charts.

@@ -437,6 +437,146 @@ fn outcomes(parsed: &Parsed, region: &str) -> Vec<Outcome> {
     all
 }
 
+/// Inserts the contacts whose numbers the account does not have yet (a contact created
+/// meanwhile by hand wins) and returns the numbers it added.
+async fn insert_new<C: ConnectionTrait>(
+    txn: &C,
+    fresh: Vec<contacts::ActiveModel>,
+) -> Result<HashSet<String>, sea_orm::DbErr> {
+    let mut insert = contacts::Entity::insert_many(fresh)
+        .on_conflict(
+            OnConflict::columns([contacts::Column::UserId, contacts::Column::PhoneE164])
+                .do_nothing()
+                .to_owned(),
+        )
+        .into_query();
+    insert.returning_col(contacts::Column::PhoneE164);
+    txn.query_all(&insert)
+        .await?
+        .iter()
+        .map(|row| row.try_get::<String>("", "phone_e164"))
+        .collect()
+}
+
+/// A row an immediate import left out of its list, or whose contact existed already.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub row: usize,
+    /// The phone cell as it was.
+    pub phone: String,
+    pub reason: String,
+}
+
+/// What an immediate import read and added.
+#[derive(Debug, Clone, Default)]
+pub struct ReadNow {
+    pub total_rows: usize,
+    /// Contacts added from the file.
+    pub created: usize,
+    /// Rows whose number was an existing contact's or repeated an earlier row.
+    pub duplicates: usize,
+    /// Rows without a usable number.
+    pub invalid: usize,
+    /// The skipped and invalid rows, in file order (the first `MAX_REPORT`).
+    pub skipped: Vec<Skipped>,
+    /// Every valid number of the file (first occurrence), with its contact: (id, E.164,
+    /// do-not-call).
+    pub contacts: Vec<(Uuid, String, bool)>,
+}
+
+/// Reads an upload at once (a campaign's list, which the Create Campaign dialog waits for):
+/// the same checks, validation and duplicate rules as an import job, the new numbers added as
+/// contacts in the caller's transaction, and every valid number returned with its contact (new
+/// or existing) in file order.
+pub async fn read_now<C: ConnectionTrait>(
+    txn: &C,
+    services: &Services,
+    user_id: Uuid,
+    filename: &str,
+    bytes: Vec<u8>,
+    max_rows: usize,
+) -> AppResult<ReadNow> {
+    if bytes.len() > services.config.uploads.import_max_bytes {
+        return Err(AppError::PayloadTooLarge {
+            limit: services.config.uploads.import_max_bytes,
+        });
+    }
+    let region = crate::accounts::users::get_in(txn, user_id)
+        .await?
+        .default_region;
+    let filename = filename.to_string();
+    let outcomes = tokio::task::spawn_blocking(move || {
+        parse(&filename, &bytes, None, max_rows).map(|p| outcomes(&p, &region))
+    })
+    .await
+    .map_err(AppError::internal)??;
+    let mut read = ReadNow {
+        total_rows: outcomes.len(),
+        ..Default::default()
+    };
+    let now = Utc::now();
+    let valid: Vec<&Outcome> = outcomes.iter().filter(|o| o.result.is_ok()).collect();
+    let mut added: HashSet<String> = HashSet::new();
+    for batch in valid.chunks(MAX_BATCH / 4) {
+        let fresh: Vec<contacts::ActiveModel> = batch
+            .iter()
+            .filter_map(|o| o.result.as_ref().ok())
+            .map(|v| {
+                v.clone()
+                    .into_row(user_id, now, contacts::ContactOrigin::Import)
+            })
+            .collect();
+        added.extend(insert_new(txn, fresh).await?);
+    }
+    read.created = added.len();
+    // Every valid number's contact, new or existing.
+    let numbers: Vec<String> = valid
+        .iter()
+        .filter_map(|o| o.result.as_ref().ok().map(|v| v.phone_e164.clone()))
+        .collect();
+    let mut by_number: std::collections::HashMap<String, (Uuid, bool)> = Default::default();
+    for chunk in numbers.chunks(500) {
+        for c in contacts::Entity::find()
+            .filter(contacts::Column::UserId.eq(user_id))
+            .filter(contacts::Column::PhoneE164.is_in(chunk.iter().cloned()))
+            .all(txn)
+            .await?
+        {
+            by_number.insert(c.phone_e164, (c.id, c.do_not_call));
+        }
+    }
+    for o in &outcomes {
+        let reason = match &o.result {
+            Ok(v) => {
+                if let Some((id, dnc)) = by_number.get(&v.phone_e164) {
+                    read.contacts.push((*id, v.phone_e164.clone(), *dnc));
+                }
+                if added.contains(&v.phone_e164) {
+                    continue;
+                }
+                read.duplicates += 1;
+                DUPLICATE_OF_CONTACT
+            }
+            Err(reason) => {
+                if reason == DUPLICATE_IN_FILE {
+                    read.duplicates += 1;
+                } else {
+                    read.invalid += 1;
+                }
+                reason.as_str()
+            }
+        };
+        if read.skipped.len() < MAX_REPORT {
+            read.skipped.push(Skipped {
+                row: o.number,
+                phone: o.phone.clone(),
+                reason: reason.to_string(),
+            });
+        }
+    }
+    Ok(read)
+}
+
 /// Stores the checked upload with its job; the caller answers 202.
 pub async fn start(
     services: &Services,
@@ -633,20 +773,7 @@ pub async fn run(services: &Services, import_id: Uuid) -> Result<(), JobError> {
         if !fresh.is_empty() {
             // Numbers the account already has are left alone (a contact created meanwhile by
             // hand wins): the insert returns the ones it added, the rest are duplicates.
-            let mut insert = contacts::Entity::insert_many(fresh)
-                .on_conflict(
-                    OnConflict::columns([contacts::Column::UserId, contacts::Column::PhoneE164])
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .into_query();
-            insert.returning_col(contacts::Column::PhoneE164);
-            let added: HashSet<String> = txn
-                .query_all(&insert)
-                .await?
-                .iter()
-                .map(|row| row.try_get::<String>("", "phone_e164"))
-                .collect::<Result<_, _>>()?;
+            let added = insert_new(&txn, fresh).await?;
             imported = added.len();
             for outcome in batch {
                 if let Ok(valid) = &outcome.result
