@@ -111,6 +111,19 @@ on_both_backends!(
             .await
             .success_json()
             .await;
+        let campaign: Value = app
+            .post(
+                "/api/campaigns",
+                json!({
+                    "name": "Isolated", "agent_id": agent.id, "max_concurrent_calls": 1,
+                    "contact_ids": [contact], "first_call_time": "09:00",
+                    "last_call_time": "17:00", "start_date": "2026-12-01"
+                }),
+                Some(&owner),
+            )
+            .await
+            .expect_json(201)
+            .await;
         let customer: Value = app
             .post(
                 "/api/customers/convert",
@@ -150,6 +163,9 @@ on_both_backends!(
                 }
                 p if p.starts_with("/api/customers/") => {
                     customer["data"]["id"].as_str()?.to_string()
+                }
+                p if p.starts_with("/api/campaigns/") => {
+                    campaign["campaign"]["id"].as_str()?.to_string()
                 }
                 p if p.starts_with("/api/follow-ups/") => {
                     follow_up["data"]["id"].as_str()?.to_string()
