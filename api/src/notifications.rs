@@ -59,6 +59,7 @@ impl From<rows::Model> for Notification {
             NotificationKind::CallIncomplete => "Incomplete call".into(),
             NotificationKind::CallFailed => "Failed call".into(),
             NotificationKind::CreditsPurchased => "Credits".into(),
+            NotificationKind::CampaignPaused => "Campaign".into(),
         };
         Self {
             id: n.id,

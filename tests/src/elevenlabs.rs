@@ -126,7 +126,8 @@ impl FakeElevenLabs {
                         // The conversation exists, still running, as soon as the call is placed.
                         convs.lock().unwrap().insert(conversation.clone(), json!({
                             "agent_id": body["agent_id"], "conversation_id": conversation, "status": "in-progress",
-                            "transcript": [], "metadata": {"start_time_unix_secs": now}
+                            "transcript": [], "metadata": {"start_time_unix_secs": now},
+                            "conversation_initiation_client_data": body.get("conversation_initiation_client_data").cloned().unwrap_or(json!({}))
                         }));
                         if path.contains("twilio") {
                             ResponseTemplate::new(200).set_body_json(json!({"success": true, "message": "Success", "conversation_id": conversation, "callSid": "CA123"}))
@@ -174,6 +175,25 @@ impl FakeElevenLabs {
                             "tags": []
                         }));
                         ResponseTemplate::new(200).set_body_json(json!({"agent_id": id}))
+                    }
+                    ("GET", "/v1/convai/conversations") => {
+                        let query = |name: &str| req.url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.to_string());
+                        let agent = query("agent_id");
+                        let after: i64 = query("call_start_after_unix").and_then(|v| v.parse().ok()).unwrap_or(0);
+                        let list: Vec<Value> = convs
+                            .lock()
+                            .unwrap()
+                            .values()
+                            .filter(|c| agent.as_deref().is_none_or(|a| c["agent_id"] == a))
+                            .filter(|c| c["metadata"]["start_time_unix_secs"].as_i64().unwrap_or(0) >= after)
+                            .map(|c| json!({
+                                "agent_id": c["agent_id"], "conversation_id": c["conversation_id"],
+                                "start_time_unix_secs": c["metadata"]["start_time_unix_secs"],
+                                "call_duration_secs": 0, "message_count": 0, "status": c["status"],
+                                "call_successful": "unknown", "direction": "outbound"
+                            }))
+                            .collect();
+                        ResponseTemplate::new(200).set_body_json(json!({"conversations": list, "has_more": false, "next_cursor": null}))
                     }
                     ("GET", p) if p.starts_with("/v1/convai/conversations/") => {
                         let id = p.trim_start_matches("/v1/convai/conversations/");

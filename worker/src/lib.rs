@@ -2,6 +2,7 @@
 //! states, the sweeper that re-rings overdue jobs, and the apalis monitor that ties them up.
 
 pub mod cli;
+pub mod dialer;
 pub mod monitor;
 pub mod promoter;
 pub mod runner;

@@ -113,6 +113,7 @@ pub async fn run(state: Arc<WorkerState>, shutdown: CancellationToken) -> anyhow
     let gatherer = tokio::spawn(gather(state.clone(), waiting, shutdown.clone()));
     let sweeper = tokio::spawn(sweeper::run(state.clone(), shutdown.clone()));
     let promoter = tokio::spawn(promoter::run(state.clone(), shutdown.clone()));
+    let dialer = tokio::spawn(crate::dialer::run(state.clone(), shutdown.clone()));
     let consumers: Vec<_> = JobKind::iter()
         .map(|kind| {
             tokio::spawn(supervise(
@@ -129,6 +130,7 @@ pub async fn run(state: Arc<WorkerState>, shutdown: CancellationToken) -> anyhow
     let _ = tokio::time::timeout(grace, futures::future::join_all(consumers)).await;
     let _ = sweeper.await;
     let _ = promoter.await;
+    let _ = dialer.await;
     drop(batches);
     let _ = gatherer.await;
     state.in_flight.close();

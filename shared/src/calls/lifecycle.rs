@@ -45,6 +45,7 @@ pub async fn fail<C: ConnectionTrait>(
     active.updated_at = Set(now);
     let failed = active.update(txn).await?;
     rollups::shift(txn, Some((&before, None)), (&failed, None)).await?;
+    crate::campaigns::outcome::calls_ended(txn, &[&failed]).await?;
     let event = LiveEvent::new(
         failed.user_id,
         LiveKind::CallFailed,
@@ -117,6 +118,7 @@ pub async fn complete_many<C: ConnectionTrait>(
         )
         .exec_with_returning(txn)
         .await?;
+    crate::campaigns::outcome::calls_ended(txn, &completed.iter().collect::<Vec<_>>()).await?;
     for call in completed {
         if let Some(conversation) = call.elevenlabs_conversation_id.clone() {
             written.insert(conversation, call);

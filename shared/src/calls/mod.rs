@@ -100,13 +100,13 @@ fn check_variables(variables: &Map<String, Value>) -> AppResult<()> {
 }
 
 /// The agent as ElevenLabs knows it, when it can place a call.
-struct Caller {
-    elevenlabs_agent_id: String,
-    phone_number_id: String,
+pub(crate) struct Caller {
+    pub(crate) elevenlabs_agent_id: String,
+    pub(crate) phone_number_id: String,
 }
 
 impl Caller {
-    fn of(agent: &crate::entities::agents::Model) -> AppResult<Caller> {
+    pub(crate) fn of(agent: &crate::entities::agents::Model) -> AppResult<Caller> {
         if agent.kind != Channel::Call {
             return Err(conflict(
                 "agent_not_callable",
@@ -196,10 +196,24 @@ impl Capacity {
 
 /// How many calls the user has in flight, and how many they may have.
 pub async fn capacity(services: &Services, user_id: Uuid) -> AppResult<Capacity> {
+    capacity_in(
+        &services.db,
+        services.config.elevenlabs.max_concurrent_calls,
+        user_id,
+    )
+    .await
+}
+
+/// `capacity` read in the caller's transaction (`default_limit` when the account has none).
+pub async fn capacity_in<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    default_limit: u64,
+    user_id: Uuid,
+) -> AppResult<Capacity> {
     let in_flight = calls::Entity::find()
         .filter(calls::Column::UserId.eq(user_id))
         .filter(calls::Column::Status.is_in([CallStatus::Initiated, CallStatus::InProgress]))
-        .count(&services.db)
+        .count(db)
         .await?;
     // An admin's limit for the account, else the platform's.
     use sea_orm::QuerySelect;
@@ -207,13 +221,13 @@ pub async fn capacity(services: &Services, user_id: Uuid) -> AppResult<Capacity>
         .select_only()
         .column(crate::entities::users::Column::ConcurrentCallsLimit)
         .into_tuple()
-        .one(&services.db)
+        .one(db)
         .await?;
     Ok(Capacity {
         limit: own
             .flatten()
             .map(|l| l.max(0) as u64)
-            .unwrap_or(services.config.elevenlabs.max_concurrent_calls),
+            .unwrap_or(default_limit),
         in_flight,
     })
 }
@@ -233,7 +247,7 @@ async fn check_capacity(services: &Services, user: &CurrentUser) -> AppResult<()
 }
 
 /// The telephony provider of the agent's number and the endpoint that dials through it.
-async fn dial_path(
+pub(crate) async fn dial_path(
     client: &ElevenLabs,
     phone_number_id: &str,
 ) -> AppResult<(String, &'static str)> {
@@ -280,16 +294,34 @@ async fn open(
     callee: &Callee,
     provider: String,
 ) -> AppResult<calls::Model> {
+    let row = outbound_row(
+        user.id,
+        agent.id,
+        callee.contact_id,
+        &callee.number,
+        json!({"provider": provider}),
+    );
+    Ok(row.insert(&services.db).await?)
+}
+
+/// An outbound call, `initiated`, as it is written before ElevenLabs is asked to dial.
+pub(crate) fn outbound_row(
+    user_id: Uuid,
+    agent_id: Uuid,
+    contact_id: Option<Uuid>,
+    number: &str,
+    metadata: Value,
+) -> calls::ActiveModel {
     let now = Utc::now();
-    let call = calls::ActiveModel {
+    calls::ActiveModel {
         id: Set(crate::platform::ids::next()),
-        user_id: Set(user.id),
-        agent_id: Set(Some(agent.id)),
-        contact_id: Set(callee.contact_id),
+        user_id: Set(user_id),
+        agent_id: Set(Some(agent_id)),
+        contact_id: Set(contact_id),
         channel: Set(Channel::Call),
         direction: Set(Direction::Outbound),
         elevenlabs_conversation_id: Set(None),
-        phone_number: Set(Some(callee.number.clone())),
+        phone_number: Set(Some(number.to_string())),
         status: Set(CallStatus::Initiated),
         failure_reason: Set(None),
         duration_secs: Set(0),
@@ -298,7 +330,7 @@ async fn open(
         summary_title: Set(None),
         call_successful: Set(None),
         recording_key: Set(None),
-        metadata: Set(json!({"provider": provider})),
+        metadata: Set(metadata),
         started_at: Set(Some(now)),
         completed_at: Set(None),
         created_at: Set(now),
@@ -306,8 +338,7 @@ async fn open(
         transcript_text: Set(None),
         lead_score: Set(None),
         lead_tag: Set(None),
-    };
-    Ok(call.insert(&services.db).await?)
+    }
 }
 
 /// Records ElevenLabs' answer to the dial: the conversation id of a placed call, or the failure

@@ -3,7 +3,9 @@
 //! the account's credits. The rules live here; the dialer (`dialer`) claims each dial in the
 //! database before ElevenLabs is asked, so nothing is dialled twice.
 
+pub mod dialer;
 pub mod estimate;
+pub mod outcome;
 pub mod progress;
 pub mod window;
 pub mod zones;

@@ -58,6 +58,8 @@ vocabulary! {
         ByUser,
         /// The balance could not pay for another call.
         LowCredits,
+        /// Its agent can no longer call (deactivated, or without a phone number).
+        AgentUnavailable,
     }
 }
 

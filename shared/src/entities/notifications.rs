@@ -28,6 +28,8 @@ vocabulary! {
         CreditsPurchased,
         /// The agent's note on a lead after a conversation (`smartnotification`).
         LeadNote,
+        /// A campaign paused itself (the balance ran out, or its agent cannot call).
+        CampaignPaused,
     }
 }
 

@@ -33,6 +33,12 @@ pub struct ElevenLabs {
     /// A call still `initiated`/`in_progress` this long after its last change is looked up on
     /// ElevenLabs (its webhook may have been lost).
     pub call_reconcile_after_secs: u64,
+    /// Calls in flight across the whole platform that campaigns may fill (what the ElevenLabs
+    /// plan allows at once); calls started by hand are counted, never refused by it.
+    pub platform_max_concurrent_calls: u64,
+    /// A campaign dial claimed this long ago with no answer from ElevenLabs (its worker died
+    /// mid-dial) is looked up on ElevenLabs instead of being dialled again.
+    pub dial_claim_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +62,8 @@ impl Default for ElevenLabs {
             chat_billing: ChatBilling::PerMinute,
             max_concurrent_calls: 5,
             call_reconcile_after_secs: 1800,
+            platform_max_concurrent_calls: 50,
+            dial_claim_timeout_secs: 300,
         }
     }
 }

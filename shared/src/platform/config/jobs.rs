@@ -35,6 +35,8 @@ pub struct Jobs {
     #[serde(rename = "job_redeliver_after_secs")]
     pub redeliver_after_secs: u64,
     pub shutdown_timeout_secs: u64,
+    /// How often each worker runs a campaign dial round.
+    pub campaign_dial_interval_ms: u64,
 }
 
 impl Default for Jobs {
@@ -54,6 +56,7 @@ impl Default for Jobs {
             sweeper_interval_ms: 5_000,
             redeliver_after_secs: 60,
             shutdown_timeout_secs: 30,
+            campaign_dial_interval_ms: 1_000,
         }
     }
 }

@@ -1,0 +1,379 @@
+//! The campaign dialer against the fake ElevenLabs, its clock set by the test: the three caps
+//! at once, windows in the recipients' zones, retries of busy calls, numbers that opted out,
+//! pausing on an empty balance, and no attempt dialled twice however many rounds run at once.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use shared::{
+    campaigns::dialer,
+    entities::{campaign_targets as targets, campaigns, notifications},
+    money::credits::{self, Entry, TxKind},
+};
+use tests::{
+    Backend, Decode, TestApp, WorkerMode,
+    elevenlabs::{self, FakeElevenLabs, TWILIO_NUMBER_ID},
+    on_both_backends, post_call,
+    users::verified_user,
+};
+use uuid::Uuid;
+
+async fn dialer_app(backend: Backend, fake: &FakeElevenLabs) -> TestApp {
+    let base = fake.uri();
+    TestApp::spawn_with(backend, WorkerMode::InProcess, |c| {
+        c.elevenlabs.api_key = Some(elevenlabs::API_KEY.into());
+        c.elevenlabs.api_base = base;
+        c.elevenlabs.backoff_base_ms = 10;
+        c.elevenlabs.max_concurrent_calls = 3;
+        c.elevenlabs.platform_max_concurrent_calls = 2;
+        c.elevenlabs.webhook_secrets = vec![post_call::SECRET.into()];
+        // The test runs the rounds itself, at the times it chooses.
+        c.jobs.campaign_dial_interval_ms = 3_600_000;
+    })
+    .await
+}
+
+fn at(s: &str) -> DateTime<Utc> {
+    s.parse().unwrap()
+}
+
+struct Setup {
+    token: String,
+    user: Uuid,
+    el_agent: String,
+    campaign: String,
+}
+
+/// A verified account with a Twilio agent and an active campaign over `phones` (`concurrency`
+/// calls at once, two attempts ten minutes apart).
+async fn campaign(app: &TestApp, email: &str, phones: &[&str], concurrency: u32) -> Setup {
+    let (token, user) = verified_user(app, email).await;
+    let user: Uuid = user.parse().unwrap();
+    let agent: Value = app
+        .post(
+            "/api/agents",
+            json!({"name": "Caller", "type": "call", "first_message": "Hi", "phone_number_id": TWILIO_NUMBER_ID}),
+            Some(&token),
+        )
+        .await
+        .expect_json(201)
+        .await;
+    let agent = &agent["data"];
+    let mut ids = Vec::new();
+    for phone in phones {
+        let c: Value = app
+            .post(
+                "/api/contacts",
+                json!({"name": format!("Contact {phone}"), "phone_number": phone}),
+                Some(&token),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        ids.push(c["data"]["id"].clone());
+    }
+    let made: Value = app
+        .post(
+            "/api/campaigns",
+            json!({
+                "name": "Spring", "agent_id": agent["id"], "max_concurrent_calls": concurrency,
+                "contact_ids": ids, "first_call_time": "09:00", "last_call_time": "17:00",
+                "start_date": "2027-03-01", "max_attempts": 2, "retry_delay_secs": 600
+            }),
+            Some(&token),
+        )
+        .await
+        .expect_json(201)
+        .await;
+    let campaign = made["campaign"]["id"].as_str().unwrap().to_string();
+    app.post(
+        &format!("/api/campaigns/{campaign}/start"),
+        json!({}),
+        Some(&token),
+    )
+    .await
+    .expect_json::<Value>(200)
+    .await;
+    Setup {
+        token,
+        user,
+        el_agent: agent["elevenlabsAgentId"].as_str().unwrap().to_string(),
+        campaign,
+    }
+}
+
+async fn targets_of(app: &TestApp, campaign: &str) -> Vec<targets::Model> {
+    targets::Entity::find()
+        .filter(targets::Column::CampaignId.eq(campaign.parse::<Uuid>().unwrap()))
+        .all(&app.services.db)
+        .await
+        .unwrap()
+}
+
+fn dials(fake: &FakeElevenLabs) -> Vec<(String, String)> {
+    fake.outbound
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, body)| {
+            (
+                body["to_number"].as_str().unwrap().to_string(),
+                body["conversation_initiation_client_data"]["dynamic_variables"]["switchboard_dial_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The conversation the fake started for the latest dial of `number`.
+fn conversation_of(fake: &FakeElevenLabs, number: &str) -> String {
+    let dial = dials(fake)
+        .into_iter()
+        .rev()
+        .find(|(n, _)| n == number)
+        .expect("a dial of the number")
+        .1;
+    fake.conversations
+        .lock()
+        .unwrap()
+        .values()
+        .find(|c| {
+            c.pointer("/conversation_initiation_client_data/dynamic_variables/switchboard_dial_id")
+                == Some(&json!(dial))
+        })
+        .and_then(|c| c["conversation_id"].as_str().map(String::from))
+        .expect("the dial's conversation")
+}
+
+on_both_backends!(
+    the_dialer_keeps_every_cap_and_each_window_and_retries_busy_numbers,
+    |backend: Backend| async move {
+        let fake = FakeElevenLabs::start().await;
+        let app = dialer_app(backend, &fake).await;
+        // Four numbers in Paris, one in Tokyo.
+        let paris = [
+            "+33612345671",
+            "+33612345672",
+            "+33612345673",
+            "+33612345674",
+        ];
+        let tokyo = "+819012345678";
+        let mut phones = paris.to_vec();
+        phones.push(tokyo);
+        let s = campaign(&app, "dialer@example.com", &phones, 3).await;
+
+        // 11:00 in Paris, 19:00 in Tokyo. The campaign and the account may have three calls at
+        // once, the platform two: two dials, and Tokyo waits for its morning.
+        let now = at("2027-03-10T10:00:00Z");
+        let (a, b) = tokio::join!(
+            dialer::run_once(&app.services, now),
+            dialer::run_once(&app.services, now)
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.claimed + b.claimed, 2, "{a:?} {b:?}");
+        assert_eq!(a.placed + b.placed, 2);
+        assert_eq!(dials(&fake).len(), 2);
+        let tokyo_target = targets_of(&app, &s.campaign)
+            .await
+            .into_iter()
+            .find(|t| t.phone_e164 == tokyo)
+            .unwrap();
+        assert_eq!(
+            tokyo_target.next_attempt_at,
+            Some(at("2027-03-11T00:00:00Z"))
+        );
+        // Another round changes nothing while both calls are in flight.
+        dialer::run_once(&app.services, now).await.unwrap();
+        assert_eq!(dials(&fake).len(), 2);
+        let list: Value = app
+            .get("/api/campaigns", Some(&s.token))
+            .await
+            .expect_json(200)
+            .await;
+        assert_eq!(list["campaigns"][0]["in_progress"], 2);
+        assert_eq!(list["campaigns"][0]["waiting_for_window"], 1);
+
+        // The first call completes, the second is busy.
+        let placed = dials(&fake);
+        let first = conversation_of(&fake, &placed[0].0);
+        let second = conversation_of(&fake, &placed[1].0);
+        post_call::deliver(&app, &post_call::transcription(&s.el_agent, &first), None).await;
+        post_call::deliver(
+            &app,
+            &post_call::initiation_failure(&s.el_agent, &second, "busy"),
+            None,
+        )
+        .await;
+        app.wait_for_jobs(Duration::from_secs(10)).await;
+        let all = targets_of(&app, &s.campaign).await;
+        let by_number = |n: &str| all.iter().find(|t| t.phone_e164 == n).unwrap().clone();
+        let done = by_number(&placed[0].0);
+        assert_eq!(done.state, targets::TargetState::Done);
+        assert_eq!(done.outcome, Some(targets::TargetOutcome::Completed));
+        let busy = by_number(&placed[1].0);
+        assert_eq!(busy.state, targets::TargetState::Queued);
+        assert_eq!(busy.outcome, Some(targets::TargetOutcome::Busy));
+        let retry_in = busy.next_attempt_at.unwrap() - Utc::now();
+        assert!(
+            retry_in > chrono::TimeDelta::seconds(590)
+                && retry_in <= chrono::TimeDelta::seconds(600)
+        );
+
+        // Two slots again: the two Paris numbers not yet called (the busy one waits its delay).
+        dialer::run_once(&app.services, now).await.unwrap();
+        let placed = dials(&fake);
+        assert_eq!(placed.len(), 4);
+        assert!(!placed[2..].iter().any(|(n, _)| *n == busy.phone_e164));
+        // Every dial is its own attempt.
+        let mut attempt_ids: Vec<&String> = placed.iter().map(|(_, id)| id).collect();
+        attempt_ids.sort();
+        attempt_ids.dedup();
+        assert_eq!(attempt_ids.len(), 4);
+
+        // A later round, after the delay (ten minutes of the real clock are long past in the
+        // test's future): the busy number's second and last attempt, busy again, ends it.
+        for (number, _) in &placed[2..] {
+            let c = conversation_of(&fake, number);
+            post_call::deliver(&app, &post_call::transcription(&s.el_agent, &c), None).await;
+        }
+        app.wait_for_jobs(Duration::from_secs(10)).await;
+        let later = at("2027-03-10T11:00:00Z");
+        // ... but not before the delay has passed.
+        dialer::run_once(&app.services, Utc::now()).await.unwrap();
+        assert_eq!(dials(&fake).len(), 4);
+        let round = dialer::run_once(&app.services, later).await.unwrap();
+        assert_eq!(round.claimed, 1, "{round:?}");
+        let retried = dials(&fake)[4].0.clone();
+        assert_eq!(retried, busy.phone_e164);
+        let c = conversation_of(&fake, &retried);
+        post_call::deliver(
+            &app,
+            &post_call::initiation_failure(&s.el_agent, &c, "no-answer"),
+            None,
+        )
+        .await;
+        app.wait_for_jobs(Duration::from_secs(10)).await;
+        let ended = targets_of(&app, &s.campaign)
+            .await
+            .into_iter()
+            .find(|t| t.phone_e164 == retried)
+            .unwrap();
+        assert_eq!(
+            (ended.state, ended.outcome, ended.attempts),
+            (
+                targets::TargetState::Done,
+                Some(targets::TargetOutcome::NoAnswer),
+                2
+            )
+        );
+
+        // Tokyo's morning: its number is dialled; once it ends, the campaign is complete.
+        dialer::run_once(&app.services, at("2027-03-11T00:30:00Z"))
+            .await
+            .unwrap();
+        let tokyo_dial = dials(&fake).last().unwrap().0.clone();
+        assert_eq!(tokyo_dial, tokyo);
+        let c = conversation_of(&fake, tokyo);
+        post_call::deliver(&app, &post_call::transcription(&s.el_agent, &c), None).await;
+        app.wait_for_jobs(Duration::from_secs(10)).await;
+        let round = dialer::run_once(&app.services, at("2027-03-11T00:31:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(round.completed, 1);
+        let analytics: Value = app
+            .get(
+                &format!("/api/campaigns/{}/analytics", s.campaign),
+                Some(&s.token),
+            )
+            .await
+            .expect_json(200)
+            .await;
+        assert_eq!(analytics["status"], "completed");
+        assert_eq!(analytics["connected"], 4);
+        assert_eq!(analytics["no_answer"], 1);
+        assert_eq!(analytics["attempts"], 6);
+        assert_eq!(dials(&fake).len(), 6);
+    }
+);
+
+on_both_backends!(
+    an_empty_balance_pauses_the_campaign_and_opted_out_numbers_are_never_dialled,
+    |backend: Backend| async move {
+        let fake = FakeElevenLabs::start().await;
+        let app = dialer_app(backend, &fake).await;
+        let s = campaign(
+            &app,
+            "thrifty@example.com",
+            &["+33612345671", "+33612345672"],
+            2,
+        )
+        .await;
+        shared::campaigns::block_number(&app.services.db, s.user, "+33612345672", None)
+            .await
+            .unwrap();
+        let balance = credits::balance(&app.services.db, s.user).await.unwrap();
+        credits::apply(
+            &app.services.db,
+            Entry::new(s.user, TxKind::AdminAdjustment, -balance, "admin:drain"),
+        )
+        .await
+        .unwrap();
+        let round = dialer::run_once(&app.services, at("2027-03-10T10:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!((round.claimed, round.paused), (0, 1));
+        assert!(dials(&fake).is_empty());
+        let c = campaigns::Entity::find_by_id(s.campaign.parse::<Uuid>().unwrap())
+            .one(&app.services.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.status, campaigns::CampaignStatus::Paused);
+        assert_eq!(c.pause_reason, Some(campaigns::PauseReason::LowCredits));
+        let told = notifications::Entity::find()
+            .filter(notifications::Column::UserId.eq(s.user))
+            .filter(notifications::Column::Kind.eq(notifications::NotificationKind::CampaignPaused))
+            .all(&app.services.db)
+            .await
+            .unwrap();
+        assert_eq!(told.len(), 1);
+
+        // Credits bought, resumed: only the number not on the list is dialled.
+        credits::apply(
+            &app.services.db,
+            Entry::new(s.user, TxKind::AdminAdjustment, 20, "admin:top-up"),
+        )
+        .await
+        .unwrap();
+        app.post(
+            &format!("/api/campaigns/{}/resume", s.campaign),
+            json!({}),
+            Some(&s.token),
+        )
+        .await
+        .expect_json::<Value>(200)
+        .await;
+        let round = dialer::run_once(&app.services, at("2027-03-10T10:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(round.claimed, 1);
+        assert_eq!(
+            dials(&fake)
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>(),
+            ["+33612345671"]
+        );
+        let listed = targets_of(&app, &s.campaign)
+            .await
+            .into_iter()
+            .find(|t| t.phone_e164 == "+33612345672")
+            .unwrap();
+        assert_eq!(listed.outcome, Some(targets::TargetOutcome::DoNotCall));
+    }
+);
