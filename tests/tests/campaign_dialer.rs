@@ -377,3 +377,110 @@ on_both_backends!(
         assert_eq!(listed.outcome, Some(targets::TargetOutcome::DoNotCall));
     }
 );
+
+on_both_backends!(
+    a_dial_whose_worker_died_is_resolved_on_elevenlabs_never_dialled_twice,
+    |backend: Backend| async move {
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+        use shared::entities::{calls, dial_attempts};
+        let fake = FakeElevenLabs::start().await;
+        let app = dialer_app(backend, &fake).await;
+        let s = campaign(
+            &app,
+            "crashy@example.com",
+            &["+33612345671", "+33612345672"],
+            2,
+        )
+        .await;
+        // Two dials claimed, then the worker dies: one had reached ElevenLabs (its answer was
+        // lost), the other had not.
+        let (claims, round) = dialer::claim(&app.services, at("2027-03-10T10:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(round.claimed, 2);
+        let reached = &claims[0];
+        let el_agent = fake.agents.lock().unwrap().keys().next().unwrap().clone();
+        let answer: Value = app
+            .client
+            .post(format!("{}/v1/convai/twilio/outbound-call", fake.uri()))
+            .header("xi-api-key", elevenlabs::API_KEY)
+            .json(&json!({
+                "agent_id": el_agent, "agent_phone_number_id": TWILIO_NUMBER_ID,
+                "to_number": reached.number,
+                "conversation_initiation_client_data": {"dynamic_variables": {"switchboard_dial_id": reached.attempt.id}}
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let conversation = answer["conversation_id"].as_str().unwrap().to_string();
+        // Time passes beyond DIAL_CLAIM_TIMEOUT_SECS.
+        for c in &claims {
+            let mut row: dial_attempts::ActiveModel = c.attempt.clone().into();
+            row.claimed_at = Set(Utc::now() - chrono::TimeDelta::seconds(400));
+            row.update(&app.services.db).await.unwrap();
+        }
+        assert_eq!(
+            dialer::recover(&app.services, Utc::now(), 50)
+                .await
+                .unwrap(),
+            2
+        );
+        let db = &app.services.db;
+        let call = |id: Uuid| async move {
+            calls::Entity::find_by_id(id)
+                .one(db)
+                .await
+                .unwrap()
+                .unwrap()
+        };
+        let found = call(reached.call.id).await;
+        assert_eq!(
+            found.elevenlabs_conversation_id.as_deref(),
+            Some(conversation.as_str())
+        );
+        let lost = call(claims[1].call.id).await;
+        assert_eq!(lost.status, calls::CallStatus::Failed);
+        assert!(lost.failure_reason.unwrap().starts_with("not placed"));
+        // Nothing more to resolve, and nothing was dialled by the recovery.
+        assert_eq!(
+            dialer::recover(&app.services, Utc::now(), 50)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(dials(&fake).len(), 1);
+        let again = targets_of(&app, &s.campaign)
+            .await
+            .into_iter()
+            .find(|t| t.phone_e164 == claims[1].number)
+            .unwrap();
+        assert_eq!(
+            (again.state, again.attempts),
+            (targets::TargetState::Queued, 1)
+        );
+
+        // The found call completes as any other; the lost number's second attempt is dialled.
+        post_call::deliver(
+            &app,
+            &post_call::transcription(&s.el_agent, &conversation),
+            None,
+        )
+        .await;
+        app.wait_for_jobs(Duration::from_secs(10)).await;
+        let round = dialer::run_once(&app.services, at("2027-03-10T11:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(round.placed, 1);
+        let numbers: Vec<String> = dials(&fake).into_iter().map(|(n, _)| n).collect();
+        assert_eq!(numbers, [reached.number.clone(), claims[1].number.clone()]);
+        let done = targets_of(&app, &s.campaign)
+            .await
+            .into_iter()
+            .find(|t| t.phone_e164 == reached.number)
+            .unwrap();
+        assert_eq!(done.outcome, Some(targets::TargetOutcome::Completed));
+    }
+);
