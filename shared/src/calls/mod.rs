@@ -65,13 +65,26 @@ pub async fn start(
     let call = open(services, user, &agent, &callee, provider).await?;
     let mut variables = callee.variables;
     variables.extend(req.dynamic_variables);
+    let answer = ask_to_dial(&client, path, &caller, &callee.number, variables).await;
+    dialled(services, call, answer).await
+}
+
+/// Asks ElevenLabs to dial `number` from the caller's phone number through `path` (see
+/// `dial_path`). Sent once: a dial is never retried once it may have reached ElevenLabs.
+pub(crate) async fn ask_to_dial(
+    client: &ElevenLabs,
+    path: &str,
+    caller: &Caller,
+    number: &str,
+    variables: Map<String, Value>,
+) -> AppResult<Value> {
     let body = json!({
         "agent_id": caller.elevenlabs_agent_id,
         "agent_phone_number_id": caller.phone_number_id,
-        "to_number": callee.number,
+        "to_number": number,
         "conversation_initiation_client_data": {"dynamic_variables": Value::Object(variables)},
     });
-    let answer = client
+    client
         .request(
             Method::POST,
             path,
@@ -79,8 +92,16 @@ pub async fn start(
             Retry::OnlyIfUnsent,
             "agent",
         )
-        .await;
-    dialled(services, call, answer).await
+        .await
+}
+
+/// The conversation of a dial ElevenLabs placed (`success` with a `conversation_id`).
+pub(crate) fn placed_conversation(answer: &AppResult<Value>) -> Option<String> {
+    let a = answer.as_ref().ok()?;
+    a.get("success").and_then(Value::as_bool).filter(|ok| *ok)?;
+    a.get("conversation_id")
+        .and_then(Value::as_str)
+        .map(String::from)
 }
 
 /// Prompt variables are flat: short keys with string, number or boolean values.
@@ -348,12 +369,7 @@ async fn dialled(
     call: calls::Model,
     answer: AppResult<Value>,
 ) -> AppResult<calls::Model> {
-    let conversation = answer.as_ref().ok().and_then(|a| {
-        a.get("success").and_then(Value::as_bool).filter(|ok| *ok)?;
-        a.get("conversation_id")
-            .and_then(Value::as_str)
-            .map(String::from)
-    });
+    let conversation = placed_conversation(&answer);
     let refusal = match (answer, conversation) {
         (Ok(_), Some(conversation)) => {
             let mut active: calls::ActiveModel = call.into();

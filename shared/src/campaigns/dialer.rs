@@ -426,29 +426,10 @@ pub async fn place(services: &Services, claim: Claim) -> AppResult<bool> {
     let answer = async {
         let client = ElevenLabs::for_owner(services, claim.call.user_id).await?;
         let (_, path) = crate::calls::dial_path(&client, &caller.phone_number_id).await?;
-        let body = json!({
-            "agent_id": caller.elevenlabs_agent_id,
-            "agent_phone_number_id": caller.phone_number_id,
-            "to_number": claim.number,
-            "conversation_initiation_client_data": {"dynamic_variables": Value::Object(variables)},
-        });
-        client
-            .request(
-                Method::POST,
-                path,
-                Some(&body),
-                Retry::OnlyIfUnsent,
-                "agent",
-            )
-            .await
+        crate::calls::ask_to_dial(&client, path, &caller, &claim.number, variables).await
     }
     .await;
-    let conversation = answer.as_ref().ok().and_then(|a| {
-        a.get("success").and_then(Value::as_bool).filter(|ok| *ok)?;
-        a.get("conversation_id")
-            .and_then(Value::as_str)
-            .map(String::from)
-    });
+    let conversation = crate::calls::placed_conversation(&answer);
     match conversation {
         Some(conversation) => {
             placed(services, claim.attempt.id, claim.call.id, &conversation).await?;
