@@ -314,6 +314,12 @@ pub fn build_app(services: &Services, hub: LiveHub) -> impl Endpoint + 'static {
                     "/api/contacts/imports",
                     RouteLimit::Setting(|config| config.uploads.import_max_bytes + 64 * 1024),
                 ),
+                (
+                    "/api/campaigns/upload-csv",
+                    RouteLimit::Setting(|config| config.uploads.import_max_bytes + 64 * 1024),
+                ),
+                // Up to 10,000 contact ids (about 40 bytes each) and the campaign's fields.
+                ("/api/campaigns", RouteLimit::Setting(|_| 512 * 1024)),
             ],
             services: services.clone(),
         })

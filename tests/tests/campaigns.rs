@@ -293,6 +293,23 @@ on_both_backends!(
             "agent_not_callable",
         )
         .await;
+        // A full list of ids fits the body limit and is checked; one more is too many.
+        let many: Vec<Uuid> = (0..10_000).map(|_| Uuid::new_v4()).collect();
+        expect_error(
+            app.post("/api/campaigns", form(agent, &many), Some(&token))
+                .await,
+            404,
+            "contact_not_found",
+        )
+        .await;
+        let too_many: Vec<Uuid> = (0..10_001).map(|_| Uuid::new_v4()).collect();
+        expect_error(
+            app.post("/api/campaigns", form(agent, &too_many), Some(&token))
+                .await,
+            400,
+            "validation_error",
+        )
+        .await;
         assert_eq!(campaign_count(&app).await, 0);
 
         // Starting into an empty balance is refused; with credits it starts.
