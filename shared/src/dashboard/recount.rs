@@ -70,8 +70,11 @@ pub async fn rebuild(db: &DatabaseConnection) -> AppResult<Recount> {
     }
     drop(finished);
     recount.keys = totals.len() as u64;
-    // The platform's daily figures are a few rows a day: rewritten whole from the totals.
-    let everything: Vec<(Key, Counters)> = totals.iter().map(|(k, c)| (*k, *c)).collect();
+    // The platform's daily figures are a few rows a day: rewritten whole from the totals,
+    // before the diff below takes the right ones out (the lock keeps writers out of both
+    // tables, so their order does not matter here).
+    platform::Entity::delete_many().exec(&txn).await?;
+    rollups::add_platform(&txn, &totals).await?;
 
     // What is stored and right is left alone; what is stored for a key without calls goes.
     let mut stale: Vec<Key> = Vec::new();
@@ -115,8 +118,6 @@ pub async fn rebuild(db: &DatabaseConnection) -> AppResult<Recount> {
     }
     recount.written = wrong.len() as u64;
 
-    platform::Entity::delete_many().exec(&txn).await?;
-    rollups::add_platform(&txn, &everything).await?;
     txn.commit().await?;
     Ok(recount)
 }

@@ -313,7 +313,7 @@ pub enum Merge {
 /// Adds each delta to its key's counters, and to the platform's, in one statement each.
 async fn add_many<C2: ConnectionTrait>(txn: &C2, deltas: &[(Key, Counters)]) -> AppResult<()> {
     upsert(txn, deltas, Merge::Add).await?;
-    add_platform(txn, deltas).await
+    add_platform(txn, deltas.iter().map(|(key, delta)| (key, delta))).await
 }
 
 /// Writes each key's counters in one statement (`merge` says how they meet stored ones).
@@ -361,9 +361,9 @@ const PLATFORM: [(C, platform::Column); 4] = [
 
 /// Adds the deltas to the platform's daily counters, after the accounts' (so every writer
 /// locks rows in the same order: its accounts' hours, then the platform's days).
-pub(super) async fn add_platform<C2: ConnectionTrait>(
+pub(super) async fn add_platform<'a, C2: ConnectionTrait>(
     txn: &C2,
-    deltas: &[(Key, Counters)],
+    deltas: impl IntoIterator<Item = (&'a Key, &'a Counters)>,
 ) -> AppResult<()> {
     let mut days: std::collections::BTreeMap<(DateTime<Utc>, i16), [i64; 4]> = Default::default();
     for ((user_id, hour, _), delta) in deltas {
