@@ -614,9 +614,8 @@ impl CampaignApi {
             max_attempts: b.max_attempts,
             retry_delay_secs: b.retry_delay_secs,
         };
-        service::check(&self.services, &me, &new).await?;
-        let recipients = service::recipients_of(&self.services.db, &me, &b.contact_ids).await?;
-        let (row, targeted) = service::create(&self.services, &me, new, recipients).await?;
+        let (row, targeted) =
+            service::create_from_contacts(&self.services, &me, new, &b.contact_ids).await?;
         Ok(Created::Created(Json(CampaignCreated {
             success: true,
             message: "Campaign created".into(),

@@ -92,9 +92,14 @@ on_both_backends!(
             .await
             .expect_json(201)
             .await;
+        // Paris given twice is called once and counted as a duplicate.
         assert_eq!(
-            (made["queued"].as_u64(), made["do_not_call"].as_u64()),
-            (Some(2), Some(2))
+            (
+                made["queued"].as_u64(),
+                made["do_not_call"].as_u64(),
+                made["duplicates"].as_u64()
+            ),
+            (Some(2), Some(2), Some(1))
         );
         let c = &made["campaign"];
         assert_eq!(c["status"], "pending");

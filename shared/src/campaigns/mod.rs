@@ -75,11 +75,11 @@ pub struct NewCampaign {
 
 /// A number to call, from a contact of the account's.
 #[derive(Debug, Clone)]
-pub struct Recipient {
-    pub contact_id: Option<Uuid>,
-    pub phone_e164: String,
+struct Recipient {
+    contact_id: Option<Uuid>,
+    phone_e164: String,
     /// The contact asked not to be called.
-    pub do_not_call: bool,
+    do_not_call: bool,
 }
 
 /// What creating a campaign did with its numbers.
@@ -89,7 +89,7 @@ pub struct Targeted {
     pub queued: u64,
     /// Numbers it keeps but will not call (do-not-call).
     pub do_not_call: u64,
-    /// The same number given twice: kept once.
+    /// A number given again (the same contact twice, or two contacts sharing it): called once.
     pub duplicates: u64,
 }
 
@@ -105,11 +105,6 @@ struct Checked {
     max_attempts: i32,
     retry_delay_secs: i32,
     next_action: String,
-}
-
-/// Validates what every campaign needs before any row is written.
-pub async fn check(services: &Services, user: &CurrentUser, new: &NewCampaign) -> AppResult<()> {
-    checked(services, user, new).await.map(|_| ())
 }
 
 async fn checked(services: &Services, user: &CurrentUser, new: &NewCampaign) -> AppResult<Checked> {
@@ -194,9 +189,10 @@ fn check_size(numbers: usize) -> AppResult<()> {
     Ok(())
 }
 
-/// The account's contacts `ids` as recipients; an id that is not the account's is a 404, so
-/// nothing is created from a list with another tenant's contact in it.
-pub async fn recipients_of(
+/// The account's contacts `ids` as recipients, in the order given (a contact listed twice, or
+/// two contacts with one number, is counted as a duplicate at insert); an id that is not the
+/// account's is a 404, so nothing is created from a list with another tenant's contact in it.
+async fn recipients_of(
     db: &DatabaseConnection,
     user: &CurrentUser,
     ids: &[Uuid],
@@ -216,11 +212,8 @@ pub async fn recipients_of(
     if found.len() != wanted.len() {
         return Err(AppError::not_found("contact"));
     }
-    // In the order given (the first of two contacts with one number is the one kept).
-    let mut seen = HashSet::new();
     Ok(ids
         .iter()
-        .filter(|id| seen.insert(**id))
         .filter_map(|id| found.get(id))
         .map(|c| Recipient {
             contact_id: Some(c.id),
@@ -230,14 +223,16 @@ pub async fn recipients_of(
         .collect())
 }
 
-/// Creates a `pending` campaign calling `recipients`, in one transaction.
-pub async fn create(
+/// Creates a `pending` campaign calling the account's contacts `contact_ids`, in one
+/// transaction: the fields are checked first, then the contacts (another tenant's is a 404).
+pub async fn create_from_contacts(
     services: &Services,
     user: &CurrentUser,
     new: NewCampaign,
-    recipients: Vec<Recipient>,
+    contact_ids: &[Uuid],
 ) -> AppResult<(campaigns::Model, Targeted)> {
     let c = checked(services, user, &new).await?;
+    let recipients = recipients_of(&services.db, user, contact_ids).await?;
     let txn = crate::platform::db::begin_write(&services.db).await?;
     let made = insert(&txn, user, c, recipients).await?;
     txn.commit().await?;
