@@ -199,7 +199,6 @@ pub async fn claim(services: &Services, now: DateTime<Utc>) -> AppResult<(Vec<Cl
             );
         }
         let due = due.all(&txn).await?;
-        let opted_out = opted_out(&txn, campaign.user_id, &due).await?;
         let mut contacts_of: HashMap<Uuid, contacts::Model> = HashMap::new();
         let ids: Vec<Uuid> = due.iter().filter_map(|t| t.contact_id).collect();
         for c in contacts::Entity::find()
@@ -209,13 +208,14 @@ pub async fn claim(services: &Services, now: DateTime<Utc>) -> AppResult<(Vec<Cl
         {
             contacts_of.insert(c.id, c);
         }
+        let opted_out = opted_out(&txn, campaign.user_id, &due, &contacts_of).await?;
+        let (mut refused, mut expired) = (Vec::new(), Vec::new());
         let mut taken = 0;
         // Past the slots, the rest of the batch is still sorted out: numbers outside their
         // window move to its opening, so they stop coming back as due.
         for target in due {
             if opted_out.contains(&target.id) {
-                end(&txn, target, TargetOutcome::DoNotCall, now).await?;
-                round.skipped += 1;
+                refused.push(target.id);
                 continue;
             }
             let zone: Tz = target.timezone.parse().unwrap_or(chrono_tz::UTC);
@@ -228,10 +228,7 @@ pub async fn claim(services: &Services, now: DateTime<Utc>) -> AppResult<(Vec<Cl
                         row.update(&txn).await?;
                         round.rescheduled += 1;
                     }
-                    None => {
-                        end(&txn, target, TargetOutcome::NotCalled, now).await?;
-                        round.skipped += 1;
-                    }
+                    None => expired.push(target.id),
                 }
                 continue;
             }
@@ -243,6 +240,15 @@ pub async fn claim(services: &Services, now: DateTime<Utc>) -> AppResult<(Vec<Cl
                 .and_then(|id| contacts_of.get(&id).cloned());
             claims.push(claim_one(&txn, &campaign, &agent, target, contact, now).await?);
             taken += 1;
+        }
+        round.skipped += refused.len() + expired.len();
+        for (ids, outcome) in [
+            (refused, TargetOutcome::DoNotCall),
+            (expired, TargetOutcome::NotCalled),
+        ] {
+            if !ids.is_empty() {
+                super::end_queued(&txn, targets::Column::Id.is_in(ids), outcome).await?;
+            }
         }
         platform_left -= taken as u64;
         round.claimed += taken;
@@ -267,6 +273,7 @@ async fn opted_out<C: ConnectionTrait>(
     txn: &C,
     user_id: Uuid,
     due: &[targets::Model],
+    contacts_of: &HashMap<Uuid, contacts::Model>,
 ) -> AppResult<HashSet<Uuid>> {
     if due.is_empty() {
         return Ok(HashSet::new());
@@ -282,37 +289,16 @@ async fn opted_out<C: ConnectionTrait>(
         .into_iter()
         .map(|d| d.phone_e164)
         .collect();
-    let refusing: HashSet<Uuid> = contacts::Entity::find()
-        .filter(contacts::Column::Id.is_in(due.iter().filter_map(|t| t.contact_id)))
-        .filter(contacts::Column::DoNotCall.eq(true))
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
     Ok(due
         .iter()
         .filter(|t| {
-            listed.contains(&t.phone_e164) || t.contact_id.is_some_and(|c| refusing.contains(&c))
+            listed.contains(&t.phone_e164)
+                || t.contact_id
+                    .and_then(|c| contacts_of.get(&c))
+                    .is_some_and(|c| c.do_not_call)
         })
         .map(|t| t.id)
         .collect())
-}
-
-/// Ends a number without a dial.
-async fn end<C: ConnectionTrait>(
-    txn: &C,
-    target: targets::Model,
-    outcome: TargetOutcome,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    let mut row: targets::ActiveModel = target.into();
-    row.state = Set(TargetState::Done);
-    row.outcome = Set(Some(outcome));
-    row.next_attempt_at = Set(None);
-    row.updated_at = Set(now);
-    row.update(txn).await?;
-    Ok(())
 }
 
 /// Pauses a campaign that cannot go on, and tells its owner.

@@ -18,7 +18,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QueryOrder, QuerySelect,
     sea_query::{Expr, OnConflict},
 };
 use uuid::Uuid;
@@ -371,7 +371,7 @@ pub async fn block_number(
     phone_e164: &str,
     reason: Option<String>,
 ) -> AppResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::platform::db::begin_write(db).await?;
     dnc_numbers::Entity::insert(dnc_numbers::ActiveModel {
         user_id: Set(user_id),
         phone_e164: Set(phone_e164.to_string()),
@@ -385,22 +385,14 @@ pub async fn block_number(
     )
     .exec_without_returning(&txn)
     .await?;
-    targets::Entity::update_many()
-        .col_expr(targets::Column::State, Expr::value(TargetState::Done))
-        .col_expr(
-            targets::Column::Outcome,
-            Expr::value(Some(TargetOutcome::DoNotCall)),
-        )
-        .col_expr(
-            targets::Column::NextAttemptAt,
-            Expr::value(Option::<chrono::DateTime<Utc>>::None),
-        )
-        .col_expr(targets::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(targets::Column::UserId.eq(user_id))
-        .filter(targets::Column::PhoneE164.eq(phone_e164))
-        .filter(targets::Column::State.eq(TargetState::Queued))
-        .exec(&txn)
-        .await?;
+    end_queued(
+        &txn,
+        sea_orm::Condition::all()
+            .add(targets::Column::UserId.eq(user_id))
+            .add(targets::Column::PhoneE164.eq(phone_e164)),
+        TargetOutcome::DoNotCall,
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -507,7 +499,12 @@ pub async fn act(
     }
     if next == S::Cancelled {
         row.completed_at = Set(Some(now));
-        end_queued(&txn, id, TargetOutcome::NotCalled).await?;
+        end_queued(
+            &txn,
+            targets::Column::CampaignId.eq(id),
+            TargetOutcome::NotCalled,
+        )
+        .await?;
     }
     let campaign = row.update(&txn).await?;
     txn.commit().await?;
@@ -515,13 +512,14 @@ pub async fn act(
     Ok(campaign)
 }
 
-/// Ends every queued number of the campaign with `outcome`.
+/// Ends the queued numbers that `which` selects with `outcome`: nothing more is dialled to
+/// them. A number being dialled is left to its call's end.
 pub(crate) async fn end_queued<C: ConnectionTrait>(
     txn: &C,
-    campaign_id: Uuid,
+    which: impl sea_orm::sea_query::IntoCondition,
     outcome: TargetOutcome,
-) -> AppResult<u64> {
-    Ok(targets::Entity::update_many()
+) -> AppResult<()> {
+    targets::Entity::update_many()
         .col_expr(targets::Column::State, Expr::value(TargetState::Done))
         .col_expr(targets::Column::Outcome, Expr::value(Some(outcome)))
         .col_expr(
@@ -529,25 +527,24 @@ pub(crate) async fn end_queued<C: ConnectionTrait>(
             Expr::value(Option::<chrono::DateTime<Utc>>::None),
         )
         .col_expr(targets::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(targets::Column::CampaignId.eq(campaign_id))
+        .filter(which)
         .filter(targets::Column::State.eq(TargetState::Queued))
         .exec(txn)
-        .await?
-        .rows_affected)
+        .await?;
+    Ok(())
 }
 
 /// Deletes a campaign that is not running (pending, completed or cancelled) with its numbers;
 /// its calls stay in the call logs.
 pub async fn delete(services: &Services, user: &CurrentUser, id: Uuid) -> AppResult<()> {
     let campaign = get(&services.db, user, id).await?;
+    let running =
+        || AppError::conflict("campaign_running", "cancel the campaign before deleting it");
     if matches!(
         campaign.status,
         CampaignStatus::Active | CampaignStatus::Paused
     ) {
-        return Err(AppError::conflict(
-            "campaign_running",
-            "cancel the campaign before deleting it",
-        ));
+        return Err(running());
     }
     // Only if it is still not running: a start that raced this delete wins.
     let deleted = campaigns::Entity::delete_many()
@@ -559,10 +556,7 @@ pub async fn delete(services: &Services, user: &CurrentUser, id: Uuid) -> AppRes
         .exec(&services.db)
         .await?;
     if deleted.rows_affected == 0 {
-        return Err(AppError::conflict(
-            "campaign_running",
-            "cancel the campaign before deleting it",
-        ));
+        return Err(running());
     }
     Ok(())
 }

@@ -40,16 +40,6 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// Numbers that reached an end.
-    pub fn finished(&self) -> u64 {
-        self.completed
-            + self.busy
-            + self.no_answer
-            + self.failed
-            + self.do_not_call
-            + self.not_called
-    }
-
     /// Numbers whose last attempt did not connect and that will not be tried again.
     pub fn unsuccessful(&self) -> u64 {
         self.busy + self.no_answer + self.failed
