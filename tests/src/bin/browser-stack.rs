@@ -15,7 +15,7 @@
 //! "Full Name", "Mobile No.", "Email ID", "Organisation", a number Excel stored without its
 //! `+`, a repeat, a contact the user may already have, a bad number). `POST /calls/finish` with
 //! `{email}` makes ElevenLabs report every call that user started and that is still open (the
-//! agent's note `Callback requested` on each), and answers once they are processed.
+//! agent's note `Callback requested` on each), and answers how many once they are processed.
 //! `POST /super-admin` with `{email}` makes that account a super admin (what `api create-admin
 //! --super-admin` does), and `GET /elevenlabs/last-key` answers the `xi-api-key` ElevenLabs last
 //! accepted (it accepts the stack's key and one to rotate to).
@@ -340,7 +340,10 @@ async fn finish_calls(
         .all(db)
         .await
         .map_err(internal)?;
+    let mut finished = 0;
     for call in &open {
+        // A campaign's dial is a call row before ElevenLabs answers with its conversation:
+        // there is nothing to report for it yet.
         let (Some(conversation), Some(agent_id)) =
             (&call.elevenlabs_conversation_id, call.agent_id)
         else {
@@ -381,9 +384,10 @@ async fn finish_calls(
                 poem::http::StatusCode::BAD_GATEWAY,
             ));
         }
+        finished += 1;
     }
     app.wait_for_jobs(std::time::Duration::from_secs(60)).await;
-    Ok(Json(json!({ "finished": open.len() })))
+    Ok(Json(json!({ "finished": finished })))
 }
 
 #[derive(serde::Deserialize)]
