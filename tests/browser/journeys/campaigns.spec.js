@@ -3,9 +3,10 @@
 // dialog opened from the Campaigns tab with a file shows its estimate too. The dialog cannot
 // create (a frontend defect: its estimator renders no confirm button, README "Campaigns"), so
 // the journey sends what the dialog would have sent through the API, then drives the rest on
-// screen: Start, the counters moving as ElevenLabs' post-call webhooks complete the calls (the
-// do-not-call contact never dialled, no dial while paused), Pause and Resume, the completed
-// campaign's details and analytics, Cancel and Delete.
+// screen: Start, the concurrency page counting the calls in flight, the counters moving as
+// ElevenLabs' post-call webhooks complete the calls (the do-not-call contact never dialled, no
+// dial while paused), Pause and Resume, the completed campaign's details and analytics, Cancel
+// and Delete.
 import fs from 'node:fs';
 import { test, expect, newEmail, verifiedOnDashboard, api, API } from './harness.js';
 
@@ -156,6 +157,14 @@ test('campaigns: estimate, start, counters from post-call webhooks, pause/resume
   await row.getByRole('button', { name: 'Start' }).click();
   await expect(row).toContainText('Active');
   await expect.poll(async () => (await campaignOf(token, id)).in_progress, { timeout: 30_000 }).toBe(2);
+  // The concurrency page counts the two calls in flight against the account's limit of 5.
+  await tab.getByText('Settings', { exact: true }).first().click();
+  await expect(tab.getByText('Your Concurrency Status')).toBeVisible();
+  const metric = (label) => tab.locator('div.text-center', { has: tab.getByText(label, { exact: true }) });
+  await expect(metric('Active Calls')).toContainText('2');
+  await expect(metric('Available')).toContainText('3');
+  await expect(tab.getByText('Your Status', { exact: true }).locator('xpath=..')).toContainText('Available');
+  await tab.getByText('Campaign Manager', { exact: true }).click();
   // Pause stops new dials at once; the two calls in flight finish and are counted.
   await row.getByRole('button', { name: 'Pause' }).click();
   await expect(row).toContainText('Paused');
