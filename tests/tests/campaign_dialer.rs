@@ -484,3 +484,112 @@ on_both_backends!(
         assert_eq!(done.outcome, Some(targets::TargetOutcome::Completed));
     }
 );
+
+on_both_backends!(
+    a_report_that_comes_before_the_dials_answer_is_that_dials_call,
+    |backend: Backend| async move {
+        use shared::entities::{calls, dial_attempts};
+        let fake = FakeElevenLabs::start().await;
+        let app = dialer_app(backend, &fake).await;
+        let s = campaign(
+            &app,
+            "early@example.com",
+            &["+33612345671", "+33612345672"],
+            2,
+        )
+        .await;
+        // Both dials reach ElevenLabs; neither answer is recorded (the worker died, or the calls
+        // were over before the answers landed).
+        let (claims, _) = dialer::claim(&app.services, at("2027-03-10T10:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(claims.len(), 2);
+        let mut conversations = Vec::new();
+        for c in &claims {
+            let answer: Value = app
+                .client
+                .post(format!("{}/v1/convai/twilio/outbound-call", fake.uri()))
+                .header("xi-api-key", elevenlabs::API_KEY)
+                .json(&json!({
+                    "agent_id": s.el_agent, "agent_phone_number_id": TWILIO_NUMBER_ID,
+                    "to_number": c.number,
+                    "conversation_initiation_client_data": {"dynamic_variables": {"switchboard_dial_id": c.attempt.id}}
+                }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            conversations.push(answer["conversation_id"].as_str().unwrap().to_string());
+        }
+        // The first call's report carries the dial id among its dynamic variables (twice: a
+        // redelivery); the second fails busy, and its failure event carries none (ElevenLabs
+        // keeps it with the conversation).
+        let mut report = post_call::transcription(&s.el_agent, &conversations[0]);
+        report["data"]["conversation_initiation_client_data"]["dynamic_variables"]["switchboard_dial_id"] =
+            json!(claims[0].attempt.id);
+        for _ in 0..2 {
+            assert_eq!(post_call::deliver(&app, &report, None).await.status(), 200);
+        }
+        post_call::deliver(
+            &app,
+            &post_call::initiation_failure(&s.el_agent, &conversations[1], "busy"),
+            None,
+        )
+        .await;
+        app.wait_for_jobs(Duration::from_secs(10)).await;
+
+        let db = &app.services.db;
+        let rows = calls::Entity::find()
+            .filter(calls::Column::UserId.eq(s.user))
+            .all(db)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2, "no second call row: {rows:?}");
+        let of = |id: Uuid| rows.iter().find(|c| c.id == id).unwrap();
+        let completed = of(claims[0].call.id);
+        assert_eq!(
+            (
+                completed.status,
+                completed.elevenlabs_conversation_id.as_deref()
+            ),
+            (
+                calls::CallStatus::Completed,
+                Some(conversations[0].as_str())
+            )
+        );
+        assert_eq!(completed.credits_charged, 3, "charged once for 133 s");
+        let busy = of(claims[1].call.id);
+        assert_eq!(busy.status, calls::CallStatus::Failed);
+        assert_eq!(
+            busy.elevenlabs_conversation_id.as_deref(),
+            Some(conversations[1].as_str())
+        );
+        let attempts = dial_attempts::Entity::find().all(db).await.unwrap();
+        assert!(
+            attempts
+                .iter()
+                .all(|a| a.state == dial_attempts::AttemptState::Ended),
+            "{attempts:?}"
+        );
+        let targets = targets_of(&app, &s.campaign).await;
+        let by_number = |n: &str| targets.iter().find(|t| t.phone_e164 == n).unwrap();
+        assert_eq!(
+            by_number(&claims[0].number).outcome,
+            Some(targets::TargetOutcome::Completed)
+        );
+        let retry = by_number(&claims[1].number);
+        assert_eq!(
+            (retry.state, retry.outcome),
+            (
+                targets::TargetState::Queued,
+                Some(targets::TargetOutcome::Busy)
+            )
+        );
+        // Nothing left for the recovery, and only the two dials were made.
+        let later = Utc::now() + chrono::TimeDelta::seconds(3600);
+        assert_eq!(dialer::recover(&app.services, later, 50).await.unwrap(), 0);
+        assert_eq!(dials(&fake).len(), 2);
+    }
+);

@@ -408,7 +408,7 @@ pub async fn place(services: &Services, claim: Claim) -> AppResult<bool> {
         .map(crate::contacts::dynamic_variables)
         .unwrap_or_default();
     // Lets a lost answer be found again on ElevenLabs' side (`recover`).
-    variables.insert("switchboard_dial_id".into(), json!(claim.attempt.id));
+    variables.insert(super::dials::DIAL_VARIABLE.into(), json!(claim.attempt.id));
     let answer = async {
         let client = ElevenLabs::for_owner(services, claim.call.user_id).await?;
         let (_, path) = crate::calls::dial_path(&client, &caller.phone_number_id).await?;
@@ -445,37 +445,7 @@ async fn placed(
     conversation: &str,
 ) -> AppResult<()> {
     let txn = crate::platform::db::begin_write(&services.db).await?;
-    let now = Utc::now();
-    calls::Entity::update_many()
-        .col_expr(
-            calls::Column::ElevenlabsConversationId,
-            sea_orm::sea_query::Expr::value(conversation),
-        )
-        .col_expr(
-            calls::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(now),
-        )
-        .filter(calls::Column::Id.eq(call_id))
-        .filter(calls::Column::ElevenlabsConversationId.is_null())
-        .exec(&txn)
-        .await?;
-    dial_attempts::Entity::update_many()
-        .col_expr(
-            dial_attempts::Column::State,
-            sea_orm::sea_query::Expr::value(AttemptState::Placed),
-        )
-        .col_expr(
-            dial_attempts::Column::ConversationId,
-            sea_orm::sea_query::Expr::value(conversation),
-        )
-        .col_expr(
-            dial_attempts::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(now),
-        )
-        .filter(dial_attempts::Column::Id.eq(attempt_id))
-        .filter(dial_attempts::Column::State.eq(AttemptState::Claimed))
-        .exec(&txn)
-        .await?;
+    super::dials::record_placed(&txn, attempt_id, call_id, conversation).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -570,12 +540,7 @@ async fn find_dial(
                     "conversation",
                 )
                 .await?;
-            let dial = detail
-                .pointer(
-                    "/conversation_initiation_client_data/dynamic_variables/switchboard_dial_id",
-                )
-                .and_then(Value::as_str);
-            if dial == Some(attempt.id.to_string().as_str()) {
+            if super::dials::dial_id_in(&detail) == Some(attempt.id) {
                 return Ok(Some(id));
             }
         }

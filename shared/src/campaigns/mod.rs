@@ -4,6 +4,7 @@
 //! database before ElevenLabs is asked, so nothing is dialled twice.
 
 pub mod dialer;
+pub mod dials;
 pub mod estimate;
 pub mod outcome;
 pub mod progress;

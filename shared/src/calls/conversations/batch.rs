@@ -86,6 +86,8 @@ struct Report<'a> {
     started: Option<DateTime<Utc>>,
     metadata: Value,
     problems: Vec<String>,
+    /// A campaign dial's attempt, from the dynamic variables.
+    dial: Option<Uuid>,
 }
 
 struct Turn {
@@ -217,6 +219,7 @@ fn read<'a>(
             .and_then(|t| Utc.timestamp_opt(t, 0).single()),
         metadata,
         problems,
+        dial: crate::campaigns::dials::dial_id_in(data),
     })
 }
 
@@ -322,13 +325,24 @@ async fn pending<'a, C: sea_orm::ConnectionTrait>(
     reports: Vec<Report<'a>>,
 ) -> Result<Pending<'a>, JobError> {
     let conversations: Vec<&str> = reports.iter().map(|r| r.conversation.as_str()).collect();
-    let before: HashMap<String, calls::Model> = calls::Entity::find()
+    let mut before: HashMap<String, calls::Model> = calls::Entity::find()
         .filter(calls::Column::ElevenlabsConversationId.is_in(conversations))
         .all(txn)
         .await?
         .into_iter()
         .filter_map(|c| Some((c.elevenlabs_conversation_id.clone()?, c)))
         .collect();
+    // A campaign dial reported before its answer was recorded is that dial's call, not a new one.
+    for r in &reports {
+        let Some(dial) = r.dial.filter(|_| !before.contains_key(&r.conversation)) else {
+            continue;
+        };
+        if let Some(call) =
+            crate::campaigns::dials::adopt(txn, dial, &r.conversation, r.agent.id).await?
+        {
+            before.insert(r.conversation.clone(), call);
+        }
+    }
     let mut owners = Vec::new();
     let mut todo = Vec::new();
     for report in reports {

@@ -337,8 +337,20 @@ async fn initiation_failure(
     let reason = text(data, &["failure_reason"])
         .unwrap_or("unknown")
         .to_string();
+    let dial = crate::campaigns::dials::dial_of_unknown(services, agent, conversation).await?;
     let txn = crate::platform::db::begin_write(&services.db).await?;
-    let (call, _) = call_for(&txn, agent, conversation, Direction::Outbound).await?;
+    let adopted = match dial {
+        Some(dial) => crate::campaigns::dials::adopt(&txn, dial, conversation, agent.id).await?,
+        None => None,
+    };
+    let call = match adopted {
+        Some(call) => call,
+        None => {
+            call_for(&txn, agent, conversation, Direction::Outbound)
+                .await?
+                .0
+        }
+    };
     let failed = crate::calls::lifecycle::fail(&txn, call, reason).await?;
     inbox::settle(
         &txn,
