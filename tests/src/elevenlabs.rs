@@ -26,6 +26,9 @@ pub struct FakeElevenLabs {
     pub last_key: Arc<Mutex<Option<String>>>,
     /// The workspace's phone numbers by id, with the agent each routes inbound calls to.
     pub phone_numbers: Arc<Mutex<HashMap<String, Value>>>,
+    /// How long a dial's answer takes once the dial is placed (none by default): a dialer killed
+    /// meanwhile has dialled without hearing back.
+    pub dial_delay: Arc<Mutex<std::time::Duration>>,
 }
 
 /// The phone numbers the fake account owns: one Twilio, one SIP trunk.
@@ -59,6 +62,8 @@ impl FakeElevenLabs {
         let calls = outbound.clone();
         let conversations: Arc<Mutex<HashMap<String, Value>>> = Arc::default();
         let convs = conversations.clone();
+        let dial_delay: Arc<Mutex<std::time::Duration>> = Arc::default();
+        let answer_delay = dial_delay.clone();
         let last_key: Arc<Mutex<Option<String>>> = Arc::default();
         let seen = last_key.clone();
         let phone_numbers: Arc<Mutex<HashMap<String, Value>>> = Arc::new(Mutex::new(
@@ -129,10 +134,11 @@ impl FakeElevenLabs {
                             "transcript": [], "metadata": {"start_time_unix_secs": now},
                             "conversation_initiation_client_data": body.get("conversation_initiation_client_data").cloned().unwrap_or(json!({}))
                         }));
+                        let delay = *answer_delay.lock().unwrap();
                         if path.contains("twilio") {
-                            ResponseTemplate::new(200).set_body_json(json!({"success": true, "message": "Success", "conversation_id": conversation, "callSid": "CA123"}))
+                            ResponseTemplate::new(200).set_body_json(json!({"success": true, "message": "Success", "conversation_id": conversation, "callSid": "CA123"})).set_delay(delay)
                         } else {
-                            ResponseTemplate::new(200).set_body_json(json!({"success": true, "message": "Success", "conversation_id": conversation, "sip_call_id": "sip-1"}))
+                            ResponseTemplate::new(200).set_body_json(json!({"success": true, "message": "Success", "conversation_id": conversation, "sip_call_id": "sip-1"})).set_delay(delay)
                         }
                     }
                     ("GET", "/v1/convai/conversation/get-signed-url" | "/v1/convai/conversation/token") => {
@@ -233,6 +239,7 @@ impl FakeElevenLabs {
             outbound,
             conversations,
             phone_numbers,
+            dial_delay,
         }
     }
 

@@ -481,7 +481,11 @@ pub async fn recover(services: &Services, now: DateTime<Utc>, limit: u64) -> App
         let client = ElevenLabs::for_owner(services, call.user_id).await?;
         match find_dial(&client, &el_agent, attempt).await {
             Ok(Some(conversation)) => {
-                placed(services, attempt.id, call.id, &conversation).await?;
+                let txn = crate::platform::db::begin_write(db).await?;
+                if !super::dials::found_as(&txn, attempt.id, call.id, &conversation).await? {
+                    super::dials::record_placed(&txn, attempt.id, call.id, &conversation).await?;
+                }
+                txn.commit().await?;
                 tracing::info!(%conversation, call = %call.id, "claimed dial found on ElevenLabs");
             }
             Ok(None) => {

@@ -12,7 +12,9 @@ use crate::{
     Services,
     agents::elevenlabs::{ElevenLabs, Retry},
     entities::{
-        agents, calls,
+        agents,
+        calls::{self, CallStatus},
+        campaign_targets as targets,
         dial_attempts::{self, AttemptState},
     },
     platform::error::AppResult,
@@ -142,4 +144,50 @@ pub(crate) async fn dial_of_unknown(
             Ok(None)
         }
     }
+}
+
+/// Records a recovered dial whose conversation another call row already holds (a report that
+/// carried no dial id made it): the dial's own row, written before ElevenLabs was asked and
+/// never more than a placeholder, gives way to that row, and the dial ends with it if it ended.
+pub(crate) async fn found_as<C: ConnectionTrait>(
+    txn: &C,
+    attempt_id: Uuid,
+    placeholder: Uuid,
+    conversation: &str,
+) -> AppResult<bool> {
+    let Some(other) = calls::Entity::find()
+        .filter(calls::Column::ElevenlabsConversationId.eq(conversation))
+        .one(txn)
+        .await?
+        .filter(|c| c.id != placeholder)
+    else {
+        return Ok(false);
+    };
+    let now = chrono::Utc::now();
+    dial_attempts::Entity::update_many()
+        .col_expr(dial_attempts::Column::CallId, Expr::value(other.id))
+        .col_expr(
+            dial_attempts::Column::State,
+            Expr::value(AttemptState::Placed),
+        )
+        .col_expr(
+            dial_attempts::Column::ConversationId,
+            Expr::value(conversation),
+        )
+        .col_expr(dial_attempts::Column::UpdatedAt, Expr::value(now))
+        .filter(dial_attempts::Column::Id.eq(attempt_id))
+        .filter(dial_attempts::Column::State.eq(AttemptState::Claimed))
+        .exec(txn)
+        .await?;
+    targets::Entity::update_many()
+        .col_expr(targets::Column::LastCallId, Expr::value(Some(other.id)))
+        .filter(targets::Column::LastCallId.eq(placeholder))
+        .exec(txn)
+        .await?;
+    calls::Entity::delete_by_id(placeholder).exec(txn).await?;
+    if matches!(other.status, CallStatus::Completed | CallStatus::Failed) {
+        super::outcome::calls_ended(txn, &[&other]).await?;
+    }
+    tracing::warn!(%conversation, call = %other.id, "a recovered dial was reported without its dial id: merged into that call");
+    Ok(true)
 }
