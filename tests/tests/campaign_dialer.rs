@@ -593,3 +593,90 @@ on_both_backends!(
         assert_eq!(dials(&fake).len(), 2);
     }
 );
+
+on_both_backends!(
+    a_recovered_dial_reported_without_its_dial_id_becomes_the_reported_call,
+    |backend: Backend| async move {
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+        use shared::entities::{calls, dial_attempts};
+        let fake = FakeElevenLabs::start().await;
+        let app = dialer_app(backend, &fake).await;
+        let s = campaign(&app, "bare@example.com", &["+33612345671"], 1).await;
+        let (claims, _) = dialer::claim(&app.services, at("2027-03-10T10:00:00Z"))
+            .await
+            .unwrap();
+        let c = &claims[0];
+        let answer: Value = app
+            .client
+            .post(format!("{}/v1/convai/twilio/outbound-call", fake.uri()))
+            .header("xi-api-key", elevenlabs::API_KEY)
+            .json(&json!({
+                "agent_id": s.el_agent, "agent_phone_number_id": TWILIO_NUMBER_ID, "to_number": c.number,
+                "conversation_initiation_client_data": {"dynamic_variables": {"switchboard_dial_id": c.attempt.id}}
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let conversation = answer["conversation_id"].as_str().unwrap().to_string();
+        // The report carries no dial id: it makes a call row of its own.
+        post_call::deliver(
+            &app,
+            &post_call::transcription(&s.el_agent, &conversation),
+            None,
+        )
+        .await;
+        app.wait_for_jobs(Duration::from_secs(10)).await;
+        let db = &app.services.db;
+        let mine = || async {
+            calls::Entity::find()
+                .filter(calls::Column::UserId.eq(s.user))
+                .all(db)
+                .await
+                .unwrap()
+        };
+        assert_eq!(mine().await.len(), 2);
+        let mut row: dial_attempts::ActiveModel = c.attempt.clone().into();
+        row.claimed_at = Set(Utc::now() - chrono::TimeDelta::seconds(400));
+        row.update(db).await.unwrap();
+        // The recovery finds the dial on ElevenLabs, held by that row: the placeholder goes.
+        assert_eq!(
+            dialer::recover(&app.services, Utc::now(), 50)
+                .await
+                .unwrap(),
+            1
+        );
+        let rows = mine().await;
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(
+            rows[0].elevenlabs_conversation_id.as_deref(),
+            Some(conversation.as_str())
+        );
+        let attempt = dial_attempts::Entity::find_by_id(c.attempt.id)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (attempt.state, attempt.call_id),
+            (dial_attempts::AttemptState::Ended, rows[0].id)
+        );
+        let target = &targets_of(&app, &s.campaign).await[0];
+        assert_eq!(
+            (target.state, target.outcome),
+            (
+                targets::TargetState::Done,
+                Some(targets::TargetOutcome::Completed)
+            )
+        );
+        assert_eq!(
+            dialer::recover(&app.services, Utc::now(), 50)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(dials(&fake).len(), 1);
+    }
+);
