@@ -46,7 +46,7 @@ use crate::{
 /// The advisory lock every worker's claiming takes (PostgreSQL): any constant of ours.
 const DIALER_LOCK: i64 = 0x0053_5742_4449_414c;
 /// Dials placed at once by one round.
-const PLACING: usize = 16;
+pub const PLACING: usize = 16;
 
 /// What one round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
