@@ -41,6 +41,7 @@ use crate::{
     credits::CreditsApi,
     customers::CustomerApi,
     dashboard::DashboardApi,
+    do_not_call::DoNotCallApi,
     error::from_poem_error,
     events::EventsApi,
     health::HealthApi,
@@ -62,7 +63,7 @@ pub type Apis = (
     (AuthApi, EmailApi, ClientErrorApi),
     UserApi,
     AgentApi,
-    (CallApi, ChatApi, CampaignApi),
+    (CallApi, ChatApi, CampaignApi, DoNotCallApi),
     (LeadApi, LeadIntelligenceApi, CustomerApi),
     // poem-openapi implements tuples of up to 16 APIs; the admin area's are one of them.
     (
@@ -130,6 +131,9 @@ pub fn openapi_service(
                     services: services.clone(),
                 },
                 CampaignApi {
+                    services: services.clone(),
+                },
+                DoNotCallApi {
                     services: services.clone(),
                 },
             ),

@@ -367,7 +367,7 @@ pub const REASONS: &[(u16, &str, &str)] = &[
     (
         404,
         "<resource>_not_found",
-        "No such resource for this user (another tenant's id too): `agent_not_found`, `analytics_not_found` (a call never scored), `api_key_not_found`, `audit_entry_not_found`, `call_not_found`, `campaign_not_found`, `chat_not_found`, `contact_not_found`, `customer_not_found`, `follow_up_not_found`, `import_not_found`, `lead_not_found`, `notification_not_found`, `feature_flag_not_found`, `phone_number_not_found`, `purchase_not_found`, `report_not_found`, `report_schedule_not_found`, `report_share_not_found` (also a shared link's wrong token, revoked or expired), `integration_key_not_found`, `recording_not_found`, `user_not_found`, `webhook_event_not_found`.",
+        "No such resource for this user (another tenant's id too): `agent_not_found`, `analytics_not_found` (a call never scored), `api_key_not_found`, `audit_entry_not_found`, `call_not_found`, `campaign_not_found`, `chat_not_found`, `contact_not_found`, `customer_not_found`, `do_not_call_number_not_found`, `follow_up_not_found`, `import_not_found`, `lead_not_found`, `notification_not_found`, `feature_flag_not_found`, `phone_number_not_found`, `purchase_not_found`, `report_not_found`, `report_schedule_not_found`, `report_share_not_found` (also a shared link's wrong token, revoked or expired), `integration_key_not_found`, `recording_not_found`, `user_not_found`, `webhook_event_not_found`.",
     ),
     (
         405,
@@ -395,6 +395,11 @@ pub const REASONS: &[(u16, &str, &str)] = &[
         409,
         "campaign_running",
         "An active or paused campaign cannot be deleted: cancel it first.",
+    ),
+    (
+        409,
+        "call_has_no_number",
+        "The call has no phone number to put on the do-not-call list.",
     ),
     (
         409,

@@ -103,6 +103,9 @@ use crate::{
         FollowUpStatusRequest, FollowUpUpdate, FollowUpsChanged, LeadTask, LeadTaskEnvelope,
     },
     dashboard::{Analytics, AnalyticsEnvelope, Overview, OverviewEnvelope, RecentActivity},
+    do_not_call::{
+        BlockNumber, DoNotCallEnvelope, DoNotCallList, DoNotCallNumber, DoNotCallRemoved, OptOut,
+    },
     events::LiveMessage,
     health::{Health, Readiness},
     integrations::{
@@ -1293,6 +1296,26 @@ examples! {
     });
     CampaignEnvelope => json!({ "success": true, "message": "Campaign paused", "campaign": of::<Campaign>() });
     CampaignDeleted => json!({ "success": true, "message": "Campaign deleted" });
+    DoNotCallNumber => json!({
+        "phone_number": "+14155552671", "reason": "asked not to be called",
+        "created_at": "2026-12-01T10:15:00.000Z"
+    });
+    DoNotCallList => json!({
+        "success": true,
+        "numbers": [{ "phone_number": "+14155552671", "reason": "asked not to be called",
+            "created_at": "2026-12-01T10:15:00.000Z" }],
+        "total": 1,
+        "pagination": { "total": 1, "limit": 100, "offset": 0, "hasMore": false }
+    });
+    BlockNumber => json!({ "phone_number": "+1 415 555 2671", "reason": "asked not to be called" });
+    OptOut => json!({ "reason": "asked not to be called again" });
+    DoNotCallEnvelope => json!({
+        "success": true,
+        "number": { "phone_number": "+14155552671", "reason": "asked not to be called again",
+            "created_at": "2026-12-01T10:15:00.000Z" },
+        "contact_id": CONTACT
+    });
+    DoNotCallRemoved => json!({ "success": true, "message": "Number removed from the do-not-call list" });
     CampaignTagCount => json!({ "tag": "Hot", "count": 9 });
     CampaignAnalytics => json!({
         "success": true, "campaign_id": CAMPAIGN, "status": "active",

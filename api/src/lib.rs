@@ -33,6 +33,7 @@ pub mod contacts;
 pub mod credits;
 pub mod customers;
 pub mod dashboard;
+pub mod do_not_call;
 pub mod download;
 pub mod error;
 pub mod events;

@@ -313,7 +313,7 @@ on_both_backends!(
             2,
         )
         .await;
-        shared::campaigns::block_number(&app.services.db, s.user, "+33612345672", None)
+        shared::campaigns::dnc::block(&app.services.db, s.user, "+33612345672", None)
             .await
             .unwrap();
         let balance = credits::balance(&app.services.db, s.user).await.unwrap();

@@ -77,14 +77,9 @@ on_both_backends!(
         let ny = add_contact(&app, me, "+14155552671", false).await;
         let opted_out = add_contact(&app, me, "+442071838750", true).await;
         let listed = add_contact(&app, me, "+919845012345", false).await;
-        shared::campaigns::block_number(
-            &app.services.db,
-            me,
-            "+919845012345",
-            Some("asked".into()),
-        )
-        .await
-        .unwrap();
+        shared::campaigns::dnc::block(&app.services.db, me, "+919845012345", Some("asked".into()))
+            .await
+            .unwrap();
 
         let ids = [paris, ny, opted_out, listed, paris];
         let made: Value = app
@@ -521,5 +516,144 @@ on_both_backends!(
             "validation_error",
         )
         .await;
+    }
+);
+
+on_both_backends!(
+    the_do_not_call_list_ends_queued_dials_and_a_contact_opts_out_after_a_call,
+    |backend: Backend| async move {
+        let app = TestApp::spawn_with(backend, WorkerMode::None, |_| {}).await;
+        let (token, me) = signed_in(&app, "listkeeper@example.com").await;
+        let (other, _) = signed_in(&app, "stranger@example.com").await;
+        let agent = post_call::insert_agent(&app, me, "agent_dnc").await.id;
+        let paris = add_contact(&app, me, "+33612345678", false).await;
+        let ny = add_contact(&app, me, "+14155552671", false).await;
+        let made: Value = app
+            .post("/api/campaigns", form(agent, &[paris, ny]), Some(&token))
+            .await
+            .expect_json(201)
+            .await;
+        let campaign = made["campaign"]["id"].as_str().unwrap().to_string();
+
+        // Typed as people type it: the number joins the list and its queued dial ends.
+        let listed: Value = app
+            .post(
+                "/api/do-not-call",
+                json!({"phone_number": "+33 6 12 34 56 78", "reason": " asked by email "}),
+                Some(&token),
+            )
+            .await
+            .expect_json(201)
+            .await;
+        assert_eq!(listed["number"]["phone_number"], "+33612345678");
+        assert_eq!(listed["number"]["reason"], "asked by email");
+        let state = |phone: &'static str| {
+            let db = app.services.db.clone();
+            async move {
+                campaign_targets::Entity::find()
+                    .filter(campaign_targets::Column::PhoneE164.eq(phone))
+                    .one(&db)
+                    .await
+                    .unwrap()
+                    .map(|t| (t.state, t.outcome))
+            }
+        };
+        assert_eq!(
+            state("+33612345678").await,
+            Some((
+                campaign_targets::TargetState::Done,
+                Some(campaign_targets::TargetOutcome::DoNotCall)
+            ))
+        );
+        expect_error(
+            app.post(
+                "/api/do-not-call",
+                json!({"phone_number": "call me"}),
+                Some(&token),
+            )
+            .await,
+            400,
+            "validation_error",
+        )
+        .await;
+
+        // After a call, its contact opts out: marked do-not-call, the number listed too.
+        let call = tests::records::call(
+            &app,
+            tests::records::CallRow {
+                user: me,
+                agent: Some(agent),
+                contact: Some(ny),
+                secs: 40,
+                status: shared::calls::CallStatus::Completed,
+                success: Some("success"),
+            },
+        )
+        .await;
+        let path = format!("/api/calls/{}/do-not-call", call.id);
+        expect_error(
+            app.post(&path, json!({}), Some(&other)).await,
+            404,
+            "call_not_found",
+        )
+        .await;
+        let opted: Value = app
+            .post(&path, json!({}), Some(&token))
+            .await
+            .expect_json(201)
+            .await;
+        assert_eq!(opted["contact_id"], json!(ny));
+        assert_eq!(opted["number"]["phone_number"], "+14155552671");
+        let contact = contacts::Entity::find_by_id(ny)
+            .one(&app.services.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(contact.do_not_call);
+        assert_eq!(
+            state("+14155552671").await.unwrap().1,
+            Some(campaign_targets::TargetOutcome::DoNotCall)
+        );
+        let progress: Value = app
+            .get(
+                &format!("/api/campaigns/{campaign}/analytics"),
+                Some(&token),
+            )
+            .await
+            .expect_json(200)
+            .await;
+        assert_eq!(progress["do_not_call"], 2);
+
+        // The list, newest first; another account sees none of it; a number comes off it.
+        let list: Value = app
+            .get("/api/do-not-call", Some(&token))
+            .await
+            .expect_json(200)
+            .await;
+        assert_eq!(list["total"], 2);
+        assert_eq!(list["numbers"][0]["phone_number"], "+14155552671");
+        let theirs: Value = app
+            .get("/api/do-not-call", Some(&other))
+            .await
+            .expect_json(200)
+            .await;
+        assert_eq!(theirs["total"], 0);
+        let removal = "/api/do-not-call/%2B33612345678";
+        expect_error(
+            app.send(Method::DELETE, removal, None, Some(&other)).await,
+            404,
+            "do_not_call_number_not_found",
+        )
+        .await;
+        app.send(Method::DELETE, removal, None, Some(&token))
+            .await
+            .expect_json::<Value>(200)
+            .await;
+        let list: Value = app
+            .get("/api/do-not-call", Some(&token))
+            .await
+            .expect_json(200)
+            .await;
+        assert_eq!(list["total"], 1);
     }
 );

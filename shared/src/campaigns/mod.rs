@@ -5,6 +5,7 @@
 
 pub mod dialer;
 pub mod dials;
+pub mod dnc;
 pub mod estimate;
 pub mod outcome;
 pub mod progress;
@@ -16,11 +17,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::{NaiveDate, Utc};
 use chrono_tz::Tz;
 use sea_orm::{
-    ActiveModelTrait,
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
-    sea_query::{Expr, OnConflict},
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -32,7 +30,7 @@ use crate::{
         calls::Channel,
         campaign_targets::{self as targets, TargetOutcome, TargetState},
         campaigns::{self, CampaignStatus, PauseReason},
-        contacts, dnc_numbers,
+        contacts,
     },
     platform::{
         db::Window as Page,
@@ -279,7 +277,7 @@ async fn insert<C: ConnectionTrait>(
     check_size(recipients.len())?;
     let profile = crate::accounts::users::get_in(txn, user.id).await?;
     let account_zone: Tz = profile.timezone.parse().unwrap_or(chrono_tz::UTC);
-    let blocked = dnc_set(txn, user.id).await?;
+    let blocked = dnc::numbers_of(txn, user.id).await?;
     let now = Utc::now();
     let id = ids::next();
     let mut targeted = Targeted::default();
@@ -349,53 +347,6 @@ async fn insert<C: ConnectionTrait>(
     }
     tracing::info!(campaign = %campaign.id, queued = targeted.queued, do_not_call = targeted.do_not_call, "campaign created");
     Ok((campaign, targeted))
-}
-
-/// The account's do-not-call numbers.
-async fn dnc_set<C: ConnectionTrait>(db: &C, user_id: Uuid) -> AppResult<HashSet<String>> {
-    Ok(dnc_numbers::Entity::find()
-        .filter(dnc_numbers::Column::UserId.eq(user_id))
-        .select_only()
-        .column(dnc_numbers::Column::PhoneE164)
-        .into_tuple::<String>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect())
-}
-
-/// Puts `phone_e164` on the account's do-not-call list (again is fine) and ends every queued
-/// target of the number in the account's campaigns.
-pub async fn block_number(
-    db: &DatabaseConnection,
-    user_id: Uuid,
-    phone_e164: &str,
-    reason: Option<String>,
-) -> AppResult<()> {
-    let txn = crate::platform::db::begin_write(db).await?;
-    dnc_numbers::Entity::insert(dnc_numbers::ActiveModel {
-        user_id: Set(user_id),
-        phone_e164: Set(phone_e164.to_string()),
-        reason: Set(reason),
-        created_at: Set(Utc::now()),
-    })
-    .on_conflict(
-        OnConflict::columns([dnc_numbers::Column::UserId, dnc_numbers::Column::PhoneE164])
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(&txn)
-    .await?;
-    end_queued(
-        &txn,
-        sea_orm::Condition::all()
-            .add(targets::Column::UserId.eq(user_id))
-            .add(targets::Column::PhoneE164.eq(phone_e164)),
-        TargetOutcome::DoNotCall,
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
 }
 
 /// One of the account's campaigns.
