@@ -4,6 +4,7 @@
 //! the wire on loopback.
 
 pub mod app;
+pub mod callers;
 pub mod elevenlabs;
 pub mod fake_http;
 pub mod google;

@@ -51,30 +51,8 @@ struct Setup {
 async fn campaign(app: &TestApp, email: &str, phones: &[&str], concurrency: u32) -> Setup {
     let (token, user) = verified_user(app, email).await;
     let user: Uuid = user.parse().unwrap();
-    let agent: Value = app
-        .post(
-            "/api/agents",
-            json!({"name": "Caller", "type": "call", "first_message": "Hi", "phone_number_id": TWILIO_NUMBER_ID}),
-            Some(&token),
-        )
-        .await
-        .expect_json(201)
-        .await;
-    let agent = &agent["data"];
-    let mut ids = Vec::new();
-    for phone in phones {
-        let c: Value = app
-            .post(
-                "/api/contacts",
-                json!({"name": format!("Contact {phone}"), "phone_number": phone}),
-                Some(&token),
-            )
-            .await
-            .json()
-            .await
-            .unwrap();
-        ids.push(c["data"]["id"].clone());
-    }
+    let agent = &tests::callers::call_agent(app, &token).await;
+    let ids = tests::callers::contacts(app, &token, phones).await;
     let made: Value = app
         .post(
             "/api/campaigns",
@@ -148,6 +126,31 @@ fn conversation_of(fake: &FakeElevenLabs, number: &str) -> String {
         })
         .and_then(|c| c["conversation_id"].as_str().map(String::from))
         .expect("the dial's conversation")
+}
+
+/// ElevenLabs places a claimed dial whose answer never reaches the dialer (its worker died, or
+/// the call was over first); the dial's conversation.
+async fn dialled_unheard(
+    app: &TestApp,
+    fake: &FakeElevenLabs,
+    el_agent: &str,
+    claim: &dialer::Claim,
+) -> String {
+    let answer: Value = app
+        .client
+        .post(format!("{}/v1/convai/twilio/outbound-call", fake.uri()))
+        .header("xi-api-key", elevenlabs::API_KEY)
+        .json(&json!({
+            "agent_id": el_agent, "agent_phone_number_id": TWILIO_NUMBER_ID, "to_number": claim.number,
+            "conversation_initiation_client_data": {"dynamic_variables": {"switchboard_dial_id": claim.attempt.id}}
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["conversation_id"].as_str().unwrap().to_string()
 }
 
 on_both_backends!(
@@ -400,22 +403,7 @@ on_both_backends!(
         assert_eq!(round.claimed, 2);
         let reached = &claims[0];
         let el_agent = fake.agents.lock().unwrap().keys().next().unwrap().clone();
-        let answer: Value = app
-            .client
-            .post(format!("{}/v1/convai/twilio/outbound-call", fake.uri()))
-            .header("xi-api-key", elevenlabs::API_KEY)
-            .json(&json!({
-                "agent_id": el_agent, "agent_phone_number_id": TWILIO_NUMBER_ID,
-                "to_number": reached.number,
-                "conversation_initiation_client_data": {"dynamic_variables": {"switchboard_dial_id": reached.attempt.id}}
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let conversation = answer["conversation_id"].as_str().unwrap().to_string();
+        let conversation = dialled_unheard(&app, &fake, &el_agent, reached).await;
         // Time passes beyond DIAL_CLAIM_TIMEOUT_SECS.
         for c in &claims {
             let mut row: dial_attempts::ActiveModel = c.attempt.clone().into();
@@ -506,22 +494,7 @@ on_both_backends!(
         assert_eq!(claims.len(), 2);
         let mut conversations = Vec::new();
         for c in &claims {
-            let answer: Value = app
-                .client
-                .post(format!("{}/v1/convai/twilio/outbound-call", fake.uri()))
-                .header("xi-api-key", elevenlabs::API_KEY)
-                .json(&json!({
-                    "agent_id": s.el_agent, "agent_phone_number_id": TWILIO_NUMBER_ID,
-                    "to_number": c.number,
-                    "conversation_initiation_client_data": {"dynamic_variables": {"switchboard_dial_id": c.attempt.id}}
-                }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            conversations.push(answer["conversation_id"].as_str().unwrap().to_string());
+            conversations.push(dialled_unheard(&app, &fake, &s.el_agent, c).await);
         }
         // The first call's report carries the dial id among its dynamic variables (twice: a
         // redelivery); the second fails busy, and its failure event carries none (ElevenLabs
@@ -606,21 +579,7 @@ on_both_backends!(
             .await
             .unwrap();
         let c = &claims[0];
-        let answer: Value = app
-            .client
-            .post(format!("{}/v1/convai/twilio/outbound-call", fake.uri()))
-            .header("xi-api-key", elevenlabs::API_KEY)
-            .json(&json!({
-                "agent_id": s.el_agent, "agent_phone_number_id": TWILIO_NUMBER_ID, "to_number": c.number,
-                "conversation_initiation_client_data": {"dynamic_variables": {"switchboard_dial_id": c.attempt.id}}
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let conversation = answer["conversation_id"].as_str().unwrap().to_string();
+        let conversation = dialled_unheard(&app, &fake, &s.el_agent, c).await;
         // The report carries no dial id: it makes a call row of its own.
         post_call::deliver(
             &app,

@@ -24,7 +24,7 @@ use shared::{
 };
 use tests::{
     Backend, Decode, TestApp, WorkerMode,
-    elevenlabs::{self, FakeElevenLabs, TWILIO_NUMBER_ID},
+    elevenlabs::{self, FakeElevenLabs},
     on_both_backends, post_call,
     users::verified_user,
 };
@@ -50,29 +50,8 @@ async fn campaign(
     phones: &[String],
     concurrency: usize,
 ) -> Campaign {
-    let agent: Value = app
-        .post(
-            "/api/agents",
-            json!({"name": "Caller", "type": "call", "first_message": "Hi", "phone_number_id": TWILIO_NUMBER_ID}),
-            Some(token),
-        )
-        .await
-        .expect_json(201)
-        .await;
-    let agent = &agent["data"];
-    let mut ids = Vec::new();
-    for phone in phones {
-        let c: Value = app
-            .post(
-                "/api/contacts",
-                json!({"name": format!("Contact {phone}"), "phone_number": phone}),
-                Some(token),
-            )
-            .await
-            .expect_json(201)
-            .await;
-        ids.push(c["data"]["id"].clone());
-    }
+    let agent = &tests::callers::call_agent(app, token).await;
+    let ids = tests::callers::contacts(app, token, phones).await;
     let yesterday = (Utc::now() - chrono::TimeDelta::days(1)).date_naive();
     let made: Value = app
         .post(

@@ -52,7 +52,18 @@ pub(crate) async fn record_placed<C: ConnectionTrait>(
         .filter(calls::Column::ElevenlabsConversationId.is_null())
         .exec(txn)
         .await?;
+    attempt_placed(txn, attempt_id, call_id, conversation).await
+}
+
+/// The attempt, still only claimed, is placed as `conversation` of call `call_id`.
+async fn attempt_placed<C: ConnectionTrait>(
+    txn: &C,
+    attempt_id: Uuid,
+    call_id: Uuid,
+    conversation: &str,
+) -> AppResult<()> {
     dial_attempts::Entity::update_many()
+        .col_expr(dial_attempts::Column::CallId, Expr::value(call_id))
         .col_expr(
             dial_attempts::Column::State,
             Expr::value(AttemptState::Placed),
@@ -61,7 +72,10 @@ pub(crate) async fn record_placed<C: ConnectionTrait>(
             dial_attempts::Column::ConversationId,
             Expr::value(conversation),
         )
-        .col_expr(dial_attempts::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            dial_attempts::Column::UpdatedAt,
+            Expr::value(chrono::Utc::now()),
+        )
         .filter(dial_attempts::Column::Id.eq(attempt_id))
         .filter(dial_attempts::Column::State.eq(AttemptState::Claimed))
         .exec(txn)
@@ -163,22 +177,7 @@ pub(crate) async fn found_as<C: ConnectionTrait>(
     else {
         return Ok(false);
     };
-    let now = chrono::Utc::now();
-    dial_attempts::Entity::update_many()
-        .col_expr(dial_attempts::Column::CallId, Expr::value(other.id))
-        .col_expr(
-            dial_attempts::Column::State,
-            Expr::value(AttemptState::Placed),
-        )
-        .col_expr(
-            dial_attempts::Column::ConversationId,
-            Expr::value(conversation),
-        )
-        .col_expr(dial_attempts::Column::UpdatedAt, Expr::value(now))
-        .filter(dial_attempts::Column::Id.eq(attempt_id))
-        .filter(dial_attempts::Column::State.eq(AttemptState::Claimed))
-        .exec(txn)
-        .await?;
+    attempt_placed(txn, attempt_id, other.id, conversation).await?;
     targets::Entity::update_many()
         .col_expr(targets::Column::LastCallId, Expr::value(Some(other.id)))
         .filter(targets::Column::LastCallId.eq(placeholder))

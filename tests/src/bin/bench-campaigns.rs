@@ -29,7 +29,7 @@ use shared::{
 };
 use tests::{
     Backend, Decode, TestApp, WorkerMode,
-    elevenlabs::{self, FakeElevenLabs, TWILIO_NUMBER_ID},
+    elevenlabs::{self, FakeElevenLabs},
     measure::{self, ms, percentile},
     post_call,
     users::verified_user,
@@ -45,25 +45,13 @@ struct Account {
 async fn account(app: &TestApp, email: &str) -> anyhow::Result<Account> {
     let (token, user) = verified_user(app, email).await;
     let user: Uuid = user.parse()?;
-    let agent: Value = app
-        .post(
-            "/api/agents",
-            json!({"name": "Caller", "type": "call", "first_message": "Hi", "phone_number_id": TWILIO_NUMBER_ID}),
-            Some(&token),
-        )
-        .await
-        .expect_json(201)
-        .await;
+    let agent = tests::callers::call_agent(app, &token).await;
     credits::apply(
         &app.services.db,
         Entry::new(user, TxKind::AdminAdjustment, 1_000_000, "admin:bench"),
     )
     .await?;
-    Ok(Account {
-        token,
-        user,
-        agent: agent["data"].clone(),
-    })
+    Ok(Account { token, user, agent })
 }
 
 /// `n` contacts of `user`: even ones in Paris, odd ones in Tokyo; their ids.
