@@ -30,7 +30,7 @@ async fn dialer_app(backend: Backend, fake: &FakeElevenLabs) -> TestApp {
         c.elevenlabs.platform_max_concurrent_calls = 2;
         c.elevenlabs.webhook_secrets = vec![post_call::SECRET.into()];
         // The test runs the rounds itself, at the times it chooses.
-        c.jobs.campaign_dial_interval_ms = 3_600_000;
+        c.jobs.campaign_dial_interval_ms = 0;
     })
     .await
 }

@@ -35,7 +35,8 @@ pub struct Jobs {
     #[serde(rename = "job_redeliver_after_secs")]
     pub redeliver_after_secs: u64,
     pub shutdown_timeout_secs: u64,
-    /// How often each worker runs a campaign dial round.
+    /// How often each worker runs a campaign dial round (it also runs one when a call ends);
+    /// 0: this worker does not dial (other replicas do).
     pub campaign_dial_interval_ms: u64,
 }
 
