@@ -33,6 +33,7 @@ pub struct Campaign {
     pub agent_id: Uuid,
     pub status: CampaignStatus,
     /// Why a paused campaign is paused (`by_user`, `low_credits`).
+    #[oai(nullable)]
     pub pause_reason: Option<PauseReason>,
     /// 1-10, higher first when campaigns share the account's slots.
     pub priority: i32,
@@ -55,6 +56,7 @@ pub struct Campaign {
     pub first_call_time: String,
     pub last_call_time: String,
     pub start_date: NaiveDate,
+    #[oai(nullable)]
     pub end_date: Option<NaiveDate>,
     /// The zone used for numbers whose own zone is unknown (the account's).
     pub timezone: String,
@@ -62,7 +64,9 @@ pub struct Campaign {
     pub max_attempts: i32,
     pub retry_delay_secs: i32,
     pub created_at: Timestamp,
+    #[oai(nullable)]
     pub started_at: Option<Timestamp>,
+    #[oai(nullable)]
     pub completed_at: Option<Timestamp>,
 }
 
@@ -324,6 +328,7 @@ pub struct CampaignAnalytics {
     pub campaign_id: Uuid,
     pub status: CampaignStatus,
     /// Of a connected call, as people say it (`2 min 5 sec`); none before the first.
+    #[oai(nullable)]
     pub average_duration: Option<String>,
     pub average_duration_secs: u64,
     /// Numbers still to dial (due now or later).
@@ -378,7 +383,9 @@ pub struct CreditEstimate {
     pub shortfall: i64,
     /// Whether the average comes from the account's own calls (at least 5 in 90 days).
     pub has_historical_data: bool,
+    #[oai(nullable)]
     pub warning: Option<String>,
+    #[oai(nullable)]
     pub recommendation: Option<String>,
 }
 

@@ -14,6 +14,7 @@ use crate::{api_errors, pagination::Pagination, security::Auth, tags::Tag, wire:
 /// A number on the list.
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct DoNotCallNumber {
     /// E.164.
     pub phone_number: String,
@@ -62,6 +63,7 @@ pub struct OptOut {
 
 #[derive(Debug, Object)]
 #[oai(example)]
+#[oai(skip_serializing_if_is_none)]
 pub struct DoNotCallEnvelope {
     pub success: bool,
     pub number: DoNotCallNumber,
