@@ -92,12 +92,7 @@ pub async fn block_typed(
     reason: Option<String>,
 ) -> AppResult<dnc_numbers::Model> {
     let phone = normalized(db, user, typed).await?;
-    let reason = reason
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty());
-    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
-        return Err(AppError::validation("reason", "at most 500 characters"));
-    }
+    let reason = reason_of(reason)?;
     block(db, user.id, &phone, reason).await
 }
 
@@ -157,10 +152,7 @@ pub async fn opt_out_after(
                 "the call has no phone number to block",
             )
         })?;
-    let reason = reason
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| format!("opted out on call {call_id}"));
+    let reason = reason_of(reason)?.unwrap_or_else(|| format!("opted out on call {call_id}"));
     let txn = crate::platform::db::begin_write(db).await?;
     if let Some(contact) = &contact {
         let mut row: contacts::ActiveModel = contact.clone().into();
@@ -173,6 +165,17 @@ pub async fn opt_out_after(
     txn.commit().await?;
     tracing::info!(call = %call_id, "contact opted out after a call");
     Ok((row, contact.map(|c| c.id)))
+}
+
+/// A reason as given, trimmed; none when blank.
+fn reason_of(reason: Option<String>) -> AppResult<Option<String>> {
+    let reason = reason
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
+    if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
+        return Err(AppError::validation("reason", "at most 500 characters"));
+    }
+    Ok(reason)
 }
 
 async fn listed<C: ConnectionTrait>(
