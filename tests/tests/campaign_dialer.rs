@@ -153,6 +153,14 @@ async fn dialled_unheard(
     answer["conversation_id"].as_str().unwrap().to_string()
 }
 
+/// Time passes beyond DIAL_CLAIM_TIMEOUT_SECS (300 s) since the dial was claimed.
+async fn claimed_long_ago(app: &TestApp, claim: &dialer::Claim) {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let mut row: shared::entities::dial_attempts::ActiveModel = claim.attempt.clone().into();
+    row.claimed_at = Set(Utc::now() - chrono::TimeDelta::seconds(400));
+    row.update(&app.services.db).await.unwrap();
+}
+
 on_both_backends!(
     the_dialer_keeps_every_cap_and_each_window_and_retries_busy_numbers,
     |backend: Backend| async move {
@@ -384,8 +392,7 @@ on_both_backends!(
 on_both_backends!(
     a_dial_whose_worker_died_is_resolved_on_elevenlabs_never_dialled_twice,
     |backend: Backend| async move {
-        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
-        use shared::entities::{calls, dial_attempts};
+        use shared::entities::calls;
         let fake = FakeElevenLabs::start().await;
         let app = dialer_app(backend, &fake).await;
         let s = campaign(
@@ -402,13 +409,9 @@ on_both_backends!(
             .unwrap();
         assert_eq!(round.claimed, 2);
         let reached = &claims[0];
-        let el_agent = fake.agents.lock().unwrap().keys().next().unwrap().clone();
-        let conversation = dialled_unheard(&app, &fake, &el_agent, reached).await;
-        // Time passes beyond DIAL_CLAIM_TIMEOUT_SECS.
+        let conversation = dialled_unheard(&app, &fake, &s.el_agent, reached).await;
         for c in &claims {
-            let mut row: dial_attempts::ActiveModel = c.attempt.clone().into();
-            row.claimed_at = Set(Utc::now() - chrono::TimeDelta::seconds(400));
-            row.update(&app.services.db).await.unwrap();
+            claimed_long_ago(&app, c).await;
         }
         assert_eq!(
             dialer::recover(&app.services, Utc::now(), 50)
@@ -570,7 +573,6 @@ on_both_backends!(
 on_both_backends!(
     a_recovered_dial_reported_without_its_dial_id_becomes_the_reported_call,
     |backend: Backend| async move {
-        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
         use shared::entities::{calls, dial_attempts};
         let fake = FakeElevenLabs::start().await;
         let app = dialer_app(backend, &fake).await;
@@ -597,9 +599,7 @@ on_both_backends!(
                 .unwrap()
         };
         assert_eq!(mine().await.len(), 2);
-        let mut row: dial_attempts::ActiveModel = c.attempt.clone().into();
-        row.claimed_at = Set(Utc::now() - chrono::TimeDelta::seconds(400));
-        row.update(db).await.unwrap();
+        claimed_long_ago(&app, c).await;
         // The recovery finds the dial on ElevenLabs, held by that row: the placeholder goes.
         assert_eq!(
             dialer::recover(&app.services, Utc::now(), 50)
